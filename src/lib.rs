@@ -1,0 +1,14 @@
+//! custbulk moves customer records in bulk between spreadsheets and the iCloud-Ready
+//! Customers API (v2): `validate` a sheet, `import` it, `export` backups.
+//!
+//! The library holds everything; the binary only parses flags and calls [`cli::main`], so tests
+//! and benchmarks drive the same code in-process.
+
+pub mod api;
+pub mod cli;
+pub mod cmd;
+pub mod config;
+pub mod error;
+pub mod log;
+pub mod sandbox;
+pub mod schema;
