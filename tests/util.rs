@@ -78,3 +78,42 @@ pub fn client(running: &Running) -> Client {
 pub fn record(value: serde_json::Value) -> custbulk::api::Record {
     value.as_object().expect("a JSON object").clone()
 }
+
+/// A sandbox on its own runtime, for tests that run the real binary against it.
+pub struct Server {
+    pub running: Running,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Server {
+    pub fn start(options: Options) -> Server {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let running = runtime.block_on(sandbox::start(options)).expect("sandbox starts");
+        Server { running, runtime }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.running.base_url
+    }
+
+    pub fn records(&self) -> Vec<custbulk::api::Record> {
+        self.running.records()
+    }
+
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+}
+
+impl Workdir {
+    /// The binary against `server`, with a key in the environment.
+    pub fn against(&self, server: &Server, args: &[&str]) -> Command {
+        let mut command = self.command(args);
+        command.args(["--base-url", server.url()]).env("ICLOUDREADY_API_KEY", "test-key-SECRET-123");
+        command
+    }
+}
