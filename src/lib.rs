@@ -13,3 +13,4 @@ pub mod log;
 pub mod mapping;
 pub mod sandbox;
 pub mod schema;
+pub mod validate;

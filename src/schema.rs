@@ -199,13 +199,7 @@ pub static FIELDS: &[Field] = &[
     Field {
         name: "city",
         kind: Kind::Text,
-        synonyms: &[
-            "ville",
-            "commune",
-            "localité",
-            "town",
-            "المدينة",
-        ],
+        synonyms: &["ville", "commune", "localité", "town", "المدينة"],
         help: "City.",
         example: "Bourg-en-Bresse",
         headers: ["City", "Ville"],
@@ -213,9 +207,7 @@ pub static FIELDS: &[Field] = &[
     Field {
         name: "contacts",
         kind: Kind::Contacts,
-        synonyms: &[
-            "contacts",
-        ],
+        synonyms: &["contacts"],
         help: "A JSON array of {name, email, phone}, or columns such as `Contact 1 Email`.",
         example: r#"[{"name":"Jeanne Martin","email":"jeanne@example.fr","phone":"+33 1 23 45 67 89"}]"#,
         headers: ["Contacts", "Contacts"],
@@ -253,14 +245,7 @@ pub static FIELDS: &[Field] = &[
     Field {
         name: "unNumber",
         kind: Kind::Integer,
-        synonyms: &[
-            "un number",
-            "numéro un",
-            "n° un",
-            "no un",
-            "un no",
-            "un",
-        ],
+        synonyms: &["un number", "numéro un", "n° un", "no un", "un no", "un"],
         help: "A whole number.",
         example: "1203",
         headers: ["UN number", "Numéro UN"],
@@ -268,11 +253,7 @@ pub static FIELDS: &[Field] = &[
     Field {
         name: "status",
         kind: Kind::Text,
-        synonyms: &[
-            "statut",
-            "état",
-            "الحالة",
-        ],
+        synonyms: &["statut", "état", "الحالة"],
         help: "Status, free text (e.g. actif).",
         example: "actif",
         headers: ["Status", "Statut"],
@@ -280,11 +261,7 @@ pub static FIELDS: &[Field] = &[
     Field {
         name: "subject",
         kind: Kind::Text,
-        synonyms: &[
-            "objet",
-            "sujet",
-            "الموضوع",
-        ],
+        synonyms: &["objet", "sujet", "الموضوع"],
         help: "Subject, free text.",
         example: "Fournitures",
         headers: ["Subject", "Objet"],
@@ -292,13 +269,7 @@ pub static FIELDS: &[Field] = &[
     Field {
         name: "category",
         kind: Kind::Text,
-        synonyms: &[
-            "catégorie",
-            "type",
-            "segment",
-            "الفئة",
-            "الصنف",
-        ],
+        synonyms: &["catégorie", "type", "segment", "الفئة", "الصنف"],
         help: "Category, free text.",
         example: "boulangerie",
         headers: ["Category", "Catégorie"],
@@ -310,16 +281,60 @@ pub static FIELDS: &[Field] = &[
 /// `[{name, email, phone, role}]`, empty keys omitted.
 pub static CONTACT_KEYS: &[(&str, &[&str])] = &[
     ("name", &["name", "nom", "nom complet", "full name", "الاسم"]),
-    ("email", &["email", "e-mail", "mail", "courriel", "adresse email", "adresse e-mail", "البريد الإلكتروني"]),
-    ("phone", &["phone", "téléphone", "tel", "tél", "mobile", "portable", "gsm", "telephone number", "الهاتف"]),
-    ("role", &["role", "rôle", "fonction", "poste", "title", "job title", "position", "الوظيفة"]),
+    (
+        "email",
+        &[
+            "email",
+            "e-mail",
+            "mail",
+            "courriel",
+            "adresse email",
+            "adresse e-mail",
+            "البريد الإلكتروني",
+        ],
+    ),
+    (
+        "phone",
+        &[
+            "phone",
+            "téléphone",
+            "tel",
+            "tél",
+            "mobile",
+            "portable",
+            "gsm",
+            "telephone number",
+            "الهاتف",
+        ],
+    ),
+    (
+        "role",
+        &[
+            "role",
+            "rôle",
+            "fonction",
+            "poste",
+            "title",
+            "job title",
+            "position",
+            "الوظيفة",
+        ],
+    ),
 ];
 
 /// Columns that custbulk itself writes into results and problem files (`_row`, `_outcome`, ...).
 /// A results file fed back in keeps them; they are recognised and ignored without a word.
 /// Compared on the header trimmed and lower-cased, before any other normalisation, because
 /// `_status` must not become `status`.
-pub static RESULT_COLUMNS: &[&str] = &["_row", "_outcome", "_status", "_error", "_problems", "problems", "problèmes"];
+pub static RESULT_COLUMNS: &[&str] = &[
+    "_row",
+    "_outcome",
+    "_status",
+    "_error",
+    "_problems",
+    "problems",
+    "problèmes",
+];
 
 /// Headers of the per-row action column (create, update, delete, ...), reserved for it: not
 /// mapped to a field. Compared like [`RESULT_COLUMNS`].
@@ -342,8 +357,23 @@ mod tests {
         let names: Vec<_> = FIELDS.iter().map(|f| f.name).collect();
         assert_eq!(names.len(), 17);
         for n in [
-            "isCompany", "capital", "manager", "name", "name_ar", "address_ar", "street1", "street2",
-            "zipCode", "city", "contacts", "siret", "rcs", "unNumber", "status", "subject", "category",
+            "isCompany",
+            "capital",
+            "manager",
+            "name",
+            "name_ar",
+            "address_ar",
+            "street1",
+            "street2",
+            "zipCode",
+            "city",
+            "contacts",
+            "siret",
+            "rcs",
+            "unNumber",
+            "status",
+            "subject",
+            "category",
         ] {
             assert!(names.contains(&n), "{n} missing");
         }

@@ -54,8 +54,12 @@ impl MapFile {
     /// Reads and checks a mapping file; every mistake in it is a usage error (exit 2) that
     /// names the file.
     pub fn load(path: &Path) -> anyhow::Result<MapFile> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| error::usage(format!("cannot read the mapping file {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            error::usage(format!(
+                "cannot read the mapping file {}: {e}",
+                path.display()
+            ))
+        })?;
         MapFile::parse(&text)
             .map_err(|msg| error::usage(format!("mapping file {}: {msg}", path.display())))
             .context("the mapping file is not usable")
@@ -83,14 +87,19 @@ impl MapFile {
             if field.kind == Kind::Contacts {
                 return Err("[defaults] cannot set contacts".into());
             }
-            file.defaults.push((field, scalar_text(&value).ok_or_else(|| {
-                format!("[defaults] {name} must be text, a number or true/false")
-            })?));
+            file.defaults.push((
+                field,
+                scalar_text(&value).ok_or_else(|| {
+                    format!("[defaults] {name} must be text, a number or true/false")
+                })?,
+            ));
         }
         for (name, table) in raw.values {
             let field = field_named(&name, "[values]")?;
             if field.kind == Kind::Contacts {
-                return Err("[values.contacts] is not supported: contacts are not translated".into());
+                return Err(
+                    "[values.contacts] is not supported: contacts are not translated".into(),
+                );
             }
             let mut pairs = Vec::new();
             for (from, to) in table {
@@ -106,8 +115,12 @@ impl MapFile {
 }
 
 fn field_named(name: &str, table: &str) -> Result<&'static Field, String> {
-    schema::field(name)
-        .ok_or_else(|| format!("{table} names {name:?}, which is not a field; fields: {}", field_list()))
+    schema::field(name).ok_or_else(|| {
+        format!(
+            "{table} names {name:?}, which is not a field; fields: {}",
+            field_list()
+        )
+    })
 }
 
 fn field_list() -> String {
@@ -140,21 +153,30 @@ pub(super) fn write(mapping: &Mapping) -> String {
     for c in &mapping.columns {
         match c.target {
             Target::Unmapped => {
-                let _ = writeln!(out, "# {} = \"\"   # column {}: unmapped, write a field or \"ignore\"", quoted(&c.header), c.letter);
+                let _ = writeln!(
+                    out,
+                    "# {} = \"\"   # column {}: unmapped, write a field or \"ignore\"",
+                    quoted(&c.header),
+                    c.letter
+                );
             }
             t => {
                 let _ = writeln!(out, "{} = {}", quoted(&c.header), quoted(&t.to_string()));
             }
         }
     }
-    out.push_str("\n# Values used when a cell is blank or no column feeds the field.\n[defaults]\n");
+    out.push_str(
+        "\n# Values used when a cell is blank or no column feeds the field.\n[defaults]\n",
+    );
     if mapping.defaults.is_empty() {
         out.push_str("# isCompany = true\n");
     }
     for (f, v) in &mapping.defaults {
         let _ = writeln!(out, "{} = {}", f.name, quoted(v));
     }
-    out.push_str("\n# Translations of cell values, per field, ignoring case and surrounding spaces.\n");
+    out.push_str(
+        "\n# Translations of cell values, per field, ignoring case and surrounding spaces.\n",
+    );
     if mapping.values.is_empty() {
         out.push_str("# [values.status]\n# \"Actif\" = \"actif\"\n");
     }

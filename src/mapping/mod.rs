@@ -51,7 +51,9 @@ impl PartialEq for Target {
         match (self, other) {
             (Target::Field(a), Target::Field(b)) => a.name == b.name,
             (Target::Id, Target::Id) | (Target::Unmapped, Target::Unmapped) => true,
-            (Target::Contact { index: i, key: k }, Target::Contact { index: j, key: l }) => i == j && k == l,
+            (Target::Contact { index: i, key: k }, Target::Contact { index: j, key: l }) => {
+                i == j && k == l
+            }
             (Target::Ignore(a), Target::Ignore(b)) => a == b,
             _ => false,
         }
@@ -205,13 +207,19 @@ impl Mapping {
             }
         }
         if let Some((target, columns)) = seen.iter().find(|(_, cols)| cols.len() > 1) {
-            return Err(MappingError::Duplicate { field: target.to_string(), columns: columns.clone() });
+            return Err(MappingError::Duplicate {
+                field: target.to_string(),
+                columns: columns.clone(),
+            });
         }
         let json = self
             .columns
             .iter()
             .find(|c| matches!(c.target, Target::Field(f) if f.kind == schema::Kind::Contacts));
-        let group = self.columns.iter().find(|c| matches!(c.target, Target::Contact { .. }));
+        let group = self
+            .columns
+            .iter()
+            .find(|c| matches!(c.target, Target::Contact { .. }));
         if let (Some(j), Some(g)) = (json, group) {
             return Err(MappingError::ContactsTwice {
                 json: format!("{} ({})", j.letter, j.header),
@@ -220,7 +228,11 @@ impl Mapping {
         }
         if !self.columns.iter().any(|c| c.target.is_mapped()) {
             return Err(MappingError::Nothing {
-                headers: self.columns.iter().map(|c| format!("{:?}", c.header)).collect(),
+                headers: self
+                    .columns
+                    .iter()
+                    .map(|c| format!("{:?}", c.header))
+                    .collect(),
             });
         }
         Ok(())
@@ -236,7 +248,9 @@ impl Mapping {
         if name == schema::ID {
             return self.column_of(Target::Id);
         }
-        self.columns.iter().find(|c| matches!(c.target, Target::Field(f) if f.name == name))
+        self.columns
+            .iter()
+            .find(|c| matches!(c.target, Target::Field(f) if f.name == name))
     }
 
     /// Columns nothing matched, in sheet order.
@@ -254,15 +268,27 @@ impl Mapping {
 /// mapping file. `read::open` uses it to skip title rows above the header.
 pub fn is_header(cells: &[String]) -> bool {
     let mut norm = String::new();
-    cells.iter().filter(|c| auto_target(c, &mut norm).is_mapped()).take(2).count() >= 2
+    cells
+        .iter()
+        .filter(|c| auto_target(c, &mut norm).is_mapped())
+        .take(2)
+        .count()
+        >= 2
 }
 
 /// Like [`is_header`], also counting the columns a mapping file names.
 pub fn is_header_with(cells: &[String], file: Option<&MapFile>) -> bool {
-    let Some(file) = file else { return is_header(cells) };
+    let Some(file) = file else {
+        return is_header(cells);
+    };
     let mut norm = String::new();
     let named = |c: &String| file.columns.iter().any(|(name, _)| name.trim() == c.trim());
-    cells.iter().filter(|c| named(c) || auto_target(c, &mut norm).is_mapped()).take(2).count() >= 2
+    cells
+        .iter()
+        .filter(|c| named(c) || auto_target(c, &mut norm).is_mapped())
+        .take(2)
+        .count()
+        >= 2
 }
 
 /// The spreadsheet letter of a 0-based column index: 0 → `A`, 26 → `AA`.
@@ -350,7 +376,10 @@ fn contact_target(norm: &str) -> Option<Target> {
         return None;
     }
     let key = contact_keys().get(key.as_str())?;
-    Some(Target::Contact { index: index as u16, key })
+    Some(Target::Contact {
+        index: index as u16,
+        key,
+    })
 }
 
 /// Normalises a header for matching: lower case, accents and Arabic vowel marks removed, only

@@ -147,7 +147,11 @@ fn no_two_fields_share_a_synonym() {
         for w in std::iter::once(&f.name).chain(f.synonyms).chain(&f.headers) {
             normalize(w, &mut n);
             if let Some(other) = seen.insert(n.clone(), f.name) {
-                assert_eq!(other, f.name, "{w:?} is a synonym of both {other} and {}", f.name);
+                assert_eq!(
+                    other, f.name,
+                    "{w:?} is a synonym of both {other} and {}",
+                    f.name
+                );
             }
         }
     }
@@ -166,7 +170,11 @@ fn template_headers_map_back_to_their_field() {
 fn is_header_needs_two_mapped_cells() {
     assert!(is_header(&headers(&["Nom", "Ville", "Notes"])));
     assert!(!is_header(&headers(&["Liste des clients 2024", "", ""])));
-    assert!(!is_header(&headers(&["Boulangerie Martin", "Paris", "01000"])));
+    assert!(!is_header(&headers(&[
+        "Boulangerie Martin",
+        "Paris",
+        "01000"
+    ])));
 }
 
 #[test]
@@ -174,7 +182,10 @@ fn two_columns_on_one_field_is_an_error() {
     let m = Mapping::infer(&headers(&["Nom", "Ville", "Raison sociale"]), None);
     let err = m.check().unwrap_err();
     assert!(matches!(err, MappingError::Duplicate { ref field, .. } if field == "name"));
-    assert!(err.to_string().contains("A (Nom), C (Raison sociale)"), "{err}");
+    assert!(
+        err.to_string().contains("A (Nom), C (Raison sociale)"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -209,12 +220,28 @@ fn a_mapping_file_overrides_ignores_and_adds_defaults_and_values() {
         "#,
     )
     .unwrap();
-    let m = Mapping::infer(&headers(&["Dénomination", "Enseigne", "Tél", "Référence", "Notes", "Ville"]), Some(&file));
+    let m = Mapping::infer(
+        &headers(&[
+            "Dénomination",
+            "Enseigne",
+            "Tél",
+            "Référence",
+            "Notes",
+            "Ville",
+        ]),
+        Some(&file),
+    );
     m.check().unwrap();
     assert_eq!(m.columns[0].target, Target::Ignore(Ignored::User));
     assert_eq!(m.columns[1].target.field_name(), Some("name"));
     assert!(m.columns[1].from_file);
-    assert_eq!(m.columns[2].target, Target::Contact { index: 1, key: "phone" });
+    assert_eq!(
+        m.columns[2].target,
+        Target::Contact {
+            index: 1,
+            key: "phone"
+        }
+    );
     assert_eq!(m.columns[3].target, Target::Id);
     assert_eq!(m.columns[4].target, Target::Ignore(Ignored::User));
     assert_eq!(m.columns[5].target.field_name(), Some("city"));
@@ -234,13 +261,23 @@ fn a_mapping_file_with_an_unknown_field_is_refused() {
 
 #[test]
 fn a_written_mapping_file_reads_back_to_the_same_mapping() {
-    let h = headers(&["Raison sociale", "Contact 2 Email", "Notes", "_outcome", "Ville"]);
+    let h = headers(&[
+        "Raison sociale",
+        "Contact 2 Email",
+        "Notes",
+        "_outcome",
+        "Ville",
+    ]);
     let m = Mapping::infer(&h, None);
     let text = m.to_toml();
     let file = MapFile::parse(&text).unwrap();
     let again = Mapping::infer(&h, Some(&file));
     let a: Vec<_> = m.columns.iter().map(|c| c.target.field_name()).collect();
-    let b: Vec<_> = again.columns.iter().map(|c| c.target.field_name()).collect();
+    let b: Vec<_> = again
+        .columns
+        .iter()
+        .map(|c| c.target.field_name())
+        .collect();
     assert_eq!(a, b);
     assert_eq!(again.columns[2].target, Target::Unmapped);
 }
