@@ -10,5 +10,6 @@ pub mod cmd;
 pub mod config;
 pub mod error;
 pub mod log;
+pub mod read;
 pub mod sandbox;
 pub mod schema;
