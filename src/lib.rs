@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod log;
 pub mod mapping;
+pub mod read;
 pub mod sandbox;
 pub mod schema;
 pub mod validate;

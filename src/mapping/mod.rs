@@ -18,6 +18,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::schema::{self, Field, FIELDS};
 
+pub use crate::read::column_letter;
 pub use file::MapFile;
 
 /// Where a column's cells go.
@@ -289,19 +290,6 @@ pub fn is_header_with(cells: &[String], file: Option<&MapFile>) -> bool {
         .take(2)
         .count()
         >= 2
-}
-
-/// The spreadsheet letter of a 0-based column index: 0 → `A`, 26 → `AA`.
-pub fn column_letter(index: usize) -> String {
-    let mut n = index + 1;
-    let mut out = Vec::new();
-    while n > 0 {
-        let r = (n - 1) % 26;
-        out.push(b'A' + r as u8);
-        n = (n - 1) / 26;
-    }
-    out.reverse();
-    String::from_utf8(out).unwrap_or_default()
 }
 
 /// The automatic target of one header. `norm` is scratch space.

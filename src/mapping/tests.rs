@@ -281,12 +281,3 @@ fn a_written_mapping_file_reads_back_to_the_same_mapping() {
     assert_eq!(a, b);
     assert_eq!(again.columns[2].target, Target::Unmapped);
 }
-
-#[test]
-fn column_letters() {
-    assert_eq!(column_letter(0), "A");
-    assert_eq!(column_letter(25), "Z");
-    assert_eq!(column_letter(26), "AA");
-    assert_eq!(column_letter(701), "ZZ");
-    assert_eq!(column_letter(702), "AAA");
-}
