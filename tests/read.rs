@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use custbulk::read::{self, column_letter, Format, ReadError, ReadOptions, Row, Table};
 use rust_xlsxwriter::{ExcelDateTime, Format as XlsxFormat, Workbook};
 
+// A path attribute so this file also builds as its own test target (Cargo autotests).
+#[path = "read/fuzz.rs"]
 mod fuzz;
 
 /// Header words of the fixtures; a row with two of them is the header, as mapping will decide.
