@@ -299,6 +299,8 @@ struct Transcoder<R> {
     start: usize,
     end: usize,
     eof: bool,
+    /// The decoder was told the input ended; it must not be called again.
+    finished: bool,
     output: Vec<u8>,
     out_start: usize,
     out_end: usize,
@@ -313,6 +315,7 @@ impl<R: Read> Transcoder<R> {
             start: 0,
             end: 0,
             eof: false,
+            finished: false,
             output: vec![0; PREFIX * 3 + 16],
             out_start: 0,
             out_end: 0,
@@ -330,6 +333,10 @@ impl<R: Read> Read for Transcoder<R> {
                 self.eof = n == 0;
             }
             if self.start == self.end && self.eof {
+                if self.finished {
+                    return Ok(0);
+                }
+                self.finished = true;
                 // Flush whatever the decoder holds (an incomplete sequence becomes U+FFFD).
                 let (_, _, written, _) = self.decoder.decode_to_utf8(&[], &mut self.output, true);
                 if written == 0 {

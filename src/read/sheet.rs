@@ -4,6 +4,7 @@
 
 use std::fs::File;
 use std::io::BufReader;
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 
 use calamine::{Cell, Data, DataRef, Ods, Range, Reader, SheetType, Xls, Xlsb, Xlsx};
@@ -25,7 +26,14 @@ pub(crate) struct Opened {
 
 type Input = BufReader<File>;
 
+/// Opens the workbook and its sheet. calamine asserts on some damaged files: a panic in it
+/// becomes an [`ReadError::Unreadable`] rather than taking the program down.
 pub(crate) fn open(path: &Path, format: Format, opts: &ReadOptions) -> Result<Opened, ReadError> {
+    std::panic::catch_unwind(AssertUnwindSafe(|| open_unguarded(path, format, opts)))
+        .unwrap_or_else(|_| Err(unreadable(path, format, &"its structure is inconsistent")))
+}
+
+fn open_unguarded(path: &Path, format: Format, opts: &ReadOptions) -> Result<Opened, ReadError> {
     let input = BufReader::new(open_file(path)?);
     let file = path.to_path_buf();
     let bad = |e: &dyn std::fmt::Display| unreadable(path, format, e);
@@ -34,14 +42,16 @@ pub(crate) fn open(path: &Path, format: Format, opts: &ReadOptions) -> Result<Op
             let wb: Xlsx<Input> = Xlsx::new(input).map_err(|e| bad(&e))?;
             let (sheet, names) = pick_sheet(path, &wb, opts)?;
             let name = sheet.clone();
-            let source = threaded::spawn(move |emit| stream_xlsx(wb, &name, &file, emit));
+            let crash = crashed(&file, &sheet);
+            let source = threaded::spawn(crash, move |emit| stream_xlsx(wb, &name, &file, emit));
             Ok(opened(Source::Threaded(source), sheet, names))
         }
         Format::Xlsb => {
             let wb: Xlsb<Input> = Xlsb::new(input).map_err(|e| bad(&e))?;
             let (sheet, names) = pick_sheet(path, &wb, opts)?;
             let name = sheet.clone();
-            let source = threaded::spawn(move |emit| stream_xlsb(wb, &name, &file, emit));
+            let crash = crashed(&file, &sheet);
+            let source = threaded::spawn(crash, move |emit| stream_xlsb(wb, &name, &file, emit));
             Ok(opened(Source::Threaded(source), sheet, names))
         }
         Format::Xls => {
@@ -78,6 +88,10 @@ fn unreadable(path: &Path, format: Format, e: &dyn std::fmt::Display) -> ReadErr
             format.name()
         ),
     }
+}
+
+fn crashed(file: &Path, sheet: &str) -> ReadError {
+    sheet_error(file, sheet, None, "its structure is inconsistent")
 }
 
 fn sheet_error(file: &Path, sheet: &str, row: Option<u32>, e: impl std::fmt::Display) -> ReadError {

@@ -5,6 +5,7 @@
 //! XLSX/XLSB parsing (zip inflate + XML) is most of the cost of reading a sheet; doing it here
 //! lets the caller's mapping and validation use the second core.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
@@ -88,8 +89,10 @@ impl Emitter {
 }
 
 /// Runs `produce` on a new thread; its rows arrive through the returned receiver. An error it
-/// returns is delivered after the rows it committed before failing.
-pub(crate) fn spawn<F>(produce: F) -> Receiver
+/// returns is delivered after the rows it committed before failing; if it panics (calamine
+/// asserts on some damaged files), `crash` is delivered instead, so a damaged file never looks
+/// like a short one.
+pub(crate) fn spawn<F>(crash: ReadError, produce: F) -> Receiver
 where
     F: FnOnce(&mut Emitter) -> Result<(), ReadError> + Send + 'static,
 {
@@ -106,7 +109,8 @@ where
                     len: 0,
                 },
             };
-            let outcome = produce(&mut emitter);
+            let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| produce(&mut emitter)))
+                .unwrap_or(Err(crash));
             if emitter.flush().is_ok() {
                 if let Err(e) = outcome {
                     let _ = emitter.full.send(Err(e));
