@@ -15,19 +15,48 @@ use custbulk::sandbox::{self, Options};
 
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let large: usize = std::env::var("IMPORT_BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let large: usize = std::env::var("IMPORT_BENCH_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
 
-    let latency = run(&runtime, dir.path(), "latency", 3_000, 16, Options { latency_ms: 50, ..Options::default() });
+    let latency = run(
+        &runtime,
+        dir.path(),
+        "latency",
+        3_000,
+        16,
+        Options {
+            latency_ms: 50,
+            ..Options::default()
+        },
+    );
     println!(
         "import, 50 ms latency, 16 in flight: {:.0} rows/s = {:.0}% of the 320 rows/s bound",
         latency.rate,
         latency.rate / 320.0 * 100.0
     );
-    let fast = run(&runtime, dir.path(), "fast", 100_000, 16, Options::default());
-    println!("import, no latency: {:.0} rows/s (bar: 5,000), peak RSS {:.1} MB", fast.rate, fast.peak_mb);
+    let fast = run(
+        &runtime,
+        dir.path(),
+        "fast",
+        100_000,
+        16,
+        Options::default(),
+    );
+    println!(
+        "import, no latency: {:.0} rows/s (bar: 5,000), peak RSS {:.1} MB",
+        fast.rate, fast.peak_mb
+    );
     let big = run(&runtime, dir.path(), "large", large, 16, Options::default());
-    println!("import of {large} rows: {:.0} rows/s, peak RSS {:.1} MB (bar: 100 MB)", big.rate, big.peak_mb);
+    println!(
+        "import of {large} rows: {:.0} rows/s, peak RSS {:.1} MB (bar: 100 MB)",
+        big.rate, big.peak_mb
+    );
 }
 
 struct Figures {
@@ -35,13 +64,27 @@ struct Figures {
     peak_mb: f64,
 }
 
-fn run(runtime: &tokio::runtime::Runtime, dir: &Path, name: &str, rows: usize, concurrency: u32, options: Options) -> Figures {
+fn run(
+    runtime: &tokio::runtime::Runtime,
+    dir: &Path,
+    name: &str,
+    rows: usize,
+    concurrency: u32,
+    options: Options,
+) -> Figures {
     let file = dir.join(format!("{name}.csv"));
     write_sheet(&file, rows);
     let server = runtime.block_on(sandbox::start(options)).expect("sandbox");
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_custbulk"))
-        .args(["import", file.to_str().unwrap(), "--no-progress", "-q", "--concurrency", &concurrency.to_string()])
+        .args([
+            "import",
+            file.to_str().unwrap(),
+            "--no-progress",
+            "-q",
+            "--concurrency",
+            &concurrency.to_string(),
+        ])
         .args(["--base-url", &server.base_url])
         .env("ICLOUDREADY_API_KEY", "bench")
         .stdout(Stdio::null())
@@ -58,7 +101,10 @@ fn run(runtime: &tokio::runtime::Runtime, dir: &Path, name: &str, rows: usize, c
     let elapsed = started.elapsed();
     assert!(status.success(), "import failed: {status}");
     assert_eq!(server.records().len(), rows, "every row stored");
-    Figures { rate: rows as f64 / elapsed.as_secs_f64(), peak_mb: peak_kb as f64 / 1024.0 }
+    Figures {
+        rate: rows as f64 / elapsed.as_secs_f64(),
+        peak_mb: peak_kb as f64 / 1024.0,
+    }
 }
 
 /// Peak resident memory of a live process, from /proc.

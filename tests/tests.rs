@@ -3,5 +3,6 @@
 mod util;
 
 mod api;
-mod import;
 mod cli;
+mod import;
+mod read;

@@ -92,7 +92,9 @@ impl Server {
             .enable_all()
             .build()
             .expect("runtime");
-        let running = runtime.block_on(sandbox::start(options)).expect("sandbox starts");
+        let running = runtime
+            .block_on(sandbox::start(options))
+            .expect("sandbox starts");
         Server { running, runtime }
     }
 
@@ -113,7 +115,9 @@ impl Workdir {
     /// The binary against `server`, with a key in the environment.
     pub fn against(&self, server: &Server, args: &[&str]) -> Command {
         let mut command = self.command(args);
-        command.args(["--base-url", server.url()]).env("ICLOUDREADY_API_KEY", "test-key-SECRET-123");
+        command
+            .args(["--base-url", server.url()])
+            .env("ICLOUDREADY_API_KEY", "test-key-SECRET-123");
         command
     }
 }

@@ -25,33 +25,14 @@ use crate::api::{ClientOptions, Record};
 use crate::cli::Global;
 use crate::config;
 use crate::error::{usage, Exit};
+use crate::pipeline::Input;
+pub use crate::validate::Mode;
 use journal::{Fingerprint, Line, Outcome, Resume, Writer};
 use lookup::Finder;
 use results::{Finished, Results};
 use upload::Uploader;
 
 pub use source::Source;
-
-/// What the import does with each row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Mode {
-    /// POST every row as a new customer.
-    Create,
-    /// Change existing customers, found by the id column or --match-on.
-    Update,
-    /// Update the customer the key matches, else create one.
-    Upsert,
-}
-
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Create => "create",
-            Mode::Update => "update",
-            Mode::Upsert => "upsert",
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum UpdateWith {
@@ -100,7 +81,7 @@ pub struct InputRow {
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    pub input: source::InputArgs,
+    pub input: Input,
 
     /// What to do with each row.
     #[arg(long, value_enum, default_value_t = Mode::Create)]
@@ -201,7 +182,7 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
                 &journal_path,
                 &file,
                 &fingerprint,
-                args.mode.as_str(),
+                mode_name(args.mode),
             )?))
         }
     } else {
@@ -442,4 +423,12 @@ fn watch_ctrl_c(stop: Arc<AtomicBool>, interrupted: Arc<AtomicBool>) {
             std::process::exit(130);
         }
     });
+}
+
+fn mode_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Create => "create",
+        Mode::Update => "update",
+        Mode::Upsert => "upsert",
+    }
 }

@@ -102,7 +102,7 @@ impl Summary {
         let counter = |f: fn(&Client) -> u64| client.map(f).unwrap_or(0);
         Summary {
             file: file.display().to_string(),
-            mode: mode.as_str(),
+            mode: super::mode_name(mode),
             rows,
             outcomes: counts.iter().map(|(o, n)| (o.as_str(), *n)).collect(),
             blank_rows,
