@@ -276,3 +276,67 @@ async fn rate_limits_are_honoured() {
         "the sandbox pushed back"
     );
 }
+
+/// A server that refuses the first request with 429 and `Retry-After: 1`, and records when
+/// each request arrived.
+async fn impatient_server() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<std::time::Instant>>>,
+) {
+    use axum::http::{header, StatusCode};
+    use axum::response::IntoResponse;
+    let arrivals = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = arrivals.clone();
+    let app = axum::Router::new().route(
+        "/api/v2/customers",
+        axum::routing::post(move || {
+            let seen = seen.clone();
+            async move {
+                let mut seen = seen.lock().unwrap();
+                seen.push(std::time::Instant::now());
+                if seen.len() == 1 {
+                    (
+                        StatusCode::TOO_MANY_REQUESTS,
+                        [(header::RETRY_AFTER, "1")],
+                        "{}",
+                    )
+                        .into_response()
+                } else {
+                    (StatusCode::CREATED, r#"{"_id":"abc","name":"A"}"#).into_response()
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/api/v2", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, arrivals)
+}
+
+#[tokio::test]
+async fn retry_after_is_waited_out_before_the_next_attempt() {
+    let (url, arrivals) = impatient_server().await;
+    // Backoff alone would retry within milliseconds; only Retry-After makes it wait a second.
+    let mut options = ClientOptions::default();
+    options.retry.base = std::time::Duration::from_millis(1);
+    options.retry.cap = std::time::Duration::from_millis(5);
+    let api = Client::new(&url, ApiKey::new("k"), options).unwrap();
+    let created = api
+        .create(&customer("A"))
+        .await
+        .expect("a 429 is retried, even for a POST");
+    assert_eq!(record_id(&created).as_deref(), Some("abc"));
+    let arrivals = arrivals.lock().unwrap();
+    assert_eq!(arrivals.len(), 2);
+    let gap = arrivals[1] - arrivals[0];
+    assert!(
+        gap >= std::time::Duration::from_millis(950),
+        "waited only {gap:?}"
+    );
+    assert_eq!(
+        api.retry
+            .throttles
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+}
