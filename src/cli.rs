@@ -85,6 +85,7 @@ pub enum Command {
     Completions(cmd::completions::Args),
     Validate(cmd::validate::Args),
     Import(crate::import::Args),
+    Undo(crate::undo::Args),
 }
 
 /// Runs a parsed command line and returns the process exit code.
@@ -117,6 +118,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             Command::Completions(args) => cmd::completions::run(args),
             Command::Validate(args) => cmd::validate::run(&global, args),
             Command::Import(args) => crate::import::run(&global, args).await,
+            Command::Undo(args) => crate::undo::run(&global, args).await,
         }
     })
 }

@@ -17,4 +17,5 @@ pub mod read;
 pub mod report;
 pub mod sandbox;
 pub mod schema;
+pub mod undo;
 pub mod validate;

@@ -59,7 +59,7 @@ fn sheet(n: u64, bad: &[u64]) -> String {
     csv
 }
 
-fn results(wd: &Workdir, name: &str) -> Vec<HashMap<String, String>> {
+pub fn results(wd: &Workdir, name: &str) -> Vec<HashMap<String, String>> {
     let mut reader = csv::Reader::from_path(wd.path(name)).expect("results file");
     let headers = reader.headers().unwrap().clone();
     reader

@@ -6,3 +6,4 @@ mod api;
 mod cli;
 mod import;
 mod read;
+mod undo;

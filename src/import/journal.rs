@@ -34,6 +34,20 @@ pub enum Outcome {
     WouldUpdate,
     /// `--dry-run`: the row passed validation.
     Valid,
+    /// The customer was deleted (delete mode, or undo of a create).
+    Deleted,
+    /// Delete mode: no customer has this key.
+    NotFound,
+    /// Undo: an updated customer is back to its values before the import.
+    Restored,
+    /// Undo: a customer the import deleted exists again (with a new id).
+    Recreated,
+    /// Undo: someone changed the customer since the import; left alone.
+    Conflict,
+    /// `--plan` of a delete or an undo.
+    WouldDelete,
+    WouldRestore,
+    WouldRecreate,
 }
 
 impl Outcome {
@@ -48,12 +62,20 @@ impl Outcome {
             Outcome::WouldCreate => "would-create",
             Outcome::WouldUpdate => "would-update",
             Outcome::Valid => "valid",
+            Outcome::Deleted => "deleted",
+            Outcome::NotFound => "not-found",
+            Outcome::Restored => "restored",
+            Outcome::Recreated => "recreated",
+            Outcome::Conflict => "conflict",
+            Outcome::WouldDelete => "would-delete",
+            Outcome::WouldRestore => "would-restore",
+            Outcome::WouldRecreate => "would-recreate",
         }
     }
 
     /// Rows that need the user's attention (they go to the failed file and set exit code 1).
     pub fn is_problem(self) -> bool {
-        matches!(self, Outcome::Invalid | Outcome::Failed)
+        matches!(self, Outcome::Invalid | Outcome::Failed | Outcome::Conflict)
     }
 }
 
@@ -64,6 +86,7 @@ pub enum Op {
     Create,
     Patch,
     Put,
+    Delete,
 }
 
 /// One journal line.

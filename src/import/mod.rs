@@ -9,7 +9,7 @@ pub mod journal;
 pub mod lookup;
 pub mod results;
 mod source;
-mod summary;
+pub mod summary;
 pub mod upload;
 
 use std::path::{Path, PathBuf};
@@ -325,7 +325,7 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
 
     let report = summary::Summary::new(
         &file,
-        args.mode,
+        mode_name(args.mode),
         &counts,
         blank_rows,
         connection.as_ref().map(|c| &c.client),

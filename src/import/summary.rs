@@ -10,7 +10,6 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use super::journal::Outcome;
-use super::Mode;
 use crate::api::Client;
 use crate::cli::{Global, Output};
 
@@ -89,7 +88,7 @@ impl Summary {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         file: &Path,
-        mode: Mode,
+        mode: &'static str,
         counts: &BTreeMap<Outcome, u64>,
         blank_rows: u64,
         client: Option<&Client>,
@@ -102,7 +101,7 @@ impl Summary {
         let counter = |f: fn(&Client) -> u64| client.map(f).unwrap_or(0);
         Summary {
             file: file.display().to_string(),
-            mode: super::mode_name(mode),
+            mode,
             rows,
             outcomes: counts.iter().map(|(o, n)| (o.as_str(), *n)).collect(),
             blank_rows,

@@ -90,7 +90,7 @@ impl Uploader {
         if let Some(Line::Send { op: Op::Create, .. }) = &resumed {
             // An earlier run sent this POST and died before hearing back: look before sending.
             if let Found::One(record) = self.find_created(row).await? {
-                return Ok(Done::created(record));
+                return Ok(Done::created(record, &self.body(row)));
             }
         }
         let before = match resumed {
@@ -142,7 +142,9 @@ impl Uploader {
         let mut attempt = 1;
         loop {
             let unknown = match self.client.create(&body).await {
-                Ok(record) if record_id(&record).is_some() => return Ok(Done::created(record)),
+                Ok(record) if record_id(&record).is_some() => {
+                    return Ok(Done::created(record, &body))
+                }
                 // A 2xx without an id: the customer exists, but we must find it to know its id.
                 Ok(_) => None,
                 Err(err) if err.outcome_unknown() => Some(err),
@@ -150,7 +152,7 @@ impl Uploader {
             };
             // The server may have stored it: look it up before sending it again.
             match self.find_created(row).await? {
-                Found::One(record) => return Ok(Done::created(record)),
+                Found::One(record) => return Ok(Done::created(record, &body)),
                 Found::Many(n) => {
                     return Err(ApiError::Local(format!(
                         "the create's outcome was unknown and {n} customers now match it"
@@ -221,13 +223,18 @@ impl Uploader {
             id: Some(id.clone()),
             before: Some(before.clone()),
         })?;
+        // What the import leaves is computed, not read from the answer: some APIs answer an
+        // update with the record as it was before it.
         let after = match op {
             Op::Patch => {
                 let patch: Record = changes
                     .into_iter()
                     .map(|(field, _, new)| (field, new))
                     .collect();
-                self.client.patch(&id, &patch).await?
+                self.client.patch(&id, &patch).await?;
+                let mut after = before.clone();
+                after.extend(patch);
+                after
             }
             _ => {
                 let mut whole: Record = before
@@ -236,7 +243,8 @@ impl Uploader {
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect();
                 whole.extend(body);
-                self.client.replace(&id, &whole).await?
+                self.client.replace(&id, &whole).await?;
+                whole
             }
         };
         Ok(Done {
@@ -339,11 +347,12 @@ impl Done {
         }
     }
 
-    fn created(record: Record) -> Done {
+    /// A created customer; what the import left is what it sent.
+    fn created(record: Record, sent: &Record) -> Done {
         Done {
             id: record_id(&record),
             status: Some(201),
-            after: Some(record),
+            after: Some(sent.clone()),
             ..Done::new(Outcome::Created)
         }
     }
