@@ -69,9 +69,11 @@ impl ListQuery {
             None => None,
             Some(raw) => match serde_json::from_str::<Value>(raw) {
                 Ok(Value::Object(m)) => Some(m).filter(|m| !m.is_empty()),
-                _ => return Err(format!(
+                _ => {
+                    return Err(format!(
                     "Invalid p: expected a JSON object such as {{\"status\":\"actif\"}}, got {raw}"
-                )),
+                ))
+                }
             },
         };
         Ok(ListQuery {
