@@ -19,7 +19,12 @@ pub const DEFAULT_BASE_URL: &str = "https://api.icloud-ready.com/api/v2";
 /// The API key is read from ICLOUDREADY_API_KEY or from --api-key-file. Add --sandbox to any
 /// command to run it against a local emulator of the API instead of the real one.
 #[derive(Debug, Parser)]
-#[command(name = "custbulk", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "custbulk",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -82,7 +87,11 @@ pub enum Command {
 
 /// Runs a parsed command line and returns the process exit code.
 pub fn main(cli: Cli) -> u8 {
-    log::init(if cli.global.quiet { 0 } else { 1 + cli.global.verbose });
+    log::init(if cli.global.quiet {
+        0
+    } else {
+        1 + cli.global.verbose
+    });
     match run(cli) {
         Ok(exit) => exit as u8,
         Err(err) if is_broken_pipe(&err) => 0,
@@ -95,7 +104,9 @@ pub fn main(cli: Cli) -> u8 {
 
 /// Runs a parsed command line on a fresh runtime.
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let Cli { global, command } = cli;
     runtime.block_on(async move {
         match command {

@@ -53,7 +53,13 @@ pub static FIELDS: &[Field] = &[
     Field {
         name: "isCompany",
         kind: Kind::Boolean,
-        synonyms: &["societe", "entreprise", "is company", "personne morale", "company"],
+        synonyms: &[
+            "societe",
+            "entreprise",
+            "is company",
+            "personne morale",
+            "company",
+        ],
         help: "Whether the customer is a company: true/false, yes/no, oui/non, 1/0.",
         example: "oui",
     },
@@ -74,7 +80,14 @@ pub static FIELDS: &[Field] = &[
     Field {
         name: "name_ar",
         kind: Kind::Text,
-        synonyms: &["nom arabe", "nom (arabe)", "name arabic", "name (arabic)", "arabic name", "الاسم"],
+        synonyms: &[
+            "nom arabe",
+            "nom (arabe)",
+            "name arabic",
+            "name (arabic)",
+            "arabic name",
+            "الاسم",
+        ],
         help: "The name in Arabic script.",
         example: "مخبزة مارتان",
     },
@@ -95,21 +108,43 @@ pub static FIELDS: &[Field] = &[
     Field {
         name: "street1",
         kind: Kind::Text,
-        synonyms: &["adresse", "adresse 1", "adresse1", "rue", "street", "street 1", "address", "address 1"],
+        synonyms: &[
+            "adresse",
+            "adresse 1",
+            "adresse1",
+            "rue",
+            "street",
+            "street 1",
+            "address",
+            "address 1",
+        ],
         help: "First address line.",
         example: "12 rue de la République",
     },
     Field {
         name: "street2",
         kind: Kind::Text,
-        synonyms: &["adresse 2", "complement d'adresse", "complement adresse", "street 2", "address 2"],
+        synonyms: &[
+            "adresse 2",
+            "complement d'adresse",
+            "complement adresse",
+            "street 2",
+            "address 2",
+        ],
         help: "Second address line.",
         example: "Bâtiment B",
     },
     Field {
         name: "zipCode",
         kind: Kind::Text,
-        synonyms: &["code postal", "cp", "zip", "zip code", "postal code", "postcode"],
+        synonyms: &[
+            "code postal",
+            "cp",
+            "zip",
+            "zip code",
+            "postal code",
+            "postcode",
+        ],
         help: "Postal code, kept as text so leading zeros survive (01000).",
         example: "01000",
     },
@@ -185,8 +220,23 @@ mod tests {
         let names: Vec<_> = FIELDS.iter().map(|f| f.name).collect();
         assert_eq!(names.len(), 17);
         for n in [
-            "isCompany", "capital", "manager", "name", "name_ar", "address_ar", "street1", "street2",
-            "zipCode", "city", "contacts", "siret", "rcs", "unNumber", "status", "subject", "category",
+            "isCompany",
+            "capital",
+            "manager",
+            "name",
+            "name_ar",
+            "address_ar",
+            "street1",
+            "street2",
+            "zipCode",
+            "city",
+            "contacts",
+            "siret",
+            "rcs",
+            "unNumber",
+            "status",
+            "subject",
+            "category",
         ] {
             assert!(names.contains(&n), "{n} missing");
         }
