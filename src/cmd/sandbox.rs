@@ -93,6 +93,8 @@ fn probability(s: &str) -> Result<f64, String> {
 }
 
 pub async fn run(_global: &Global, args: Args) -> anyhow::Result<Exit> {
+    // Listen for signals before printing the URL: a script may send SIGTERM as soon as it has it.
+    let shutdown = shutdown_signal()?;
     let data = args.data.clone();
     let running = sandbox::start(Options {
         port: args.port,
@@ -125,7 +127,7 @@ pub async fn run(_global: &Global, args: Args) -> anyhow::Result<Exit> {
     info!("  export ICLOUDREADY_BASE_URL={}", running.base_url);
     info!("  export ICLOUDREADY_API_KEY=anything   # or the value given to --token");
     info!("Press Ctrl-C to stop.");
-    wait_for_shutdown().await?;
+    shutdown.await?;
     let count = running.records().len();
     running.stop().await?;
     if let Some(path) = &data {
@@ -134,18 +136,23 @@ pub async fn run(_global: &Global, args: Args) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// Returns on Ctrl-C or SIGTERM.
-async fn wait_for_shutdown() -> anyhow::Result<()> {
+/// A future that completes on Ctrl-C or SIGTERM; the handlers are installed on return.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = anyhow::Result<()>>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
         let mut term = signal(SignalKind::terminate())?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r?,
-            _ = term.recv() => {}
-        }
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = term.recv() => {}
+            }
+            Ok(())
+        })
     }
     #[cfg(not(unix))]
-    tokio::signal::ctrl_c().await?;
-    Ok(())
+    {
+        Ok(async { Ok(tokio::signal::ctrl_c().await?) })
+    }
 }
