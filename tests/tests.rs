@@ -6,4 +6,5 @@ mod api;
 mod cli;
 mod import;
 mod read;
+mod sandbox;
 mod undo;

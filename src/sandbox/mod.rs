@@ -10,6 +10,7 @@ mod query;
 mod routes;
 mod server;
 mod store;
+mod timeline;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

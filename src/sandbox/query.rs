@@ -1,8 +1,7 @@
 //! List requests: parsing `limit`/`page`/`sortBy`/`order`/`fields`/`q`/`p`, choosing the page,
 //! and writing it in the configured envelope.
 //!
-//! The default order (and `sortBy=createdAt`) walks the store's creation-ordered tree from the
-//! nearer end. Anything that must filter or sort by another field builds the full ordered list
+//! The default order (and `sortBy=createdAt`) slices the store's creation-ordered timeline. Anything that must filter or sort by another field builds the full ordered list
 //! once and keeps it in a small cache keyed by the query and the store's generation, so paging
 //! through a sorted or filtered export costs one sort, not one per page.
 
@@ -149,7 +148,7 @@ pub(crate) fn select(store: &Store, query: &ListQuery, cache: &Cache) -> Page {
     }
 }
 
-/// A page straight off the creation-ordered tree, walking from the nearer end.
+/// A page straight off the creation-ordered timeline.
 fn walk(store: &Store, offset: usize, limit: usize, desc: bool) -> Vec<Arc<Record>> {
     let len = store.len();
     if offset >= len {
@@ -158,19 +157,7 @@ fn walk(store: &Store, offset: usize, limit: usize, desc: bool) -> Vec<Arc<Recor
     let take = limit.min(len - offset);
     // In ascending positions, the page covers [start, start + take).
     let start = if desc { len - offset - take } else { offset };
-    let mut items: Vec<Arc<Record>> = if start <= len / 2 {
-        store.iter().skip(start).take(take).cloned().collect()
-    } else {
-        let mut v: Vec<_> = store
-            .iter()
-            .rev()
-            .skip(len - start - take)
-            .take(take)
-            .cloned()
-            .collect();
-        v.reverse();
-        v
-    };
+    let mut items = store.range(start, take);
     if desc {
         items.reverse();
     }
@@ -315,7 +302,8 @@ impl<'a> SortKey<'a> {
 
 /// Writes one page in the configured envelope.
 pub(crate) fn render(page: &Page, query: &ListQuery, shape: ListShape, id_key: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256 + page.items.len() * 400);
+    let mut out =
+        Vec::with_capacity(256 + page.items.iter().map(|r| r.json.len() + 1).sum::<usize>());
     let open: &[u8] = match shape {
         ListShape::Docs => b"{\"docs\":[",
         ListShape::Data => b"{\"data\":[",
@@ -365,8 +353,7 @@ pub(crate) fn render(page: &Page, query: &ListQuery, shape: ListShape, id_key: &
 /// Serialises a record, or only the id and the requested fields of it.
 fn write_record(out: &mut Vec<u8>, record: &Record, fields: Option<&[String]>, id_key: &str) {
     let Some(fields) = fields else {
-        // Writing to a Vec cannot fail and a Map always serialises.
-        let _ = serde_json::to_writer(&mut *out, &record.doc);
+        out.extend_from_slice(&record.json);
         return;
     };
     out.push(b'{');

@@ -13,7 +13,7 @@ use axum::{middleware, Router};
 use serde_json::{json, Map, Value};
 
 use super::query::{self, ListQuery};
-use super::store::RESERVED;
+use super::store::{Record, RESERVED};
 use super::{faults, Shared};
 use crate::schema::{self, Kind};
 
@@ -40,6 +40,15 @@ pub(crate) fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
         .status(status)
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(body))
+        .unwrap_or_default()
+}
+
+/// One record, from its bytes serialised at write time.
+fn record_response(status: StatusCode, record: &Record) -> Response {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(record.json.clone()))
         .unwrap_or_default()
 }
 
@@ -80,10 +89,7 @@ async fn list(
 async fn get_one(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
     let record = shared.read().get(&id).cloned();
     match record {
-        Some(r) => json_bytes(
-            StatusCode::OK,
-            serde_json::to_vec(&r.doc).unwrap_or_default(),
-        ),
+        Some(r) => record_response(StatusCode::OK, &r),
         None => customer_not_found(),
     }
 }
@@ -94,10 +100,7 @@ async fn create(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
         Err(problem) => return json_value(StatusCode::BAD_REQUEST, &problem),
     };
     let record = shared.write().create(body);
-    json_bytes(
-        StatusCode::CREATED,
-        serde_json::to_vec(&record.doc).unwrap_or_default(),
-    )
+    record_response(StatusCode::CREATED, &record)
 }
 
 async fn replace(
@@ -111,10 +114,7 @@ async fn replace(
     };
     let record = shared.write().replace(&id, body);
     match record {
-        Some(r) => json_bytes(
-            StatusCode::OK,
-            serde_json::to_vec(&r.doc).unwrap_or_default(),
-        ),
+        Some(r) => record_response(StatusCode::OK, &r),
         None => customer_not_found(),
     }
 }
@@ -126,10 +126,7 @@ async fn patch(State(shared): State<Arc<Shared>>, Path(id): Path<String>, body: 
     };
     let record = shared.write().patch(&id, body);
     match record {
-        Some(r) => json_bytes(
-            StatusCode::OK,
-            serde_json::to_vec(&r.doc).unwrap_or_default(),
-        ),
+        Some(r) => record_response(StatusCode::OK, &r),
         None => customer_not_found(),
     }
 }

@@ -1,17 +1,21 @@
 //! The sandbox's in-memory store of customers.
 //!
-//! Records are kept in creation order in a tree keyed by (createdAt, insertion sequence), with a
-//! hash index from id to key. The default "newest first" listing therefore walks the tree from its
-//! right end instead of sorting a million records on every page, and a lookup by id is one hash
-//! probe. Each record is stored as the JSON object the API returns (id first, then the body
-//! fields as given, then `createdAt`/`updatedAt`), shared behind an `Arc` so readers can hold
-//! records after the lock is released.
+//! Records are kept in creation order, keyed by (createdAt, insertion sequence), in a
+//! [`Timeline`] that reaches any position quickly, with a hash index by id. The default "newest
+//! first" listing therefore slices the timeline instead of sorting a million records on every
+//! page, and a lookup by id is one hash probe. Each record is stored as the JSON object the API
+//! returns (id first, then the body fields as given, then `createdAt`/`updatedAt`), and also
+//! serialised once at write time, so reads copy bytes instead of serialising again. Records are
+//! shared behind an `Arc` so readers can hold them after the lock is released.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use axum::body::Bytes;
 use serde_json::{Map, Value};
+
+use super::timeline::Timeline;
 
 /// Where a record sits in creation order: createdAt in milliseconds, then insertion sequence,
 /// so records created in the same millisecond keep the order they arrived in.
@@ -31,13 +35,23 @@ pub(crate) struct Record {
     pub key: Key,
     /// The record exactly as served.
     pub doc: Map<String, Value>,
+    /// `doc` serialised.
+    pub json: Bytes,
+}
+
+impl Record {
+    fn new(id: String, key: Key, doc: Map<String, Value>) -> Record {
+        // A Map of JSON values always serialises.
+        let json = Bytes::from(serde_json::to_vec(&doc).unwrap_or_default());
+        Record { id, key, doc, json }
+    }
 }
 
 #[derive(Debug)]
 pub(crate) struct Store {
     id_key: &'static str,
-    records: BTreeMap<Key, Arc<Record>>,
-    ids: HashMap<String, Key>,
+    records: Timeline,
+    ids: HashMap<String, Arc<Record>>,
     seq: u64,
     /// The largest id issued or loaded, as a number, so new ids keep increasing.
     last_id: u128,
@@ -51,7 +65,7 @@ impl Store {
     pub fn new(id_key: &'static str) -> Store {
         Store {
             id_key,
-            records: BTreeMap::new(),
+            records: Timeline::default(),
             ids: HashMap::new(),
             seq: 0,
             last_id: 0,
@@ -77,12 +91,17 @@ impl Store {
     }
 
     pub fn get(&self, id: &str) -> Option<&Arc<Record>> {
-        self.ids.get(id).and_then(|key| self.records.get(key))
+        self.ids.get(id)
     }
 
     /// Every record, oldest first.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Arc<Record>> + ExactSizeIterator {
-        self.records.values()
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Arc<Record>> {
+        self.records.iter()
+    }
+
+    /// Up to `count` records from position `start` in creation order, oldest first.
+    pub fn range(&self, start: usize, count: usize) -> Vec<Arc<Record>> {
+        self.records.range(start, count)
     }
 
     /// Creates a record from a checked body (reserved keys already removed).
@@ -93,7 +112,7 @@ impl Store {
         let key = self.next_key(now);
         let doc = self.assemble(&id, body, stamp.clone(), stamp);
         self.writes += 1;
-        self.put(Record { id, key, doc })
+        self.put(Record::new(id, key, doc))
     }
 
     /// Replaces the body of a record, keeping its id and createdAt.
@@ -102,11 +121,7 @@ impl Store {
         let created = old.doc.get(CREATED_AT).cloned().unwrap_or(Value::Null);
         let doc = self.assemble(&old.id, body, created, Value::String(iso_ms(now_ms())));
         self.writes += 1;
-        Some(self.put(Record {
-            id: old.id.clone(),
-            key: old.key,
-            doc,
-        }))
+        Some(self.put(Record::new(old.id.clone(), old.key, doc)))
     }
 
     /// Changes only the fields present in `body`.
@@ -122,19 +137,15 @@ impl Store {
         let created = old.doc.get(CREATED_AT).cloned().unwrap_or(Value::Null);
         let doc = self.assemble(&old.id, merged, created, Value::String(iso_ms(now_ms())));
         self.writes += 1;
-        Some(self.put(Record {
-            id: old.id.clone(),
-            key: old.key,
-            doc,
-        }))
+        Some(self.put(Record::new(old.id.clone(), old.key, doc)))
     }
 
     /// Removes a record; false when there was none.
     pub fn delete(&mut self, id: &str) -> bool {
-        let Some(key) = self.ids.remove(id) else {
+        let Some(old) = self.ids.remove(id) else {
             return false;
         };
-        self.records.remove(&key);
+        self.records.remove(old.key);
         self.writes += 1;
         self.generation += 1;
         true
@@ -170,17 +181,17 @@ impl Store {
         let created = created.unwrap_or_else(|| Value::String(iso_ms(created_ms)));
         let updated = updated.unwrap_or_else(|| created.clone());
         if let Some(old) = self.ids.remove(&id) {
-            self.records.remove(&old);
+            self.records.remove(old.key);
         }
         let key = self.next_key(created_ms);
         let doc = self.assemble(&id, doc, created, updated);
-        self.put(Record { id, key, doc });
+        self.put(Record::new(id, key, doc));
     }
 
     fn put(&mut self, record: Record) -> Arc<Record> {
         let record = Arc::new(record);
-        self.ids.insert(record.id.clone(), record.key);
-        self.records.insert(record.key, record.clone());
+        self.ids.insert(record.id.clone(), record.clone());
+        self.records.upsert(record.clone());
         self.generation += 1;
         record
     }
