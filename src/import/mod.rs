@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::ValueEnum;
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::mpsc;
 
 use crate::api::{ClientOptions, Record};
 use crate::cli::Global;
@@ -134,7 +134,7 @@ pub struct Args {
 }
 
 /// Rows read ahead of the slowest unfinished row; bounds memory whatever the latency.
-const WINDOW_PER_REQUEST: usize = 8;
+const WINDOW_PER_REQUEST: u64 = 8;
 
 pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     let started = Instant::now();
@@ -238,9 +238,9 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     let reader = std::thread::spawn(move || source.send_rows(row_tx));
 
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(Finished, bool)>();
-    let window = Arc::new(Semaphore::new(
-        args.concurrency as usize * WINDOW_PER_REQUEST + 64,
-    ));
+    // Rows are read at most this far ahead of the first unwritten one, so a row stuck in
+    // retries holds back a bounded number of finished rows whatever the file's size.
+    let window = args.concurrency as u64 * WINDOW_PER_REQUEST + 64;
     let mut seq = 0u64;
     let mut fatal: Option<String> = None;
     let mut read_error = None;
@@ -258,52 +258,44 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
                 progress.row(finished.outcome);
                 results.push(finished)?;
             }
-            permit = window.clone().acquire_owned(), if reading => {
-                let permit = permit.expect("never closed");
-                let Some(item) = row_rx.recv().await else { reading = false; continue };
+            item = row_rx.recv(), if reading && seq < results.written() + window => {
                 let row = match item {
-                    Ok(row) => row,
-                    Err(err) => {
+                    Some(Ok(row)) => row,
+                    Some(Err(err)) => {
                         read_error = Some(err);
                         stop.store(true, Ordering::SeqCst);
+                        reading = false;
+                        continue;
+                    }
+                    None => {
                         reading = false;
                         continue;
                     }
                 };
                 let this = seq;
                 seq += 1;
-                outstanding += 1;
-                let done_tx = done_tx.clone();
-                let quick = |outcome, error: Option<String>, row: InputRow| Finished {
-                    seq: this, row: row.number, cells: row.cells, outcome: Some(outcome), error, ..Finished::default()
-                };
-                if !row.errors.is_empty() {
+                let finished = if !row.errors.is_empty() {
                     let error = Some(row.errors.join("; "));
-                    let _ = done_tx.send((quick(Outcome::Invalid, error, row), false));
-                    drop(permit);
+                    Finished::now(this, row, Outcome::Invalid, error)
+                } else if let Some(line) = resume.as_mut().map(|r| r.done(row.number)).transpose()?.flatten() {
+                    from_journal(this, row, line)
+                } else if let Some(uploader) = uploader.clone().filter(|_| !stop.load(Ordering::SeqCst)) {
+                    let resumed = resume.as_mut().and_then(|r| r.in_flight.remove(&row.number));
+                    let done_tx = done_tx.clone();
+                    outstanding += 1;
+                    tokio::spawn(async move {
+                        let ending = uploader.process(this, row, resumed).await;
+                        let _ = done_tx.send((ending.finished, ending.fatal));
+                    });
                     continue;
-                }
-                if let Some(line) = resume.as_mut().map(|r| r.done(row.number)).transpose()?.flatten() {
-                    let _ = done_tx.send((from_journal(this, row, line), false));
-                    drop(permit);
-                    continue;
-                }
-                let Some(uploader) = uploader.clone().filter(|_| !stop.load(Ordering::SeqCst)) else {
-                    let (outcome, error) = if network {
-                        (Outcome::Skipped, Some("not attempted: the run stopped; run again with --resume".to_string()))
-                    } else {
-                        (Outcome::Valid, None)
-                    };
-                    let _ = done_tx.send((quick(outcome, error, row), false));
-                    drop(permit);
-                    continue;
+                } else if network {
+                    let error = Some("not attempted: the run stopped; run again with --resume".to_string());
+                    Finished::now(this, row, Outcome::Skipped, error)
+                } else {
+                    Finished::now(this, row, Outcome::Valid, None)
                 };
-                let resumed = resume.as_mut().and_then(|r| r.in_flight.remove(&row.number));
-                tokio::spawn(async move {
-                    let ending = uploader.process(this, row, resumed).await;
-                    let _ = done_tx.send((ending.finished, ending.fatal));
-                    drop(permit);
-                });
+                progress.row(finished.outcome);
+                results.push(finished)?;
             }
         }
     }
