@@ -107,7 +107,14 @@ fn id_columns_results_columns_and_action_columns_are_recognised() {
     assert_eq!(target("_id"), Target::Id);
     assert_eq!(target("ID"), Target::Id);
     for h in [
-        "_outcome", "_new_id", "_status", "_error", "_row", "_response", "_changes", "Problems",
+        "_outcome",
+        "_new_id",
+        "_status",
+        "_error",
+        "_row",
+        "_response",
+        "_changes",
+        "Problems",
     ] {
         assert_eq!(target(h), Target::Ignore(Ignored::Result), "{h}");
     }
