@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use rust_xlsxwriter::{Format, Worksheet, XlsxError};
+use super::xlsx::{SheetXml, Style};
 
 use crate::validate::{Problem, Severity};
 
@@ -128,17 +128,12 @@ impl Summary {
         }
     }
 
-    /// Writes the sheet: totals, then problems by field and by kind, largest first.
-    pub fn write(&self, ws: &mut Worksheet, bold: &Format) -> Result<(), XlsxError> {
-        ws.set_column_width(0, 48)?;
-        ws.set_column_width(1, 20)?;
-        ws.set_column_width(2, 20)?;
-        ws.set_column_width(3, 10)?;
-        ws.set_column_width(4, 10)?;
-        ws.set_column_width(5, 10)?;
-        ws.set_column_width(6, 30)?;
+    /// Writes the sheet: totals, then problems by field and by kind, largest first. Returns
+    /// its column widths.
+    pub fn write(&self, out: &mut SheetXml) -> Vec<f64> {
         let mut r = 0;
-        ws.write_string_with_format(r, 0, "Annotated by custbulk", bold)?;
+        out.row(r);
+        out.string(0, "Annotated by custbulk", Style::Bold);
         r += 2;
         let mut totals: Vec<(String, u64)> = vec![
             ("Rows".into(), self.rows),
@@ -165,33 +160,37 @@ impl Summary {
             ));
         }
         for (label, n) in &totals {
-            ws.write_string(r, 0, label)?;
-            ws.write_number(r, 1, *n as f64)?;
+            out.row(r);
+            out.string(0, label, Style::Plain);
+            out.number(1, *n);
             r += 1;
         }
         if self.notes_skipped > 0 {
             r += 1;
-            ws.write_string(
-                r,
+            out.row(r);
+            out.string(
                 0,
-                format!(
-                    "Notes were added to the first {} flagged cells only, to keep the file light; \
-                     {} more flagged cells are coloured without a note. The Problems column lists \
-                     every problem.",
+                &format!(
+                    "Notes were added to the first {} flagged cells only, to keep the file \
+                     quick to open; {} more flagged cells are coloured without a note. The \
+                     Problems column lists every problem.",
                     self.notes, self.notes_skipped
                 ),
-            )?;
+                Style::Plain,
+            );
             r += 1;
         }
 
         r += 1;
-        ws.write_string_with_format(r, 0, "Problems by field", bold)?;
+        out.row(r);
+        out.string(0, "Problems by field", Style::Bold);
         r += 1;
+        out.row(r);
         for (c, h) in ["Field", "Column", "Errors", "Warnings", "Total"]
             .iter()
             .enumerate()
         {
-            ws.write_string_with_format(r, c as u16, *h, bold)?;
+            out.string(c as u16, h, Style::Bold);
         }
         r += 1;
         let mut fields: Vec<&FieldTally> = self.fields.iter().collect();
@@ -202,18 +201,21 @@ impl Summary {
                 .then_with(|| a.field.cmp(b.field))
         });
         for t in fields {
-            ws.write_string(r, 0, field_label(t.field))?;
-            ws.write_string(r, 1, &t.header)?;
-            ws.write_number(r, 2, t.errors as f64)?;
-            ws.write_number(r, 3, t.warnings as f64)?;
-            ws.write_number(r, 4, (t.errors + t.warnings) as f64)?;
+            out.row(r);
+            out.string(0, field_label(t.field), Style::Plain);
+            out.string(1, &t.header, Style::Plain);
+            out.number(2, t.errors);
+            out.number(3, t.warnings);
+            out.number(4, t.errors + t.warnings);
             r += 1;
         }
 
         r += 1;
-        ws.write_string_with_format(r, 0, "Problems by kind", bold)?;
+        out.row(r);
+        out.string(0, "Problems by kind", Style::Bold);
         r += 1;
-        for (c, h) in [
+        out.row(r);
+        let heads = [
             "Problem",
             "Field",
             "Column",
@@ -221,11 +223,9 @@ impl Summary {
             "Count",
             "First row",
             "Example value",
-        ]
-        .iter()
-        .enumerate()
-        {
-            ws.write_string_with_format(r, c as u16, *h, bold)?;
+        ];
+        for (c, h) in heads.iter().enumerate() {
+            out.string(c as u16, h, Style::Bold);
         }
         r += 1;
         let mut kinds: Vec<&KindTally> = self.kinds.iter().collect();
@@ -235,20 +235,23 @@ impl Summary {
                 .then_with(|| a.first_row.cmp(&b.first_row))
         });
         for k in kinds {
-            ws.write_string(r, 0, &k.kind)?;
-            ws.write_string(r, 1, field_label(k.field))?;
-            ws.write_string(r, 2, &k.header)?;
-            ws.write_string(r, 3, severity_word(k.severity))?;
-            ws.write_number(r, 4, k.count as f64)?;
-            ws.write_number(r, 5, k.first_row)?;
-            ws.write_string(r, 6, &k.example)?;
+            out.row(r);
+            out.string(0, &k.kind, Style::Plain);
+            out.string(1, field_label(k.field), Style::Plain);
+            out.string(2, &k.header, Style::Plain);
+            out.string(3, severity_word(k.severity), Style::Plain);
+            out.number(4, k.count);
+            out.number(5, k.first_row.into());
+            out.string(6, &k.example, Style::Plain);
             r += 1;
         }
         if self.other_kinds > 0 {
-            ws.write_string(r, 0, "(other kinds)")?;
-            ws.write_number(r, 4, self.other_kinds as f64)?;
+            out.row(r);
+            out.string(0, "(other kinds)", Style::Plain);
+            out.number(4, self.other_kinds);
         }
-        Ok(())
+        out.end_row();
+        vec![60.0, 20.0, 20.0, 10.0, 10.0, 10.0, 30.0]
     }
 }
 

@@ -58,7 +58,7 @@ fn annotator(args: &Args, pipeline: &Pipeline) -> anyhow::Result<Option<Annotato
         return Ok(None);
     };
     let mut a = Annotator::create(path, pipeline.headers(), false)?;
-    a.match_source(pipeline.source());
+    a.match_source(pipeline.source())?;
     Ok(Some(a))
 }
 
