@@ -520,17 +520,29 @@ fn push_t(buf: &mut Vec<u8>, text: &str) {
     buf.extend_from_slice(b"</t>");
 }
 
-/// Whether a byte needs a look: XML's specials, control characters, `_` (Excel reads
-/// `_x0041_` as an escape) and the lead byte of U+FFFE/U+FFFF.
-fn special(b: u8) -> bool {
-    matches!(b, b'<' | b'>' | b'&' | b'"' | b'_' | 0xEF) || (b < 0x20 && b != b'\t' && b != b'\n')
-}
+/// Bytes that need a look: XML's specials, control characters, `_` (Excel reads `_x0041_`
+/// as an escape) and the lead byte of U+FFFE/U+FFFF. A table, because every cell is scanned.
+static SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = b != b'\t' as usize && b != b'\n' as usize;
+        b += 1;
+    }
+    t[b'<' as usize] = true;
+    t[b'>' as usize] = true;
+    t[b'&' as usize] = true;
+    t[b'"' as usize] = true;
+    t[b'_' as usize] = true;
+    t[0xEF] = true;
+    t
+};
 
 /// Escapes `text` for XML content (and attributes when `attr`): the usual entities, and
 /// characters XML cannot hold as Excel's `_xHHHH_`, so they read back as they were.
 fn push_escaped(buf: &mut Vec<u8>, text: &str, attr: bool) {
     let bytes = text.as_bytes();
-    if !bytes.iter().any(|&b| special(b)) {
+    if !bytes.iter().any(|&b| SPECIAL[b as usize]) {
         buf.extend_from_slice(bytes);
         return;
     }
