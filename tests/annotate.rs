@@ -116,14 +116,24 @@ fn marks(xlsx: &Path) -> Marks {
         })
         .collect();
 
+    // Cells name their place, or follow the previous cell of their row (`r` is optional).
     let sheet = part(xlsx, "xl/worksheets/sheet1.xml").expect("sheet1.xml");
+    let data = &sheet[sheet.find("<sheetData>").unwrap()..sheet.find("</sheetData>").unwrap()];
     let mut fills = BTreeMap::new();
-    for c in sheet.split("<c ").skip(1) {
-        let head = &c[..c.find('>').unwrap()];
-        let r = attr(head, "r").unwrap();
-        if let Some(s) = attr(head, "s") {
-            if let Some(colour) = &style_fill[s.parse::<usize>().unwrap()] {
-                fills.insert(r, colour.clone());
+    for row in data.split("<row ").skip(1) {
+        let number = attr(&row[..row.find('>').unwrap()], "r").unwrap();
+        let mut col = None;
+        for c in row.split("<c ").skip(1) {
+            let head = &c[..c.find('>').unwrap()];
+            let here = match attr(head, "r") {
+                Some(r) => column_index(r.trim_end_matches(|c: char| c.is_ascii_digit())),
+                None => col.map_or(0, |c| c + 1),
+            };
+            col = Some(here);
+            if let Some(s) = attr(head, "s") {
+                if let Some(colour) = &style_fill[s.parse::<usize>().unwrap()] {
+                    fills.insert(format!("{}{number}", column_letter(here)), colour.clone());
+                }
             }
         }
     }
@@ -186,12 +196,17 @@ fn input_rows(file: &Path) -> Vec<(u32, Vec<String>)> {
     out
 }
 
+/// `A` → 0, `AB` → 27.
+fn column_index(letters: &str) -> usize {
+    letters
+        .bytes()
+        .fold(0usize, |n, b| n * 26 + (b - b'A' + 1) as usize)
+        - 1
+}
+
 /// The letter a column of the input has in the annotated copy (one to the right).
 fn shifted(letter: &str) -> String {
-    let index = letter
-        .bytes()
-        .fold(0usize, |n, b| n * 26 + (b - b'A' + 1) as usize);
-    column_letter(index)
+    column_letter(column_index(letter) + 1)
 }
 
 /// The generic promise: every problem of the input sits on its cell in the annotated copy

@@ -12,6 +12,8 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::thread::{self, JoinHandle};
 
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
@@ -69,6 +71,8 @@ pub(super) struct SheetXml {
     /// The current row's number (1-based) as text, for cell references.
     row_ref: Vec<u8>,
     in_row: bool,
+    /// The column a cell may take without naming it: the one after the last cell written.
+    next_col: u32,
 }
 
 impl SheetXml {
@@ -77,6 +81,7 @@ impl SheetXml {
             buf: Vec::with_capacity(FLUSH_AT * 2),
             row_ref: Vec::with_capacity(8),
             in_row: false,
+            next_col: u32::MAX,
         }
     }
 
@@ -89,6 +94,7 @@ impl SheetXml {
         self.buf.extend_from_slice(&self.row_ref);
         self.buf.extend_from_slice(b"\">");
         self.in_row = true;
+        self.next_col = u32::MAX;
     }
 
     pub fn end_row(&mut self) {
@@ -98,11 +104,19 @@ impl SheetXml {
         }
     }
 
+    /// `<c r="B7"`, or just `<c` for the cell right after the previous one: the reference is
+    /// optional there (ECMA-376 §18.3.1.4, and Excel, LibreOffice, Google Sheets and calamine
+    /// read it so), and leaving it out makes the sheet a sixth smaller to write and compress.
     fn cell_start(&mut self, col: u16, style: Style) {
-        self.buf.extend_from_slice(b"<c r=\"");
-        push_col(&mut self.buf, col);
-        self.buf.extend_from_slice(&self.row_ref);
-        self.buf.push(b'"');
+        if u32::from(col) == self.next_col {
+            self.buf.extend_from_slice(b"<c");
+        } else {
+            self.buf.extend_from_slice(b"<c r=\"");
+            push_col(&mut self.buf, col);
+            self.buf.extend_from_slice(&self.row_ref);
+            self.buf.push(b'"');
+        }
+        self.next_col = u32::from(col) + 1;
         if style != Style::Plain {
             self.buf.extend_from_slice(b" s=\"");
             self.buf.push(b'0' + style as u8);
@@ -140,10 +154,73 @@ struct Notes {
     count: u32,
 }
 
+type Zip = ZipWriter<BufWriter<File>>;
+
+/// The data sheet's compressor: a thread of its own, fed chunks of XML, so that producing the
+/// XML and deflating it overlap (deflate is the largest cost of the copy).
+struct Compressor {
+    chunks: Option<SyncSender<Vec<u8>>>,
+    empties: Receiver<Vec<u8>>,
+    thread: Option<JoinHandle<io::Result<Zip>>>,
+}
+
+impl Compressor {
+    fn start(mut zip: Zip) -> io::Result<Compressor> {
+        let (chunks, full) = mpsc::sync_channel::<Vec<u8>>(4);
+        let (give_back, empties) = mpsc::sync_channel::<Vec<u8>>(6);
+        let thread = thread::Builder::new()
+            .name("custbulk-deflate".into())
+            .spawn(move || {
+                for mut chunk in full {
+                    zip.write_all(&chunk)?;
+                    chunk.clear();
+                    let _ = give_back.try_send(chunk);
+                }
+                Ok(zip)
+            })?;
+        Ok(Compressor {
+            chunks: Some(chunks),
+            empties,
+            thread: Some(thread),
+        })
+    }
+
+    /// Hands over `buf`'s bytes, leaving an empty buffer in its place.
+    fn send(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
+        let spare = self
+            .empties
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(buf.capacity()));
+        let full = std::mem::replace(buf, spare);
+        let sent = self.chunks.as_ref().is_some_and(|c| c.send(full).is_ok());
+        if sent {
+            Ok(())
+        } else {
+            // The thread stopped on an error: it says which.
+            match self.finish() {
+                Ok(_) => Err(io::Error::other("the compressing thread stopped")),
+                Err(e) => Err(e),
+            }
+        }
+    }
+
+    /// Waits for every chunk to be compressed and takes the archive back.
+    fn finish(&mut self) -> io::Result<Zip> {
+        self.chunks = None;
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(io::Error::other("the compressing thread panicked")),
+            None => Err(io::Error::other("the compressing thread already stopped")),
+        }
+    }
+}
+
 /// The workbook being written into `file`: the data sheet first (streamed), then at
 /// [`Book::finish`] the notes, a second sheet and the package parts.
 pub(super) struct Book {
-    zip: ZipWriter<BufWriter<File>>,
+    /// The archive, when not away with the compressor.
+    zip: Option<Zip>,
+    compressor: Option<Compressor>,
     options: SimpleFileOptions,
     /// Column widths in pixels, for placing notes.
     col_px: Vec<u32>,
@@ -160,7 +237,8 @@ impl Book {
             .compression_level(Some(LEVEL))
             .unix_permissions(0o644);
         Book {
-            zip: ZipWriter::new(BufWriter::with_capacity(1 << 16, file)),
+            zip: Some(ZipWriter::new(BufWriter::with_capacity(1 << 16, file))),
+            compressor: None,
             options,
             col_px: Vec::new(),
             notes: None,
@@ -172,8 +250,9 @@ impl Book {
     /// Starts the data sheet: frozen rows above `frozen_below` (0-based row of the header)
     /// and the column widths (in characters).
     pub fn start_sheet(&mut self, header_row: u32, widths: &[f64]) -> io::Result<()> {
-        self.zip
-            .start_file("xl/worksheets/sheet1.xml", self.options)
+        let options = self.options;
+        let zip = self.zip()?;
+        zip.start_file("xl/worksheets/sheet1.xml", options)
             .map_err(io::Error::other)?;
         let mut s = String::new();
         s.push_str(XML_HEAD);
@@ -184,16 +263,33 @@ impl Book {
         ));
         cols_xml(&mut s, widths);
         s.push_str("<sheetData>");
-        self.zip.write_all(s.as_bytes())?;
+        zip.write_all(s.as_bytes())?;
         self.col_px = widths.iter().map(|&w| width_px(w)).collect();
+        let zip = self.zip.take().expect("the archive is here");
+        self.compressor = Some(Compressor::start(zip)?);
         Ok(())
+    }
+
+    /// The archive, back from the compressor if it was away.
+    fn zip(&mut self) -> io::Result<&mut Zip> {
+        if let Some(mut c) = self.compressor.take() {
+            self.zip = Some(c.finish()?);
+        }
+        self.zip
+            .as_mut()
+            .ok_or_else(|| io::Error::other("the archive was lost to an earlier error"))
     }
 
     /// Moves the buffered rows into the archive once there are enough of them.
     pub fn flush_rows(&mut self, rows: &mut SheetXml, force: bool) -> io::Result<()> {
         if force || rows.buf.len() >= FLUSH_AT {
-            self.zip.write_all(&rows.buf)?;
-            rows.buf.clear();
+            match &mut self.compressor {
+                Some(c) => c.send(&mut rows.buf)?,
+                None => {
+                    self.zip()?.write_all(&rows.buf)?;
+                    rows.buf.clear();
+                }
+            }
         }
         Ok(())
     }
@@ -275,7 +371,9 @@ impl Book {
         let result = self.parts(rows, sheet_name, filter, second);
         remove_temp_files(&self.temp_base);
         result?;
-        let mut out = self.zip.finish().map_err(io::Error::other)?;
+        self.zip()?;
+        let zip = self.zip.take().expect("the archive is here");
+        let mut out = zip.finish().map_err(io::Error::other)?;
         out.flush()?;
         out.get_ref().sync_all()
     }
@@ -303,7 +401,7 @@ impl Book {
             tail.push_str(r#"<legacyDrawing r:id="rId1"/>"#);
         }
         tail.push_str("</worksheet>");
-        self.zip.write_all(tail.as_bytes())?;
+        self.zip()?.write_all(tail.as_bytes())?;
 
         if let Some(notes) = self.notes.take() {
             self.copy_notes(notes)?;
@@ -382,37 +480,39 @@ impl Book {
         let vml = vml.into_inner().map_err(|e| e.into_error())?;
         drop((comments, vml));
 
-        self.zip
-            .start_file("xl/comments1.xml", self.options)
+        let options = self.options;
+        self.zip()?
+            .start_file("xl/comments1.xml", options)
             .map_err(io::Error::other)?;
-        self.zip.write_all(XML_HEAD.as_bytes())?;
-        self.zip.write_all(format!(r#"<comments xmlns="{NS_MAIN}"><authors><author>custbulk</author></authors><commentList>"#).as_bytes())?;
-        io::copy(&mut File::open(&comments_path)?, &mut self.zip)?;
-        self.zip.write_all(b"</commentList></comments>")?;
+        self.zip()?.write_all(XML_HEAD.as_bytes())?;
+        self.zip()?.write_all(format!(r#"<comments xmlns="{NS_MAIN}"><authors><author>custbulk</author></authors><commentList>"#).as_bytes())?;
+        io::copy(&mut File::open(&comments_path)?, self.zip()?)?;
+        self.zip()?.write_all(b"</commentList></comments>")?;
 
-        self.zip
-            .start_file("xl/drawings/vmlDrawing1.vml", self.options)
+        self.zip()?
+            .start_file("xl/drawings/vmlDrawing1.vml", options)
             .map_err(io::Error::other)?;
         // Shape ids come in blocks of 1024, each listed in the id map.
         let blocks = (1024 + count) / 1024;
         let map: Vec<String> = (1..=blocks).map(|b| b.to_string()).collect();
-        self.zip.write_all(
+        self.zip()?.write_all(
             format!(
                 r#"<xml xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office" xmlns:x="urn:schemas-microsoft-com:office:excel"><o:shapelayout v:ext="edit"><o:idmap v:ext="edit" data="{}"/></o:shapelayout><v:shapetype id="_x0000_t202" coordsize="21600,21600" o:spt="202" path="m,l,21600r21600,l21600,xe"><v:stroke joinstyle="miter"/><v:path gradientshapeok="t" o:connecttype="rect"/></v:shapetype>"#,
                 map.join(",")
             )
             .as_bytes(),
         )?;
-        io::copy(&mut File::open(&vml_path)?, &mut self.zip)?;
-        self.zip.write_all(b"</xml>")?;
+        io::copy(&mut File::open(&vml_path)?, self.zip()?)?;
+        self.zip()?.write_all(b"</xml>")?;
         Ok(())
     }
 
     fn part(&mut self, name: &str, text: &str) -> io::Result<()> {
-        self.zip
-            .start_file(name, self.options)
+        let options = self.options;
+        self.zip()?
+            .start_file(name, options)
             .map_err(io::Error::other)?;
-        self.zip.write_all(text.as_bytes())
+        self.zip()?.write_all(text.as_bytes())
     }
 }
 
