@@ -92,7 +92,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
             log.add(&row.problems)?;
         }
         if let Some(a) = &mut annotated {
-            a.row(row.row, &row.cells, &row.problems, None)?;
+            a.take_row(row.row, &mut row.cells, &row.problems, None)?;
         }
     }
     log.finish()?;
