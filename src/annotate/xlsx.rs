@@ -126,10 +126,16 @@ impl SheetXml {
 
     /// A text cell, kept as text whatever it looks like.
     pub fn string(&mut self, col: u16, text: &str, style: Style) {
+        self.buf.reserve(text.len() + 64);
         self.cell_start(col, style);
-        self.buf.extend_from_slice(b" t=\"inlineStr\"><is>");
-        push_t(&mut self.buf, text);
-        self.buf.extend_from_slice(b"</is></c>");
+        if needs_preserve(text) {
+            self.buf
+                .extend_from_slice(b" t=\"inlineStr\"><is><t xml:space=\"preserve\">");
+        } else {
+            self.buf.extend_from_slice(b" t=\"inlineStr\"><is><t>");
+        }
+        push_escaped(&mut self.buf, text, false);
+        self.buf.extend_from_slice(b"</t></is></c>");
     }
 
     /// An empty cell that still shows its style (a required value that is missing).
@@ -610,14 +616,24 @@ fn push_col(buf: &mut Vec<u8>, col: u16) {
 
 /// `<t>text</t>`, with `xml:space="preserve"` when spaces at either end must survive.
 fn push_t(buf: &mut Vec<u8>, text: &str) {
-    let edge = |c: Option<char>| c.is_some_and(char::is_whitespace);
-    if edge(text.chars().next()) || edge(text.chars().next_back()) {
+    if needs_preserve(text) {
         buf.extend_from_slice(b"<t xml:space=\"preserve\">");
     } else {
         buf.extend_from_slice(b"<t>");
     }
     push_escaped(buf, text, false);
     buf.extend_from_slice(b"</t>");
+}
+
+/// Whether `text` starts or ends with white space, which readers drop unless told to keep it.
+fn needs_preserve(text: &str) -> bool {
+    let edge = |b: Option<&u8>, c: Option<char>| match b {
+        None => false,
+        Some(b) if b.is_ascii() => b.is_ascii_whitespace(),
+        Some(_) => c.is_some_and(char::is_whitespace),
+    };
+    let bytes = text.as_bytes();
+    edge(bytes.first(), text.chars().next()) || edge(bytes.last(), text.chars().next_back())
 }
 
 /// Bytes that need a look: XML's specials, control characters, `_` (Excel reads `_x0041_`
@@ -692,6 +708,16 @@ mod tests {
         assert_eq!(esc("_x0041_"), "_x005F_x0041_");
         assert_eq!(esc("snake_case"), "snake_case");
         assert_eq!(esc("مخبزة مارتن"), "مخبزة مارتن");
+    }
+
+    #[test]
+    fn spaces_at_either_end_are_kept() {
+        assert!(needs_preserve(" Lyon"));
+        assert!(needs_preserve("Lyon\n"));
+        assert!(needs_preserve("\u{a0}Lyon"));
+        assert!(!needs_preserve("Lyon"));
+        assert!(!needs_preserve(""));
+        assert!(!needs_preserve("مخبزة مارتن"));
     }
 
     #[test]
