@@ -84,6 +84,8 @@ pub enum Command {
     Sandbox(cmd::sandbox::Args),
     Completions(cmd::completions::Args),
     Validate(cmd::validate::Args),
+    Mapping(cmd::mapping::Args),
+    Template(cmd::template::Args),
 }
 
 /// Runs a parsed command line and returns the process exit code.
@@ -115,6 +117,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             Command::Sandbox(args) => cmd::sandbox::run(&global, args).await,
             Command::Completions(args) => cmd::completions::run(args),
             Command::Validate(args) => cmd::validate::run(&global, args),
+            Command::Mapping(args) => cmd::mapping::run(&global, args),
+            Command::Template(args) => cmd::template::run(&global, args),
         }
     })
 }
