@@ -169,7 +169,7 @@ fn build(sheet: &mut Worksheet, args: &Args) -> Result<(), rust_xlsxwriter::Xlsx
         .set_bold()
         .set_background_color("#DDEBF7")
         .set_align(FormatAlign::Center);
-    let text = Format::new().set_num_format("@");
+    let text = Format::new().set_num_format_index(49); // built-in "@": Text
     for (i, c) in columns(args).iter().enumerate() {
         let col = i as u16;
         sheet.write_string_with_format(0, col, &c.header, &bold)?;
