@@ -125,9 +125,7 @@ impl CsvSource {
             self.blanks -= 1;
         } else {
             self.held = false;
-            for (i, field) in self.record.iter().enumerate() {
-                decode_field(field, row.cell_mut(i));
-            }
+            fill_row(&self.record, row);
         }
         row.end();
         Ok(true)
@@ -154,6 +152,30 @@ impl CsvSource {
             .filter(|&&b| b == b'\n')
             .count() as u64;
         consumed.saturating_sub(expected)
+    }
+}
+
+/// Copies the record's fields into the row's reused cell buffers. The record is checked as
+/// UTF-8 in one pass (fields of a valid record are valid unless a character straddles a
+/// delimiter, which `str::get` catches); otherwise each field is decoded on its own.
+fn fill_row(record: &csv::ByteRecord, row: &mut Row) {
+    let n = record.len();
+    let cells = row.cells_for(n);
+    match simdutf8::basic::from_utf8(record.as_slice()) {
+        Ok(text) => {
+            for (i, cell) in cells.iter_mut().enumerate() {
+                let range = record.range(i).unwrap_or(0..0);
+                match text.get(range) {
+                    Some(field) => cell.push_str(field),
+                    None => decode_field(&record[i], cell),
+                }
+            }
+        }
+        Err(_) => {
+            for (i, cell) in cells.iter_mut().enumerate() {
+                decode_field(&record[i], cell);
+            }
+        }
     }
 }
 

@@ -93,6 +93,19 @@ impl Row {
         self.slot(index)
     }
 
+    /// The first `n` cell buffers, cleared, as the filled cells of this row (for sources that
+    /// know a row's length up front).
+    fn cells_for(&mut self, n: usize) -> &mut [String] {
+        if self.cells.len() < n {
+            self.cells.resize_with(n, String::new);
+        }
+        for cell in &mut self.cells[..n] {
+            cell.clear();
+        }
+        self.filled = n;
+        &mut self.cells[..n]
+    }
+
     fn slot(&mut self, index: usize) -> &mut String {
         if index >= self.cells.len() {
             self.cells.resize_with(index + 1, String::new);
@@ -208,6 +221,11 @@ impl Table {
     fn shape(&self, row: &mut Row) {
         let width = self.headers.len();
         let filled = row.filled.min(row.cells.len());
+        if filled == width && row.cells.len() == width {
+            // The common case: a row exactly as wide as the header.
+            row.ragged = None;
+            return;
+        }
         let used = row.used_width();
         let keep = width.max(used);
         if row.cells.len() > keep {
