@@ -25,11 +25,7 @@ fn env_rows(name: &str, default: u64) -> u64 {
 /// A generator from `gen`: writes so many rows to a path.
 type Writer = fn(&Path, u64) -> Result<(), Box<dyn std::error::Error>>;
 
-fn data_file(
-    name: &str,
-    rows: u64,
-    write: Writer,
-) -> PathBuf {
+fn data_file(name: &str, rows: u64, write: Writer) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{name}-{rows}"));

@@ -12,19 +12,19 @@ use std::path::{Path, PathBuf};
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
 
 use super::sniff::{io_error, is_binary, open_file};
-use super::{ReadError, ReadOptions, Row};
+use super::{threaded, ReadError, ReadOptions, Row};
 
 /// How much of the file detection looks at.
 const PREFIX: usize = 64 * 1024;
 /// Lines looked at to choose the delimiter.
 const DELIMITER_LINES: usize = 50;
 
-pub(crate) struct CsvSource {
+/// Tokenises the file into records and numbers them as the user's spreadsheet would; the
+/// half of CSV reading that may run on a background thread.
+pub(crate) struct Tokenizer {
     reader: csv::Reader<Box<dyn Read + Send>>,
     record: csv::ByteRecord,
     file: PathBuf,
-    encoding: &'static Encoding,
-    delimiter: u8,
     /// The file ends its lines with CRLF: a record's `\n` is consumed by the next read.
     crlf: bool,
     /// Row number the next row gets.
@@ -38,8 +38,32 @@ pub(crate) struct CsvSource {
     held: bool,
 }
 
+/// One record as the tokenizer hands it over: the row number and the raw field bytes.
+#[derive(Default)]
+pub(crate) struct RawRecord {
+    number: u32,
+    /// A blank line: `record` is stale.
+    blank: bool,
+    record: csv::ByteRecord,
+}
+
+/// CSV rows: records from the tokenizer (here or on its thread), decoded into text cells.
+pub(crate) struct CsvSource {
+    input: Input,
+    raw: RawRecord,
+    encoding: &'static Encoding,
+    delimiter: u8,
+}
+
+enum Input {
+    Here(Box<Tokenizer>),
+    Thread(threaded::Receiver<RawRecord>),
+}
+
 impl CsvSource {
-    pub fn open(path: &Path, opts: &ReadOptions) -> Result<CsvSource, ReadError> {
+    /// Detects encoding and delimiter and starts tokenising, on a background thread when
+    /// `background` is true.
+    pub fn open(path: &Path, opts: &ReadOptions, background: bool) -> Result<CsvSource, ReadError> {
         let mut file = open_file(path)?;
         let mut prefix = Vec::with_capacity(PREFIX);
         (&mut file)
@@ -78,18 +102,27 @@ impl CsvSource {
             .delimiter(delimiter)
             .buffer_capacity(PREFIX)
             .from_reader(input);
-        Ok(CsvSource {
+        let tokenizer = Tokenizer {
             reader,
             record: csv::ByteRecord::new(),
             file: path.to_path_buf(),
-            encoding,
-            delimiter,
             crlf,
             next_number: 1,
             last_line: 1,
             records: 0,
             blanks: 0,
             held: false,
+        };
+        let input = if background {
+            Input::Thread(tokenizer.spawn())
+        } else {
+            Input::Here(Box::new(tokenizer))
+        };
+        Ok(CsvSource {
+            input,
+            raw: RawRecord::default(),
+            encoding,
+            delimiter,
         })
     }
 
@@ -102,6 +135,41 @@ impl CsvSource {
     }
 
     pub fn next(&mut self, row: &mut Row) -> Result<bool, ReadError> {
+        let more = match &mut self.input {
+            Input::Here(tokenizer) => tokenizer.next(&mut self.raw)?,
+            Input::Thread(receiver) => receiver.next(&mut self.raw)?,
+        };
+        if !more {
+            return Ok(false);
+        }
+        row.begin(self.raw.number);
+        if !self.raw.blank {
+            fill_row(&self.raw.record, row);
+        }
+        row.end();
+        Ok(true)
+    }
+}
+
+impl Tokenizer {
+    /// Runs on a background thread: the caller's thread only decodes fields into cells.
+    fn spawn(mut self) -> threaded::Receiver<RawRecord> {
+        let crash = ReadError::Unreadable {
+            file: self.file.clone(),
+            reason: "the CSV reader failed unexpectedly".into(),
+        };
+        threaded::spawn(crash, move |emit| loop {
+            let Ok(raw) = emit.slot() else {
+                return Ok(());
+            };
+            if !self.next(raw)? {
+                return Ok(());
+            }
+            emit.commit();
+        })
+    }
+
+    fn next(&mut self, raw: &mut RawRecord) -> Result<bool, ReadError> {
         if !self.held {
             match self.reader.read_byte_record(&mut self.record) {
                 Ok(true) => {}
@@ -118,16 +186,18 @@ impl CsvSource {
             self.blanks = self.blank_lines_before_record();
             self.held = true;
         }
-        row.begin(self.next_number);
+        raw.number = self.next_number;
         self.next_number = self.next_number.saturating_add(1);
         if self.blanks > 0 {
             // The csv crate skips empty lines; the user's spreadsheet shows them as rows.
             self.blanks -= 1;
+            raw.blank = true;
         } else {
             self.held = false;
-            fill_row(&self.record, row);
+            raw.blank = false;
+            // Swapping hands the record over and takes back a used buffer: no copy.
+            std::mem::swap(&mut raw.record, &mut self.record);
         }
-        row.end();
         Ok(true)
     }
 

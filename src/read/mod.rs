@@ -176,7 +176,7 @@ impl fmt::Debug for Table {
 /// Where raw rows come from; each fills a [`Row`] with `begin`/`cell_mut`/`end`.
 enum Source {
     Csv(Box<csv::CsvSource>),
-    Threaded(threaded::Receiver),
+    Threaded(threaded::Receiver<Row>),
     Range(sheet::RangeSource),
 }
 
@@ -266,12 +266,11 @@ pub fn open(
     }
     let mut table = match sniffed.format {
         Format::Csv => {
-            let src = csv::CsvSource::open(path, opts)?;
+            let src = csv::CsvSource::open(path, opts, background())?;
+            let (encoding, delimiter) = (src.encoding_name(), src.delimiter());
             let mut t = Table::empty(path, Format::Csv, Source::Csv(Box::new(src)));
-            if let Source::Csv(s) = &t.source {
-                t.encoding = Some(s.encoding_name());
-                t.delimiter = Some(s.delimiter());
-            }
+            t.encoding = Some(encoding);
+            t.delimiter = Some(delimiter);
             t.short_rows_are_ragged = true;
             t
         }
@@ -286,6 +285,15 @@ pub fn open(
     table.notes = notes;
     table.find_header(opts, is_header)?;
     Ok(table)
+}
+
+/// Whether to tokenise CSV on a background thread: yes when there is a second core, unless
+/// `CUSTBULK_READ_THREADS=1` asks for one thread (to compare, or on a crowded machine).
+fn background() -> bool {
+    if std::env::var("CUSTBULK_READ_THREADS").is_ok_and(|v| v.trim() == "1") {
+        return false;
+    }
+    std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
 }
 
 /// How many non-blank rows the header detection looks at.

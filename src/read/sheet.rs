@@ -151,7 +151,7 @@ fn stream_xlsx(
     mut wb: Xlsx<Input>,
     sheet: &str,
     file: &Path,
-    emit: &mut Emitter,
+    emit: &mut Emitter<Row>,
 ) -> Result<(), ReadError> {
     let mut cells = wb
         .worksheet_cells_reader(sheet)
@@ -175,7 +175,7 @@ fn stream_xlsb(
     mut wb: Xlsb<Input>,
     sheet: &str,
     file: &Path,
-    emit: &mut Emitter,
+    emit: &mut Emitter<Row>,
 ) -> Result<(), ReadError> {
     let mut cells = wb
         .worksheet_cells_reader(sheet)
@@ -193,7 +193,7 @@ fn stream_xlsb(
 fn stream_cells<'a>(
     sheet: &str,
     file: &Path,
-    emit: &mut Emitter,
+    emit: &mut Emitter<Row>,
     pads: &[Option<ZeroPad>],
     mut next: impl FnMut() -> Result<Option<(Cell<DataRef<'a>>, usize)>, String>,
 ) -> Result<(), ReadError> {
@@ -217,18 +217,22 @@ fn stream_cells<'a>(
         }
         if open_row != Some(r) {
             if open_row.is_some() {
+                emit.current().end();
                 emit.commit();
             }
             let number = r + 1;
             for blank in next_number..number {
-                if emit.row(blank).is_err() {
+                let Ok(row) = emit.slot() else {
                     return Ok(());
-                }
+                };
+                row.begin(blank);
+                row.end();
                 emit.commit();
             }
-            if emit.row(number).is_err() {
+            let Ok(row) = emit.slot() else {
                 return Ok(());
-            }
+            };
+            row.begin(number);
             open_row = Some(r);
             next_number = next_number.max(number + 1);
         }
@@ -240,6 +244,7 @@ fn stream_cells<'a>(
         write_ref(emit.current().cell_mut(c as usize), value, pad);
     }
     if open_row.is_some() {
+        emit.current().end();
         emit.commit();
     }
     Ok(())
