@@ -623,3 +623,29 @@ fn errors_name_file_and_sheet() {
     let msg = err.to_string();
     assert!(msg.contains("clients.xlsx, sheet \"Notes\""), "{msg}");
 }
+
+#[test]
+fn csv_blank_lines_before_an_unterminated_last_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in [
+        ("lf.csv", "Nom;Ville\nA;B\n\n\nC;D"),
+        ("crlf.csv", "Nom;Ville\r\nA;B\r\n\r\n\r\nC;D"),
+        ("lead.csv", "\n\nNom;Ville\nA;B\n"),
+        ("cr.csv", "Nom;Ville\rA;B\rC;D\r"),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let mut t = open(&path);
+        let numbers: Vec<u32> = rows(&mut t).iter().map(|r| r.0).collect();
+        let expected: Vec<u32> = match name {
+            "lf.csv" | "crlf.csv" => vec![2, 3, 4, 5],
+            "lead.csv" => vec![4],
+            _ => vec![2, 3],
+        };
+        assert_eq!(
+            (t.header_row, numbers),
+            (if name == "lead.csv" { 3 } else { 1 }, expected),
+            "{name}"
+        );
+    }
+}

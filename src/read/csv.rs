@@ -34,6 +34,9 @@ pub(crate) struct Tokenizer {
     records: u64,
     /// Blank lines still to hand out before `record`.
     blanks: u64,
+    /// For a UTF-8 file whose last line has no line ending: the stream length, where the last
+    /// record ends without consuming a newline.
+    unterminated_end: Option<u64>,
     /// `record` holds a record not handed out yet (blank lines came first).
     held: bool,
 }
@@ -89,6 +92,18 @@ impl CsvSource {
             .iter()
             .position(|&b| b == b'\n')
             .is_some_and(|i| i > 0 && text[i - 1] == b'\r');
+        let unterminated_end = if encoding == UTF_8 {
+            let len = file.seek(SeekFrom::End(0)).map_err(|e| io_error(path, e))?;
+            let mut last = [0u8];
+            if len > bom as u64 {
+                file.seek(SeekFrom::End(-1))
+                    .map_err(|e| io_error(path, e))?;
+                file.read_exact(&mut last).map_err(|e| io_error(path, e))?;
+            }
+            (!matches!(last[0], b'\n' | b'\r')).then_some(len - bom as u64)
+        } else {
+            None
+        };
         file.seek(SeekFrom::Start(bom as u64))
             .map_err(|e| io_error(path, e))?;
         let input: Box<dyn Read + Send> = if encoding == UTF_8 {
@@ -111,6 +126,7 @@ impl CsvSource {
             last_line: 1,
             records: 0,
             blanks: 0,
+            unterminated_end,
             held: false,
         };
         let input = if background {
@@ -210,7 +226,8 @@ impl Tokenizer {
         let mut expected = if self.crlf {
             u64::from(self.records > 1)
         } else {
-            1
+            // A last line without a line ending consumed no newline of its own.
+            u64::from(Some(self.reader.position().byte()) != self.unterminated_end)
         };
         if consumed <= expected {
             return 0;
