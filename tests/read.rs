@@ -649,3 +649,48 @@ fn csv_blank_lines_before_an_unterminated_last_line() {
         );
     }
 }
+
+#[test]
+fn the_default_sheet_is_the_first_visible_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hidden.xlsx");
+    let mut wb = Workbook::new();
+    let lists = wb.add_worksheet();
+    lists.set_name("Listes").unwrap();
+    lists.write_string(0, 0, "oui").unwrap();
+    lists.set_hidden(true);
+    let clients = wb.add_worksheet();
+    clients.set_name("Clients").unwrap();
+    clients.set_active(true);
+    clients.write_string(0, 0, "Nom").unwrap();
+    clients.write_string(0, 1, "Ville").unwrap();
+    wb.save(&path).unwrap();
+    let t = open(&path);
+    assert_eq!(t.sheet.as_deref(), Some("Clients"));
+    assert_eq!(t.sheet_names(), ["Listes", "Clients"]);
+}
+
+#[test]
+fn options_that_do_not_apply_are_noted() {
+    let opts = ReadOptions {
+        sheet: Some("Feuil1".into()),
+        ..Default::default()
+    };
+    let t = open_with(&data("clients-utf8-bom.csv"), &opts).unwrap();
+    assert!(
+        t.notes.iter().any(|n| n.contains("no sheets")),
+        "{:?}",
+        t.notes
+    );
+    let (_dir, path) = fixture();
+    let opts = ReadOptions {
+        delimiter: Some(b';'),
+        ..Default::default()
+    };
+    let t = open_with(&path, &opts).unwrap();
+    assert!(
+        t.notes.iter().any(|n| n.contains("CSV files only")),
+        "{:?}",
+        t.notes
+    );
+}

@@ -282,6 +282,18 @@ pub fn open(
             t
         }
     };
+    if table.format == Format::Csv {
+        if let Some(sheet) = &opts.sheet {
+            notes.push(format!(
+                "A CSV file has no sheets; the sheet \"{sheet}\" asked for was ignored."
+            ));
+        }
+    } else if opts.encoding.is_some() || opts.delimiter.is_some() {
+        notes.push(format!(
+            "Encoding and delimiter apply to CSV files only; they were ignored for this {} workbook.",
+            table.format.name()
+        ));
+    }
     table.notes = notes;
     table.find_header(opts, is_header)?;
     Ok(table)
