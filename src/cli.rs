@@ -86,6 +86,8 @@ pub enum Command {
     Validate(cmd::validate::Args),
     Import(crate::import::Args),
     Undo(crate::undo::Args),
+    Mapping(cmd::mapping::Args),
+    Template(cmd::template::Args),
 }
 
 /// Runs a parsed command line and returns the process exit code.
@@ -119,6 +121,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             Command::Validate(args) => cmd::validate::run(&global, args),
             Command::Import(args) => crate::import::run(&global, args).await,
             Command::Undo(args) => crate::undo::run(&global, args).await,
+            Command::Mapping(args) => cmd::mapping::run(&global, args),
+            Command::Template(args) => cmd::template::run(&global, args),
         }
     })
 }

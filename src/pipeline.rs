@@ -192,6 +192,7 @@ impl Pipeline {
         };
         let rows = if table.format == Format::Csv
             && thread::available_parallelism().is_ok_and(|n| n.get() > 1)
+            && std::env::var_os("CUSTBULK_NO_READ_THREAD").is_none()
         {
             spawn_reader(table)
         } else {
@@ -294,12 +295,39 @@ impl Pipeline {
                         }
                     }
                 }
+                if let Some(ahead) = batch.get(*next + PREFETCH_AHEAD) {
+                    prefetch_row(ahead);
+                }
                 std::mem::swap(&mut self.row, &mut batch[*next]);
                 *next += 1;
                 Ok(true)
             }
         }
     }
+}
+
+/// How many rows ahead of the one being checked the cells are prefetched.
+const PREFETCH_AHEAD: usize = 2;
+
+/// Asks the CPU to bring a row's cells into this core's cache: they were written by the
+/// reader thread on the other core, and waiting for them one by one was a third of the
+/// checking time.
+#[inline]
+fn prefetch_row(row: &Row) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let cells = &row.cells;
+        // SAFETY: prefetching is a hint; it never faults, even on an invalid address.
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(cells.as_ptr().cast());
+            for c in cells {
+                _mm_prefetch::<_MM_HINT_T0>(c.as_ptr().cast());
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = row;
 }
 
 /// Moves the table to a thread that fills batches of rows; spent batches come back to be

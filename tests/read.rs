@@ -623,3 +623,74 @@ fn errors_name_file_and_sheet() {
     let msg = err.to_string();
     assert!(msg.contains("clients.xlsx, sheet \"Notes\""), "{msg}");
 }
+
+#[test]
+fn csv_blank_lines_before_an_unterminated_last_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in [
+        ("lf.csv", "Nom;Ville\nA;B\n\n\nC;D"),
+        ("crlf.csv", "Nom;Ville\r\nA;B\r\n\r\n\r\nC;D"),
+        ("lead.csv", "\n\nNom;Ville\nA;B\n"),
+        ("cr.csv", "Nom;Ville\rA;B\rC;D\r"),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let mut t = open(&path);
+        let numbers: Vec<u32> = rows(&mut t).iter().map(|r| r.0).collect();
+        let expected: Vec<u32> = match name {
+            "lf.csv" | "crlf.csv" => vec![2, 3, 4, 5],
+            "lead.csv" => vec![4],
+            _ => vec![2, 3],
+        };
+        assert_eq!(
+            (t.header_row, numbers),
+            (if name == "lead.csv" { 3 } else { 1 }, expected),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn the_default_sheet_is_the_first_visible_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hidden.xlsx");
+    let mut wb = Workbook::new();
+    let lists = wb.add_worksheet();
+    lists.set_name("Listes").unwrap();
+    lists.write_string(0, 0, "oui").unwrap();
+    lists.set_hidden(true);
+    let clients = wb.add_worksheet();
+    clients.set_name("Clients").unwrap();
+    clients.set_active(true);
+    clients.write_string(0, 0, "Nom").unwrap();
+    clients.write_string(0, 1, "Ville").unwrap();
+    wb.save(&path).unwrap();
+    let t = open(&path);
+    assert_eq!(t.sheet.as_deref(), Some("Clients"));
+    assert_eq!(t.sheet_names(), ["Listes", "Clients"]);
+}
+
+#[test]
+fn options_that_do_not_apply_are_noted() {
+    let opts = ReadOptions {
+        sheet: Some("Feuil1".into()),
+        ..Default::default()
+    };
+    let t = open_with(&data("clients-utf8-bom.csv"), &opts).unwrap();
+    assert!(
+        t.notes.iter().any(|n| n.contains("no sheets")),
+        "{:?}",
+        t.notes
+    );
+    let (_dir, path) = fixture();
+    let opts = ReadOptions {
+        delimiter: Some(b';'),
+        ..Default::default()
+    };
+    let t = open_with(&path, &opts).unwrap();
+    assert!(
+        t.notes.iter().any(|n| n.contains("CSV files only")),
+        "{:?}",
+        t.notes
+    );
+}

@@ -2,5 +2,7 @@
 
 pub mod check;
 pub mod completions;
+pub mod mapping;
 pub mod sandbox;
+pub mod template;
 pub mod validate;

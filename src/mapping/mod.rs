@@ -425,10 +425,10 @@ fn contact_keys() -> &'static HashMap<String, &'static str> {
     KEYS.get_or_init(|| {
         let mut map = HashMap::new();
         let mut norm = String::new();
-        for (key, words) in schema::CONTACT_KEYS {
-            for w in *words {
+        for k in schema::CONTACT_KEYS {
+            for w in k.synonyms.iter().chain(&k.headers) {
                 normalize(w, &mut norm);
-                map.insert(norm.clone(), *key);
+                map.insert(norm.clone(), k.key);
             }
         }
         map

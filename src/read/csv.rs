@@ -12,19 +12,19 @@ use std::path::{Path, PathBuf};
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
 
 use super::sniff::{io_error, is_binary, open_file};
-use super::{ReadError, ReadOptions, Row};
+use super::{threaded, ReadError, ReadOptions, Row};
 
 /// How much of the file detection looks at.
 const PREFIX: usize = 64 * 1024;
 /// Lines looked at to choose the delimiter.
 const DELIMITER_LINES: usize = 50;
 
-pub(crate) struct CsvSource {
+/// Tokenises the file into records and numbers them as the user's spreadsheet would; the
+/// half of CSV reading that may run on a background thread.
+pub(crate) struct Tokenizer {
     reader: csv::Reader<Box<dyn Read + Send>>,
     record: csv::ByteRecord,
     file: PathBuf,
-    encoding: &'static Encoding,
-    delimiter: u8,
     /// The file ends its lines with CRLF: a record's `\n` is consumed by the next read.
     crlf: bool,
     /// Row number the next row gets.
@@ -34,12 +34,39 @@ pub(crate) struct CsvSource {
     records: u64,
     /// Blank lines still to hand out before `record`.
     blanks: u64,
+    /// For a UTF-8 file whose last line has no line ending: the stream length, where the last
+    /// record ends without consuming a newline.
+    unterminated_end: Option<u64>,
     /// `record` holds a record not handed out yet (blank lines came first).
     held: bool,
 }
 
+/// One record as the tokenizer hands it over: the row number and the raw field bytes.
+#[derive(Default)]
+pub(crate) struct RawRecord {
+    number: u32,
+    /// A blank line: `record` is stale.
+    blank: bool,
+    record: csv::ByteRecord,
+}
+
+/// CSV rows: records from the tokenizer (here or on its thread), decoded into text cells.
+pub(crate) struct CsvSource {
+    input: Input,
+    raw: RawRecord,
+    encoding: &'static Encoding,
+    delimiter: u8,
+}
+
+enum Input {
+    Here(Box<Tokenizer>),
+    Thread(threaded::Receiver<RawRecord>),
+}
+
 impl CsvSource {
-    pub fn open(path: &Path, opts: &ReadOptions) -> Result<CsvSource, ReadError> {
+    /// Detects encoding and delimiter and starts tokenising, on a background thread when
+    /// `background` is true.
+    pub fn open(path: &Path, opts: &ReadOptions, background: bool) -> Result<CsvSource, ReadError> {
         let mut file = open_file(path)?;
         let mut prefix = Vec::with_capacity(PREFIX);
         (&mut file)
@@ -65,6 +92,18 @@ impl CsvSource {
             .iter()
             .position(|&b| b == b'\n')
             .is_some_and(|i| i > 0 && text[i - 1] == b'\r');
+        let unterminated_end = if encoding == UTF_8 {
+            let len = file.seek(SeekFrom::End(0)).map_err(|e| io_error(path, e))?;
+            let mut last = [0u8];
+            if len > bom as u64 {
+                file.seek(SeekFrom::End(-1))
+                    .map_err(|e| io_error(path, e))?;
+                file.read_exact(&mut last).map_err(|e| io_error(path, e))?;
+            }
+            (!matches!(last[0], b'\n' | b'\r')).then_some(len - bom as u64)
+        } else {
+            None
+        };
         file.seek(SeekFrom::Start(bom as u64))
             .map_err(|e| io_error(path, e))?;
         let input: Box<dyn Read + Send> = if encoding == UTF_8 {
@@ -78,18 +117,28 @@ impl CsvSource {
             .delimiter(delimiter)
             .buffer_capacity(PREFIX)
             .from_reader(input);
-        Ok(CsvSource {
+        let tokenizer = Tokenizer {
             reader,
             record: csv::ByteRecord::new(),
             file: path.to_path_buf(),
-            encoding,
-            delimiter,
             crlf,
             next_number: 1,
             last_line: 1,
             records: 0,
             blanks: 0,
+            unterminated_end,
             held: false,
+        };
+        let input = if background {
+            Input::Thread(tokenizer.spawn())
+        } else {
+            Input::Here(Box::new(tokenizer))
+        };
+        Ok(CsvSource {
+            input,
+            raw: RawRecord::default(),
+            encoding,
+            delimiter,
         })
     }
 
@@ -102,6 +151,41 @@ impl CsvSource {
     }
 
     pub fn next(&mut self, row: &mut Row) -> Result<bool, ReadError> {
+        let more = match &mut self.input {
+            Input::Here(tokenizer) => tokenizer.next(&mut self.raw)?,
+            Input::Thread(receiver) => receiver.next(&mut self.raw)?,
+        };
+        if !more {
+            return Ok(false);
+        }
+        row.begin(self.raw.number);
+        if !self.raw.blank {
+            fill_row(&self.raw.record, row);
+        }
+        row.end();
+        Ok(true)
+    }
+}
+
+impl Tokenizer {
+    /// Runs on a background thread: the caller's thread only decodes fields into cells.
+    fn spawn(mut self) -> threaded::Receiver<RawRecord> {
+        let crash = ReadError::Unreadable {
+            file: self.file.clone(),
+            reason: "the CSV reader failed unexpectedly".into(),
+        };
+        threaded::spawn(crash, move |emit| loop {
+            let Ok(raw) = emit.slot() else {
+                return Ok(());
+            };
+            if !self.next(raw)? {
+                return Ok(());
+            }
+            emit.commit();
+        })
+    }
+
+    fn next(&mut self, raw: &mut RawRecord) -> Result<bool, ReadError> {
         if !self.held {
             match self.reader.read_byte_record(&mut self.record) {
                 Ok(true) => {}
@@ -118,18 +202,18 @@ impl CsvSource {
             self.blanks = self.blank_lines_before_record();
             self.held = true;
         }
-        row.begin(self.next_number);
+        raw.number = self.next_number;
         self.next_number = self.next_number.saturating_add(1);
         if self.blanks > 0 {
             // The csv crate skips empty lines; the user's spreadsheet shows them as rows.
             self.blanks -= 1;
+            raw.blank = true;
         } else {
             self.held = false;
-            for (i, field) in self.record.iter().enumerate() {
-                decode_field(field, row.cell_mut(i));
-            }
+            raw.blank = false;
+            // Swapping hands the record over and takes back a used buffer: no copy.
+            std::mem::swap(&mut raw.record, &mut self.record);
         }
-        row.end();
         Ok(true)
     }
 
@@ -142,7 +226,8 @@ impl CsvSource {
         let mut expected = if self.crlf {
             u64::from(self.records > 1)
         } else {
-            1
+            // A last line without a line ending consumed no newline of its own.
+            u64::from(Some(self.reader.position().byte()) != self.unterminated_end)
         };
         if consumed <= expected {
             return 0;
@@ -154,6 +239,30 @@ impl CsvSource {
             .filter(|&&b| b == b'\n')
             .count() as u64;
         consumed.saturating_sub(expected)
+    }
+}
+
+/// Copies the record's fields into the row's reused cell buffers. The record is checked as
+/// UTF-8 in one pass (fields of a valid record are valid unless a character straddles a
+/// delimiter, which `str::get` catches); otherwise each field is decoded on its own.
+fn fill_row(record: &csv::ByteRecord, row: &mut Row) {
+    let n = record.len();
+    let cells = row.cells_for(n);
+    match simdutf8::basic::from_utf8(record.as_slice()) {
+        Ok(text) => {
+            for (i, cell) in cells.iter_mut().enumerate() {
+                let range = record.range(i).unwrap_or(0..0);
+                match text.get(range) {
+                    Some(field) => cell.push_str(field),
+                    None => decode_field(&record[i], cell),
+                }
+            }
+        }
+        Err(_) => {
+            for (i, cell) in cells.iter_mut().enumerate() {
+                decode_field(&record[i], cell);
+            }
+        }
     }
 }
 

@@ -108,6 +108,15 @@ pub struct Validator {
     columns: Vec<(String, String)>,
     keys: KeySet,
     scratch: String,
+    /// `Checked::slots` indices of the fields the row-level checks read.
+    at: Slots,
+}
+
+struct Slots {
+    name: usize,
+    siret: usize,
+    rcs: usize,
+    contacts: usize,
 }
 
 fn slot_of(name: &str) -> usize {
@@ -241,6 +250,12 @@ impl Validator {
                 .collect(),
             keys: KeySet::default(),
             scratch: String::new(),
+            at: Slots {
+                name: slot_of("name"),
+                siret: slot_of("siret"),
+                rcs: slot_of("rcs"),
+                contacts: slot_of("contacts"),
+            },
         };
         v.check_defaults()?;
         Ok(v)
@@ -286,7 +301,7 @@ impl Validator {
     /// Checks the row in `out.row` / `out.cells` (and `out.ragged`), filling the rest of `out`.
     pub fn check(&mut self, out: &mut Checked) {
         out.reset();
-        if out.cells.iter().all(|c| c.trim().is_empty()) {
+        if out.cells.iter().all(|c| coerce::trim(c).is_empty()) {
             out.blank_row = true;
             return;
         }
@@ -309,8 +324,9 @@ impl Validator {
                 .col
                 .and_then(|c| cells.get(c))
                 .map_or("", |s| s.as_str());
-            let mut text = cell.trim();
+            let mut text = coerce::trim(cell);
             if !plan.values.is_empty() && !text.is_empty() {
+                // Translations ignore case and surrounding spaces.
                 if let Some((_, to)) = plan.values.iter().find(|(from, _)| eq_lower(text, from)) {
                     text = to.as_str();
                 }
@@ -385,7 +401,7 @@ impl Validator {
                 list.used += 1;
             }
         }
-        out.slots[slot_of("contacts")].state = if list.used > 0 {
+        out.slots[self.at.contacts].state = if list.used > 0 {
             State::Ok
         } else {
             State::Blank
@@ -393,7 +409,7 @@ impl Validator {
     }
 
     fn check_rcs(&self, out: &mut Checked) {
-        let (rcs, siret) = (slot_of("rcs"), slot_of("siret"));
+        let (rcs, siret) = (self.at.rcs, self.at.siret);
         if out.slots[rcs].state != State::Ok || out.slots[siret].state != State::Ok {
             return;
         }
@@ -429,7 +445,7 @@ impl Validator {
         if self.mode == Mode::Update {
             return;
         }
-        let slot = slot_of("name");
+        let slot = self.at.name;
         if out.slots[slot].state == State::Blank {
             let col = self
                 .fields

@@ -40,8 +40,15 @@ pub struct ContactList {
     pub(crate) used: usize,
 }
 
-/// The keys of a contact object, in the order of `ContactList::groups`.
+/// The keys of a contact object, in the order of `ContactList::groups` (and of
+/// [`crate::schema::CONTACT_KEYS`], which a test checks).
 pub(crate) const CONTACT_KEYS: [&str; 4] = ["name", "email", "phone", "role"];
+
+#[test]
+fn contact_keys_follow_the_schema() {
+    let schema: Vec<&str> = crate::schema::CONTACT_KEYS.iter().map(|k| k.key).collect();
+    assert_eq!(schema, CONTACT_KEYS);
+}
 
 impl ContactList {
     /// The contacts as the API takes them: an array of objects, empty keys and empty contacts

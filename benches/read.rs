@@ -1,0 +1,191 @@
+//! How fast `read` turns files into rows, next to the raw parsers it is built on, measured in
+//! the same run on the same files: the csv crate's `ByteRecord` loop for CSV, calamine's
+//! streaming cell reader for XLSX. Validation must reach 50% and 80% of those; the reader
+//! itself should stay near 80% and 95% to leave it room. Also reports peak memory per phase.
+//!
+//! `cargo bench --bench read` (files are generated once under target/bench-data/;
+//! `READ_BENCH_ROWS=100000` and `READ_BENCH_XLSX_ROWS=20000` for a quick run).
+
+#[path = "gen/mod.rs"]
+mod gen;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use calamine::{Reader, Xlsx};
+use custbulk::read::{self, ReadOptions, Row};
+
+fn env_rows(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A generator from `gen`: writes so many rows to a path.
+type Writer = fn(&Path, u64) -> Result<(), Box<dyn std::error::Error>>;
+
+fn data_file(name: &str, rows: u64, write: Writer) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}-{rows}"));
+    let path = path.with_extension(if name.ends_with("xlsx") {
+        "xlsx"
+    } else {
+        "csv"
+    });
+    if !path.exists() {
+        eprintln!("generating {} ...", path.display());
+        let tmp = path.with_extension("tmp");
+        write(&tmp, rows).unwrap();
+        std::fs::rename(&tmp, &path).unwrap();
+    }
+    path
+}
+
+/// Forgets the peak resident set so the next phase's peak can be read (Linux only).
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Peak resident set since the last reset, in MB.
+fn peak_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+struct Phase {
+    best: Duration,
+    rows: u64,
+    peak: f64,
+}
+
+impl Phase {
+    fn new() -> Phase {
+        Phase {
+            best: Duration::MAX,
+            rows: 0,
+            peak: 0.0,
+        }
+    }
+
+    fn run(&mut self, f: &mut impl FnMut() -> u64) {
+        reset_peak();
+        let start = Instant::now();
+        self.rows = f();
+        self.best = self.best.min(start.elapsed());
+        self.peak = self.peak.max(peak_mb().unwrap_or(0.0));
+    }
+}
+
+/// Runs the raw loop and ours alternately `runs` times each, keeping each one's fastest run
+/// and highest memory peak: alternating spreads the noise of a shared machine over both.
+fn measure_pair(
+    runs: usize,
+    mut raw: impl FnMut() -> u64,
+    mut ours: impl FnMut() -> u64,
+) -> (Phase, Phase) {
+    let (mut a, mut b) = (Phase::new(), Phase::new());
+    for _ in 0..runs {
+        a.run(&mut raw);
+        b.run(&mut ours);
+    }
+    (a, b)
+}
+
+fn report(label: &str, p: &Phase) -> f64 {
+    let rate = p.rows as f64 / p.best.as_secs_f64();
+    println!(
+        "  {label:<34} {:>9} rows in {:>7.3} s = {:>10.0} rows/s   peak RSS {:>6.1} MB",
+        p.rows,
+        p.best.as_secs_f64(),
+        rate,
+        p.peak
+    );
+    rate
+}
+
+fn our_reader(path: &Path) -> u64 {
+    let mut table = read::open(path, &ReadOptions::default(), &|cells| cells.len() >= 2).unwrap();
+    let mut row = Row::new();
+    let mut rows = 0u64;
+    let mut cells = 0usize;
+    while table.next_row(&mut row).unwrap() {
+        rows += 1;
+        cells += row.cells.len();
+    }
+    std::hint::black_box(cells);
+    rows + 1 // the header, as the raw loops count it
+}
+
+fn main() {
+    let runs = env_rows("READ_BENCH_RUNS", 3) as usize;
+    let csv_rows = env_rows("READ_BENCH_ROWS", 1_000_000);
+    let xlsx_rows = env_rows("READ_BENCH_XLSX_ROWS", 200_000);
+
+    let csv_path = data_file("customers-csv", csv_rows, gen::write_csv);
+    let size = std::fs::metadata(&csv_path).unwrap().len() as f64 / 1e6;
+    println!(
+        "CSV: {} ({size:.0} MB, {csv_rows} rows, 19 columns)",
+        csv_path.display()
+    );
+    let (raw, ours) = measure_pair(
+        runs,
+        || {
+            let mut rdr = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .delimiter(b';')
+                .from_path(&csv_path)
+                .unwrap();
+            let mut record = csv::ByteRecord::new();
+            let mut rows = 0u64;
+            let mut fields = 0usize;
+            while rdr.read_byte_record(&mut record).unwrap() {
+                rows += 1;
+                fields += record.len();
+            }
+            std::hint::black_box(fields);
+            rows
+        },
+        || our_reader(&csv_path),
+    );
+    let raw_rate = report("csv ByteRecord loop (raw)", &raw);
+    let our_rate = report("read::open + next_row", &ours);
+    println!(
+        "  ratio: {:.0}% of raw (target >= 80%)",
+        100.0 * our_rate / raw_rate
+    );
+
+    let xlsx_path = data_file("customers-xlsx", xlsx_rows, gen::write_xlsx);
+    let size = std::fs::metadata(&xlsx_path).unwrap().len() as f64 / 1e6;
+    println!(
+        "XLSX: {} ({size:.0} MB, {xlsx_rows} rows, 19 columns)",
+        xlsx_path.display()
+    );
+    let (raw, ours) = measure_pair(
+        runs,
+        || {
+            let mut wb: Xlsx<_> = calamine::open_workbook(&xlsx_path).unwrap();
+            let sheet = wb.sheet_names()[0].clone();
+            let mut cells = wb.worksheet_cells_reader(&sheet).unwrap();
+            let mut last_row = 0u32;
+            let mut count = 0usize;
+            while let Some(cell) = cells.next_cell().unwrap() {
+                last_row = cell.get_position().0;
+                count += 1;
+            }
+            std::hint::black_box(count);
+            u64::from(last_row) + 1
+        },
+        || our_reader(&xlsx_path),
+    );
+    let raw_rate = report("calamine next_cell loop (raw)", &raw);
+    let our_rate = report("read::open + next_row", &ours);
+    println!(
+        "  ratio: {:.0}% of raw (target >= 95%)",
+        100.0 * our_rate / raw_rate
+    );
+}
