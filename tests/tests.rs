@@ -4,6 +4,7 @@ mod util;
 
 mod api;
 mod cli;
+mod delete;
 mod import;
 mod mapping;
 mod read;

@@ -63,6 +63,8 @@ pub struct InputRow {
     pub blank: Vec<&'static str>,
     /// The match key's value (the id when matching on the id column).
     pub key: Option<String>,
+    /// The row's own action (`_action` column), overriding `--mode`.
+    pub action: Option<crate::validate::Action>,
     /// Validation errors; a row with any is never sent.
     pub errors: Vec<String>,
 }
@@ -128,6 +130,14 @@ pub struct Args {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Delete without asking (required to delete when not run from a terminal).
+    #[arg(long)]
+    pub yes: bool,
+
+    /// In delete mode, a row whose customer does not exist is a failure, not `not-found`.
+    #[arg(long)]
+    pub strict: bool,
+
     /// Where list responses keep their records, as a dotted path, when detection fails.
     #[arg(long, value_name = "PATH")]
     pub items_path: Option<String>,
@@ -162,6 +172,9 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         .clone()
         .unwrap_or_else(|| beside(&file, "journal"));
     let network = !args.dry_run;
+    if network && !args.plan && !args.yes && (args.mode == Mode::Delete || source.has_actions) {
+        confirm_deletes(&args)?;
+    }
 
     let mut resume = None;
     let journal = if network && !args.plan {
@@ -182,7 +195,7 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
                 &journal_path,
                 &file,
                 &fingerprint,
-                mode_name(args.mode),
+                args.mode.as_str(),
             )?))
         }
     } else {
@@ -206,7 +219,7 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     let mut results = Results::create(&results_path, &failed_path, &headers, args.plan)?;
     let uploader = match &connection {
         Some(connection) => {
-            let finder = if args.mode != Mode::Create && source.is_large() {
+            let finder = if (args.mode != Mode::Create || source.has_actions) && source.is_large() {
                 crate::info!("Indexing the customers on the server by {key_field}...");
                 Finder::index(&connection.client, &key_field)
                     .await
@@ -223,6 +236,7 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
                 update_with: args.update_with,
                 blank: args.blank,
                 plan: args.plan,
+                strict: args.strict,
             }))
         }
         None => None,
@@ -317,7 +331,7 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
 
     let report = summary::Summary::new(
         &file,
-        mode_name(args.mode),
+        args.mode.as_str(),
         &counts,
         blank_rows,
         connection.as_ref().map(|c| &c.client),
@@ -345,6 +359,27 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     } else {
         Exit::Ok
     })
+}
+
+/// Deleting needs a yes: typed at a terminal after seeing the count, or `--yes`.
+fn confirm_deletes(args: &Args) -> anyhow::Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return Err(usage("this import deletes customers: add --yes to confirm (custbulk is not run from a terminal, so it cannot ask)"));
+    }
+    let count = Source::count_deletes(&args.input, args.mode, args.match_on.as_deref())?;
+    if count == 0 {
+        return Ok(());
+    }
+    eprint!("This will delete {count} customer(s) from the API. Type yes to go on: ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if answer.trim().eq_ignore_ascii_case("yes") {
+        Ok(())
+    } else {
+        Err(usage("not confirmed: nothing was sent"))
+    }
 }
 
 /// `dir/NAME.EXT` for an input `dir/NAME.xlsx`.
@@ -415,12 +450,4 @@ fn watch_ctrl_c(stop: Arc<AtomicBool>, interrupted: Arc<AtomicBool>) {
             std::process::exit(130);
         }
     });
-}
-
-fn mode_name(mode: Mode) -> &'static str {
-    match mode {
-        Mode::Create => "create",
-        Mode::Update => "update",
-        Mode::Upsert => "upsert",
-    }
 }

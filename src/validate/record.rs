@@ -120,6 +120,8 @@ pub struct Checked {
     pub(crate) id: String,
     pub(crate) key: String,
     pub(crate) has_key: bool,
+    /// The row's own action from an `_action` column, when it has one.
+    pub action: Option<super::Action>,
 }
 
 impl Default for Checked {
@@ -141,6 +143,7 @@ impl Checked {
             id: String::new(),
             key: String::new(),
             has_key: false,
+            action: None,
         }
     }
 
@@ -220,5 +223,6 @@ impl Checked {
         self.id.clear();
         self.key.clear();
         self.has_key = false;
+        self.action = None;
     }
 }
