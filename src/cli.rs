@@ -83,6 +83,8 @@ pub enum Command {
     Check(cmd::check::Args),
     Sandbox(cmd::sandbox::Args),
     Completions(cmd::completions::Args),
+    Export(cmd::export::Args),
+    Verify(cmd::verify::Args),
 }
 
 /// Runs a parsed command line and returns the process exit code.
@@ -113,6 +115,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             Command::Check(args) => cmd::check::run(&global, args).await,
             Command::Sandbox(args) => cmd::sandbox::run(&global, args).await,
             Command::Completions(args) => cmd::completions::run(args),
+            Command::Export(args) => cmd::export::run(&global, args).await,
+            Command::Verify(args) => cmd::verify::run(&global, args),
         }
     })
 }

@@ -2,4 +2,6 @@
 
 pub mod check;
 pub mod completions;
+pub mod export;
 pub mod sandbox;
+pub mod verify;
