@@ -4,3 +4,4 @@ mod util;
 
 mod api;
 mod cli;
+mod export;
