@@ -142,7 +142,7 @@ enum Sink {
     Direct(Box<dyn RecordWriter>),
     /// CSV and XLSX: spooled as NDJSON while the key set is gathered.
     Spool {
-        writer: NdjsonWriter,
+        writer: Box<NdjsonWriter>,
         keys: KeyCollector,
     },
 }
@@ -176,7 +176,7 @@ pub async fn export(
         .then(|| TempFile::beside(&job.file, "spool"));
     let sink = match (&spool, job.format) {
         (Some(spool), _) => Sink::Spool {
-            writer: NdjsonWriter::create(spool.path())?,
+            writer: Box::new(NdjsonWriter::create(spool.path())?),
             keys: KeyCollector::default(),
         },
         (None, Format::Json) => Sink::Direct(Box::new(JsonWriter::create(data.path())?)),
@@ -283,7 +283,7 @@ impl TableJob {
             Sink::Direct(writer) => return Ok((writer.finish()?, None)),
             Sink::Spool { writer, keys } => (writer, keys),
         };
-        let spooled = Box::new(writer).finish()?;
+        let spooled = writer.finish()?;
         let spool = self.spool.as_deref().expect("a spool for a table");
         let columns = Columns::decide(&keys, self.fields.as_deref());
         let mut table: Box<dyn RecordWriter> = match self.format {

@@ -54,7 +54,10 @@ impl Columns {
             .map(|k| k.to_string())
             .collect();
         for field in FIELDS {
-            let asked = fields.is_none_or(|list| list.iter().any(|f| f == field.name));
+            let asked = match fields {
+                None => true,
+                Some(list) => list.iter().any(|f| f == field.name),
+            };
             if asked || seen.contains(field.name) {
                 names.push(field.name.to_string());
             }
