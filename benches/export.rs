@@ -6,7 +6,10 @@
 //!
 //! Figures: pages/s against a 50 ms sandbox with 8 pages in flight (the bound is 8 / 0.05 s =
 //! 160 pages/s), records/s to NDJSON with no latency, and peak RSS exporting 1,000,000 records
-//! in every format. `EXPORT_BENCH_BIG=N` changes the record count of the memory run.
+//! in every format. `EXPORT_BENCH_BIG=N` changes the record count of the memory run;
+//! `EXPORT_BENCH_ONLY=latency|speed|memory` runs one part; `EXPORT_BENCH_ARGS="--flag v ..."`
+//! replaces the export flags of the speed and memory runs (default
+//! `--page-size 1000 --concurrency 4`).
 //!
 //! Run: `cargo bench --bench export`.
 
@@ -115,9 +118,17 @@ fn main() {
         .build()
         .expect("runtime");
     let dir = tempfile::tempdir().expect("temp dir");
+    let only = std::env::var("EXPORT_BENCH_ONLY").unwrap_or_default();
+    let part = |name: &str| only.is_empty() || only.split(',').any(|p| p == name);
+    let extra_args = std::env::var("EXPORT_BENCH_ARGS").unwrap_or_default();
+    let big_args: Vec<&str> = if extra_args.trim().is_empty() {
+        vec!["--page-size", "1000", "--concurrency", "4"]
+    } else {
+        extra_args.split_whitespace().collect()
+    };
 
     // 1. Latency-bound: 200 pages of 100 at 50 ms each, 8 in flight.
-    {
+    if part("latency") {
         let server = start(
             &rt,
             Options {
@@ -125,6 +136,18 @@ fn main() {
                 ..Options::default()
             },
             20_000,
+        );
+        let run = export(
+            &server,
+            dir.path(),
+            "sequential.ndjson",
+            &["--page-size", "100", "--concurrency", "1", "--max", "2000"],
+        );
+        let pages = number(&run.summary, "pages");
+        println!(
+            "latency 50 ms, 1 in flight: {pages} pages in {:.3} s: {:.1} ms per page",
+            number(&run.summary, "duration_secs"),
+            number(&run.summary, "duration_secs") / pages * 1000.0
         );
         let mut best: f64 = 0.0;
         for _ in 0..3 {
@@ -153,16 +176,11 @@ fn main() {
     }
 
     // 2. CPU-bound: no latency, NDJSON (and the other formats for reference).
-    {
+    if part("speed") {
         let records = 200_000;
         let server = start(&rt, Options::default(), records);
         for file in ["fast.ndjson", "fast.json", "fast.csv", "fast.xlsx"] {
-            let run = export(
-                &server,
-                dir.path(),
-                file,
-                &["--page-size", "1000", "--concurrency", "4"],
-            );
+            let run = export(&server, dir.path(), file, &big_args);
             assert_eq!(run.summary["records"], records);
             println!(
                 "no latency, {records} records to {file}: {:.0} records/s ({:.2} s export, {:.2} s wall, peak RSS {:.1} MB)",
@@ -176,19 +194,14 @@ fn main() {
     }
 
     // 3. Memory: a million records in every format.
-    {
+    if part("memory") {
         let records: usize = std::env::var("EXPORT_BENCH_BIG")
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(1_000_000);
         let server = start(&rt, Options::default(), records);
         for file in ["big.ndjson", "big.json", "big.csv", "big.xlsx"] {
-            let run = export(
-                &server,
-                dir.path(),
-                file,
-                &["--page-size", "1000", "--concurrency", "4"],
-            );
+            let run = export(&server, dir.path(), file, &big_args);
             assert_eq!(run.summary["records"], records);
             println!(
                 "{records} records to {file}: peak RSS {:.1} MB (target <= 100), {:.1} s, {:.0} records/s, {} bytes",

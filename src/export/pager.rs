@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::progress::Progress;
-use crate::api::{record_id, ApiError, Client, ListQuery, Page, Record};
+use crate::api::{record_id, ApiError, Client, Envelope, ListQuery, Page, Record};
 
 /// What to fetch and how.
 #[derive(Debug, Clone)]
@@ -27,6 +27,8 @@ pub struct Plan {
     pub concurrency: usize,
     pub max_records: Option<u64>,
     pub max_pages: u64,
+    /// Gather each page's keys (for the columns of a table export).
+    pub collect_keys: bool,
 }
 
 /// What the paging saw.
@@ -76,126 +78,194 @@ pub enum PagingError {
     WriterGone,
 }
 
+/// New records on their way to the writer: NDJSON lines, exactly the records as returned.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// One compact JSON object per line, each ending in `\n`.
+    pub lines: Vec<u8>,
+    pub records: u64,
+    /// The distinct keys of these records, when the plan collects them.
+    pub keys: Vec<String>,
+}
+
+/// The paging facts of one page (its records are elsewhere).
+#[derive(Debug, Clone)]
+struct Meta {
+    envelope: Envelope,
+    count: u64,
+    total: Option<u64>,
+    total_pages: Option<u64>,
+    has_next: Option<bool>,
+    limit: Option<u64>,
+}
+
+/// A page as held in the reorder buffer: its records serialised as NDJSON lines, about seven
+/// times smaller than parsed JSON values.
+struct Fetched {
+    meta: Meta,
+    lines: Vec<u8>,
+    /// Per record: its fingerprint, whether that came from an id, and where its line ends.
+    spans: Vec<(u64, bool, usize)>,
+    keys: Vec<String>,
+}
+
+impl Fetched {
+    fn compact(page: Page, collect_keys: bool) -> Fetched {
+        let mut lines = Vec::with_capacity(page.items.len() * 512);
+        let mut spans = Vec::with_capacity(page.items.len());
+        let mut keys: HashSet<&str> = HashSet::new();
+        for record in &page.items {
+            let start = lines.len();
+            // A JSON map always serialises, and never with a raw newline inside.
+            let _ = serde_json::to_writer(&mut lines, record);
+            let (print, has_id) = fingerprint(record, &lines[start..]);
+            lines.push(b'\n');
+            spans.push((print, has_id, lines.len()));
+            if collect_keys {
+                keys.extend(record.keys().map(String::as_str));
+            }
+        }
+        let keys = keys.into_iter().map(str::to_string).collect();
+        Fetched {
+            meta: Meta {
+                count: page.items.len() as u64,
+                envelope: page.envelope,
+                total: page.total,
+                total_pages: page.total_pages,
+                has_next: page.has_next,
+                limit: page.limit,
+            },
+            lines,
+            spans,
+            keys,
+        }
+    }
+}
+
+type InFlight = VecDeque<JoinHandle<Result<Fetched, ApiError>>>;
+
 /// Fetches every page and sends each page's new records, in order, to `tx`.
 pub async fn fetch_all(
     client: &Client,
     plan: &Plan,
-    tx: mpsc::Sender<Vec<Record>>,
+    tx: mpsc::Sender<Batch>,
+    progress: &Progress,
+    cancel: watch::Receiver<bool>,
+) -> Result<Report, PagingError> {
+    let mut in_flight = InFlight::new();
+    let result = page_through(client, plan, &tx, progress, cancel, &mut in_flight).await;
+    for handle in in_flight {
+        handle.abort();
+    }
+    result
+}
+
+async fn page_through(
+    client: &Client,
+    plan: &Plan,
+    tx: &mpsc::Sender<Batch>,
     progress: &Progress,
     mut cancel: watch::Receiver<bool>,
+    in_flight: &mut InFlight,
 ) -> Result<Report, PagingError> {
     let asked = plan.query.limit.unwrap_or(100).max(1);
-    let first = fetch(client, &plan.query, 1).await?;
+    let concurrency = plan.concurrency.max(1) as u64;
     let mut report = Report {
-        envelope: Some(first.envelope.to_string()),
-        page_size: page_size(&first, asked),
+        page_size: asked,
         ..Report::default()
     };
-    let size = report.page_size;
-    // Pages needed to reach --max, so a short export does not fetch the whole list ahead.
-    let max_pages_for_max = plan.max_records.map(|m| m.div_ceil(size));
-    let mut last = last_page(&first, size);
-    report.concurrent = last.is_some();
-    let window = if report.concurrent {
-        plan.concurrency.max(1) * 2
-    } else {
-        2
-    };
-    let mut tracker = Tracker::new(plan.max_records, first.total);
-    progress.start(
-        first
-            .total
-            .map(|t| plan.max_records.map_or(t, |m| m.min(t))),
-    );
-
-    let mut page = first;
-    let mut number = 1;
-    let mut in_flight: VecDeque<JoinHandle<Result<Page, ApiError>>> = VecDeque::new();
-    let mut next = 2;
-    let result = loop {
-        report.pages += 1;
-        if page.total.is_some() {
-            report.server_total = page.total;
-        }
-        let end = is_end(number, &page, size);
-        let (batch, full) = match tracker.accept(number, page.items) {
-            Ok(accepted) => accepted,
-            Err(e) => break Err(e),
-        };
-        progress.page(number, last, batch.len() as u64);
-        if !batch.is_empty() && tx.send(batch).await.is_err() {
-            break Err(PagingError::WriterGone);
-        }
-        if end || full {
-            break Ok(());
-        }
-        if *cancel.borrow() {
-            break Err(PagingError::Interrupted);
-        }
+    let mut tracker = Tracker::new(plan.max_records);
+    // Until page 1 tells more, the first `concurrency` pages go out together: a round trip
+    // saved, and harmless if the list turns out shorter (the extra pages are dropped).
+    let mut window = concurrency;
+    let mut last: Option<u64> = plan.max_records.map(|m| m.div_ceil(asked));
+    let mut next = 1;
+    let mut number = 0;
+    loop {
         // Keep the reorder buffer full: up to `window` pages ahead of the one being written,
-        // and no further than the last page known (but always at least the next one, since the
-        // list may have grown).
-        while in_flight.len() < window && next <= plan.max_pages {
-            let wanted = [last, max_pages_for_max].into_iter().flatten().min();
-            if !in_flight.is_empty() && wanted.is_some_and(|w| next > w) {
+        // and no further than the last page known (but always at least one, since the list
+        // may have grown).
+        while (in_flight.len() as u64) < window && next <= plan.max_pages {
+            if !in_flight.is_empty() && last.is_some_and(|l| next > l) {
                 break;
             }
             let mut query = plan.query.clone();
             query.page = Some(next);
             let client = client.clone();
-            in_flight.push_back(tokio::spawn(async move { client.list(&query).await }));
+            let keys = plan.collect_keys;
+            in_flight.push_back(tokio::spawn(async move {
+                let page = client.list(&query).await?;
+                Ok(Fetched::compact(page, keys))
+            }));
             next += 1;
         }
         let Some(handle) = in_flight.pop_front() else {
-            break Err(PagingError::TooManyPages(plan.max_pages));
+            return Err(PagingError::TooManyPages(plan.max_pages));
         };
         number += 1;
         let joined = tokio::select! {
             joined = handle => joined,
-            Ok(_) = cancel.wait_for(|c| *c) => break Err(PagingError::Interrupted),
+            Ok(_) = cancel.wait_for(|c| *c) => return Err(PagingError::Interrupted),
         };
-        page = match joined {
-            Ok(Ok(p)) => p,
+        let fetched = match joined {
+            Ok(Ok(fetched)) => fetched,
             Ok(Err(source)) => {
-                break Err(PagingError::Api {
+                return Err(PagingError::Api {
                     page: number,
                     source,
                 })
             }
             Err(join) => {
-                break Err(PagingError::Api {
+                return Err(PagingError::Api {
                     page: number,
                     source: ApiError::Local(format!("the request task failed: {join}")),
                 })
             }
         };
-        if let Some(l) = last_page(&page, size) {
-            last = Some(l);
+        let meta = fetched.meta.clone();
+        if number == 1 {
+            report.envelope = Some(meta.envelope.to_string());
+            report.page_size = page_size(&meta, asked);
+            report.concurrent = last_page(&meta, report.page_size).is_some();
+            window = if report.concurrent {
+                concurrency + 2
+            } else {
+                2
+            };
+            let expected = plan.max_records.into_iter().chain(meta.total).min();
+            tracker.reserve(expected.unwrap_or(0));
+            progress.start(expected);
         }
-    };
-    for handle in in_flight {
-        handle.abort();
+        let size = report.page_size;
+        let for_max = plan.max_records.map(|m| m.div_ceil(size));
+        if let Some(l) = last_page(&meta, size).or(last) {
+            last = Some(for_max.map_or(l, |m| m.min(l)));
+        }
+        report.pages += 1;
+        if meta.total.is_some() {
+            report.server_total = meta.total;
+        }
+        let (batch, full) = tracker.accept(number, fetched)?;
+        progress.page(number, last, batch.records);
+        if batch.records > 0 && tx.send(batch).await.is_err() {
+            return Err(PagingError::WriterGone);
+        }
+        if is_end(number, &meta, size) || full {
+            report.records = tracker.records;
+            report.duplicates = tracker.duplicates;
+            report.without_id = tracker.without_id;
+            return Ok(report);
+        }
+        if *cancel.borrow() {
+            return Err(PagingError::Interrupted);
+        }
     }
-    result?;
-    report.records = tracker.records;
-    report.duplicates = tracker.duplicates;
-    report.without_id = tracker.without_id;
-    Ok(report)
-}
-
-async fn fetch(client: &Client, query: &ListQuery, page: u64) -> Result<Page, PagingError> {
-    let mut query = query.clone();
-    query.page = Some(page);
-    client
-        .list(&query)
-        .await
-        .map_err(|source| PagingError::Api { page, source })
 }
 
 /// The page size the server really uses: the envelope's `limit`, or the size of a first page
 /// that came back shorter than asked although more records exist (a cap), or what was asked.
-fn page_size(first: &Page, asked: u64) -> u64 {
-    let got = first.items.len() as u64;
+fn page_size(first: &Meta, asked: u64) -> u64 {
+    let got = first.count;
     match first.limit {
         Some(limit) if limit > 0 => limit,
         _ if got > 0 && got < asked && first.total.is_some_and(|t| t > got) => got,
@@ -204,14 +274,14 @@ fn page_size(first: &Page, asked: u64) -> u64 {
 }
 
 /// The last page number, when the envelope tells enough to compute it.
-fn last_page(page: &Page, size: u64) -> Option<u64> {
+fn last_page(page: &Meta, size: u64) -> Option<u64> {
     page.total_pages
         .or_else(|| page.total.map(|t| t.div_ceil(size.max(1))))
 }
 
 /// Whether page `number` is the last one, by the best signal the envelope gives.
-fn is_end(number: u64, page: &Page, size: u64) -> bool {
-    if page.items.is_empty() {
+fn is_end(number: u64, page: &Meta, size: u64) -> bool {
+    if page.count == 0 {
         return true;
     }
     if let Some(has_next) = page.has_next {
@@ -239,12 +309,9 @@ struct Tracker {
 }
 
 impl Tracker {
-    fn new(max: Option<u64>, total: Option<u64>) -> Tracker {
-        // Sized from the total up front, so the set does not double (and briefly triple its
-        // memory) while it grows; capped so a wild total cannot reserve gigabytes.
-        let expected = max.or(total).unwrap_or(0).min(4_000_000) as usize;
+    fn new(max: Option<u64>) -> Tracker {
         Tracker {
-            seen: HashSet::with_capacity_and_hasher(expected, Default::default()),
+            seen: HashSet::default(),
             first_page: Vec::new(),
             max,
             records: 0,
@@ -253,49 +320,78 @@ impl Tracker {
         }
     }
 
+    /// Sizes the id set for the expected count up front, so it does not double (and briefly
+    /// hold both tables) while it grows; capped so a wild total cannot reserve gigabytes.
+    fn reserve(&mut self, expected: u64) {
+        self.seen.reserve(expected.min(4_000_000) as usize);
+    }
+
     /// Takes page `number`'s records; returns the new ones and whether `--max` is reached.
-    fn accept(
-        &mut self,
-        number: u64,
-        items: Vec<Record>,
-    ) -> Result<(Vec<Record>, bool), PagingError> {
-        let prints: Vec<(u64, bool)> = items.iter().map(fingerprint).collect();
+    fn accept(&mut self, number: u64, page: Fetched) -> Result<(Batch, bool), PagingError> {
+        let Fetched {
+            mut lines,
+            spans,
+            keys,
+            ..
+        } = page;
         if number == 1 {
-            self.first_page = prints.iter().map(|p| p.0).collect();
+            self.first_page = spans.iter().map(|s| s.0).collect();
         } else if number == 2 {
             let first = std::mem::take(&mut self.first_page);
-            if !items.is_empty() && prints.iter().map(|p| p.0).eq(first) {
+            if !spans.is_empty() && spans.iter().map(|s| s.0).eq(first) {
                 return Err(PagingError::PageIgnored);
             }
         }
-        let arrived = items.len();
-        let mut fresh = Vec::with_capacity(arrived);
-        for (record, (print, has_id)) in items.into_iter().zip(prints) {
-            if !has_id {
+        let room = self
+            .max
+            .map_or(u64::MAX, |m| m.saturating_sub(self.records));
+        // The page's buffer is sent as it is unless a record must go: then, from the first
+        // record dropped, the kept lines are copied.
+        let mut copied: Option<Vec<u8>> = None;
+        let mut count = 0u64;
+        let mut start = 0;
+        for &(print, has_id, end) in &spans {
+            let fresh = if !has_id {
                 self.without_id += 1;
-            } else if !self.seen.insert(print) {
+                true
+            } else if self.seen.insert(print) {
+                true
+            } else {
                 self.duplicates += 1;
-                continue;
+                false
+            };
+            if fresh && count < room {
+                count += 1;
+                if let Some(out) = &mut copied {
+                    out.extend_from_slice(&lines[start..end]);
+                }
+            } else if copied.is_none() {
+                copied = Some(lines[..start].to_vec());
             }
-            fresh.push(record);
+            start = end;
         }
-        if arrived > 0 && fresh.is_empty() {
+        if !spans.is_empty() && count == 0 && room > 0 {
             return Err(PagingError::Repeated { page: number });
         }
-        let mut full = false;
-        if let Some(max) = self.max {
-            let room = max.saturating_sub(self.records) as usize;
-            fresh.truncate(room);
-            full = self.records + fresh.len() as u64 >= max;
+        if let Some(out) = copied {
+            lines = out;
         }
-        self.records += fresh.len() as u64;
-        Ok((fresh, full))
+        self.records += count;
+        let full = self.max.is_some_and(|m| self.records >= m);
+        Ok((
+            Batch {
+                lines,
+                records: count,
+                keys,
+            },
+            full,
+        ))
     }
 }
 
-/// A record's fingerprint: a hash of its id, or of the whole record when it has none (then it
-/// only serves to recognise a repeated page). The flag says whether it came from an id.
-fn fingerprint(record: &Record) -> (u64, bool) {
+/// A record's fingerprint: a hash of its id, or of its serialised form when it has none (then
+/// it only serves to recognise a repeated page). The flag says whether it came from an id.
+fn fingerprint(record: &Record, serialised: &[u8]) -> (u64, bool) {
     // SipHash with fixed keys: the same id always gives the same fingerprint within a run.
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     match record_id(record) {
@@ -304,9 +400,7 @@ fn fingerprint(record: &Record) -> (u64, bool) {
             (hasher.finish(), true)
         }
         None => {
-            serde_json::to_string(record)
-                .unwrap_or_default()
-                .hash(&mut hasher);
+            serialised.hash(&mut hasher);
             (hasher.finish(), false)
         }
     }
@@ -335,14 +429,13 @@ impl Hasher for Prehashed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::Envelope;
     use serde_json::json;
 
     fn page(ids: &[&str]) -> Page {
         Page {
             items: ids
                 .iter()
-                .map(|id| json!({"_id": id}).as_object().unwrap().clone())
+                .map(|id| json!({"_id": id, "n": 1}).as_object().unwrap().clone())
                 .collect(),
             envelope: Envelope::Array,
             total: None,
@@ -352,47 +445,74 @@ mod tests {
         }
     }
 
+    fn fetched(ids: &[&str]) -> Fetched {
+        Fetched::compact(page(ids), true)
+    }
+
+    fn lines(batch: &Batch) -> Vec<String> {
+        String::from_utf8(batch.lines.clone())
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn pages_are_compacted_to_lines_with_their_keys() {
+        let f = fetched(&["a", "b"]);
+        assert_eq!(
+            f.lines,
+            b"{\"_id\":\"a\",\"n\":1}\n{\"_id\":\"b\",\"n\":1}\n"
+        );
+        let mut keys = f.keys.clone();
+        keys.sort();
+        assert_eq!(keys, ["_id", "n"]);
+        assert_eq!(f.meta.count, 2);
+    }
+
     #[test]
     fn duplicates_are_skipped_and_counted() {
-        let mut t = Tracker::new(None, None);
-        let (a, _) = t.accept(1, page(&["a", "b"]).items).unwrap();
-        assert_eq!(a.len(), 2);
-        let (b, _) = t.accept(2, page(&["b", "c"]).items).unwrap();
-        assert_eq!(b.len(), 1);
-        assert_eq!((t.records, t.duplicates), (3, 1));
+        let mut t = Tracker::new(None);
+        let (a, _) = t.accept(1, fetched(&["a", "b"])).unwrap();
+        assert_eq!(a.records, 2);
+        let (b, _) = t.accept(2, fetched(&["b", "c", "a", "d"])).unwrap();
+        assert_eq!(b.records, 2);
+        assert_eq!(lines(&b), [r#"{"_id":"c","n":1}"#, r#"{"_id":"d","n":1}"#]);
+        assert_eq!((t.records, t.duplicates), (4, 2));
     }
 
     #[test]
     fn page_two_repeating_page_one_is_caught() {
-        let mut t = Tracker::new(None, None);
-        t.accept(1, page(&["a", "b"]).items).unwrap();
+        let mut t = Tracker::new(None);
+        t.accept(1, fetched(&["a", "b"])).unwrap();
         assert!(matches!(
-            t.accept(2, page(&["a", "b"]).items),
+            t.accept(2, fetched(&["a", "b"])),
             Err(PagingError::PageIgnored)
         ));
-        let mut t = Tracker::new(None, None);
-        t.accept(1, page(&["a"]).items).unwrap();
-        t.accept(2, page(&["b"]).items).unwrap();
+        let mut t = Tracker::new(None);
+        t.accept(1, fetched(&["a"])).unwrap();
+        t.accept(2, fetched(&["b"])).unwrap();
         assert!(matches!(
-            t.accept(3, page(&["b"]).items),
+            t.accept(3, fetched(&["b"])),
             Err(PagingError::Repeated { page: 3 })
         ));
     }
 
     #[test]
     fn max_truncates_and_stops() {
-        let mut t = Tracker::new(Some(3), None);
-        let (_, full) = t.accept(1, page(&["a", "b"]).items).unwrap();
+        let mut t = Tracker::new(Some(3));
+        let (_, full) = t.accept(1, fetched(&["a", "b"])).unwrap();
         assert!(!full);
-        let (b, full) = t.accept(2, page(&["c", "d"]).items).unwrap();
-        assert_eq!((b.len(), full), (1, true));
+        let (b, full) = t.accept(2, fetched(&["c", "d"])).unwrap();
+        assert_eq!((b.records, full), (1, true));
+        assert_eq!(lines(&b), [r#"{"_id":"c","n":1}"#]);
     }
 
     #[test]
     fn the_end_is_read_from_the_best_signal() {
-        let mut p = page(&["a"]);
+        let mut p = fetched(&["a"]).meta;
         assert!(!is_end(1, &p, 1), "a bare array ends only on an empty page");
-        assert!(is_end(1, &page(&[]), 1));
+        assert!(is_end(1, &fetched(&[]).meta, 1));
         p.total = Some(3);
         assert!(!is_end(2, &p, 1) && is_end(3, &p, 1));
         p.total_pages = Some(2);
@@ -403,7 +523,7 @@ mod tests {
 
     #[test]
     fn a_capped_page_size_is_detected() {
-        let mut p = page(&["a", "b"]);
+        let mut p = fetched(&["a", "b"]).meta;
         assert_eq!(page_size(&p, 100), 100, "no total: cannot tell a cap");
         p.total = Some(10);
         assert_eq!(page_size(&p, 100), 2);

@@ -12,7 +12,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 
 use super::manifest::{self, Manifest};
-use super::pager::{self, PagingError, Report};
+use super::pager::{self, Batch, PagingError, Report};
 use super::write::{
     directory_of, sync_directory, Columns, CsvWriter, JsonWriter, KeyCollector, NdjsonWriter,
     RecordWriter, TempFile, Written, XlsxWriter,
@@ -89,6 +89,7 @@ impl Job {
                 concurrency: args.concurrency as usize,
                 max_records: args.max,
                 max_pages: args.max_pages,
+                collect_keys: format.is_table(),
             },
             query: manifest::Query {
                 base_url: base_url.to_string(),
@@ -138,8 +139,10 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
 
 /// Where records go while the pages arrive.
 enum Sink {
-    /// JSON and NDJSON: straight into the target's temporary file.
-    Direct(Box<dyn RecordWriter>),
+    /// JSON: straight into the target's temporary file.
+    Json(Box<JsonWriter>),
+    /// NDJSON: straight into the target's temporary file.
+    Ndjson(Box<NdjsonWriter>),
     /// CSV and XLSX: spooled as NDJSON while the key set is gathered.
     Spool {
         writer: Box<NdjsonWriter>,
@@ -148,12 +151,13 @@ enum Sink {
 }
 
 impl Sink {
-    fn write(&mut self, record: &Record) -> anyhow::Result<()> {
+    fn take(&mut self, batch: Batch) -> anyhow::Result<()> {
         match self {
-            Sink::Direct(writer) => writer.write(record),
+            Sink::Json(writer) => writer.write_lines(&batch.lines),
+            Sink::Ndjson(writer) => writer.write_lines(&batch.lines, batch.records),
             Sink::Spool { writer, keys } => {
-                keys.add(record);
-                writer.write(record)
+                keys.add_keys(batch.keys);
+                writer.write_lines(&batch.lines, batch.records)
             }
         }
     }
@@ -179,12 +183,12 @@ pub async fn export(
             writer: Box::new(NdjsonWriter::create(spool.path())?),
             keys: KeyCollector::default(),
         },
-        (None, Format::Json) => Sink::Direct(Box::new(JsonWriter::create(data.path())?)),
-        (None, _) => Sink::Direct(Box::new(NdjsonWriter::create(data.path())?)),
+        (None, Format::Json) => Sink::Json(Box::new(JsonWriter::create(data.path())?)),
+        (None, _) => Sink::Ndjson(Box::new(NdjsonWriter::create(data.path())?)),
     };
 
     // Pages wait in the pager's reorder buffer; the channel only smooths the hand-over.
-    let (tx, rx) = mpsc::channel::<Vec<Record>>(2);
+    let (tx, rx) = mpsc::channel::<Batch>(2);
     let writer_cancel = cancel.clone();
     let writer = tokio::task::spawn_blocking(move || drain(rx, sink, &writer_cancel));
     let paged = pager::fetch_all(client, &job.paging, tx, progress, cancel.clone()).await;
@@ -248,7 +252,7 @@ pub async fn export(
 /// Writes batches until the pager is done (the channel closes), then hands the sink back so
 /// the caller decides whether the export completed.
 fn drain(
-    mut rx: mpsc::Receiver<Vec<Record>>,
+    mut rx: mpsc::Receiver<Batch>,
     mut sink: Sink,
     cancel: &watch::Receiver<bool>,
 ) -> anyhow::Result<Sink> {
@@ -256,9 +260,7 @@ fn drain(
         if *cancel.borrow() {
             anyhow::bail!("interrupted");
         }
-        for record in &batch {
-            sink.write(record)?;
-        }
+        sink.take(batch)?;
     }
     Ok(sink)
 }
@@ -280,7 +282,8 @@ impl TableJob {
     /// and, for a table, its columns.
     fn complete(self, sink: Sink) -> anyhow::Result<(Written, Option<Columns>)> {
         let (writer, keys) = match sink {
-            Sink::Direct(writer) => return Ok((writer.finish()?, None)),
+            Sink::Json(writer) => return Ok((writer.finish()?, None)),
+            Sink::Ndjson(writer) => return Ok((writer.finish()?, None)),
             Sink::Spool { writer, keys } => (writer, keys),
         };
         let spooled = writer.finish()?;

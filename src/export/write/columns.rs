@@ -32,6 +32,11 @@ impl KeyCollector {
         }
     }
 
+    /// Adds keys gathered elsewhere (a page's distinct keys).
+    pub fn add_keys(&mut self, keys: Vec<String>) {
+        self.seen.extend(keys);
+    }
+
     pub fn contains(&self, key: &str) -> bool {
         self.seen.contains(key)
     }

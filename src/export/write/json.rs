@@ -24,6 +24,17 @@ impl NdjsonWriter {
     }
 }
 
+impl NdjsonWriter {
+    /// Appends lines already serialised (each a record ending in `\n`).
+    pub fn write_lines(&mut self, lines: &[u8], records: u64) -> anyhow::Result<()> {
+        self.out
+            .write_all(lines)
+            .map_err(|e| write_error(&self.path, e))?;
+        self.records += records;
+        Ok(())
+    }
+}
+
 impl RecordWriter for NdjsonWriter {
     fn write(&mut self, record: &Record) -> anyhow::Result<()> {
         serde_json::to_writer(&mut self.out, record)
@@ -64,16 +75,31 @@ impl JsonWriter {
     }
 }
 
-impl RecordWriter for JsonWriter {
-    fn write(&mut self, record: &Record) -> anyhow::Result<()> {
+impl JsonWriter {
+    fn separate(&mut self) -> anyhow::Result<()> {
         let separator: &[u8] = if self.records == 0 { b"\n" } else { b",\n" };
+        self.records += 1;
         self.out
             .write_all(separator)
-            .map_err(|e| write_error(&self.path, e))?;
-        serde_json::to_writer(&mut self.out, record)
-            .map_err(|e| write_error(&self.path, e.into()))?;
-        self.records += 1;
+            .map_err(|e| write_error(&self.path, e))
+    }
+
+    /// Appends records already serialised as NDJSON lines, as array elements.
+    pub fn write_lines(&mut self, lines: &[u8]) -> anyhow::Result<()> {
+        for line in lines.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            self.separate()?;
+            self.out
+                .write_all(line)
+                .map_err(|e| write_error(&self.path, e))?;
+        }
         Ok(())
+    }
+}
+
+impl RecordWriter for JsonWriter {
+    fn write(&mut self, record: &Record) -> anyhow::Result<()> {
+        self.separate()?;
+        serde_json::to_writer(&mut self.out, record).map_err(|e| write_error(&self.path, e.into()))
     }
 
     fn finish(mut self: Box<Self>) -> anyhow::Result<Written> {
@@ -120,9 +146,20 @@ mod tests {
 
         let nd = dir.path().join("x.ndjson");
         write_all(Box::new(NdjsonWriter::create(&nd).unwrap()), &records);
+        let ndjson = std::fs::read_to_string(&nd).unwrap();
         assert_eq!(
-            std::fs::read_to_string(&nd).unwrap(),
+            ndjson,
             "{\"_id\":\"b\",\"a\":1}\n{\"_id\":\"c\",\"z\":[1]}\n"
+        );
+
+        // Lines already serialised come out the same.
+        let lines_path = dir.path().join("l.json");
+        let mut writer = JsonWriter::create(&lines_path).unwrap();
+        writer.write_lines(ndjson.as_bytes()).unwrap();
+        assert_eq!(Box::new(writer).finish().unwrap().records, 2);
+        assert_eq!(
+            std::fs::read(&lines_path).unwrap(),
+            std::fs::read(&json_path).unwrap()
         );
     }
 }
