@@ -7,6 +7,10 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::Global;
 
+const WITH_TOTAL: &str = "{bar:30} {pos}/{len} records  {msg}  {per_sec}  ETA {eta}";
+const WITHOUT_TOTAL: &str = "{spinner} {pos} records  {msg}  {per_sec}";
+const WRITING: &str = "{bar:30} {pos}/{len} rows  {msg}  {per_sec}";
+
 #[derive(Clone)]
 pub struct Progress {
     bar: Option<ProgressBar>,
@@ -35,9 +39,9 @@ impl Progress {
         let template = match total {
             Some(total) => {
                 bar.set_length(total);
-                "{bar:30} {pos}/{len} records  {msg}  {per_sec}  ETA {eta}"
+                WITH_TOTAL
             }
-            None => "{spinner} {pos} records  {msg}  {per_sec}",
+            None => WITHOUT_TOTAL,
         };
         bar.set_style(ProgressStyle::with_template(template).expect("a valid template"));
     }
@@ -57,10 +61,7 @@ impl Progress {
         let Some(bar) = &self.bar else { return };
         bar.set_position(0);
         bar.set_length(records);
-        bar.set_style(
-            ProgressStyle::with_template("{bar:30} {pos}/{len} rows  {msg}  {per_sec}")
-                .expect("a valid template"),
-        );
+        bar.set_style(ProgressStyle::with_template(WRITING).expect("a valid template"));
         bar.set_message(format!("writing {what}"));
     }
 
@@ -73,6 +74,18 @@ impl Progress {
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_templates_are_valid() {
+        for template in [WITH_TOTAL, WITHOUT_TOTAL, WRITING] {
+            assert!(ProgressStyle::with_template(template).is_ok(), "{template}");
         }
     }
 }

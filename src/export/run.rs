@@ -440,13 +440,14 @@ impl Summary {
             return Ok(());
         }
         println!(
-            "Exported {} customers to {} ({}, {} bytes) in {:.1} s: {} pages, {:.0} records/s.",
+            "Exported {} customers to {} ({}, {} bytes) in {:.1} s: {} page{}, {:.0} records/s.",
             self.records,
             self.file,
             self.format.name(),
             self.bytes,
             self.duration_secs,
             self.pages,
+            if self.pages == 1 { "" } else { "s" },
             self.records_per_sec
         );
         if self.retries > 0 || self.throttles > 0 {
