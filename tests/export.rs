@@ -553,6 +553,136 @@ async fn a_bom_is_written_on_request_and_flags_are_checked_first() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_caps_the_page_size_is_followed() {
+    // The sandbox serves at most 1000 per page; ask for 5000 in every shape.
+    for shape in [ListShape::Docs, ListShape::Data, ListShape::Array] {
+        let server = loaded(
+            Options {
+                list_shape: shape,
+                ..Options::default()
+            },
+            2500,
+        )
+        .await;
+        let wd = Workdir::new();
+        let out = custbulk(
+            &wd,
+            &server.base_url,
+            &[
+                "export",
+                "x.ndjson",
+                "--page-size",
+                "5000",
+                "--output",
+                "json",
+            ],
+        )
+        .await;
+        assert_code(&out, 0);
+        let summary: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(summary["records"], 2500, "{shape:?}");
+        assert_eq!(summary["duplicates_skipped"], 0, "{shape:?}");
+        assert_eq!(read_ndjson(&wd.path("x.ndjson")), server.records());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_that_move_between_pages_are_written_once() {
+    // As if a customer were inserted at the front between page 1 and page 2: r2 shows twice.
+    let base = fake_api(|page| {
+        let ids: &[&str] = match page {
+            1 => &["r1", "r2"],
+            2 => &["r2", "r3"],
+            3 => &["r4"],
+            _ => &[],
+        };
+        let items: Vec<Value> = ids.iter().map(|id| json!({"id": id, "name": id})).collect();
+        Some(Value::Array(items).to_string())
+    })
+    .await;
+    let wd = Workdir::new();
+    let out = custbulk(
+        &wd,
+        &base,
+        &["export", "m.csv", "--page-size", "2", "--output", "json"],
+    )
+    .await;
+    assert_code(&out, 0);
+    let summary: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(summary["records"], 4);
+    assert_eq!(summary["duplicates_skipped"], 1);
+    let (headers, rows) = read_csv(&wd.path("m.csv"));
+    assert_eq!(headers[0], "id");
+    let ids: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(ids, ["r1", "r2", "r3", "r4"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flaky_server_still_gives_a_complete_export() {
+    let server = loaded(
+        Options {
+            fail_rate: 0.3,
+            seed: 7,
+            ..Options::default()
+        },
+        300,
+    )
+    .await;
+    let wd = Workdir::new();
+    let out = custbulk(
+        &wd,
+        &server.base_url,
+        &["export", "f.json", "--page-size", "20", "--output", "json"],
+    )
+    .await;
+    assert_code(&out, 0);
+    let summary: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(summary["retries"].as_u64().unwrap() > 0, "{summary}");
+    let got: Vec<Record> = serde_json::from_str(&wd.read("f.json")).unwrap();
+    assert_eq!(got, server.records());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_the_export_and_removes_its_temporary_files() {
+    let server = loaded(
+        Options {
+            latency_ms: 300,
+            ..Options::default()
+        },
+        400,
+    )
+    .await;
+    let wd = Workdir::new();
+    let mut command = wd.command(&[
+        "export",
+        "x.xlsx",
+        "--page-size",
+        "10",
+        "--concurrency",
+        "1",
+    ]);
+    command
+        .env("ICLOUDREADY_API_KEY", KEY)
+        .env("ICLOUDREADY_BASE_URL", &server.base_url)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = command.spawn().unwrap();
+    // Let it get going (40 pages at 300 ms each take 12 s), then interrupt it as Ctrl-C would.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_code(&out, 3);
+    assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
+    assert_eq!(files_in(&wd), Vec::<String>::new());
+}
+
 /// The round trip the issue promises: an exported CSV or XLSX, imported back with
 /// `import --mode upsert`, finds every row unchanged and writes nothing. Needs the import
 /// command and the header mapping, which land on other branches.
