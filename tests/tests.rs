@@ -5,6 +5,7 @@ mod util;
 mod api;
 mod cli;
 mod delete;
+mod export;
 mod import;
 mod mapping;
 mod read;
