@@ -246,11 +246,11 @@ impl Tokenizer {
 /// UTF-8 in one pass (fields of a valid record are valid unless a character straddles a
 /// delimiter, which `str::get` catches); otherwise each field is decoded on its own.
 fn fill_row(record: &csv::ByteRecord, row: &mut Row) {
-    let n = record.len();
-    let cells = row.cells_for(n);
+    let cells = row.cells_for(record.len());
     match simdutf8::basic::from_utf8(record.as_slice()) {
         Ok(text) => {
             for (i, cell) in cells.iter_mut().enumerate() {
+                cell.clear();
                 let range = record.range(i).unwrap_or(0..0);
                 match text.get(range) {
                     Some(field) => cell.push_str(field),
@@ -260,6 +260,7 @@ fn fill_row(record: &csv::ByteRecord, row: &mut Row) {
         }
         Err(_) => {
             for (i, cell) in cells.iter_mut().enumerate() {
+                cell.clear();
                 decode_field(&record[i], cell);
             }
         }

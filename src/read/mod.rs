@@ -93,14 +93,11 @@ impl Row {
         self.slot(index)
     }
 
-    /// The first `n` cell buffers, cleared, as the filled cells of this row (for sources that
-    /// know a row's length up front).
+    /// The first `n` cell buffers (not cleared: the caller overwrites each) as the filled cells
+    /// of this row, for sources that know a row's length up front.
     fn cells_for(&mut self, n: usize) -> &mut [String] {
         if self.cells.len() < n {
             self.cells.resize_with(n, String::new);
-        }
-        for cell in &mut self.cells[..n] {
-            cell.clear();
         }
         self.filled = n;
         &mut self.cells[..n]
