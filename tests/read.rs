@@ -694,3 +694,22 @@ fn options_that_do_not_apply_are_noted() {
         t.notes
     );
 }
+
+/// A quote opened and never closed must not swallow the rest of a big file into one row.
+#[test]
+fn csv_unclosed_quote_is_an_error_not_a_giant_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("quote.csv");
+    let mut text = String::from("Nom;Ville\n\"Boulangerie;Lyon\n");
+    let line = "Client sans histoire;Paris\n";
+    while text.len() < 40 << 20 {
+        text.push_str(line);
+    }
+    std::fs::write(&path, text).unwrap();
+    let mut t = open(&path);
+    let mut row = Row::new();
+    let err = t.next_row(&mut row).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("quote.csv, row 2"), "{msg}");
+    assert!(msg.contains("never closed"), "{msg}");
+}

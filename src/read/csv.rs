@@ -8,6 +8,8 @@
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
 
@@ -23,6 +25,8 @@ const DELIMITER_LINES: usize = 50;
 /// half of CSV reading that may run on a background thread.
 pub(crate) struct Tokenizer {
     reader: csv::Reader<Box<dyn Read + Send>>,
+    /// Where the last record ended, for [`RecordLimit`].
+    record_end: Arc<AtomicU64>,
     record: csv::ByteRecord,
     file: PathBuf,
     /// The file ends its lines with CRLF: a record's `\n` is consumed by the next read.
@@ -106,10 +110,14 @@ impl CsvSource {
         };
         file.seek(SeekFrom::Start(bom as u64))
             .map_err(|e| io_error(path, e))?;
+        let record_end = Arc::new(AtomicU64::new(0));
         let input: Box<dyn Read + Send> = if encoding == UTF_8 {
-            Box::new(file)
+            Box::new(RecordLimit::new(file, record_end.clone()))
         } else {
-            Box::new(Transcoder::new(file, encoding))
+            Box::new(RecordLimit::new(
+                Transcoder::new(file, encoding),
+                record_end.clone(),
+            ))
         };
         let reader = csv::ReaderBuilder::new()
             .has_headers(false)
@@ -119,6 +127,7 @@ impl CsvSource {
             .from_reader(input);
         let tokenizer = Tokenizer {
             reader,
+            record_end,
             record: csv::ByteRecord::new(),
             file: path.to_path_buf(),
             crlf,
@@ -199,6 +208,8 @@ impl Tokenizer {
                 }
             }
             self.records += 1;
+            self.record_end
+                .store(self.reader.position().byte(), Ordering::Relaxed);
             self.blanks = self.blank_lines_before_record();
             self.held = true;
         }
@@ -399,6 +410,45 @@ pub(crate) fn detect_delimiter(text: &[u8], whole: bool) -> u8 {
         }
     }
     best.2
+}
+
+/// The longest record accepted. Excel cells hold at most 32,767 characters, so a longer record
+/// means a quote that is never closed, which would otherwise swallow the rest of the file.
+const MAX_RECORD_BYTES: u64 = 32 << 20;
+
+/// Fails the read when the csv reader has gone [`MAX_RECORD_BYTES`] past the end of the last
+/// record, so a stray quote gives an error rather than one row holding the whole file in memory.
+struct RecordLimit<R> {
+    inner: R,
+    read: u64,
+    record_end: Arc<AtomicU64>,
+}
+
+impl<R> RecordLimit<R> {
+    fn new(inner: R, record_end: Arc<AtomicU64>) -> Self {
+        RecordLimit {
+            inner,
+            read: 0,
+            record_end,
+        }
+    }
+}
+
+impl<R: Read> Read for RecordLimit<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.read > self.record_end.load(Ordering::Relaxed) + MAX_RECORD_BYTES {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "a row runs over {} MB: a quote (\") is probably opened and never closed",
+                    MAX_RECORD_BYTES >> 20
+                ),
+            ));
+        }
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
 }
 
 /// Decodes a non-UTF-8 byte stream into UTF-8 as it is read, with a fixed-size buffer.
