@@ -713,3 +713,55 @@ fn csv_unclosed_quote_is_an_error_not_a_giant_row() {
     assert!(msg.contains("quote.csv, row 2"), "{msg}");
     assert!(msg.contains("never closed"), "{msg}");
 }
+
+#[test]
+fn xlsx_formulas_read_as_their_cached_values() {
+    use rust_xlsxwriter::Formula;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("formulas.xlsx");
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in ["Nom", "Ville", "Capital", "Code postal"]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    ws.write_formula(
+        1,
+        0,
+        Formula::new("=UPPER(\"martin\")").set_result("MARTIN"),
+    )
+    .unwrap();
+    ws.write_formula(1, 1, Formula::new("=NA()").set_result("#N/A"))
+        .unwrap();
+    ws.write_formula(1, 2, Formula::new("=500*2").set_result("1000"))
+        .unwrap();
+    ws.write_formula(1, 3, Formula::new("=TRUE()").set_result("TRUE"))
+        .unwrap();
+    wb.save(&path).unwrap();
+    let mut t = open(&path);
+    assert_eq!(
+        rows(&mut t),
+        vec![(2, strings(&["MARTIN", "#N/A", "1000", "true"]))]
+    );
+}
+
+/// Detection looks at the first 64 KiB; a Windows-1252 field further down a UTF-8 file is
+/// decoded as Windows-1252 instead of failing or turning into replacement characters.
+#[test]
+fn csv_late_windows_1252_field_in_a_utf8_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("late.csv");
+    let mut bytes = b"Nom;Ville\n".to_vec();
+    while bytes.len() < 70_000 {
+        bytes.extend_from_slice("Société Générale;Paris\n".as_bytes());
+    }
+    bytes.extend_from_slice(b"Fran\xe7ois;Orl\xe9ans\n");
+    std::fs::write(&path, bytes).unwrap();
+    let mut t = open(&path);
+    assert_eq!(t.encoding, Some("UTF-8"));
+    let all = rows(&mut t);
+    assert_eq!(all[0].1, strings(&["Société Générale", "Paris"]));
+    assert_eq!(all.last().unwrap().1, strings(&["François", "Orléans"]));
+}
