@@ -1,4 +1,4 @@
-//! Parsing on a background thread: a producer fills batches of items (sheet [`Row`]s, raw CSV
+//! Parsing on a background thread: a producer fills batches of items (sheet [`Row`](super::Row)s, raw CSV
 //! records) and sends them over a bounded channel; the consumer swaps items out and sends the
 //! emptied batches back, so buffers travel back and forth and nothing is allocated per row in
 //! steady state.
