@@ -182,3 +182,20 @@ fn options_that_do_not_apply_are_noted() {
         t.notes
     );
 }
+
+/// Web applications often "export to Excel" an HTML table saved as .xls.
+#[test]
+fn html_and_xml_saved_as_xls_are_refused_with_advice() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, content, kind) in [
+        ("export.xls", "\u{feff}  <HTML><body><table><tr><td>Nom</td></tr></table>", "HTML"),
+        ("old.xls", "<?xml version=\"1.0\"?>\n<Workbook xmlns=\"urn:schemas-microsoft-com:office:spreadsheet\">", "XML"),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        let err = open_with(&path, &ReadOptions::default()).unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, ReadError::Unreadable { .. }), "{msg}");
+        assert!(msg.contains(kind) && msg.contains("save it as XLSX or CSV"), "{msg}");
+    }
+}
