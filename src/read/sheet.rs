@@ -171,6 +171,15 @@ fn stream_xlsx(
                 .and_then(|f| ZeroPad::parse(&f.format_code))
         })
         .collect();
+    if pads.iter().all(Option::is_none) {
+        // No zero-padding format in the workbook: skip reading style ids.
+        return stream_cells(sheet, file, emit, &[], || {
+            cells
+                .next_cell()
+                .map(|c| c.map(|c| (c, 0)))
+                .map_err(|e| e.to_string())
+        });
+    }
     stream_cells(sheet, file, emit, &pads, || {
         cells.next_cell_with_style_id().map_err(|e| e.to_string())
     })

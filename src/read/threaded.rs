@@ -1,7 +1,7 @@
-//! Parsing on a background thread: a producer fills batches of items (sheet [`Row`]s, raw CSV
-//! records) and sends them over a bounded channel; the consumer swaps items out and sends the
-//! emptied batches back, so buffers travel back and forth and nothing is allocated per row in
-//! steady state.
+//! Parsing on a background thread: a producer fills batches of items (sheet
+//! [`Row`](super::Row)s, raw CSV records) and sends them over a bounded channel; the consumer
+//! swaps items out and sends the emptied batches back, so buffers travel back and forth and
+//! nothing is allocated per row in steady state.
 //!
 //! XLSX/XLSB parsing (zip inflate + XML) and CSV tokenising are most of the cost of reading;
 //! doing them here lets the caller's mapping and validation use the second core.
