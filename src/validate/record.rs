@@ -120,6 +120,9 @@ pub struct Checked {
     pub(crate) id: String,
     pub(crate) key: String,
     pub(crate) has_key: bool,
+    /// Between `Validator::check_row` and `check_key`: the key's state and hash.
+    pub(crate) key_state: State,
+    pub(crate) key_hash: Option<super::KeyHash>,
 }
 
 impl Default for Checked {
@@ -141,6 +144,8 @@ impl Checked {
             id: String::new(),
             key: String::new(),
             has_key: false,
+            key_state: State::Absent,
+            key_hash: None,
         }
     }
 
@@ -220,5 +225,7 @@ impl Checked {
         self.id.clear();
         self.key.clear();
         self.has_key = false;
+        self.key_state = State::Absent;
+        self.key_hash = None;
     }
 }
