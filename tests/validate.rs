@@ -338,3 +338,39 @@ fn the_csv_sample_is_clean_with_and_without_its_mapping() {
     assert_eq!(v["unmapped"], json!([]));
     assert_eq!(v["mapping"].as_array().unwrap().len(), 11);
 }
+
+/// Rows are checked in batches on another thread: a key repeated far apart (batches apart) must
+/// still be found, on the later row, and every row counted once.
+#[test]
+fn a_key_repeated_thousands_of_rows_later_is_found() {
+    let w = WorkDir::new();
+    let mut csv = String::from("name;city\n");
+    for i in 0..5000 {
+        let name = if i == 4321 {
+            "Client 7".to_string()
+        } else {
+            format!("Client {i}")
+        };
+        csv.push_str(&format!("{name};Paris\n"));
+        if i == 2500 {
+            csv.push_str(";\n");
+        }
+    }
+    w.write("big.csv", csv);
+    let r = w.run(&["validate", "big.csv", "--format", "json"]);
+    assert_eq!(r.code, 1);
+    let v = r.json();
+    assert_eq!(
+        (
+            v["rows"].as_u64(),
+            v["invalid"].as_u64(),
+            v["blank_rows"].as_u64()
+        ),
+        (Some(5000), Some(1), Some(1))
+    );
+    assert_eq!(v["problems"][0]["row"], 4321 + 3);
+    assert_eq!(
+        v["problems"][0]["message"],
+        "name \"Client 7\" already appears on row 9"
+    );
+}

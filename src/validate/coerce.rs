@@ -195,7 +195,7 @@ pub fn trim(s: &str) -> &str {
 pub fn clean_text(s: &str, out: &mut String) {
     out.clear();
     let t = trim(s);
-    if t.is_ascii() || surely_nfc(t) || is_nfc_quick(t.chars()) == IsNormalized::Yes {
+    if surely_nfc(t) || is_nfc_quick(t.chars()) == IsNormalized::Yes {
         out.push_str(t);
     } else {
         out.extend(t.nfc());
@@ -204,12 +204,39 @@ pub fn clean_text(s: &str, out: &mut String) {
 
 /// True when every character is one that NFC leaves alone whatever surrounds it: everything
 /// below the combining marks (U+0300), and the Arabic letters and digits (not the harakat).
-/// Checked before the full quick-check because French and Arabic names are nearly all this.
+/// Checked on the UTF-8 bytes, before the full quick-check, because French and Arabic names
+/// are nearly all this.
 fn surely_nfc(s: &str) -> bool {
-    s.chars().all(|c| {
-        (c as u32) < 0x300
-            || matches!(c, '\u{0600}'..='\u{064A}' | '\u{0660}'..='\u{066F}' | '\u{0671}'..='\u{06D3}')
-    })
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        // Skip ASCII eight bytes at a time.
+        while let Some(word) = b.get(i..i + 8) {
+            let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+            if word & HIGH != 0 {
+                break;
+            }
+            i += 8;
+        }
+        let Some(&lead) = b.get(i) else { break };
+        match lead {
+            0x00..=0x7F => i += 1,
+            // U+0080..U+02FF: Latin-1, Latin Extended-A and -B, IPA, spacing modifiers.
+            0xC2..=0xCB => i += 2,
+            // U+0600..U+06FF: Arabic; the marks are U+064B..U+065F, U+0670 and U+06D6..U+06ED.
+            0xD8..=0xDB => {
+                let cp = (u32::from(lead & 0x1F) << 6)
+                    | u32::from(b.get(i + 1).copied().unwrap_or(0) & 0x3F);
+                if matches!(cp, 0x64B..=0x65F | 0x670 | 0x6D6..=0x6ED) {
+                    return false;
+                }
+                i += 2;
+            }
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// The SIREN of La Poste, whose establishments' SIRETs use their own checksum.

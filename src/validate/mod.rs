@@ -20,6 +20,7 @@ use crate::error;
 use crate::mapping::{Mapping, Target};
 use crate::schema::{self, Field, Kind, FIELDS};
 use coerce::{IntError, SiretError};
+pub(crate) use keys::KeyHash;
 use keys::KeySet;
 pub use record::{Checked, ContactList, FieldValue};
 use record::{State, CONTACT_KEYS};
@@ -117,6 +118,7 @@ pub struct Problem {
 }
 
 /// How one field gets its value.
+#[derive(Clone)]
 struct FieldPlan {
     field: &'static Field,
     /// Index into `FIELDS` and `Checked::slots`.
@@ -128,6 +130,7 @@ struct FieldPlan {
 }
 
 /// One contact's columns: `[name, email, phone, role]`.
+#[derive(Clone)]
 struct GroupPlan {
     cols: [Option<usize>; 4],
 }
@@ -151,11 +154,15 @@ pub struct Validator {
     /// (letter, header) per column, for problems.
     columns: Vec<(String, String)>,
     keys: KeySet,
+    /// The `fields` entry of the key field, checked before the others.
+    key_plan: Option<usize>,
+    /// This row's key state and hash, between `prepare_key` and `check_key`.
     scratch: String,
     /// `Checked::slots` indices of the fields the row-level checks read.
     at: Slots,
 }
 
+#[derive(Clone, Copy)]
 struct Slots {
     name: usize,
     siret: usize,
@@ -301,6 +308,7 @@ impl Validator {
                 .map(|c| (c.letter.clone(), c.header.clone()))
                 .collect(),
             keys: KeySet::default(),
+            key_plan: None,
             scratch: String::new(),
             at: Slots {
                 name: slot_of("name"),
@@ -309,6 +317,9 @@ impl Validator {
                 contacts: slot_of("contacts"),
             },
         };
+        if let Some((KeySource::Slot(slot), _, _)) = v.key {
+            v.key_plan = v.fields.iter().position(|p| p.slot == slot);
+        }
         v.check_defaults()?;
         Ok(v)
     }
@@ -352,6 +363,31 @@ impl Validator {
 
     /// Checks the row in `out.row` / `out.cells` (and `out.ragged`), filling the rest of `out`.
     pub fn check(&mut self, out: &mut Checked) {
+        self.check_row(out);
+        self.check_key(out);
+    }
+
+    /// A validator for another thread: the same checks of single rows ([`Validator::check_row`]),
+    /// with no keys seen. Repeated keys are found by the original's [`Validator::check_key`].
+    pub fn for_rows(&self) -> Validator {
+        Validator {
+            fields: self.fields.clone(),
+            groups: self.groups.clone(),
+            id_col: self.id_col,
+            action_col: self.action_col,
+            key: self.key,
+            mode: self.mode,
+            columns: self.columns.clone(),
+            keys: KeySet::default(),
+            key_plan: self.key_plan,
+            scratch: String::new(),
+            at: self.at,
+        }
+    }
+
+    /// Every check that needs this row alone: all but the repeated key. Leaves the row's key
+    /// and its hash in `out` for [`Validator::check_key`], which must follow, in row order.
+    pub fn check_row(&mut self, out: &mut Checked) {
         out.reset();
         if out.cells.iter().all(|c| coerce::trim(c).is_empty()) {
             out.blank_row = true;
@@ -400,52 +436,41 @@ impl Validator {
             }
         }
         let cells = std::mem::take(&mut out.cells);
-        for plan in &self.fields {
-            let cell = plan
-                .col
-                .and_then(|c| cells.get(c))
-                .map_or("", |s| s.as_str());
-            let mut text = coerce::trim(cell);
-            if !plan.values.is_empty() && !text.is_empty() {
-                // Translations ignore case and surrounding spaces.
-                if let Some((_, to)) = plan.values.iter().find(|(from, _)| eq_lower(text, from)) {
-                    text = to.as_str();
-                }
-            }
-            let mut from_default = false;
-            if text.is_empty() {
-                match &plan.default {
-                    Some(d) => {
-                        text = d.as_str();
-                        from_default = true;
-                    }
-                    None => {
-                        out.slots[plan.slot].state = State::Blank;
-                        continue;
-                    }
-                }
-            }
-            coerce_field(
-                plan,
-                text,
-                from_default,
+        if let Some(c) = self.id_col {
+            coerce::clean_text(cells.get(c).map_or("", |s| s.as_str()), &mut out.id);
+        }
+        // The key first, so its table slot is fetched while the rest of the row is checked.
+        if let Some(k) = self.key_plan {
+            run_plan(
+                &self.fields[k],
+                &cells,
                 row,
                 &self.columns,
                 out,
                 &mut self.scratch,
             );
         }
-        self.check_contacts(&cells, out);
-        if let Some(c) = self.id_col {
-            coerce::clean_text(cells.get(c).map_or("", |s| s.as_str()), &mut out.id);
+        self.prepare_key(out);
+        for (i, plan) in self.fields.iter().enumerate() {
+            if Some(i) != self.key_plan {
+                run_plan(plan, &cells, row, &self.columns, out, &mut self.scratch);
+            }
         }
+        self.check_contacts(&cells, out);
         out.cells = cells;
         self.check_rcs(out);
         self.check_name(out);
-        self.check_key(out);
         if out.problems.len() > 1 {
             out.problems
                 .sort_by(|a, b| column_order(&a.column, &b.column));
+        }
+    }
+
+    /// Asks the CPU to fetch the key table slot of a row checked by [`Validator::check_row`],
+    /// a few rows before its [`Validator::check_key`].
+    pub fn prefetch_key(&self, row: &Checked) {
+        if let Some(h) = row.key_hash {
+            self.keys.prefetch(h);
         }
     }
 
@@ -554,8 +579,12 @@ impl Validator {
         }
     }
 
-    fn check_key(&mut self, out: &mut Checked) {
-        let Some((source, field, col)) = self.key else {
+    /// Builds the row's match key, hashes it and prefetches its slot in the key table, so
+    /// that the lookup in `check_key`, after the rest of the row's checks, finds it in cache.
+    fn prepare_key(&mut self, out: &mut Checked) {
+        out.key_hash = None;
+        out.key_state = State::Absent;
+        let Some((source, _, _)) = self.key else {
             return;
         };
         out.key.clear();
@@ -582,10 +611,30 @@ impl Validator {
                 s.state
             }
         };
+        if state == State::Ok {
+            let h = self.keys.hash(&out.key);
+            // Fetched while the rest of the row is checked (when this validator keeps keys).
+            self.keys.prefetch(h);
+            out.key_hash = Some(h);
+        }
+        out.key_state = state;
+    }
+
+    /// Reports a key already seen on an earlier row (and, on update, a row without a key).
+    /// Rows must come in file order.
+    pub fn check_key(&mut self, out: &mut Checked) {
+        if out.blank_row || out.action == Some(Action::Ignore) {
+            return;
+        }
+        let Some((_, field, col)) = self.key else {
+            return;
+        };
+        let state = out.key_state;
         match state {
             State::Ok => {
                 out.has_key = true;
-                if let Some(first) = self.keys.insert(&out.key, out.row) {
+                let h = out.key_hash.unwrap_or_else(|| self.keys.hash(&out.key));
+                if let Some(first) = self.keys.insert(&out.key, h, out.row) {
                     let msg = format!("{field} {:?} already appears on row {first}", out.key);
                     let value = out.key.clone();
                     out.problems.push(problem(
@@ -654,6 +703,42 @@ fn problem(
         message,
         value: value.to_string(),
     }
+}
+
+/// Takes one field's cell (or default), applies the mapping file's translation, and coerces it.
+fn run_plan(
+    plan: &FieldPlan,
+    cells: &[String],
+    row: u32,
+    columns: &[(String, String)],
+    out: &mut Checked,
+    scratch: &mut String,
+) {
+    let cell = plan
+        .col
+        .and_then(|c| cells.get(c))
+        .map_or("", |s| s.as_str());
+    let mut text = coerce::trim(cell);
+    if !plan.values.is_empty() && !text.is_empty() {
+        // Translations ignore case and surrounding spaces.
+        if let Some((_, to)) = plan.values.iter().find(|(from, _)| eq_lower(text, from)) {
+            text = to.as_str();
+        }
+    }
+    let mut from_default = false;
+    if text.is_empty() {
+        match &plan.default {
+            Some(d) => {
+                text = d.as_str();
+                from_default = true;
+            }
+            None => {
+                out.slots[plan.slot].state = State::Blank;
+                return;
+            }
+        }
+    }
+    coerce_field(plan, text, from_default, row, columns, out, scratch);
 }
 
 /// Coerces `text` (trimmed, translated, not blank) into the field's slot, with the checks of

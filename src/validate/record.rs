@@ -122,6 +122,9 @@ pub struct Checked {
     pub(crate) has_key: bool,
     /// The row's own action from an `_action` column, when it has one.
     pub action: Option<super::Action>,
+    /// Between `Validator::check_row` and `check_key`: the key's state and hash.
+    pub(crate) key_state: State,
+    pub(crate) key_hash: Option<super::KeyHash>,
 }
 
 impl Default for Checked {
@@ -144,6 +147,8 @@ impl Checked {
             key: String::new(),
             has_key: false,
             action: None,
+            key_state: State::Absent,
+            key_hash: None,
         }
     }
 
@@ -224,5 +229,7 @@ impl Checked {
         self.key.clear();
         self.has_key = false;
         self.action = None;
+        self.key_state = State::Absent;
+        self.key_hash = None;
     }
 }
