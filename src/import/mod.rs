@@ -27,6 +27,7 @@ use crate::config;
 use crate::error::{usage, Exit};
 use crate::pipeline::Input;
 pub use crate::validate::Mode;
+use crate::validate::{Problem, Severity};
 use journal::{Fingerprint, Line, Outcome, Resume, Writer};
 use lookup::Finder;
 use results::{Finished, Results};
@@ -65,8 +66,24 @@ pub struct InputRow {
     pub key: Option<String>,
     /// The row's own action (`_action` column), overriding `--mode`.
     pub action: Option<crate::validate::Action>,
-    /// Validation errors; a row with any is never sent.
-    pub errors: Vec<String>,
+    /// What validation found; a row with an error is never sent.
+    pub problems: Vec<Problem>,
+}
+
+impl InputRow {
+    /// The row's errors in one line, `None` when it has none.
+    pub fn errors(&self) -> Option<String> {
+        let errors: Vec<String> = self
+            .problems
+            .iter()
+            .filter(|p| p.severity == Severity::Error)
+            .map(|p| match p.column.as_str() {
+                "" => p.message.clone(),
+                column => format!("column {column} ({}): {}", p.header, p.message),
+            })
+            .collect();
+        (!errors.is_empty()).then(|| errors.join("; "))
+    }
 }
 
 /// Import a sheet into the Customers API: create or update one customer per valid row.
@@ -288,8 +305,8 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
                 };
                 let this = seq;
                 seq += 1;
-                let finished = if !row.errors.is_empty() {
-                    let error = Some(row.errors.join("; "));
+                let finished = if let Some(error) = row.errors() {
+                    let error = Some(error);
                     Finished::now(this, row, Outcome::Invalid, error)
                 } else if let Some(line) = resume.as_mut().map(|r| r.done(row.number)).transpose()?.flatten() {
                     from_journal(this, row, line)

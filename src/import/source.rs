@@ -10,7 +10,7 @@ use super::lookup::INDEX_ABOVE_ROWS;
 use super::InputRow;
 use crate::mapping::{Ignored, Target};
 use crate::pipeline::{Input, Pipeline};
-use crate::validate::{Action, Checked, Mode, Severity, ValidateOptions};
+use crate::validate::{Action, Checked, Mode, ValidateOptions};
 
 /// An opened, mapped input with its first rows read.
 pub struct Source {
@@ -140,14 +140,6 @@ fn input_row(row: &Checked) -> InputRow {
         blank: row.blank_fields().map(|f| f.name).collect(),
         key: row.key().map(str::to_string),
         action: row.action,
-        errors: row
-            .problems
-            .iter()
-            .filter(|p| p.severity == Severity::Error)
-            .map(|p| match p.column.as_str() {
-                "" => p.message.clone(),
-                column => format!("column {column} ({}): {}", p.header, p.message),
-            })
-            .collect(),
+        problems: row.problems.clone(),
     }
 }
