@@ -435,8 +435,7 @@ pub fn column_letter(index: usize) -> String {
         letters.push(b'A' + rem as u8);
         n = (n - 1) / 26;
     }
-    letters.reverse();
-    String::from_utf8(letters).expect("ASCII letters")
+    letters.iter().rev().map(|&b| char::from(b)).collect()
 }
 
 /// Why a file could not be read. Every message names the file (and sheet and row when known).

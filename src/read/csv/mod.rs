@@ -183,11 +183,12 @@ impl CsvSource {
 impl Tokenizer {
     /// Runs on a background thread: the caller's thread only decodes fields into cells.
     fn spawn(mut self) -> threaded::Receiver<RawRecord> {
-        let crash = ReadError::Unreadable {
-            file: self.file.clone(),
-            reason: "the CSV reader failed unexpectedly".into(),
+        let file = self.file.clone();
+        let fail = move |reason: &str| ReadError::Unreadable {
+            file: file.clone(),
+            reason: format!("the CSV reader failed: {reason}"),
         };
-        threaded::spawn(crash, move |emit| loop {
+        threaded::spawn(fail, move |emit| loop {
             let Ok(raw) = emit.slot() else {
                 return Ok(());
             };
