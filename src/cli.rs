@@ -83,6 +83,9 @@ pub enum Command {
     Check(cmd::check::Args),
     Sandbox(cmd::sandbox::Args),
     Completions(cmd::completions::Args),
+    Validate(cmd::validate::Args),
+    Import(crate::import::Args),
+    Undo(crate::undo::Args),
 }
 
 /// Runs a parsed command line and returns the process exit code.
@@ -113,6 +116,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             Command::Check(args) => cmd::check::run(&global, args).await,
             Command::Sandbox(args) => cmd::sandbox::run(&global, args).await,
             Command::Completions(args) => cmd::completions::run(args),
+            Command::Validate(args) => cmd::validate::run(&global, args),
+            Command::Import(args) => crate::import::run(&global, args).await,
+            Command::Undo(args) => crate::undo::run(&global, args).await,
         }
     })
 }

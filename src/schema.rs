@@ -26,6 +26,9 @@ pub struct Field {
     pub help: &'static str,
     /// A realistic example value, as it would be typed in a sheet.
     pub example: &'static str,
+    /// The column header a template writes for this field: `[English, French]`. Each must map
+    /// back to the field automatically (a test checks it).
+    pub headers: [&'static str; 2],
 }
 
 /// The id pseudo-field: not part of a customer body, but a sheet may carry it to name the
@@ -40,42 +43,68 @@ pub static FIELDS: &[Field] = &[
         synonyms: &[
             "nom",
             "raison sociale",
-            "societe name",
+            "société name",
+            "nom société",
+            "nom de la société",
+            "nom entreprise",
             "company name",
+            "company",
+            "customer",
             "customer name",
             "client",
             "nom client",
-            "denomination",
+            "nom du client",
+            "dénomination",
+            "dénomination sociale",
         ],
         help: "The customer's name (company or person). Required to create.",
         example: "Boulangerie Martin",
+        headers: ["Name", "Raison sociale"],
     },
     Field {
         name: "isCompany",
         kind: Kind::Boolean,
         synonyms: &[
-            "societe",
+            "société",
             "entreprise",
             "is company",
             "personne morale",
-            "company",
+            "est une société",
+            "شركة",
         ],
         help: "Whether the customer is a company: true/false, yes/no, oui/non, 1/0.",
         example: "oui",
+        headers: ["Is company", "Société"],
     },
     Field {
         name: "capital",
         kind: Kind::Integer,
-        synonyms: &["capital social", "share capital"],
+        synonyms: &[
+            "capital social",
+            "share capital",
+            "capital (€)",
+            "capital (eur)",
+            "رأس المال",
+        ],
         help: "Share capital, a whole non-negative number; `2 000 000` is accepted.",
         example: "2 000 000",
+        headers: ["Capital", "Capital social"],
     },
     Field {
         name: "manager",
         kind: Kind::Text,
-        synonyms: &["gerant", "dirigeant", "responsable"],
+        synonyms: &[
+            "gérant",
+            "dirigeant",
+            "responsable",
+            "directeur",
+            "managing director",
+            "المسير",
+            "المدير",
+        ],
         help: "The manager's name or reference.",
         example: "Jeanne Martin",
+        headers: ["Manager", "Gérant"],
     },
     Field {
         name: "name_ar",
@@ -83,13 +112,19 @@ pub static FIELDS: &[Field] = &[
         synonyms: &[
             "nom arabe",
             "nom (arabe)",
+            "nom en arabe",
+            "raison sociale (arabe)",
             "name arabic",
             "name (arabic)",
             "arabic name",
+            "name ar",
             "الاسم",
+            "الاسم بالعربية",
+            "الإسم",
         ],
         help: "The name in Arabic script.",
         example: "مخبزة مارتان",
+        headers: ["Name (Arabic)", "Nom (arabe)"],
     },
     Field {
         name: "address_ar",
@@ -97,13 +132,17 @@ pub static FIELDS: &[Field] = &[
         synonyms: &[
             "adresse arabe",
             "adresse (arabe)",
+            "adresse en arabe",
             "address arabic",
             "address (arabic)",
             "arabic address",
+            "address ar",
             "العنوان",
+            "العنوان بالعربية",
         ],
         help: "The address in Arabic script.",
         example: "12 شارع الجمهورية، باريس",
+        headers: ["Address (Arabic)", "Adresse (arabe)"],
     },
     Field {
         name: "street1",
@@ -111,28 +150,35 @@ pub static FIELDS: &[Field] = &[
         synonyms: &[
             "adresse",
             "adresse 1",
-            "adresse1",
+            "adresse ligne 1",
             "rue",
+            "voie",
             "street",
             "street 1",
             "address",
             "address 1",
+            "address line 1",
         ],
         help: "First address line.",
         example: "12 rue de la République",
+        headers: ["Street 1", "Adresse 1"],
     },
     Field {
         name: "street2",
         kind: Kind::Text,
         synonyms: &[
             "adresse 2",
-            "complement d'adresse",
-            "complement adresse",
+            "adresse ligne 2",
+            "complément d'adresse",
+            "complément adresse",
+            "complément",
             "street 2",
             "address 2",
+            "address line 2",
         ],
         help: "Second address line.",
         example: "Bâtiment B",
+        headers: ["Street 2", "Adresse 2"],
     },
     Field {
         name: "zipCode",
@@ -144,16 +190,19 @@ pub static FIELDS: &[Field] = &[
             "zip code",
             "postal code",
             "postcode",
+            "الرمز البريدي",
         ],
         help: "Postal code, kept as text so leading zeros survive (01000).",
         example: "01000",
+        headers: ["Zip code", "Code postal"],
     },
     Field {
         name: "city",
         kind: Kind::Text,
-        synonyms: &["ville", "commune", "localite", "town"],
+        synonyms: &["ville", "commune", "localité", "town", "المدينة"],
         help: "City.",
         example: "Bourg-en-Bresse",
+        headers: ["City", "Ville"],
     },
     Field {
         name: "contacts",
@@ -161,50 +210,138 @@ pub static FIELDS: &[Field] = &[
         synonyms: &["contacts"],
         help: "A JSON array of {name, email, phone}, or columns such as `Contact 1 Email`.",
         example: r#"[{"name":"Jeanne Martin","email":"jeanne@example.fr","phone":"+33 1 23 45 67 89"}]"#,
+        headers: ["Contacts", "Contacts"],
     },
     Field {
         name: "siret",
         kind: Kind::Text,
-        synonyms: &["n° siret", "numero siret", "siret number"],
+        synonyms: &[
+            "n° siret",
+            "numéro siret",
+            "num siret",
+            "no siret",
+            "siret number",
+            "siret no",
+        ],
         help: "French establishment number: 14 digits with a valid Luhn check digit.",
         example: "55212022200013",
+        headers: ["SIRET", "N° SIRET"],
     },
     Field {
         name: "rcs",
         kind: Kind::Text,
-        synonyms: &["registre du commerce", "n° rcs", "trade register"],
+        synonyms: &[
+            "registre du commerce",
+            "registre du commerce et des sociétés",
+            "n° rcs",
+            "numéro rcs",
+            "trade register",
+            "السجل التجاري",
+        ],
         help: "Trade register entry, e.g. `RCS Paris B 552 120 222`.",
         example: "RCS Paris B 552 120 222",
+        headers: ["RCS", "RCS"],
     },
     Field {
         name: "unNumber",
         kind: Kind::Integer,
-        synonyms: &["un number", "numero un", "n° un"],
+        synonyms: &["un number", "numéro un", "n° un", "no un", "un no", "un"],
         help: "A whole number.",
         example: "1203",
+        headers: ["UN number", "Numéro UN"],
     },
     Field {
         name: "status",
         kind: Kind::Text,
-        synonyms: &["statut", "etat"],
+        synonyms: &["statut", "état", "الحالة"],
         help: "Status, free text (e.g. actif).",
         example: "actif",
+        headers: ["Status", "Statut"],
     },
     Field {
         name: "subject",
         kind: Kind::Text,
-        synonyms: &["objet", "sujet"],
+        synonyms: &["objet", "sujet", "الموضوع"],
         help: "Subject, free text.",
         example: "Fournitures",
+        headers: ["Subject", "Objet"],
     },
     Field {
         name: "category",
         kind: Kind::Text,
-        synonyms: &["categorie", "type", "segment"],
+        synonyms: &["catégorie", "type", "segment", "الفئة", "الصنف"],
         help: "Category, free text.",
         example: "boulangerie",
+        headers: ["Category", "Catégorie"],
     },
 ];
+
+/// The keys of one contact object, with the header words that mean each (after the `Contact N`
+/// part of a header such as `Contact 2 Téléphone` or `contact2_phone`). Contacts are sent as
+/// `[{name, email, phone, role}]`, empty keys omitted.
+pub static CONTACT_KEYS: &[(&str, &[&str])] = &[
+    ("name", &["name", "nom", "nom complet", "full name", "الاسم"]),
+    (
+        "email",
+        &[
+            "email",
+            "e-mail",
+            "mail",
+            "courriel",
+            "adresse email",
+            "adresse e-mail",
+            "البريد الإلكتروني",
+        ],
+    ),
+    (
+        "phone",
+        &[
+            "phone",
+            "téléphone",
+            "tel",
+            "tél",
+            "mobile",
+            "portable",
+            "gsm",
+            "telephone number",
+            "الهاتف",
+        ],
+    ),
+    (
+        "role",
+        &[
+            "role",
+            "rôle",
+            "fonction",
+            "poste",
+            "title",
+            "job title",
+            "position",
+            "الوظيفة",
+        ],
+    ),
+];
+
+/// Columns that custbulk itself writes into results and problem files (`_row`, `_outcome`, ...).
+/// A results file fed back in keeps them; they are recognised and ignored without a word.
+/// Compared on the header trimmed and lower-cased, before any other normalisation, because
+/// `_status` must not become `status`.
+pub static RESULT_COLUMNS: &[&str] = &[
+    "_row",
+    "_outcome",
+    "_status",
+    "_error",
+    "_problems",
+    "problems",
+    "problèmes",
+];
+
+/// Headers of the per-row action column (create, update, delete, ...), reserved for it: not
+/// mapped to a field. Compared like [`RESULT_COLUMNS`].
+pub static ACTION_COLUMNS: &[&str] = &["_action", "action", "commande"];
+
+/// Headers of the id column, compared like [`RESULT_COLUMNS`].
+pub static ID_COLUMNS: &[&str] = &["_id", "id"];
 
 /// The field called `name`, or `None` when the API has no such field.
 pub fn field(name: &str) -> Option<&'static Field> {

@@ -58,6 +58,9 @@ pub enum ApiError {
     /// A 2xx answer whose body could not be understood.
     #[error("{0}")]
     Shape(#[from] envelope::ShapeError),
+    /// A failure found on our side about one record (no match, ambiguous match, journal).
+    #[error("{0}")]
+    Local(String),
 }
 
 impl ApiError {
@@ -81,7 +84,7 @@ impl ApiError {
         match self {
             ApiError::Status { status, .. } => retry::retryable_status(*status),
             ApiError::Connect { .. } | ApiError::Timeout(_) | ApiError::Transport(_) => true,
-            ApiError::Shape(_) => false,
+            ApiError::Shape(_) | ApiError::Local(_) => false,
         }
     }
 

@@ -1,0 +1,97 @@
+//! `custbulk validate FILE`: the dry run people make before every import.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use crate::cli::{Global, Output};
+use crate::error::Exit;
+use crate::pipeline::{Input, Pipeline};
+use crate::report::{self, ProblemLog};
+use crate::validate::{Checked, Mode, ValidateOptions};
+use crate::warn;
+
+/// Check a customer list without sending anything: how its columns map to customer fields,
+/// and every cell that would be refused (errors) or looks wrong (warnings).
+///
+/// Exits with 0 when no row has an error (warnings are fine), 1 when some rows do, 2 for a
+/// usage or mapping mistake (two columns on one field, a bad mapping file), 3 when the file
+/// cannot be read.
+///
+/// Example: `custbulk validate clients.xlsx --sheet Clients --report problems.csv`
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub input: Input,
+
+    /// What the import will do, which decides what a row needs: create requires a name,
+    /// update requires an id column or --match-on.
+    #[arg(long, value_enum, default_value_t = Mode::Create)]
+    pub mode: Mode,
+
+    /// The field that identifies a customer (id, siret, name, ...): it must not repeat within
+    /// the file. Default: the id column, else siret, else name.
+    #[arg(long, value_name = "FIELD")]
+    pub match_on: Option<String>,
+
+    /// Write every problem to this CSV file (row, column, header, field, severity, message,
+    /// value).
+    #[arg(long, value_name = "PROBLEMS.csv")]
+    pub report: Option<PathBuf>,
+
+    /// text for people, json for scripts (the same as --output json).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+pub fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
+    let json = args.format == Format::Json || global.output == Output::Json;
+    let opts = ValidateOptions {
+        mode: args.mode,
+        match_on: args.match_on.clone(),
+    };
+    let mut pipeline = Pipeline::open(&args.input, &opts)?;
+    for note in &pipeline.source().notes {
+        warn!("{note}");
+    }
+    for name in &pipeline.mapping().missing_from_sheet {
+        warn!(
+            "the mapping file names the column {name:?}, which {} does not have",
+            pipeline.source().location()
+        );
+    }
+    let mut log = ProblemLog::new(json, args.report.as_deref())?;
+    let mut row = Checked::new();
+    while pipeline.next(&mut row)? {
+        if !row.problems.is_empty() {
+            log.add(&row.problems)?;
+        }
+    }
+    log.finish()?;
+    let counts = *pipeline.counts();
+    let mut stdout = std::io::stdout().lock();
+    if json {
+        let summary = report::json_summary(pipeline.source(), pipeline.mapping(), &counts, &log);
+        serde_json::to_writer_pretty(&mut stdout, &summary)?;
+        writeln!(stdout)?;
+    } else {
+        report::write_text(
+            &mut stdout,
+            pipeline.source(),
+            pipeline.mapping(),
+            &counts,
+            &log,
+        )?;
+    }
+    stdout.flush()?;
+    Ok(if counts.invalid > 0 {
+        Exit::SomeRowsFailed
+    } else {
+        Exit::Ok
+    })
+}

@@ -1,0 +1,439 @@
+//! Which column feeds which customer field.
+//!
+//! Spreadsheets name their columns as people write them (`N° SIRET`, `Raison sociale`,
+//! `Contact 2 Téléphone`, `الاسم`), so a header is normalised (case, accents, spaces and
+//! punctuation gone) and matched against the field names and synonyms that [`crate::schema`]
+//! holds. A mapping file ([`MapFile`]) overrides and extends the automatic choice. The result,
+//! a [`Mapping`], is what validation, the `mapping` command and the results file read: every
+//! column with its target, including the ones left unmapped, which are reported, never dropped.
+
+mod file;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::OnceLock;
+
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::UnicodeNormalization;
+
+use crate::schema::{self, Field, FIELDS};
+
+pub use crate::read::column_letter;
+pub use file::MapFile;
+
+/// Where a column's cells go.
+#[derive(Debug, Clone, Copy)]
+pub enum Target {
+    /// A customer field (`contacts` here means a column holding a JSON array).
+    Field(&'static Field),
+    /// The id of the customer to update ([`schema::ID`]); never sent in a body.
+    Id,
+    /// One key of one contact from a column group such as `Contact 2 Email`.
+    Contact { index: u16, key: &'static str },
+    /// Known, and deliberately not imported.
+    Ignore(Ignored),
+    /// Nothing matched: reported to the user, kept in the results file.
+    Unmapped,
+}
+
+/// Why a column is ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ignored {
+    /// A column custbulk writes itself (`_outcome`, `_error`, ...): a results file read back.
+    Result,
+    /// The per-row action column (`_action`), reserved for a later release.
+    Action,
+    /// The mapping file says `ignore`.
+    User,
+}
+
+impl PartialEq for Target {
+    fn eq(&self, other: &Target) -> bool {
+        match (self, other) {
+            (Target::Field(a), Target::Field(b)) => a.name == b.name,
+            (Target::Id, Target::Id) | (Target::Unmapped, Target::Unmapped) => true,
+            (Target::Contact { index: i, key: k }, Target::Contact { index: j, key: l }) => {
+                i == j && k == l
+            }
+            (Target::Ignore(a), Target::Ignore(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Target {}
+
+impl Target {
+    /// The customer field this column feeds, as reports name it: `contacts` for every contact
+    /// column, `id` for the id column, `None` when ignored or unmapped.
+    pub fn field_name(&self) -> Option<&'static str> {
+        match self {
+            Target::Field(f) => Some(f.name),
+            Target::Id => Some(schema::ID),
+            Target::Contact { .. } => Some("contacts"),
+            Target::Ignore(_) | Target::Unmapped => None,
+        }
+    }
+
+    /// Whether the column feeds the record (a field, the id or a contact key).
+    pub fn is_mapped(&self) -> bool {
+        self.field_name().is_some()
+    }
+}
+
+impl fmt::Display for Target {
+    /// The spelling used in mapping files and tables: `name`, `id`, `contact2.email`, `ignore`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Field(field) => f.write_str(field.name),
+            Target::Id => f.write_str(schema::ID),
+            Target::Contact { index, key } => write!(f, "contact{index}.{key}"),
+            Target::Ignore(_) => f.write_str("ignore"),
+            Target::Unmapped => f.write_str(""),
+        }
+    }
+}
+
+/// One column of the sheet and where it goes.
+#[derive(Debug, Clone)]
+pub struct Column {
+    /// 0-based position in the header row.
+    pub index: usize,
+    /// The spreadsheet letter, `A` for the first column.
+    pub letter: String,
+    /// The header as written in the file.
+    pub header: String,
+    pub target: Target,
+    /// True when the mapping file chose the target rather than the automatic match.
+    pub from_file: bool,
+}
+
+/// The complete column mapping of one sheet, plus the mapping file's defaults and value
+/// translations.
+#[derive(Debug, Clone, Default)]
+pub struct Mapping {
+    /// One entry per header cell, in sheet order.
+    pub columns: Vec<Column>,
+    /// `[defaults]` of the mapping file: the text a field takes when its cell is blank or when
+    /// no column feeds it. Coerced and checked like a cell.
+    pub defaults: Vec<(&'static Field, String)>,
+    /// `[values.FIELD]` of the mapping file: cell text → replacement, compared ignoring case and
+    /// surrounding spaces.
+    pub values: Vec<(&'static Field, Vec<(String, String)>)>,
+    /// Columns named in the mapping file that the sheet does not have.
+    pub missing_from_sheet: Vec<String>,
+}
+
+/// A mapping that cannot be used: a usage error (exit 2) for the commands.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum MappingError {
+    #[error(
+        "columns {} all map to {field}; keep one and map the others to \"ignore\" in a mapping \
+         file (custbulk mapping FILE --write mapping.toml writes one to edit)",
+        .columns.join(", ")
+    )]
+    Duplicate { field: String, columns: Vec<String> },
+    #[error(
+        "contacts come both from column {json} and from contact column groups ({group}); map one \
+         of them to \"ignore\" in a mapping file"
+    )]
+    ContactsTwice { json: String, group: String },
+    #[error(
+        "no column maps to a customer field (headers: {}); check --header-row, or name the \
+         columns in a mapping file (--map)",
+        .headers.join(", ")
+    )]
+    Nothing { headers: Vec<String> },
+}
+
+impl Mapping {
+    /// Maps `headers` automatically, then applies `file` when given. Never fails: conflicts are
+    /// found by [`Mapping::check`], so that `custbulk mapping` can still show the table.
+    pub fn infer(headers: &[String], file: Option<&MapFile>) -> Mapping {
+        let mut norm = String::new();
+        let mut columns: Vec<Column> = headers
+            .iter()
+            .enumerate()
+            .map(|(index, header)| Column {
+                index,
+                letter: column_letter(index),
+                header: header.clone(),
+                target: auto_target(header, &mut norm),
+                from_file: false,
+            })
+            .collect();
+        let mut mapping = Mapping::default();
+        if let Some(file) = file {
+            for (name, target) in &file.columns {
+                normalize(name, &mut norm);
+                let found = columns
+                    .iter_mut()
+                    .filter(|c| c.header.trim() == name.trim())
+                    .map(|c| c.index)
+                    .next()
+                    .or_else(|| {
+                        let mut n2 = String::new();
+                        columns
+                            .iter()
+                            .find(|c| {
+                                normalize(&c.header, &mut n2);
+                                !norm.is_empty() && n2 == norm
+                            })
+                            .map(|c| c.index)
+                    });
+                match found {
+                    Some(i) => {
+                        columns[i].target = *target;
+                        columns[i].from_file = true;
+                    }
+                    None => mapping.missing_from_sheet.push(name.clone()),
+                }
+            }
+            mapping.defaults = file.defaults.clone();
+            mapping.values = file.values.clone();
+        }
+        mapping.columns = columns;
+        mapping
+    }
+
+    /// The usage errors of this mapping: two columns on one target, contacts from two sources,
+    /// or nothing mapped at all.
+    pub fn check(&self) -> Result<(), MappingError> {
+        let mut seen: Vec<(Target, Vec<String>)> = Vec::new();
+        for c in self.columns.iter().filter(|c| c.target.is_mapped()) {
+            let label = format!("{} ({})", c.letter, c.header);
+            match seen.iter_mut().find(|(t, _)| *t == c.target) {
+                Some((_, cols)) => cols.push(label),
+                None => seen.push((c.target, vec![label])),
+            }
+        }
+        if let Some((target, columns)) = seen.iter().find(|(_, cols)| cols.len() > 1) {
+            return Err(MappingError::Duplicate {
+                field: target.to_string(),
+                columns: columns.clone(),
+            });
+        }
+        let json = self
+            .columns
+            .iter()
+            .find(|c| matches!(c.target, Target::Field(f) if f.kind == schema::Kind::Contacts));
+        let group = self
+            .columns
+            .iter()
+            .find(|c| matches!(c.target, Target::Contact { .. }));
+        if let (Some(j), Some(g)) = (json, group) {
+            return Err(MappingError::ContactsTwice {
+                json: format!("{} ({})", j.letter, j.header),
+                group: format!("{} ({})", g.letter, g.header),
+            });
+        }
+        if !self.columns.iter().any(|c| c.target.is_mapped()) {
+            return Err(MappingError::Nothing {
+                headers: self
+                    .columns
+                    .iter()
+                    .map(|c| format!("{:?}", c.header))
+                    .collect(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The column feeding `target`, if any.
+    pub fn column_of(&self, target: Target) -> Option<&Column> {
+        self.columns.iter().find(|c| c.target == target)
+    }
+
+    /// The column feeding the field called `name` (`id` for the id column).
+    pub fn column_of_field(&self, name: &str) -> Option<&Column> {
+        if name == schema::ID {
+            return self.column_of(Target::Id);
+        }
+        self.columns
+            .iter()
+            .find(|c| matches!(c.target, Target::Field(f) if f.name == name))
+    }
+
+    /// Columns nothing matched, in sheet order.
+    pub fn unmapped(&self) -> impl Iterator<Item = &Column> {
+        self.columns.iter().filter(|c| c.target == Target::Unmapped)
+    }
+
+    /// The mapping as an editable TOML mapping file (`custbulk mapping FILE --write`).
+    pub fn to_toml(&self) -> String {
+        file::write(self)
+    }
+}
+
+/// Whether a row looks like a header row: at least two of its cells map to fields without any
+/// mapping file. `read::open` uses it to skip title rows above the header.
+pub fn is_header(cells: &[String]) -> bool {
+    let mut norm = String::new();
+    cells
+        .iter()
+        .filter(|c| auto_target(c, &mut norm).is_mapped())
+        .take(2)
+        .count()
+        >= 2
+}
+
+/// Like [`is_header`], also counting the columns a mapping file names.
+pub fn is_header_with(cells: &[String], file: Option<&MapFile>) -> bool {
+    let Some(file) = file else {
+        return is_header(cells);
+    };
+    let mut norm = String::new();
+    let named = |c: &String| file.columns.iter().any(|(name, _)| name.trim() == c.trim());
+    cells
+        .iter()
+        .filter(|c| named(c) || auto_target(c, &mut norm).is_mapped())
+        .take(2)
+        .count()
+        >= 2
+}
+
+/// The automatic target of one header. `norm` is scratch space.
+pub fn auto_target(header: &str, norm: &mut String) -> Target {
+    let raw = header.trim().to_lowercase();
+    if schema::ID_COLUMNS.contains(&raw.as_str()) {
+        return Target::Id;
+    }
+    if schema::RESULT_COLUMNS.contains(&raw.as_str()) {
+        return Target::Ignore(Ignored::Result);
+    }
+    if schema::ACTION_COLUMNS.contains(&raw.as_str()) {
+        return Target::Ignore(Ignored::Action);
+    }
+    normalize(header, norm);
+    if norm.is_empty() {
+        return Target::Unmapped;
+    }
+    if let Some(t) = index().get(norm.as_str()) {
+        return *t;
+    }
+    contact_target(norm).unwrap_or(Target::Unmapped)
+}
+
+/// Parses a target as a mapping file writes it: a field name, `id`, `ignore`, or a contact key
+/// such as `contact2.email` (any spelling whose normalised form is `contact2email`).
+pub fn parse_target(text: &str) -> Option<Target> {
+    let mut norm = String::new();
+    normalize(text, &mut norm);
+    match norm.as_str() {
+        "ignore" | "ignorer" | "" => return Some(Target::Ignore(Ignored::User)),
+        "id" => return Some(Target::Id),
+        _ => {}
+    }
+    let mut fnorm = String::new();
+    for f in FIELDS {
+        normalize(f.name, &mut fnorm);
+        if fnorm == norm {
+            return Some(Target::Field(f));
+        }
+    }
+    contact_target(&norm)
+}
+
+/// `contact` + optional number + a contact key, in any order: `contact2phone`,
+/// `emailcontact1`, `contactnom` (contact 1).
+fn contact_target(norm: &str) -> Option<Target> {
+    let at = norm.find("contact")?;
+    let rest = format!("{}{}", &norm[..at], &norm[at + "contact".len()..]);
+    let mut index: Option<u32> = None;
+    let mut key = String::new();
+    let mut digits_done = false;
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            if digits_done {
+                return None;
+            }
+            let mut n = c.to_digit(10)?;
+            while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+                n = n.checked_mul(10)?.checked_add(d)?;
+                chars.next();
+            }
+            index = Some(n);
+            digits_done = true;
+        } else {
+            key.push(c);
+        }
+    }
+    let index = index.unwrap_or(1);
+    if !(1..=99).contains(&index) {
+        return None;
+    }
+    let key = contact_keys().get(key.as_str())?;
+    Some(Target::Contact {
+        index: index as u16,
+        key,
+    })
+}
+
+/// Normalises a header for matching: lower case, accents and Arabic vowel marks removed, only
+/// letters and digits kept, and a `N°`/`Nº` (number) prefix dropped, so that `N° SIRET`,
+/// `n_siret` and `Siret` agree. Writes into `out` to spare an allocation.
+pub fn normalize(header: &str, out: &mut String) {
+    out.clear();
+    let mut word_start = 0;
+    let mut in_word = false;
+    for c in header.nfd() {
+        if is_combining_mark(c) || c == '\u{0640}' {
+            // accents, Arabic harakat, tatweel
+            continue;
+        }
+        if c == '°' || c == 'º' {
+            if in_word && &out[word_start..] == "n" {
+                out.truncate(word_start);
+            }
+            in_word = false;
+            continue;
+        }
+        if c.is_alphanumeric() {
+            if !in_word {
+                word_start = out.len();
+                in_word = true;
+            }
+            for l in c.to_lowercase() {
+                out.push(l);
+            }
+        } else {
+            in_word = false;
+        }
+    }
+}
+
+/// Normalised synonym → target, built once from the schema.
+fn index() -> &'static HashMap<String, Target> {
+    static INDEX: OnceLock<HashMap<String, Target>> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut map = HashMap::new();
+        let mut norm = String::new();
+        for f in FIELDS {
+            for word in std::iter::once(&f.name).chain(f.synonyms).chain(&f.headers) {
+                normalize(word, &mut norm);
+                map.entry(norm.clone()).or_insert(Target::Field(f));
+            }
+        }
+        map
+    })
+}
+
+/// Normalised contact-key word → key.
+fn contact_keys() -> &'static HashMap<String, &'static str> {
+    static KEYS: OnceLock<HashMap<String, &'static str>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let mut map = HashMap::new();
+        let mut norm = String::new();
+        for (key, words) in schema::CONTACT_KEYS {
+            for w in *words {
+                normalize(w, &mut norm);
+                map.insert(norm.clone(), *key);
+            }
+        }
+        map
+    })
+}
+
+#[cfg(test)]
+mod tests;

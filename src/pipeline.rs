@@ -1,0 +1,340 @@
+//! Read → map → validate, as one stream of checked rows: what `validate` reports on and what
+//! `import` uploads.
+//!
+//! ```no_run
+//! use custbulk::pipeline::{Pipeline, Input};
+//! use custbulk::validate::{Checked, ValidateOptions};
+//! # fn main() -> anyhow::Result<()> {
+//! let input = Input { file: "customers.xlsx".into(), ..Input::default() };
+//! let mut pipeline = Pipeline::open(&input, &ValidateOptions::default())?;
+//! let mut row = Checked::new();
+//! while pipeline.next(&mut row)? {
+//!     if row.blank_row { continue; }
+//!     if row.is_valid() {
+//!         let body = row.record(); // serde_json::Map with the API's names and types
+//!         let _ = (row.row, row.id(), row.key(), &row.cells, row.blank_fields());
+//!         # drop(body);
+//!     } else {
+//!         for p in &row.problems { eprintln!("row {}: {}", p.row, p.message); }
+//!     }
+//! }
+//! println!("{} rows, {} valid", pipeline.counts().rows, pipeline.counts().valid);
+//! # Ok(()) }
+//! ```
+//!
+//! All configuration mistakes (mapping file, duplicate columns, `--match-on`, update without
+//! an id) come out of [`Pipeline::open`] as usage errors (exit 2) before any row is read; an
+//! unreadable file is an ordinary error (exit 3) naming the file.
+//!
+//! CSV rows are read on a background thread in batches while the caller's thread checks them
+//! (spreadsheets are already parsed on a thread by `read`), so both cores work; buffers travel
+//! back to the reader, so a steady run allocates nothing per row.
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::thread;
+
+use anyhow::Context as _;
+
+use crate::mapping::{self, MapFile, Mapping};
+use crate::read::{self, Format, ReadError, ReadOptions, Row, Table};
+use crate::validate::{Checked, Severity, ValidateOptions, Validator};
+
+/// Where the rows come from: the file and how to read and map it. `clap`-ready, so commands
+/// flatten it into their `Args`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Input {
+    /// The customer list: .csv, .xlsx, .xlsm, .xlsb, .xls or .ods.
+    pub file: PathBuf,
+
+    /// The sheet to read, by name or 1-based position (default: the first sheet).
+    #[arg(long, value_name = "NAME|INDEX")]
+    pub sheet: Option<String>,
+
+    /// The row holding the headers (default: found among the first 10 rows).
+    #[arg(long, value_name = "N")]
+    pub header_row: Option<u32>,
+
+    /// CSV encoding, e.g. utf-8 or windows-1252 (default: detected).
+    #[arg(long, value_name = "LABEL")]
+    pub encoding: Option<String>,
+
+    /// CSV delimiter: `,`, `;`, `|` or `tab` (default: detected).
+    #[arg(long, value_name = "CHAR", value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
+
+    /// A mapping file (TOML) naming columns, defaults and value translations; see
+    /// `custbulk mapping FILE --write mapping.toml`.
+    #[arg(long = "map", value_name = "MAPPING.toml")]
+    pub map: Option<PathBuf>,
+}
+
+fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        _ if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
+        _ => Err(format!(
+            "{s:?} is not a one-character delimiter (`,`, `;`, `|` or `tab`)"
+        )),
+    }
+}
+
+impl Input {
+    pub fn read_options(&self) -> ReadOptions {
+        ReadOptions {
+            sheet: self.sheet.clone(),
+            header_row: self.header_row,
+            encoding: self.encoding.clone(),
+            delimiter: self.delimiter,
+        }
+    }
+}
+
+/// Row counts so far. `rows` counts data rows, blank rows apart.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub rows: u64,
+    pub valid: u64,
+    pub invalid: u64,
+    pub blank_rows: u64,
+    /// Problems of each severity.
+    pub errors: u64,
+    pub warnings: u64,
+}
+
+/// What a file turned out to be, kept when the table itself moves to the reader thread.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub file: PathBuf,
+    pub sheet: Option<String>,
+    pub sheet_names: Vec<String>,
+    pub header_row: u32,
+    pub headers: Vec<String>,
+    pub title_rows_skipped: u32,
+    pub encoding: Option<&'static str>,
+    pub delimiter: Option<u8>,
+    pub format: Format,
+    pub notes: Vec<String>,
+}
+
+impl Source {
+    /// The file (and sheet) as messages name them: `clients.xlsx, sheet "Feuil1"`.
+    pub fn location(&self) -> String {
+        match &self.sheet {
+            Some(s) => format!("{}, sheet \"{s}\"", self.file.display()),
+            None => self.file.display().to_string(),
+        }
+    }
+}
+
+/// Rows per batch sent from the reader thread.
+const BATCH: usize = 512;
+/// Batches in flight: bounds memory whatever the file's size.
+const IN_FLIGHT: usize = 4;
+
+enum Rows {
+    Direct(Box<Table>),
+    Threaded {
+        full: mpsc::Receiver<Result<Vec<Row>, ReadError>>,
+        empty: mpsc::SyncSender<Vec<Row>>,
+        batch: Vec<Row>,
+        next: usize,
+        done: bool,
+    },
+}
+
+/// A file being read, mapped and validated row by row.
+pub struct Pipeline {
+    source: Source,
+    mapping: Mapping,
+    validator: Validator,
+    rows: Rows,
+    row: Row,
+    counts: Counts,
+}
+
+impl Pipeline {
+    /// Opens `input.file`, finds its header, maps the columns (with `input.map` when given) and
+    /// prepares the checks for `opts`.
+    pub fn open(input: &Input, opts: &ValidateOptions) -> anyhow::Result<Pipeline> {
+        let file = input.map.as_deref().map(MapFile::load).transpose()?;
+        let table = read::open(&input.file, &input.read_options(), &|cells| {
+            mapping::is_header_with(cells, file.as_ref())
+        })
+        .map_err(anyhow::Error::new)?;
+        Pipeline::from_table(table, file.as_ref(), opts)
+    }
+
+    /// Like [`Pipeline::open`], from a table already open (the mapping file already parsed).
+    pub fn from_table(
+        table: Table,
+        file: Option<&MapFile>,
+        opts: &ValidateOptions,
+    ) -> anyhow::Result<Pipeline> {
+        let mapping = Mapping::infer(&table.headers, file);
+        let validator = Validator::new(&mapping, opts).with_context(|| {
+            format!(
+                "{}: the columns cannot be used as they are",
+                table.location()
+            )
+        })?;
+        let source = Source {
+            file: table.file.clone(),
+            sheet: table.sheet.clone(),
+            sheet_names: table.sheet_names().to_vec(),
+            header_row: table.header_row,
+            headers: table.headers.clone(),
+            title_rows_skipped: table.title_rows_skipped,
+            encoding: table.encoding,
+            delimiter: table.delimiter,
+            format: table.format,
+            notes: table.notes.clone(),
+        };
+        let rows = if table.format == Format::Csv
+            && thread::available_parallelism().is_ok_and(|n| n.get() > 1)
+        {
+            spawn_reader(table)
+        } else {
+            Rows::Direct(Box::new(table))
+        };
+        Ok(Pipeline {
+            source,
+            mapping,
+            validator,
+            rows,
+            row: Row::new(),
+            counts: Counts::default(),
+        })
+    }
+
+    /// The file, sheet, header row and headers.
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
+    pub fn headers(&self) -> &[String] {
+        &self.source.headers
+    }
+
+    pub fn mapping(&self) -> &Mapping {
+        &self.mapping
+    }
+
+    /// The field rows are matched on (`id` for the id column), when there is one.
+    pub fn key_field(&self) -> Option<&'static str> {
+        self.validator.key_field()
+    }
+
+    /// Counts of the rows returned so far.
+    pub fn counts(&self) -> &Counts {
+        &self.counts
+    }
+
+    /// Reads and checks the next row into `out` (reusing its buffers); `Ok(false)` at the end.
+    /// Blank rows come through with `out.blank_row` set, so callers can keep every input row.
+    pub fn next(&mut self, out: &mut Checked) -> Result<bool, ReadError> {
+        if !self.next_raw()? {
+            return Ok(false);
+        }
+        out.row = self.row.number;
+        out.ragged = self.row.ragged;
+        std::mem::swap(&mut out.cells, &mut self.row.cells);
+        self.validator.check(out);
+        let c = &mut self.counts;
+        if out.blank_row {
+            c.blank_rows += 1;
+        } else {
+            c.rows += 1;
+            let mut errors = 0;
+            for p in &out.problems {
+                match p.severity {
+                    Severity::Error => errors += 1,
+                    Severity::Warning => c.warnings += 1,
+                }
+            }
+            c.errors += errors;
+            if errors == 0 {
+                c.valid += 1;
+            } else {
+                c.invalid += 1;
+            }
+        }
+        Ok(true)
+    }
+
+    /// Fills `self.row` with the next row from the table or the reader thread.
+    fn next_raw(&mut self) -> Result<bool, ReadError> {
+        match &mut self.rows {
+            Rows::Direct(table) => table.next_row(&mut self.row),
+            Rows::Threaded {
+                full,
+                empty,
+                batch,
+                next,
+                done,
+            } => {
+                if *next >= batch.len() {
+                    if *done {
+                        return Ok(false);
+                    }
+                    let spent = std::mem::take(batch);
+                    let _ = empty.try_send(spent);
+                    match full.recv() {
+                        Ok(Ok(b)) if !b.is_empty() => {
+                            *batch = b;
+                            *next = 0;
+                        }
+                        Ok(Err(e)) => {
+                            *done = true;
+                            return Err(e);
+                        }
+                        _ => {
+                            *done = true;
+                            return Ok(false);
+                        }
+                    }
+                }
+                std::mem::swap(&mut self.row, &mut batch[*next]);
+                *next += 1;
+                Ok(true)
+            }
+        }
+    }
+}
+
+/// Moves the table to a thread that fills batches of rows; spent batches come back to be
+/// refilled, so their cell buffers are reused.
+fn spawn_reader(mut table: Table) -> Rows {
+    let (full_tx, full_rx) = mpsc::sync_channel::<Result<Vec<Row>, ReadError>>(IN_FLIGHT);
+    let (empty_tx, empty_rx) = mpsc::sync_channel::<Vec<Row>>(IN_FLIGHT + 2);
+    thread::Builder::new()
+        .name("custbulk-read".into())
+        .spawn(move || loop {
+            let mut batch = empty_rx.try_recv().unwrap_or_default();
+            batch.resize_with(BATCH, Row::new);
+            let mut n = 0;
+            while n < BATCH {
+                match table.next_row(&mut batch[n]) {
+                    Ok(true) => n += 1,
+                    Ok(false) => break,
+                    Err(e) => {
+                        let _ = full_tx.send(Err(e));
+                        return;
+                    }
+                }
+            }
+            batch.truncate(n);
+            let last = n < BATCH;
+            if full_tx.send(Ok(batch)).is_err() || last {
+                return;
+            }
+        })
+        .expect("spawn the reader thread");
+    Rows::Threaded {
+        full: full_rx,
+        empty: empty_tx,
+        batch: Vec::new(),
+        next: 0,
+        done: false,
+    }
+}

@@ -1,0 +1,495 @@
+//! Reading customer lists: one entry point, [`open`], for CSV files and spreadsheets (xlsx, xlsm,
+//! xlsb, xls, ods), giving the header row and then a stream of [`Row`]s of cells as text.
+//!
+//! Everything that depends on the kind of file lives here and nowhere else: format sniffing,
+//! CSV delimiter and encoding detection, sheet selection, header-row detection, and turning
+//! spreadsheet cells into the text a person sees (`01000` stays `01000`, a 14-digit SIRET typed as
+//! a number never turns into `5.52E+13`). Mapping and validation only ever see text cells with
+//! the spreadsheet's own row numbers.
+//!
+//! Rows stream: a million-row CSV or a 200,000-row XLSX is never held whole. XLSX and XLSB are
+//! parsed on a background thread (see `threaded`), so the caller's checks run on the other core.
+
+mod cell;
+mod csv;
+mod sheet;
+mod sniff;
+mod threaded;
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use sniff::Format;
+
+/// How to read a file; every field has a sensible default (`ReadOptions::default()`).
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// Sheet name (case-insensitive) or 1-based index (`"2"`); `None` is the first sheet.
+    pub sheet: Option<String>,
+    /// 1-based spreadsheet row of the header; `None` detects it.
+    pub header_row: Option<u32>,
+    /// CSV only: an encoding label such as `utf-8`, `windows-1252`, `latin1`, `utf-16`;
+    /// `None` detects UTF-8 (with or without BOM), UTF-16 (with BOM), else Windows-1252.
+    pub encoding: Option<String>,
+    /// CSV only: the delimiter byte; `None` detects it among `,` `;` tab `|`.
+    pub delimiter: Option<u8>,
+}
+
+/// One row of the file, as text cells.
+///
+/// `cells` has one entry per header column (short rows are padded with `""`); cells beyond the
+/// header are kept when they are not empty. Buffers are reused from row to row: pass the same
+/// `Row` to [`Table::next_row`] again and again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Row {
+    /// The row number the user sees in their spreadsheet (1-based; the header has its own).
+    pub number: u32,
+    pub cells: Vec<String>,
+    /// `Some(cell count)` when the row's length differs from the header's: a CSV record with
+    /// more or fewer fields, or a sheet row with non-empty cells right of the last header.
+    pub ragged: Option<usize>,
+    /// How many leading cells the source filled (the rest of `cells` are stale or cleared).
+    filled: usize,
+}
+
+impl Row {
+    pub fn new() -> Row {
+        Row::default()
+    }
+
+    /// A row built from literal cells, for tests and for callers that make rows themselves.
+    pub fn from_cells(number: u32, cells: Vec<String>) -> Row {
+        let filled = cells.len();
+        Row {
+            number,
+            cells,
+            ragged: None,
+            filled,
+        }
+    }
+
+    /// True when every cell is empty or whitespace: such rows are counted, not validated.
+    pub fn is_blank(&self) -> bool {
+        self.cells.iter().all(|c| c.trim().is_empty())
+    }
+
+    /// Starts refilling this row for the source: the previous cells become reusable buffers.
+    fn begin(&mut self, number: u32) {
+        self.number = number;
+        self.ragged = None;
+        self.filled = 0;
+    }
+
+    /// The buffer for cell `index`, cleared; cells skipped on the way are cleared too.
+    fn cell_mut(&mut self, index: usize) -> &mut String {
+        while self.filled < index {
+            self.slot(self.filled);
+            self.filled += 1;
+        }
+        if self.filled <= index {
+            self.filled = index + 1;
+        }
+        self.slot(index)
+    }
+
+    fn slot(&mut self, index: usize) -> &mut String {
+        if index >= self.cells.len() {
+            self.cells.resize_with(index + 1, String::new);
+        }
+        let cell = &mut self.cells[index];
+        cell.clear();
+        cell
+    }
+
+    /// Ends a refill: stale cells past the filled ones are cleared (and kept as buffers).
+    fn end(&mut self) {
+        for cell in self.cells.iter_mut().skip(self.filled) {
+            cell.clear();
+        }
+    }
+
+    /// Number of cells up to the last non-empty one among the filled cells.
+    fn used_width(&self) -> usize {
+        self.cells[..self.filled.min(self.cells.len())]
+            .iter()
+            .rposition(|c| !c.is_empty())
+            .map_or(0, |i| i + 1)
+    }
+}
+
+/// A file opened for reading: where the header is, and the rows below it.
+pub struct Table {
+    pub file: PathBuf,
+    /// The sheet read; `None` for CSV.
+    pub sheet: Option<String>,
+    /// The header's 1-based row number.
+    pub header_row: u32,
+    /// Header cells, trimmed; trailing empty headers are dropped.
+    pub headers: Vec<String>,
+    /// Non-blank rows above the header (titles, notes) that were skipped.
+    pub title_rows_skipped: u32,
+    /// CSV: the encoding used (detected or asked), e.g. `UTF-8`, `windows-1252`.
+    pub encoding: Option<&'static str>,
+    /// CSV: the delimiter used.
+    pub delimiter: Option<u8>,
+    /// What the file really is (by content, not by extension).
+    pub format: Format,
+    /// Things worth telling the user, as sentences: e.g. a `.xlsx` that is really a CSV.
+    pub notes: Vec<String>,
+    sheet_names: Vec<String>,
+    /// CSV records may be shorter than the header; sheet rows naturally omit trailing blanks.
+    short_rows_are_ragged: bool,
+    pending: VecDeque<Row>,
+    source: Source,
+}
+
+impl fmt::Debug for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Table")
+            .field("file", &self.file)
+            .field("sheet", &self.sheet)
+            .field("header_row", &self.header_row)
+            .field("headers", &self.headers)
+            .field("title_rows_skipped", &self.title_rows_skipped)
+            .field("encoding", &self.encoding)
+            .field("delimiter", &self.delimiter.map(char::from))
+            .field("format", &self.format)
+            .field("notes", &self.notes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where raw rows come from; each fills a [`Row`] with `begin`/`cell_mut`/`end`.
+enum Source {
+    Csv(Box<csv::CsvSource>),
+    Threaded(threaded::Receiver),
+    Range(sheet::RangeSource),
+}
+
+impl Source {
+    fn next(&mut self, row: &mut Row) -> Result<bool, ReadError> {
+        match self {
+            Source::Csv(s) => s.next(row),
+            Source::Threaded(s) => s.next(row),
+            Source::Range(s) => s.next(row),
+        }
+    }
+}
+
+impl Table {
+    /// Fills `row` with the next data row (reusing its buffers); `Ok(false)` at the end.
+    ///
+    /// Blank rows are returned too (check [`Row::is_blank`]) so that callers can count them.
+    pub fn next_row(&mut self, row: &mut Row) -> Result<bool, ReadError> {
+        if let Some(mut buffered) = self.pending.pop_front() {
+            std::mem::swap(row, &mut buffered);
+        } else if !self.source.next(row)? {
+            return Ok(false);
+        }
+        self.shape(row);
+        Ok(true)
+    }
+
+    /// Sheet names of the workbook, in order (empty for CSV).
+    pub fn sheet_names(&self) -> &[String] {
+        &self.sheet_names
+    }
+
+    /// The file (and sheet) as messages should name them: `clients.xlsx, sheet "Feuil1"`.
+    pub fn location(&self) -> String {
+        match &self.sheet {
+            Some(s) => format!("{}, sheet \"{s}\"", self.file.display()),
+            None => self.file.display().to_string(),
+        }
+    }
+
+    /// Pads or trims `row.cells` to the header width and marks ragged rows.
+    fn shape(&self, row: &mut Row) {
+        let width = self.headers.len();
+        let filled = row.filled.min(row.cells.len());
+        let used = row.used_width();
+        let keep = width.max(used);
+        if row.cells.len() > keep {
+            row.cells.truncate(keep);
+        }
+        while row.cells.len() < keep {
+            row.cells.push(String::new());
+        }
+        row.filled = row.filled.min(keep);
+        row.ragged = if used > width || (self.short_rows_are_ragged && filled < width && used > 0) {
+            Some(if self.short_rows_are_ragged {
+                filled
+            } else {
+                used
+            })
+        } else {
+            None
+        };
+    }
+}
+
+/// Opens a CSV file or a spreadsheet and finds its header row.
+///
+/// The kind of file is decided by content first (zip, OLE or text) and extension second, so a
+/// `.xlsx` that is really a CSV is read as CSV (and [`Table::notes`] says so).
+/// `is_header(cells)` says whether a row looks like the header: the header is the first of the
+/// first 10 non-blank rows for which it returns true; when none does, the first non-blank row.
+/// [`ReadOptions::header_row`] overrides the detection.
+pub fn open(
+    path: &Path,
+    opts: &ReadOptions,
+    is_header: &dyn Fn(&[String]) -> bool,
+) -> Result<Table, ReadError> {
+    let sniffed = sniff::sniff(path)?;
+    let mut notes = Vec::new();
+    if let Some(note) = sniffed.note {
+        notes.push(note);
+    }
+    let mut table = match sniffed.format {
+        Format::Csv => {
+            let src = csv::CsvSource::open(path, opts)?;
+            let mut t = Table::empty(path, Format::Csv, Source::Csv(Box::new(src)));
+            if let Source::Csv(s) = &t.source {
+                t.encoding = Some(s.encoding_name());
+                t.delimiter = Some(s.delimiter());
+            }
+            t.short_rows_are_ragged = true;
+            t
+        }
+        format => {
+            let opened = sheet::open(path, format, opts)?;
+            let mut t = Table::empty(path, format, opened.source);
+            t.sheet = Some(opened.sheet);
+            t.sheet_names = opened.sheet_names;
+            t
+        }
+    };
+    table.notes = notes;
+    table.find_header(opts, is_header)?;
+    Ok(table)
+}
+
+/// How many non-blank rows the header detection looks at.
+const HEADER_SCAN_ROWS: u32 = 10;
+/// How many rows (blank ones included) it reads at most before giving up.
+const HEADER_SCAN_LIMIT: u32 = 10_000;
+
+impl Table {
+    fn empty(path: &Path, format: Format, source: Source) -> Table {
+        Table {
+            file: path.to_path_buf(),
+            sheet: None,
+            header_row: 0,
+            headers: Vec::new(),
+            title_rows_skipped: 0,
+            encoding: None,
+            delimiter: None,
+            format,
+            notes: Vec::new(),
+            sheet_names: Vec::new(),
+            short_rows_are_ragged: false,
+            pending: VecDeque::new(),
+            source,
+        }
+    }
+
+    fn no_header(&self, reason: impl Into<String>) -> ReadError {
+        ReadError::Empty {
+            file: self.file.clone(),
+            sheet: self.sheet.clone(),
+            reason: reason.into(),
+        }
+    }
+
+    fn set_header(&mut self, row: &Row) {
+        let width = row.used_width();
+        self.header_row = row.number;
+        self.headers = row.cells[..width]
+            .iter()
+            .map(|c| c.trim().to_string())
+            .collect();
+    }
+
+    fn find_header(
+        &mut self,
+        opts: &ReadOptions,
+        is_header: &dyn Fn(&[String]) -> bool,
+    ) -> Result<(), ReadError> {
+        if let Some(wanted) = opts.header_row {
+            return self.header_at(wanted);
+        }
+        // Rows from the first non-blank one on, kept to be replayed if no row looks like a header.
+        let mut seen: Vec<Row> = Vec::new();
+        let mut non_blank = 0u32;
+        let mut scanned = 0u32;
+        loop {
+            let mut row = Row::new();
+            if !self.source.next(&mut row)? {
+                break;
+            }
+            scanned += 1;
+            let blank = row.is_blank();
+            if !blank {
+                let width = row.filled.min(row.cells.len());
+                if is_header(&row.cells[..width]) {
+                    self.set_header(&row);
+                    self.title_rows_skipped = non_blank;
+                    return Ok(());
+                }
+                non_blank += 1;
+            }
+            if !blank || !seen.is_empty() {
+                seen.push(row);
+            }
+            if non_blank >= HEADER_SCAN_ROWS || scanned >= HEADER_SCAN_LIMIT {
+                break;
+            }
+        }
+        let mut seen = VecDeque::from(seen);
+        let Some(first) = seen.pop_front() else {
+            return Err(self.no_header("there is no row with any text in it"));
+        };
+        self.set_header(&first);
+        self.title_rows_skipped = 0;
+        self.pending = seen;
+        Ok(())
+    }
+
+    fn header_at(&mut self, wanted: u32) -> Result<(), ReadError> {
+        if wanted == 0 {
+            return Err(self.no_header("header row 0 does not exist; rows are numbered from 1"));
+        }
+        let mut row = Row::new();
+        loop {
+            if !self.source.next(&mut row)? {
+                return Err(self.no_header(format!(
+                    "header row {wanted} is past the last row of the file"
+                )));
+            }
+            if row.number < wanted {
+                if !row.is_blank() {
+                    self.title_rows_skipped += 1;
+                }
+                continue;
+            }
+            if row.number > wanted || row.is_blank() {
+                return Err(self.no_header(format!("header row {wanted} is blank")));
+            }
+            self.set_header(&row);
+            return Ok(());
+        }
+    }
+}
+
+/// The spreadsheet letter of a 0-based column index: 0 → `A`, 25 → `Z`, 26 → `AA`.
+pub fn column_letter(index: usize) -> String {
+    let mut n = index + 1;
+    let mut letters = Vec::new();
+    while n > 0 {
+        let rem = (n - 1) % 26;
+        letters.push(b'A' + rem as u8);
+        n = (n - 1) / 26;
+    }
+    letters.reverse();
+    String::from_utf8(letters).expect("ASCII letters")
+}
+
+/// Why a file could not be read. Every message names the file (and sheet and row when known).
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{}: file not found", .file.display())]
+    NotFound { file: PathBuf },
+    #[error("{}: {error}", .file.display())]
+    Io {
+        file: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{}: there is no sheet \"{asked}\"; the sheets are: {}", .file.display(), quoted_list(.available))]
+    UnknownSheet {
+        file: PathBuf,
+        asked: String,
+        available: Vec<String>,
+    },
+    #[error("{}{}: no header row: {reason}", .file.display(), sheet_suffix(.sheet))]
+    Empty {
+        file: PathBuf,
+        sheet: Option<String>,
+        reason: String,
+    },
+    #[error("{}: cannot be read: {reason}", .file.display())]
+    Unreadable { file: PathBuf, reason: String },
+    #[error("{}, row {row}: {reason}", .file.display())]
+    Csv {
+        file: PathBuf,
+        row: u32,
+        reason: String,
+    },
+    #[error("{}, sheet \"{sheet}\"{}: {reason}", .file.display(), row_suffix(*.row))]
+    Sheet {
+        file: PathBuf,
+        sheet: String,
+        row: Option<u32>,
+        reason: String,
+    },
+    #[error(
+        "unknown encoding \"{asked}\"; use a label such as utf-8, windows-1252, latin1 or utf-16"
+    )]
+    UnknownEncoding { asked: String },
+}
+
+fn quoted_list(names: &[String]) -> String {
+    if names.is_empty() {
+        return "(none)".to_string();
+    }
+    names
+        .iter()
+        .map(|n| format!("\"{n}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn sheet_suffix(sheet: &Option<String>) -> String {
+    sheet
+        .as_ref()
+        .map(|s| format!(", sheet \"{s}\""))
+        .unwrap_or_default()
+}
+
+fn row_suffix(row: Option<u32>) -> String {
+    row.map(|r| format!(", row {r}")).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_letters() {
+        assert_eq!(column_letter(0), "A");
+        assert_eq!(column_letter(25), "Z");
+        assert_eq!(column_letter(26), "AA");
+        assert_eq!(column_letter(27), "AB");
+        assert_eq!(column_letter(701), "ZZ");
+        assert_eq!(column_letter(702), "AAA");
+        assert_eq!(column_letter(16383), "XFD");
+    }
+
+    #[test]
+    fn table_is_send() {
+        fn send<T: Send>() {}
+        send::<Table>();
+        send::<ReadError>();
+    }
+
+    #[test]
+    fn row_refill_reuses_and_clears() {
+        let mut row = Row::from_cells(1, vec!["a".into(), "b".into(), "c".into()]);
+        row.begin(2);
+        row.cell_mut(1).push('x');
+        row.end();
+        assert_eq!(row.cells, vec!["", "x", ""]);
+        assert_eq!(row.filled, 2);
+        assert_eq!(row.used_width(), 2);
+    }
+}

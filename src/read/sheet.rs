@@ -1,0 +1,296 @@
+//! Spreadsheet sources through calamine: sheet selection for every format, a streaming cell
+//! reader for XLSX and XLSB (on a background thread, never the whole sheet in memory), and
+//! whole-sheet ranges for XLS and ODS, which calamine cannot stream.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
+
+use calamine::{Cell, Data, DataRef, Ods, Range, Reader, SheetType, Xls, Xlsb, Xlsx};
+
+use super::cell::{is_empty_ref, write_data, write_ref, ZeroPad};
+use super::sniff::open_file;
+use super::threaded::{self, Emitter};
+use super::{Format, ReadError, ReadOptions, Row, Source};
+
+/// Excel's limits; a position beyond them means a damaged file, not a huge sheet.
+const MAX_ROWS: u32 = 1_048_576;
+const MAX_COLUMNS: u32 = 16_384;
+
+pub(crate) struct Opened {
+    pub source: Source,
+    pub sheet: String,
+    pub sheet_names: Vec<String>,
+}
+
+type Input = BufReader<File>;
+
+/// Opens the workbook and its sheet. calamine asserts on some damaged files: a panic in it
+/// becomes an [`ReadError::Unreadable`] rather than taking the program down.
+pub(crate) fn open(path: &Path, format: Format, opts: &ReadOptions) -> Result<Opened, ReadError> {
+    std::panic::catch_unwind(AssertUnwindSafe(|| open_unguarded(path, format, opts)))
+        .unwrap_or_else(|_| Err(unreadable(path, format, &"its structure is inconsistent")))
+}
+
+fn open_unguarded(path: &Path, format: Format, opts: &ReadOptions) -> Result<Opened, ReadError> {
+    let input = BufReader::new(open_file(path)?);
+    let file = path.to_path_buf();
+    let bad = |e: &dyn std::fmt::Display| unreadable(path, format, e);
+    match format {
+        Format::Xlsx => {
+            let wb: Xlsx<Input> = Xlsx::new(input).map_err(|e| bad(&e))?;
+            let (sheet, names) = pick_sheet(path, &wb, opts)?;
+            let name = sheet.clone();
+            let crash = crashed(&file, &sheet);
+            let source = threaded::spawn(crash, move |emit| stream_xlsx(wb, &name, &file, emit));
+            Ok(opened(Source::Threaded(source), sheet, names))
+        }
+        Format::Xlsb => {
+            let wb: Xlsb<Input> = Xlsb::new(input).map_err(|e| bad(&e))?;
+            let (sheet, names) = pick_sheet(path, &wb, opts)?;
+            let name = sheet.clone();
+            let crash = crashed(&file, &sheet);
+            let source = threaded::spawn(crash, move |emit| stream_xlsb(wb, &name, &file, emit));
+            Ok(opened(Source::Threaded(source), sheet, names))
+        }
+        Format::Xls => {
+            let wb: Xls<Input> = Xls::new(input).map_err(|e| {
+                unreadable(
+                    path,
+                    format,
+                    &format!("{e}; a password-protected workbook is stored this way too"),
+                )
+            })?;
+            range_source(path, wb, opts)
+        }
+        Format::Ods => {
+            let wb: Ods<Input> = Ods::new(input).map_err(|e| bad(&e))?;
+            range_source(path, wb, opts)
+        }
+        Format::Csv => unreachable!("CSV files are read by read::csv"),
+    }
+}
+
+fn opened(source: Source, sheet: String, sheet_names: Vec<String>) -> Opened {
+    Opened {
+        source,
+        sheet,
+        sheet_names,
+    }
+}
+
+fn unreadable(path: &Path, format: Format, e: &dyn std::fmt::Display) -> ReadError {
+    ReadError::Unreadable {
+        file: path.to_path_buf(),
+        reason: format!(
+            "it is not a readable {} workbook (damaged or truncated?): {e}",
+            format.name()
+        ),
+    }
+}
+
+fn crashed(file: &Path, sheet: &str) -> ReadError {
+    sheet_error(file, sheet, None, "its structure is inconsistent")
+}
+
+fn sheet_error(file: &Path, sheet: &str, row: Option<u32>, e: impl std::fmt::Display) -> ReadError {
+    ReadError::Sheet {
+        file: file.to_path_buf(),
+        sheet: sheet.to_string(),
+        row,
+        reason: format!("the sheet is damaged or truncated: {e}"),
+    }
+}
+
+/// The sheet to read: by name (exact, then ignoring case), then by 1-based index; by default
+/// the first worksheet (a leading chart sheet has no cells).
+fn pick_sheet<R: Reader<Input>>(
+    path: &Path,
+    wb: &R,
+    opts: &ReadOptions,
+) -> Result<(String, Vec<String>), ReadError> {
+    let names = wb.sheet_names();
+    let chosen = match opts.sheet.as_deref() {
+        None => wb
+            .sheets_metadata()
+            .iter()
+            .find(|s| s.typ == SheetType::WorkSheet)
+            .map(|s| s.name.clone())
+            .or_else(|| names.first().cloned()),
+        Some(asked) => names
+            .iter()
+            .find(|n| *n == asked)
+            .or_else(|| {
+                names
+                    .iter()
+                    .find(|n| n.to_lowercase() == asked.to_lowercase())
+            })
+            .or_else(|| {
+                let i: usize = asked.trim().parse().ok()?;
+                names.get(i.checked_sub(1)?)
+            })
+            .cloned(),
+    };
+    match chosen {
+        Some(sheet) => Ok((sheet, names)),
+        None if opts.sheet.is_none() => Err(ReadError::Empty {
+            file: path.to_path_buf(),
+            sheet: None,
+            reason: "the workbook has no sheet".into(),
+        }),
+        None => Err(ReadError::UnknownSheet {
+            file: path.to_path_buf(),
+            asked: opts.sheet.clone().unwrap_or_default(),
+            available: names,
+        }),
+    }
+}
+
+fn stream_xlsx(
+    mut wb: Xlsx<Input>,
+    sheet: &str,
+    file: &Path,
+    emit: &mut Emitter,
+) -> Result<(), ReadError> {
+    let mut cells = wb
+        .worksheet_cells_reader(sheet)
+        .map_err(|e| sheet_error(file, sheet, None, e))?;
+    // Zero-padding number formats by style id, parsed once.
+    let pads: Vec<Option<ZeroPad>> = cells
+        .styles()
+        .iter()
+        .map(|s| {
+            s.number_format
+                .as_ref()
+                .and_then(|f| ZeroPad::parse(&f.format_code))
+        })
+        .collect();
+    stream_cells(sheet, file, emit, &pads, || {
+        cells.next_cell_with_style_id().map_err(|e| e.to_string())
+    })
+}
+
+fn stream_xlsb(
+    mut wb: Xlsb<Input>,
+    sheet: &str,
+    file: &Path,
+    emit: &mut Emitter,
+) -> Result<(), ReadError> {
+    let mut cells = wb
+        .worksheet_cells_reader(sheet)
+        .map_err(|e| sheet_error(file, sheet, None, e))?;
+    stream_cells(sheet, file, emit, &[], || {
+        cells
+            .next_cell()
+            .map(|c| c.map(|c| (c, 0)))
+            .map_err(|e| e.to_string())
+    })
+}
+
+/// Turns cells arriving in row order into rows: gaps between cells become empty cells, rows
+/// without any cell become blank rows, so row numbers stay those of the sheet.
+fn stream_cells<'a>(
+    sheet: &str,
+    file: &Path,
+    emit: &mut Emitter,
+    pads: &[Option<ZeroPad>],
+    mut next: impl FnMut() -> Result<Option<(Cell<DataRef<'a>>, usize)>, String>,
+) -> Result<(), ReadError> {
+    let mut open_row: Option<u32> = None;
+    let mut next_number = 1u32;
+    loop {
+        let cell = next().map_err(|e| sheet_error(file, sheet, Some(next_number), e))?;
+        let Some((cell, style)) = cell else { break };
+        let (r, c) = cell.get_position();
+        if r >= MAX_ROWS || c >= MAX_COLUMNS {
+            return Err(sheet_error(
+                file,
+                sheet,
+                None,
+                format!(
+                    "a cell lies outside the sheet (row {}, column {})",
+                    r + 1,
+                    c + 1
+                ),
+            ));
+        }
+        if open_row != Some(r) {
+            if open_row.is_some() {
+                emit.commit();
+            }
+            let number = r + 1;
+            for blank in next_number..number {
+                if emit.row(blank).is_err() {
+                    return Ok(());
+                }
+                emit.commit();
+            }
+            if emit.row(number).is_err() {
+                return Ok(());
+            }
+            open_row = Some(r);
+            next_number = next_number.max(number + 1);
+        }
+        let value = cell.get_value();
+        if is_empty_ref(value) {
+            continue;
+        }
+        let pad = pads.get(style).and_then(Option::as_ref);
+        write_ref(emit.current().cell_mut(c as usize), value, pad);
+    }
+    if open_row.is_some() {
+        emit.commit();
+    }
+    Ok(())
+}
+
+fn range_source<R: Reader<Input>>(
+    path: &Path,
+    mut wb: R,
+    opts: &ReadOptions,
+) -> Result<Opened, ReadError>
+where
+    R::Error: std::fmt::Display,
+{
+    let (sheet, names) = pick_sheet(path, &wb, opts)?;
+    let range = wb
+        .worksheet_range(&sheet)
+        .map_err(|e| sheet_error(path, &sheet, None, e))?;
+    let (start_row, start_col) = range.start().unwrap_or((0, 0));
+    let source = RangeSource {
+        range,
+        start_row,
+        start_col,
+        index: 0,
+    };
+    Ok(opened(Source::Range(source), sheet, names))
+}
+
+/// Rows of a sheet calamine has loaded whole (XLS, ODS).
+pub(crate) struct RangeSource {
+    range: Range<Data>,
+    start_row: u32,
+    start_col: u32,
+    index: usize,
+}
+
+impl RangeSource {
+    pub fn next(&mut self, row: &mut Row) -> Result<bool, ReadError> {
+        if self.index >= self.range.height() {
+            return Ok(false);
+        }
+        let number = self.start_row as usize + self.index + 1;
+        row.begin(u32::try_from(number).unwrap_or(u32::MAX));
+        for c in 0..self.range.width() {
+            if let Some(value) = self.range.get((self.index, c)) {
+                if !matches!(value, Data::Empty) {
+                    write_data(row.cell_mut(self.start_col as usize + c), value);
+                }
+            }
+        }
+        row.end();
+        self.index += 1;
+        Ok(true)
+    }
+}

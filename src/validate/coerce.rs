@@ -1,0 +1,294 @@
+//! Turning cell text into the API's types, and the checks on single values.
+//!
+//! Each function takes the cell as text (already as the user sees it) and either returns the
+//! typed value or a sentence saying what form was expected. Nothing here allocates unless it
+//! must write a changed string.
+
+use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
+
+/// A boolean as people write one in English or French: true/false, yes/no, oui/non, vrai/faux,
+/// 1/0, y/n, o/n, and `x` for a ticked box. Case does not matter.
+pub fn parse_bool(s: &str) -> Option<bool> {
+    const TRUE: &[&str] = &["true", "yes", "oui", "vrai", "1", "x", "y", "o"];
+    const FALSE: &[&str] = &["false", "no", "non", "faux", "0", "n"];
+    let s = s.trim();
+    if TRUE.iter().any(|w| w.eq_ignore_ascii_case(s)) {
+        Some(true)
+    } else if FALSE.iter().any(|w| w.eq_ignore_ascii_case(s)) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Why a text is not a whole number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntError {
+    /// Letters or other characters where digits belong.
+    NotNumber,
+    /// A non-zero fraction: `12,5`.
+    Fraction,
+    /// Separators that do not group by three: `1 00 000`.
+    Grouping,
+    /// Beyond what the API can store.
+    TooLarge,
+}
+
+impl IntError {
+    /// The end of a sentence starting with the quoted value.
+    pub fn describe(self) -> &'static str {
+        match self {
+            IntError::NotNumber => "is not a whole number (write digits, e.g. 2 000 000)",
+            IntError::Fraction => "has a fraction; a whole number is expected",
+            IntError::Grouping => {
+                "is not a whole number: thousands separators must group digits by three (2 000 000)"
+            }
+            IntError::TooLarge => "is too large",
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sep {
+    Space,
+    Apostrophe,
+    Dot,
+    Comma,
+}
+
+fn sep_of(c: char) -> Option<Sep> {
+    match c {
+        ' ' | '\u{a0}' | '\u{202f}' | '\u{2009}' => Some(Sep::Space),
+        '\'' | '\u{2019}' => Some(Sep::Apostrophe),
+        '.' => Some(Sep::Dot),
+        ',' => Some(Sep::Comma),
+        _ => None,
+    }
+}
+
+/// A whole number from a cell: `2000000`, `2 000 000` (space, no-break or narrow no-break
+/// space), `2,000,000`, `2.000.000`, `2'000'000`, `1000.0`, `1 000,00`, with an optional sign
+/// and currency mark (`€`, `EUR`). Separators are accepted only where they group by three, so
+/// the reading is never a guess; a `.` or `,` not followed by exactly three digits is a decimal
+/// point, and its fraction must be zero.
+pub fn parse_int(s: &str) -> Result<i64, IntError> {
+    let mut s = s.trim();
+    for cur in ["€", "EUR", "eur", "$"] {
+        if let Some(rest) = s.strip_suffix(cur) {
+            s = rest.trim_end();
+        } else if let Some(rest) = s.strip_prefix(cur) {
+            s = rest.trim_start();
+        }
+    }
+    let (neg, s) = match s.chars().next() {
+        Some('-' | '\u{2212}') => (
+            true,
+            s[s.chars().next().map_or(1, char::len_utf8)..].trim_start(),
+        ),
+        Some('+') => (false, s[1..].trim_start()),
+        _ => (false, s),
+    };
+    if s.is_empty() {
+        return Err(IntError::NotNumber);
+    }
+    let (mut dots, mut commas, mut others) = (0, 0, false);
+    for c in s.chars() {
+        match sep_of(c) {
+            Some(Sep::Dot) => dots += 1,
+            Some(Sep::Comma) => commas += 1,
+            Some(_) => others = true,
+            None if c.is_ascii_digit() => {}
+            None => return Err(IntError::NotNumber),
+        }
+    }
+    // Where does the integer part end?
+    let decimal_at: Option<usize> = if dots > 0 && commas > 0 {
+        let last_dot = s.rfind('.').unwrap_or(0);
+        let last_comma = s.rfind(',').unwrap_or(0);
+        let (at, count) = if last_dot > last_comma {
+            (last_dot, dots)
+        } else {
+            (last_comma, commas)
+        };
+        if count > 1 {
+            return Err(IntError::NotNumber);
+        }
+        Some(at)
+    } else if dots + commas == 1 {
+        let at = s.find(['.', ',']).unwrap_or(0);
+        let after = &s[at + 1..];
+        let before_digits = s[..at].bytes().filter(u8::is_ascii_digit).count();
+        let grouping = after.len() == 3
+            && after.bytes().all(|b| b.is_ascii_digit())
+            && !others
+            && (1..=3).contains(&before_digits);
+        (!grouping).then_some(at)
+    } else {
+        None
+    };
+    let (int_part, frac) = match decimal_at {
+        Some(at) => (&s[..at], &s[at + 1..]),
+        None => (s, ""),
+    };
+    if !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(IntError::NotNumber);
+    }
+    // Check grouping: one kind of separator, first group 1-3 digits, the others exactly 3.
+    let mut kind: Option<Sep> = None;
+    let mut group_len = 0usize;
+    let mut groups = 0usize;
+    let mut value: i64 = 0;
+    for c in int_part.chars() {
+        if let Some(d) = c.to_digit(10) {
+            group_len += 1;
+            value = value
+                .checked_mul(10)
+                .and_then(|v| v.checked_add(d as i64))
+                .ok_or(IntError::TooLarge)?;
+            continue;
+        }
+        let sep = sep_of(c).ok_or(IntError::NotNumber)?;
+        if kind.is_some_and(|k| k != sep) {
+            return Err(IntError::Grouping);
+        }
+        kind = Some(sep);
+        let ok = if groups == 0 {
+            (1..=3).contains(&group_len)
+        } else {
+            group_len == 3
+        };
+        if !ok {
+            return Err(IntError::Grouping);
+        }
+        groups += 1;
+        group_len = 0;
+    }
+    if group_len == 0 && (groups > 0 || frac.is_empty()) {
+        return Err(if groups > 0 {
+            IntError::Grouping
+        } else {
+            IntError::NotNumber
+        });
+    }
+    if groups > 0 && group_len != 3 {
+        return Err(IntError::Grouping);
+    }
+    if frac.bytes().any(|b| b != b'0') {
+        return Err(IntError::Fraction);
+    }
+    Ok(if neg { -value } else { value })
+}
+
+/// Writes `s` trimmed and in Unicode NFC into `out`. ASCII and already-composed text (nearly
+/// every cell) is copied without running the normaliser.
+pub fn clean_text(s: &str, out: &mut String) {
+    out.clear();
+    let t = s.trim();
+    if t.is_ascii() || is_nfc_quick(t.chars()) == IsNormalized::Yes {
+        out.push_str(t);
+    } else {
+        out.extend(t.nfc());
+    }
+}
+
+/// The SIREN of La Poste, whose establishments' SIRETs use their own checksum.
+const LA_POSTE_SIREN: &str = "356000000";
+
+/// Why a SIRET is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SiretError {
+    NotFourteenDigits,
+    Checksum,
+}
+
+/// Checks a SIRET already stripped of spaces: 14 digits whose Luhn checksum holds, or, for La
+/// Poste (SIREN 356000000), whose digit sum is a multiple of 5.
+pub fn check_siret(digits: &str) -> Result<(), SiretError> {
+    if digits.len() != 14 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(SiretError::NotFourteenDigits);
+    }
+    let ok = if digits.starts_with(LA_POSTE_SIREN) {
+        digits.bytes().map(|b| (b - b'0') as u32).sum::<u32>() % 5 == 0
+    } else {
+        luhn(digits)
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(SiretError::Checksum)
+    }
+}
+
+/// The Luhn checksum over ASCII digits.
+pub fn luhn(digits: &str) -> bool {
+    let sum: u32 = digits
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = (b - b'0') as u32;
+            if i % 2 == 1 {
+                let d2 = d * 2;
+                if d2 > 9 {
+                    d2 - 9
+                } else {
+                    d2
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+/// Copies `s` without whitespace into `out` (SIRETs are often written `552 120 222 00013`).
+pub fn strip_spaces(s: &str, out: &mut String) {
+    out.clear();
+    out.extend(s.chars().filter(|c| !c.is_whitespace()));
+}
+
+/// The SIREN inside an RCS entry such as `RCS Paris B 552 120 222`: the nine digits after the
+/// last letter, or the only nine digits in the text.
+pub fn rcs_siren(rcs: &str) -> Option<[u8; 9]> {
+    let tail = match rcs.rfind(|c: char| c.is_alphabetic()) {
+        Some(at) => &rcs[at..],
+        None => rcs,
+    };
+    nine_digits(tail).or_else(|| nine_digits(rcs))
+}
+
+fn nine_digits(s: &str) -> Option<[u8; 9]> {
+    let mut out = [0u8; 9];
+    let mut n = 0;
+    for b in s.bytes().filter(u8::is_ascii_digit) {
+        if n == 9 {
+            return None;
+        }
+        out[n] = b;
+        n += 1;
+    }
+    (n == 9).then_some(out)
+}
+
+/// A sane e-mail address: one `@`, something before it, a domain with a dot inside, no spaces.
+pub fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.contains('@')
+        && !s.chars().any(char::is_whitespace)
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+}
+
+/// Whether the text holds at least one character of the Arabic script.
+pub fn has_arabic(s: &str) -> bool {
+    s.chars().any(|c| {
+        matches!(c, '\u{0600}'..='\u{06FF}' | '\u{0750}'..='\u{077F}' | '\u{08A0}'..='\u{08FF}'
+            | '\u{FB50}'..='\u{FDFF}' | '\u{FE70}'..='\u{FEFF}')
+    })
+}

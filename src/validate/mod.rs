@@ -1,0 +1,683 @@
+//! Validation: cells become typed field values, and every departure from the rules becomes a
+//! [`Problem`] that names row, column, header, field and value.
+//!
+//! The rules are DESIGN.md's "Data rules": booleans in English and French, integers with
+//! thousands separators, trimmed NFC text, SIRET with its checksum, RCS against SIRET, Arabic
+//! script in the Arabic fields, e-mails in contacts, `name` to create, and a match key that
+//! appears once per file. A [`Validator`] is built once per sheet from its [`Mapping`] (all
+//! configuration mistakes surface then, as usage errors) and checks rows into a reused
+//! [`Checked`].
+
+pub mod coerce;
+mod keys;
+mod record;
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::error;
+use crate::mapping::{Mapping, Target};
+use crate::schema::{self, Field, Kind, FIELDS};
+use coerce::{IntError, SiretError};
+use keys::KeySet;
+pub use record::{Checked, ContactList, FieldValue};
+use record::{State, CONTACT_KEYS};
+
+/// What an import will do with the rows, which decides what a row needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Every row is a new customer: `name` is required.
+    #[default]
+    Create,
+    /// Every row names an existing customer by its id or `--match-on` key.
+    Update,
+    /// Update the customer the key finds, else create one: `name` is required.
+    Upsert,
+}
+
+/// Options that change what a row must satisfy.
+#[derive(Debug, Clone, Default)]
+pub struct ValidateOptions {
+    pub mode: Mode,
+    /// The field whose value finds a row's customer (`id`, `siret`, ...). Default: the id
+    /// column when mapped, else siret when mapped, else name.
+    pub match_on: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The row cannot be imported.
+    Error,
+    /// The row can be imported, but something looks wrong.
+    Warning,
+}
+
+/// One thing wrong with one cell (or one row).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// Spreadsheet row number.
+    pub row: u32,
+    /// Column letter such as `F`; empty for a row-level problem or a mapping-file default.
+    pub column: String,
+    /// The column's header; `(default)` for a mapping-file default.
+    pub header: String,
+    /// The customer field (`contacts` for every contact column, `id` for the id column);
+    /// empty for a row-level problem.
+    pub field: &'static str,
+    pub severity: Severity,
+    /// A sentence that quotes the value and says the expected form: `"123" is not 14 digits`.
+    pub message: String,
+    /// The cell as read.
+    pub value: String,
+}
+
+/// How one field gets its value.
+struct FieldPlan {
+    field: &'static Field,
+    /// Index into `FIELDS` and `Checked::slots`.
+    slot: usize,
+    col: Option<usize>,
+    default: Option<String>,
+    /// (lower-cased cell text, replacement).
+    values: Vec<(String, String)>,
+}
+
+/// One contact's columns: `[name, email, phone, role]`.
+struct GroupPlan {
+    cols: [Option<usize>; 4],
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum KeySource {
+    Id,
+    Slot(usize),
+}
+
+/// Checks rows of one sheet. Holds the plan derived from the mapping and the match keys seen
+/// so far.
+pub struct Validator {
+    fields: Vec<FieldPlan>,
+    groups: Vec<GroupPlan>,
+    id_col: Option<usize>,
+    key: Option<(KeySource, &'static str, Option<usize>)>,
+    mode: Mode,
+    /// (letter, header) per column, for problems.
+    columns: Vec<(String, String)>,
+    keys: KeySet,
+    scratch: String,
+}
+
+fn slot_of(name: &str) -> usize {
+    FIELDS
+        .iter()
+        .position(|f| f.name == name)
+        .expect("schema field")
+}
+
+impl Validator {
+    /// Builds the checks for a sheet. Every configuration mistake is a usage error (exit 2):
+    /// a mapping conflict, `--match-on` naming nothing, update without a way to find the
+    /// customer, create without a name column, a default that is not valid.
+    pub fn new(mapping: &Mapping, opts: &ValidateOptions) -> anyhow::Result<Validator> {
+        mapping.check().map_err(|e| error::usage(e.to_string()))?;
+        let mut fields = Vec::new();
+        for (slot, field) in FIELDS.iter().enumerate() {
+            let col = mapping.column_of(Target::Field(field)).map(|c| c.index);
+            let default = mapping
+                .defaults
+                .iter()
+                .find(|(f, _)| f.name == field.name)
+                .map(|(_, v)| v.clone());
+            let values = mapping
+                .values
+                .iter()
+                .filter(|(f, _)| f.name == field.name)
+                .flat_map(|(_, pairs)| {
+                    pairs
+                        .iter()
+                        .map(|(a, b)| (a.trim().to_lowercase(), b.clone()))
+                })
+                .collect();
+            if col.is_some() || default.is_some() {
+                fields.push(FieldPlan {
+                    field,
+                    slot,
+                    col,
+                    default,
+                    values,
+                });
+            }
+        }
+        let mut groups: Vec<(u16, GroupPlan)> = Vec::new();
+        for c in &mapping.columns {
+            if let Target::Contact { index, key } = c.target {
+                let k = CONTACT_KEYS.iter().position(|k| *k == key).unwrap_or(0);
+                match groups.iter_mut().find(|(i, _)| *i == index) {
+                    Some((_, g)) => g.cols[k] = Some(c.index),
+                    None => {
+                        let mut g = GroupPlan { cols: [None; 4] };
+                        g.cols[k] = Some(c.index);
+                        groups.push((index, g));
+                    }
+                }
+            }
+        }
+        groups.sort_by_key(|(i, _)| *i);
+        let id_col = mapping.column_of(Target::Id).map(|c| c.index);
+
+        let key = match opts.match_on.as_deref() {
+            Some(name) if name == schema::ID || name == "_id" => match id_col {
+                Some(c) => Some((KeySource::Id, schema::ID, Some(c))),
+                None => {
+                    return Err(error::usage(
+                        "--match-on id: no column of the sheet is the id (_id or id)",
+                    ))
+                }
+            },
+            Some(name) => {
+                let field = schema::field(name).ok_or_else(|| {
+                    error::usage(format!(
+                        "--match-on {name}: not a field; use id or one of {}",
+                        FIELDS.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
+                    ))
+                })?;
+                if field.kind == Kind::Contacts {
+                    return Err(error::usage(
+                        "--match-on contacts: contacts cannot find a customer",
+                    ));
+                }
+                let col = mapping.column_of(Target::Field(field)).map(|c| c.index);
+                if col.is_none() {
+                    return Err(error::usage(format!(
+                        "--match-on {name}: no column of the sheet maps to {name}"
+                    )));
+                }
+                Some((KeySource::Slot(slot_of(name)), field.name, col))
+            }
+            None => {
+                if let Some(c) = id_col {
+                    Some((KeySource::Id, schema::ID, Some(c)))
+                } else {
+                    ["siret", "name"].into_iter().find_map(|name| {
+                        let col = mapping.column_of_field(name)?.index;
+                        Some((
+                            KeySource::Slot(slot_of(name)),
+                            schema::field(name)?.name,
+                            Some(col),
+                        ))
+                    })
+                }
+            }
+        };
+        if opts.mode == Mode::Update && id_col.is_none() && opts.match_on.is_none() {
+            return Err(error::usage(
+                "--mode update needs an id column (_id or id) or --match-on FIELD to find each customer",
+            ));
+        }
+        let name_fed = fields.iter().any(|p| p.field.name == "name");
+        if opts.mode != Mode::Update && !name_fed {
+            return Err(error::usage(format!(
+                "no column maps to name, which --mode {} needs to create customers; name the column \
+                 in a mapping file (--map) or use --mode update",
+                match opts.mode {
+                    Mode::Create => "create",
+                    _ => "upsert",
+                }
+            )));
+        }
+        let mut v = Validator {
+            fields,
+            groups: groups.into_iter().map(|(_, g)| g).collect(),
+            id_col,
+            key,
+            mode: opts.mode,
+            columns: mapping
+                .columns
+                .iter()
+                .map(|c| (c.letter.clone(), c.header.clone()))
+                .collect(),
+            keys: KeySet::default(),
+            scratch: String::new(),
+        };
+        v.check_defaults()?;
+        Ok(v)
+    }
+
+    /// Refuses a mapping file whose defaults would not pass their own field's rules.
+    fn check_defaults(&mut self) -> anyhow::Result<()> {
+        let mut probe = Checked::new();
+        for i in 0..self.fields.len() {
+            let Some(default) = self.fields[i].default.clone() else {
+                continue;
+            };
+            probe.reset();
+            let plan = &self.fields[i];
+            coerce_field(
+                plan,
+                &default,
+                true,
+                0,
+                &self.columns,
+                &mut probe,
+                &mut self.scratch,
+            );
+            if let Some(p) = probe
+                .problems
+                .iter()
+                .find(|p| p.severity == Severity::Error)
+            {
+                return Err(error::usage(format!(
+                    "the mapping file's default for {}: {}",
+                    plan.field.name, p.message
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The field rows are matched on (`id` for the id column), when there is one.
+    pub fn key_field(&self) -> Option<&'static str> {
+        self.key.map(|(_, field, _)| field)
+    }
+
+    /// Checks the row in `out.row` / `out.cells` (and `out.ragged`), filling the rest of `out`.
+    pub fn check(&mut self, out: &mut Checked) {
+        out.reset();
+        if out.cells.iter().all(|c| c.trim().is_empty()) {
+            out.blank_row = true;
+            return;
+        }
+        let row = out.row;
+        if let Some(n) = out.ragged {
+            let want = self.columns.len();
+            out.problems.push(Problem {
+                row,
+                column: String::new(),
+                header: String::new(),
+                field: "",
+                severity: Severity::Warning,
+                message: format!("the row has {n} cells but the header has {want}"),
+                value: String::new(),
+            });
+        }
+        let cells = std::mem::take(&mut out.cells);
+        for plan in &self.fields {
+            let cell = plan
+                .col
+                .and_then(|c| cells.get(c))
+                .map_or("", |s| s.as_str());
+            let mut text = cell.trim();
+            if !plan.values.is_empty() && !text.is_empty() {
+                if let Some((_, to)) = plan.values.iter().find(|(from, _)| eq_lower(text, from)) {
+                    text = to.as_str();
+                }
+            }
+            let mut from_default = false;
+            if text.is_empty() {
+                match &plan.default {
+                    Some(d) => {
+                        text = d.as_str();
+                        from_default = true;
+                    }
+                    None => {
+                        out.slots[plan.slot].state = State::Blank;
+                        continue;
+                    }
+                }
+            }
+            coerce_field(
+                plan,
+                text,
+                from_default,
+                row,
+                &self.columns,
+                out,
+                &mut self.scratch,
+            );
+        }
+        self.check_contacts(&cells, out);
+        if let Some(c) = self.id_col {
+            coerce::clean_text(cells.get(c).map_or("", |s| s.as_str()), &mut out.id);
+        }
+        out.cells = cells;
+        self.check_rcs(out);
+        self.check_name(out);
+        self.check_key(out);
+        if out.problems.len() > 1 {
+            out.problems
+                .sort_by(|a, b| column_order(&a.column, &b.column));
+        }
+    }
+
+    fn check_contacts(&mut self, cells: &[String], out: &mut Checked) {
+        if self.groups.is_empty() {
+            return;
+        }
+        let list = &mut out.contacts;
+        for g in &self.groups {
+            if list.groups.len() <= list.used {
+                list.groups.push(Default::default());
+            }
+            let contact = &mut list.groups[list.used];
+            let mut any = false;
+            for (k, col) in g.cols.iter().enumerate() {
+                let cell = col.and_then(|c| cells.get(c)).map_or("", |s| s.as_str());
+                coerce::clean_text(cell, &mut contact[k]);
+                any |= !contact[k].is_empty();
+            }
+            let email = &contact[1];
+            if !email.is_empty() && !coerce::is_email(email) {
+                let msg = format!("{email:?} is not an e-mail address (name@example.com)");
+                out.problems.push(problem(
+                    out.row,
+                    g.cols[1],
+                    "contacts",
+                    Severity::Error,
+                    msg,
+                    cell_of(cells, g.cols[1]),
+                    &self.columns,
+                ));
+            }
+            if any {
+                list.used += 1;
+            }
+        }
+        out.slots[slot_of("contacts")].state = if list.used > 0 {
+            State::Ok
+        } else {
+            State::Blank
+        };
+    }
+
+    fn check_rcs(&self, out: &mut Checked) {
+        let (rcs, siret) = (slot_of("rcs"), slot_of("siret"));
+        if out.slots[rcs].state != State::Ok || out.slots[siret].state != State::Ok {
+            return;
+        }
+        let Some(siren) = coerce::rcs_siren(&out.slots[rcs].text) else {
+            return;
+        };
+        let siret_text = &out.slots[siret].text;
+        if siret_text.as_bytes()[..9] != siren {
+            let siren = String::from_utf8_lossy(&siren).into_owned();
+            let msg = format!(
+                "the RCS's SIREN {siren} differs from the SIRET's first 9 digits {}",
+                &siret_text[..9]
+            );
+            let col = self
+                .fields
+                .iter()
+                .find(|p| p.slot == rcs)
+                .and_then(|p| p.col);
+            let value = out.slots[rcs].text.clone();
+            out.problems.push(problem(
+                out.row,
+                col,
+                "rcs",
+                Severity::Warning,
+                msg,
+                &value,
+                &self.columns,
+            ));
+        }
+    }
+
+    fn check_name(&self, out: &mut Checked) {
+        if self.mode == Mode::Update {
+            return;
+        }
+        let slot = slot_of("name");
+        if out.slots[slot].state == State::Blank {
+            let col = self
+                .fields
+                .iter()
+                .find(|p| p.slot == slot)
+                .and_then(|p| p.col);
+            let msg = "name is required to create a customer, and this row has none".to_string();
+            out.problems.push(problem(
+                out.row,
+                col,
+                "name",
+                Severity::Error,
+                msg,
+                "",
+                &self.columns,
+            ));
+        }
+    }
+
+    fn check_key(&mut self, out: &mut Checked) {
+        let Some((source, field, col)) = self.key else {
+            return;
+        };
+        out.key.clear();
+        let state = match source {
+            KeySource::Id => {
+                out.key.push_str(&out.id);
+                if out.id.is_empty() {
+                    State::Blank
+                } else {
+                    State::Ok
+                }
+            }
+            KeySource::Slot(i) => {
+                let s = &out.slots[i];
+                if s.state == State::Ok {
+                    match FIELDS[i].kind {
+                        Kind::Integer => {
+                            let _ = write!(out.key, "{}", s.int);
+                        }
+                        Kind::Boolean => out.key.push_str(if s.flag { "true" } else { "false" }),
+                        _ => out.key.push_str(&s.text),
+                    }
+                }
+                s.state
+            }
+        };
+        match state {
+            State::Ok => {
+                out.has_key = true;
+                if let Some(first) = self.keys.insert(&out.key, out.row) {
+                    let msg = format!("{field} {:?} already appears on row {first}", out.key);
+                    let value = out.key.clone();
+                    out.problems.push(problem(
+                        out.row,
+                        col,
+                        field,
+                        Severity::Error,
+                        msg,
+                        &value,
+                        &self.columns,
+                    ));
+                }
+            }
+            State::Blank | State::Absent if self.mode == Mode::Update => {
+                let msg = format!("{field} is blank: --mode update needs it to find the customer");
+                out.problems.push(problem(
+                    out.row,
+                    col,
+                    field,
+                    Severity::Error,
+                    msg,
+                    "",
+                    &self.columns,
+                ));
+            }
+            _ => {}
+        }
+    }
+}
+
+fn cell_of(cells: &[String], col: Option<usize>) -> &str {
+    col.and_then(|c| cells.get(c)).map_or("", |s| s.as_str())
+}
+
+/// Orders problems by column: row-level first, then A, B, ..., Z, AA.
+fn column_order(a: &str, b: &str) -> std::cmp::Ordering {
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
+/// Case-insensitive comparison of `text` with an already lower-cased `lower`, without
+/// allocating.
+fn eq_lower(text: &str, lower: &str) -> bool {
+    text.chars().flat_map(char::to_lowercase).eq(lower.chars())
+}
+
+fn problem(
+    row: u32,
+    col: Option<usize>,
+    field: &'static str,
+    severity: Severity,
+    message: String,
+    value: &str,
+    columns: &[(String, String)],
+) -> Problem {
+    let (column, header) = match col.and_then(|c| columns.get(c)) {
+        Some((l, h)) => (l.clone(), h.clone()),
+        None => (String::new(), "(default)".to_string()),
+    };
+    Problem {
+        row,
+        column,
+        header,
+        field,
+        severity,
+        message,
+        value: value.to_string(),
+    }
+}
+
+/// Coerces `text` (trimmed, translated, not blank) into the field's slot, with the checks of
+/// that field alone.
+fn coerce_field(
+    plan: &FieldPlan,
+    text: &str,
+    from_default: bool,
+    row: u32,
+    columns: &[(String, String)],
+    out: &mut Checked,
+    scratch: &mut String,
+) {
+    let field = plan.field;
+    let col = if from_default { None } else { plan.col };
+    let slot = &mut out.slots[plan.slot];
+    let fail = |out_problems: &mut Vec<Problem>, severity, message: String| {
+        out_problems.push(problem(
+            row, col, field.name, severity, message, text, columns,
+        ));
+    };
+    slot.state = State::Ok;
+    match field.kind {
+        Kind::Boolean => match coerce::parse_bool(text) {
+            Some(b) => slot.flag = b,
+            None => {
+                slot.state = State::Invalid;
+                fail(&mut out.problems, Severity::Error, format!(
+                    "{text:?} is not a yes/no value (true/false, yes/no, oui/non, vrai/faux, 1/0 or x)"
+                ));
+            }
+        },
+        Kind::Integer => match coerce::parse_int(text) {
+            Ok(i) if i < 0 && field.name == "capital" => {
+                slot.state = State::Invalid;
+                fail(
+                    &mut out.problems,
+                    Severity::Error,
+                    format!("{text:?} is negative; capital must be 0 or more"),
+                );
+            }
+            Ok(i) => slot.int = i,
+            Err(e) => {
+                slot.state = State::Invalid;
+                let e: IntError = e;
+                fail(
+                    &mut out.problems,
+                    Severity::Error,
+                    format!("{text:?} {}", e.describe()),
+                );
+            }
+        },
+        Kind::Text => {
+            coerce::clean_text(text, &mut slot.text);
+            match field.name {
+                "siret" => {
+                    coerce::strip_spaces(&slot.text, scratch);
+                    std::mem::swap(&mut slot.text, scratch);
+                    match coerce::check_siret(&slot.text) {
+                        Ok(()) => {}
+                        Err(SiretError::NotFourteenDigits) => {
+                            slot.state = State::Invalid;
+                            fail(
+                                &mut out.problems,
+                                Severity::Error,
+                                format!("{text:?} is not 14 digits"),
+                            );
+                        }
+                        Err(SiretError::Checksum) => {
+                            slot.state = State::Invalid;
+                            fail(&mut out.problems, Severity::Error, format!(
+                                "{text:?} is not a valid SIRET: its check digit is wrong (mistyped digit?)"
+                            ));
+                        }
+                    }
+                }
+                "name_ar" | "address_ar" if !coerce::has_arabic(&slot.text) => {
+                    fail(
+                        &mut out.problems,
+                        Severity::Warning,
+                        format!("{text:?} has no Arabic letters"),
+                    );
+                }
+                _ => {}
+            }
+        }
+        Kind::Contacts => match parse_contacts(text) {
+            Ok(v) => {
+                if let Some(bad) = bad_email(&v) {
+                    fail(
+                        &mut out.problems,
+                        Severity::Error,
+                        format!("{bad:?} is not an e-mail address (name@example.com)"),
+                    );
+                    slot.state = State::Invalid;
+                } else if v.as_array().is_some_and(|a| a.is_empty()) {
+                    slot.state = State::Blank;
+                } else {
+                    out.contacts.json = Some(v);
+                }
+            }
+            Err(why) => {
+                slot.state = State::Invalid;
+                fail(&mut out.problems, Severity::Error, format!(
+                    "contacts must be a JSON array of objects such as [{{\"name\":\"Jeanne\",\"email\":\"j@example.fr\"}}]: {why}"
+                ));
+            }
+        },
+    }
+}
+
+fn parse_contacts(text: &str) -> Result<serde_json::Value, String> {
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    match v.as_array() {
+        Some(items) if items.iter().all(|i| i.is_object()) => Ok(v),
+        Some(_) => Err("an item is not an object".into()),
+        None => Err("not an array".into()),
+    }
+}
+
+fn bad_email(contacts: &serde_json::Value) -> Option<String> {
+    contacts.as_array()?.iter().find_map(|c| {
+        let e = c.get("email")?;
+        match e.as_str() {
+            Some(s) if s.trim().is_empty() || coerce::is_email(s.trim()) => None,
+            Some(s) => Some(s.to_string()),
+            None => Some(e.to_string()),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests;
