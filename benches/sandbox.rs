@@ -71,6 +71,13 @@ fn cpu_seconds(prefix: &str) -> Option<f64> {
 
 const SERVER_THREADS: &str = "sandbox-server";
 
+/// Resident memory of this process in MB; Linux only.
+fn rss_mb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? / 1024)
+}
+
 /// The machine's load: other work on the same cores lowers the rates measured here.
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
@@ -190,8 +197,9 @@ async fn million(running: &Running) {
         );
     }
     println!(
-        "\n1,000,000 customers inserted in {:.1}s",
-        t.elapsed().as_secs_f64()
+        "\n1,000,000 customers inserted in {:.1}s; process resident memory {} MB",
+        t.elapsed().as_secs_f64(),
+        rss_mb().map_or("unknown".to_owned(), |m| m.to_string())
     );
     let client = reqwest::Client::new();
     let get = |query: String| {

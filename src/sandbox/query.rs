@@ -190,8 +190,8 @@ fn ordered(store: &Store, query: &ListQuery, cache: &Cache) -> Arc<Vec<Arc<Recor
                 .enumerate()
                 .map(|(i, r)| (SortKey::of(r, field, store.id_key()), i))
                 .collect();
-            // Stable on creation order, so ties are broken by it and the order is total.
-            keyed.sort_by(|a, b| a.0.cmp(&b.0));
+            // Ties are broken by creation order (the index), so the order is total.
+            keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
             all = keyed.into_iter().map(|(_, i)| all[i].clone()).collect();
         }
     }
