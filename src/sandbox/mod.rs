@@ -8,6 +8,7 @@
 mod faults;
 mod query;
 mod routes;
+mod scan;
 mod server;
 mod store;
 mod timeline;
@@ -87,7 +88,7 @@ pub struct Running {
 impl Running {
     /// Every stored customer, oldest first, as the API would return it.
     pub fn records(&self) -> Vec<Map<String, Value>> {
-        self.shared.read().iter().map(|r| r.doc.clone()).collect()
+        self.shared.read().iter().map(|r| r.doc()).collect()
     }
 
     /// Stores customers directly: ids (`_id` or `id`) and timestamps are kept when given and
@@ -236,7 +237,7 @@ fn save(path: &Path, store: &Store) -> anyhow::Result<()> {
         out.write_all(b"[")?;
         for (i, record) in store.iter().enumerate() {
             out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
-            serde_json::to_writer(&mut out, &record.doc)?;
+            out.write_all(&record.json)?;
         }
         out.write_all(b"\n]\n")?;
         out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
