@@ -1,9 +1,10 @@
 //! List requests: parsing `limit`/`page`/`sortBy`/`order`/`fields`/`q`/`p`, choosing the page,
 //! and writing it in the configured envelope.
 //!
-//! The default order (and `sortBy=createdAt`) slices the store's creation-ordered timeline. Anything that must filter or sort by another field builds the full ordered list
-//! once and keeps it in a small cache keyed by the query and the store's generation, so paging
-//! through a sorted or filtered export costs one sort, not one per page.
+//! The default order (and `sortBy=createdAt`) slices the store's creation-ordered timeline.
+//! Anything that must filter or sort by another field builds the full ordered list once and
+//! keeps it in a small cache keyed by the query and the store's generation, so paging through a
+//! sorted or filtered export costs one scan and sort, not one per page.
 
 use std::cmp::Ordering;
 use std::sync::{Arc, Mutex};
