@@ -282,8 +282,28 @@ fn main() {
         server.block_on(running.stop()).unwrap();
     }
     if wanted("million") {
-        let running = server.block_on(sandbox::start(Options::default())).unwrap();
+        // Saved on stop and loaded again, to time `--data` at this size.
+        let path = std::env::temp_dir().join(format!("custbulk-bench-{}.json", std::process::id()));
+        let with_data = || Options {
+            data: Some(path.clone()),
+            ..Options::default()
+        };
+        let running = server.block_on(sandbox::start(with_data())).unwrap();
         client.block_on(million(&running));
+        let t = Instant::now();
         server.block_on(running.stop()).unwrap();
+        let saved = t.elapsed();
+        let size = std::fs::metadata(&path).map(|m| m.len() >> 20).unwrap_or(0);
+        let t = Instant::now();
+        let running = server.block_on(sandbox::start(with_data())).unwrap();
+        let loaded = t.elapsed();
+        println!(
+            "  --data of {} customers ({size} MB): saved in {:.1} s, loaded in {:.1} s",
+            running.records().len(),
+            saved.as_secs_f64(),
+            loaded.as_secs_f64()
+        );
+        drop(running);
+        let _ = std::fs::remove_file(&path);
     }
 }

@@ -201,22 +201,19 @@ fn load(path: &Path, mut store: Store) -> anyhow::Result<Store> {
     if text.iter().all(u8::is_ascii_whitespace) {
         return Ok(store);
     }
-    let records: Vec<Value> = serde_json::from_slice(&text).with_context(|| {
+    scan::each_in_array(&text, |position, record| match record {
+        Value::Object(m) => {
+            store.import(m);
+            Ok(())
+        }
+        _ => Err(format!("item {position} of the array is not a JSON object")),
+    })
+    .with_context(|| {
         format!(
             "{}: expected a JSON array of customer objects",
             path.display()
         )
     })?;
-    for (i, record) in records.into_iter().enumerate() {
-        match record {
-            Value::Object(m) => store.import(m),
-            _ => anyhow::bail!(
-                "{}: item {} of the array is not a JSON object",
-                path.display(),
-                i + 1
-            ),
-        }
-    }
     Ok(store)
 }
 

@@ -2,11 +2,51 @@
 //! values of named top-level fields (for `p` and `sortBy`) and whether some text contains the
 //! search string (for `q`). Filtering or sorting a million records scans each once; skipping
 //! what is not asked for keeps that scan several times cheaper than parsing every record.
+//! Also: reading a data file's array one customer at a time.
 
 use std::fmt;
 
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
+
+/// Calls `each` with the position (from 1) and value of every element of a JSON array, one at a
+/// time, so a large data file is never held parsed as a whole. `each` stops the read by
+/// returning an error message.
+pub(crate) fn each_in_array(
+    json: &[u8],
+    each: impl FnMut(usize, Value) -> Result<(), String>,
+) -> Result<(), serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(json);
+    EachInArray(each).deserialize(&mut de)?;
+    de.end()
+}
+
+struct EachInArray<F>(F);
+
+impl<'de, F: FnMut(usize, Value) -> Result<(), String>> DeserializeSeed<'de> for EachInArray<F> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, F: FnMut(usize, Value) -> Result<(), String>> Visitor<'de> for EachInArray<F> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON array")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        let mut position = 0;
+        while let Some(value) = seq.next_element::<Value>()? {
+            position += 1;
+            (self.0)(position, value).map_err(de::Error::custom)?;
+        }
+        Ok(())
+    }
+}
 
 /// The values of the named top-level fields, in the order of `names` (`None` when absent).
 pub(crate) fn pick(json: &[u8], names: &[&str]) -> Vec<Option<Value>> {
