@@ -1,7 +1,8 @@
 //! The sandbox: a local emulator of the Customers API over an in-memory store, with faults on
 //! demand. Tests, benchmarks and `--sandbox` runs talk to it over real HTTP on 127.0.0.1.
 //!
-//! `store` keeps the records, `query` answers lists, `routes` maps the API's endpoints,
+//! `store` keeps the records (serialised, in a creation-ordered `timeline`), `query` answers
+//! lists (with `scan` reading fields out of stored JSON), `routes` maps the API's endpoints,
 //! `faults` puts auth, the rate limit and injected failures in front of them, and `server`
 //! accepts connections so that a dropped write can really drop its connection.
 
