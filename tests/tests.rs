@@ -4,7 +4,12 @@ mod util;
 
 mod api;
 mod cli;
+mod delete;
+mod export;
 mod import;
+mod mapping;
 mod read;
 mod sandbox;
+mod template;
 mod undo;
+mod validate;

@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::ValueEnum;
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::mpsc;
 
 use crate::api::{ClientOptions, Record};
 use crate::cli::Global;
@@ -63,6 +63,8 @@ pub struct InputRow {
     pub blank: Vec<&'static str>,
     /// The match key's value (the id when matching on the id column).
     pub key: Option<String>,
+    /// The row's own action (`_action` column), overriding `--mode`.
+    pub action: Option<crate::validate::Action>,
     /// Validation errors; a row with any is never sent.
     pub errors: Vec<String>,
 }
@@ -128,13 +130,21 @@ pub struct Args {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Delete without asking (required to delete when not run from a terminal).
+    #[arg(long)]
+    pub yes: bool,
+
+    /// In delete mode, a row whose customer does not exist is a failure, not `not-found`.
+    #[arg(long)]
+    pub strict: bool,
+
     /// Where list responses keep their records, as a dotted path, when detection fails.
     #[arg(long, value_name = "PATH")]
     pub items_path: Option<String>,
 }
 
 /// Rows read ahead of the slowest unfinished row; bounds memory whatever the latency.
-const WINDOW_PER_REQUEST: usize = 8;
+const WINDOW_PER_REQUEST: u64 = 8;
 
 pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     let started = Instant::now();
@@ -162,6 +172,9 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         .clone()
         .unwrap_or_else(|| beside(&file, "journal"));
     let network = !args.dry_run;
+    if network && !args.plan && !args.yes && (args.mode == Mode::Delete || source.has_actions) {
+        confirm_deletes(&args)?;
+    }
 
     let mut resume = None;
     let journal = if network && !args.plan {
@@ -182,7 +195,7 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
                 &journal_path,
                 &file,
                 &fingerprint,
-                mode_name(args.mode),
+                args.mode.as_str(),
             )?))
         }
     } else {
@@ -206,7 +219,7 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     let mut results = Results::create(&results_path, &failed_path, &headers, args.plan)?;
     let uploader = match &connection {
         Some(connection) => {
-            let finder = if args.mode != Mode::Create && source.is_large() {
+            let finder = if (args.mode != Mode::Create || source.has_actions) && source.is_large() {
                 crate::info!("Indexing the customers on the server by {key_field}...");
                 Finder::index(&connection.client, &key_field)
                     .await
@@ -223,6 +236,7 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
                 update_with: args.update_with,
                 blank: args.blank,
                 plan: args.plan,
+                strict: args.strict,
             }))
         }
         None => None,
@@ -238,9 +252,9 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     let reader = std::thread::spawn(move || source.send_rows(row_tx));
 
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(Finished, bool)>();
-    let window = Arc::new(Semaphore::new(
-        args.concurrency as usize * WINDOW_PER_REQUEST + 64,
-    ));
+    // Rows are read at most this far ahead of the first unwritten one, so a row stuck in
+    // retries holds back a bounded number of finished rows whatever the file's size.
+    let window = args.concurrency as u64 * WINDOW_PER_REQUEST + 64;
     let mut seq = 0u64;
     let mut fatal: Option<String> = None;
     let mut read_error = None;
@@ -258,52 +272,44 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
                 progress.row(finished.outcome);
                 results.push(finished)?;
             }
-            permit = window.clone().acquire_owned(), if reading => {
-                let permit = permit.expect("never closed");
-                let Some(item) = row_rx.recv().await else { reading = false; continue };
+            item = row_rx.recv(), if reading && seq < results.written() + window => {
                 let row = match item {
-                    Ok(row) => row,
-                    Err(err) => {
+                    Some(Ok(row)) => row,
+                    Some(Err(err)) => {
                         read_error = Some(err);
                         stop.store(true, Ordering::SeqCst);
+                        reading = false;
+                        continue;
+                    }
+                    None => {
                         reading = false;
                         continue;
                     }
                 };
                 let this = seq;
                 seq += 1;
-                outstanding += 1;
-                let done_tx = done_tx.clone();
-                let quick = |outcome, error: Option<String>, row: InputRow| Finished {
-                    seq: this, row: row.number, cells: row.cells, outcome: Some(outcome), error, ..Finished::default()
-                };
-                if !row.errors.is_empty() {
+                let finished = if !row.errors.is_empty() {
                     let error = Some(row.errors.join("; "));
-                    let _ = done_tx.send((quick(Outcome::Invalid, error, row), false));
-                    drop(permit);
+                    Finished::now(this, row, Outcome::Invalid, error)
+                } else if let Some(line) = resume.as_mut().map(|r| r.done(row.number)).transpose()?.flatten() {
+                    from_journal(this, row, line)
+                } else if let Some(uploader) = uploader.clone().filter(|_| !stop.load(Ordering::SeqCst)) {
+                    let resumed = resume.as_mut().and_then(|r| r.in_flight.remove(&row.number));
+                    let done_tx = done_tx.clone();
+                    outstanding += 1;
+                    tokio::spawn(async move {
+                        let ending = uploader.process(this, row, resumed).await;
+                        let _ = done_tx.send((ending.finished, ending.fatal));
+                    });
                     continue;
-                }
-                if let Some(line) = resume.as_mut().map(|r| r.done(row.number)).transpose()?.flatten() {
-                    let _ = done_tx.send((from_journal(this, row, line), false));
-                    drop(permit);
-                    continue;
-                }
-                let Some(uploader) = uploader.clone().filter(|_| !stop.load(Ordering::SeqCst)) else {
-                    let (outcome, error) = if network {
-                        (Outcome::Skipped, Some("not attempted: the run stopped; run again with --resume".to_string()))
-                    } else {
-                        (Outcome::Valid, None)
-                    };
-                    let _ = done_tx.send((quick(outcome, error, row), false));
-                    drop(permit);
-                    continue;
+                } else if network {
+                    let error = Some("not attempted: the run stopped; run again with --resume".to_string());
+                    Finished::now(this, row, Outcome::Skipped, error)
+                } else {
+                    Finished::now(this, row, Outcome::Valid, None)
                 };
-                let resumed = resume.as_mut().and_then(|r| r.in_flight.remove(&row.number));
-                tokio::spawn(async move {
-                    let ending = uploader.process(this, row, resumed).await;
-                    let _ = done_tx.send((ending.finished, ending.fatal));
-                    drop(permit);
-                });
+                progress.row(finished.outcome);
+                results.push(finished)?;
             }
         }
     }
@@ -325,7 +331,7 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
 
     let report = summary::Summary::new(
         &file,
-        mode_name(args.mode),
+        args.mode.as_str(),
         &counts,
         blank_rows,
         connection.as_ref().map(|c| &c.client),
@@ -353,6 +359,27 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     } else {
         Exit::Ok
     })
+}
+
+/// Deleting needs a yes: typed at a terminal after seeing the count, or `--yes`.
+fn confirm_deletes(args: &Args) -> anyhow::Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return Err(usage("this import deletes customers: add --yes to confirm (custbulk is not run from a terminal, so it cannot ask)"));
+    }
+    let count = Source::count_deletes(&args.input, args.mode, args.match_on.as_deref())?;
+    if count == 0 {
+        return Ok(());
+    }
+    eprint!("This will delete {count} customer(s) from the API. Type yes to go on: ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if answer.trim().eq_ignore_ascii_case("yes") {
+        Ok(())
+    } else {
+        Err(usage("not confirmed: nothing was sent"))
+    }
 }
 
 /// `dir/NAME.EXT` for an input `dir/NAME.xlsx`.
@@ -423,12 +450,4 @@ fn watch_ctrl_c(stop: Arc<AtomicBool>, interrupted: Arc<AtomicBool>) {
             std::process::exit(130);
         }
     });
-}
-
-fn mode_name(mode: Mode) -> &'static str {
-    match mode {
-        Mode::Create => "create",
-        Mode::Update => "update",
-        Mode::Upsert => "upsert",
-    }
 }

@@ -36,6 +36,25 @@ pub struct Finished {
     pub changes: Option<String>,
 }
 
+impl Finished {
+    /// A row that ends without a request (invalid, skipped, validated only).
+    pub fn now(
+        seq: u64,
+        row: super::InputRow,
+        outcome: Outcome,
+        error: Option<String>,
+    ) -> Finished {
+        Finished {
+            seq,
+            row: row.number,
+            cells: row.cells,
+            outcome: Some(outcome),
+            error,
+            ..Finished::default()
+        }
+    }
+}
+
 /// Writes results and failed rows in input order.
 pub struct Results {
     results: csv::Writer<BufWriter<File>>,
@@ -99,9 +118,9 @@ impl Results {
         Ok(written)
     }
 
-    /// Rows held back waiting for an earlier one.
-    pub fn waiting(&self) -> usize {
-        self.pending.len()
+    /// Rows written so far.
+    pub fn written(&self) -> u64 {
+        self.next
     }
 
     fn write(&mut self, row: Finished) -> anyhow::Result<()> {

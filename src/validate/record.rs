@@ -40,8 +40,15 @@ pub struct ContactList {
     pub(crate) used: usize,
 }
 
-/// The keys of a contact object, in the order of `ContactList::groups`.
+/// The keys of a contact object, in the order of `ContactList::groups` (and of
+/// [`crate::schema::CONTACT_KEYS`], which a test checks).
 pub(crate) const CONTACT_KEYS: [&str; 4] = ["name", "email", "phone", "role"];
+
+#[test]
+fn contact_keys_follow_the_schema() {
+    let schema: Vec<&str> = crate::schema::CONTACT_KEYS.iter().map(|k| k.key).collect();
+    assert_eq!(schema, CONTACT_KEYS);
+}
 
 impl ContactList {
     /// The contacts as the API takes them: an array of objects, empty keys and empty contacts
@@ -113,6 +120,11 @@ pub struct Checked {
     pub(crate) id: String,
     pub(crate) key: String,
     pub(crate) has_key: bool,
+    /// The row's own action from an `_action` column, when it has one.
+    pub action: Option<super::Action>,
+    /// Between `Validator::check_row` and `check_key`: the key's state and hash.
+    pub(crate) key_state: State,
+    pub(crate) key_hash: Option<super::KeyHash>,
 }
 
 impl Default for Checked {
@@ -134,6 +146,9 @@ impl Checked {
             id: String::new(),
             key: String::new(),
             has_key: false,
+            action: None,
+            key_state: State::Absent,
+            key_hash: None,
         }
     }
 
@@ -213,5 +228,8 @@ impl Checked {
         self.id.clear();
         self.key.clear();
         self.has_key = false;
+        self.action = None;
+        self.key_state = State::Absent;
+        self.key_hash = None;
     }
 }

@@ -1,5 +1,6 @@
 use super::*;
 use crate::mapping::{MapFile, Mapping};
+use unicode_normalization::UnicodeNormalization;
 
 fn strings(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
@@ -456,4 +457,25 @@ fn ragged_rows_are_a_warning() {
     let c = s.check(&["A", "Paris"]);
     assert!(c.is_valid());
     assert_eq!(c.problems[0].severity, Severity::Warning);
+}
+
+#[test]
+fn text_already_in_nfc_is_kept_and_decomposed_text_is_composed() {
+    let mut out = String::new();
+    for same in [
+        "Société Générale",
+        "مخبزة مارتان",
+        "Ærø ß ÿ",
+        "Chloé — 12 €",
+        "日本",
+    ] {
+        coerce::clean_text(same, &mut out);
+        assert_eq!(out, same);
+    }
+    coerce::clean_text("Soci\u{65}\u{301}te\u{301}", &mut out);
+    assert_eq!(out, "Société");
+    // Arabic with harakat in a non-canonical order is reordered by NFC.
+    let unordered = "\u{0628}\u{0651}\u{064E}";
+    coerce::clean_text(unordered, &mut out);
+    assert_eq!(out, unordered.nfc().collect::<String>());
 }
