@@ -195,11 +195,16 @@ pub fn trim(s: &str) -> &str {
 pub fn clean_text(s: &str, out: &mut String) {
     out.clear();
     let t = trim(s);
-    if surely_nfc(t) || is_nfc_quick(t.chars()) == IsNormalized::Yes {
+    if is_nfc(t) {
         out.push_str(t);
     } else {
         out.extend(t.nfc());
     }
+}
+
+/// Whether `s` is already in Unicode NFC.
+pub fn is_nfc(s: &str) -> bool {
+    surely_nfc(s) || is_nfc_quick(s.chars()) == IsNormalized::Yes
 }
 
 /// True when every character is one that NFC leaves alone whatever surrounds it: everything

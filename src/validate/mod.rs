@@ -75,10 +75,34 @@ pub struct Problem {
     pub value: String,
 }
 
+/// The checks of one field beyond its type.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rule {
+    None,
+    /// 14 digits with their checksum; spaces removed.
+    Siret,
+    /// Must hold Arabic script (a warning).
+    Arabic,
+    /// A whole number that cannot be negative.
+    NotNegative,
+}
+
+impl Rule {
+    fn of(field: &Field) -> Rule {
+        match field.name {
+            "siret" => Rule::Siret,
+            "name_ar" | "address_ar" => Rule::Arabic,
+            "capital" => Rule::NotNegative,
+            _ => Rule::None,
+        }
+    }
+}
+
 /// How one field gets its value.
 #[derive(Clone)]
 struct FieldPlan {
     field: &'static Field,
+    rule: Rule,
     /// Index into `FIELDS` and `Checked::slots`.
     slot: usize,
     col: Option<usize>,
@@ -160,6 +184,7 @@ impl Validator {
             if col.is_some() || default.is_some() {
                 fields.push(FieldPlan {
                     field,
+                    rule: Rule::of(field),
                     slot,
                     col,
                     default,
@@ -284,6 +309,7 @@ impl Validator {
             coerce_field(
                 plan,
                 &default,
+                None,
                 true,
                 0,
                 &self.columns,
@@ -320,7 +346,7 @@ impl Validator {
             key: self.key,
             mode: self.mode,
             columns: self.columns.clone(),
-            keys: KeySet::default(),
+            keys: self.keys.empty_like(),
             key_plan: self.key_plan,
             scratch: String::new(),
             at: self.at,
@@ -363,7 +389,7 @@ impl Validator {
                 &mut self.scratch,
             );
         }
-        self.prepare_key(out);
+        self.prepare_key(&cells, out);
         for (i, plan) in self.fields.iter().enumerate() {
             if Some(i) != self.key_plan {
                 run_plan(plan, &cells, row, &self.columns, out, &mut self.scratch);
@@ -432,10 +458,10 @@ impl Validator {
         if out.slots[rcs].state != State::Ok || out.slots[siret].state != State::Ok {
             return;
         }
-        let Some(siren) = coerce::rcs_siren(&out.slots[rcs].text) else {
+        let Some(siren) = coerce::rcs_siren(out.slots[rcs].text(&out.cells)) else {
             return;
         };
-        let siret_text = &out.slots[siret].text;
+        let siret_text = out.slots[siret].text(&out.cells);
         if siret_text.as_bytes()[..9] != siren {
             let siren = String::from_utf8_lossy(&siren).into_owned();
             let msg = format!(
@@ -447,7 +473,7 @@ impl Validator {
                 .iter()
                 .find(|p| p.slot == rcs)
                 .and_then(|p| p.col);
-            let value = out.slots[rcs].text.clone();
+            let value = out.slots[rcs].text(&out.cells).to_string();
             out.problems.push(problem(
                 out.row,
                 col,
@@ -486,7 +512,7 @@ impl Validator {
 
     /// Builds the row's match key, hashes it and prefetches its slot in the key table, so
     /// that the lookup in `check_key`, after the rest of the row's checks, finds it in cache.
-    fn prepare_key(&mut self, out: &mut Checked) {
+    fn prepare_key(&mut self, cells: &[String], out: &mut Checked) {
         out.key_hash = None;
         out.key_state = State::Absent;
         let Some((source, _, _)) = self.key else {
@@ -510,7 +536,7 @@ impl Validator {
                             let _ = write!(out.key, "{}", s.int);
                         }
                         Kind::Boolean => out.key.push_str(if s.flag { "true" } else { "false" }),
-                        _ => out.key.push_str(&s.text),
+                        _ => out.key.push_str(s.text(cells)),
                     }
                 }
                 s.state
@@ -623,9 +649,15 @@ fn run_plan(
         .and_then(|c| cells.get(c))
         .map_or("", |s| s.as_str());
     let mut text = coerce::trim(cell);
+    // Where `text` lies in the cells, so a value equal to it need not be copied.
+    let mut origin = plan.col.map(|c| {
+        let start = text.as_ptr() as usize - cell.as_ptr() as usize;
+        (c as u32, start as u32, (start + text.len()) as u32)
+    });
     if !plan.values.is_empty() && !text.is_empty() {
         // Translations ignore case and surrounding spaces.
         if let Some((_, to)) = plan.values.iter().find(|(from, _)| eq_lower(text, from)) {
+            origin = None;
             text = to.as_str();
         }
     }
@@ -642,14 +674,17 @@ fn run_plan(
             }
         }
     }
-    coerce_field(plan, text, from_default, row, columns, out, scratch);
+    let origin = if from_default { None } else { origin };
+    coerce_field(plan, text, origin, from_default, row, columns, out, scratch);
 }
 
 /// Coerces `text` (trimmed, translated, not blank) into the field's slot, with the checks of
 /// that field alone.
+#[allow(clippy::too_many_arguments)]
 fn coerce_field(
     plan: &FieldPlan,
     text: &str,
+    origin: Option<(u32, u32, u32)>,
     from_default: bool,
     row: u32,
     columns: &[(String, String)],
@@ -676,7 +711,7 @@ fn coerce_field(
             }
         },
         Kind::Integer => match coerce::parse_int(text) {
-            Ok(i) if i < 0 && field.name == "capital" => {
+            Ok(i) if i < 0 && plan.rule == Rule::NotNegative => {
                 slot.state = State::Invalid;
                 fail(
                     &mut out.problems,
@@ -696,12 +731,25 @@ fn coerce_field(
             }
         },
         Kind::Text => {
-            coerce::clean_text(text, &mut slot.text);
-            match field.name {
-                "siret" => {
-                    coerce::strip_spaces(&slot.text, scratch);
-                    std::mem::swap(&mut slot.text, scratch);
-                    match coerce::check_siret(&slot.text) {
+            slot.cell = None;
+            let clean = coerce::is_nfc(text);
+            match plan.rule {
+                Rule::Siret => {
+                    if clean
+                        && origin.is_some()
+                        && !text.bytes().any(|b| b.is_ascii_whitespace() || b >= 0x80)
+                    {
+                        slot.cell = origin;
+                    } else {
+                        coerce::clean_text(text, scratch);
+                        coerce::strip_spaces(scratch, &mut slot.text);
+                    }
+                    let value = if slot.cell.is_some() {
+                        text
+                    } else {
+                        slot.text.as_str()
+                    };
+                    match coerce::check_siret(value) {
                         Ok(()) => {}
                         Err(SiretError::NotFourteenDigits) => {
                             slot.state = State::Invalid;
@@ -719,14 +767,20 @@ fn coerce_field(
                         }
                     }
                 }
-                "name_ar" | "address_ar" if !coerce::has_arabic(&slot.text) => {
-                    fail(
-                        &mut out.problems,
-                        Severity::Warning,
-                        format!("{text:?} has no Arabic letters"),
-                    );
+                rule => {
+                    if clean && origin.is_some() {
+                        slot.cell = origin;
+                    } else {
+                        coerce::clean_text(text, &mut slot.text);
+                    }
+                    if rule == Rule::Arabic && !coerce::has_arabic(text) {
+                        fail(
+                            &mut out.problems,
+                            Severity::Warning,
+                            format!("{text:?} has no Arabic letters"),
+                        );
+                    }
                 }
-                _ => {}
             }
         }
         Kind::Contacts => match parse_contacts(text) {
