@@ -135,7 +135,9 @@ impl Source {
 /// does not have (a sheet, an encoding): that is a usage error, exit 2.
 pub fn open_error(e: ReadError) -> anyhow::Error {
     match e {
-        ReadError::UnknownSheet { .. } | ReadError::UnknownEncoding { .. } => crate::error::usage(e.to_string()),
+        ReadError::UnknownSheet { .. } | ReadError::UnknownEncoding { .. } => {
+            crate::error::usage(e.to_string())
+        }
         e => anyhow::Error::new(e),
     }
 }
