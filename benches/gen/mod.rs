@@ -254,10 +254,27 @@ pub fn write_csv(path: &Path, rows: u64) -> Result<(), Box<dyn std::error::Error
 }
 
 /// Writes `rows` customers as XLSX in constant-memory mode: capital and UN number as numbers,
-/// zip codes and SIRETs as text, as a careful user would type them.
+/// zip codes and SIRETs as text, as a careful user would type them. Strings are inline.
 pub fn write_xlsx(path: &Path, rows: u64) -> Result<(), Box<dyn std::error::Error>> {
+    write_workbook(path, rows, false)
+}
+
+/// The same with a shared-strings table, as Excel and LibreOffice write workbooks.
+pub fn write_xlsx_shared_strings(path: &Path, rows: u64) -> Result<(), Box<dyn std::error::Error>> {
+    write_workbook(path, rows, true)
+}
+
+fn write_workbook(
+    path: &Path,
+    rows: u64,
+    shared_strings: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
     let mut wb = rust_xlsxwriter::Workbook::new();
-    let ws = wb.add_worksheet_with_constant_memory()?;
+    let ws = if shared_strings {
+        wb.add_worksheet_with_low_memory()?
+    } else {
+        wb.add_worksheet_with_constant_memory()?
+    };
     ws.set_name("Clients")?;
     for (c, h) in HEADERS.iter().enumerate() {
         ws.write_string(0, c as u16, *h)?;

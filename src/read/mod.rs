@@ -41,7 +41,7 @@ pub struct ReadOptions {
 /// `cells` has one entry per header column (short rows are padded with `""`); cells beyond the
 /// header are kept when they are not empty. Buffers are reused from row to row: pass the same
 /// `Row` to [`Table::next_row`] again and again.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Row {
     /// The row number the user sees in their spreadsheet (1-based; the header has its own).
     pub number: u32,
@@ -52,6 +52,15 @@ pub struct Row {
     /// How many leading cells the source filled (the rest of `cells` are stale or cleared).
     filled: usize,
 }
+
+/// Rows are equal when they show the same thing: number, cells and raggedness.
+impl PartialEq for Row {
+    fn eq(&self, other: &Row) -> bool {
+        self.number == other.number && self.cells == other.cells && self.ragged == other.ragged
+    }
+}
+
+impl Eq for Row {}
 
 impl Row {
     pub fn new() -> Row {
@@ -93,14 +102,11 @@ impl Row {
         self.slot(index)
     }
 
-    /// The first `n` cell buffers, cleared, as the filled cells of this row (for sources that
-    /// know a row's length up front).
+    /// The first `n` cell buffers (not cleared: the caller overwrites each) as the filled cells
+    /// of this row, for sources that know a row's length up front.
     fn cells_for(&mut self, n: usize) -> &mut [String] {
         if self.cells.len() < n {
             self.cells.resize_with(n, String::new);
-        }
-        for cell in &mut self.cells[..n] {
-            cell.clear();
         }
         self.filled = n;
         &mut self.cells[..n]
@@ -429,8 +435,7 @@ pub fn column_letter(index: usize) -> String {
         letters.push(b'A' + rem as u8);
         n = (n - 1) / 26;
     }
-    letters.reverse();
-    String::from_utf8(letters).expect("ASCII letters")
+    letters.iter().rev().map(|&b| char::from(b)).collect()
 }
 
 /// Why a file could not be read. Every message names the file (and sheet and row when known).

@@ -42,16 +42,16 @@ fn open_unguarded(path: &Path, format: Format, opts: &ReadOptions) -> Result<Ope
             let wb: Xlsx<Input> = Xlsx::new(input).map_err(|e| bad(&e))?;
             let (sheet, names) = pick_sheet(path, &wb, opts)?;
             let name = sheet.clone();
-            let crash = crashed(&file, &sheet);
-            let source = threaded::spawn(crash, move |emit| stream_xlsx(wb, &name, &file, emit));
+            let fail = failure(&file, &sheet);
+            let source = threaded::spawn(fail, move |emit| stream_xlsx(wb, &name, &file, emit));
             Ok(opened(Source::Threaded(source), sheet, names))
         }
         Format::Xlsb => {
             let wb: Xlsb<Input> = Xlsb::new(input).map_err(|e| bad(&e))?;
             let (sheet, names) = pick_sheet(path, &wb, opts)?;
             let name = sheet.clone();
-            let crash = crashed(&file, &sheet);
-            let source = threaded::spawn(crash, move |emit| stream_xlsb(wb, &name, &file, emit));
+            let fail = failure(&file, &sheet);
+            let source = threaded::spawn(fail, move |emit| stream_xlsb(wb, &name, &file, emit));
             Ok(opened(Source::Threaded(source), sheet, names))
         }
         Format::Xls => {
@@ -68,7 +68,7 @@ fn open_unguarded(path: &Path, format: Format, opts: &ReadOptions) -> Result<Ope
             let wb: Ods<Input> = Ods::new(input).map_err(|e| bad(&e))?;
             range_source(path, wb, opts)
         }
-        Format::Csv => unreachable!("CSV files are read by read::csv"),
+        Format::Csv => Err(unreadable(path, format, &"CSV is not a workbook format")),
     }
 }
 
@@ -90,8 +90,10 @@ fn unreadable(path: &Path, format: Format, e: &dyn std::fmt::Display) -> ReadErr
     }
 }
 
-fn crashed(file: &Path, sheet: &str) -> ReadError {
-    sheet_error(file, sheet, None, "its structure is inconsistent")
+/// The error for a reader thread that panicked or could not start.
+fn failure(file: &Path, sheet: &str) -> impl Fn(&str) -> ReadError + Clone + Send + 'static {
+    let (file, sheet) = (file.to_path_buf(), sheet.to_string());
+    move |reason: &str| sheet_error(&file, &sheet, None, reason)
 }
 
 fn sheet_error(file: &Path, sheet: &str, row: Option<u32>, e: impl std::fmt::Display) -> ReadError {
@@ -171,6 +173,15 @@ fn stream_xlsx(
                 .and_then(|f| ZeroPad::parse(&f.format_code))
         })
         .collect();
+    if pads.iter().all(Option::is_none) {
+        // No zero-padding format in the workbook: skip reading style ids.
+        return stream_cells(sheet, file, emit, &[], || {
+            cells
+                .next_cell()
+                .map(|c| c.map(|c| (c, 0)))
+                .map_err(|e| e.to_string())
+        });
+    }
     stream_cells(sheet, file, emit, &pads, || {
         cells.next_cell_with_style_id().map_err(|e| e.to_string())
     })

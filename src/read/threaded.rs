@@ -1,7 +1,7 @@
-//! Parsing on a background thread: a producer fills batches of items (sheet [`Row`]s, raw CSV
-//! records) and sends them over a bounded channel; the consumer swaps items out and sends the
-//! emptied batches back, so buffers travel back and forth and nothing is allocated per row in
-//! steady state.
+//! Parsing on a background thread: a producer fills batches of items (sheet
+//! [`Row`](super::Row)s, raw CSV records) and sends them over a bounded channel; the consumer
+//! swaps items out and sends the emptied batches back, so buffers travel back and forth and
+//! nothing is allocated per row in steady state.
 //!
 //! XLSX/XLSB parsing (zip inflate + XML) and CSV tokenising are most of the cost of reading;
 //! doing them here lets the caller's mapping and validation use the second core.
@@ -92,16 +92,19 @@ impl<T: Default> Emitter<T> {
 }
 
 /// Runs `produce` on a new thread; its rows arrive through the returned receiver. An error it
-/// returns is delivered after the rows it committed before failing; if it panics (calamine
-/// asserts on some damaged files), `crash` is delivered instead, so a damaged file never looks
-/// like a short one.
-pub(crate) fn spawn<T, F>(crash: ReadError, produce: F) -> Receiver<T>
+/// returns is delivered after the rows it committed before failing. If it panics (calamine
+/// asserts on some damaged files) or the thread cannot start, `fail(reason)` is delivered
+/// instead, so a damaged file never looks like a short one.
+pub(crate) fn spawn<T, F, E>(fail: E, produce: F) -> Receiver<T>
 where
     T: Default + Send + 'static,
     F: FnOnce(&mut Emitter<T>) -> Result<(), ReadError> + Send + 'static,
+    E: Fn(&str) -> ReadError + Clone + Send + 'static,
 {
     let (full_tx, full_rx) = mpsc::sync_channel(BATCHES_IN_FLIGHT);
     let (empty_tx, empty_rx) = mpsc::channel();
+    let fail_tx = full_tx.clone();
+    let crash = fail.clone();
     let worker = std::thread::Builder::new()
         .name("custbulk-read".into())
         .spawn(move || {
@@ -111,14 +114,22 @@ where
                 batch: Batch::new(),
             };
             let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| produce(&mut emitter)))
-                .unwrap_or(Err(crash));
+                .unwrap_or_else(|_| Err(crash("its structure is inconsistent")));
             if emitter.flush().is_ok() {
                 if let Err(e) = outcome {
                     let _ = emitter.full.send(Err(e));
                 }
             }
-        })
-        .expect("spawning the reader thread");
+        });
+    let worker = match worker {
+        Ok(handle) => Some(handle),
+        Err(e) => {
+            let reason = format!("cannot start a reader thread ({e})");
+            let _ = fail_tx.send(Err(fail(&reason)));
+            None
+        }
+    };
+    drop(fail_tx);
     Receiver {
         full: Some(full_rx),
         empty: empty_tx,
@@ -128,7 +139,7 @@ where
         },
         pos: 0,
         done: false,
-        worker: Some(worker),
+        worker,
     }
 }
 

@@ -8,21 +8,29 @@
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
-use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
+use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 
-use super::sniff::{io_error, is_binary, open_file};
+use super::sniff::{io_error, open_file};
 use super::{threaded, ReadError, ReadOptions, Row};
 
+mod detect;
+mod transcode;
+
+use detect::{choose_encoding, detect_delimiter};
+use transcode::{RecordLimit, Transcoder};
+
 /// How much of the file detection looks at.
-const PREFIX: usize = 64 * 1024;
-/// Lines looked at to choose the delimiter.
-const DELIMITER_LINES: usize = 50;
+pub(crate) const PREFIX: usize = 64 * 1024;
 
 /// Tokenises the file into records and numbers them as the user's spreadsheet would; the
 /// half of CSV reading that may run on a background thread.
 pub(crate) struct Tokenizer {
     reader: csv::Reader<Box<dyn Read + Send>>,
+    /// Where the last record ended, for [`RecordLimit`].
+    record_end: Arc<AtomicU64>,
     record: csv::ByteRecord,
     file: PathBuf,
     /// The file ends its lines with CRLF: a record's `\n` is consumed by the next read.
@@ -106,10 +114,14 @@ impl CsvSource {
         };
         file.seek(SeekFrom::Start(bom as u64))
             .map_err(|e| io_error(path, e))?;
+        let record_end = Arc::new(AtomicU64::new(0));
         let input: Box<dyn Read + Send> = if encoding == UTF_8 {
-            Box::new(file)
+            Box::new(RecordLimit::new(file, record_end.clone()))
         } else {
-            Box::new(Transcoder::new(file, encoding))
+            Box::new(RecordLimit::new(
+                Transcoder::new(file, encoding),
+                record_end.clone(),
+            ))
         };
         let reader = csv::ReaderBuilder::new()
             .has_headers(false)
@@ -119,6 +131,7 @@ impl CsvSource {
             .from_reader(input);
         let tokenizer = Tokenizer {
             reader,
+            record_end,
             record: csv::ByteRecord::new(),
             file: path.to_path_buf(),
             crlf,
@@ -170,11 +183,12 @@ impl CsvSource {
 impl Tokenizer {
     /// Runs on a background thread: the caller's thread only decodes fields into cells.
     fn spawn(mut self) -> threaded::Receiver<RawRecord> {
-        let crash = ReadError::Unreadable {
-            file: self.file.clone(),
-            reason: "the CSV reader failed unexpectedly".into(),
+        let file = self.file.clone();
+        let fail = move |reason: &str| ReadError::Unreadable {
+            file: file.clone(),
+            reason: format!("the CSV reader failed: {reason}"),
         };
-        threaded::spawn(crash, move |emit| loop {
+        threaded::spawn(fail, move |emit| loop {
             let Ok(raw) = emit.slot() else {
                 return Ok(());
             };
@@ -199,6 +213,8 @@ impl Tokenizer {
                 }
             }
             self.records += 1;
+            self.record_end
+                .store(self.reader.position().byte(), Ordering::Relaxed);
             self.blanks = self.blank_lines_before_record();
             self.held = true;
         }
@@ -246,11 +262,11 @@ impl Tokenizer {
 /// UTF-8 in one pass (fields of a valid record are valid unless a character straddles a
 /// delimiter, which `str::get` catches); otherwise each field is decoded on its own.
 fn fill_row(record: &csv::ByteRecord, row: &mut Row) {
-    let n = record.len();
-    let cells = row.cells_for(n);
+    let cells = row.cells_for(record.len());
     match simdutf8::basic::from_utf8(record.as_slice()) {
         Ok(text) => {
             for (i, cell) in cells.iter_mut().enumerate() {
+                cell.clear();
                 let range = record.range(i).unwrap_or(0..0);
                 match text.get(range) {
                     Some(field) => cell.push_str(field),
@@ -260,6 +276,7 @@ fn fill_row(record: &csv::ByteRecord, row: &mut Row) {
         }
         Err(_) => {
             for (i, cell) in cells.iter_mut().enumerate() {
+                cell.clear();
                 decode_field(&record[i], cell);
             }
         }
@@ -279,242 +296,14 @@ fn decode_field(bytes: &[u8], out: &mut String) {
     }
 }
 
-/// The encoding to read with and the length of the byte-order mark to skip.
-fn choose_encoding(
-    path: &Path,
-    prefix: &[u8],
-    whole: bool,
-    asked: Option<&str>,
-) -> Result<(&'static Encoding, usize), ReadError> {
-    let bom = Encoding::for_bom(prefix);
-    if let Some(label) = asked {
-        let encoding = Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
-            ReadError::UnknownEncoding {
-                asked: label.to_string(),
-            }
-        })?;
-        let skip = match bom {
-            Some((b, len)) if b == encoding => len,
-            _ => 0,
-        };
-        return Ok((encoding, skip));
-    }
-    if let Some((encoding, len)) = bom {
-        return Ok((encoding, len));
-    }
-    if let Some(encoding) = utf16_without_bom(prefix) {
-        return Ok((encoding, 0));
-    }
-    if is_binary(prefix) {
-        return Err(ReadError::Unreadable {
-            file: path.to_path_buf(),
-            reason: "it looks like a binary file, not CSV text or a spreadsheet".into(),
-        });
-    }
-    let utf8 = match std::str::from_utf8(prefix) {
-        Ok(_) => true,
-        // Cut in the middle of a character by the 64 KiB window: still UTF-8.
-        Err(e) => e.error_len().is_none() && !whole,
-    };
-    Ok((if utf8 { UTF_8 } else { WINDOWS_1252 }, 0))
-}
-
-/// UTF-16 text without a BOM has a NUL in every other byte of its ASCII characters.
-fn utf16_without_bom(prefix: &[u8]) -> Option<&'static Encoding> {
-    let pairs = prefix.len() / 2;
-    if pairs < 2 {
-        return None;
-    }
-    let even = prefix.iter().step_by(2).filter(|&&b| b == 0).count();
-    let odd = prefix
-        .iter()
-        .skip(1)
-        .step_by(2)
-        .filter(|&&b| b == 0)
-        .count();
-    if odd * 10 > pairs * 7 && even * 10 < pairs {
-        Some(UTF_16LE)
-    } else if even * 10 > pairs * 7 && odd * 10 < pairs {
-        Some(UTF_16BE)
-    } else {
-        None
-    }
-}
-
-/// Picks among `,` `;` tab `|` the delimiter that splits the most lines into the same number
-/// of fields (counting outside quotes); ties go to the one giving more fields, then to `;`
-/// over `,` (decimal commas are common in the French files this sees).
-pub(crate) fn detect_delimiter(text: &[u8], whole: bool) -> u8 {
-    const CANDIDATES: [u8; 4] = [b';', b',', b'\t', b'|'];
-    let mut counts: Vec<[usize; 4]> = Vec::new();
-    let mut line = [0usize; 4];
-    let mut quoted = false;
-    let mut complete = false;
-    let mut has_text = false;
-    for &b in text {
-        if b == b'"' {
-            quoted = !quoted;
-            has_text = true;
-        } else if quoted {
-            continue;
-        } else if b == b'\n' || b == b'\r' {
-            if has_text {
-                counts.push(line);
-                if counts.len() == DELIMITER_LINES {
-                    complete = true;
-                    break;
-                }
-            }
-            line = [0; 4];
-            has_text = false;
-        } else if let Some(i) = CANDIDATES.iter().position(|&c| c == b) {
-            line[i] += 1;
-            has_text = true;
-        } else {
-            has_text = true;
-        }
-    }
-    // The last line is whole only if the file ended inside the window.
-    if has_text && !complete && whole {
-        counts.push(line);
-    }
-    if counts.is_empty() && has_text {
-        counts.push(line);
-    }
-    let mut best = (0usize, 0usize, b',');
-    for (i, &delimiter) in CANDIDATES.iter().enumerate() {
-        // The most frequent non-zero field count for this delimiter, and how many lines have it.
-        let mut tally: Vec<(usize, usize)> = Vec::new();
-        for c in counts.iter().map(|l| l[i]).filter(|&n| n > 0) {
-            match tally.iter_mut().find(|(n, _)| *n == c) {
-                Some((_, lines)) => *lines += 1,
-                None => tally.push((c, 1)),
-            }
-        }
-        if let Some(&(fields, lines)) = tally.iter().max_by_key(|&&(n, lines)| (lines, n)) {
-            if (lines, fields) > (best.0, best.1) {
-                best = (lines, fields, delimiter);
-            }
-        }
-    }
-    best.2
-}
-
-/// Decodes a non-UTF-8 byte stream into UTF-8 as it is read, with a fixed-size buffer.
-struct Transcoder<R> {
-    inner: R,
-    decoder: encoding_rs::Decoder,
-    input: Vec<u8>,
-    start: usize,
-    end: usize,
-    eof: bool,
-    /// The decoder was told the input ended; it must not be called again.
-    finished: bool,
-    output: Vec<u8>,
-    out_start: usize,
-    out_end: usize,
-}
-
-impl<R: Read> Transcoder<R> {
-    fn new(inner: R, encoding: &'static Encoding) -> Self {
-        Transcoder {
-            inner,
-            decoder: encoding.new_decoder_without_bom_handling(),
-            input: vec![0; PREFIX],
-            start: 0,
-            end: 0,
-            eof: false,
-            finished: false,
-            output: vec![0; PREFIX * 3 + 16],
-            out_start: 0,
-            out_end: 0,
-        }
-    }
-}
-
-impl<R: Read> Read for Transcoder<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.out_start == self.out_end {
-            if self.start == self.end && !self.eof {
-                let n = self.inner.read(&mut self.input)?;
-                self.start = 0;
-                self.end = n;
-                self.eof = n == 0;
-            }
-            if self.start == self.end && self.eof {
-                if self.finished {
-                    return Ok(0);
-                }
-                self.finished = true;
-                // Flush whatever the decoder holds (an incomplete sequence becomes U+FFFD).
-                let (_, _, written, _) = self.decoder.decode_to_utf8(&[], &mut self.output, true);
-                if written == 0 {
-                    return Ok(0);
-                }
-                self.out_start = 0;
-                self.out_end = written;
-                break;
-            }
-            let (_, read, written, _) = self.decoder.decode_to_utf8(
-                &self.input[self.start..self.end],
-                &mut self.output,
-                false,
-            );
-            self.start += read;
-            self.out_start = 0;
-            self.out_end = written;
-        }
-        let n = buf.len().min(self.out_end - self.out_start);
-        buf[..n].copy_from_slice(&self.output[self.out_start..self.out_start + n]);
-        self.out_start += n;
-        Ok(n)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn delimiters() {
-        assert_eq!(detect_delimiter(b"a;b;c\n1;2,5;3\n", true), b';');
-        assert_eq!(detect_delimiter(b"a,b,c\n1,2,3\n", true), b',');
-        assert_eq!(detect_delimiter(b"a\tb\tc\n1\t2\t3\n", true), b'\t');
-        assert_eq!(detect_delimiter(b"a|b|c\r\n1|2|3\r\n", true), b'|');
-        assert_eq!(
-            detect_delimiter(b"Liste des clients\n\nnom;ville\n\"a;b\";c\n", true),
-            b';'
-        );
-        assert_eq!(
-            detect_delimiter(b"name,note\n\"x\",\"a;b;c;d\"\n\"y\",\"e;f\"\n", true),
-            b','
-        );
-        assert_eq!(detect_delimiter(b"single column\nvalue\n", true), b',');
-    }
-
-    #[test]
-    fn transcoder_decodes_windows_1252() {
-        let bytes: &[u8] = b"caf\xe9;\x80\n";
-        let mut t = Transcoder::new(bytes, WINDOWS_1252);
-        let mut s = String::new();
-        t.read_to_string(&mut s).unwrap();
-        assert_eq!(s, "café;€\n");
-    }
 
     #[test]
     fn stray_windows_1252_field() {
         let mut s = String::new();
         decode_field(b"Fran\xe7ois", &mut s);
         assert_eq!(s, "François");
-    }
-
-    #[test]
-    fn utf16_sniffing() {
-        let le: Vec<u8> = "nom\tville\n"
-            .encode_utf16()
-            .flat_map(|u| u.to_le_bytes())
-            .collect();
-        assert_eq!(utf16_without_bom(&le), Some(UTF_16LE));
-        assert_eq!(utf16_without_bom(b"plain text"), None);
     }
 }
