@@ -1,5 +1,6 @@
 use super::*;
 use crate::mapping::{MapFile, Mapping};
+use coerce::IntError;
 use unicode_normalization::UnicodeNormalization;
 
 fn strings(list: &[&str]) -> Vec<String> {
