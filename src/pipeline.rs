@@ -143,7 +143,7 @@ pub fn open_error(e: ReadError) -> anyhow::Error {
 }
 
 /// Rows per batch sent from the reader thread.
-const BATCH: usize = 1024;
+const BATCH: usize = 256;
 /// Batches in flight: bounds memory whatever the file's size.
 const IN_FLIGHT: usize = 4;
 /// How many rows ahead of the one being finished the key table slot is prefetched.
