@@ -131,6 +131,17 @@ impl Source {
     }
 }
 
+/// A file that cannot be opened is exit 3, except when a flag asked for something the file
+/// does not have (a sheet, an encoding): that is a usage error, exit 2.
+pub fn open_error(e: ReadError) -> anyhow::Error {
+    match e {
+        ReadError::UnknownSheet { .. } | ReadError::UnknownEncoding { .. } => {
+            crate::error::usage(e.to_string())
+        }
+        e => anyhow::Error::new(e),
+    }
+}
+
 /// Rows per batch sent from the reader thread.
 const BATCH: usize = 256;
 /// Batches in flight: bounds memory whatever the file's size.
@@ -182,7 +193,7 @@ impl Pipeline {
         let table = read::open(&input.file, &input.read_options(), &|cells| {
             mapping::is_header_with(cells, file.as_ref())
         })
-        .map_err(anyhow::Error::new)?;
+        .map_err(open_error)?;
         Pipeline::from_table(table, file.as_ref(), opts)
     }
 

@@ -374,3 +374,21 @@ fn a_key_repeated_thousands_of_rows_later_is_found() {
         "name \"Client 7\" already appears on row 9"
     );
 }
+
+#[test]
+fn an_unknown_sheet_is_a_usage_error_listing_the_sheets() {
+    let w = WorkDir::new();
+    let sample = project_file("samples/customers.xlsx");
+    let r = w.run(&["validate", sample.to_str().unwrap(), "--sheet", "Nope"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("\"Clients\""), "{}", r.stderr);
+}
+
+#[test]
+fn a_file_with_a_header_and_no_rows_is_valid() {
+    let w = WorkDir::new();
+    w.write("empty.csv", "Nom;Ville\n");
+    let r = w.run(&["validate", "empty.csv", "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json()["rows"], 0);
+}

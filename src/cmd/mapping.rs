@@ -39,7 +39,8 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     let file = args.input.map.as_deref().map(MapFile::load).transpose()?;
     let mut table = read::open(&args.input.file, &args.input.read_options(), &|cells| {
         mapping::is_header_with(cells, file.as_ref())
-    })?;
+    })
+    .map_err(crate::pipeline::open_error)?;
     for note in &table.notes {
         warn!("{note}");
     }

@@ -195,11 +195,16 @@ pub fn trim(s: &str) -> &str {
 pub fn clean_text(s: &str, out: &mut String) {
     out.clear();
     let t = trim(s);
-    if surely_nfc(t) || is_nfc_quick(t.chars()) == IsNormalized::Yes {
+    if is_nfc(t) {
         out.push_str(t);
     } else {
         out.extend(t.nfc());
     }
+}
+
+/// Whether `s` is already in Unicode NFC.
+pub fn is_nfc(s: &str) -> bool {
+    surely_nfc(s) || is_nfc_quick(s.chars()) == IsNormalized::Yes
 }
 
 /// True when every character is one that NFC leaves alone whatever surrounds it: everything
@@ -207,19 +212,12 @@ pub fn clean_text(s: &str, out: &mut String) {
 /// Checked on the UTF-8 bytes, before the full quick-check, because French and Arabic names
 /// are nearly all this.
 fn surely_nfc(s: &str) -> bool {
-    const HIGH: u64 = 0x8080_8080_8080_8080;
     let b = s.as_bytes();
+    if b.is_ascii() {
+        return true;
+    }
     let mut i = 0;
-    while i < b.len() {
-        // Skip ASCII eight bytes at a time.
-        while let Some(word) = b.get(i..i + 8) {
-            let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
-            if word & HIGH != 0 {
-                break;
-            }
-            i += 8;
-        }
-        let Some(&lead) = b.get(i) else { break };
+    while let Some(&lead) = b.get(i) {
         match lead {
             0x00..=0x7F => i += 1,
             // U+0080..U+02FF: Latin-1, Latin Extended-A and -B, IPA, spacing modifiers.

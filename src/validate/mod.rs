@@ -9,6 +9,7 @@
 //! [`Checked`].
 
 pub mod coerce;
+mod field;
 mod keys;
 mod record;
 
@@ -18,8 +19,8 @@ use serde::Serialize;
 
 use crate::error;
 use crate::mapping::{Mapping, Target};
-use crate::schema::{self, Field, Kind, FIELDS};
-use coerce::{IntError, SiretError};
+use crate::schema::{self, Kind, FIELDS};
+use field::{coerce_field, run_plan, FieldPlan, Rule};
 pub(crate) use keys::KeyHash;
 use keys::KeySet;
 pub use record::{Checked, ContactList, FieldValue};
@@ -117,18 +118,6 @@ pub struct Problem {
     pub value: String,
 }
 
-/// How one field gets its value.
-#[derive(Clone)]
-struct FieldPlan {
-    field: &'static Field,
-    /// Index into `FIELDS` and `Checked::slots`.
-    slot: usize,
-    col: Option<usize>,
-    default: Option<String>,
-    /// (lower-cased cell text, replacement).
-    values: Vec<(String, String)>,
-}
-
 /// One contact's columns: `[name, email, phone, role]`.
 #[derive(Clone)]
 struct GroupPlan {
@@ -204,6 +193,7 @@ impl Validator {
             if col.is_some() || default.is_some() {
                 fields.push(FieldPlan {
                     field,
+                    rule: Rule::of(field),
                     slot,
                     col,
                     default,
@@ -336,6 +326,7 @@ impl Validator {
             coerce_field(
                 plan,
                 &default,
+                None,
                 true,
                 0,
                 &self.columns,
@@ -378,7 +369,7 @@ impl Validator {
             key: self.key,
             mode: self.mode,
             columns: self.columns.clone(),
-            keys: KeySet::default(),
+            keys: self.keys.empty_like(),
             key_plan: self.key_plan,
             scratch: String::new(),
             at: self.at,
@@ -450,7 +441,7 @@ impl Validator {
                 &mut self.scratch,
             );
         }
-        self.prepare_key(out);
+        self.prepare_key(&cells, out);
         for (i, plan) in self.fields.iter().enumerate() {
             if Some(i) != self.key_plan {
                 run_plan(plan, &cells, row, &self.columns, out, &mut self.scratch);
@@ -519,10 +510,10 @@ impl Validator {
         if out.slots[rcs].state != State::Ok || out.slots[siret].state != State::Ok {
             return;
         }
-        let Some(siren) = coerce::rcs_siren(&out.slots[rcs].text) else {
+        let Some(siren) = coerce::rcs_siren(out.slots[rcs].text(&out.cells)) else {
             return;
         };
-        let siret_text = &out.slots[siret].text;
+        let siret_text = out.slots[siret].text(&out.cells);
         if siret_text.as_bytes()[..9] != siren {
             let siren = String::from_utf8_lossy(&siren).into_owned();
             let msg = format!(
@@ -534,7 +525,7 @@ impl Validator {
                 .iter()
                 .find(|p| p.slot == rcs)
                 .and_then(|p| p.col);
-            let value = out.slots[rcs].text.clone();
+            let value = out.slots[rcs].text(&out.cells).to_string();
             out.problems.push(problem(
                 out.row,
                 col,
@@ -581,7 +572,7 @@ impl Validator {
 
     /// Builds the row's match key, hashes it and prefetches its slot in the key table, so
     /// that the lookup in `check_key`, after the rest of the row's checks, finds it in cache.
-    fn prepare_key(&mut self, out: &mut Checked) {
+    fn prepare_key(&mut self, cells: &[String], out: &mut Checked) {
         out.key_hash = None;
         out.key_state = State::Absent;
         let Some((source, _, _)) = self.key else {
@@ -605,7 +596,7 @@ impl Validator {
                             let _ = write!(out.key, "{}", s.int);
                         }
                         Kind::Boolean => out.key.push_str(if s.flag { "true" } else { "false" }),
-                        _ => out.key.push_str(&s.text),
+                        _ => out.key.push_str(s.text(cells)),
                     }
                 }
                 s.state
@@ -675,13 +666,7 @@ fn column_order(a: &str, b: &str) -> std::cmp::Ordering {
     a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
 
-/// Case-insensitive comparison of `text` with an already lower-cased `lower`, without
-/// allocating.
-fn eq_lower(text: &str, lower: &str) -> bool {
-    text.chars().flat_map(char::to_lowercase).eq(lower.chars())
-}
-
-fn problem(
+pub(crate) fn problem(
     row: u32,
     col: Option<usize>,
     field: &'static str,
@@ -703,171 +688,6 @@ fn problem(
         message,
         value: value.to_string(),
     }
-}
-
-/// Takes one field's cell (or default), applies the mapping file's translation, and coerces it.
-fn run_plan(
-    plan: &FieldPlan,
-    cells: &[String],
-    row: u32,
-    columns: &[(String, String)],
-    out: &mut Checked,
-    scratch: &mut String,
-) {
-    let cell = plan
-        .col
-        .and_then(|c| cells.get(c))
-        .map_or("", |s| s.as_str());
-    let mut text = coerce::trim(cell);
-    if !plan.values.is_empty() && !text.is_empty() {
-        // Translations ignore case and surrounding spaces.
-        if let Some((_, to)) = plan.values.iter().find(|(from, _)| eq_lower(text, from)) {
-            text = to.as_str();
-        }
-    }
-    let mut from_default = false;
-    if text.is_empty() {
-        match &plan.default {
-            Some(d) => {
-                text = d.as_str();
-                from_default = true;
-            }
-            None => {
-                out.slots[plan.slot].state = State::Blank;
-                return;
-            }
-        }
-    }
-    coerce_field(plan, text, from_default, row, columns, out, scratch);
-}
-
-/// Coerces `text` (trimmed, translated, not blank) into the field's slot, with the checks of
-/// that field alone.
-fn coerce_field(
-    plan: &FieldPlan,
-    text: &str,
-    from_default: bool,
-    row: u32,
-    columns: &[(String, String)],
-    out: &mut Checked,
-    scratch: &mut String,
-) {
-    let field = plan.field;
-    let col = if from_default { None } else { plan.col };
-    let slot = &mut out.slots[plan.slot];
-    let fail = |out_problems: &mut Vec<Problem>, severity, message: String| {
-        out_problems.push(problem(
-            row, col, field.name, severity, message, text, columns,
-        ));
-    };
-    slot.state = State::Ok;
-    match field.kind {
-        Kind::Boolean => match coerce::parse_bool(text) {
-            Some(b) => slot.flag = b,
-            None => {
-                slot.state = State::Invalid;
-                fail(&mut out.problems, Severity::Error, format!(
-                    "{text:?} is not a yes/no value (true/false, yes/no, oui/non, vrai/faux, 1/0 or x)"
-                ));
-            }
-        },
-        Kind::Integer => match coerce::parse_int(text) {
-            Ok(i) if i < 0 && field.name == "capital" => {
-                slot.state = State::Invalid;
-                fail(
-                    &mut out.problems,
-                    Severity::Error,
-                    format!("{text:?} is negative; capital must be 0 or more"),
-                );
-            }
-            Ok(i) => slot.int = i,
-            Err(e) => {
-                slot.state = State::Invalid;
-                let e: IntError = e;
-                fail(
-                    &mut out.problems,
-                    Severity::Error,
-                    format!("{text:?} {}", e.describe()),
-                );
-            }
-        },
-        Kind::Text => {
-            coerce::clean_text(text, &mut slot.text);
-            match field.name {
-                "siret" => {
-                    coerce::strip_spaces(&slot.text, scratch);
-                    std::mem::swap(&mut slot.text, scratch);
-                    match coerce::check_siret(&slot.text) {
-                        Ok(()) => {}
-                        Err(SiretError::NotFourteenDigits) => {
-                            slot.state = State::Invalid;
-                            fail(
-                                &mut out.problems,
-                                Severity::Error,
-                                format!("{text:?} is not 14 digits"),
-                            );
-                        }
-                        Err(SiretError::Checksum) => {
-                            slot.state = State::Invalid;
-                            fail(&mut out.problems, Severity::Error, format!(
-                                "{text:?} is not a valid SIRET: its check digit is wrong (mistyped digit?)"
-                            ));
-                        }
-                    }
-                }
-                "name_ar" | "address_ar" if !coerce::has_arabic(&slot.text) => {
-                    fail(
-                        &mut out.problems,
-                        Severity::Warning,
-                        format!("{text:?} has no Arabic letters"),
-                    );
-                }
-                _ => {}
-            }
-        }
-        Kind::Contacts => match parse_contacts(text) {
-            Ok(v) => {
-                if let Some(bad) = bad_email(&v) {
-                    fail(
-                        &mut out.problems,
-                        Severity::Error,
-                        format!("{bad:?} is not an e-mail address (name@example.com)"),
-                    );
-                    slot.state = State::Invalid;
-                } else if v.as_array().is_some_and(|a| a.is_empty()) {
-                    slot.state = State::Blank;
-                } else {
-                    out.contacts.json = Some(v);
-                }
-            }
-            Err(why) => {
-                slot.state = State::Invalid;
-                fail(&mut out.problems, Severity::Error, format!(
-                    "contacts must be a JSON array of objects such as [{{\"name\":\"Jeanne\",\"email\":\"j@example.fr\"}}]: {why}"
-                ));
-            }
-        },
-    }
-}
-
-fn parse_contacts(text: &str) -> Result<serde_json::Value, String> {
-    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    match v.as_array() {
-        Some(items) if items.iter().all(|i| i.is_object()) => Ok(v),
-        Some(_) => Err("an item is not an object".into()),
-        None => Err("not an array".into()),
-    }
-}
-
-fn bad_email(contacts: &serde_json::Value) -> Option<String> {
-    contacts.as_array()?.iter().find_map(|c| {
-        let e = c.get("email")?;
-        match e.as_str() {
-            Some(s) if s.trim().is_empty() || coerce::is_email(s.trim()) => None,
-            Some(s) => Some(s.to_string()),
-            None => Some(e.to_string()),
-        }
-    })
 }
 
 #[cfg(test)]

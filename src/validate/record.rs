@@ -25,9 +25,25 @@ pub(crate) enum State {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Slot {
     pub state: State,
+    /// A text value that differs from its cell (trimmed, NFC-composed, translated, default).
     pub text: String,
+    /// A text value that is exactly `cells[col][start..end]`: nearly every cell, not copied.
+    pub cell: Option<(u32, u32, u32)>,
     pub int: i64,
     pub flag: bool,
+}
+
+impl Slot {
+    /// The text value, from the row's cells or from the slot's own buffer.
+    pub fn text<'a>(&'a self, cells: &'a [String]) -> &'a str {
+        match self.cell {
+            Some((col, start, end)) => cells
+                .get(col as usize)
+                .and_then(|c| c.get(start as usize..end as usize))
+                .unwrap_or(""),
+            None => &self.text,
+        }
+    }
 }
 
 /// The contacts of one row: parsed from a JSON column, or gathered from column groups.
@@ -213,7 +229,7 @@ impl Checked {
         Some(match FIELDS[i].kind {
             Kind::Boolean => FieldValue::Bool(slot.flag),
             Kind::Integer => FieldValue::Int(slot.int),
-            Kind::Text => FieldValue::Text(&slot.text),
+            Kind::Text => FieldValue::Text(slot.text(&self.cells)),
             Kind::Contacts => FieldValue::Contacts(&self.contacts),
         })
     }

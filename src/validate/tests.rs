@@ -1,5 +1,6 @@
 use super::*;
 use crate::mapping::{MapFile, Mapping};
+use coerce::IntError;
 use unicode_normalization::UnicodeNormalization;
 
 fn strings(list: &[&str]) -> Vec<String> {
@@ -489,4 +490,29 @@ fn text_already_in_nfc_is_kept_and_decomposed_text_is_composed() {
     let unordered = "\u{0628}\u{0651}\u{064E}";
     coerce::clean_text(unordered, &mut out);
     assert_eq!(out, unordered.nfc().collect::<String>());
+}
+
+/// Regression: rows checked by a `for_rows` copy (on the reader thread) carry key hashes that
+/// the original's key set must recognise; the hasher is seeded at random per set.
+#[test]
+fn keys_hashed_by_a_row_checker_are_found_by_the_original() {
+    let mapping = Mapping::infer(&strings(&["name", "city"]), None);
+    let mut main = Validator::new(&mapping, &ValidateOptions::default()).unwrap();
+    let mut worker = main.for_rows();
+    let row = |v: &mut Validator, n: u32, name: &str| {
+        let mut c = Checked::new();
+        c.row = n;
+        c.cells = strings(&[name, "Paris"]);
+        v.check_row(&mut c);
+        c
+    };
+    let mut a = row(&mut worker, 2, "Acme");
+    let mut b = row(&mut main, 3, "Acme");
+    main.check_key(&mut a);
+    main.check_key(&mut b);
+    assert!(a.is_valid());
+    assert_eq!(
+        b.problems[0].message,
+        "name \"Acme\" already appears on row 2"
+    );
 }
