@@ -227,8 +227,11 @@ async fn page_through(
             report.envelope = Some(meta.envelope.to_string());
             report.page_size = page_size(&meta, asked);
             report.concurrent = last_page(&meta, report.page_size).is_some();
+            // The reorder buffer: twice the requests in flight, so one slow page does not
+            // leave the others idle. Pages wait in it as NDJSON (about 0.65 MB per 1000
+            // records), so its bound is small.
             window = if report.concurrent {
-                concurrency + 2
+                concurrency * 2
             } else {
                 2
             };
