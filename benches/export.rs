@@ -181,8 +181,8 @@ fn main() {
             number(&run.summary, "duration_secs"),
             number(&run.summary, "duration_secs") / pages * 1000.0
         );
-        let mut best: f64 = 0.0;
-        for _ in 0..3 {
+        let mut rates = Vec::new();
+        for _ in 0..5 {
             let run = export(
                 &server,
                 dir.path(),
@@ -198,11 +198,15 @@ fn main() {
                 run.wall_secs,
                 rate / 160.0 * 100.0
             );
-            best = best.max(rate);
+            rates.push(rate);
         }
+        rates.sort_by(f64::total_cmp);
         println!(
-            "=> best {best:.1} pages/s ({:.1}% of the 160 pages/s bound; target >= 90%)",
-            best / 1.6
+            "=> median {:.1} pages/s ({:.1}% of the 160 pages/s bound), best {:.1} ({:.1}%); target >= 90%",
+            rates[2],
+            rates[2] / 1.6,
+            rates[4],
+            rates[4] / 1.6
         );
         drop(server);
     }
