@@ -193,10 +193,12 @@ fn main() {
             let pages = number(&run.summary, "pages");
             let rate = pages / number(&run.summary, "duration_secs");
             println!(
-                "latency 50 ms, 8 in flight: {pages} pages in {:.3} s export time ({:.3} s wall): {rate:.1} pages/s = {:.1}% of 160",
+                "latency 50 ms, 8 in flight: {pages} pages in {:.3} s export time ({:.3} s fetching, {:.3} s wall): {rate:.1} pages/s = {:.1}% of 160 ({:.1}% counting fetch time only)",
                 number(&run.summary, "duration_secs"),
+                number(&run.summary, "fetch_secs"),
                 run.wall_secs,
-                rate / 160.0 * 100.0
+                rate / 160.0 * 100.0,
+                pages / number(&run.summary, "fetch_secs") / 1.6
             );
             rates.push(rate);
         }
