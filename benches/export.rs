@@ -140,6 +140,30 @@ fn export(server: &Running, dir: &Path, file: &str, extra: &[&str]) -> Run {
     }
 }
 
+/// Runs `custbulk verify` on an export: seconds and peak RSS in MB.
+fn verify(dir: &Path, file: &str) -> (f64, Option<f64>) {
+    let time_out = dir.join("time-verify.txt");
+    let started = Instant::now();
+    let status = Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(&time_out)
+        .arg(BIN)
+        .args(["-q", "verify"])
+        .arg(dir.join(file))
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("run custbulk verify");
+    let secs = started.elapsed().as_secs_f64();
+    assert!(status.success(), "verify {file} failed");
+    let peak = std::fs::read_to_string(&time_out)
+        .ok()
+        .and_then(|t| t.lines().last()?.trim().parse::<f64>().ok())
+        .map(|kb| kb / 1024.0);
+    (secs, peak)
+}
+
 fn number(v: &Value, key: &str) -> f64 {
     v[key].as_f64().unwrap_or(f64::NAN)
 }
@@ -251,6 +275,11 @@ fn main() {
                 number(&run.summary, "records_per_sec"),
                 run.cpu_secs.unwrap_or(f64::NAN),
                 run.summary["bytes"]
+            );
+            let (verify_secs, verify_mb) = verify(dir.path(), file);
+            println!(
+                "  verify {file}: {verify_secs:.1} s, peak RSS {:.1} MB",
+                verify_mb.unwrap_or(f64::NAN)
             );
             let _ = std::fs::remove_file(dir.path().join(file));
         }
