@@ -68,6 +68,24 @@ struct Run {
     wall_secs: f64,
     /// Peak resident set of the export process, in MB.
     peak_mb: Option<f64>,
+    /// CPU seconds (user + system) the export process used: steadier than wall time on a
+    /// shared machine.
+    cpu_secs: Option<f64>,
+    /// CPU seconds the sandbox (this process) used meanwhile.
+    sandbox_cpu_secs: f64,
+}
+
+/// CPU seconds this process (the sandbox) has used so far, from /proc/self/stat.
+fn own_cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces): utime and stime are 14 and 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<f64> = rest
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0.0))
+        .collect();
+    let ticks = fields.get(11).unwrap_or(&0.0) + fields.get(12).unwrap_or(&0.0);
+    ticks / 100.0
 }
 
 fn export(server: &Running, dir: &Path, file: &str, extra: &[&str]) -> Run {
@@ -76,7 +94,11 @@ fn export(server: &Running, dir: &Path, file: &str, extra: &[&str]) -> Run {
     let measure = Path::new("/usr/bin/time").exists();
     let mut command = if measure {
         let mut c = Command::new("/usr/bin/time");
-        c.arg("-f").arg("%M").arg("-o").arg(&time_out).arg(BIN);
+        c.arg("-f")
+            .arg("%M %U %S")
+            .arg("-o")
+            .arg(&time_out)
+            .arg(BIN);
         c
     } else {
         Command::new(BIN)
@@ -88,24 +110,58 @@ fn export(server: &Running, dir: &Path, file: &str, extra: &[&str]) -> Run {
         .env("ICLOUDREADY_API_KEY", "bench")
         .env("ICLOUDREADY_BASE_URL", &server.base_url);
     let started = Instant::now();
+    let sandbox_cpu = own_cpu_secs();
     let out = command.output().expect("run custbulk");
     let wall_secs = started.elapsed().as_secs_f64();
+    let sandbox_cpu_secs = own_cpu_secs() - sandbox_cpu;
     assert!(
         out.status.success(),
         "export failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     let summary: Value = serde_json::from_slice(&out.stdout).expect("a JSON summary");
-    let peak_mb = measure
+    let times: Vec<f64> = measure
         .then(|| std::fs::read_to_string(&time_out).ok())
         .flatten()
-        .and_then(|t| t.lines().last()?.trim().parse::<f64>().ok())
-        .map(|kb| kb / 1024.0);
+        .and_then(|t| {
+            t.lines()
+                .last()?
+                .split_whitespace()
+                .map(|v| v.parse::<f64>().ok())
+                .collect()
+        })
+        .unwrap_or_default();
     Run {
         summary,
         wall_secs,
-        peak_mb,
+        peak_mb: times.first().map(|kb| kb / 1024.0),
+        cpu_secs: (times.len() == 3).then(|| times[1] + times[2]),
+        sandbox_cpu_secs,
     }
+}
+
+/// Runs `custbulk verify` on an export: seconds and peak RSS in MB.
+fn verify(dir: &Path, file: &str) -> (f64, Option<f64>) {
+    let time_out = dir.join("time-verify.txt");
+    let started = Instant::now();
+    let status = Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(&time_out)
+        .arg(BIN)
+        .args(["-q", "verify"])
+        .arg(dir.join(file))
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("run custbulk verify");
+    let secs = started.elapsed().as_secs_f64();
+    assert!(status.success(), "verify {file} failed");
+    let peak = std::fs::read_to_string(&time_out)
+        .ok()
+        .and_then(|t| t.lines().last()?.trim().parse::<f64>().ok())
+        .map(|kb| kb / 1024.0);
+    (secs, peak)
 }
 
 fn number(v: &Value, key: &str) -> f64 {
@@ -149,8 +205,8 @@ fn main() {
             number(&run.summary, "duration_secs"),
             number(&run.summary, "duration_secs") / pages * 1000.0
         );
-        let mut best: f64 = 0.0;
-        for _ in 0..3 {
+        let mut rates = Vec::new();
+        for _ in 0..5 {
             let run = export(
                 &server,
                 dir.path(),
@@ -161,16 +217,22 @@ fn main() {
             let pages = number(&run.summary, "pages");
             let rate = pages / number(&run.summary, "duration_secs");
             println!(
-                "latency 50 ms, 8 in flight: {pages} pages in {:.3} s export time ({:.3} s wall): {rate:.1} pages/s = {:.1}% of 160",
+                "latency 50 ms, 8 in flight: {pages} pages in {:.3} s export time ({:.3} s fetching, {:.3} s wall): {rate:.1} pages/s = {:.1}% of 160 ({:.1}% counting fetch time only)",
                 number(&run.summary, "duration_secs"),
+                number(&run.summary, "fetch_secs"),
                 run.wall_secs,
-                rate / 160.0 * 100.0
+                rate / 160.0 * 100.0,
+                pages / number(&run.summary, "fetch_secs") / 1.6
             );
-            best = best.max(rate);
+            rates.push(rate);
         }
+        rates.sort_by(f64::total_cmp);
         println!(
-            "=> best {best:.1} pages/s ({:.1}% of the 160 pages/s bound; target >= 90%)",
-            best / 1.6
+            "=> median {:.1} pages/s ({:.1}% of the 160 pages/s bound), best {:.1} ({:.1}%); target >= 90%",
+            rates[2],
+            rates[2] / 1.6,
+            rates[4],
+            rates[4] / 1.6
         );
         drop(server);
     }
@@ -183,10 +245,13 @@ fn main() {
             let run = export(&server, dir.path(), file, &big_args);
             assert_eq!(run.summary["records"], records);
             println!(
-                "no latency, {records} records to {file}: {:.0} records/s ({:.2} s export, {:.2} s wall, peak RSS {:.1} MB)",
+                "no latency, {records} records to {file}: {:.0} records/s ({:.2} s export, {:.2} s wall, {:.2} CPU s in the exporter = {:.0} records per CPU second, {:.2} CPU s in the sandbox, peak RSS {:.1} MB)",
                 number(&run.summary, "records_per_sec"),
                 number(&run.summary, "duration_secs"),
                 run.wall_secs,
+                run.cpu_secs.unwrap_or(f64::NAN),
+                records as f64 / run.cpu_secs.unwrap_or(f64::NAN),
+                run.sandbox_cpu_secs,
                 run.peak_mb.unwrap_or(f64::NAN)
             );
         }
@@ -204,11 +269,17 @@ fn main() {
             let run = export(&server, dir.path(), file, &big_args);
             assert_eq!(run.summary["records"], records);
             println!(
-                "{records} records to {file}: peak RSS {:.1} MB (target <= 100), {:.1} s, {:.0} records/s, {} bytes",
+                "{records} records to {file}: peak RSS {:.1} MB (target <= 100), {:.1} s, {:.0} records/s, {:.1} CPU s, {} bytes",
                 run.peak_mb.unwrap_or(f64::NAN),
                 number(&run.summary, "duration_secs"),
                 number(&run.summary, "records_per_sec"),
+                run.cpu_secs.unwrap_or(f64::NAN),
                 run.summary["bytes"]
+            );
+            let (verify_secs, verify_mb) = verify(dir.path(), file);
+            println!(
+                "  verify {file}: {verify_secs:.1} s, peak RSS {:.1} MB",
+                verify_mb.unwrap_or(f64::NAN)
             );
             let _ = std::fs::remove_file(dir.path().join(file));
         }

@@ -175,9 +175,9 @@ async fn page_through(
         ..Report::default()
     };
     let mut tracker = Tracker::new(plan.max_records);
-    // Until page 1 tells more, the first `concurrency` pages go out together: a round trip
-    // saved, and harmless if the list turns out shorter (the extra pages are dropped).
-    let mut window = concurrency;
+    // Until page 1 tells more, the first pages go out together (as many as a known total
+    // would allow): a round trip saved. Those the list turns out not to need are cancelled.
+    let mut window = concurrency * 2;
     let mut last: Option<u64> = plan.max_records.map(|m| m.div_ceil(asked));
     let mut next = 1;
     let mut number = 0;
@@ -227,8 +227,11 @@ async fn page_through(
             report.envelope = Some(meta.envelope.to_string());
             report.page_size = page_size(&meta, asked);
             report.concurrent = last_page(&meta, report.page_size).is_some();
+            // The reorder buffer: twice the requests in flight, so one slow page does not
+            // leave the others idle. Pages wait in it as NDJSON (about 0.65 MB per 1000
+            // records), so its bound is small.
             window = if report.concurrent {
-                concurrency + 2
+                concurrency * 2
             } else {
                 2
             };
@@ -240,6 +243,15 @@ async fn page_through(
         let for_max = plan.max_records.map(|m| m.div_ceil(size));
         if let Some(l) = last_page(&meta, size).or(last) {
             last = Some(for_max.map_or(l, |m| m.min(l)));
+        }
+        // Cancel what was fetched speculatively beyond the last page (or beyond one page
+        // ahead when the total is unknown); keep at least one, since the list may grow.
+        let keep_to = last.unwrap_or(number + window);
+        while in_flight.len() > 1 && next - 1 > keep_to {
+            if let Some(handle) = in_flight.pop_back() {
+                handle.abort();
+            }
+            next -= 1;
         }
         report.pages += 1;
         if meta.total.is_some() {
