@@ -4,6 +4,7 @@
 //! The library holds everything; the binary only parses flags and calls [`cli::main`], so tests
 //! and benchmarks drive the same code in-process.
 
+pub mod annotate;
 pub mod api;
 pub mod cli;
 pub mod cmd;

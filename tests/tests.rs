@@ -2,6 +2,7 @@
 
 mod util;
 
+mod annotate;
 mod api;
 mod cli;
 mod delete;
