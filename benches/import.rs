@@ -133,19 +133,6 @@ fn write_sheet(path: &Path, rows: usize) {
 
 fn siret(n: u64) -> String {
     let payload = format!("{:013}", 1_000_000_000_000 + n);
-    (0..10)
-        .map(|check| format!("{payload}{check}"))
-        .find(|candidate| {
-            let sum: u32 = candidate
-                .bytes()
-                .rev()
-                .enumerate()
-                .map(|(i, b)| {
-                    let d = (b - b'0') as u32 * if i % 2 == 1 { 2 } else { 1 };
-                    d / 10 + d % 10
-                })
-                .sum();
-            sum % 10 == 0
-        })
-        .unwrap()
+    let check = custbulk::validate::coerce::luhn_check_digit(&payload);
+    format!("{payload}{check}")
 }

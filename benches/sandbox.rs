@@ -5,8 +5,10 @@
 //! 2. A million customers: the time of a deep page (`page=500&limit=1000`), and of a whole
 //!    export of them page by page.
 //!
-//! Run with `cargo bench --bench sandbox`. The client runs on the same cores as the server, so
-//! the figures are for both together.
+//! Run with `cargo bench --bench sandbox` (add `-- throughput` or `-- million` for one part).
+//! The sandbox runs in its own runtime whose threads are named `sandbox-server`, so besides the
+//! rates (which depend on what else the machine is doing: the client shares the same cores) the
+//! bench reports the CPU time per request of the server alone and of server and client together.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -45,12 +47,55 @@ enum Mix {
     Both,
 }
 
-async fn drive(
-    running: &Running,
-    ids: Arc<Vec<String>>,
-    mix: Mix,
-    duration: Duration,
-) -> (f64, u64) {
+/// CPU seconds used so far by this process's threads whose name starts with `prefix` (all of
+/// them for ""); Linux only.
+fn cpu_seconds(prefix: &str) -> Option<f64> {
+    let mut total = 0.0;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let Ok(stat) = std::fs::read_to_string(task.ok()?.path().join("stat")) else {
+            continue;
+        };
+        let name = stat.get(stat.find('(')? + 1..stat.rfind(')')?)?;
+        if !name.starts_with(prefix) {
+            continue;
+        }
+        let fields: Vec<&str> = stat
+            .get(stat.rfind(')')? + 2..)?
+            .split_whitespace()
+            .collect();
+        // utime and stime, fields 14 and 15 of the line, in clock ticks of 1/100 s.
+        total += fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    }
+    Some(total / 100.0)
+}
+
+const SERVER_THREADS: &str = "sandbox-server";
+
+/// Resident memory of this process in MB; Linux only.
+fn rss_mb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? / 1024)
+}
+
+/// The machine's load: other work on the same cores lowers the rates measured here.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".to_owned())
+}
+
+/// What one phase measured.
+struct Measure {
+    rate: f64,
+    failed: u64,
+    /// CPU microseconds per request: the server's, and the whole process's.
+    cpu_us: Option<(f64, f64)>,
+}
+
+/// Drives requests for `duration` and measures them.
+async fn drive(running: &Running, ids: Arc<Vec<String>>, mix: Mix, duration: Duration) -> Measure {
+    let cpu_before = cpu_seconds(SERVER_THREADS).zip(cpu_seconds(""));
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(IN_FLIGHT)
         .build()
@@ -92,14 +137,19 @@ async fn drive(
         t.await.unwrap();
     }
     let elapsed = started.elapsed().as_secs_f64();
-    (
-        ok.load(Ordering::Relaxed) as f64 / elapsed,
-        failed.load(Ordering::Relaxed),
-    )
+    let done = ok.load(Ordering::Relaxed) as f64;
+    let cpu_after = cpu_seconds(SERVER_THREADS).zip(cpu_seconds(""));
+    let cpu_us = cpu_before
+        .zip(cpu_after)
+        .map(|((s0, a0), (s1, a1))| ((s1 - s0) * 1e6 / done, (a1 - a0) * 1e6 / done));
+    Measure {
+        rate: done / elapsed,
+        failed: failed.load(Ordering::Relaxed),
+        cpu_us,
+    }
 }
 
-async fn throughput() {
-    let running = sandbox::start(Options::default()).await.unwrap();
+async fn throughput(running: &Running) {
     running.insert((0..10_000).map(customer).collect());
     let ids: Arc<Vec<String>> = Arc::new(
         running
@@ -108,24 +158,36 @@ async fn throughput() {
             .map(|r| r["_id"].as_str().unwrap().to_owned())
             .collect(),
     );
-    drive(&running, ids.clone(), Mix::Both, Duration::from_secs(1)).await; // warm-up
+    drive(running, ids.clone(), Mix::Both, Duration::from_secs(1)).await; // warm-up
     println!(
-        "simple requests, 10,000 customers, {IN_FLIGHT} in flight, {}s each:",
-        PHASE.as_secs()
+        "simple requests, 10,000 customers, {IN_FLIGHT} in flight, {}s each (load average {}):",
+        PHASE.as_secs(),
+        load_average()
     );
     for (label, mix) in [
         ("GET /customers/{id}", Mix::GetOne),
         ("GET /customers?limit=10", Mix::List),
         ("both, mixed", Mix::Both),
     ] {
-        let (rate, failed) = drive(&running, ids.clone(), mix, PHASE).await;
-        println!("  {label:<26} {rate:>9.0} requests/s  ({failed} failed)");
+        let m = drive(running, ids.clone(), mix, PHASE).await;
+        println!(
+            "  {label:<24} {:>6.0} requests/s, {} failed",
+            m.rate, m.failed
+        );
+        if let Some((server, all)) = m.cpu_us {
+            // One idle core gives 1,000,000 CPU microseconds a second.
+            println!(
+                "  {:<24} CPU per request: server {server:.1} us ({:.0}/s per core), \
+                 server+client {all:.1} us ({:.0}/s on 2 idle cores)",
+                "",
+                1e6 / server,
+                2e6 / all
+            );
+        }
     }
-    running.stop().await.unwrap();
 }
 
-async fn million() {
-    let running = sandbox::start(Options::default()).await.unwrap();
+async fn million(running: &Running) {
     let t = Instant::now();
     for chunk in 0..100 {
         running.insert(
@@ -135,8 +197,9 @@ async fn million() {
         );
     }
     println!(
-        "\n1,000,000 customers inserted in {:.1}s",
-        t.elapsed().as_secs_f64()
+        "\n1,000,000 customers inserted in {:.1}s; process resident memory {} MB",
+        t.elapsed().as_secs_f64(),
+        rss_mb().map_or("unknown".to_owned(), |m| m.to_string())
     );
     let client = reqwest::Client::new();
     let get = |query: String| {
@@ -192,16 +255,55 @@ async fn million() {
             bytes >> 20
         );
     }
-    running.stop().await.unwrap();
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // The sandbox gets its own runtime, as in `custbulk sandbox`, so its threads can be measured.
+    let server = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(SERVER_THREADS)
         .enable_all()
         .build()
         .unwrap();
-    runtime.block_on(async {
-        throughput().await;
-        million().await;
-    });
+    let client = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    // `cargo bench --bench sandbox -- throughput` (or `million`) runs one part only.
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wanted = |part: &str| only.is_empty() || only.iter().any(|o| o == part);
+    if wanted("throughput") {
+        let running = server.block_on(sandbox::start(Options::default())).unwrap();
+        client.block_on(throughput(&running));
+        server.block_on(running.stop()).unwrap();
+    }
+    if wanted("million") {
+        // Saved on stop and loaded again, to time `--data` at this size.
+        let path = std::env::temp_dir().join(format!("custbulk-bench-{}.json", std::process::id()));
+        let with_data = || Options {
+            data: Some(path.clone()),
+            ..Options::default()
+        };
+        let running = server.block_on(sandbox::start(with_data())).unwrap();
+        client.block_on(million(&running));
+        let t = Instant::now();
+        server.block_on(running.stop()).unwrap();
+        let saved = t.elapsed();
+        let size = std::fs::metadata(&path).map(|m| m.len() >> 20).unwrap_or(0);
+        let t = Instant::now();
+        let running = server.block_on(sandbox::start(with_data())).unwrap();
+        let loaded = t.elapsed();
+        println!(
+            "  --data of {} customers ({size} MB): saved in {:.1} s, loaded in {:.1} s",
+            running.records().len(),
+            saved.as_secs_f64(),
+            loaded.as_secs_f64()
+        );
+        drop(running);
+        let _ = std::fs::remove_file(&path);
+    }
 }

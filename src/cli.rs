@@ -80,12 +80,16 @@ pub enum Output {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    Check(cmd::check::Args),
-    Sandbox(cmd::sandbox::Args),
-    Completions(cmd::completions::Args),
     Validate(cmd::validate::Args),
     Import(crate::import::Args),
+    Export(cmd::export::Args),
     Undo(crate::undo::Args),
+    Mapping(cmd::mapping::Args),
+    Template(cmd::template::Args),
+    Check(cmd::check::Args),
+    Verify(cmd::verify::Args),
+    Sandbox(cmd::sandbox::Args),
+    Completions(cmd::completions::Args),
 }
 
 /// Runs a parsed command line and returns the process exit code.
@@ -118,7 +122,11 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             Command::Completions(args) => cmd::completions::run(args),
             Command::Validate(args) => cmd::validate::run(&global, args),
             Command::Import(args) => crate::import::run(&global, args).await,
+            Command::Export(args) => cmd::export::run(&global, args).await,
             Command::Undo(args) => crate::undo::run(&global, args).await,
+            Command::Mapping(args) => cmd::mapping::run(&global, args),
+            Command::Template(args) => cmd::template::run(&global, args),
+            Command::Verify(args) => cmd::verify::run(&global, args),
         }
     })
 }

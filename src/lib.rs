@@ -10,6 +10,7 @@ pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod error;
+pub mod export;
 pub mod import;
 pub mod log;
 pub mod mapping;

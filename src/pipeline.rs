@@ -26,12 +26,16 @@
 //! an id) come out of [`Pipeline::open`] as usage errors (exit 2) before any row is read; an
 //! unreadable file is an ordinary error (exit 3) naming the file.
 //!
-//! CSV rows are read on a background thread in batches while the caller's thread checks them
-//! (spreadsheets are already parsed on a thread by `read`), so both cores work; buffers travel
-//! back to the reader, so a steady run allocates nothing per row.
+//! CSV rows are read and checked on a background thread in batches, and only the repeated-key
+//! check (which needs every earlier row) runs on the caller's thread; when the caller's thread
+//! runs out of work, the reader hands it batches unchecked, so both cores stay busy whatever
+//! the caller does with the rows. Spreadsheets are already parsed on a thread by `read` and
+//! are checked on the caller's. Buffers travel back to the reader: a steady run allocates
+//! nothing per row.
 
 use std::path::PathBuf;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::thread;
 
 use anyhow::Context as _;
@@ -127,20 +131,49 @@ impl Source {
     }
 }
 
+/// A file that cannot be opened is exit 3, except when a flag asked for something the file
+/// does not have (a sheet, an encoding): that is a usage error, exit 2.
+pub fn open_error(e: ReadError) -> anyhow::Error {
+    match e {
+        ReadError::UnknownSheet { .. } | ReadError::UnknownEncoding { .. } => {
+            crate::error::usage(e.to_string())
+        }
+        e => anyhow::Error::new(e),
+    }
+}
+
 /// Rows per batch sent from the reader thread.
-const BATCH: usize = 512;
+const BATCH: usize = 256;
 /// Batches in flight: bounds memory whatever the file's size.
 const IN_FLIGHT: usize = 4;
+/// How many rows ahead of the one being finished the key table slot is prefetched.
+const PREFETCH_AHEAD: usize = 8;
+
+/// Rows handed from the reader thread to the caller's, checked there or not yet.
+struct Batch {
+    rows: Vec<Checked>,
+    len: usize,
+    /// Whether `Validator::check_row` already ran on every row.
+    checked: bool,
+}
 
 enum Rows {
-    Direct(Box<Table>),
-    Threaded {
-        full: mpsc::Receiver<Result<Vec<Row>, ReadError>>,
-        empty: mpsc::SyncSender<Vec<Row>>,
-        batch: Vec<Row>,
-        next: usize,
-        done: bool,
-    },
+    /// Read and checked on the caller's thread (spreadsheets, which `read` already parses on a
+    /// thread of its own, and machines with one core).
+    Direct(Box<Table>, Row),
+    /// Read (and mostly checked) on a reader thread: CSV.
+    Threaded(Box<Threaded>),
+}
+
+struct Threaded {
+    full: mpsc::Receiver<Result<Batch, ReadError>>,
+    empty: mpsc::SyncSender<Batch>,
+    /// Set while the caller's thread waits for a batch: the reader then hands over batches
+    /// unchecked, so the waiting core gets the checking work.
+    hungry: Arc<AtomicBool>,
+    batch: Batch,
+    next: usize,
+    done: bool,
 }
 
 /// A file being read, mapped and validated row by row.
@@ -149,7 +182,6 @@ pub struct Pipeline {
     mapping: Mapping,
     validator: Validator,
     rows: Rows,
-    row: Row,
     counts: Counts,
 }
 
@@ -161,7 +193,7 @@ impl Pipeline {
         let table = read::open(&input.file, &input.read_options(), &|cells| {
             mapping::is_header_with(cells, file.as_ref())
         })
-        .map_err(anyhow::Error::new)?;
+        .map_err(open_error)?;
         Pipeline::from_table(table, file.as_ref(), opts)
     }
 
@@ -193,16 +225,15 @@ impl Pipeline {
         let rows = if table.format == Format::Csv
             && thread::available_parallelism().is_ok_and(|n| n.get() > 1)
         {
-            spawn_reader(table)
+            spawn_reader(table, validator.for_rows()).context("cannot start the reader thread")?
         } else {
-            Rows::Direct(Box::new(table))
+            Rows::Direct(Box::new(table), Row::new())
         };
         Ok(Pipeline {
             source,
             mapping,
             validator,
             rows,
-            row: Row::new(),
             counts: Counts::default(),
         })
     }
@@ -233,108 +264,177 @@ impl Pipeline {
     /// Reads and checks the next row into `out` (reusing its buffers); `Ok(false)` at the end.
     /// Blank rows come through with `out.blank_row` set, so callers can keep every input row.
     pub fn next(&mut self, out: &mut Checked) -> Result<bool, ReadError> {
-        if !self.next_raw()? {
-            return Ok(false);
-        }
-        out.row = self.row.number;
-        out.ragged = self.row.ragged;
-        std::mem::swap(&mut out.cells, &mut self.row.cells);
-        self.validator.check(out);
-        let c = &mut self.counts;
-        if out.blank_row {
-            c.blank_rows += 1;
-        } else {
-            c.rows += 1;
-            let mut errors = 0;
-            for p in &out.problems {
-                match p.severity {
-                    Severity::Error => errors += 1,
-                    Severity::Warning => c.warnings += 1,
+        match &mut self.rows {
+            Rows::Direct(table, row) => {
+                if !table.next_row(row)? {
+                    return Ok(false);
                 }
+                out.row = row.number;
+                out.ragged = row.ragged;
+                std::mem::swap(&mut out.cells, &mut row.cells);
+                self.validator.check(out);
             }
-            c.errors += errors;
-            if errors == 0 {
-                c.valid += 1;
-            } else {
-                c.invalid += 1;
+            Rows::Threaded(t) => {
+                if t.next >= t.batch.len && !t.refill(&mut self.validator)? {
+                    return Ok(false);
+                }
+                if let Some(ahead) = t.batch.rows[..t.batch.len].get(t.next + PREFETCH_AHEAD) {
+                    self.validator.prefetch_key(ahead);
+                }
+                std::mem::swap(out, &mut t.batch.rows[t.next]);
+                t.next += 1;
+                self.validator.check_key(out);
             }
         }
+        self.count(out);
         Ok(true)
     }
 
-    /// Fills `self.row` with the next row from the table or the reader thread.
-    fn next_raw(&mut self) -> Result<bool, ReadError> {
-        match &mut self.rows {
-            Rows::Direct(table) => table.next_row(&mut self.row),
-            Rows::Threaded {
-                full,
-                empty,
-                batch,
-                next,
-                done,
-            } => {
-                if *next >= batch.len() {
-                    if *done {
-                        return Ok(false);
+    fn count(&mut self, out: &Checked) {
+        let c = &mut self.counts;
+        if out.blank_row {
+            c.blank_rows += 1;
+            return;
+        }
+        c.rows += 1;
+        let mut errors = 0;
+        for p in &out.problems {
+            match p.severity {
+                Severity::Error => errors += 1,
+                Severity::Warning => c.warnings += 1,
+            }
+        }
+        c.errors += errors;
+        if errors == 0 {
+            c.valid += 1;
+        } else {
+            c.invalid += 1;
+        }
+    }
+}
+
+impl Threaded {
+    /// Gives the spent batch back to the reader and takes the next one, checking its rows
+    /// here when the reader did not. `Ok(false)` at the end.
+    fn refill(&mut self, validator: &mut Validator) -> Result<bool, ReadError> {
+        loop {
+            if self.done {
+                return Ok(false);
+            }
+            let spent = std::mem::replace(
+                &mut self.batch,
+                Batch {
+                    rows: Vec::new(),
+                    len: 0,
+                    checked: true,
+                },
+            );
+            if !spent.rows.is_empty() {
+                let _ = self.empty.try_send(spent);
+            }
+            let received = match self.full.try_recv() {
+                Ok(b) => Ok(b),
+                Err(mpsc::TryRecvError::Empty) => {
+                    self.hungry.store(true, Ordering::Relaxed);
+                    let b = self.full.recv().map_err(|_| ());
+                    self.hungry.store(false, Ordering::Relaxed);
+                    b
+                }
+                Err(mpsc::TryRecvError::Disconnected) => Err(()),
+            };
+            match received {
+                Ok(Ok(mut batch)) => {
+                    if !batch.checked {
+                        for row in &mut batch.rows[..batch.len] {
+                            validator.check_row(row);
+                        }
+                        batch.checked = true;
                     }
-                    let spent = std::mem::take(batch);
-                    let _ = empty.try_send(spent);
-                    match full.recv() {
-                        Ok(Ok(b)) if !b.is_empty() => {
-                            *batch = b;
-                            *next = 0;
-                        }
-                        Ok(Err(e)) => {
-                            *done = true;
-                            return Err(e);
-                        }
-                        _ => {
-                            *done = true;
-                            return Ok(false);
-                        }
+                    self.batch = batch;
+                    self.next = 0;
+                    if self.batch.len > 0 {
+                        return Ok(true);
                     }
                 }
-                std::mem::swap(&mut self.row, &mut batch[*next]);
-                *next += 1;
-                Ok(true)
+                Ok(Err(e)) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                Err(()) => {
+                    self.done = true;
+                    return Ok(false);
+                }
             }
         }
     }
 }
 
-/// Moves the table to a thread that fills batches of rows; spent batches come back to be
-/// refilled, so their cell buffers are reused.
-fn spawn_reader(mut table: Table) -> Rows {
-    let (full_tx, full_rx) = mpsc::sync_channel::<Result<Vec<Row>, ReadError>>(IN_FLIGHT);
-    let (empty_tx, empty_rx) = mpsc::sync_channel::<Vec<Row>>(IN_FLIGHT + 2);
+/// Moves the table to a thread that reads batches of rows and checks them (all but repeated
+/// keys) unless the caller's thread is waiting for work; spent batches come back to be
+/// refilled, so a steady run allocates nothing per row.
+fn spawn_reader(mut table: Table, mut validator: Validator) -> std::io::Result<Rows> {
+    let (full_tx, full_rx) = mpsc::sync_channel::<Result<Batch, ReadError>>(IN_FLIGHT);
+    let (empty_tx, empty_rx) = mpsc::sync_channel::<Batch>(IN_FLIGHT + 2);
+    let hungry = Arc::new(AtomicBool::new(false));
+    let caller_hungry = Arc::clone(&hungry);
+    let mut row = Row::new();
     thread::Builder::new()
-        .name("custbulk-read".into())
+        .name("custbulk-check".into())
         .spawn(move || loop {
-            let mut batch = empty_rx.try_recv().unwrap_or_default();
-            batch.resize_with(BATCH, Row::new);
+            let mut batch = empty_rx.try_recv().unwrap_or_else(|_| Batch {
+                rows: Vec::new(),
+                len: 0,
+                checked: false,
+            });
+            if batch.rows.len() < BATCH {
+                batch.rows.resize_with(BATCH, Checked::new);
+            }
             let mut n = 0;
+            let mut failed = None;
             while n < BATCH {
-                match table.next_row(&mut batch[n]) {
-                    Ok(true) => n += 1,
+                match table.next_row(&mut row) {
+                    Ok(true) => {
+                        let c = &mut batch.rows[n];
+                        c.row = row.number;
+                        c.ragged = row.ragged;
+                        std::mem::swap(&mut c.cells, &mut row.cells);
+                        n += 1;
+                    }
                     Ok(false) => break,
                     Err(e) => {
-                        let _ = full_tx.send(Err(e));
-                        return;
+                        failed = Some(e);
+                        break;
                     }
                 }
             }
-            batch.truncate(n);
-            let last = n < BATCH;
-            if full_tx.send(Ok(batch)).is_err() || last {
+            batch.len = n;
+            batch.checked = !hungry.load(Ordering::Relaxed);
+            if batch.checked {
+                for c in &mut batch.rows[..n] {
+                    validator.check_row(c);
+                }
+            }
+            let last = n < BATCH || failed.is_some();
+            if full_tx.send(Ok(batch)).is_err() {
                 return;
             }
-        })
-        .expect("spawn the reader thread");
-    Rows::Threaded {
+            if let Some(e) = failed {
+                let _ = full_tx.send(Err(e));
+            }
+            if last {
+                return;
+            }
+        })?;
+    Ok(Rows::Threaded(Box::new(Threaded {
         full: full_rx,
         empty: empty_tx,
-        batch: Vec::new(),
+        hungry: caller_hungry,
+        batch: Batch {
+            rows: Vec::new(),
+            len: 0,
+            checked: true,
+        },
         next: 0,
         done: false,
-    }
+    })))
 }

@@ -276,14 +276,31 @@ pub static FIELDS: &[Field] = &[
     },
 ];
 
-/// The keys of one contact object, with the header words that mean each (after the `Contact N`
-/// part of a header such as `Contact 2 Téléphone` or `contact2_phone`). Contacts are sent as
-/// `[{name, email, phone, role}]`, empty keys omitted.
-pub static CONTACT_KEYS: &[(&str, &[&str])] = &[
-    ("name", &["name", "nom", "nom complet", "full name", "الاسم"]),
-    (
-        "email",
-        &[
+/// One key of a contact object, as contact column groups spell it.
+#[derive(Debug)]
+pub struct ContactKey {
+    /// The key in the JSON object sent to the API.
+    pub key: &'static str,
+    /// The header word a template writes after `Contact N`: `[English, French]`.
+    pub headers: [&'static str; 2],
+    /// Header words that mean this key (normalised before matching, like field synonyms).
+    pub synonyms: &'static [&'static str],
+    pub example: &'static str,
+}
+
+/// The keys of one contact, for column groups such as `Contact 2 Téléphone` or
+/// `contact2_phone`. Contacts are sent as `[{name, email, phone, role}]`, empty keys omitted.
+pub static CONTACT_KEYS: &[ContactKey] = &[
+    ContactKey {
+        key: "name",
+        headers: ["Name", "Nom"],
+        synonyms: &["name", "nom", "nom complet", "full name", "الاسم"],
+        example: "Jeanne Martin",
+    },
+    ContactKey {
+        key: "email",
+        headers: ["Email", "Email"],
+        synonyms: &[
             "email",
             "e-mail",
             "mail",
@@ -292,10 +309,12 @@ pub static CONTACT_KEYS: &[(&str, &[&str])] = &[
             "adresse e-mail",
             "البريد الإلكتروني",
         ],
-    ),
-    (
-        "phone",
-        &[
+        example: "jeanne.martin@example.fr",
+    },
+    ContactKey {
+        key: "phone",
+        headers: ["Phone", "Téléphone"],
+        synonyms: &[
             "phone",
             "téléphone",
             "tel",
@@ -306,10 +325,12 @@ pub static CONTACT_KEYS: &[(&str, &[&str])] = &[
             "telephone number",
             "الهاتف",
         ],
-    ),
-    (
-        "role",
-        &[
+        example: "+33 4 74 00 00 00",
+    },
+    ContactKey {
+        key: "role",
+        headers: ["Role", "Fonction"],
+        synonyms: &[
             "role",
             "rôle",
             "fonction",
@@ -319,7 +340,8 @@ pub static CONTACT_KEYS: &[(&str, &[&str])] = &[
             "position",
             "الوظيفة",
         ],
-    ),
+        example: "Gérante",
+    },
 ];
 
 /// Columns that custbulk itself writes into results and problem files (`_row`, `_outcome`, ...).

@@ -87,3 +87,19 @@ fn completions_are_printed() {
     assert_eq!(out.status.code(), Some(0));
     assert!(stdout(&out).contains("custbulk"));
 }
+
+/// calamine panics on some damaged XLS files; the user must see one clear error, not a
+/// "thread panicked" dump.
+#[test]
+fn a_damaged_workbook_gives_a_clear_error_and_no_panic_message() {
+    let wd = Workdir::new();
+    let damaged = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/damaged.xls");
+    let out = wd.run(&["validate", damaged]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = stderr(&out);
+    assert!(
+        err.contains("damaged.xls") && err.contains("cannot be read"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}

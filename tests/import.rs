@@ -14,31 +14,8 @@ use crate::util::{record, stderr, stdout, Server, Workdir};
 /// A valid SIRET (Luhn) built from a number.
 pub fn siret(n: u64) -> String {
     let payload = format!("{:013}", 100_000_000_000 + n);
-    for check in 0..10 {
-        let candidate = format!("{payload}{check}");
-        let sum: u32 = candidate
-            .bytes()
-            .rev()
-            .enumerate()
-            .map(|(i, b)| {
-                let d = (b - b'0') as u32;
-                if i % 2 == 1 {
-                    let dd = d * 2;
-                    if dd > 9 {
-                        dd - 9
-                    } else {
-                        dd
-                    }
-                } else {
-                    d
-                }
-            })
-            .sum();
-        if sum % 10 == 0 {
-            return candidate;
-        }
-    }
-    unreachable!()
+    let check = custbulk::validate::coerce::luhn_check_digit(&payload);
+    format!("{payload}{check}")
 }
 
 /// A semicolon CSV of `n` customers; rows listed in `bad` get a fractional capital (invalid).
@@ -418,4 +395,63 @@ fn dry_run_needs_no_network_and_no_key() {
     let rows = results(&wd, "clients.results.csv");
     assert_eq!(count(&rows, "valid"), 4);
     assert_eq!(count(&rows, "invalid"), 1);
+}
+
+#[test]
+fn ctrl_c_finishes_what_is_in_flight_and_resume_completes_the_run() {
+    let server = Server::start(Options {
+        latency_ms: 20,
+        ..Options::default()
+    });
+    let wd = Workdir::new();
+    wd.write("clients.csv", sheet(300, &[]));
+    let args = [
+        "import",
+        "clients.csv",
+        "--no-progress",
+        "--concurrency",
+        "2",
+    ];
+    let child = wd
+        .against(&server, &args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while server.records().len() < 20 && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--resume"),
+        "says how to resume: {}",
+        stderr(&out)
+    );
+    let rows = results(&wd, "clients.results.csv");
+    assert_eq!(
+        rows.len(),
+        300,
+        "every row has an outcome, even after Ctrl-C"
+    );
+    let created = count(&rows, "created");
+    assert_eq!(created + count(&rows, "skipped"), 300);
+    assert_eq!(
+        created,
+        server.records().len(),
+        "what was in flight finished and is reported"
+    );
+
+    let mut resume = args.to_vec();
+    resume.push("--resume");
+    let out = wd.against(&server, &resume).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(count(&results(&wd, "clients.results.csv"), "created"), 300);
+    assert_store_has_each_once(&server, 300);
 }

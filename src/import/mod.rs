@@ -27,6 +27,7 @@ use crate::config;
 use crate::error::{usage, Exit};
 use crate::pipeline::Input;
 pub use crate::validate::Mode;
+use crate::validate::{Problem, Severity};
 use journal::{Fingerprint, Line, Outcome, Resume, Writer};
 use lookup::Finder;
 use results::{Finished, Results};
@@ -63,8 +64,26 @@ pub struct InputRow {
     pub blank: Vec<&'static str>,
     /// The match key's value (the id when matching on the id column).
     pub key: Option<String>,
-    /// Validation errors; a row with any is never sent.
-    pub errors: Vec<String>,
+    /// The row's own action (`_action` column), overriding `--mode`.
+    pub action: Option<crate::validate::Action>,
+    /// What validation found; a row with an error is never sent.
+    pub problems: Vec<Problem>,
+}
+
+impl InputRow {
+    /// The row's errors in one line, `None` when it has none.
+    pub fn errors(&self) -> Option<String> {
+        let errors: Vec<String> = self
+            .problems
+            .iter()
+            .filter(|p| p.severity == Severity::Error)
+            .map(|p| match p.column.as_str() {
+                "" => p.message.clone(),
+                column => format!("column {column} ({}): {}", p.header, p.message),
+            })
+            .collect();
+        (!errors.is_empty()).then(|| errors.join("; "))
+    }
 }
 
 /// Import a sheet into the Customers API: create or update one customer per valid row.
@@ -128,6 +147,14 @@ pub struct Args {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Delete without asking (required to delete when not run from a terminal).
+    #[arg(long)]
+    pub yes: bool,
+
+    /// In delete mode, a row whose customer does not exist is a failure, not `not-found`.
+    #[arg(long)]
+    pub strict: bool,
+
     /// Where list responses keep their records, as a dotted path, when detection fails.
     #[arg(long, value_name = "PATH")]
     pub items_path: Option<String>,
@@ -162,6 +189,9 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         .clone()
         .unwrap_or_else(|| beside(&file, "journal"));
     let network = !args.dry_run;
+    if network && !args.plan && !args.yes && (args.mode == Mode::Delete || source.has_actions) {
+        confirm_deletes(&args)?;
+    }
 
     let mut resume = None;
     let journal = if network && !args.plan {
@@ -182,7 +212,7 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
                 &journal_path,
                 &file,
                 &fingerprint,
-                mode_name(args.mode),
+                args.mode.as_str(),
             )?))
         }
     } else {
@@ -206,7 +236,7 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     let mut results = Results::create(&results_path, &failed_path, &headers, args.plan)?;
     let uploader = match &connection {
         Some(connection) => {
-            let finder = if args.mode != Mode::Create && source.is_large() {
+            let finder = if (args.mode != Mode::Create || source.has_actions) && source.is_large() {
                 crate::info!("Indexing the customers on the server by {key_field}...");
                 Finder::index(&connection.client, &key_field)
                     .await
@@ -223,6 +253,7 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
                 update_with: args.update_with,
                 blank: args.blank,
                 plan: args.plan,
+                strict: args.strict,
             }))
         }
         None => None,
@@ -274,8 +305,8 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
                 };
                 let this = seq;
                 seq += 1;
-                let finished = if !row.errors.is_empty() {
-                    let error = Some(row.errors.join("; "));
+                let finished = if let Some(error) = row.errors() {
+                    let error = Some(error);
                     Finished::now(this, row, Outcome::Invalid, error)
                 } else if let Some(line) = resume.as_mut().map(|r| r.done(row.number)).transpose()?.flatten() {
                     from_journal(this, row, line)
@@ -317,7 +348,7 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
 
     let report = summary::Summary::new(
         &file,
-        mode_name(args.mode),
+        args.mode.as_str(),
         &counts,
         blank_rows,
         connection.as_ref().map(|c| &c.client),
@@ -345,6 +376,27 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     } else {
         Exit::Ok
     })
+}
+
+/// Deleting needs a yes: typed at a terminal after seeing the count, or `--yes`.
+fn confirm_deletes(args: &Args) -> anyhow::Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return Err(usage("this import deletes customers: add --yes to confirm (custbulk is not run from a terminal, so it cannot ask)"));
+    }
+    let count = Source::count_deletes(&args.input, args.mode, args.match_on.as_deref())?;
+    if count == 0 {
+        return Ok(());
+    }
+    eprint!("This will delete {count} customer(s) from the API. Type yes to go on: ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if answer.trim().eq_ignore_ascii_case("yes") {
+        Ok(())
+    } else {
+        Err(usage("not confirmed: nothing was sent"))
+    }
 }
 
 /// `dir/NAME.EXT` for an input `dir/NAME.xlsx`.
@@ -415,12 +467,4 @@ fn watch_ctrl_c(stop: Arc<AtomicBool>, interrupted: Arc<AtomicBool>) {
             std::process::exit(130);
         }
     });
-}
-
-fn mode_name(mode: Mode) -> &'static str {
-    match mode {
-        Mode::Create => "create",
-        Mode::Update => "update",
-        Mode::Upsert => "upsert",
-    }
 }

@@ -8,8 +8,9 @@ use tokio::sync::mpsc;
 
 use super::lookup::INDEX_ABOVE_ROWS;
 use super::InputRow;
+use crate::mapping::{Ignored, Target};
 use crate::pipeline::{Input, Pipeline};
-use crate::validate::{Checked, Mode, Severity, ValidateOptions};
+use crate::validate::{Action, Checked, Mode, ValidateOptions};
 
 /// An opened, mapped input with its first rows read.
 pub struct Source {
@@ -20,6 +21,8 @@ pub struct Source {
     pub headers: Vec<String>,
     /// The match key field (`id` for the id column).
     pub key_field: String,
+    /// The sheet has an `_action` column: rows may choose their own mode.
+    pub has_actions: bool,
 }
 
 impl Source {
@@ -34,6 +37,11 @@ impl Source {
             crate::info!("{note}");
         }
         let headers = pipeline.headers().to_vec();
+        let has_actions = pipeline
+            .mapping()
+            .columns
+            .iter()
+            .any(|c| c.target == Target::Ignore(Ignored::Action));
         let key_field = pipeline.key_field().unwrap_or("name").to_string();
         let mut ahead = Vec::new();
         let mut ended = false;
@@ -53,7 +61,28 @@ impl Source {
             ended,
             headers,
             key_field,
+            has_actions,
         })
+    }
+
+    /// How many valid rows would delete a customer: a first pass, for the confirmation.
+    pub fn count_deletes(input: &Input, mode: Mode, match_on: Option<&str>) -> anyhow::Result<u64> {
+        let options = ValidateOptions {
+            mode,
+            match_on: match_on.map(str::to_string),
+        };
+        let mut pipeline = Pipeline::open(input, &options)?;
+        let mut row = Checked::new();
+        let mut count = 0;
+        while pipeline.next(&mut row)? {
+            let row_mode = match row.action {
+                Some(Action::Do(m)) => m,
+                Some(Action::Ignore) => continue,
+                None => mode,
+            };
+            count += u64::from(row.is_valid() && row_mode == Mode::Delete);
+        }
+        Ok(count)
     }
 
     /// How many data rows, when the whole file fitted in the look-ahead.
@@ -110,14 +139,7 @@ fn input_row(row: &Checked) -> InputRow {
         record: row.record(),
         blank: row.blank_fields().map(|f| f.name).collect(),
         key: row.key().map(str::to_string),
-        errors: row
-            .problems
-            .iter()
-            .filter(|p| p.severity == Severity::Error)
-            .map(|p| match p.column.as_str() {
-                "" => p.message.clone(),
-                column => format!("column {column} ({}): {}", p.header, p.message),
-            })
-            .collect(),
+        action: row.action,
+        problems: row.problems.clone(),
     }
 }

@@ -11,6 +11,7 @@ use super::results::Finished;
 use super::{Blank, InputRow, Mode, UpdateWith};
 use crate::api::{record_id, retry, ApiError, Client, Record};
 use crate::schema::{self, Kind};
+use crate::validate::Action;
 
 /// Fields the server owns; never sent back in a PUT.
 const SERVER_FIELDS: &[&str] = &["_id", "id", "createdAt", "updatedAt", "__v"];
@@ -27,6 +28,8 @@ pub struct Uploader {
     pub blank: Blank,
     /// `--plan`: read only, say what would happen.
     pub plan: bool,
+    /// Delete mode: a key that finds nobody is a failure, not `not-found`.
+    pub strict: bool,
 }
 
 /// A row's end, plus whether the whole run must stop (the key was refused, or the API is gone).
@@ -100,10 +103,21 @@ impl Uploader {
             }) => Some(before),
             _ => None,
         };
+        let mode = match row.action {
+            Some(Action::Do(mode)) => mode,
+            Some(Action::Ignore) => {
+                let error = Some("left out: its _action is ignore".to_string());
+                return Ok(Done {
+                    error,
+                    ..Done::new(Outcome::Skipped)
+                });
+            }
+            None => self.mode,
+        };
         let key = row.key.as_deref().filter(|k| !k.trim().is_empty());
-        let current = match (self.mode, key) {
+        let current = match (mode, key) {
             (Mode::Create, _) | (Mode::Upsert, None) => Found::None,
-            (Mode::Update, None) => {
+            (Mode::Update | Mode::Delete, None) => {
                 return Err(ApiError::Local(format!(
                     "the match key ({}) is blank",
                     self.key_field
@@ -111,19 +125,63 @@ impl Uploader {
             }
             (_, Some(key)) => self.finder.find(&self.client, &self.key_field, key).await?,
         };
-        match current {
-            Found::Many(n) => Err(ApiError::Local(format!(
+        let absent = || {
+            format!(
+                "no customer has {} = {:?}",
+                self.key_field,
+                key.unwrap_or_default()
+            )
+        };
+        match (mode, current) {
+            (_, Found::Many(n)) => Err(ApiError::Local(format!(
                 "{n} customers have {} = {:?}; fix the duplicates or match on another field",
                 self.key_field,
                 key.unwrap_or_default()
             ))),
-            Found::None if self.mode == Mode::Update => Err(ApiError::Local(format!(
-                "no customer has {} = {:?}",
-                self.key_field,
-                key.unwrap_or_default()
-            ))),
-            Found::None => self.create(row).await,
-            Found::One(current) => self.update(row, current, before).await,
+            (Mode::Update, Found::None) => Err(ApiError::Local(absent())),
+            (Mode::Delete, Found::None) if before.is_some() => {
+                // The DELETE an earlier run sent before dying went through.
+                Ok(Done {
+                    before,
+                    ..Done::new(Outcome::Deleted)
+                })
+            }
+            (Mode::Delete, Found::None) if self.strict => Err(ApiError::Local(absent())),
+            (Mode::Delete, Found::None) => Ok(Done {
+                error: Some(absent()),
+                ..Done::new(Outcome::NotFound)
+            }),
+            (Mode::Delete, Found::One(current)) => self.delete(row, current).await,
+            (_, Found::None) => self.create(row).await,
+            (_, Found::One(current)) => self.update(row, current, before).await,
+        }
+    }
+
+    async fn delete(&self, row: &InputRow, current: Record) -> Result<Done, ApiError> {
+        let id = record_id(&current)
+            .ok_or_else(|| ApiError::Local("the matching customer has no id".into()))?;
+        if self.plan {
+            return Ok(Done {
+                id: Some(id),
+                ..Done::new(Outcome::WouldDelete)
+            });
+        }
+        self.journal(Line::Send {
+            row: row.number,
+            op: Op::Delete,
+            key: row.key.clone(),
+            id: Some(id.clone()),
+            before: Some(current.clone()),
+        })?;
+        match self.client.delete(&id).await {
+            // A 404 here means it is gone: after a retry, the first attempt got through.
+            Err(err) if err.status() != Some(404) => Err(err),
+            _ => Ok(Done {
+                id: Some(id),
+                status: Some(204),
+                before: Some(current),
+                ..Done::new(Outcome::Deleted)
+            }),
         }
     }
 

@@ -41,7 +41,7 @@ pub enum Target {
 pub enum Ignored {
     /// A column custbulk writes itself (`_outcome`, `_error`, ...): a results file read back.
     Result,
-    /// The per-row action column (`_action`), reserved for a later release.
+    /// The per-row action column (`_action`): read by validation, never sent.
     Action,
     /// The mapping file says `ignore`.
     User,
@@ -425,10 +425,10 @@ fn contact_keys() -> &'static HashMap<String, &'static str> {
     KEYS.get_or_init(|| {
         let mut map = HashMap::new();
         let mut norm = String::new();
-        for (key, words) in schema::CONTACT_KEYS {
-            for w in *words {
+        for k in schema::CONTACT_KEYS {
+            for w in k.synonyms.iter().chain(&k.headers) {
                 normalize(w, &mut norm);
-                map.insert(norm.clone(), *key);
+                map.insert(norm.clone(), k.key);
             }
         }
         map

@@ -12,6 +12,7 @@
 
 mod cell;
 mod csv;
+mod guard;
 mod sheet;
 mod sniff;
 mod threaded;
@@ -41,7 +42,7 @@ pub struct ReadOptions {
 /// `cells` has one entry per header column (short rows are padded with `""`); cells beyond the
 /// header are kept when they are not empty. Buffers are reused from row to row: pass the same
 /// `Row` to [`Table::next_row`] again and again.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Row {
     /// The row number the user sees in their spreadsheet (1-based; the header has its own).
     pub number: u32,
@@ -52,6 +53,15 @@ pub struct Row {
     /// How many leading cells the source filled (the rest of `cells` are stale or cleared).
     filled: usize,
 }
+
+/// Rows are equal when they show the same thing: number, cells and raggedness.
+impl PartialEq for Row {
+    fn eq(&self, other: &Row) -> bool {
+        self.number == other.number && self.cells == other.cells && self.ragged == other.ragged
+    }
+}
+
+impl Eq for Row {}
 
 impl Row {
     pub fn new() -> Row {
@@ -91,6 +101,16 @@ impl Row {
             self.filled = index + 1;
         }
         self.slot(index)
+    }
+
+    /// The first `n` cell buffers (not cleared: the caller overwrites each) as the filled cells
+    /// of this row, for sources that know a row's length up front.
+    fn cells_for(&mut self, n: usize) -> &mut [String] {
+        if self.cells.len() < n {
+            self.cells.resize_with(n, String::new);
+        }
+        self.filled = n;
+        &mut self.cells[..n]
     }
 
     fn slot(&mut self, index: usize) -> &mut String {
@@ -163,7 +183,7 @@ impl fmt::Debug for Table {
 /// Where raw rows come from; each fills a [`Row`] with `begin`/`cell_mut`/`end`.
 enum Source {
     Csv(Box<csv::CsvSource>),
-    Threaded(threaded::Receiver),
+    Threaded(threaded::Receiver<Row>),
     Range(sheet::RangeSource),
 }
 
@@ -208,6 +228,11 @@ impl Table {
     fn shape(&self, row: &mut Row) {
         let width = self.headers.len();
         let filled = row.filled.min(row.cells.len());
+        if filled == width && row.cells.len() == width {
+            // The common case: a row exactly as wide as the header.
+            row.ragged = None;
+            return;
+        }
         let used = row.used_width();
         let keep = width.max(used);
         if row.cells.len() > keep {
@@ -248,12 +273,11 @@ pub fn open(
     }
     let mut table = match sniffed.format {
         Format::Csv => {
-            let src = csv::CsvSource::open(path, opts)?;
+            let src = csv::CsvSource::open(path, opts, background())?;
+            let (encoding, delimiter) = (src.encoding_name(), src.delimiter());
             let mut t = Table::empty(path, Format::Csv, Source::Csv(Box::new(src)));
-            if let Source::Csv(s) = &t.source {
-                t.encoding = Some(s.encoding_name());
-                t.delimiter = Some(s.delimiter());
-            }
+            t.encoding = Some(encoding);
+            t.delimiter = Some(delimiter);
             t.short_rows_are_ragged = true;
             t
         }
@@ -265,9 +289,30 @@ pub fn open(
             t
         }
     };
+    if table.format == Format::Csv {
+        if let Some(sheet) = &opts.sheet {
+            notes.push(format!(
+                "A CSV file has no sheets; the sheet \"{sheet}\" asked for was ignored."
+            ));
+        }
+    } else if opts.encoding.is_some() || opts.delimiter.is_some() {
+        notes.push(format!(
+            "Encoding and delimiter apply to CSV files only; they were ignored for this {} workbook.",
+            table.format.name()
+        ));
+    }
     table.notes = notes;
     table.find_header(opts, is_header)?;
     Ok(table)
+}
+
+/// Whether to tokenise CSV on a background thread: yes when there is a second core, unless
+/// `CUSTBULK_READ_THREADS=1` asks for one thread (to compare, or on a crowded machine).
+fn background() -> bool {
+    if std::env::var("CUSTBULK_READ_THREADS").is_ok_and(|v| v.trim() == "1") {
+        return false;
+    }
+    std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
 }
 
 /// How many non-blank rows the header detection looks at.
@@ -391,8 +436,7 @@ pub fn column_letter(index: usize) -> String {
         letters.push(b'A' + rem as u8);
         n = (n - 1) / 26;
     }
-    letters.reverse();
-    String::from_utf8(letters).expect("ASCII letters")
+    letters.iter().rev().map(|&b| char::from(b)).collect()
 }
 
 /// Why a file could not be read. Every message names the file (and sheet and row when known).

@@ -4,10 +4,9 @@
 
 use std::fs::File;
 use std::io::BufReader;
-use std::panic::AssertUnwindSafe;
 use std::path::Path;
 
-use calamine::{Cell, Data, DataRef, Ods, Range, Reader, SheetType, Xls, Xlsb, Xlsx};
+use calamine::{Cell, Data, DataRef, Ods, Range, Reader, SheetType, SheetVisible, Xls, Xlsb, Xlsx};
 
 use super::cell::{is_empty_ref, write_data, write_ref, ZeroPad};
 use super::sniff::open_file;
@@ -29,8 +28,8 @@ type Input = BufReader<File>;
 /// Opens the workbook and its sheet. calamine asserts on some damaged files: a panic in it
 /// becomes an [`ReadError::Unreadable`] rather than taking the program down.
 pub(crate) fn open(path: &Path, format: Format, opts: &ReadOptions) -> Result<Opened, ReadError> {
-    std::panic::catch_unwind(AssertUnwindSafe(|| open_unguarded(path, format, opts)))
-        .unwrap_or_else(|_| Err(unreadable(path, format, &"its structure is inconsistent")))
+    super::guard::contain(|| open_unguarded(path, format, opts))
+        .unwrap_or_else(|| Err(unreadable(path, format, &"its structure is inconsistent")))
 }
 
 fn open_unguarded(path: &Path, format: Format, opts: &ReadOptions) -> Result<Opened, ReadError> {
@@ -42,16 +41,16 @@ fn open_unguarded(path: &Path, format: Format, opts: &ReadOptions) -> Result<Ope
             let wb: Xlsx<Input> = Xlsx::new(input).map_err(|e| bad(&e))?;
             let (sheet, names) = pick_sheet(path, &wb, opts)?;
             let name = sheet.clone();
-            let crash = crashed(&file, &sheet);
-            let source = threaded::spawn(crash, move |emit| stream_xlsx(wb, &name, &file, emit));
+            let fail = failure(&file, &sheet);
+            let source = threaded::spawn(fail, move |emit| stream_xlsx(wb, &name, &file, emit));
             Ok(opened(Source::Threaded(source), sheet, names))
         }
         Format::Xlsb => {
             let wb: Xlsb<Input> = Xlsb::new(input).map_err(|e| bad(&e))?;
             let (sheet, names) = pick_sheet(path, &wb, opts)?;
             let name = sheet.clone();
-            let crash = crashed(&file, &sheet);
-            let source = threaded::spawn(crash, move |emit| stream_xlsb(wb, &name, &file, emit));
+            let fail = failure(&file, &sheet);
+            let source = threaded::spawn(fail, move |emit| stream_xlsb(wb, &name, &file, emit));
             Ok(opened(Source::Threaded(source), sheet, names))
         }
         Format::Xls => {
@@ -68,7 +67,7 @@ fn open_unguarded(path: &Path, format: Format, opts: &ReadOptions) -> Result<Ope
             let wb: Ods<Input> = Ods::new(input).map_err(|e| bad(&e))?;
             range_source(path, wb, opts)
         }
-        Format::Csv => unreachable!("CSV files are read by read::csv"),
+        Format::Csv => Err(unreadable(path, format, &"CSV is not a workbook format")),
     }
 }
 
@@ -90,8 +89,10 @@ fn unreadable(path: &Path, format: Format, e: &dyn std::fmt::Display) -> ReadErr
     }
 }
 
-fn crashed(file: &Path, sheet: &str) -> ReadError {
-    sheet_error(file, sheet, None, "its structure is inconsistent")
+/// The error for a reader thread that panicked or could not start.
+fn failure(file: &Path, sheet: &str) -> impl Fn(&str) -> ReadError + Clone + Send + 'static {
+    let (file, sheet) = (file.to_path_buf(), sheet.to_string());
+    move |reason: &str| sheet_error(&file, &sheet, None, reason)
 }
 
 fn sheet_error(file: &Path, sheet: &str, row: Option<u32>, e: impl std::fmt::Display) -> ReadError {
@@ -104,7 +105,7 @@ fn sheet_error(file: &Path, sheet: &str, row: Option<u32>, e: impl std::fmt::Dis
 }
 
 /// The sheet to read: by name (exact, then ignoring case), then by 1-based index; by default
-/// the first worksheet (a leading chart sheet has no cells).
+/// the first visible worksheet, the one the user sees on opening (chart sheets have no cells).
 fn pick_sheet<R: Reader<Input>>(
     path: &Path,
     wb: &R,
@@ -112,12 +113,17 @@ fn pick_sheet<R: Reader<Input>>(
 ) -> Result<(String, Vec<String>), ReadError> {
     let names = wb.sheet_names();
     let chosen = match opts.sheet.as_deref() {
-        None => wb
-            .sheets_metadata()
-            .iter()
-            .find(|s| s.typ == SheetType::WorkSheet)
-            .map(|s| s.name.clone())
-            .or_else(|| names.first().cloned()),
+        None => {
+            let sheets = wb.sheets_metadata();
+            let worksheet = |s: &&calamine::Sheet| s.typ == SheetType::WorkSheet;
+            sheets
+                .iter()
+                .filter(worksheet)
+                .find(|s| s.visible == SheetVisible::Visible)
+                .or_else(|| sheets.iter().find(worksheet))
+                .map(|s| s.name.clone())
+                .or_else(|| names.first().cloned())
+        }
         Some(asked) => names
             .iter()
             .find(|n| *n == asked)
@@ -151,7 +157,7 @@ fn stream_xlsx(
     mut wb: Xlsx<Input>,
     sheet: &str,
     file: &Path,
-    emit: &mut Emitter,
+    emit: &mut Emitter<Row>,
 ) -> Result<(), ReadError> {
     let mut cells = wb
         .worksheet_cells_reader(sheet)
@@ -166,6 +172,15 @@ fn stream_xlsx(
                 .and_then(|f| ZeroPad::parse(&f.format_code))
         })
         .collect();
+    if pads.iter().all(Option::is_none) {
+        // No zero-padding format in the workbook: skip reading style ids.
+        return stream_cells(sheet, file, emit, &[], || {
+            cells
+                .next_cell()
+                .map(|c| c.map(|c| (c, 0)))
+                .map_err(|e| e.to_string())
+        });
+    }
     stream_cells(sheet, file, emit, &pads, || {
         cells.next_cell_with_style_id().map_err(|e| e.to_string())
     })
@@ -175,7 +190,7 @@ fn stream_xlsb(
     mut wb: Xlsb<Input>,
     sheet: &str,
     file: &Path,
-    emit: &mut Emitter,
+    emit: &mut Emitter<Row>,
 ) -> Result<(), ReadError> {
     let mut cells = wb
         .worksheet_cells_reader(sheet)
@@ -193,7 +208,7 @@ fn stream_xlsb(
 fn stream_cells<'a>(
     sheet: &str,
     file: &Path,
-    emit: &mut Emitter,
+    emit: &mut Emitter<Row>,
     pads: &[Option<ZeroPad>],
     mut next: impl FnMut() -> Result<Option<(Cell<DataRef<'a>>, usize)>, String>,
 ) -> Result<(), ReadError> {
@@ -217,18 +232,22 @@ fn stream_cells<'a>(
         }
         if open_row != Some(r) {
             if open_row.is_some() {
+                emit.current().end();
                 emit.commit();
             }
             let number = r + 1;
             for blank in next_number..number {
-                if emit.row(blank).is_err() {
+                let Ok(row) = emit.slot() else {
                     return Ok(());
-                }
+                };
+                row.begin(blank);
+                row.end();
                 emit.commit();
             }
-            if emit.row(number).is_err() {
+            let Ok(row) = emit.slot() else {
                 return Ok(());
-            }
+            };
+            row.begin(number);
             open_row = Some(r);
             next_number = next_number.max(number + 1);
         }
@@ -240,6 +259,7 @@ fn stream_cells<'a>(
         write_ref(emit.current().cell_mut(c as usize), value, pad);
     }
     if open_row.is_some() {
+        emit.current().end();
         emit.commit();
     }
     Ok(())

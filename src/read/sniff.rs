@@ -56,8 +56,8 @@ const OLE_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 
 pub(crate) fn sniff(path: &Path) -> Result<Sniffed, ReadError> {
     let file = open_file(path)?;
-    let mut head = Vec::with_capacity(8);
-    file.take(8)
+    let mut head = Vec::with_capacity(512);
+    file.take(512)
         .read_to_end(&mut head)
         .map_err(|e| io_error(path, e))?;
     let by_ext = Format::from_extension(path);
@@ -81,6 +81,11 @@ pub(crate) fn sniff(path: &Path) -> Result<Sniffed, ReadError> {
         }
     } else if head.starts_with(OLE_MAGIC) {
         Format::Xls
+    } else if let Some(kind) = markup(&head) {
+        return Err(unreadable(format!(
+            "it is {kind}, not a spreadsheet; open it in Excel or LibreOffice and save it as \
+             XLSX or CSV"
+        )));
     } else {
         match by_ext {
             None | Some(Format::Csv) => Format::Csv,
@@ -155,6 +160,27 @@ fn zip_kind(path: &Path) -> Result<Option<Format>, ReadError> {
         }
     }
     Ok(kind)
+}
+
+/// Web pages and XML saved as `.xls` (many web applications "export to Excel" this way, and
+/// Excel 2003 had an XML format): neither calamine nor the CSV reader can make sense of them.
+fn markup(head: &[u8]) -> Option<&'static str> {
+    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let start = text.iter().position(|b| !b.is_ascii_whitespace())?;
+    let text = &text[start..];
+    let starts = |prefix: &str| {
+        text.len() >= prefix.len() && text[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+    };
+    if ["<!doctype html", "<html", "<table", "<meta", "<head"]
+        .iter()
+        .any(|p| starts(p))
+    {
+        Some("an HTML page")
+    } else if starts("<?xml") {
+        Some("an XML file (perhaps Excel 2003 XML)")
+    } else {
+        None
+    }
 }
 
 /// True when the first 64 KiB contain no NUL and few control characters: text, maybe UTF-16.

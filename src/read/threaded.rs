@@ -1,74 +1,79 @@
-//! Parsing on a background thread: a producer fills batches of [`Row`]s and sends them over a
-//! bounded channel; the consumer swaps rows out and sends the emptied batches back, so the cell
-//! buffers travel back and forth and nothing is allocated per row in steady state.
+//! Parsing on a background thread: a producer fills batches of items (sheet
+//! [`Row`](super::Row)s, raw CSV records) and sends them over a bounded channel; the consumer
+//! swaps items out and sends the emptied batches back, so buffers travel back and forth and
+//! nothing is allocated per row in steady state.
 //!
-//! XLSX/XLSB parsing (zip inflate + XML) is most of the cost of reading a sheet; doing it here
-//! lets the caller's mapping and validation use the second core.
+//! XLSX/XLSB parsing (zip inflate + XML) and CSV tokenising are most of the cost of reading;
+//! doing them here lets the caller's mapping and validation use the second core.
 
-use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
-use super::{ReadError, Row};
+use super::ReadError;
 
 /// Rows per batch: large enough that channel operations are rare, small enough to stay in cache.
 const BATCH_ROWS: usize = 256;
 /// Full batches that may wait in the channel; bounds memory whatever the consumer's speed.
 const BATCHES_IN_FLIGHT: usize = 4;
 
-struct Batch {
-    rows: Vec<Row>,
+struct Batch<T> {
+    rows: Vec<T>,
     len: usize,
 }
 
-type Message = Result<Batch, ReadError>;
+impl<T> Batch<T> {
+    fn new() -> Self {
+        Batch {
+            rows: Vec::with_capacity(BATCH_ROWS),
+            len: 0,
+        }
+    }
+}
+
+type Message<T> = Result<Batch<T>, ReadError>;
 
 /// The consuming half, owned by the table.
-pub(crate) struct Receiver {
-    full: Option<mpsc::Receiver<Message>>,
-    empty: mpsc::Sender<Batch>,
-    current: Batch,
+pub(crate) struct Receiver<T: Send + 'static> {
+    full: Option<mpsc::Receiver<Message<T>>>,
+    empty: mpsc::Sender<Batch<T>>,
+    current: Batch<T>,
     pos: usize,
     done: bool,
     worker: Option<JoinHandle<()>>,
 }
 
 /// The producing half, handed to the parsing closure.
-pub(crate) struct Emitter {
-    full: mpsc::SyncSender<Message>,
-    empty: mpsc::Receiver<Batch>,
-    batch: Batch,
+pub(crate) struct Emitter<T> {
+    full: mpsc::SyncSender<Message<T>>,
+    empty: mpsc::Receiver<Batch<T>>,
+    batch: Batch<T>,
 }
 
 /// The consumer hung up (the table was dropped): the producer should stop quietly.
 pub(crate) struct Hangup;
 
-impl Emitter {
-    /// The next row to fill, already begun with `number`.
-    pub fn row(&mut self, number: u32) -> Result<&mut Row, Hangup> {
+impl<T: Default> Emitter<T> {
+    /// The next item to fill: a used one whose buffers can be reused.
+    pub fn slot(&mut self) -> Result<&mut T, Hangup> {
         if self.batch.len == BATCH_ROWS {
             self.flush()?;
         }
         let i = self.batch.len;
         if i == self.batch.rows.len() {
-            self.batch.rows.push(Row::new());
+            self.batch.rows.push(T::default());
         }
-        let row = &mut self.batch.rows[i];
-        row.begin(number);
-        Ok(row)
+        Ok(&mut self.batch.rows[i])
     }
 
-    /// The row last handed out by [`Emitter::row`], to fill it cell by cell.
-    pub fn current(&mut self) -> &mut Row {
+    /// The item last handed out by [`Emitter::slot`].
+    pub fn current(&mut self) -> &mut T {
         let i = self.batch.len;
         &mut self.batch.rows[i]
     }
 
-    /// Marks the row last handed out by [`Emitter::row`] as complete.
+    /// Marks the item last handed out by [`Emitter::slot`] as complete.
     pub fn commit(&mut self) {
-        let i = self.batch.len;
-        if let Some(row) = self.batch.rows.get_mut(i) {
-            row.end();
+        if self.batch.len < self.batch.rows.len() {
             self.batch.len += 1;
         }
     }
@@ -78,10 +83,7 @@ impl Emitter {
         if self.batch.len == 0 {
             return Ok(());
         }
-        let next = self.empty.try_recv().unwrap_or_else(|_| Batch {
-            rows: Vec::with_capacity(BATCH_ROWS),
-            len: 0,
-        });
+        let next = self.empty.try_recv().unwrap_or_else(|_| Batch::new());
         let full = std::mem::replace(&mut self.batch, next);
         self.batch.len = 0;
         self.full.send(Ok(full)).map_err(|_| Hangup)
@@ -89,35 +91,44 @@ impl Emitter {
 }
 
 /// Runs `produce` on a new thread; its rows arrive through the returned receiver. An error it
-/// returns is delivered after the rows it committed before failing; if it panics (calamine
-/// asserts on some damaged files), `crash` is delivered instead, so a damaged file never looks
-/// like a short one.
-pub(crate) fn spawn<F>(crash: ReadError, produce: F) -> Receiver
+/// returns is delivered after the rows it committed before failing. If it panics (calamine
+/// asserts on some damaged files) or the thread cannot start, `fail(reason)` is delivered
+/// instead, so a damaged file never looks like a short one.
+pub(crate) fn spawn<T, F, E>(fail: E, produce: F) -> Receiver<T>
 where
-    F: FnOnce(&mut Emitter) -> Result<(), ReadError> + Send + 'static,
+    T: Default + Send + 'static,
+    F: FnOnce(&mut Emitter<T>) -> Result<(), ReadError> + Send + 'static,
+    E: Fn(&str) -> ReadError + Clone + Send + 'static,
 {
     let (full_tx, full_rx) = mpsc::sync_channel(BATCHES_IN_FLIGHT);
     let (empty_tx, empty_rx) = mpsc::channel();
+    let fail_tx = full_tx.clone();
+    let crash = fail.clone();
     let worker = std::thread::Builder::new()
         .name("custbulk-read".into())
         .spawn(move || {
             let mut emitter = Emitter {
                 full: full_tx,
                 empty: empty_rx,
-                batch: Batch {
-                    rows: Vec::with_capacity(BATCH_ROWS),
-                    len: 0,
-                },
+                batch: Batch::new(),
             };
-            let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| produce(&mut emitter)))
-                .unwrap_or(Err(crash));
+            let outcome = super::guard::contain(|| produce(&mut emitter))
+                .unwrap_or_else(|| Err(crash("its structure is inconsistent")));
             if emitter.flush().is_ok() {
                 if let Err(e) = outcome {
                     let _ = emitter.full.send(Err(e));
                 }
             }
-        })
-        .expect("spawning the reader thread");
+        });
+    let worker = match worker {
+        Ok(handle) => Some(handle),
+        Err(e) => {
+            let reason = format!("cannot start a reader thread ({e})");
+            let _ = fail_tx.send(Err(fail(&reason)));
+            None
+        }
+    };
+    drop(fail_tx);
     Receiver {
         full: Some(full_rx),
         empty: empty_tx,
@@ -127,12 +138,13 @@ where
         },
         pos: 0,
         done: false,
-        worker: Some(worker),
+        worker,
     }
 }
 
-impl Receiver {
-    pub fn next(&mut self, row: &mut Row) -> Result<bool, ReadError> {
+impl<T: Send + 'static> Receiver<T> {
+    /// Swaps the next item into `row` (its old buffers go back to the producer).
+    pub fn next(&mut self, row: &mut T) -> Result<bool, ReadError> {
         loop {
             if self.pos < self.current.len {
                 std::mem::swap(row, &mut self.current.rows[self.pos]);
@@ -166,7 +178,7 @@ impl Receiver {
     }
 }
 
-impl Drop for Receiver {
+impl<T: Send + 'static> Drop for Receiver<T> {
     fn drop(&mut self) {
         // Hanging up first makes a producer blocked on a full channel return, so the join is short.
         self.full.take();

@@ -1,13 +1,15 @@
 //! The sandbox: a local emulator of the Customers API over an in-memory store, with faults on
 //! demand. Tests, benchmarks and `--sandbox` runs talk to it over real HTTP on 127.0.0.1.
 //!
-//! `store` keeps the records, `query` answers lists, `routes` maps the API's endpoints,
+//! `store` keeps the records (serialised, in a creation-ordered `timeline`), `query` answers
+//! lists (with `scan` reading fields out of stored JSON), `routes` maps the API's endpoints,
 //! `faults` puts auth, the rate limit and injected failures in front of them, and `server`
 //! accepts connections so that a dropped write can really drop its connection.
 
 mod faults;
 mod query;
 mod routes;
+mod scan;
 mod server;
 mod store;
 mod timeline;
@@ -87,7 +89,7 @@ pub struct Running {
 impl Running {
     /// Every stored customer, oldest first, as the API would return it.
     pub fn records(&self) -> Vec<Map<String, Value>> {
-        self.shared.read().iter().map(|r| r.doc.clone()).collect()
+        self.shared.read().iter().map(|r| r.doc()).collect()
     }
 
     /// Stores customers directly: ids (`_id` or `id`) and timestamps are kept when given and
@@ -200,22 +202,19 @@ fn load(path: &Path, mut store: Store) -> anyhow::Result<Store> {
     if text.iter().all(u8::is_ascii_whitespace) {
         return Ok(store);
     }
-    let records: Vec<Value> = serde_json::from_slice(&text).with_context(|| {
+    scan::each_in_array(&text, |position, record| match record {
+        Value::Object(m) => {
+            store.import(m);
+            Ok(())
+        }
+        _ => Err(format!("item {position} of the array is not a JSON object")),
+    })
+    .with_context(|| {
         format!(
             "{}: expected a JSON array of customer objects",
             path.display()
         )
     })?;
-    for (i, record) in records.into_iter().enumerate() {
-        match record {
-            Value::Object(m) => store.import(m),
-            _ => anyhow::bail!(
-                "{}: item {} of the array is not a JSON object",
-                path.display(),
-                i + 1
-            ),
-        }
-    }
     Ok(store)
 }
 
@@ -236,7 +235,7 @@ fn save(path: &Path, store: &Store) -> anyhow::Result<()> {
         out.write_all(b"[")?;
         for (i, record) in store.iter().enumerate() {
             out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
-            serde_json::to_writer(&mut out, &record.doc)?;
+            out.write_all(&record.json)?;
         }
         out.write_all(b"\n]\n")?;
         out.into_inner().map_err(|e| e.into_error())?.sync_all()?;

@@ -1,15 +1,17 @@
 //! List requests: parsing `limit`/`page`/`sortBy`/`order`/`fields`/`q`/`p`, choosing the page,
 //! and writing it in the configured envelope.
 //!
-//! The default order (and `sortBy=createdAt`) slices the store's creation-ordered timeline. Anything that must filter or sort by another field builds the full ordered list
-//! once and keeps it in a small cache keyed by the query and the store's generation, so paging
-//! through a sorted or filtered export costs one sort, not one per page.
+//! The default order (and `sortBy=createdAt`) slices the store's creation-ordered timeline.
+//! Anything that must filter or sort by another field builds the full ordered list once and
+//! keeps it in a small cache keyed by the query and the store's generation, so paging through a
+//! sorted or filtered export costs one scan and sort, not one per page.
 
 use std::cmp::Ordering;
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
 
+use super::scan;
 use super::store::{Record, Store, CREATED_AT, UPDATED_AT};
 use super::ListShape;
 
@@ -177,24 +179,55 @@ fn ordered(store: &Store, query: &ListQuery, cache: &Cache) -> Arc<Vec<Arc<Recor
             return found.clone();
         }
     }
-    let mut all: Vec<Arc<Record>> = store
+    let id_key = store.id_key();
+    let sort_field = query.sort_by.as_deref().filter(|f| *f != CREATED_AT);
+    // The fields to read out of each record: those of `p`, then the sort field.
+    let mut names: Vec<&str> = query
+        .p
         .iter()
-        .filter(|r| matches(r, query, store.id_key()))
-        .cloned()
+        .flat_map(|p| p.keys().map(String::as_str))
         .collect();
-    match query.sort_by.as_deref() {
-        None | Some(CREATED_AT) => {}
-        Some(field) => {
-            let mut keyed: Vec<(SortKey, usize)> = all
-                .iter()
-                .enumerate()
-                .map(|(i, r)| (SortKey::of(r, field, store.id_key()), i))
-                .collect();
-            // Stable on creation order, so ties are broken by it and the order is total.
-            keyed.sort_by(|a, b| a.0.cmp(&b.0));
-            all = keyed.into_iter().map(|(_, i)| all[i].clone()).collect();
+    let sort_slot = match sort_field {
+        Some(f) if f != id_key => Some(names.iter().position(|n| *n == f).unwrap_or_else(|| {
+            names.push(f);
+            names.len() - 1
+        })),
+        _ => None,
+    };
+    let skip = [id_key, CREATED_AT, UPDATED_AT];
+    let mut keyed: Vec<(SortKey, Arc<Record>)> = Vec::new();
+    for record in store.iter() {
+        let picked = if names.is_empty() {
+            Vec::new()
+        } else {
+            scan::pick(&record.json, &names)
+        };
+        if let Some(p) = &query.p {
+            let all_equal = p
+                .values()
+                .zip(&picked)
+                .all(|(want, have)| json_eq(have.as_ref().unwrap_or(&Value::Null), want));
+            if !all_equal {
+                continue;
+            }
         }
+        if let Some(q) = &query.q {
+            if !scan::contains_text(&record.json, q, &skip) {
+                continue;
+            }
+        }
+        let key = match (sort_field, sort_slot) {
+            (Some(_), Some(slot)) => SortKey::of(picked[slot].as_ref()),
+            (Some(_), None) => SortKey::Text(record.id.clone()),
+            (None, _) => SortKey::Null,
+        };
+        keyed.push((key, record.clone()));
     }
+    if sort_field.is_some() {
+        // Stable, so ties keep creation order and the order is total.
+        keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+    let mut all: Vec<Arc<Record>> = keyed.into_iter().map(|(_, r)| r).collect();
     if query.desc {
         all.reverse();
     }
@@ -208,28 +241,6 @@ fn ordered(store: &Store, query: &ListQuery, cache: &Cache) -> Arc<Vec<Arc<Recor
     all
 }
 
-fn matches(record: &Record, query: &ListQuery, id_key: &str) -> bool {
-    if let Some(p) = &query.p {
-        for (k, want) in p {
-            let have = record.doc.get(k).unwrap_or(&Value::Null);
-            if !json_eq(have, want) {
-                return false;
-            }
-        }
-    }
-    if let Some(q) = &query.q {
-        let searched = record
-            .doc
-            .iter()
-            .filter(|(k, _)| *k != id_key && *k != CREATED_AT && *k != UPDATED_AT)
-            .any(|(_, v)| contains_text(v, q));
-        if !searched {
-            return false;
-        }
-    }
-    true
-}
-
 /// Exact equality, except that numbers compare by value (`1` equals `1.0`).
 fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
@@ -238,61 +249,63 @@ fn json_eq(a: &Value, b: &Value) -> bool {
     }
 }
 
-/// Whether any string inside `v` contains `needle` (already lower-cased), ignoring case.
-fn contains_text(v: &Value, needle: &str) -> bool {
-    match v {
-        Value::String(s) => contains_ci(s, needle),
-        Value::Array(items) => items.iter().any(|i| contains_text(i, needle)),
-        Value::Object(m) => m.values().any(|i| contains_text(i, needle)),
-        _ => false,
-    }
-}
-
-fn contains_ci(hay: &str, needle: &str) -> bool {
-    if hay.is_ascii() && needle.is_ascii() {
-        let n = needle.len();
-        n <= hay.len()
-            && hay
-                .as_bytes()
-                .windows(n)
-                .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
-    } else {
-        hay.to_lowercase().contains(needle)
-    }
-}
-
 /// A field's value reduced to something totally ordered, in MongoDB's order of types:
 /// missing/null, numbers, strings, objects, arrays, booleans.
-#[derive(Debug, PartialEq, PartialOrd)]
-enum SortKey<'a> {
+#[derive(Debug)]
+enum SortKey {
     Null,
     Number(f64),
-    Text(&'a str),
+    Text(String),
     Object(String),
     Array(String),
     Bool(bool),
 }
 
-impl Eq for SortKey<'_> {}
-
-impl Ord for SortKey<'_> {
-    fn cmp(&self, other: &Self) -> Ordering {
-        match (self, other) {
-            (SortKey::Number(a), SortKey::Number(b)) => a.total_cmp(b),
-            _ => self.partial_cmp(other).unwrap_or(Ordering::Equal),
+impl SortKey {
+    fn rank(&self) -> u8 {
+        match self {
+            SortKey::Null => 0,
+            SortKey::Number(_) => 1,
+            SortKey::Text(_) => 2,
+            SortKey::Object(_) => 3,
+            SortKey::Array(_) => 4,
+            SortKey::Bool(_) => 5,
         }
     }
 }
 
-impl<'a> SortKey<'a> {
-    fn of(record: &'a Record, field: &str, id_key: &str) -> SortKey<'a> {
-        if field == id_key {
-            return SortKey::Text(&record.id);
+impl Ord for SortKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        use SortKey::*;
+        match (self, other) {
+            (Number(a), Number(b)) => a.total_cmp(b),
+            (Text(a), Text(b)) | (Object(a), Object(b)) | (Array(a), Array(b)) => a.cmp(b),
+            (Bool(a), Bool(b)) => a.cmp(b),
+            _ => self.rank().cmp(&other.rank()),
         }
-        match record.doc.get(field) {
+    }
+}
+
+impl PartialOrd for SortKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for SortKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for SortKey {}
+
+impl SortKey {
+    fn of(value: Option<&Value>) -> SortKey {
+        match value {
             None | Some(Value::Null) => SortKey::Null,
             Some(Value::Number(n)) => SortKey::Number(n.as_f64().unwrap_or(0.0)),
-            Some(Value::String(s)) => SortKey::Text(s),
+            Some(Value::String(s)) => SortKey::Text(s.clone()),
             Some(Value::Bool(b)) => SortKey::Bool(*b),
             Some(v @ Value::Object(_)) => SortKey::Object(v.to_string()),
             Some(v @ Value::Array(_)) => SortKey::Array(v.to_string()),
@@ -358,7 +371,7 @@ fn write_record(out: &mut Vec<u8>, record: &Record, fields: Option<&[String]>, i
     };
     out.push(b'{');
     let mut first = true;
-    for (k, v) in &record.doc {
+    for (k, v) in &record.doc() {
         if k != id_key && !fields.iter().any(|f| f == k) {
             continue;
         }
@@ -411,17 +424,10 @@ mod tests {
     }
 
     #[test]
-    fn case_insensitive_search_handles_accents() {
-        assert!(contains_ci("Boulangerie MARTIN", "martin"));
-        assert!(contains_ci("ÉCOLE", "école"));
-        assert!(!contains_ci("abc", "abcd"));
-    }
-
-    #[test]
     fn sort_keys_follow_type_order() {
         assert!(SortKey::Null < SortKey::Number(-5.0));
-        assert!(SortKey::Number(100.0) < SortKey::Text(""));
-        assert!(SortKey::Text("b") > SortKey::Text("a"));
+        assert!(SortKey::Number(100.0) < SortKey::Text(String::new()));
+        assert!(SortKey::Text("b".into()) > SortKey::Text("a".into()));
         assert!(SortKey::Bool(false) > SortKey::Array(String::new()));
     }
 }

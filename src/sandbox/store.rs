@@ -33,17 +33,28 @@ pub(crate) struct Record {
     /// The id as a string (the lookup key).
     pub id: String,
     pub key: Key,
-    /// The record exactly as served.
-    pub doc: Map<String, Value>,
-    /// `doc` serialised.
+    /// The record exactly as served, serialised.
     pub json: Bytes,
 }
 
 impl Record {
-    fn new(id: String, key: Key, doc: Map<String, Value>) -> Record {
+    fn new(id: String, key: Key, doc: &Map<String, Value>) -> Record {
         // A Map of JSON values always serialises.
-        let json = Bytes::from(serde_json::to_vec(&doc).unwrap_or_default());
-        Record { id, key, doc, json }
+        let mut json = serde_json::to_vec(doc).unwrap_or_default();
+        // Bytes keeps a Vec's spare capacity; a million records would carry it all.
+        json.shrink_to_fit();
+        Record {
+            id,
+            key,
+            json: Bytes::from(json),
+        }
+    }
+
+    /// The record as a JSON object. Records are kept serialised only, because a parsed object
+    /// takes about six times the memory (3.4 GB for a million customers instead of 0.6 GB), and
+    /// only writes, `fields`, `q`, `p` and sorting on a field need it parsed.
+    pub fn doc(&self) -> Map<String, Value> {
+        serde_json::from_slice(&self.json).unwrap_or_default()
     }
 }
 
@@ -112,32 +123,29 @@ impl Store {
         let key = self.next_key(now);
         let doc = self.assemble(&id, body, stamp.clone(), stamp);
         self.writes += 1;
-        self.put(Record::new(id, key, doc))
+        self.put(Record::new(id, key, &doc))
     }
 
     /// Replaces the body of a record, keeping its id and createdAt.
     pub fn replace(&mut self, id: &str, body: Map<String, Value>) -> Option<Arc<Record>> {
         let old = self.get(id)?.clone();
-        let created = old.doc.get(CREATED_AT).cloned().unwrap_or(Value::Null);
+        let created = old.doc().shift_remove(CREATED_AT).unwrap_or(Value::Null);
         let doc = self.assemble(&old.id, body, created, Value::String(iso_ms(now_ms())));
         self.writes += 1;
-        Some(self.put(Record::new(old.id.clone(), old.key, doc)))
+        Some(self.put(Record::new(old.id.clone(), old.key, &doc)))
     }
 
     /// Changes only the fields present in `body`.
     pub fn patch(&mut self, id: &str, body: Map<String, Value>) -> Option<Arc<Record>> {
         let old = self.get(id)?.clone();
-        let mut merged = Map::with_capacity(old.doc.len() + body.len());
-        for (k, v) in &old.doc {
-            if k != self.id_key && k != CREATED_AT && k != UPDATED_AT {
-                merged.insert(k.clone(), v.clone());
-            }
-        }
+        let mut merged = old.doc();
+        merged.shift_remove(self.id_key);
+        let created = merged.shift_remove(CREATED_AT).unwrap_or(Value::Null);
+        merged.shift_remove(UPDATED_AT);
         merged.extend(body);
-        let created = old.doc.get(CREATED_AT).cloned().unwrap_or(Value::Null);
         let doc = self.assemble(&old.id, merged, created, Value::String(iso_ms(now_ms())));
         self.writes += 1;
-        Some(self.put(Record::new(old.id.clone(), old.key, doc)))
+        Some(self.put(Record::new(old.id.clone(), old.key, &doc)))
     }
 
     /// Removes a record; false when there was none.
@@ -185,7 +193,7 @@ impl Store {
         }
         let key = self.next_key(created_ms);
         let doc = self.assemble(&id, doc, created, updated);
-        self.put(Record::new(id, key, doc));
+        self.put(Record::new(id, key, &doc));
     }
 
     fn put(&mut self, record: Record) -> Arc<Record> {
@@ -263,7 +271,7 @@ mod tests {
         assert_eq!(a.id.len(), 24);
         assert!(a.id.bytes().all(|c| c.is_ascii_hexdigit()));
         assert!(b.id > a.id);
-        assert_eq!(a.doc.keys().next().unwrap(), "_id");
+        assert_eq!(a.doc().keys().next().unwrap(), "_id");
     }
 
     #[test]
@@ -275,12 +283,16 @@ mod tests {
         s.import(obj(
             json!({"id": "x1", "name": "early", "createdAt": "2026-01-01T00:00:00.000Z"}),
         ));
-        let names: Vec<_> = s.iter().map(|r| r.doc["name"].as_str().unwrap()).collect();
+        let names: Vec<_> = s
+            .iter()
+            .map(|r| r.doc()["name"].as_str().unwrap().to_owned())
+            .collect();
         assert_eq!(names, ["early", "late"]);
         let late = s.get("x2").unwrap();
-        assert_eq!(late.doc["id"], "x2");
-        assert_eq!(late.doc["updatedAt"], "2026-01-02T00:00:00.000Z");
-        assert!(!late.doc.contains_key("_id"));
+        let late = late.doc();
+        assert_eq!(late["id"], "x2");
+        assert_eq!(late["updatedAt"], "2026-01-02T00:00:00.000Z");
+        assert!(!late.contains_key("_id"));
     }
 
     #[test]

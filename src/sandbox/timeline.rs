@@ -97,13 +97,11 @@ impl Timeline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::Map;
 
     fn rec(ms: i64, seq: u64) -> Arc<Record> {
         Arc::new(Record {
             id: format!("{seq}"),
             key: (ms, seq),
-            doc: Map::new(),
             json: Default::default(),
         })
     }

@@ -11,7 +11,7 @@ use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 pub fn parse_bool(s: &str) -> Option<bool> {
     const TRUE: &[&str] = &["true", "yes", "oui", "vrai", "1", "x", "y", "o"];
     const FALSE: &[&str] = &["false", "no", "non", "faux", "0", "n"];
-    let s = s.trim();
+    let s = trim(s);
     if TRUE.iter().any(|w| w.eq_ignore_ascii_case(s)) {
         Some(true)
     } else if FALSE.iter().any(|w| w.eq_ignore_ascii_case(s)) {
@@ -72,7 +72,7 @@ fn sep_of(c: char) -> Option<Sep> {
 /// the reading is never a guess; a `.` or `,` not followed by exactly three digits is a decimal
 /// point, and its fraction must be zero.
 pub fn parse_int(s: &str) -> Result<i64, IntError> {
-    let mut s = s.trim();
+    let mut s = trim(s);
     for cur in ["€", "EUR", "eur", "$"] {
         if let Some(rest) = s.strip_suffix(cur) {
             s = rest.trim_end();
@@ -179,16 +179,62 @@ pub fn parse_int(s: &str) -> Result<i64, IntError> {
     Ok(if neg { -value } else { value })
 }
 
+/// `str::trim` with a fast exit for the usual cell that starts and ends with a visible ASCII
+/// character.
+#[inline]
+pub fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&a), Some(&b)) if a > b' ' && a < 0x80 && b > b' ' && b < 0x80 => s,
+        (None, _) => s,
+        _ => s.trim(),
+    }
+}
+
 /// Writes `s` trimmed and in Unicode NFC into `out`. ASCII and already-composed text (nearly
 /// every cell) is copied without running the normaliser.
 pub fn clean_text(s: &str, out: &mut String) {
     out.clear();
-    let t = s.trim();
-    if t.is_ascii() || is_nfc_quick(t.chars()) == IsNormalized::Yes {
+    let t = trim(s);
+    if is_nfc(t) {
         out.push_str(t);
     } else {
         out.extend(t.nfc());
     }
+}
+
+/// Whether `s` is already in Unicode NFC.
+pub fn is_nfc(s: &str) -> bool {
+    surely_nfc(s) || is_nfc_quick(s.chars()) == IsNormalized::Yes
+}
+
+/// True when every character is one that NFC leaves alone whatever surrounds it: everything
+/// below the combining marks (U+0300), and the Arabic letters and digits (not the harakat).
+/// Checked on the UTF-8 bytes, before the full quick-check, because French and Arabic names
+/// are nearly all this.
+fn surely_nfc(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.is_ascii() {
+        return true;
+    }
+    let mut i = 0;
+    while let Some(&lead) = b.get(i) {
+        match lead {
+            0x00..=0x7F => i += 1,
+            // U+0080..U+02FF: Latin-1, Latin Extended-A and -B, IPA, spacing modifiers.
+            0xC2..=0xCB => i += 2,
+            // U+0600..U+06FF: Arabic; the marks are U+064B..U+065F, U+0670 and U+06D6..U+06ED.
+            0xD8..=0xDB => {
+                let cp = (u32::from(lead & 0x1F) << 6)
+                    | u32::from(b.get(i + 1).copied().unwrap_or(0) & 0x3F);
+                if matches!(cp, 0x64B..=0x65F | 0x670 | 0x6D6..=0x6ED) {
+                    return false;
+                }
+                i += 2;
+            }
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// The SIREN of La Poste, whose establishments' SIRETs use their own checksum.
@@ -221,31 +267,43 @@ pub fn check_siret(digits: &str) -> Result<(), SiretError> {
 
 /// The Luhn checksum over ASCII digits.
 pub fn luhn(digits: &str) -> bool {
-    let sum: u32 = digits
+    luhn_sum(digits, false) % 10 == 0
+}
+
+/// The digit that completes `digits` into a number that passes [`luhn`], as a SIRET's last
+/// digit completes its first 13.
+pub fn luhn_check_digit(digits: &str) -> char {
+    char::from(b'0' + ((10 - luhn_sum(digits, true) % 10) % 10) as u8)
+}
+
+/// Sums the digits from the right, doubling every second one (the rightmost too when it is
+/// not yet followed by its check digit) and casting out nines.
+fn luhn_sum(digits: &str, check_digit_missing: bool) -> u32 {
+    let doubled = usize::from(!check_digit_missing);
+    digits
         .bytes()
         .rev()
         .enumerate()
         .map(|(i, b)| {
-            let d = (b - b'0') as u32;
-            if i % 2 == 1 {
+            let d = u32::from(b - b'0');
+            if i % 2 == doubled {
                 let d2 = d * 2;
-                if d2 > 9 {
-                    d2 - 9
-                } else {
-                    d2
-                }
+                d2 / 10 + d2 % 10
             } else {
                 d
             }
         })
-        .sum();
-    sum % 10 == 0
+        .sum()
 }
 
 /// Copies `s` without whitespace into `out` (SIRETs are often written `552 120 222 00013`).
 pub fn strip_spaces(s: &str, out: &mut String) {
     out.clear();
-    out.extend(s.chars().filter(|c| !c.is_whitespace()));
+    if s.bytes().all(|b| b > b' ' && b < 0x80) {
+        out.push_str(s);
+    } else {
+        out.extend(s.chars().filter(|c| !c.is_whitespace()));
+    }
 }
 
 /// The SIREN inside an RCS entry such as `RCS Paris B 552 120 222`: the nine digits after the
@@ -276,9 +334,14 @@ pub fn is_email(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else {
         return false;
     };
+    let spaces = if s.is_ascii() {
+        s.bytes().any(|b| b.is_ascii_whitespace())
+    } else {
+        s.chars().any(char::is_whitespace)
+    };
     !local.is_empty()
         && !domain.contains('@')
-        && !s.chars().any(char::is_whitespace)
+        && !spaces
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')

@@ -1,67 +1,189 @@
 //! The set of match keys seen so far in a file, to report a key repeated on a later row.
 //!
-//! A million keys must fit in little memory: the key bytes live in one arena and the table
-//! holds only (offset, first row) pairs, about 30 bytes per key in all, with no allocation per
-//! row.
+//! A million keys must cost little memory and time. Key bytes (with the row they first
+//! appeared on) live in fixed-size arena chunks that never move; the table is an
+//! open-addressing array of 8-byte slots (32 bits of hash, the key's place in the arena), so
+//! growing it never reads the keys again, a lookup reads the arena only on a 32-bit hash match,
+//! and the caller can prefetch a key's slot while it checks the rest of the row: on a table
+//! far larger than the CPU cache, that miss was the largest cost of validating a row.
 
-use hashbrown::{DefaultHashBuilder, HashTable};
 use std::hash::BuildHasher;
+
+use hashbrown::DefaultHashBuilder;
+
+/// Arena chunk size; keys longer than this get a chunk of their own.
+const CHUNK: usize = 1 << 20;
+/// Bits of an arena position that address within a chunk.
+const CHUNK_BITS: u32 = 20;
+/// At most this many chunks (positions must fit 32 bits, minus one for the empty mark).
+const MAX_CHUNKS: usize = (1 << (32 - CHUNK_BITS)) - 1;
+
+/// A key's hash as the table uses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyHash(u32);
 
 #[derive(Default)]
 pub struct KeySet {
     hasher: DefaultHashBuilder,
-    /// Keys, each stored as a little-endian u32 length followed by its bytes.
-    arena: Vec<u8>,
-    /// (offset of the key in `arena`, row where it first appeared).
-    table: HashTable<(u32, u32)>,
+    /// Each entry: row (u32 LE), length (u32 LE), key bytes.
+    chunks: Vec<Vec<u8>>,
+    /// 0 when empty, else `hash << 32 | (arena position + 1)`; the length is a power of two.
+    slots: Vec<u64>,
+    len: usize,
+    /// Set once the arena is full: keys are no longer tracked rather than failing the run.
+    full: bool,
 }
 
 impl KeySet {
-    /// Records `key` seen on `row`; returns the earlier row when the key was already there.
-    pub fn insert(&mut self, key: &str, row: u32) -> Option<u32> {
-        let hash = self.hasher.hash_one(key.as_bytes());
-        let arena = &self.arena;
-        if let Some(&(_, first)) = self
-            .table
-            .find(hash, |&(off, _)| stored(arena, off) == key.as_bytes())
-        {
-            return Some(first);
+    /// An empty set that hashes as this one does (the hasher is seeded at random), for a
+    /// thread that computes hashes this set will look up.
+    pub fn empty_like(&self) -> KeySet {
+        KeySet {
+            hasher: self.hasher.clone(),
+            ..KeySet::default()
         }
-        let Ok(off) = u32::try_from(self.arena.len()) else {
-            // Beyond 4 GiB of keys: stop tracking rather than fail the run.
+    }
+
+    pub fn hash(&self, key: &str) -> KeyHash {
+        KeyHash(self.hasher.hash_one(key.as_bytes()) as u32)
+    }
+
+    /// Asks the CPU to fetch the slot where `h` starts probing, ahead of [`KeySet::insert`].
+    #[inline]
+    pub fn prefetch(&self, h: KeyHash) {
+        if self.slots.is_empty() {
+            return;
+        }
+        let i = h.0 as usize & (self.slots.len() - 1);
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a prefetch is a hint and never faults; the address is inside `slots` anyway.
+        unsafe {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            _mm_prefetch::<_MM_HINT_T0>(self.slots.as_ptr().add(i).cast());
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = i;
+    }
+
+    /// Records `key` (whose hash is `h`) seen on `row`; returns the earlier row when the key
+    /// was already there.
+    pub fn insert(&mut self, key: &str, h: KeyHash, row: u32) -> Option<u32> {
+        if self.full {
+            return None;
+        }
+        if (self.len + 1) * 4 > self.slots.len() * 3 {
+            self.grow();
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = h.0 as usize & mask;
+        loop {
+            let slot = self.slots[i];
+            if slot == 0 {
+                break;
+            }
+            if (slot >> 32) as u32 == h.0 {
+                let (first, bytes) = stored(&self.chunks, (slot as u32) - 1);
+                if bytes == key.as_bytes() {
+                    return Some(first);
+                }
+            }
+            i = (i + 1) & mask;
+        }
+        let Some(at) = self.store(key, row) else {
+            self.full = true;
             return None;
         };
-        self.arena
-            .extend_from_slice(&(key.len() as u32).to_le_bytes());
-        self.arena.extend_from_slice(key.as_bytes());
-        let (hasher, arena) = (&self.hasher, &self.arena);
-        self.table.insert_unique(hash, (off, row), |&(o, _)| {
-            hasher.hash_one(stored(arena, o))
-        });
+        self.slots[i] = (u64::from(h.0) << 32) | u64::from(at + 1);
+        self.len += 1;
         None
+    }
+
+    /// Appends (row, key) to the arena and returns its position.
+    fn store(&mut self, key: &str, row: u32) -> Option<u32> {
+        let need = 8 + key.len();
+        let fits = self
+            .chunks
+            .last()
+            .is_some_and(|c| c.len() + need <= c.capacity() && c.len() + need <= CHUNK);
+        if !fits {
+            if self.chunks.len() >= MAX_CHUNKS {
+                return None;
+            }
+            self.chunks.push(Vec::with_capacity(CHUNK.max(need)));
+        }
+        let index = self.chunks.len() - 1;
+        let chunk = &mut self.chunks[index];
+        let at = ((index as u32) << CHUNK_BITS) | chunk.len() as u32;
+        chunk.extend_from_slice(&row.to_le_bytes());
+        chunk.extend_from_slice(&(key.len() as u32).to_le_bytes());
+        chunk.extend_from_slice(key.as_bytes());
+        Some(at)
+    }
+
+    /// Doubles the table, placing entries by their stored hash.
+    fn grow(&mut self) {
+        let size = (self.slots.len() * 2).max(1024);
+        let old = std::mem::replace(&mut self.slots, vec![0; size]);
+        let mask = size - 1;
+        for slot in old.into_iter().filter(|&s| s != 0) {
+            let mut i = (slot >> 32) as usize & mask;
+            while self.slots[i] != 0 {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = slot;
+        }
     }
 }
 
-fn stored(arena: &[u8], off: u32) -> &[u8] {
-    let off = off as usize;
-    let len =
-        u32::from_le_bytes([arena[off], arena[off + 1], arena[off + 2], arena[off + 3]]) as usize;
-    &arena[off + 4..off + 4 + len]
+/// The (row, key bytes) stored at `at`.
+fn stored(chunks: &[Vec<u8>], at: u32) -> (u32, &[u8]) {
+    let chunk = &chunks[(at >> CHUNK_BITS) as usize];
+    let off = (at & ((1 << CHUNK_BITS) - 1)) as usize;
+    let word = |i: usize| u32::from_le_bytes([chunk[i], chunk[i + 1], chunk[i + 2], chunk[i + 3]]);
+    let (row, len) = (word(off), word(off + 4) as usize);
+    (row, &chunk[off + 8..off + 8 + len])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn insert(set: &mut KeySet, key: &str, row: u32) -> Option<u32> {
+        let h = set.hash(key);
+        set.prefetch(h);
+        set.insert(key, h, row)
+    }
+
     #[test]
     fn a_repeated_key_names_the_first_row() {
         let mut set = KeySet::default();
-        for i in 0..10_000u32 {
-            assert_eq!(set.insert(&format!("k{i}"), i + 2), None);
+        for i in 0..200_000u32 {
+            assert_eq!(insert(&mut set, &format!("key number {i}"), i + 2), None);
         }
-        assert_eq!(set.insert("k5", 99), Some(7));
-        assert_eq!(set.insert("k5", 100), Some(7));
-        assert_eq!(set.insert("", 3), None);
-        assert_eq!(set.insert("", 4), Some(3));
+        assert_eq!(insert(&mut set, "key number 5", 99), Some(7));
+        assert_eq!(insert(&mut set, "key number 5", 100), Some(7));
+        assert_eq!(insert(&mut set, "key number 199999", 1), Some(200_001));
+        assert_eq!(insert(&mut set, "", 3), None);
+        assert_eq!(insert(&mut set, "", 4), Some(3));
+        assert!(set.chunks.len() > 1, "the test should cross chunks");
+    }
+
+    #[test]
+    fn keys_with_the_same_32_bit_hash_stay_apart() {
+        let mut set = KeySet::default();
+        let h = KeyHash(7);
+        assert_eq!(set.insert("a", h, 2), None);
+        assert_eq!(set.insert("b", h, 3), None);
+        assert_eq!(set.insert("b", h, 4), Some(3));
+        assert_eq!(set.insert("a", h, 5), Some(2));
+    }
+
+    #[test]
+    fn a_key_longer_than_a_chunk_is_kept() {
+        let mut set = KeySet::default();
+        let long = "x".repeat(CHUNK + 10);
+        assert_eq!(insert(&mut set, &long, 2), None);
+        assert_eq!(insert(&mut set, &long, 3), Some(2));
+        assert_eq!(insert(&mut set, "short", 4), None);
     }
 }

@@ -9,6 +9,7 @@
 //! [`Checked`].
 
 pub mod coerce;
+mod field;
 mod keys;
 mod record;
 
@@ -18,8 +19,9 @@ use serde::Serialize;
 
 use crate::error;
 use crate::mapping::{Mapping, Target};
-use crate::schema::{self, Field, Kind, FIELDS};
-use coerce::{IntError, SiretError};
+use crate::schema::{self, Kind, FIELDS};
+use field::{coerce_field, run_plan, FieldPlan, Rule};
+pub(crate) use keys::KeyHash;
 use keys::KeySet;
 pub use record::{Checked, ContactList, FieldValue};
 use record::{State, CONTACT_KEYS};
@@ -35,6 +37,48 @@ pub enum Mode {
     Update,
     /// Update the customer the key finds, else create one: `name` is required.
     Upsert,
+    /// Every row names a customer to delete by its id or `--match-on` key.
+    Delete,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Create => "create",
+            Mode::Update => "update",
+            Mode::Upsert => "upsert",
+            Mode::Delete => "delete",
+        }
+    }
+
+    /// Modes that find an existing customer and need nothing else from the row.
+    fn finds_existing(self) -> bool {
+        matches!(self, Mode::Update | Mode::Delete)
+    }
+}
+
+/// What one row asks for in an `_action` column: a mode of its own, or to be left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Do(Mode),
+    Ignore,
+}
+
+impl Action {
+    /// Reads an action cell: English or French, any case, accents optional.
+    pub fn parse(text: &str) -> Option<Action> {
+        let mut word = String::new();
+        crate::mapping::normalize(text, &mut word);
+        Some(match word.as_str() {
+            "create" | "creer" | "creation" | "nouveau" => Action::Do(Mode::Create),
+            "update" | "modifier" | "modification" | "mettreajour" => Action::Do(Mode::Update),
+            "upsert" => Action::Do(Mode::Upsert),
+            "delete" | "supprimer" | "suppression" => Action::Do(Mode::Delete),
+            "ignore" | "ignorer" | "skip" => Action::Ignore,
+            _ => return None,
+        })
+    }
 }
 
 /// Options that change what a row must satisfy.
@@ -74,18 +118,8 @@ pub struct Problem {
     pub value: String,
 }
 
-/// How one field gets its value.
-struct FieldPlan {
-    field: &'static Field,
-    /// Index into `FIELDS` and `Checked::slots`.
-    slot: usize,
-    col: Option<usize>,
-    default: Option<String>,
-    /// (lower-cased cell text, replacement).
-    values: Vec<(String, String)>,
-}
-
 /// One contact's columns: `[name, email, phone, role]`.
+#[derive(Clone)]
 struct GroupPlan {
     cols: [Option<usize>; 4],
 }
@@ -102,12 +136,27 @@ pub struct Validator {
     fields: Vec<FieldPlan>,
     groups: Vec<GroupPlan>,
     id_col: Option<usize>,
+    /// The `_action` column, when the sheet has one.
+    action_col: Option<usize>,
     key: Option<(KeySource, &'static str, Option<usize>)>,
     mode: Mode,
     /// (letter, header) per column, for problems.
     columns: Vec<(String, String)>,
     keys: KeySet,
+    /// The `fields` entry of the key field, checked before the others.
+    key_plan: Option<usize>,
+    /// This row's key state and hash, between `prepare_key` and `check_key`.
     scratch: String,
+    /// `Checked::slots` indices of the fields the row-level checks read.
+    at: Slots,
+}
+
+#[derive(Clone, Copy)]
+struct Slots {
+    name: usize,
+    siret: usize,
+    rcs: usize,
+    contacts: usize,
 }
 
 fn slot_of(name: &str) -> usize {
@@ -144,6 +193,7 @@ impl Validator {
             if col.is_some() || default.is_some() {
                 fields.push(FieldPlan {
                     field,
+                    rule: Rule::of(field),
                     slot,
                     col,
                     default,
@@ -212,13 +262,20 @@ impl Validator {
                 }
             }
         };
-        if opts.mode == Mode::Update && id_col.is_none() && opts.match_on.is_none() {
-            return Err(error::usage(
-                "--mode update needs an id column (_id or id) or --match-on FIELD to find each customer",
-            ));
+        if opts.mode.finds_existing() && id_col.is_none() && opts.match_on.is_none() {
+            return Err(error::usage(format!(
+                "--mode {} needs an id column (_id or id) or --match-on FIELD to find each customer",
+                opts.mode.as_str()
+            )));
         }
+        let action_col = mapping
+            .columns
+            .iter()
+            .find(|c| c.target == Target::Ignore(crate::mapping::Ignored::Action))
+            .map(|c| c.index);
         let name_fed = fields.iter().any(|p| p.field.name == "name");
-        if opts.mode != Mode::Update && !name_fed {
+        // With an action column, rows that create are checked one by one instead.
+        if !opts.mode.finds_existing() && !name_fed && action_col.is_none() {
             return Err(error::usage(format!(
                 "no column maps to name, which --mode {} needs to create customers; name the column \
                  in a mapping file (--map) or use --mode update",
@@ -232,6 +289,7 @@ impl Validator {
             fields,
             groups: groups.into_iter().map(|(_, g)| g).collect(),
             id_col,
+            action_col,
             key,
             mode: opts.mode,
             columns: mapping
@@ -240,8 +298,18 @@ impl Validator {
                 .map(|c| (c.letter.clone(), c.header.clone()))
                 .collect(),
             keys: KeySet::default(),
+            key_plan: None,
             scratch: String::new(),
+            at: Slots {
+                name: slot_of("name"),
+                siret: slot_of("siret"),
+                rcs: slot_of("rcs"),
+                contacts: slot_of("contacts"),
+            },
         };
+        if let Some((KeySource::Slot(slot), _, _)) = v.key {
+            v.key_plan = v.fields.iter().position(|p| p.slot == slot);
+        }
         v.check_defaults()?;
         Ok(v)
     }
@@ -258,6 +326,7 @@ impl Validator {
             coerce_field(
                 plan,
                 &default,
+                None,
                 true,
                 0,
                 &self.columns,
@@ -285,8 +354,33 @@ impl Validator {
 
     /// Checks the row in `out.row` / `out.cells` (and `out.ragged`), filling the rest of `out`.
     pub fn check(&mut self, out: &mut Checked) {
+        self.check_row(out);
+        self.check_key(out);
+    }
+
+    /// A validator for another thread: the same checks of single rows ([`Validator::check_row`]),
+    /// with no keys seen. Repeated keys are found by the original's [`Validator::check_key`].
+    pub fn for_rows(&self) -> Validator {
+        Validator {
+            fields: self.fields.clone(),
+            groups: self.groups.clone(),
+            id_col: self.id_col,
+            action_col: self.action_col,
+            key: self.key,
+            mode: self.mode,
+            columns: self.columns.clone(),
+            keys: self.keys.empty_like(),
+            key_plan: self.key_plan,
+            scratch: String::new(),
+            at: self.at,
+        }
+    }
+
+    /// Every check that needs this row alone: all but the repeated key. Leaves the row's key
+    /// and its hash in `out` for [`Validator::check_key`], which must follow, in row order.
+    pub fn check_row(&mut self, out: &mut Checked) {
         out.reset();
-        if out.cells.iter().all(|c| c.trim().is_empty()) {
+        if out.cells.iter().all(|c| coerce::trim(c).is_empty()) {
             out.blank_row = true;
             return;
         }
@@ -303,52 +397,71 @@ impl Validator {
                 value: String::new(),
             });
         }
-        let cells = std::mem::take(&mut out.cells);
-        for plan in &self.fields {
-            let cell = plan
-                .col
-                .and_then(|c| cells.get(c))
-                .map_or("", |s| s.as_str());
-            let mut text = cell.trim();
-            if !plan.values.is_empty() && !text.is_empty() {
-                if let Some((_, to)) = plan.values.iter().find(|(from, _)| eq_lower(text, from)) {
-                    text = to.as_str();
-                }
-            }
-            let mut from_default = false;
-            if text.is_empty() {
-                match &plan.default {
-                    Some(d) => {
-                        text = d.as_str();
-                        from_default = true;
+        if let Some(c) = self.action_col {
+            let cell = coerce::trim(cell_of(&out.cells, Some(c)));
+            if !cell.is_empty() {
+                match Action::parse(cell) {
+                    Some(Action::Ignore) => {
+                        // Left out on purpose: nothing else about the row matters.
+                        out.action = Some(Action::Ignore);
+                        return;
                     }
+                    Some(action) => out.action = Some(action),
                     None => {
-                        out.slots[plan.slot].state = State::Blank;
-                        continue;
+                        let msg = format!(
+                            "{cell:?} is not an action: use create, update, upsert, delete or ignore \
+                             (créer, modifier, supprimer, ignorer)"
+                        );
+                        let value = cell.to_string();
+                        out.problems.push(problem(
+                            row,
+                            Some(c),
+                            "",
+                            Severity::Error,
+                            msg,
+                            &value,
+                            &self.columns,
+                        ));
                     }
                 }
             }
-            coerce_field(
-                plan,
-                text,
-                from_default,
+        }
+        let cells = std::mem::take(&mut out.cells);
+        if let Some(c) = self.id_col {
+            coerce::clean_text(cells.get(c).map_or("", |s| s.as_str()), &mut out.id);
+        }
+        // The key first, so its table slot is fetched while the rest of the row is checked.
+        if let Some(k) = self.key_plan {
+            run_plan(
+                &self.fields[k],
+                &cells,
                 row,
                 &self.columns,
                 out,
                 &mut self.scratch,
             );
         }
-        self.check_contacts(&cells, out);
-        if let Some(c) = self.id_col {
-            coerce::clean_text(cells.get(c).map_or("", |s| s.as_str()), &mut out.id);
+        self.prepare_key(&cells, out);
+        for (i, plan) in self.fields.iter().enumerate() {
+            if Some(i) != self.key_plan {
+                run_plan(plan, &cells, row, &self.columns, out, &mut self.scratch);
+            }
         }
+        self.check_contacts(&cells, out);
         out.cells = cells;
         self.check_rcs(out);
         self.check_name(out);
-        self.check_key(out);
         if out.problems.len() > 1 {
             out.problems
                 .sort_by(|a, b| column_order(&a.column, &b.column));
+        }
+    }
+
+    /// Asks the CPU to fetch the key table slot of a row checked by [`Validator::check_row`],
+    /// a few rows before its [`Validator::check_key`].
+    pub fn prefetch_key(&self, row: &Checked) {
+        if let Some(h) = row.key_hash {
+            self.keys.prefetch(h);
         }
     }
 
@@ -385,7 +498,7 @@ impl Validator {
                 list.used += 1;
             }
         }
-        out.slots[slot_of("contacts")].state = if list.used > 0 {
+        out.slots[self.at.contacts].state = if list.used > 0 {
             State::Ok
         } else {
             State::Blank
@@ -393,14 +506,14 @@ impl Validator {
     }
 
     fn check_rcs(&self, out: &mut Checked) {
-        let (rcs, siret) = (slot_of("rcs"), slot_of("siret"));
+        let (rcs, siret) = (self.at.rcs, self.at.siret);
         if out.slots[rcs].state != State::Ok || out.slots[siret].state != State::Ok {
             return;
         }
-        let Some(siren) = coerce::rcs_siren(&out.slots[rcs].text) else {
+        let Some(siren) = coerce::rcs_siren(out.slots[rcs].text(&out.cells)) else {
             return;
         };
-        let siret_text = &out.slots[siret].text;
+        let siret_text = out.slots[siret].text(&out.cells);
         if siret_text.as_bytes()[..9] != siren {
             let siren = String::from_utf8_lossy(&siren).into_owned();
             let msg = format!(
@@ -412,7 +525,7 @@ impl Validator {
                 .iter()
                 .find(|p| p.slot == rcs)
                 .and_then(|p| p.col);
-            let value = out.slots[rcs].text.clone();
+            let value = out.slots[rcs].text(&out.cells).to_string();
             out.problems.push(problem(
                 out.row,
                 col,
@@ -425,11 +538,19 @@ impl Validator {
         }
     }
 
+    /// The mode this row is imported in: its own action, else the run's.
+    fn mode_of(&self, out: &Checked) -> Mode {
+        match out.action {
+            Some(Action::Do(mode)) => mode,
+            _ => self.mode,
+        }
+    }
+
     fn check_name(&self, out: &mut Checked) {
-        if self.mode == Mode::Update {
+        if self.mode_of(out).finds_existing() {
             return;
         }
-        let slot = slot_of("name");
+        let slot = self.at.name;
         if out.slots[slot].state == State::Blank {
             let col = self
                 .fields
@@ -449,8 +570,12 @@ impl Validator {
         }
     }
 
-    fn check_key(&mut self, out: &mut Checked) {
-        let Some((source, field, col)) = self.key else {
+    /// Builds the row's match key, hashes it and prefetches its slot in the key table, so
+    /// that the lookup in `check_key`, after the rest of the row's checks, finds it in cache.
+    fn prepare_key(&mut self, cells: &[String], out: &mut Checked) {
+        out.key_hash = None;
+        out.key_state = State::Absent;
+        let Some((source, _, _)) = self.key else {
             return;
         };
         out.key.clear();
@@ -471,16 +596,36 @@ impl Validator {
                             let _ = write!(out.key, "{}", s.int);
                         }
                         Kind::Boolean => out.key.push_str(if s.flag { "true" } else { "false" }),
-                        _ => out.key.push_str(&s.text),
+                        _ => out.key.push_str(s.text(cells)),
                     }
                 }
                 s.state
             }
         };
+        if state == State::Ok {
+            let h = self.keys.hash(&out.key);
+            // Fetched while the rest of the row is checked (when this validator keeps keys).
+            self.keys.prefetch(h);
+            out.key_hash = Some(h);
+        }
+        out.key_state = state;
+    }
+
+    /// Reports a key already seen on an earlier row (and, on update, a row without a key).
+    /// Rows must come in file order.
+    pub fn check_key(&mut self, out: &mut Checked) {
+        if out.blank_row || out.action == Some(Action::Ignore) {
+            return;
+        }
+        let Some((_, field, col)) = self.key else {
+            return;
+        };
+        let state = out.key_state;
         match state {
             State::Ok => {
                 out.has_key = true;
-                if let Some(first) = self.keys.insert(&out.key, out.row) {
+                let h = out.key_hash.unwrap_or_else(|| self.keys.hash(&out.key));
+                if let Some(first) = self.keys.insert(&out.key, h, out.row) {
                     let msg = format!("{field} {:?} already appears on row {first}", out.key);
                     let value = out.key.clone();
                     out.problems.push(problem(
@@ -494,8 +639,9 @@ impl Validator {
                     ));
                 }
             }
-            State::Blank | State::Absent if self.mode == Mode::Update => {
-                let msg = format!("{field} is blank: --mode update needs it to find the customer");
+            State::Blank | State::Absent if self.mode_of(out).finds_existing() => {
+                let mode = self.mode_of(out).as_str();
+                let msg = format!("{field} is blank: {mode} needs it to find the customer");
                 out.problems.push(problem(
                     out.row,
                     col,
@@ -520,13 +666,7 @@ fn column_order(a: &str, b: &str) -> std::cmp::Ordering {
     a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
 
-/// Case-insensitive comparison of `text` with an already lower-cased `lower`, without
-/// allocating.
-fn eq_lower(text: &str, lower: &str) -> bool {
-    text.chars().flat_map(char::to_lowercase).eq(lower.chars())
-}
-
-fn problem(
+pub(crate) fn problem(
     row: u32,
     col: Option<usize>,
     field: &'static str,
@@ -548,135 +688,6 @@ fn problem(
         message,
         value: value.to_string(),
     }
-}
-
-/// Coerces `text` (trimmed, translated, not blank) into the field's slot, with the checks of
-/// that field alone.
-fn coerce_field(
-    plan: &FieldPlan,
-    text: &str,
-    from_default: bool,
-    row: u32,
-    columns: &[(String, String)],
-    out: &mut Checked,
-    scratch: &mut String,
-) {
-    let field = plan.field;
-    let col = if from_default { None } else { plan.col };
-    let slot = &mut out.slots[plan.slot];
-    let fail = |out_problems: &mut Vec<Problem>, severity, message: String| {
-        out_problems.push(problem(
-            row, col, field.name, severity, message, text, columns,
-        ));
-    };
-    slot.state = State::Ok;
-    match field.kind {
-        Kind::Boolean => match coerce::parse_bool(text) {
-            Some(b) => slot.flag = b,
-            None => {
-                slot.state = State::Invalid;
-                fail(&mut out.problems, Severity::Error, format!(
-                    "{text:?} is not a yes/no value (true/false, yes/no, oui/non, vrai/faux, 1/0 or x)"
-                ));
-            }
-        },
-        Kind::Integer => match coerce::parse_int(text) {
-            Ok(i) if i < 0 && field.name == "capital" => {
-                slot.state = State::Invalid;
-                fail(
-                    &mut out.problems,
-                    Severity::Error,
-                    format!("{text:?} is negative; capital must be 0 or more"),
-                );
-            }
-            Ok(i) => slot.int = i,
-            Err(e) => {
-                slot.state = State::Invalid;
-                let e: IntError = e;
-                fail(
-                    &mut out.problems,
-                    Severity::Error,
-                    format!("{text:?} {}", e.describe()),
-                );
-            }
-        },
-        Kind::Text => {
-            coerce::clean_text(text, &mut slot.text);
-            match field.name {
-                "siret" => {
-                    coerce::strip_spaces(&slot.text, scratch);
-                    std::mem::swap(&mut slot.text, scratch);
-                    match coerce::check_siret(&slot.text) {
-                        Ok(()) => {}
-                        Err(SiretError::NotFourteenDigits) => {
-                            slot.state = State::Invalid;
-                            fail(
-                                &mut out.problems,
-                                Severity::Error,
-                                format!("{text:?} is not 14 digits"),
-                            );
-                        }
-                        Err(SiretError::Checksum) => {
-                            slot.state = State::Invalid;
-                            fail(&mut out.problems, Severity::Error, format!(
-                                "{text:?} is not a valid SIRET: its check digit is wrong (mistyped digit?)"
-                            ));
-                        }
-                    }
-                }
-                "name_ar" | "address_ar" if !coerce::has_arabic(&slot.text) => {
-                    fail(
-                        &mut out.problems,
-                        Severity::Warning,
-                        format!("{text:?} has no Arabic letters"),
-                    );
-                }
-                _ => {}
-            }
-        }
-        Kind::Contacts => match parse_contacts(text) {
-            Ok(v) => {
-                if let Some(bad) = bad_email(&v) {
-                    fail(
-                        &mut out.problems,
-                        Severity::Error,
-                        format!("{bad:?} is not an e-mail address (name@example.com)"),
-                    );
-                    slot.state = State::Invalid;
-                } else if v.as_array().is_some_and(|a| a.is_empty()) {
-                    slot.state = State::Blank;
-                } else {
-                    out.contacts.json = Some(v);
-                }
-            }
-            Err(why) => {
-                slot.state = State::Invalid;
-                fail(&mut out.problems, Severity::Error, format!(
-                    "contacts must be a JSON array of objects such as [{{\"name\":\"Jeanne\",\"email\":\"j@example.fr\"}}]: {why}"
-                ));
-            }
-        },
-    }
-}
-
-fn parse_contacts(text: &str) -> Result<serde_json::Value, String> {
-    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    match v.as_array() {
-        Some(items) if items.iter().all(|i| i.is_object()) => Ok(v),
-        Some(_) => Err("an item is not an object".into()),
-        None => Err("not an array".into()),
-    }
-}
-
-fn bad_email(contacts: &serde_json::Value) -> Option<String> {
-    contacts.as_array()?.iter().find_map(|c| {
-        let e = c.get("email")?;
-        match e.as_str() {
-            Some(s) if s.trim().is_empty() || coerce::is_email(s.trim()) => None,
-            Some(s) => Some(s.to_string()),
-            None => Some(e.to_string()),
-        }
-    })
 }
 
 #[cfg(test)]

@@ -25,9 +25,25 @@ pub(crate) enum State {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Slot {
     pub state: State,
+    /// A text value that differs from its cell (trimmed, NFC-composed, translated, default).
     pub text: String,
+    /// A text value that is exactly `cells[col][start..end]`: nearly every cell, not copied.
+    pub cell: Option<(u32, u32, u32)>,
     pub int: i64,
     pub flag: bool,
+}
+
+impl Slot {
+    /// The text value, from the row's cells or from the slot's own buffer.
+    pub fn text<'a>(&'a self, cells: &'a [String]) -> &'a str {
+        match self.cell {
+            Some((col, start, end)) => cells
+                .get(col as usize)
+                .and_then(|c| c.get(start as usize..end as usize))
+                .unwrap_or(""),
+            None => &self.text,
+        }
+    }
 }
 
 /// The contacts of one row: parsed from a JSON column, or gathered from column groups.
@@ -40,8 +56,15 @@ pub struct ContactList {
     pub(crate) used: usize,
 }
 
-/// The keys of a contact object, in the order of `ContactList::groups`.
+/// The keys of a contact object, in the order of `ContactList::groups` (and of
+/// [`crate::schema::CONTACT_KEYS`], which a test checks).
 pub(crate) const CONTACT_KEYS: [&str; 4] = ["name", "email", "phone", "role"];
+
+#[test]
+fn contact_keys_follow_the_schema() {
+    let schema: Vec<&str> = crate::schema::CONTACT_KEYS.iter().map(|k| k.key).collect();
+    assert_eq!(schema, CONTACT_KEYS);
+}
 
 impl ContactList {
     /// The contacts as the API takes them: an array of objects, empty keys and empty contacts
@@ -113,6 +136,11 @@ pub struct Checked {
     pub(crate) id: String,
     pub(crate) key: String,
     pub(crate) has_key: bool,
+    /// The row's own action from an `_action` column, when it has one.
+    pub action: Option<super::Action>,
+    /// Between `Validator::check_row` and `check_key`: the key's state and hash.
+    pub(crate) key_state: State,
+    pub(crate) key_hash: Option<super::KeyHash>,
 }
 
 impl Default for Checked {
@@ -134,6 +162,9 @@ impl Checked {
             id: String::new(),
             key: String::new(),
             has_key: false,
+            action: None,
+            key_state: State::Absent,
+            key_hash: None,
         }
     }
 
@@ -198,7 +229,7 @@ impl Checked {
         Some(match FIELDS[i].kind {
             Kind::Boolean => FieldValue::Bool(slot.flag),
             Kind::Integer => FieldValue::Int(slot.int),
-            Kind::Text => FieldValue::Text(&slot.text),
+            Kind::Text => FieldValue::Text(slot.text(&self.cells)),
             Kind::Contacts => FieldValue::Contacts(&self.contacts),
         })
     }
@@ -213,5 +244,8 @@ impl Checked {
         self.id.clear();
         self.key.clear();
         self.has_key = false;
+        self.action = None;
+        self.key_state = State::Absent;
+        self.key_hash = None;
     }
 }

@@ -1,5 +1,7 @@
 use super::*;
 use crate::mapping::{MapFile, Mapping};
+use coerce::IntError;
+use unicode_normalization::UnicodeNormalization;
 
 fn strings(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
@@ -176,6 +178,17 @@ fn siret_needs_fourteen_digits_and_a_valid_checksum() {
     let c = one("siret", "55212022200014");
     assert!(c.problems[0].message.contains("check digit is wrong"));
     assert!(!one("siret", "5521202220001A").is_valid());
+}
+
+#[test]
+fn the_luhn_check_digit_completes_a_siret() {
+    assert_eq!(coerce::luhn_check_digit("5521202220001"), '3');
+    assert_eq!(coerce::luhn_check_digit("7328293200007"), '4');
+    for n in 0..500u64 {
+        let payload = format!("{:013}", 4_123_456_780_000 + n * 7);
+        let siret = format!("{payload}{}", coerce::luhn_check_digit(&payload));
+        assert!(coerce::luhn(&siret), "{siret}");
+    }
 }
 
 #[test]
@@ -456,4 +469,50 @@ fn ragged_rows_are_a_warning() {
     let c = s.check(&["A", "Paris"]);
     assert!(c.is_valid());
     assert_eq!(c.problems[0].severity, Severity::Warning);
+}
+
+#[test]
+fn text_already_in_nfc_is_kept_and_decomposed_text_is_composed() {
+    let mut out = String::new();
+    for same in [
+        "Société Générale",
+        "مخبزة مارتان",
+        "Ærø ß ÿ",
+        "Chloé — 12 €",
+        "日本",
+    ] {
+        coerce::clean_text(same, &mut out);
+        assert_eq!(out, same);
+    }
+    coerce::clean_text("Soci\u{65}\u{301}te\u{301}", &mut out);
+    assert_eq!(out, "Société");
+    // Arabic with harakat in a non-canonical order is reordered by NFC.
+    let unordered = "\u{0628}\u{0651}\u{064E}";
+    coerce::clean_text(unordered, &mut out);
+    assert_eq!(out, unordered.nfc().collect::<String>());
+}
+
+/// Regression: rows checked by a `for_rows` copy (on the reader thread) carry key hashes that
+/// the original's key set must recognise; the hasher is seeded at random per set.
+#[test]
+fn keys_hashed_by_a_row_checker_are_found_by_the_original() {
+    let mapping = Mapping::infer(&strings(&["name", "city"]), None);
+    let mut main = Validator::new(&mapping, &ValidateOptions::default()).unwrap();
+    let mut worker = main.for_rows();
+    let row = |v: &mut Validator, n: u32, name: &str| {
+        let mut c = Checked::new();
+        c.row = n;
+        c.cells = strings(&[name, "Paris"]);
+        v.check_row(&mut c);
+        c
+    };
+    let mut a = row(&mut worker, 2, "Acme");
+    let mut b = row(&mut main, 3, "Acme");
+    main.check_key(&mut a);
+    main.check_key(&mut b);
+    assert!(a.is_valid());
+    assert_eq!(
+        b.problems[0].message,
+        "name \"Acme\" already appears on row 2"
+    );
 }

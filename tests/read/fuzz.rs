@@ -31,7 +31,7 @@ fn real_files() -> &'static [(&'static str, Vec<u8>)] {
 fn load_real_files() -> Vec<(&'static str, Vec<u8>)> {
     let dir = tempfile::tempdir().unwrap();
     let xlsx = dir.path().join("fixture.xlsx");
-    super::write_fixture_xlsx(&xlsx);
+    super::sheet::write_fixture_xlsx(&xlsx);
     let mut files = vec![("xlsx", std::fs::read(&xlsx).unwrap())];
     for (ext, name) in [
         ("ods", "clients-libreoffice.ods"),

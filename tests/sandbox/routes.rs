@@ -354,3 +354,22 @@ async fn inserted_records_keep_given_ids_and_get_missing_ones() {
     let (status, body) = api.get("/customers/aaaaaaaaaaaaaaaaaaaaaaaa").await;
     assert_eq!((status, &body["name"]), (StatusCode::OK, &json!("Given")));
 }
+
+#[tokio::test]
+async fn dropping_the_sandbox_stops_it() {
+    let api = Api::default().await;
+    let url = api.url("/customers");
+    drop(api.sandbox);
+    // The accept loop stops at its next turn; allow it a few.
+    let fresh = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(2))
+        .build()
+        .unwrap();
+    for _ in 0..50 {
+        if fresh.get(&url).bearer_auth("k").send().await.is_err() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the sandbox still answers after being dropped");
+}

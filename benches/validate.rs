@@ -1,0 +1,218 @@
+//! The validate pipeline's speed against the raw readers, on the same files, in one run.
+//!
+//! Bars (DESIGN.md, issue 3): a 1,000,000-row, 19-column CSV validated at ≥ 50% of the csv
+//! crate's raw `ByteRecord` read; a 200,000-row XLSX at ≥ 80% of calamine's raw streaming
+//! cell read; peak RSS ≤ 100 MB for the `custbulk validate` process on both.
+//!
+//! `cargo bench --bench validate` (add `-- --rows N --xlsx-rows M` for other sizes). Files are
+//! generated once under `target/bench-data/`.
+
+use std::hint::black_box;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use custbulk::pipeline::{Input, Pipeline};
+use custbulk::report::ProblemLog;
+use custbulk::validate::{Checked, ValidateOptions};
+
+/// The generator shared with the read benchmark and `examples/gen_customers.rs`.
+#[path = "gen/mod.rs"]
+mod gen;
+
+type Writer = fn(&Path, u64) -> Result<(), Box<dyn std::error::Error>>;
+
+/// The generated file, made once; named as `benches/read.rs` names it so both can share it.
+fn data_file(name: &str, ext: &str, rows: u64, write: Writer) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}-{rows}.{ext}"));
+    if !path.exists() {
+        eprintln!("generating {} ...", path.display());
+        let tmp = path.with_extension("tmp");
+        write(&tmp, rows).unwrap();
+        std::fs::rename(&tmp, &path).unwrap();
+    }
+    path
+}
+
+fn best_of(runs: usize, mut f: impl FnMut() -> u64) -> (Duration, u64) {
+    let mut best = Duration::MAX;
+    let mut n = 0;
+    for _ in 0..runs {
+        let t = Instant::now();
+        n = f();
+        best = best.min(t.elapsed());
+    }
+    (best, n)
+}
+
+fn raw_csv(path: &Path) -> u64 {
+    let mut r = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .from_path(path)
+        .unwrap();
+    let mut rec = csv::ByteRecord::new();
+    let mut n = 0;
+    while r.read_byte_record(&mut rec).unwrap() {
+        n += rec.len() as u64;
+    }
+    n
+}
+
+fn raw_xlsx(path: &Path) -> u64 {
+    use calamine::Reader;
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook(path).unwrap();
+    let name = book.sheet_names()[0].clone();
+    let mut cells = book.worksheet_cells_reader(&name).unwrap();
+    let mut n = 0;
+    while let Some(c) = cells.next_cell().unwrap() {
+        black_box(c.get_value());
+        n += 1;
+    }
+    n
+}
+
+/// custbulk's reader alone (cells as text), for telling reading from checking.
+fn read_only(path: &Path) -> u64 {
+    let mut t =
+        custbulk::read::open(path, &Default::default(), &custbulk::mapping::is_header).unwrap();
+    let mut row = custbulk::read::Row::new();
+    let mut n = 0;
+    while t.next_row(&mut row).unwrap() {
+        n += row.cells.len() as u64;
+    }
+    n
+}
+
+/// The checks alone, on rows already in memory (no reading, one thread): nanoseconds per row.
+fn checks_only(path: &Path, rows: usize) -> f64 {
+    let mut t =
+        custbulk::read::open(path, &Default::default(), &custbulk::mapping::is_header).unwrap();
+    let mapping = custbulk::mapping::Mapping::infer(&t.headers, None);
+    let mut data = Vec::new();
+    let mut row = custbulk::read::Row::new();
+    while data.len() < rows && t.next_row(&mut row).unwrap() {
+        data.push(row.cells.clone());
+    }
+    let mut best = f64::MAX;
+    for _ in 0..3 {
+        let mut v =
+            custbulk::validate::Validator::new(&mapping, &ValidateOptions::default()).unwrap();
+        let mut out = Checked::new();
+        let start = Instant::now();
+        for (i, cells) in data.iter_mut().enumerate() {
+            out.row = i as u32 + 2;
+            std::mem::swap(&mut out.cells, cells);
+            v.check(&mut out);
+            black_box(&out.problems);
+            std::mem::swap(&mut out.cells, cells);
+        }
+        best = best.min(start.elapsed().as_secs_f64() * 1e9 / data.len() as f64);
+    }
+    best
+}
+
+/// The validate command's path minus printing: pipeline, problem log, counts.
+fn pipeline(path: &Path) -> u64 {
+    let input = Input {
+        file: path.to_path_buf(),
+        ..Input::default()
+    };
+    let mut p = Pipeline::open(&input, &ValidateOptions::default()).unwrap();
+    let mut log = ProblemLog::new(false, None).unwrap();
+    let mut row = Checked::new();
+    while p.next(&mut row).unwrap() {
+        if !row.problems.is_empty() {
+            log.add(&row.problems).unwrap();
+        }
+    }
+    p.counts().rows
+}
+
+/// Runs `custbulk validate FILE` and returns (wall time, peak RSS in MB).
+#[allow(clippy::zombie_processes)] // reaped by wait4 below, which also gives its peak RSS
+fn command(path: &Path) -> (Duration, f64) {
+    let t = Instant::now();
+    let child = Command::new(env!("CARGO_BIN_EXE_custbulk"))
+        .args(["-q", "validate"])
+        .arg(path)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut status = 0;
+    // SAFETY: wait4 writes only into the two values we pass; the child is ours and unwaited.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    let elapsed = t.elapsed();
+    assert!(pid > 0 && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) <= 1);
+    (elapsed, usage.ru_maxrss as f64 / 1024.0)
+}
+
+fn arg(name: &str, default: u64) -> u64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let rows = arg("--rows", 1_000_000);
+    let xlsx_rows = arg("--xlsx-rows", 200_000);
+    let runs = arg("--runs", 3) as usize;
+    let mut out = std::io::stdout().lock();
+
+    let csv = data_file("customers-csv", "csv", rows, gen::write_csv);
+    if std::env::args().any(|a| a == "--checks-only") {
+        let _ = writeln!(
+            out,
+            "checks alone: {:.0} ns/row",
+            checks_only(&csv, 200_000)
+        );
+        return;
+    }
+    let xlsx = data_file("customers-xlsx", "xlsx", xlsx_rows, gen::write_xlsx);
+    // The commands first: a child's peak RSS includes this process's peak at the time it is
+    // started (Linux carries it over exec), so this process must still be small.
+    let (csv_cmd, csv_rss) = command(&csv);
+    let (xlsx_cmd, xlsx_rss) = command(&xlsx);
+
+    let size = std::fs::metadata(&csv).unwrap().len() as f64 / 1e6;
+    let (raw, _) = best_of(runs, || raw_csv(&csv));
+    let (read, _) = best_of(runs, || read_only(&csv));
+    let (val, n) = best_of(runs, || pipeline(&csv));
+    assert_eq!(n, rows);
+    let per_row = checks_only(&csv, 200_000);
+    let _ = writeln!(
+        out,
+        "csv  {rows} rows, 19 columns, {size:.0} MB: raw ByteRecord {:.2}s ({:.0} MB/s), custbulk read {:.2}s, \
+         validate {:.2}s ({:.0} rows/s) = {:.0}% of raw (bar 50%); command {:.2}s, peak RSS {csv_rss:.0} MB \
+         (bar 100); checks alone {per_row:.0} ns/row",
+        raw.as_secs_f64(),
+        size / raw.as_secs_f64(),
+        read.as_secs_f64(),
+        val.as_secs_f64(),
+        rows as f64 / val.as_secs_f64(),
+        100.0 * raw.as_secs_f64() / val.as_secs_f64(),
+        csv_cmd.as_secs_f64(),
+    );
+
+    let (raw, _) = best_of(runs, || raw_xlsx(&xlsx));
+    let (read, _) = best_of(runs, || read_only(&xlsx));
+    let (val, n) = best_of(runs, || pipeline(&xlsx));
+    assert_eq!(n, xlsx_rows);
+    let _ = writeln!(
+        out,
+        "xlsx {xlsx_rows} rows, 19 columns: raw calamine cells {:.2}s, custbulk read {:.2}s, validate {:.2}s \
+         ({:.0} rows/s) = {:.0}% of raw (bar 80%); command {:.2}s, peak RSS {xlsx_rss:.0} MB (bar 100)",
+        raw.as_secs_f64(),
+        read.as_secs_f64(),
+        val.as_secs_f64(),
+        xlsx_rows as f64 / val.as_secs_f64(),
+        100.0 * raw.as_secs_f64() / val.as_secs_f64(),
+        xlsx_cmd.as_secs_f64(),
+    );
+}

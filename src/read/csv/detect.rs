@@ -1,0 +1,165 @@
+//! Guessing how a CSV file was written from its first 64 KiB: the encoding (BOM, UTF-16 without
+//! BOM, UTF-8 or else Windows-1252) and the delimiter.
+
+use std::path::Path;
+
+use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
+
+use crate::read::sniff::is_binary;
+use crate::read::ReadError;
+
+/// Lines looked at to choose the delimiter.
+const DELIMITER_LINES: usize = 50;
+
+/// The encoding to read with and the length of the byte-order mark to skip.
+pub(super) fn choose_encoding(
+    path: &Path,
+    prefix: &[u8],
+    whole: bool,
+    asked: Option<&str>,
+) -> Result<(&'static Encoding, usize), ReadError> {
+    let bom = Encoding::for_bom(prefix);
+    if let Some(label) = asked {
+        let encoding = Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
+            ReadError::UnknownEncoding {
+                asked: label.to_string(),
+            }
+        })?;
+        let skip = match bom {
+            Some((b, len)) if b == encoding => len,
+            _ => 0,
+        };
+        return Ok((encoding, skip));
+    }
+    if let Some((encoding, len)) = bom {
+        return Ok((encoding, len));
+    }
+    if let Some(encoding) = utf16_without_bom(prefix) {
+        return Ok((encoding, 0));
+    }
+    if is_binary(prefix) {
+        return Err(ReadError::Unreadable {
+            file: path.to_path_buf(),
+            reason: "it looks like a binary file, not CSV text or a spreadsheet".into(),
+        });
+    }
+    let utf8 = match std::str::from_utf8(prefix) {
+        Ok(_) => true,
+        // Cut in the middle of a character by the 64 KiB window: still UTF-8.
+        Err(e) => e.error_len().is_none() && !whole,
+    };
+    Ok((if utf8 { UTF_8 } else { WINDOWS_1252 }, 0))
+}
+
+/// UTF-16 text without a BOM has a NUL in every other byte of its ASCII characters.
+fn utf16_without_bom(prefix: &[u8]) -> Option<&'static Encoding> {
+    let pairs = prefix.len() / 2;
+    if pairs < 2 {
+        return None;
+    }
+    let even = prefix.iter().step_by(2).filter(|&&b| b == 0).count();
+    let odd = prefix
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .filter(|&&b| b == 0)
+        .count();
+    if odd * 10 > pairs * 7 && even * 10 < pairs {
+        Some(UTF_16LE)
+    } else if even * 10 > pairs * 7 && odd * 10 < pairs {
+        Some(UTF_16BE)
+    } else {
+        None
+    }
+}
+
+/// Picks among `,` `;` tab `|` the delimiter that splits the most lines into the same number
+/// of fields (counting outside quotes); ties go to the one giving more fields, then to `;`
+/// over `,` (decimal commas are common in the French files this sees).
+pub(super) fn detect_delimiter(text: &[u8], whole: bool) -> u8 {
+    const CANDIDATES: [u8; 4] = [b';', b',', b'\t', b'|'];
+    let mut counts: Vec<[usize; 4]> = Vec::new();
+    let mut line = [0usize; 4];
+    let mut quoted = false;
+    let mut complete = false;
+    let mut has_text = false;
+    for &b in text {
+        if b == b'"' {
+            quoted = !quoted;
+            has_text = true;
+        } else if quoted {
+            continue;
+        } else if b == b'\n' || b == b'\r' {
+            if has_text {
+                counts.push(line);
+                if counts.len() == DELIMITER_LINES {
+                    complete = true;
+                    break;
+                }
+            }
+            line = [0; 4];
+            has_text = false;
+        } else if let Some(i) = CANDIDATES.iter().position(|&c| c == b) {
+            line[i] += 1;
+            has_text = true;
+        } else {
+            has_text = true;
+        }
+    }
+    // The last line is whole only if the file ended inside the window.
+    if has_text && !complete && whole {
+        counts.push(line);
+    }
+    if counts.is_empty() && has_text {
+        counts.push(line);
+    }
+    let mut best = (0usize, 0usize, b',');
+    for (i, &delimiter) in CANDIDATES.iter().enumerate() {
+        // The most frequent non-zero field count for this delimiter, and how many lines have it.
+        let mut tally: Vec<(usize, usize)> = Vec::new();
+        for c in counts.iter().map(|l| l[i]).filter(|&n| n > 0) {
+            match tally.iter_mut().find(|(n, _)| *n == c) {
+                Some((_, lines)) => *lines += 1,
+                None => tally.push((c, 1)),
+            }
+        }
+        if let Some(&(fields, lines)) = tally.iter().max_by_key(|&&(n, lines)| (lines, n)) {
+            if (lines, fields) > (best.0, best.1) {
+                best = (lines, fields, delimiter);
+            }
+        }
+    }
+    best.2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delimiters() {
+        assert_eq!(detect_delimiter(b"a;b;c\n1;2,5;3\n", true), b';');
+        assert_eq!(detect_delimiter(b"a,b,c\n1,2,3\n", true), b',');
+        assert_eq!(detect_delimiter(b"a\tb\tc\n1\t2\t3\n", true), b'\t');
+        assert_eq!(detect_delimiter(b"a|b|c\r\n1|2|3\r\n", true), b'|');
+        assert_eq!(
+            detect_delimiter(b"Liste des clients\n\nnom;ville\n\"a;b\";c\n", true),
+            b';'
+        );
+        assert_eq!(
+            detect_delimiter(b"name,note\n\"x\",\"a;b;c;d\"\n\"y\",\"e;f\"\n", true),
+            b','
+        );
+        assert_eq!(detect_delimiter(b"single column\nvalue\n", true), b',');
+    }
+
+    #[test]
+    fn utf16_sniffing() {
+        let le: Vec<u8> = "nom\tville\n"
+            .encode_utf16()
+            .flat_map(|u| u.to_le_bytes())
+            .collect();
+        assert_eq!(utf16_without_bom(&le), Some(UTF_16LE));
+        assert_eq!(utf16_without_bom(b"plain text"), None);
+    }
+}

@@ -1,0 +1,309 @@
+//! CSV sources: the delimiter, encoding and BOM that spreadsheet programs choose, detected from
+//! the first 64 KiB, then a streaming record loop that decodes fields into reused buffers.
+//!
+//! French Excel writes `;`-separated Windows-1252 files; LibreOffice UTF-8 with `,`; Excel's
+//! "Unicode text" is tab-separated UTF-16. UTF-8 files are read as bytes and each field is
+//! checked; a stray Windows-1252 field later in a UTF-8 file is decoded as such rather than
+//! failing. Other encodings are transcoded to UTF-8 on the fly before parsing.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
+
+use super::sniff::{io_error, open_file};
+use super::{threaded, ReadError, ReadOptions, Row};
+
+mod detect;
+mod transcode;
+
+use detect::{choose_encoding, detect_delimiter};
+use transcode::{RecordLimit, Transcoder};
+
+/// How much of the file detection looks at.
+pub(crate) const PREFIX: usize = 64 * 1024;
+
+/// Tokenises the file into records and numbers them as the user's spreadsheet would; the
+/// half of CSV reading that may run on a background thread.
+pub(crate) struct Tokenizer {
+    reader: csv::Reader<Box<dyn Read + Send>>,
+    /// Where the last record ended, for [`RecordLimit`].
+    record_end: Arc<AtomicU64>,
+    record: csv::ByteRecord,
+    file: PathBuf,
+    /// The file ends its lines with CRLF: a record's `\n` is consumed by the next read.
+    crlf: bool,
+    /// Row number the next row gets.
+    next_number: u32,
+    /// Line counter of the csv reader after the previous record.
+    last_line: u64,
+    records: u64,
+    /// Blank lines still to hand out before `record`.
+    blanks: u64,
+    /// For a UTF-8 file whose last line has no line ending: the stream length, where the last
+    /// record ends without consuming a newline.
+    unterminated_end: Option<u64>,
+    /// `record` holds a record not handed out yet (blank lines came first).
+    held: bool,
+}
+
+/// One record as the tokenizer hands it over: the row number and the raw field bytes.
+#[derive(Default)]
+pub(crate) struct RawRecord {
+    number: u32,
+    /// A blank line: `record` is stale.
+    blank: bool,
+    record: csv::ByteRecord,
+}
+
+/// CSV rows: records from the tokenizer (here or on its thread), decoded into text cells.
+pub(crate) struct CsvSource {
+    input: Input,
+    raw: RawRecord,
+    encoding: &'static Encoding,
+    delimiter: u8,
+}
+
+enum Input {
+    Here(Box<Tokenizer>),
+    Thread(threaded::Receiver<RawRecord>),
+}
+
+impl CsvSource {
+    /// Detects encoding and delimiter and starts tokenising, on a background thread when
+    /// `background` is true.
+    pub fn open(path: &Path, opts: &ReadOptions, background: bool) -> Result<CsvSource, ReadError> {
+        let mut file = open_file(path)?;
+        let mut prefix = Vec::with_capacity(PREFIX);
+        (&mut file)
+            .take(PREFIX as u64)
+            .read_to_end(&mut prefix)
+            .map_err(|e| io_error(path, e))?;
+        let whole = prefix.len() < PREFIX;
+        let (encoding, bom) = choose_encoding(path, &prefix, whole, opts.encoding.as_deref())?;
+        let body = &prefix[bom..];
+        // Detection runs on UTF-8 (or ASCII-compatible) bytes: decode UTF-16 and the like first.
+        let decoded;
+        let text: &[u8] = if encoding == UTF_8 || encoding.is_single_byte() {
+            body
+        } else {
+            decoded = encoding.decode_without_bom_handling(body).0.into_owned();
+            decoded.as_bytes()
+        };
+        let delimiter = match opts.delimiter {
+            Some(d) => d,
+            None => detect_delimiter(text, whole),
+        };
+        let crlf = text
+            .iter()
+            .position(|&b| b == b'\n')
+            .is_some_and(|i| i > 0 && text[i - 1] == b'\r');
+        let unterminated_end = if encoding == UTF_8 {
+            let len = file.seek(SeekFrom::End(0)).map_err(|e| io_error(path, e))?;
+            let mut last = [0u8];
+            if len > bom as u64 {
+                file.seek(SeekFrom::End(-1))
+                    .map_err(|e| io_error(path, e))?;
+                file.read_exact(&mut last).map_err(|e| io_error(path, e))?;
+            }
+            (!matches!(last[0], b'\n' | b'\r')).then_some(len - bom as u64)
+        } else {
+            None
+        };
+        file.seek(SeekFrom::Start(bom as u64))
+            .map_err(|e| io_error(path, e))?;
+        let record_end = Arc::new(AtomicU64::new(0));
+        let input: Box<dyn Read + Send> = if encoding == UTF_8 {
+            Box::new(RecordLimit::new(file, record_end.clone()))
+        } else {
+            Box::new(RecordLimit::new(
+                Transcoder::new(file, encoding),
+                record_end.clone(),
+            ))
+        };
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            .buffer_capacity(PREFIX)
+            .from_reader(input);
+        let tokenizer = Tokenizer {
+            reader,
+            record_end,
+            record: csv::ByteRecord::new(),
+            file: path.to_path_buf(),
+            crlf,
+            next_number: 1,
+            last_line: 1,
+            records: 0,
+            blanks: 0,
+            unterminated_end,
+            held: false,
+        };
+        let input = if background {
+            Input::Thread(tokenizer.spawn())
+        } else {
+            Input::Here(Box::new(tokenizer))
+        };
+        Ok(CsvSource {
+            input,
+            raw: RawRecord::default(),
+            encoding,
+            delimiter,
+        })
+    }
+
+    pub fn encoding_name(&self) -> &'static str {
+        self.encoding.name()
+    }
+
+    pub fn delimiter(&self) -> u8 {
+        self.delimiter
+    }
+
+    pub fn next(&mut self, row: &mut Row) -> Result<bool, ReadError> {
+        let more = match &mut self.input {
+            Input::Here(tokenizer) => tokenizer.next(&mut self.raw)?,
+            Input::Thread(receiver) => receiver.next(&mut self.raw)?,
+        };
+        if !more {
+            return Ok(false);
+        }
+        row.begin(self.raw.number);
+        if !self.raw.blank {
+            fill_row(&self.raw.record, row);
+        }
+        row.end();
+        Ok(true)
+    }
+}
+
+impl Tokenizer {
+    /// Runs on a background thread: the caller's thread only decodes fields into cells.
+    fn spawn(mut self) -> threaded::Receiver<RawRecord> {
+        let file = self.file.clone();
+        let fail = move |reason: &str| ReadError::Unreadable {
+            file: file.clone(),
+            reason: format!("the CSV reader failed: {reason}"),
+        };
+        threaded::spawn(fail, move |emit| loop {
+            let Ok(raw) = emit.slot() else {
+                return Ok(());
+            };
+            if !self.next(raw)? {
+                return Ok(());
+            }
+            emit.commit();
+        })
+    }
+
+    fn next(&mut self, raw: &mut RawRecord) -> Result<bool, ReadError> {
+        if !self.held {
+            match self.reader.read_byte_record(&mut self.record) {
+                Ok(true) => {}
+                Ok(false) => return Ok(false),
+                Err(e) => {
+                    return Err(ReadError::Csv {
+                        file: self.file.clone(),
+                        row: self.next_number,
+                        reason: e.to_string(),
+                    })
+                }
+            }
+            self.records += 1;
+            self.record_end
+                .store(self.reader.position().byte(), Ordering::Relaxed);
+            self.blanks = self.blank_lines_before_record();
+            self.held = true;
+        }
+        raw.number = self.next_number;
+        self.next_number = self.next_number.saturating_add(1);
+        if self.blanks > 0 {
+            // The csv crate skips empty lines; the user's spreadsheet shows them as rows.
+            self.blanks -= 1;
+            raw.blank = true;
+        } else {
+            self.held = false;
+            raw.blank = false;
+            // Swapping hands the record over and takes back a used buffer: no copy.
+            std::mem::swap(&mut raw.record, &mut self.record);
+        }
+        Ok(true)
+    }
+
+    /// Blank lines the csv crate skipped before the record just read: the newlines it consumed,
+    /// minus those inside quoted fields and the one ending a line of text.
+    fn blank_lines_before_record(&mut self) -> u64 {
+        let line = self.reader.position().line();
+        let consumed = line.saturating_sub(self.last_line);
+        self.last_line = line;
+        let mut expected = if self.crlf {
+            u64::from(self.records > 1)
+        } else {
+            // A last line without a line ending consumed no newline of its own.
+            u64::from(Some(self.reader.position().byte()) != self.unterminated_end)
+        };
+        if consumed <= expected {
+            return 0;
+        }
+        expected += self
+            .record
+            .as_slice()
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        consumed.saturating_sub(expected)
+    }
+}
+
+/// Copies the record's fields into the row's reused cell buffers. The record is checked as
+/// UTF-8 in one pass (fields of a valid record are valid unless a character straddles a
+/// delimiter, which `str::get` catches); otherwise each field is decoded on its own.
+fn fill_row(record: &csv::ByteRecord, row: &mut Row) {
+    let cells = row.cells_for(record.len());
+    match simdutf8::basic::from_utf8(record.as_slice()) {
+        Ok(text) => {
+            for (i, cell) in cells.iter_mut().enumerate() {
+                cell.clear();
+                let range = record.range(i).unwrap_or(0..0);
+                match text.get(range) {
+                    Some(field) => cell.push_str(field),
+                    None => decode_field(&record[i], cell),
+                }
+            }
+        }
+        Err(_) => {
+            for (i, cell) in cells.iter_mut().enumerate() {
+                cell.clear();
+                decode_field(&record[i], cell);
+            }
+        }
+    }
+}
+
+/// Appends a field's text: UTF-8 as is, anything else as Windows-1252 (a later part of a file
+/// detected as UTF-8 may still hold a field typed on an older system).
+fn decode_field(bytes: &[u8], out: &mut String) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => out.push_str(s),
+        Err(_) => {
+            let mut decoder = WINDOWS_1252.new_decoder_without_bom_handling();
+            out.reserve(bytes.len() * 3);
+            let _ = decoder.decode_to_string(bytes, out, true);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stray_windows_1252_field() {
+        let mut s = String::new();
+        decode_field(b"Fran\xe7ois", &mut s);
+        assert_eq!(s, "François");
+    }
+}

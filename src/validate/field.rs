@@ -1,0 +1,243 @@
+//! The checks of one field of one row: its cell, translated or defaulted, coerced to the
+//! field's type, and the rules of that field alone (SIRET, Arabic script, negative capital,
+//! contacts JSON). Checks across fields and rows live in the parent module.
+
+use super::coerce::{self, IntError, SiretError};
+use super::record::State;
+use super::{problem, Checked, Problem, Severity};
+use crate::schema::{Field, Kind};
+
+/// The checks of one field beyond its type.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Rule {
+    None,
+    /// 14 digits with their checksum; spaces removed.
+    Siret,
+    /// Must hold Arabic script (a warning).
+    Arabic,
+    /// A whole number that cannot be negative.
+    NotNegative,
+}
+
+impl Rule {
+    pub(super) fn of(field: &Field) -> Rule {
+        match field.name {
+            "siret" => Rule::Siret,
+            "name_ar" | "address_ar" => Rule::Arabic,
+            "capital" => Rule::NotNegative,
+            _ => Rule::None,
+        }
+    }
+}
+
+/// How one field gets its value.
+#[derive(Clone)]
+pub(super) struct FieldPlan {
+    pub(super) field: &'static Field,
+    pub(super) rule: Rule,
+    /// Index into `FIELDS` and `Checked::slots`.
+    pub(super) slot: usize,
+    pub(super) col: Option<usize>,
+    pub(super) default: Option<String>,
+    /// (lower-cased cell text, replacement).
+    pub(super) values: Vec<(String, String)>,
+}
+
+/// Case-insensitive comparison of `text` with an already lower-cased `lower`, without
+/// allocating.
+fn eq_lower(text: &str, lower: &str) -> bool {
+    text.chars().flat_map(char::to_lowercase).eq(lower.chars())
+}
+
+/// Takes one field's cell (or default), applies the mapping file's translation, and coerces it.
+pub(super) fn run_plan(
+    plan: &FieldPlan,
+    cells: &[String],
+    row: u32,
+    columns: &[(String, String)],
+    out: &mut Checked,
+    scratch: &mut String,
+) {
+    let cell = plan
+        .col
+        .and_then(|c| cells.get(c))
+        .map_or("", |s| s.as_str());
+    let mut text = coerce::trim(cell);
+    // Where `text` lies in the cells, so a value equal to it need not be copied.
+    let mut origin = plan.col.map(|c| {
+        let start = text.as_ptr() as usize - cell.as_ptr() as usize;
+        (c as u32, start as u32, (start + text.len()) as u32)
+    });
+    if !plan.values.is_empty() && !text.is_empty() {
+        // Translations ignore case and surrounding spaces.
+        if let Some((_, to)) = plan.values.iter().find(|(from, _)| eq_lower(text, from)) {
+            origin = None;
+            text = to.as_str();
+        }
+    }
+    let mut from_default = false;
+    if text.is_empty() {
+        match &plan.default {
+            Some(d) => {
+                text = d.as_str();
+                from_default = true;
+            }
+            None => {
+                out.slots[plan.slot].state = State::Blank;
+                return;
+            }
+        }
+    }
+    let origin = if from_default { None } else { origin };
+    coerce_field(plan, text, origin, from_default, row, columns, out, scratch);
+}
+
+/// Coerces `text` (trimmed, translated, not blank) into the field's slot, with the checks of
+/// that field alone.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn coerce_field(
+    plan: &FieldPlan,
+    text: &str,
+    origin: Option<(u32, u32, u32)>,
+    from_default: bool,
+    row: u32,
+    columns: &[(String, String)],
+    out: &mut Checked,
+    scratch: &mut String,
+) {
+    let field = plan.field;
+    let col = if from_default { None } else { plan.col };
+    let slot = &mut out.slots[plan.slot];
+    let fail = |out_problems: &mut Vec<Problem>, severity, message: String| {
+        out_problems.push(problem(
+            row, col, field.name, severity, message, text, columns,
+        ));
+    };
+    slot.state = State::Ok;
+    match field.kind {
+        Kind::Boolean => match coerce::parse_bool(text) {
+            Some(b) => slot.flag = b,
+            None => {
+                slot.state = State::Invalid;
+                fail(&mut out.problems, Severity::Error, format!(
+                    "{text:?} is not a yes/no value (true/false, yes/no, oui/non, vrai/faux, 1/0 or x)"
+                ));
+            }
+        },
+        Kind::Integer => match coerce::parse_int(text) {
+            Ok(i) if i < 0 && plan.rule == Rule::NotNegative => {
+                slot.state = State::Invalid;
+                fail(
+                    &mut out.problems,
+                    Severity::Error,
+                    format!("{text:?} is negative; capital must be 0 or more"),
+                );
+            }
+            Ok(i) => slot.int = i,
+            Err(e) => {
+                slot.state = State::Invalid;
+                let e: IntError = e;
+                fail(
+                    &mut out.problems,
+                    Severity::Error,
+                    format!("{text:?} {}", e.describe()),
+                );
+            }
+        },
+        Kind::Text => {
+            slot.cell = None;
+            let clean = coerce::is_nfc(text);
+            match plan.rule {
+                Rule::Siret => {
+                    if clean
+                        && origin.is_some()
+                        && !text.bytes().any(|b| b.is_ascii_whitespace() || b >= 0x80)
+                    {
+                        slot.cell = origin;
+                    } else {
+                        coerce::clean_text(text, scratch);
+                        coerce::strip_spaces(scratch, &mut slot.text);
+                    }
+                    let value = if slot.cell.is_some() {
+                        text
+                    } else {
+                        slot.text.as_str()
+                    };
+                    match coerce::check_siret(value) {
+                        Ok(()) => {}
+                        Err(SiretError::NotFourteenDigits) => {
+                            slot.state = State::Invalid;
+                            fail(
+                                &mut out.problems,
+                                Severity::Error,
+                                format!("{text:?} is not 14 digits"),
+                            );
+                        }
+                        Err(SiretError::Checksum) => {
+                            slot.state = State::Invalid;
+                            fail(&mut out.problems, Severity::Error, format!(
+                                "{text:?} is not a valid SIRET: its check digit is wrong (mistyped digit?)"
+                            ));
+                        }
+                    }
+                }
+                rule => {
+                    if clean && origin.is_some() {
+                        slot.cell = origin;
+                    } else {
+                        coerce::clean_text(text, &mut slot.text);
+                    }
+                    if rule == Rule::Arabic && !coerce::has_arabic(text) {
+                        fail(
+                            &mut out.problems,
+                            Severity::Warning,
+                            format!("{text:?} has no Arabic letters"),
+                        );
+                    }
+                }
+            }
+        }
+        Kind::Contacts => match parse_contacts(text) {
+            Ok(v) => {
+                if let Some(bad) = bad_email(&v) {
+                    fail(
+                        &mut out.problems,
+                        Severity::Error,
+                        format!("{bad:?} is not an e-mail address (name@example.com)"),
+                    );
+                    slot.state = State::Invalid;
+                } else if v.as_array().is_some_and(|a| a.is_empty()) {
+                    slot.state = State::Blank;
+                } else {
+                    out.contacts.json = Some(v);
+                }
+            }
+            Err(why) => {
+                slot.state = State::Invalid;
+                fail(&mut out.problems, Severity::Error, format!(
+                    "contacts must be a JSON array of objects such as [{{\"name\":\"Jeanne\",\"email\":\"j@example.fr\"}}]: {why}"
+                ));
+            }
+        },
+    }
+}
+
+fn parse_contacts(text: &str) -> Result<serde_json::Value, String> {
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    match v.as_array() {
+        Some(items) if items.iter().all(|i| i.is_object()) => Ok(v),
+        Some(_) => Err("an item is not an object".into()),
+        None => Err("not an array".into()),
+    }
+}
+
+fn bad_email(contacts: &serde_json::Value) -> Option<String> {
+    contacts.as_array()?.iter().find_map(|c| {
+        let e = c.get("email")?;
+        match e.as_str() {
+            Some(s) if s.trim().is_empty() || coerce::is_email(s.trim()) => None,
+            Some(s) => Some(s.to_string()),
+            None => Some(e.to_string()),
+        }
+    })
+}

@@ -1,0 +1,373 @@
+//! Workbooks: cells as the user sees them, sheet choice, header rows, and files as LibreOffice
+//! writes them.
+
+use std::path::{Path, PathBuf};
+
+use custbulk::read::{Format, ReadError, ReadOptions, Row};
+use rust_xlsxwriter::{ExcelDateTime, Format as XlsxFormat, Workbook};
+
+use super::{data, open, open_with, rows, strings};
+
+/// The workbook the sheet tests read: a title row, a blank row, the header on row 3, text and
+/// number cells side by side, a `00000` format on 1000, a 14-digit number, booleans, dates,
+/// Arabic text, a blank row inside the data, a stray cell right of the header, a second sheet.
+pub fn write_fixture_xlsx(path: &Path) {
+    let mut wb = Workbook::new();
+    let zip = XlsxFormat::new().set_num_format("00000");
+    let date = XlsxFormat::new().set_num_format("yyyy-mm-dd");
+    let datetime = XlsxFormat::new().set_num_format("yyyy-mm-dd hh:mm");
+    let ws = wb.add_worksheet();
+    ws.set_name("Clients").unwrap();
+    ws.write_string(0, 0, "Liste des clients — mars 2024")
+        .unwrap();
+    let headers = [
+        "Nom",
+        "Code postal",
+        "SIRET",
+        "Capital",
+        "Société",
+        "Créé le",
+        "Nom (arabe)",
+        " Ville ",
+    ];
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string(2, c as u16, *h).unwrap();
+    }
+    ws.write_string(3, 0, "Boulangerie Martin").unwrap();
+    ws.write_string(3, 1, "01000").unwrap();
+    ws.write_number(3, 2, 55212022200013.0).unwrap();
+    ws.write_number(3, 3, 1000.0).unwrap();
+    ws.write_boolean(3, 4, true).unwrap();
+    let d = ExcelDateTime::from_ymd(2024, 3, 1).unwrap();
+    ws.write_datetime_with_format(3, 5, &d, &date).unwrap();
+    ws.write_string(3, 6, "مخبزة مارتن").unwrap();
+    ws.write_string(3, 7, "Bourg-en-Bresse").unwrap();
+
+    ws.write_string(4, 0, "Garage Dupont").unwrap();
+    ws.write_number_with_format(4, 1, 1000.0, &zip).unwrap();
+    ws.write_string(4, 2, "55212022200013").unwrap();
+    ws.write_number(4, 3, 2500.5).unwrap();
+    ws.write_boolean(4, 4, false).unwrap();
+    let dt = ExcelDateTime::from_ymd(2024, 3, 1)
+        .unwrap()
+        .and_hms(10, 30, 0)
+        .unwrap();
+    ws.write_datetime_with_format(4, 5, &dt, &datetime).unwrap();
+    ws.write_string(4, 7, "Paris").unwrap();
+    // Row 6 (index 5) stays blank.
+    ws.write_string(6, 0, "Café de la Gare").unwrap();
+    ws.write_number_with_format(6, 1, 75001.0, &zip).unwrap();
+    ws.write_number(6, 3, -12.0).unwrap();
+    ws.write_string(6, 9, "note en marge").unwrap();
+
+    let notes = wb.add_worksheet();
+    notes.set_name("Notes").unwrap();
+    notes.write_string(0, 0, "Nom").unwrap();
+    notes.write_string(0, 1, "Ville").unwrap();
+    notes.write_string(1, 0, "Autre").unwrap();
+    notes.write_string(1, 1, "Nice").unwrap();
+    wb.save(path).unwrap();
+}
+
+pub fn fixture() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("clients.xlsx");
+    write_fixture_xlsx(&path);
+    (dir, path)
+}
+
+#[test]
+fn xlsx_cells_read_as_the_user_sees_them() {
+    let (_dir, path) = fixture();
+    let mut t = open(&path);
+    assert_eq!(t.format, Format::Xlsx);
+    assert_eq!(t.sheet.as_deref(), Some("Clients"));
+    assert_eq!(t.sheet_names(), ["Clients", "Notes"]);
+    assert_eq!(t.header_row, 3);
+    assert_eq!(t.title_rows_skipped, 1);
+    assert_eq!(t.headers[7], "Ville", "headers are trimmed");
+    assert_eq!(t.headers.len(), 8);
+    let mut row = Row::new();
+
+    assert!(t.next_row(&mut row).unwrap());
+    assert_eq!(row.number, 4);
+    assert_eq!(
+        row.cells,
+        strings(&[
+            "Boulangerie Martin",
+            "01000",
+            "55212022200013",
+            "1000",
+            "true",
+            "2024-03-01",
+            "مخبزة مارتن",
+            "Bourg-en-Bresse"
+        ])
+    );
+    assert_eq!(row.ragged, None);
+
+    assert!(t.next_row(&mut row).unwrap());
+    assert_eq!(row.number, 5);
+    assert_eq!(
+        row.cells,
+        strings(&[
+            "Garage Dupont",
+            "01000",
+            "55212022200013",
+            "2500.5",
+            "false",
+            "2024-03-01T10:30:00",
+            "",
+            "Paris"
+        ])
+    );
+
+    assert!(t.next_row(&mut row).unwrap());
+    assert_eq!(row.number, 6);
+    assert!(row.is_blank(), "blank rows are returned, to be counted");
+    assert_eq!(row.cells.len(), 8);
+
+    assert!(t.next_row(&mut row).unwrap());
+    assert_eq!(row.number, 7);
+    assert_eq!(
+        &row.cells[..4],
+        &strings(&["Café de la Gare", "75001", "", "-12"])
+    );
+    assert_eq!(
+        row.cells.len(),
+        10,
+        "a stray cell right of the header is kept"
+    );
+    assert_eq!(row.cells[9], "note en marge");
+    assert_eq!(row.ragged, Some(10));
+
+    assert!(!t.next_row(&mut row).unwrap());
+    assert!(!t.next_row(&mut row).unwrap(), "the end stays the end");
+}
+
+#[test]
+fn xlsx_in_constant_memory_mode_uses_inline_strings() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.xlsx");
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet_with_constant_memory().unwrap();
+    ws.write_string(0, 0, "name").unwrap();
+    ws.write_string(0, 1, "zip").unwrap();
+    for r in 1..=3000u32 {
+        ws.write_string(r, 0, format!("Client {r}")).unwrap();
+        ws.write_string(r, 1, format!("{:05}", r)).unwrap();
+    }
+    wb.save(&path).unwrap();
+    let mut t = open(&path);
+    let all = rows(&mut t);
+    assert_eq!(all.len(), 3000);
+    assert_eq!(all[0], (2, strings(&["Client 1", "00001"])));
+    assert_eq!(all[2999], (3001, strings(&["Client 3000", "03000"])));
+}
+
+#[test]
+fn sheet_by_name_index_and_unknown() {
+    let (_dir, path) = fixture();
+    for asked in ["Notes", "notes", "2"] {
+        let opts = ReadOptions {
+            sheet: Some(asked.into()),
+            ..Default::default()
+        };
+        let mut t = open_with(&path, &opts).unwrap();
+        assert_eq!(t.sheet.as_deref(), Some("Notes"), "asked {asked}");
+        assert_eq!(t.headers, strings(&["Nom", "Ville"]));
+        assert_eq!(rows(&mut t), vec![(2, strings(&["Autre", "Nice"]))]);
+    }
+    let opts = ReadOptions {
+        sheet: Some("Feuil1".into()),
+        ..Default::default()
+    };
+    let err = open_with(&path, &opts).unwrap_err();
+    assert!(matches!(err, ReadError::UnknownSheet { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains("clients.xlsx"), "{msg}");
+    assert!(msg.contains("\"Feuil1\""), "{msg}");
+    assert!(msg.contains("\"Clients\", \"Notes\""), "{msg}");
+    let opts = ReadOptions {
+        sheet: Some("3".into()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        open_with(&path, &opts),
+        Err(ReadError::UnknownSheet { .. })
+    ));
+}
+
+#[test]
+fn header_row_option_overrides_detection() {
+    let (_dir, path) = fixture();
+    let opts = ReadOptions {
+        header_row: Some(4),
+        ..Default::default()
+    };
+    let mut t = open_with(&path, &opts).unwrap();
+    assert_eq!(t.header_row, 4);
+    assert_eq!(t.headers[0], "Boulangerie Martin");
+    assert_eq!(t.title_rows_skipped, 2);
+    assert_eq!(rows(&mut t)[0].0, 5);
+
+    let blank = ReadOptions {
+        header_row: Some(2),
+        ..Default::default()
+    };
+    let err = open_with(&path, &blank).unwrap_err();
+    assert!(err.to_string().contains("header row 2 is blank"), "{err}");
+    let past = ReadOptions {
+        header_row: Some(99),
+        ..Default::default()
+    };
+    let err = open_with(&path, &past).unwrap_err();
+    assert!(err.to_string().contains("past the last row"), "{err}");
+}
+
+/// Files written by LibreOffice Calc (converted from the fixture above), committed so that tests
+/// do not need LibreOffice. Regenerate with `cargo test regenerate_office_files -- --ignored`.
+#[test]
+fn office_suite_files() {
+    for (name, format) in [
+        ("clients-libreoffice.xlsx", Format::Xlsx),
+        ("clients-libreoffice.ods", Format::Ods),
+        ("clients-libreoffice.xls", Format::Xls),
+    ] {
+        let mut t = open(&data(name));
+        assert_eq!(t.format, format, "{name}");
+        assert_eq!(t.sheet_names(), ["Clients", "Notes"], "{name}");
+        assert_eq!(t.header_row, 3, "{name}");
+        assert_eq!(t.title_rows_skipped, 1, "{name}");
+        assert_eq!(t.headers[5], "Créé le", "{name}");
+        let all = rows(&mut t);
+        let numbers: Vec<u32> = all.iter().map(|r| r.0).collect();
+        assert_eq!(numbers, vec![4, 5, 6, 7], "{name}");
+        let first = &all[0].1;
+        assert_eq!(first[0], "Boulangerie Martin", "{name}");
+        assert_eq!(first[1], "01000", "{name}: text stays text");
+        assert_eq!(first[2], "55212022200013", "{name}: no exponent");
+        assert_eq!(first[3], "1000", "{name}");
+        // LibreOffice keeps booleans as numbers shown as TRUE/FALSE; ODS gives the number.
+        let (yes, no) = if format == Format::Ods {
+            ("1", "0")
+        } else {
+            ("true", "false")
+        };
+        assert_eq!(first[4], yes, "{name}");
+        assert_eq!(first[5], "2024-03-01", "{name}");
+        assert_eq!(first[6], "مخبزة مارتن", "{name}");
+        let second = &all[1].1;
+        assert_eq!(second[3], "2500.5", "{name}");
+        assert_eq!(second[4], no, "{name}");
+        assert_eq!(second[5], "2024-03-01T10:30:00", "{name}");
+        // calamine exposes number formats for XLSX only: in XLS and ODS the `00000` format on
+        // 1000 is lost, and the zip code reads as 1000.
+        let padded = if format == Format::Xlsx {
+            "01000"
+        } else {
+            "1000"
+        };
+        assert_eq!(second[1], padded, "{name}");
+        assert!(all[2].1.iter().all(|c| c.is_empty()), "{name}");
+        let sheet2 = ReadOptions {
+            sheet: Some("notes".into()),
+            ..Default::default()
+        };
+        let mut t = open_with(&data(name), &sheet2).unwrap();
+        assert_eq!(
+            rows(&mut t),
+            vec![(2, strings(&["Autre", "Nice"]))],
+            "{name}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs LibreOffice; rewrites tests/data/clients-libreoffice.*"]
+fn regenerate_office_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("clients-libreoffice.xlsx");
+    write_fixture_xlsx(&src);
+    for ext in ["xls", "ods", "xlsx"] {
+        let out = dir.path().join("out");
+        let status = std::process::Command::new("soffice")
+            .args(["--headless", "--convert-to", ext, "--outdir"])
+            .arg(&out)
+            .arg(&src)
+            .status()
+            .expect("soffice");
+        assert!(status.success());
+        std::fs::copy(
+            out.join(format!("clients-libreoffice.{ext}")),
+            data(&format!("clients-libreoffice.{ext}")),
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn errors_name_file_and_sheet() {
+    let (_dir, path) = fixture();
+    let opts = ReadOptions {
+        sheet: Some("Notes".into()),
+        header_row: Some(7),
+        ..Default::default()
+    };
+    let err = open_with(&path, &opts).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("clients.xlsx, sheet \"Notes\""), "{msg}");
+}
+
+#[test]
+fn the_default_sheet_is_the_first_visible_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hidden.xlsx");
+    let mut wb = Workbook::new();
+    let lists = wb.add_worksheet();
+    lists.set_name("Listes").unwrap();
+    lists.write_string(0, 0, "oui").unwrap();
+    lists.set_hidden(true);
+    let clients = wb.add_worksheet();
+    clients.set_name("Clients").unwrap();
+    clients.set_active(true);
+    clients.write_string(0, 0, "Nom").unwrap();
+    clients.write_string(0, 1, "Ville").unwrap();
+    wb.save(&path).unwrap();
+    let t = open(&path);
+    assert_eq!(t.sheet.as_deref(), Some("Clients"));
+    assert_eq!(t.sheet_names(), ["Listes", "Clients"]);
+}
+
+#[test]
+fn xlsx_formulas_read_as_their_cached_values() {
+    use rust_xlsxwriter::Formula;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("formulas.xlsx");
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in ["Nom", "Ville", "Capital", "Code postal"]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    ws.write_formula(
+        1,
+        0,
+        Formula::new("=UPPER(\"martin\")").set_result("MARTIN"),
+    )
+    .unwrap();
+    ws.write_formula(1, 1, Formula::new("=NA()").set_result("#N/A"))
+        .unwrap();
+    ws.write_formula(1, 2, Formula::new("=500*2").set_result("1000"))
+        .unwrap();
+    ws.write_formula(1, 3, Formula::new("=TRUE()").set_result("TRUE"))
+        .unwrap();
+    wb.save(&path).unwrap();
+    let mut t = open(&path);
+    assert_eq!(
+        rows(&mut t),
+        vec![(2, strings(&["MARTIN", "#N/A", "1000", "true"]))]
+    );
+}

@@ -1,0 +1,93 @@
+//! `custbulk template`: the import sheet maps by itself, validates once filled, and carries
+//! the notes, list and formats people rely on when filling it.
+
+use std::io::Read as _;
+
+use serde_json::json;
+
+#[allow(clippy::duplicate_mod)] // each command test file also builds alone (autotests)
+#[path = "util/workdir.rs"]
+mod workdir;
+use workdir::WorkDir;
+
+fn part(path: &std::path::Path, name: &str) -> String {
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut s = String::new();
+    zip.by_name(name)
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+        .read_to_string(&mut s)
+        .unwrap();
+    s
+}
+
+#[test]
+fn every_header_of_the_template_maps_automatically_in_both_languages() {
+    let w = WorkDir::new();
+    for lang in ["en", "fr"] {
+        let out = format!("t-{lang}.xlsx");
+        let r = w.run(&["template", "--lang", lang, "--out", &out]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let r = w.run(&["--output", "json", "mapping", &out]);
+        assert_eq!(r.code, 0, "{lang}: {}", r.stderr);
+        let v = r.json();
+        assert_eq!(v["unmapped"], json!([]), "{lang}");
+        let fields: Vec<&str> = v["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c["field"].as_str())
+            .collect();
+        // Every schema field, contacts as column groups.
+        for f in custbulk::schema::FIELDS {
+            assert!(
+                fields.contains(&f.name),
+                "{lang}: {} missing from {fields:?}",
+                f.name
+            );
+        }
+    }
+}
+
+#[test]
+fn the_template_filled_with_its_example_validates_with_zero_problems() {
+    let w = WorkDir::new();
+    for lang in ["en", "fr"] {
+        let out = format!("t-{lang}.xlsx");
+        assert_eq!(
+            w.run(&["template", "--lang", lang, "--example", "--out", &out])
+                .code,
+            0
+        );
+        let r = w.run(&["validate", &out, "--format", "json"]);
+        assert_eq!(r.code, 0, "{lang}: {}", r.stdout);
+        let v = r.json();
+        assert_eq!(v["rows"], 1, "{lang}");
+        assert_eq!(v["valid"], 1, "{lang}");
+        assert_eq!(v["problems"], json!([]), "{lang}");
+    }
+}
+
+#[test]
+fn the_template_has_notes_a_yes_no_list_text_columns_and_a_frozen_bold_header() {
+    let w = WorkDir::new();
+    assert_eq!(
+        w.run(&["template", "--lang", "fr", "--out", "t.xlsx"]).code,
+        0
+    );
+    let path = w.path("t.xlsx");
+    let sheet = part(&path, "xl/worksheets/sheet1.xml");
+    assert!(sheet.contains("<dataValidation type=\"list\""), "{sheet}");
+    assert!(
+        sheet.contains("&quot;oui,non&quot;") || sheet.contains("\"oui,non\""),
+        "{sheet}"
+    );
+    assert!(sheet.contains("state=\"frozen\""), "{sheet}");
+    let notes = part(&path, "xl/comments1.xml");
+    assert!(notes.contains("Exemple : 01000"), "{notes}");
+    let styles = part(&path, "xl/styles.xml");
+    assert!(
+        styles.contains("numFmtId=\"49\""),
+        "text format (@) for zipCode and siret"
+    );
+    assert!(styles.contains("<b/>"), "bold header");
+}
