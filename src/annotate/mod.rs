@@ -28,7 +28,7 @@
 //!
 //! Memory stays flat: rows are compressed into the file as they come, on a thread of their own
 //! so validation goes on meanwhile, and notes wait in temporary files beside the output
-//! ([`xlsx`] says why rust_xlsxwriter's constant-memory mode is not enough here). Blank input
+//! (`xlsx.rs` says why rust_xlsxwriter's constant-memory mode is not enough here). Blank input
 //! rows stay blank rows at their place, and with [`Annotator::match_source`] the header stays
 //! on the input's header row, so every row keeps its number and the rows named in the text
 //! and CSV reports are the same rows in the annotated copy.
