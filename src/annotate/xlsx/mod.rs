@@ -106,6 +106,16 @@ impl Compressor {
     }
 }
 
+impl Drop for Compressor {
+    /// A book dropped half-way (the run failed) waits for its thread, so that nothing writes to
+    /// the temporary file once the caller removes it.
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            let _ = self.finish();
+        }
+    }
+}
+
 /// The workbook being written into `file`: the data sheet first (streamed), then at
 /// [`Book::finish`] the notes, a second sheet and the package parts.
 pub(super) struct Book {
