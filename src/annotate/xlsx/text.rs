@@ -114,18 +114,22 @@ pub(super) fn push_t(buf: &mut Vec<u8>, text: &str) {
 }
 
 /// Whether `text` starts or ends with white space, which readers drop unless told to keep it.
+/// Looks at bytes; decodes a character only when an end is not ASCII.
 fn needs_preserve(text: &str) -> bool {
-    let edge = |b: Option<&u8>, c: Option<char>| match b {
-        None => false,
-        Some(b) if b.is_ascii() => b.is_ascii_whitespace(),
-        Some(_) => c.is_some_and(char::is_whitespace),
-    };
-    let bytes = text.as_bytes();
-    edge(bytes.first(), text.chars().next()) || edge(bytes.last(), text.chars().next_back())
+    match (text.as_bytes().first(), text.as_bytes().last()) {
+        (Some(f), Some(l)) if f.is_ascii() && l.is_ascii() => {
+            f.is_ascii_whitespace() || l.is_ascii_whitespace()
+        }
+        (Some(_), Some(_)) => {
+            text.starts_with(char::is_whitespace) || text.ends_with(char::is_whitespace)
+        }
+        _ => false,
+    }
 }
 
 /// Bytes that need a look: XML's specials, control characters, `_` (Excel reads `_x0041_`
-/// as an escape) and the lead byte of U+FFFE/U+FFFF. A table, because every cell is scanned.
+/// as an escape) and the lead byte of U+FFFE/U+FFFF. A table, because every cell is scanned
+/// (measured: fewer instructions than comparisons, even folded over chunks).
 static SPECIAL: [bool; 256] = {
     let mut t = [false; 256];
     let mut b = 0;
@@ -196,6 +200,9 @@ mod tests {
         assert_eq!(esc("_x0041_"), "_x005F_x0041_");
         assert_eq!(esc("snake_case"), "snake_case");
         assert_eq!(esc("مخبزة مارتن"), "مخبزة مارتن");
+        let long = format!("{}<{}", "a".repeat(40), "b".repeat(40));
+        assert_eq!(esc(&long), long.replace('<', "&lt;"));
+        assert_eq!(esc(&"é".repeat(40)), "é".repeat(40));
     }
 
     #[test]
