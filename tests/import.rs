@@ -455,3 +455,50 @@ fn ctrl_c_finishes_what_is_in_flight_and_resume_completes_the_run() {
     assert_eq!(count(&results(&wd, "clients.results.csv"), "created"), 300);
     assert_store_has_each_once(&server, 300);
 }
+
+#[test]
+fn annotate_writes_the_input_with_problems_outcomes_and_new_ids() {
+    use calamine::{open_workbook_auto, Data, Reader as _};
+    let server = Server::start(Options::default());
+    let wd = Workdir::new();
+    wd.write("clients.csv", sheet(4, &[2]));
+    let out = wd
+        .against(
+            &server,
+            &[
+                "import",
+                "clients.csv",
+                "--annotate",
+                "annotated.xlsx",
+                "--no-progress",
+            ],
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let mut book = open_workbook_auto(wd.path("annotated.xlsx")).unwrap();
+    let range = book.worksheet_range_at(0).unwrap().unwrap();
+    let text = |r: usize, c: usize| match range.get((r, c)) {
+        Some(Data::String(s)) => s.clone(),
+        _ => String::new(),
+    };
+    let header: Vec<String> = (0..range.width()).map(|c| text(0, c)).collect();
+    assert_eq!(
+        header,
+        ["Problems", "name", "siret", "zipCode", "city", "capital", "_outcome", "_new_id"]
+    );
+    let results = results(&wd, "clients.results.csv");
+    for (i, result) in results.iter().enumerate() {
+        assert_eq!(text(i + 1, 1), result["name"], "the input's own values");
+        assert_eq!(text(i + 1, 3), result["zipCode"], "text stays text");
+        assert_eq!(text(i + 1, 6), result["_outcome"]);
+        assert_eq!(text(i + 1, 7), result["_id"]);
+    }
+    assert_eq!(text(3, 6), "invalid");
+    assert!(
+        text(3, 0).contains("capital"),
+        "the row's problem: {}",
+        text(3, 0)
+    );
+    assert!(text(1, 7).len() == 24, "the new id of a created row");
+}
