@@ -121,3 +121,36 @@ impl Workdir {
         command
     }
 }
+
+/// What a run of the binary gave, as text.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// stdout parsed as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}\n{}", self.stdout, self.stderr))
+    }
+}
+
+impl Workdir {
+    /// Runs the binary here and keeps its exit code and output as text.
+    pub fn exec(&self, args: &[&str]) -> Run {
+        let out = self.run(args);
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: stdout(&out),
+            stderr: stderr(&out),
+        }
+    }
+}
+
+/// A file of the project (samples, fixtures).
+pub fn project_file(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
