@@ -2,14 +2,13 @@
 
 use std::collections::HashMap;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use serde_json::json;
 
 use custbulk::api::record_id;
 use custbulk::sandbox::Options;
 
-use crate::util::{record, stderr, stdout, Server, Workdir};
+use crate::util::{record, stderr, stdout, wait_until, Server, Workdir};
 
 /// A valid SIRET (Luhn) built from a number.
 pub fn siret(n: u64) -> String {
@@ -308,10 +307,7 @@ fn kill_9_then_resume_loses_nothing_and_duplicates_nothing() {
         .spawn()
         .unwrap();
     // Let it get some way in, then kill it without warning.
-    let started = Instant::now();
-    while server.records().len() < 60 && started.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(|| server.records().len() >= 60);
     child.kill().unwrap();
     child.wait().unwrap();
     let part = server.records().len();
@@ -418,10 +414,7 @@ fn ctrl_c_finishes_what_is_in_flight_and_resume_completes_the_run() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while server.records().len() < 20 && started.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until(|| server.records().len() >= 20);
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

@@ -154,3 +154,11 @@ impl Workdir {
 pub fn project_file(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
+
+/// Polls until `ready()` holds, for a minute at most: to act on a run that is under way.
+pub fn wait_until(ready: impl Fn() -> bool) {
+    let started = std::time::Instant::now();
+    while !ready() && started.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
