@@ -34,6 +34,7 @@ pub struct Cli {
 
 /// Flags every command accepts.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// Base URL of the Customers API.
     #[arg(long, global = true, env = "ICLOUDREADY_BASE_URL", default_value = DEFAULT_BASE_URL)]
@@ -80,12 +81,16 @@ pub enum Output {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    Check(cmd::check::Args),
-    Sandbox(cmd::sandbox::Args),
-    Completions(cmd::completions::Args),
     Validate(cmd::validate::Args),
+    Import(crate::import::Args),
+    Export(cmd::export::Args),
+    Undo(crate::undo::Args),
     Mapping(cmd::mapping::Args),
     Template(cmd::template::Args),
+    Check(cmd::check::Args),
+    Verify(cmd::verify::Args),
+    Sandbox(cmd::sandbox::Args),
+    Completions(cmd::completions::Args),
 }
 
 /// Runs a parsed command line and returns the process exit code.
@@ -117,8 +122,12 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             Command::Sandbox(args) => cmd::sandbox::run(&global, args).await,
             Command::Completions(args) => cmd::completions::run(args),
             Command::Validate(args) => cmd::validate::run(&global, args),
+            Command::Import(args) => crate::import::run(&global, args).await,
+            Command::Export(args) => cmd::export::run(&global, args).await,
+            Command::Undo(args) => crate::undo::run(&global, args).await,
             Command::Mapping(args) => cmd::mapping::run(&global, args),
             Command::Template(args) => cmd::template::run(&global, args),
+            Command::Verify(args) => cmd::verify::run(&global, args),
         }
     })
 }

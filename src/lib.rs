@@ -4,11 +4,14 @@
 //! The library holds everything; the binary only parses flags and calls [`cli::main`], so tests
 //! and benchmarks drive the same code in-process.
 
+pub mod annotate;
 pub mod api;
 pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod error;
+pub mod export;
+pub mod import;
 pub mod log;
 pub mod mapping;
 pub mod pipeline;
@@ -16,4 +19,5 @@ pub mod read;
 pub mod report;
 pub mod sandbox;
 pub mod schema;
+pub mod undo;
 pub mod validate;

@@ -249,6 +249,11 @@ impl Pipeline {
         &self.mapping
     }
 
+    /// The field rows are matched on (`id` for the id column), when there is one.
+    pub fn key_field(&self) -> Option<&'static str> {
+        self.validator.key_field()
+    }
+
     /// Counts of the rows returned so far.
     pub fn counts(&self) -> &Counts {
         &self.counts

@@ -351,8 +351,11 @@ pub static CONTACT_KEYS: &[ContactKey] = &[
 pub static RESULT_COLUMNS: &[&str] = &[
     "_row",
     "_outcome",
+    "_new_id",
     "_status",
     "_error",
+    "_response",
+    "_changes",
     "_problems",
     "problems",
     "problèmes",

@@ -1,6 +1,16 @@
-//! One integration test binary; each area has its own module file.
+//! One integration test binary; each area has its own module.
 
+mod util;
+
+mod annotate;
+mod api;
+mod cli;
+mod delete;
+mod export;
+mod import;
 mod mapping;
 mod read;
+mod sandbox;
 mod template;
+mod undo;
 mod validate;

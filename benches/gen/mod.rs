@@ -156,7 +156,11 @@ impl Generator {
         c[7].push_str(city);
         let siren = 100_000_000 + (i * 7919 + rng.gen_range(0..7919)) % 899_999_999;
         let body = format!("{siren:09}{:04}", rng.gen_range(1..10_000));
-        let _ = write!(c[8], "{body}{}", luhn_digit(&body));
+        let _ = write!(
+            c[8],
+            "{body}{}",
+            custbulk::validate::coerce::luhn_check_digit(&body)
+        );
         let _ = write!(
             c[9],
             "RCS {city} B {} {} {}",
@@ -209,29 +213,6 @@ fn ascii_lower(s: &str) -> String {
 
 fn pick<'a>(rng: &mut SmallRng, list: &[&'a str]) -> &'a str {
     list[rng.gen_range(0..list.len())]
-}
-
-/// The digit that makes `digits` + it pass the Luhn check, as a SIRET's last digit does.
-fn luhn_digit(digits: &str) -> u32 {
-    let sum: u32 = digits
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| {
-            let d = u32::from(b - b'0');
-            if i % 2 == 0 {
-                let x = d * 2;
-                if x > 9 {
-                    x - 9
-                } else {
-                    x
-                }
-            } else {
-                d
-            }
-        })
-        .sum();
-    (10 - sum % 10) % 10
 }
 
 /// Writes `rows` customers as a semicolon-separated UTF-8 CSV, as French Excel users share.

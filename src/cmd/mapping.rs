@@ -110,7 +110,7 @@ fn target_word(t: Target) -> String {
     match t {
         Target::Unmapped => String::new(),
         Target::Ignore(mapping::Ignored::Result) => "ignore (results column)".into(),
-        Target::Ignore(mapping::Ignored::Action) => "ignore (reserved: action)".into(),
+        Target::Ignore(mapping::Ignored::Action) => "(action per row)".into(),
         t => t.to_string(),
     }
 }

@@ -2,7 +2,9 @@
 
 pub mod check;
 pub mod completions;
+pub mod export;
 pub mod mapping;
 pub mod sandbox;
 pub mod template;
 pub mod validate;
+pub mod verify;

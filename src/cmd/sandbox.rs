@@ -1,12 +1,158 @@
-//! `custbulk sandbox`: serve the local emulator of the Customers API.
+//! `custbulk sandbox`: serve the local emulator of the Customers API until Ctrl-C or SIGTERM.
+//!
+//! The URL goes to stdout as the first line, flushed, so a script can start the sandbox in the
+//! background and read where it listens; everything for people goes to stderr.
+
+use std::io::Write;
+use std::path::PathBuf;
 
 use crate::cli::Global;
 use crate::error::Exit;
+use crate::info;
+use crate::sandbox::{self, IdField, ListShape, Options};
 
-/// Serve a local emulator of the Customers API (for trying custbulk and for tests).
+const EXAMPLES: &str = "\
+Examples:
+  # Serve on port 8080, keeping customers in customers.json between runs:
+  custbulk sandbox --data customers.json
+
+  # Rehearse a bulk import against a flaky, rate-limited server (same faults every run):
+  custbulk sandbox --port 0 --fail-rate 0.05 --drop-rate 0.01 --rate-limit 50 --seed 7
+
+  # Then, in another shell:
+  export ICLOUDREADY_BASE_URL=http://127.0.0.1:8080/api/v2 ICLOUDREADY_API_KEY=anything
+  custbulk check";
+
+/// Serve a local emulator of the Customers API, for trying custbulk and for tests.
+///
+/// The sandbox keeps customers in memory and answers like the real API: bearer auth, JSON type
+/// checks, paging, sorting, search and filters. It prints its base URL as the first line on
+/// stdout and serves until Ctrl-C or SIGTERM, then saves --data. Latency, errors, dropped
+/// connections and rate limits can be injected to rehearse a bulk run; --seed makes them
+/// repeat exactly.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(after_help = EXAMPLES, next_help_heading = "Sandbox options")]
+pub struct Args {
+    /// Port to listen on, on 127.0.0.1; 0 picks a free one.
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
 
-pub async fn run(_global: &Global, _args: Args) -> anyhow::Result<Exit> {
-    todo!()
+    /// Accept only this API key (by default any non-empty bearer token is accepted).
+    #[arg(long, value_name = "T")]
+    pub token: Option<String>,
+
+    /// How list responses are wrapped.
+    #[arg(long, value_enum, default_value = "docs")]
+    pub list_shape: ListShape,
+
+    /// The name of the id field in records.
+    #[arg(long, value_enum, default_value = "_id")]
+    pub id_field: IdField,
+
+    /// Milliseconds to wait before handling each request.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency_ms: u64,
+
+    /// Up to this many more milliseconds, drawn at random for each request.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub jitter_ms: u64,
+
+    /// Probability (0 to 1) of answering 500 before doing anything.
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
+    pub fail_rate: f64,
+
+    /// Probability (0 to 1) of answering 500 after a write is stored.
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
+    pub fail_after_commit_rate: f64,
+
+    /// Probability (0 to 1) of closing the connection without an answer after a write is stored.
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
+    pub drop_rate: f64,
+
+    /// Answer 429 with Retry-After to requests beyond N in the same second.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit: Option<u32>,
+
+    /// Seed of the random faults: the same seed gives the same faults for the same requests.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+
+    /// Load customers from this JSON array at start (a missing file is an empty store) and
+    /// write them back on shutdown.
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+}
+
+fn probability(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!(
+            "{s:?} is not a probability: give a number from 0 to 1, such as 0.05"
+        )),
+    }
+}
+
+pub async fn run(_global: &Global, args: Args) -> anyhow::Result<Exit> {
+    // Listen for signals before printing the URL: a script may send SIGTERM as soon as it has it.
+    let shutdown = shutdown_signal()?;
+    let data = args.data.clone();
+    let running = sandbox::start(Options {
+        port: args.port,
+        token: args.token,
+        list_shape: args.list_shape,
+        id_field: args.id_field,
+        latency_ms: args.latency_ms,
+        jitter_ms: args.jitter_ms,
+        fail_rate: args.fail_rate,
+        fail_after_commit_rate: args.fail_after_commit_rate,
+        drop_rate: args.drop_rate,
+        rate_limit: args.rate_limit,
+        seed: args.seed,
+        data: args.data,
+    })
+    .await?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{}", running.base_url)?;
+        out.flush()?;
+    }
+    if let Some(path) = &data {
+        info!(
+            "Loaded {} customers from {}.",
+            running.records().len(),
+            path.display()
+        );
+    }
+    info!("The sandbox is listening. To use it from another shell:");
+    info!("  export ICLOUDREADY_BASE_URL={}", running.base_url);
+    info!("  export ICLOUDREADY_API_KEY=anything   # or the value given to --token");
+    info!("Press Ctrl-C to stop.");
+    shutdown.await?;
+    let count = running.records().len();
+    running.stop().await?;
+    if let Some(path) = &data {
+        info!("Saved {count} customers to {}.", path.display());
+    }
+    Ok(Exit::Ok)
+}
+
+/// A future that completes on Ctrl-C or SIGTERM; the handlers are installed on return.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = anyhow::Result<()>>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = term.recv() => {}
+            }
+            Ok(())
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async { Ok(tokio::signal::ctrl_c().await?) })
+    }
 }

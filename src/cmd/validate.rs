@@ -3,6 +3,7 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 
+use crate::annotate::Annotator;
 use crate::cli::{Global, Output};
 use crate::error::Exit;
 use crate::pipeline::{Input, Pipeline};
@@ -18,6 +19,8 @@ use crate::warn;
 /// cannot be read.
 ///
 /// Example: `custbulk validate clients.xlsx --sheet Clients --report problems.csv`
+///
+/// Example: `custbulk validate clients.csv --annotate clients-annotated.xlsx`
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
@@ -38,9 +41,25 @@ pub struct Args {
     #[arg(long, value_name = "PROBLEMS.csv")]
     pub report: Option<PathBuf>,
 
+    /// Write a copy of the sheet with every problem shown on its cell (red errors, amber
+    /// warnings, a note with the message) and a Problems column; fix it there and import it
+    /// as it is.
+    #[arg(long, value_name = "OUT.xlsx")]
+    pub annotate: Option<PathBuf>,
+
     /// text for people, json for scripts (the same as --output json).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+}
+
+/// The `--annotate` writer, laid out like the input (sheet name, header row).
+fn annotator(args: &Args, pipeline: &Pipeline) -> anyhow::Result<Option<Annotator>> {
+    let Some(path) = &args.annotate else {
+        return Ok(None);
+    };
+    let mut a = Annotator::create(path, pipeline.headers(), false)?;
+    a.match_source(pipeline.source())?;
+    Ok(Some(a))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -66,13 +85,20 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         );
     }
     let mut log = ProblemLog::new(json, args.report.as_deref())?;
+    let mut annotated = annotator(&args, &pipeline)?;
     let mut row = Checked::new();
     while pipeline.next(&mut row)? {
         if !row.problems.is_empty() {
             log.add(&row.problems)?;
         }
+        if let Some(a) = &mut annotated {
+            a.take_row(row.row, &mut row.cells, &row.problems, None)?;
+        }
     }
     log.finish()?;
+    if let Some(a) = annotated {
+        a.finish()?;
+    }
     let counts = *pipeline.counts();
     let mut stdout = std::io::stdout().lock();
     if json {

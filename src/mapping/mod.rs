@@ -41,7 +41,7 @@ pub enum Target {
 pub enum Ignored {
     /// A column custbulk writes itself (`_outcome`, `_error`, ...): a results file read back.
     Result,
-    /// The per-row action column (`_action`), reserved for a later release.
+    /// The per-row action column (`_action`): read by validation, never sent.
     Action,
     /// The mapping file says `ignore`.
     User,

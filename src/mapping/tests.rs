@@ -106,7 +106,16 @@ fn arabic_headers_map_to_fields() {
 fn id_columns_results_columns_and_action_columns_are_recognised() {
     assert_eq!(target("_id"), Target::Id);
     assert_eq!(target("ID"), Target::Id);
-    for h in ["_outcome", "_status", "_error", "_row", "Problems"] {
+    for h in [
+        "_outcome",
+        "_new_id",
+        "_status",
+        "_error",
+        "_row",
+        "_response",
+        "_changes",
+        "Problems",
+    ] {
         assert_eq!(target(h), Target::Ignore(Ignored::Result), "{h}");
     }
     for h in ["_action", "Action", "Commande"] {

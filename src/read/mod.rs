@@ -12,6 +12,7 @@
 
 mod cell;
 mod csv;
+mod guard;
 mod sheet;
 mod sniff;
 mod threaded;

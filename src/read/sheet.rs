@@ -4,7 +4,6 @@
 
 use std::fs::File;
 use std::io::BufReader;
-use std::panic::AssertUnwindSafe;
 use std::path::Path;
 
 use calamine::{Cell, Data, DataRef, Ods, Range, Reader, SheetType, SheetVisible, Xls, Xlsb, Xlsx};
@@ -29,8 +28,8 @@ type Input = BufReader<File>;
 /// Opens the workbook and its sheet. calamine asserts on some damaged files: a panic in it
 /// becomes an [`ReadError::Unreadable`] rather than taking the program down.
 pub(crate) fn open(path: &Path, format: Format, opts: &ReadOptions) -> Result<Opened, ReadError> {
-    std::panic::catch_unwind(AssertUnwindSafe(|| open_unguarded(path, format, opts)))
-        .unwrap_or_else(|_| Err(unreadable(path, format, &"its structure is inconsistent")))
+    super::guard::contain(|| open_unguarded(path, format, opts))
+        .unwrap_or_else(|| Err(unreadable(path, format, &"its structure is inconsistent")))
 }
 
 fn open_unguarded(path: &Path, format: Format, opts: &ReadOptions) -> Result<Opened, ReadError> {

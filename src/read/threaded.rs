@@ -6,7 +6,6 @@
 //! XLSX/XLSB parsing (zip inflate + XML) and CSV tokenising are most of the cost of reading;
 //! doing them here lets the caller's mapping and validation use the second core.
 
-use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
@@ -113,8 +112,8 @@ where
                 empty: empty_rx,
                 batch: Batch::new(),
             };
-            let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| produce(&mut emitter)))
-                .unwrap_or_else(|_| Err(crash("its structure is inconsistent")));
+            let outcome = super::guard::contain(|| produce(&mut emitter))
+                .unwrap_or_else(|| Err(crash("its structure is inconsistent")));
             if emitter.flush().is_ok() {
                 if let Err(e) = outcome {
                     let _ = emitter.full.send(Err(e));

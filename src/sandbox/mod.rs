@@ -1,12 +1,32 @@
 //! The sandbox: a local emulator of the Customers API over an in-memory store, with faults on
 //! demand. Tests, benchmarks and `--sandbox` runs talk to it over real HTTP on 127.0.0.1.
 //!
-//! (Interface only; the helper implementing issue 2's sandbox fills this in.)
+//! `store` keeps the records (serialised, in a creation-ordered `timeline`), `query` answers
+//! lists (with `scan` reading fields out of stored JSON), `routes` maps the API's endpoints,
+//! `faults` puts auth, the rate limit and injected failures in front of them, and `server`
+//! accepts connections so that a dropped write can really drop its connection.
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
+mod faults;
+mod query;
+mod routes;
+mod scan;
+mod server;
+mod store;
+mod timeline;
 
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use anyhow::Context;
 use serde_json::{Map, Value};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use store::Store;
 
 /// How list responses are wrapped.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -54,31 +74,177 @@ pub struct Options {
     pub data: Option<PathBuf>,
 }
 
-/// A running sandbox. Dropping it stops the server (without saving `--data`).
+/// A running sandbox. Dropping it stops the server (without saving `data`).
 pub struct Running {
     /// The API base URL, e.g. `http://127.0.0.1:41234/api/v2`.
     pub base_url: String,
     pub addr: SocketAddr,
+    shared: Arc<Shared>,
+    /// Dropping or signalling it stops the accept loop and closes connections.
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<()>,
+    data: Option<PathBuf>,
 }
 
 impl Running {
     /// Every stored customer, oldest first, as the API would return it.
     pub fn records(&self) -> Vec<Map<String, Value>> {
-        todo!()
+        self.shared.read().iter().map(|r| r.doc()).collect()
     }
 
-    /// Stores customers directly (ids and timestamps are added when missing); for tests.
-    pub fn insert(&self, _records: Vec<Map<String, Value>>) {
-        todo!()
+    /// Stores customers directly: ids (`_id` or `id`) and timestamps are kept when given and
+    /// generated when missing; a record whose id is already stored replaces it. For tests and
+    /// benchmarks.
+    pub fn insert(&self, records: Vec<Map<String, Value>>) {
+        let mut store = self.shared.write();
+        for record in records {
+            store.import(record);
+        }
     }
 
-    /// Stops the server and writes `data` back when configured.
+    /// Stops the server (requests in flight are answered first) and writes `data` back when
+    /// configured.
     pub async fn stop(self) -> anyhow::Result<()> {
-        todo!()
+        let Running {
+            shutdown,
+            task,
+            shared,
+            data,
+            ..
+        } = self;
+        let _ = shutdown.send(true);
+        let _ = task.await;
+        if let Some(path) = data {
+            tokio::task::spawn_blocking(move || save(&path, &shared.read()))
+                .await
+                .context("saving the sandbox data")??;
+        }
+        Ok(())
     }
 }
 
-/// Starts a sandbox on 127.0.0.1 in the current tokio runtime.
-pub async fn start(_options: Options) -> anyhow::Result<Running> {
-    todo!()
+/// What the routes and the middleware share.
+pub(crate) struct Shared {
+    id_key: &'static str,
+    list_shape: ListShape,
+    store: RwLock<Store>,
+    cache: query::Cache,
+    gate: faults::Gate,
+}
+
+impl Shared {
+    fn read(&self) -> RwLockReadGuard<'_, Store> {
+        self.store.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Store> {
+        self.store.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Starts a sandbox on 127.0.0.1 in the current tokio runtime; it is listening on return.
+pub async fn start(options: Options) -> anyhow::Result<Running> {
+    for (flag, p) in [
+        ("--fail-rate", options.fail_rate),
+        ("--fail-after-commit-rate", options.fail_after_commit_rate),
+        ("--drop-rate", options.drop_rate),
+    ] {
+        if !(0.0..=1.0).contains(&p) {
+            return Err(crate::error::usage(format!(
+                "{flag} must be a probability between 0 and 1, not {p}"
+            )));
+        }
+    }
+    let id_key = match options.id_field {
+        IdField::UnderscoreId => "_id",
+        IdField::Id => "id",
+    };
+    let mut store = Store::new(id_key);
+    if let Some(path) = options.data.clone() {
+        store = tokio::task::spawn_blocking(move || load(&path, store))
+            .await
+            .context("loading the sandbox data")??;
+    }
+    let shared = Arc::new(Shared {
+        id_key,
+        list_shape: options.list_shape,
+        store: RwLock::new(store),
+        cache: query::Cache::default(),
+        gate: faults::Gate::new(&options),
+    });
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, options.port))
+        .await
+        .with_context(|| format!("cannot listen on 127.0.0.1:{}", options.port))?;
+    let addr = listener.local_addr()?;
+    let (shutdown, watcher) = watch::channel(false);
+    let task = tokio::spawn(server::serve(
+        listener,
+        routes::router(shared.clone()),
+        watcher,
+    ));
+    Ok(Running {
+        base_url: format!("http://{addr}/api/v2"),
+        addr,
+        shared,
+        shutdown,
+        task,
+        data: options.data,
+    })
+}
+
+/// Reads a JSON array of customers; a missing or blank file is an empty store.
+fn load(path: &Path, mut store: Store) -> anyhow::Result<Store> {
+    let text = match std::fs::read(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(store),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    if text.iter().all(u8::is_ascii_whitespace) {
+        return Ok(store);
+    }
+    scan::each_in_array(&text, |position, record| match record {
+        Value::Object(m) => {
+            store.import(m);
+            Ok(())
+        }
+        _ => Err(format!("item {position} of the array is not a JSON object")),
+    })
+    .with_context(|| {
+        format!(
+            "{}: expected a JSON array of customer objects",
+            path.display()
+        )
+    })?;
+    Ok(store)
+}
+
+/// Writes every record, oldest first, to a temporary file beside `path`, then renames it over
+/// `path`, so an interrupted save never leaves half a file.
+fn save(path: &Path, store: &Store) -> anyhow::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "data".into());
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let write = || -> anyhow::Result<()> {
+        let mut out = BufWriter::new(File::create(&tmp)?);
+        out.write_all(b"[")?;
+        for (i, record) in store.iter().enumerate() {
+            out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+            out.write_all(&record.json)?;
+        }
+        out.write_all(b"\n]\n")?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    };
+    write()
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
+        .with_context(|| format!("cannot save the sandbox data to {}", path.display()))
 }

@@ -267,25 +267,33 @@ pub fn check_siret(digits: &str) -> Result<(), SiretError> {
 
 /// The Luhn checksum over ASCII digits.
 pub fn luhn(digits: &str) -> bool {
-    let sum: u32 = digits
+    luhn_sum(digits, false) % 10 == 0
+}
+
+/// The digit that completes `digits` into a number that passes [`luhn`], as a SIRET's last
+/// digit completes its first 13.
+pub fn luhn_check_digit(digits: &str) -> char {
+    char::from(b'0' + ((10 - luhn_sum(digits, true) % 10) % 10) as u8)
+}
+
+/// Sums the digits from the right, doubling every second one (the rightmost too when it is
+/// not yet followed by its check digit) and casting out nines.
+fn luhn_sum(digits: &str, check_digit_missing: bool) -> u32 {
+    let doubled = usize::from(!check_digit_missing);
+    digits
         .bytes()
         .rev()
         .enumerate()
         .map(|(i, b)| {
-            let d = (b - b'0') as u32;
-            if i % 2 == 1 {
+            let d = u32::from(b - b'0');
+            if i % 2 == doubled {
                 let d2 = d * 2;
-                if d2 > 9 {
-                    d2 - 9
-                } else {
-                    d2
-                }
+                d2 / 10 + d2 % 10
             } else {
                 d
             }
         })
-        .sum();
-    sum % 10 == 0
+        .sum()
 }
 
 /// Copies `s` without whitespace into `out` (SIRETs are often written `552 120 222 00013`).

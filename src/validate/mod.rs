@@ -37,6 +37,48 @@ pub enum Mode {
     Update,
     /// Update the customer the key finds, else create one: `name` is required.
     Upsert,
+    /// Every row names a customer to delete by its id or `--match-on` key.
+    Delete,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Create => "create",
+            Mode::Update => "update",
+            Mode::Upsert => "upsert",
+            Mode::Delete => "delete",
+        }
+    }
+
+    /// Modes that find an existing customer and need nothing else from the row.
+    fn finds_existing(self) -> bool {
+        matches!(self, Mode::Update | Mode::Delete)
+    }
+}
+
+/// What one row asks for in an `_action` column: a mode of its own, or to be left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Do(Mode),
+    Ignore,
+}
+
+impl Action {
+    /// Reads an action cell: English or French, any case, accents optional.
+    pub fn parse(text: &str) -> Option<Action> {
+        let mut word = String::new();
+        crate::mapping::normalize(text, &mut word);
+        Some(match word.as_str() {
+            "create" | "creer" | "creation" | "nouveau" => Action::Do(Mode::Create),
+            "update" | "modifier" | "modification" | "mettreajour" => Action::Do(Mode::Update),
+            "upsert" => Action::Do(Mode::Upsert),
+            "delete" | "supprimer" | "suppression" => Action::Do(Mode::Delete),
+            "ignore" | "ignorer" | "skip" => Action::Ignore,
+            _ => return None,
+        })
+    }
 }
 
 /// Options that change what a row must satisfy.
@@ -94,6 +136,8 @@ pub struct Validator {
     fields: Vec<FieldPlan>,
     groups: Vec<GroupPlan>,
     id_col: Option<usize>,
+    /// The `_action` column, when the sheet has one.
+    action_col: Option<usize>,
     key: Option<(KeySource, &'static str, Option<usize>)>,
     mode: Mode,
     /// (letter, header) per column, for problems.
@@ -218,13 +262,20 @@ impl Validator {
                 }
             }
         };
-        if opts.mode == Mode::Update && id_col.is_none() && opts.match_on.is_none() {
-            return Err(error::usage(
-                "--mode update needs an id column (_id or id) or --match-on FIELD to find each customer",
-            ));
+        if opts.mode.finds_existing() && id_col.is_none() && opts.match_on.is_none() {
+            return Err(error::usage(format!(
+                "--mode {} needs an id column (_id or id) or --match-on FIELD to find each customer",
+                opts.mode.as_str()
+            )));
         }
+        let action_col = mapping
+            .columns
+            .iter()
+            .find(|c| c.target == Target::Ignore(crate::mapping::Ignored::Action))
+            .map(|c| c.index);
         let name_fed = fields.iter().any(|p| p.field.name == "name");
-        if opts.mode != Mode::Update && !name_fed {
+        // With an action column, rows that create are checked one by one instead.
+        if !opts.mode.finds_existing() && !name_fed && action_col.is_none() {
             return Err(error::usage(format!(
                 "no column maps to name, which --mode {} needs to create customers; name the column \
                  in a mapping file (--map) or use --mode update",
@@ -238,6 +289,7 @@ impl Validator {
             fields,
             groups: groups.into_iter().map(|(_, g)| g).collect(),
             id_col,
+            action_col,
             key,
             mode: opts.mode,
             columns: mapping
@@ -295,6 +347,11 @@ impl Validator {
         Ok(())
     }
 
+    /// The field rows are matched on (`id` for the id column), when there is one.
+    pub fn key_field(&self) -> Option<&'static str> {
+        self.key.map(|(_, field, _)| field)
+    }
+
     /// Checks the row in `out.row` / `out.cells` (and `out.ragged`), filling the rest of `out`.
     pub fn check(&mut self, out: &mut Checked) {
         self.check_row(out);
@@ -308,6 +365,7 @@ impl Validator {
             fields: self.fields.clone(),
             groups: self.groups.clone(),
             id_col: self.id_col,
+            action_col: self.action_col,
             key: self.key,
             mode: self.mode,
             columns: self.columns.clone(),
@@ -338,6 +396,35 @@ impl Validator {
                 message: format!("the row has {n} cells but the header has {want}"),
                 value: String::new(),
             });
+        }
+        if let Some(c) = self.action_col {
+            let cell = coerce::trim(cell_of(&out.cells, Some(c)));
+            if !cell.is_empty() {
+                match Action::parse(cell) {
+                    Some(Action::Ignore) => {
+                        // Left out on purpose: nothing else about the row matters.
+                        out.action = Some(Action::Ignore);
+                        return;
+                    }
+                    Some(action) => out.action = Some(action),
+                    None => {
+                        let msg = format!(
+                            "{cell:?} is not an action: use create, update, upsert, delete or ignore \
+                             (créer, modifier, supprimer, ignorer)"
+                        );
+                        let value = cell.to_string();
+                        out.problems.push(problem(
+                            row,
+                            Some(c),
+                            "",
+                            Severity::Error,
+                            msg,
+                            &value,
+                            &self.columns,
+                        ));
+                    }
+                }
+            }
         }
         let cells = std::mem::take(&mut out.cells);
         if let Some(c) = self.id_col {
@@ -451,8 +538,16 @@ impl Validator {
         }
     }
 
+    /// The mode this row is imported in: its own action, else the run's.
+    fn mode_of(&self, out: &Checked) -> Mode {
+        match out.action {
+            Some(Action::Do(mode)) => mode,
+            _ => self.mode,
+        }
+    }
+
     fn check_name(&self, out: &mut Checked) {
-        if self.mode == Mode::Update {
+        if self.mode_of(out).finds_existing() {
             return;
         }
         let slot = self.at.name;
@@ -519,7 +614,7 @@ impl Validator {
     /// Reports a key already seen on an earlier row (and, on update, a row without a key).
     /// Rows must come in file order.
     pub fn check_key(&mut self, out: &mut Checked) {
-        if out.blank_row {
+        if out.blank_row || out.action == Some(Action::Ignore) {
             return;
         }
         let Some((_, field, col)) = self.key else {
@@ -544,8 +639,9 @@ impl Validator {
                     ));
                 }
             }
-            State::Blank | State::Absent if self.mode == Mode::Update => {
-                let msg = format!("{field} is blank: --mode update needs it to find the customer");
+            State::Blank | State::Absent if self.mode_of(out).finds_existing() => {
+                let mode = self.mode_of(out).as_str();
+                let msg = format!("{field} is blank: {mode} needs it to find the customer");
                 out.problems.push(problem(
                     out.row,
                     col,

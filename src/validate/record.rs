@@ -136,6 +136,8 @@ pub struct Checked {
     pub(crate) id: String,
     pub(crate) key: String,
     pub(crate) has_key: bool,
+    /// The row's own action from an `_action` column, when it has one.
+    pub action: Option<super::Action>,
     /// Between `Validator::check_row` and `check_key`: the key's state and hash.
     pub(crate) key_state: State,
     pub(crate) key_hash: Option<super::KeyHash>,
@@ -160,6 +162,7 @@ impl Checked {
             id: String::new(),
             key: String::new(),
             has_key: false,
+            action: None,
             key_state: State::Absent,
             key_hash: None,
         }
@@ -241,6 +244,7 @@ impl Checked {
         self.id.clear();
         self.key.clear();
         self.has_key = false;
+        self.action = None;
         self.key_state = State::Absent;
         self.key_hash = None;
     }

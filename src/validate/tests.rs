@@ -181,6 +181,17 @@ fn siret_needs_fourteen_digits_and_a_valid_checksum() {
 }
 
 #[test]
+fn the_luhn_check_digit_completes_a_siret() {
+    assert_eq!(coerce::luhn_check_digit("5521202220001"), '3');
+    assert_eq!(coerce::luhn_check_digit("7328293200007"), '4');
+    for n in 0..500u64 {
+        let payload = format!("{:013}", 4_123_456_780_000 + n * 7);
+        let siret = format!("{payload}{}", coerce::luhn_check_digit(&payload));
+        assert!(coerce::luhn(&siret), "{siret}");
+    }
+}
+
+#[test]
 fn la_poste_sirets_use_the_digit_sum() {
     // 3+5+6+1 = 15: a multiple of 5, though the Luhn sum fails.
     assert!(!coerce::luhn("35600000000001"));

@@ -1,0 +1,251 @@
+//! List envelopes and id fields: the shapes the Customers API may answer with.
+//!
+//! The vendor documents no response schema, so every list response is inspected: a bare array,
+//! the mongoose-paginate `docs` envelope, or an object keeping its items under one of the usual
+//! keys. Anything else is an error that quotes the start of the body, never a silent guess.
+
+use serde_json::{Map, Value};
+
+/// One stored customer as the API returns it.
+pub type Record = Map<String, Value>;
+
+/// Keys under which list envelopes commonly keep their items, in the order they are tried.
+const ITEM_KEYS: &[&str] = &["docs", "data", "items", "results", "rows", "customers"];
+/// Keys that carry the total number of matching records.
+const TOTAL_KEYS: &[&str] = &["totalDocs", "total", "count", "totalCount", "totalItems"];
+
+/// Where a list response keeps its items.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Envelope {
+    /// A bare JSON array.
+    Array,
+    /// An object with the items under this key (`docs`, `data`, ...), or under the dotted path
+    /// given with `--items-path`.
+    Key(String),
+}
+
+impl std::fmt::Display for Envelope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Envelope::Array => f.write_str("bare array"),
+            Envelope::Key(key) => write!(f, "object with items under \"{key}\""),
+        }
+    }
+}
+
+/// One page of a list, with whatever paging facts the envelope gave.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub items: Vec<Record>,
+    pub envelope: Envelope,
+    /// Total matching records, when the envelope says.
+    pub total: Option<u64>,
+    pub total_pages: Option<u64>,
+    /// The envelope's own end signal (`hasNextPage`, or `nextPage` present or null).
+    pub has_next: Option<bool>,
+    /// The page size the server says it used (reveals a cap).
+    pub limit: Option<u64>,
+}
+
+/// Why a body is not a list we understand.
+#[derive(Debug, thiserror::Error)]
+pub enum ShapeError {
+    #[error("the list response is not JSON ({reason}); it starts with: {start}")]
+    NotJson { reason: String, start: String },
+    #[error("the list response has no recognisable list of records; it starts with: {start} (use --items-path to name where the records are)")]
+    Unrecognised { start: String },
+}
+
+/// Parses a list response body. `items_path` (dotted, e.g. `result.customers`) overrides
+/// detection.
+pub fn parse_page(body: &[u8], items_path: Option<&str>) -> Result<Page, ShapeError> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| ShapeError::NotJson {
+        reason: e.to_string(),
+        start: body_start(body),
+    })?;
+    let unrecognised = || ShapeError::Unrecognised {
+        start: body_start(body),
+    };
+    let (items, envelope, meta) = match value {
+        Value::Array(items) => (items, Envelope::Array, Map::new()),
+        Value::Object(mut object) => {
+            let key = match items_path {
+                Some(path) => path.to_string(),
+                None => ITEM_KEYS
+                    .iter()
+                    .find(|k| object.get(**k).is_some_and(Value::is_array))
+                    .ok_or_else(unrecognised)?
+                    .to_string(),
+            };
+            let items = take_path(&mut object, &key).ok_or_else(unrecognised)?;
+            (items, Envelope::Key(key), object)
+        }
+        _ => return Err(unrecognised()),
+    };
+    let items = items
+        .into_iter()
+        .map(|item| match item {
+            Value::Object(record) => Ok(record),
+            _ => Err(unrecognised()),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let number = |key: &str| meta.get(key).and_then(as_u64);
+    let has_next = match meta.get("hasNextPage") {
+        Some(Value::Bool(b)) => Some(*b),
+        _ => meta.get("nextPage").map(|next| !next.is_null()),
+    };
+    Ok(Page {
+        items,
+        envelope,
+        total: TOTAL_KEYS.iter().find_map(|k| number(k)),
+        total_pages: number("totalPages").or_else(|| number("pages")),
+        has_next,
+        limit: number("limit")
+            .or_else(|| number("perPage"))
+            .or_else(|| number("pageSize")),
+    })
+}
+
+/// Removes and returns the array at a dotted path inside `object`.
+fn take_path(object: &mut Map<String, Value>, path: &str) -> Option<Vec<Value>> {
+    let mut parts = path.split('.');
+    let mut current = object.get_mut(parts.next()?)?;
+    for part in parts {
+        current = current.get_mut(part)?;
+    }
+    match current.take() {
+        Value::Array(items) => Some(items),
+        _ => None,
+    }
+}
+
+/// Numbers sometimes arrive as strings (`"total": "42"`).
+fn as_u64(value: &Value) -> Option<u64> {
+    match value {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// The record's id: `_id` first, then `id`; strings and numbers both count.
+pub fn record_id(record: &Record) -> Option<String> {
+    ["_id", "id"]
+        .iter()
+        .find_map(|key| match record.get(*key)? {
+            Value::String(s) if !s.is_empty() => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            // Mongo extended JSON: {"$oid": "..."}.
+            Value::Object(o) => o.get("$oid").and_then(Value::as_str).map(str::to_string),
+            _ => None,
+        })
+}
+
+/// Which id field a record uses, for reports.
+pub fn id_field(record: &Record) -> Option<&'static str> {
+    ["_id", "id"]
+        .into_iter()
+        .find(|key| record.contains_key(*key))
+}
+
+/// A single-record response may be the record itself or wrapped (`{data: {...}}`).
+pub fn unwrap_record(value: Value) -> Option<Record> {
+    let Value::Object(mut object) = value else {
+        return None;
+    };
+    if record_id(&object).is_some() {
+        return Some(object);
+    }
+    for key in ["data", "customer", "doc", "result", "item"] {
+        if let Some(Value::Object(inner)) = object.remove(key) {
+            return Some(inner);
+        }
+    }
+    Some(object)
+}
+
+/// The first 200 characters of a body, for error messages.
+pub fn body_start(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let mut start: String = text.chars().take(200).collect();
+    if text.chars().nth(200).is_some() {
+        start.push('…');
+    }
+    start
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(page: &Page) -> Vec<String> {
+        page.items.iter().filter_map(record_id).collect()
+    }
+
+    #[test]
+    fn every_common_envelope_is_detected() {
+        let array = parse_page(br#"[{"_id":"a"},{"_id":"b"}]"#, None).unwrap();
+        assert_eq!(array.envelope, Envelope::Array);
+        assert_eq!(ids(&array), ["a", "b"]);
+
+        let docs = parse_page(
+            br#"{"docs":[{"_id":"a"}],"totalDocs":3,"limit":1,"page":1,"totalPages":3,"hasNextPage":true,"nextPage":2}"#,
+            None,
+        )
+        .unwrap();
+        assert_eq!(docs.envelope, Envelope::Key("docs".into()));
+        assert_eq!(
+            (docs.total, docs.total_pages, docs.has_next, docs.limit),
+            (Some(3), Some(3), Some(true), Some(1))
+        );
+
+        for key in ["data", "items", "results", "rows", "customers"] {
+            let body = format!(r#"{{"{key}":[{{"id":7}}],"count":"9"}}"#);
+            let page = parse_page(body.as_bytes(), None).unwrap();
+            assert_eq!(page.envelope, Envelope::Key(key.into()));
+            assert_eq!(ids(&page), ["7"]);
+            assert_eq!(page.total, Some(9));
+            assert_eq!(page.has_next, None);
+        }
+    }
+
+    #[test]
+    fn an_unknown_shape_quotes_the_body() {
+        let err = parse_page(br#"{"weird":{"x":1}}"#, None).unwrap_err();
+        assert!(err.to_string().contains(r#"{"weird":{"x":1}}"#), "{err}");
+        let err = parse_page(b"<html>oops</html>", None).unwrap_err();
+        assert!(err.to_string().contains("<html>oops"), "{err}");
+        let long = format!("[{}]", "1,".repeat(300));
+        let err = parse_page(long.as_bytes(), None).unwrap_err();
+        assert!(err.to_string().chars().count() < 400);
+    }
+
+    #[test]
+    fn an_items_path_overrides_detection() {
+        let page = parse_page(
+            br#"{"result":{"list":[{"_id":"z"}]},"total":1}"#,
+            Some("result.list"),
+        )
+        .unwrap();
+        assert_eq!(ids(&page), ["z"]);
+        assert_eq!(page.total, Some(1));
+    }
+
+    #[test]
+    fn ids_are_read_from_either_field() {
+        let record = |s: &str| serde_json::from_str::<Record>(s).unwrap();
+        assert_eq!(
+            record_id(&record(r#"{"_id":"x","id":"y"}"#)).as_deref(),
+            Some("x")
+        );
+        assert_eq!(record_id(&record(r#"{"id":12}"#)).as_deref(), Some("12"));
+        assert_eq!(
+            record_id(&record(r#"{"_id":{"$oid":"abc"}}"#)).as_deref(),
+            Some("abc")
+        );
+        assert_eq!(record_id(&record(r#"{"name":"n"}"#)), None);
+        let wrapped =
+            unwrap_record(serde_json::json!({"data": {"_id": "q", "name": "n"}})).unwrap();
+        assert_eq!(record_id(&wrapped).as_deref(), Some("q"));
+    }
+}

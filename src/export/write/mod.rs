@@ -1,0 +1,216 @@
+//! The output side of an export: one [`RecordWriter`] trait with a writer per format, the
+//! hashing layer that gives the manifest its size and sha256 while bytes are written, and the
+//! temporary files that make a backup appear under its final name only when it is complete.
+//!
+//! JSON and NDJSON keep each record exactly as the API returned it. CSV and XLSX are tables:
+//! their columns follow [`Columns`] (the id, the schema fields in their fixed order, then every
+//! other key the API returned), and each value becomes a cell through [`Cell`].
+
+mod columns;
+mod csv;
+mod json;
+mod xlsx;
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::api::Record;
+
+pub use self::csv::CsvWriter;
+pub use self::json::{JsonWriter, NdjsonWriter};
+pub use self::xlsx::{XlsxWriter, SHEET_ROWS};
+pub use columns::{Cell, Columns, KeyCollector};
+
+/// Writes records, one at a time, in one format.
+pub trait RecordWriter: Send {
+    fn write(&mut self, record: &Record) -> anyhow::Result<()>;
+
+    /// Completes the file, flushes it to disk, and says what was written.
+    fn finish(self: Box<Self>) -> anyhow::Result<Written>;
+}
+
+/// What a finished writer produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub records: u64,
+    pub bytes: u64,
+    /// Lower-case hex.
+    pub sha256: String,
+}
+
+/// Counts and hashes every byte on its way to the file, so the manifest needs no second read.
+/// Put a `BufWriter` in front of it: the hash then sees large chunks.
+pub struct Hashing<W> {
+    inner: W,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<W: Write> Hashing<W> {
+    pub fn new(inner: W) -> Hashing<W> {
+        Hashing {
+            inner,
+            hasher: Sha256::new(),
+            bytes: 0,
+        }
+    }
+
+    /// The inner writer, the byte count and the hex digest.
+    pub fn finish(self) -> (W, u64, String) {
+        (self.inner, self.bytes, hex(&self.hasher.finalize()))
+    }
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Lower-case hex of a digest.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// The buffered, hashing file every text writer writes through.
+pub type Output = io::BufWriter<Hashing<File>>;
+
+/// Opens `path` for writing through a large buffer and the hash.
+pub fn output(path: &Path) -> anyhow::Result<Output> {
+    let file = File::create(path).map_err(|e| write_error(path, e))?;
+    Ok(io::BufWriter::with_capacity(256 * 1024, Hashing::new(file)))
+}
+
+/// Flushes an [`Output`], syncs it to disk, and returns its size and digest.
+pub fn close(out: Output, path: &Path) -> anyhow::Result<(u64, String)> {
+    let hashing = out
+        .into_inner()
+        .map_err(|e| write_error(path, e.into_error()))?;
+    let (file, bytes, sha256) = hashing.finish();
+    file.sync_all().map_err(|e| write_error(path, e))?;
+    Ok((bytes, sha256))
+}
+
+pub fn write_error(path: &Path, err: io::Error) -> anyhow::Error {
+    anyhow::Error::new(err).context(format!("cannot write {}", path.display()))
+}
+
+/// A file beside the target that is removed when dropped, unless it was renamed onto the target.
+/// Holding the guard, not the open file, means an error anywhere (or Ctrl-C) removes it.
+#[derive(Debug)]
+pub struct TempFile {
+    path: PathBuf,
+    persisted: bool,
+}
+
+impl TempFile {
+    /// `.NAME.TAG-PID` in the target's directory: same file system, so the final rename is
+    /// atomic, and hidden so a half-written file is never taken for a backup.
+    pub fn beside(target: &Path, tag: &str) -> TempFile {
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "export".into());
+        let path = directory_of(target).join(format!(".{name}.{tag}-{}", std::process::id()));
+        TempFile {
+            path,
+            persisted: false,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Renames the file onto `target`, replacing any file there in one step.
+    pub fn persist(mut self, target: &Path) -> anyhow::Result<()> {
+        std::fs::rename(&self.path, target).map_err(|e| {
+            anyhow::Error::new(e).context(format!(
+                "cannot rename {} to {}",
+                self.path.display(),
+                target.display()
+            ))
+        })?;
+        self.persisted = true;
+        Ok(())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.persisted {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// The directory a path lives in (`.` for a bare file name).
+pub fn directory_of(path: &Path) -> &Path {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// Makes renames in `dir` durable. Not every platform can open a directory; that is not fatal.
+pub fn sync_directory(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hash_is_the_files_sha256() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.txt");
+        let mut out = output(&path).unwrap();
+        out.write_all(b"hello ").unwrap();
+        out.write_all(b"world").unwrap();
+        let (bytes, sha) = close(out, &path).unwrap();
+        assert_eq!(bytes, 11);
+        assert_eq!(
+            sha,
+            "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
+        );
+    }
+
+    #[test]
+    fn a_temp_file_vanishes_unless_persisted() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.csv");
+        let temp = TempFile::beside(&target, "tmp");
+        assert!(temp
+            .path()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with(".out.csv.tmp-"));
+        std::fs::write(temp.path(), "x").unwrap();
+        let path = temp.path().to_path_buf();
+        drop(temp);
+        assert!(!path.exists());
+
+        let temp = TempFile::beside(&target, "tmp");
+        std::fs::write(temp.path(), "y").unwrap();
+        temp.persist(&target).unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "y");
+    }
+}

@@ -1,0 +1,150 @@
+//! The rows an import reads: the validation pipeline, adapted to what the uploader needs.
+//!
+//! The first few hundred rows are read ahead, which tells whether the file is small (match
+//! rows with one lookup each) or large (index the server's list once), and gives the progress
+//! bar a total for small files.
+
+use tokio::sync::mpsc;
+
+use super::lookup::INDEX_ABOVE_ROWS;
+use super::InputRow;
+use crate::mapping::{Ignored, Target};
+use crate::pipeline::{Input, Pipeline};
+use crate::validate::{Action, Checked, Mode, ValidateOptions};
+
+/// An opened, mapped input with its first rows read.
+pub struct Source {
+    pipeline: Pipeline,
+    ahead: Vec<Checked>,
+    /// The whole file fitted in the look-ahead.
+    ended: bool,
+    pub headers: Vec<String>,
+    /// The match key field (`id` for the id column).
+    pub key_field: String,
+    /// The sheet has an `_action` column: rows may choose their own mode.
+    pub has_actions: bool,
+}
+
+impl Source {
+    /// Opens and maps the input; every mapping or flag mistake is a usage error from here.
+    pub fn open(input: &Input, mode: Mode, match_on: Option<&str>) -> anyhow::Result<Source> {
+        let options = ValidateOptions {
+            mode,
+            match_on: match_on.map(str::to_string),
+        };
+        let mut pipeline = Pipeline::open(input, &options)?;
+        for note in &pipeline.source().notes {
+            crate::info!("{note}");
+        }
+        let headers = pipeline.headers().to_vec();
+        let has_actions = pipeline
+            .mapping()
+            .columns
+            .iter()
+            .any(|c| c.target == Target::Ignore(Ignored::Action));
+        let key_field = pipeline.key_field().unwrap_or("name").to_string();
+        let mut ahead = Vec::new();
+        let mut ended = false;
+        let mut data_rows = 0;
+        while data_rows <= INDEX_ABOVE_ROWS {
+            let mut row = Checked::new();
+            if !pipeline.next(&mut row)? {
+                ended = true;
+                break;
+            }
+            data_rows += usize::from(!row.blank_row);
+            ahead.push(row);
+        }
+        Ok(Source {
+            pipeline,
+            ahead,
+            ended,
+            headers,
+            key_field,
+            has_actions,
+        })
+    }
+
+    /// How many valid rows would delete a customer: a first pass, for the confirmation.
+    pub fn count_deletes(input: &Input, mode: Mode, match_on: Option<&str>) -> anyhow::Result<u64> {
+        let options = ValidateOptions {
+            mode,
+            match_on: match_on.map(str::to_string),
+        };
+        let mut pipeline = Pipeline::open(input, &options)?;
+        let mut row = Checked::new();
+        let mut count = 0;
+        while pipeline.next(&mut row)? {
+            let row_mode = match row.action {
+                Some(Action::Do(m)) => m,
+                Some(Action::Ignore) => continue,
+                None => mode,
+            };
+            count += u64::from(row.is_valid() && row_mode == Mode::Delete);
+        }
+        Ok(count)
+    }
+
+    /// What the file turned out to be (sheet, header row), for the annotated copy.
+    pub fn table(&self) -> &crate::pipeline::Source {
+        self.pipeline.source()
+    }
+
+    /// How many data rows, when the whole file fitted in the look-ahead.
+    pub fn buffered_rows(&self) -> Option<u64> {
+        self.ended
+            .then(|| self.ahead.iter().filter(|r| !r.blank_row).count() as u64)
+    }
+
+    /// More rows than per-row lookups suit.
+    pub fn is_large(&self) -> bool {
+        !self.ended
+    }
+
+    /// Reads every row and sends it on; returns the number of blank rows. A read error is
+    /// sent as the last item.
+    pub fn send_rows(mut self, tx: mpsc::Sender<anyhow::Result<InputRow>>) -> anyhow::Result<u64> {
+        let location = self.pipeline.source().location();
+        let mut blank = 0;
+        let mut send = |row: &Checked| -> bool {
+            if row.blank_row {
+                blank += 1;
+                return true;
+            }
+            tx.blocking_send(Ok(input_row(row))).is_ok()
+        };
+        for row in std::mem::take(&mut self.ahead) {
+            if !send(&row) {
+                return Ok(blank);
+            }
+        }
+        if !self.ended {
+            let mut row = Checked::new();
+            loop {
+                match self.pipeline.next(&mut row) {
+                    Ok(true) if send(&row) => {}
+                    Ok(_) => break,
+                    Err(err) => {
+                        let err =
+                            anyhow::Error::new(err).context(format!("cannot read {location}"));
+                        let _ = tx.blocking_send(Err(err));
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(blank)
+    }
+}
+
+fn input_row(row: &Checked) -> InputRow {
+    InputRow {
+        number: row.row,
+        cells: row.cells.clone(),
+        record: row.record(),
+        blank: row.blank_fields().map(|f| f.name).collect(),
+        key: row.key().map(str::to_string),
+        action: row.action,
+        problems: row.problems.clone(),
+    }
+}

@@ -1,0 +1,251 @@
+//! What stands in front of the sandbox's routes: request and status counting, the rate limit,
+//! injected latency and failures, and bearer auth.
+//!
+//! Faults come from one seeded RNG, drawn in a fixed order (jitter, fail, fail-after-commit,
+//! drop) for every request except `/__sandbox/stats`, whatever happens to the request next, so
+//! two sandboxes with the same seed given the same sequential requests fail the same ones.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+
+use super::routes::{error, STATS_PATH};
+use super::server::DropSignal;
+use super::{Options, Shared};
+
+/// The fault settings, the RNG, the rate-limit window and the counters.
+pub(crate) struct Gate {
+    token: Option<String>,
+    latency_ms: u64,
+    jitter_ms: u64,
+    fail_rate: f64,
+    fail_after_commit_rate: f64,
+    drop_rate: f64,
+    /// Whether any fault needs the RNG; a well-behaved sandbox skips its lock.
+    random: bool,
+    rng: Mutex<StdRng>,
+    rate_limit: Option<u32>,
+    /// (second since start, requests seen in it)
+    window: Mutex<(u64, u32)>,
+    started: Instant,
+    counts: Mutex<Counts>,
+}
+
+#[derive(Default)]
+struct Counts {
+    requests: BTreeMap<String, u64>,
+    statuses: BTreeMap<u16, u64>,
+    dropped: u64,
+}
+
+/// What the RNG decided for one request.
+#[derive(Debug, Default)]
+struct Draw {
+    delay_ms: u64,
+    fail: bool,
+    fail_after_commit: bool,
+    drop: bool,
+}
+
+impl Gate {
+    pub fn new(options: &Options) -> Gate {
+        Gate {
+            token: options.token.clone(),
+            latency_ms: options.latency_ms,
+            jitter_ms: options.jitter_ms,
+            fail_rate: options.fail_rate,
+            fail_after_commit_rate: options.fail_after_commit_rate,
+            drop_rate: options.drop_rate,
+            random: options.jitter_ms > 0
+                || options.fail_rate > 0.0
+                || options.fail_after_commit_rate > 0.0
+                || options.drop_rate > 0.0,
+            rng: Mutex::new(StdRng::seed_from_u64(options.seed)),
+            rate_limit: options.rate_limit,
+            window: Mutex::new((0, 0)),
+            started: Instant::now(),
+            counts: Mutex::new(Counts::default()),
+        }
+    }
+
+    fn draw(&self) -> Draw {
+        if !self.random {
+            return Draw {
+                delay_ms: self.latency_ms,
+                ..Draw::default()
+            };
+        }
+        let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
+        let jitter = rng.gen_range(0..=self.jitter_ms);
+        Draw {
+            delay_ms: self.latency_ms + jitter,
+            fail: rng.gen::<f64>() < self.fail_rate,
+            fail_after_commit: rng.gen::<f64>() < self.fail_after_commit_rate,
+            drop: rng.gen::<f64>() < self.drop_rate,
+        }
+    }
+
+    /// Counts this request in the current one-second window; true when it is over the limit.
+    fn over_limit(&self) -> Option<u32> {
+        let limit = self.rate_limit?;
+        let second = self.started.elapsed().as_secs();
+        let mut window = self.window.lock().unwrap_or_else(PoisonError::into_inner);
+        if window.0 != second {
+            *window = (second, 0);
+        }
+        window.1 = window.1.saturating_add(1);
+        (window.1 > limit).then_some(limit)
+    }
+
+    /// Accepts `Authorization: Bearer <token>`: the configured token, or any non-empty one.
+    /// The error is the message of the 401 answer.
+    fn authorize(&self, headers: &HeaderMap) -> Result<(), &'static str> {
+        let value = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let token = match value.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+            _ => "",
+        };
+        if token.is_empty() {
+            return Err("Missing API key: send the header Authorization: Bearer <key>");
+        }
+        match &self.token {
+            Some(expected) if expected != token => Err("Invalid API key"),
+            _ => Ok(()),
+        }
+    }
+
+    fn count_request(&self, method: &Method) {
+        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        match counts.requests.get_mut(method.as_str()) {
+            Some(n) => *n += 1,
+            None => {
+                counts.requests.insert(method.as_str().to_owned(), 1);
+            }
+        }
+    }
+
+    fn count_status(&self, status: StatusCode) {
+        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        *counts.statuses.entry(status.as_u16()).or_default() += 1;
+    }
+
+    fn count_dropped(&self) {
+        self.counts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .dropped += 1;
+    }
+
+    /// `{"requests": {"GET": n, ...}, "statuses": {"200": n, ..., "dropped": n}}`
+    pub fn stats(&self) -> Value {
+        let counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut statuses: serde_json::Map<String, Value> = counts
+            .statuses
+            .iter()
+            .map(|(s, n)| (s.to_string(), json!(n)))
+            .collect();
+        if counts.dropped > 0 {
+            statuses.insert("dropped".to_owned(), json!(counts.dropped));
+        }
+        json!({ "requests": counts.requests, "statuses": statuses })
+    }
+}
+
+/// The middleware in front of every route.
+pub(crate) async fn gate(
+    State(shared): State<Arc<Shared>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if request.uri().path() == STATS_PATH {
+        return next.run(request).await;
+    }
+    let gate = &shared.gate;
+    let method = request.method().clone();
+    gate.count_request(&method);
+    let signal = request.extensions_mut().remove::<DropSignal>();
+    let draw = gate.draw();
+    let response = 'answer: {
+        if let Some(limit) = gate.over_limit() {
+            let mut r = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                &format!("Too many requests: at most {limit} per second; retry after 1 second"),
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            break 'answer r;
+        }
+        if draw.delay_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(draw.delay_ms)).await;
+        }
+        if let Err(message) = gate.authorize(request.headers()) {
+            let mut r = error(StatusCode::UNAUTHORIZED, message);
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            break 'answer r;
+        }
+        if draw.fail {
+            break 'answer injected_error();
+        }
+        let is_write = matches!(
+            method,
+            Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+        );
+        let response = next.run(request).await;
+        if is_write && response.status().is_success() {
+            if let (true, Some(signal)) = (draw.drop, signal) {
+                // The write is stored; now the connection goes away without a status line.
+                gate.count_dropped();
+                signal.trigger();
+                return std::future::pending().await;
+            }
+            if draw.fail_after_commit {
+                break 'answer injected_error();
+            }
+        }
+        response
+    };
+    let response = as_json(response);
+    gate.count_status(response.status());
+    response
+}
+
+fn injected_error() -> Response {
+    error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Internal error (injected)",
+    )
+}
+
+/// Replaces a non-JSON error body (from axum's extractors) with `{"message": reason}`.
+fn as_json(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    let body = json!({ "message": status.canonical_reason().unwrap_or("Error") }).to_string();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Response::from_parts(parts, Body::from(body))
+}

@@ -1,0 +1,504 @@
+//! `custbulk import` as a user runs it: the real binary against a real sandbox over HTTP.
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use custbulk::api::record_id;
+use custbulk::sandbox::Options;
+
+use crate::util::{record, stderr, stdout, Server, Workdir};
+
+/// A valid SIRET (Luhn) built from a number.
+pub fn siret(n: u64) -> String {
+    let payload = format!("{:013}", 100_000_000_000 + n);
+    let check = custbulk::validate::coerce::luhn_check_digit(&payload);
+    format!("{payload}{check}")
+}
+
+/// A semicolon CSV of `n` customers; rows listed in `bad` get a fractional capital (invalid).
+fn sheet(n: u64, bad: &[u64]) -> String {
+    let mut csv = String::from("name;siret;zipCode;city;capital\n");
+    for i in 0..n {
+        let capital = if bad.contains(&i) {
+            "12.5".to_string()
+        } else {
+            format!("{}", 1000 + i)
+        };
+        csv.push_str(&format!(
+            "Client {i};{};0{:04};Paris;{capital}\n",
+            siret(i),
+            i % 10000
+        ));
+    }
+    csv
+}
+
+pub fn results(wd: &Workdir, name: &str) -> Vec<HashMap<String, String>> {
+    let mut reader = csv::Reader::from_path(wd.path(name)).expect("results file");
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            headers
+                .iter()
+                .zip(r.unwrap().iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+fn count(rows: &[HashMap<String, String>], outcome: &str) -> usize {
+    rows.iter().filter(|r| r["_outcome"] == outcome).count()
+}
+
+/// Exactly one stored customer per name in `names`, and nothing else.
+fn assert_store_has_each_once(server: &Server, expected: usize) {
+    let records = server.records();
+    let mut by_name: HashMap<String, usize> = HashMap::new();
+    for r in &records {
+        *by_name
+            .entry(r["name"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    let duplicates: Vec<_> = by_name.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        duplicates.is_empty(),
+        "duplicated customers: {duplicates:?}"
+    );
+    assert_eq!(records.len(), expected, "one customer per valid row");
+}
+
+#[test]
+fn create_accounts_for_every_row_in_input_order() {
+    let server = Server::start(Options::default());
+    let wd = Workdir::new();
+    wd.write("clients.csv", sheet(30, &[4, 17]));
+    let out = wd
+        .against(&server, &["import", "clients.csv", "--no-progress"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "some rows invalid: {}",
+        stderr(&out)
+    );
+    let rows = results(&wd, "clients.results.csv");
+    assert_eq!(rows.len(), 30);
+    let numbers: Vec<_> = rows
+        .iter()
+        .map(|r| r["_row"].parse::<u32>().unwrap())
+        .collect();
+    assert_eq!(
+        numbers,
+        (2..32).collect::<Vec<_>>(),
+        "input order, spreadsheet row numbers"
+    );
+    assert_eq!(count(&rows, "created"), 28);
+    assert_eq!(count(&rows, "invalid"), 2);
+    assert_eq!(rows[4]["_outcome"], "invalid");
+    assert!(
+        rows[4]["_error"].contains("capital"),
+        "{}",
+        rows[4]["_error"]
+    );
+    assert_eq!(rows[0]["zipCode"], "00000", "original cells kept");
+    let ids: Vec<_> = server
+        .records()
+        .iter()
+        .map(|r| record_id(r).unwrap())
+        .collect();
+    assert!(rows
+        .iter()
+        .filter(|r| r["_outcome"] == "created")
+        .all(|r| ids.contains(&r["_id"])));
+    assert_store_has_each_once(&server, 28);
+    let first = server
+        .records()
+        .into_iter()
+        .find(|r| r["name"] == "Client 0")
+        .unwrap();
+    assert_eq!(first["zipCode"], "00000", "leading zeros survive");
+    let failed = wd.read("clients.failed.csv");
+    assert_eq!(
+        failed.lines().count(),
+        3,
+        "header + the 2 invalid rows:\n{failed}"
+    );
+    assert!(
+        failed.lines().next().unwrap().starts_with("name"),
+        "the input's own columns"
+    );
+}
+
+#[test]
+fn upsert_updates_matches_creates_the_rest_and_leaves_equal_rows_alone() {
+    let server = Server::start(Options::default());
+    server.running.insert(vec![
+        record(json!({"name": "Client 0", "siret": siret(0), "zipCode": "00000", "city": "Paris", "capital": 1000})),
+        record(json!({"name": "Old name", "siret": siret(1), "zipCode": "00001", "city": "Lyon", "capital": 5, "status": "actif"})),
+    ]);
+    let before = server.records();
+    let wd = Workdir::new();
+    wd.write("clients.csv", sheet(3, &[]));
+    let out = wd
+        .against(
+            &server,
+            &[
+                "import",
+                "clients.csv",
+                "--mode",
+                "upsert",
+                "--match-on",
+                "siret",
+                "--no-progress",
+            ],
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows = results(&wd, "clients.results.csv");
+    let outcomes: Vec<_> = rows.iter().map(|r| r["_outcome"].as_str()).collect();
+    assert_eq!(outcomes, ["unchanged", "updated", "created"]);
+    assert_eq!(rows[1]["_id"], record_id(&before[1]).unwrap());
+    let after = server.records();
+    assert_eq!(after.len(), 3);
+    assert_eq!(after[1]["name"], "Client 1");
+    assert_eq!(after[1]["city"], "Paris");
+    assert_eq!(
+        after[1]["status"], "actif",
+        "PATCH leaves unmapped fields alone"
+    );
+    assert_eq!(
+        after[0]["updatedAt"], before[0]["updatedAt"],
+        "an unchanged row is not sent"
+    );
+}
+
+#[test]
+fn update_by_id_column_and_plan_changes_nothing() {
+    let server = Server::start(Options::default());
+    server.running.insert(vec![
+        record(json!({"name": "A", "city": "Paris"})),
+        record(json!({"name": "B", "city": "Nice"})),
+    ]);
+    let ids: Vec<_> = server
+        .records()
+        .iter()
+        .map(|r| record_id(r).unwrap())
+        .collect();
+    let wd = Workdir::new();
+    wd.write(
+        "edit.csv",
+        format!(
+            "_id,city\n{},Lyon\n{},Nice\nffffffffffffffffffffffff,Brest\n",
+            ids[0], ids[1]
+        ),
+    );
+
+    let out = wd
+        .against(
+            &server,
+            &[
+                "import",
+                "edit.csv",
+                "--mode",
+                "update",
+                "--plan",
+                "--no-progress",
+            ],
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let plan = results(&wd, "edit.results.csv");
+    let outcomes: Vec<_> = plan.iter().map(|r| r["_outcome"].as_str()).collect();
+    assert_eq!(outcomes, ["would-update", "unchanged", "failed"]);
+    assert!(plan[0]["_changes"].contains("Lyon"), "{:?}", plan[0]);
+    assert_eq!(
+        server.records()[0]["city"],
+        "Paris",
+        "--plan writes nothing"
+    );
+
+    let out = wd
+        .against(
+            &server,
+            &["import", "edit.csv", "--mode", "update", "--no-progress"],
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let rows = results(&wd, "edit.results.csv");
+    let outcomes: Vec<_> = rows.iter().map(|r| r["_outcome"].as_str()).collect();
+    assert_eq!(outcomes, ["updated", "unchanged", "failed"]);
+    assert_eq!(server.records()[0]["city"], "Lyon");
+    assert_eq!(server.records()[0]["name"], "A");
+}
+
+#[test]
+fn faults_of_every_kind_lose_nothing_and_duplicate_nothing() {
+    let server = Server::start(Options {
+        fail_rate: 0.1,
+        fail_after_commit_rate: 0.1,
+        drop_rate: 0.1,
+        seed: 42,
+        ..Options::default()
+    });
+    let wd = Workdir::new();
+    wd.write("clients.csv", sheet(200, &[]));
+    let out = wd
+        .against(
+            &server,
+            &[
+                "import",
+                "clients.csv",
+                "--no-progress",
+                "--output",
+                "json",
+                "--concurrency",
+                "8",
+            ],
+        )
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let rows = results(&wd, "clients.results.csv");
+    assert_eq!(rows.len(), 200);
+    assert_eq!(count(&rows, "created"), 200);
+    assert_store_has_each_once(&server, 200);
+    let summary: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(
+        summary["retries"].as_u64().unwrap() > 0,
+        "faults were met: {summary}"
+    );
+}
+
+#[test]
+fn kill_9_then_resume_loses_nothing_and_duplicates_nothing() {
+    let server = Server::start(Options {
+        latency_ms: 15,
+        drop_rate: 0.05,
+        seed: 3,
+        ..Options::default()
+    });
+    let wd = Workdir::new();
+    wd.write("clients.csv", sheet(400, &[]));
+    let args = [
+        "import",
+        "clients.csv",
+        "--no-progress",
+        "--concurrency",
+        "4",
+    ];
+    let mut child = wd
+        .against(&server, &args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Let it get some way in, then kill it without warning.
+    let started = Instant::now();
+    while server.records().len() < 60 && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let part = server.records().len();
+    assert!(part < 400, "killed mid-run ({part} stored)");
+
+    let out = wd.against(&server, &args).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unfinished journal is not overwritten: {}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("--resume"));
+
+    let mut resume = args.to_vec();
+    resume.push("--resume");
+    let out = wd.against(&server, &resume).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows = results(&wd, "clients.results.csv");
+    assert_eq!(rows.len(), 400);
+    assert_eq!(
+        count(&rows, "created"),
+        400,
+        "rows done before the kill are reported too"
+    );
+    assert_store_has_each_once(&server, 400);
+}
+
+#[test]
+fn a_changed_input_refuses_the_old_journal() {
+    let server = Server::start(Options::default());
+    let wd = Workdir::new();
+    wd.write("clients.csv", sheet(3, &[]));
+    let out = wd
+        .against(&server, &["import", "clients.csv", "--no-progress"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    wd.write("clients.csv", sheet(4, &[]));
+    let out = wd
+        .against(
+            &server,
+            &["import", "clients.csv", "--resume", "--no-progress"],
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("changed"), "{}", stderr(&out));
+}
+
+#[test]
+fn the_key_is_in_no_file_written() {
+    let server = Server::start(Options {
+        fail_rate: 0.2,
+        seed: 1,
+        ..Options::default()
+    });
+    let wd = Workdir::new();
+    wd.write("clients.csv", sheet(20, &[3]));
+    let out = wd
+        .against(&server, &["-vv", "import", "clients.csv", "--no-progress"])
+        .output()
+        .unwrap();
+    let mut everything = format!("{}{}", stdout(&out), stderr(&out));
+    for name in [
+        "clients.results.csv",
+        "clients.failed.csv",
+        "clients.journal",
+    ] {
+        everything.push_str(&wd.read(name));
+    }
+    assert!(!everything.contains("SECRET"), "the key leaked");
+}
+
+#[test]
+fn dry_run_needs_no_network_and_no_key() {
+    let wd = Workdir::new();
+    wd.write("clients.csv", sheet(5, &[1]));
+    let out = wd.run(&["import", "clients.csv", "--dry-run", "--no-progress"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let rows = results(&wd, "clients.results.csv");
+    assert_eq!(count(&rows, "valid"), 4);
+    assert_eq!(count(&rows, "invalid"), 1);
+}
+
+#[test]
+fn ctrl_c_finishes_what_is_in_flight_and_resume_completes_the_run() {
+    let server = Server::start(Options {
+        latency_ms: 20,
+        ..Options::default()
+    });
+    let wd = Workdir::new();
+    wd.write("clients.csv", sheet(300, &[]));
+    let args = [
+        "import",
+        "clients.csv",
+        "--no-progress",
+        "--concurrency",
+        "2",
+    ];
+    let child = wd
+        .against(&server, &args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while server.records().len() < 20 && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--resume"),
+        "says how to resume: {}",
+        stderr(&out)
+    );
+    let rows = results(&wd, "clients.results.csv");
+    assert_eq!(
+        rows.len(),
+        300,
+        "every row has an outcome, even after Ctrl-C"
+    );
+    let created = count(&rows, "created");
+    assert_eq!(created + count(&rows, "skipped"), 300);
+    assert_eq!(
+        created,
+        server.records().len(),
+        "what was in flight finished and is reported"
+    );
+
+    let mut resume = args.to_vec();
+    resume.push("--resume");
+    let out = wd.against(&server, &resume).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(count(&results(&wd, "clients.results.csv"), "created"), 300);
+    assert_store_has_each_once(&server, 300);
+}
+
+#[test]
+fn annotate_writes_the_input_with_problems_outcomes_and_new_ids() {
+    use calamine::{open_workbook_auto, Data, Reader as _};
+    let server = Server::start(Options::default());
+    let wd = Workdir::new();
+    wd.write("clients.csv", sheet(4, &[2]));
+    let out = wd
+        .against(
+            &server,
+            &[
+                "import",
+                "clients.csv",
+                "--annotate",
+                "annotated.xlsx",
+                "--no-progress",
+            ],
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let mut book = open_workbook_auto(wd.path("annotated.xlsx")).unwrap();
+    let range = book.worksheet_range_at(0).unwrap().unwrap();
+    let text = |r: usize, c: usize| match range.get((r, c)) {
+        Some(Data::String(s)) => s.clone(),
+        _ => String::new(),
+    };
+    let header: Vec<String> = (0..range.width()).map(|c| text(0, c)).collect();
+    assert_eq!(
+        header,
+        ["Problems", "name", "siret", "zipCode", "city", "capital", "_outcome", "_new_id"]
+    );
+    let results = results(&wd, "clients.results.csv");
+    for (i, result) in results.iter().enumerate() {
+        assert_eq!(text(i + 1, 1), result["name"], "the input's own values");
+        assert_eq!(text(i + 1, 3), result["zipCode"], "text stays text");
+        assert_eq!(text(i + 1, 6), result["_outcome"]);
+        assert_eq!(text(i + 1, 7), result["_id"]);
+    }
+    assert_eq!(text(3, 6), "invalid");
+    assert!(
+        text(3, 0).contains("capital"),
+        "the row's problem: {}",
+        text(3, 0)
+    );
+    assert!(text(1, 7).len() == 24, "the new id of a created row");
+}

@@ -1,0 +1,93 @@
+//! `custbulk sandbox` as users and scripts run it: the URL on stdout's first line, SIGTERM
+//! saves `--data`, bad flags are usage errors.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_custbulk");
+
+#[tokio::test]
+async fn the_command_prints_a_url_that_answers_and_saves_data_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.json");
+    let mut child = Command::new(BIN)
+        .args(["sandbox", "--port", "0", "--token", "t0k", "--data"])
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut url = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    let url = url.trim().to_owned();
+    assert!(
+        url.starts_with("http://127.0.0.1:") && url.ends_with("/api/v2"),
+        "{url:?}"
+    );
+
+    let client = reqwest::Client::new();
+    let created = client
+        .post(format!("{url}/customers"))
+        .bearer_auth("t0k")
+        .json(&json!({"name": "Saved"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let refused = client
+        .get(format!("{url}/customers"))
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    drop(client);
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!("export ICLOUDREADY_BASE_URL={url}")),
+        "{stderr}"
+    );
+    let saved: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(saved.as_array().unwrap().len(), 1);
+    assert_eq!(saved[0]["name"], "Saved");
+}
+
+#[test]
+fn a_probability_out_of_range_is_a_usage_error() {
+    let output = Command::new(BIN)
+        .args(["sandbox", "--port", "0", "--drop-rate", "1.5"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--drop-rate") && stderr.contains("0 to 1"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_help_has_an_example() {
+    let output = Command::new(BIN)
+        .args(["sandbox", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        help.contains("custbulk sandbox --data customers.json"),
+        "{help}"
+    );
+}

@@ -1,0 +1,123 @@
+//! Test harness: a temporary work directory, the real binary, and sandboxes on loopback.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use custbulk::api::{ApiKey, Client, ClientOptions};
+use custbulk::sandbox::{self, Options, Running};
+
+/// A temporary directory to write inputs into and run the binary from.
+pub struct Workdir {
+    dir: tempfile::TempDir,
+}
+
+impl Workdir {
+    pub fn new() -> Workdir {
+        Workdir {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, contents).expect("write test file");
+        path
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(name)).unwrap_or_else(|e| panic!("read {name}: {e}"))
+    }
+
+    /// The binary, run in this directory with a clean API environment.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_custbulk"));
+        command
+            .current_dir(self.dir.path())
+            .args(args)
+            .env_remove("ICLOUDREADY_API_KEY")
+            .env_remove("ICLOUDREADY_BASE_URL");
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run custbulk")
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A sandbox on 127.0.0.1, port 0.
+pub async fn sandbox(options: Options) -> Running {
+    sandbox::start(options).await.expect("sandbox starts")
+}
+
+/// Our client for a sandbox, with quick retries so fault tests stay short.
+pub fn client(running: &Running) -> Client {
+    let mut options = ClientOptions::default();
+    options.retry.base = std::time::Duration::from_millis(5);
+    options.retry.cap = std::time::Duration::from_millis(50);
+    Client::new(&running.base_url, ApiKey::new("test-key"), options).expect("client")
+}
+
+pub fn record(value: serde_json::Value) -> custbulk::api::Record {
+    value.as_object().expect("a JSON object").clone()
+}
+
+/// A sandbox on its own runtime, for tests that run the real binary against it.
+pub struct Server {
+    pub running: Running,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Server {
+    pub fn start(options: Options) -> Server {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let running = runtime
+            .block_on(sandbox::start(options))
+            .expect("sandbox starts");
+        Server { running, runtime }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.running.base_url
+    }
+
+    pub fn records(&self) -> Vec<custbulk::api::Record> {
+        self.running.records()
+    }
+
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+}
+
+impl Workdir {
+    /// The binary against `server`, with a key in the environment.
+    pub fn against(&self, server: &Server, args: &[&str]) -> Command {
+        let mut command = self.command(args);
+        command
+            .args(["--base-url", server.url()])
+            .env("ICLOUDREADY_API_KEY", "test-key-SECRET-123");
+        command
+    }
+}
