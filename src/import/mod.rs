@@ -425,14 +425,14 @@ fn beside(input: &Path, ext: &str) -> PathBuf {
 /// A journal with unfinished rows is the only record of what a crashed run did: never
 /// overwrite it without being told.
 fn refuse_unfinished_journal(path: &Path) -> anyhow::Result<()> {
-    let Ok(lines) = journal::read_lines(path) else {
+    if !path.exists() {
         return Ok(());
-    };
-    let complete = lines.iter().rev().find_map(|l| match l {
-        Line::End { complete, .. } => Some(*complete),
-        _ => None,
-    });
-    if complete != Some(true) && lines.len() > 1 {
+    }
+    let finished = matches!(
+        journal::last_line(path)?,
+        Some(Line::Start { .. } | Line::End { complete: true, .. })
+    );
+    if !finished {
         return Err(usage(format!(
             "{} holds an unfinished import of this file: add --resume to continue it, \
              or move the journal away to start afresh",
