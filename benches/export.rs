@@ -269,11 +269,12 @@ fn main() {
             let run = export(&server, dir.path(), file, &big_args);
             assert_eq!(run.summary["records"], records);
             println!(
-                "{records} records to {file}: peak RSS {:.1} MB (target <= 100), {:.1} s, {:.0} records/s, {:.1} CPU s, {} bytes",
+                "{records} records to {file}: peak RSS {:.1} MB (target <= 100), {:.1} s, {:.0} records/s, {:.1} CPU s in the exporter, {:.1} in the sandbox, {} bytes",
                 run.peak_mb.unwrap_or(f64::NAN),
                 number(&run.summary, "duration_secs"),
                 number(&run.summary, "records_per_sec"),
                 run.cpu_secs.unwrap_or(f64::NAN),
+                run.sandbox_cpu_secs,
                 run.summary["bytes"]
             );
             let (verify_secs, verify_mb) = verify(dir.path(), file);

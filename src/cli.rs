@@ -34,6 +34,7 @@ pub struct Cli {
 
 /// Flags every command accepts.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// Base URL of the Customers API.
     #[arg(long, global = true, env = "ICLOUDREADY_BASE_URL", default_value = DEFAULT_BASE_URL)]

@@ -15,6 +15,7 @@ pub mod import;
 pub mod log;
 pub mod mapping;
 pub mod pipeline;
+pub mod progress;
 pub mod read;
 pub mod report;
 pub mod sandbox;

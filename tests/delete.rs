@@ -1,7 +1,6 @@
 //! Bulk delete and per-row actions: `--mode delete` and the `_action` column.
 
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use serde_json::json;
 
@@ -9,7 +8,7 @@ use custbulk::api::record_id;
 use custbulk::sandbox::Options;
 
 use crate::import::{results, siret};
-use crate::util::{record, stderr, stdout, Server, Workdir};
+use crate::util::{record, stderr, stdout, wait_until, Server, Workdir};
 
 fn customers(server: &Server, n: u64) {
     server.running.insert(
@@ -265,10 +264,7 @@ fn faults_and_a_kill_9_lose_nothing_and_delete_nothing_twice() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while server.records().len() > 260 && started.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until(|| server.records().len() <= 260);
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(server.records().len() > 100, "killed mid-run");

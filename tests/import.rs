@@ -2,14 +2,13 @@
 
 use std::collections::HashMap;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use serde_json::json;
 
 use custbulk::api::record_id;
 use custbulk::sandbox::Options;
 
-use crate::util::{record, stderr, stdout, Server, Workdir};
+use crate::util::{record, stderr, stdout, wait_until, Server, Workdir};
 
 /// A valid SIRET (Luhn) built from a number.
 pub fn siret(n: u64) -> String {
@@ -308,10 +307,7 @@ fn kill_9_then_resume_loses_nothing_and_duplicates_nothing() {
         .spawn()
         .unwrap();
     // Let it get some way in, then kill it without warning.
-    let started = Instant::now();
-    while server.records().len() < 60 && started.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(|| server.records().len() >= 60);
     child.kill().unwrap();
     child.wait().unwrap();
     let part = server.records().len();
@@ -418,10 +414,7 @@ fn ctrl_c_finishes_what_is_in_flight_and_resume_completes_the_run() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while server.records().len() < 20 && started.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until(|| server.records().len() >= 20);
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -454,4 +447,51 @@ fn ctrl_c_finishes_what_is_in_flight_and_resume_completes_the_run() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(count(&results(&wd, "clients.results.csv"), "created"), 300);
     assert_store_has_each_once(&server, 300);
+}
+
+#[test]
+fn annotate_writes_the_input_with_problems_outcomes_and_new_ids() {
+    use calamine::{open_workbook_auto, Data, Reader as _};
+    let server = Server::start(Options::default());
+    let wd = Workdir::new();
+    wd.write("clients.csv", sheet(4, &[2]));
+    let out = wd
+        .against(
+            &server,
+            &[
+                "import",
+                "clients.csv",
+                "--annotate",
+                "annotated.xlsx",
+                "--no-progress",
+            ],
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let mut book = open_workbook_auto(wd.path("annotated.xlsx")).unwrap();
+    let range = book.worksheet_range_at(0).unwrap().unwrap();
+    let text = |r: usize, c: usize| match range.get((r, c)) {
+        Some(Data::String(s)) => s.clone(),
+        _ => String::new(),
+    };
+    let header: Vec<String> = (0..range.width()).map(|c| text(0, c)).collect();
+    assert_eq!(
+        header,
+        ["Problems", "name", "siret", "zipCode", "city", "capital", "_outcome", "_new_id"]
+    );
+    let results = results(&wd, "clients.results.csv");
+    for (i, result) in results.iter().enumerate() {
+        assert_eq!(text(i + 1, 1), result["name"], "the input's own values");
+        assert_eq!(text(i + 1, 3), result["zipCode"], "text stays text");
+        assert_eq!(text(i + 1, 6), result["_outcome"]);
+        assert_eq!(text(i + 1, 7), result["_id"]);
+    }
+    assert_eq!(text(3, 6), "invalid");
+    assert!(
+        text(3, 0).contains("capital"),
+        "the row's problem: {}",
+        text(3, 0)
+    );
+    assert!(text(1, 7).len() == 24, "the new id of a created row");
 }

@@ -3,19 +3,16 @@
 
 use serde_json::json;
 
-#[allow(clippy::duplicate_mod)] // each command test file also builds alone (autotests)
-#[path = "util/workdir.rs"]
-mod workdir;
-use workdir::WorkDir;
+use crate::util::Workdir;
 
 const CLIENTS: &str = "Raison sociale;N° SIRET;Contact 1 Nom;Contact 1 Email;contact2_phone;Remarques\n\
                        Boulangerie Martin;552 120 222 00013;Jeanne;jeanne@martin.fr;0102030405;fidèle\n";
 
 #[test]
 fn the_table_shows_letters_headers_fields_samples_and_unmapped_columns() {
-    let w = WorkDir::new();
+    let w = Workdir::new();
     w.write("clients.csv", CLIENTS);
-    let r = w.run(&["mapping", "clients.csv"]);
+    let r = w.exec(&["mapping", "clients.csv"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let out = &r.stdout;
     assert!(
@@ -42,9 +39,9 @@ fn the_table_shows_letters_headers_fields_samples_and_unmapped_columns() {
 
 #[test]
 fn json_output_lists_every_column() {
-    let w = WorkDir::new();
+    let w = Workdir::new();
     w.write("clients.csv", CLIENTS);
-    let r = w.run(&["--output", "json", "mapping", "clients.csv"]);
+    let r = w.exec(&["--output", "json", "mapping", "clients.csv"]);
     assert_eq!(r.code, 0);
     let v = r.json();
     assert_eq!(
@@ -56,18 +53,18 @@ fn json_output_lists_every_column() {
 
 #[test]
 fn a_written_mapping_file_is_accepted_back_and_maps_the_same() {
-    let w = WorkDir::new();
+    let w = Workdir::new();
     w.write("clients.csv", CLIENTS);
-    let r = w.run(&["mapping", "clients.csv", "--write", "map.toml"]);
+    let r = w.exec(&["mapping", "clients.csv", "--write", "map.toml"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let text = w.read("map.toml");
     assert!(text.contains("\"N° SIRET\" = \"siret\""), "{text}");
     assert!(text.contains("# \"Remarques\" = \"\""), "{text}");
     let plain = w
-        .run(&["validate", "clients.csv", "--format", "json"])
+        .exec(&["validate", "clients.csv", "--format", "json"])
         .json();
     let mapped = w
-        .run(&[
+        .exec(&[
             "validate",
             "clients.csv",
             "--map",
@@ -82,7 +79,7 @@ fn a_written_mapping_file_is_accepted_back_and_maps_the_same() {
 
 #[test]
 fn an_edited_mapping_file_overrides_ignores_and_translates() {
-    let w = WorkDir::new();
+    let w = Workdir::new();
     w.write(
         "c.csv",
         "Enseigne;Réf;Statut;Tél;Remarques\nAcme;r1;Actif;01;x\nBeta;r2;Bof;02;y\n",
@@ -92,7 +89,7 @@ fn an_edited_mapping_file_overrides_ignores_and_translates() {
         "ignore = [\"Remarques\"]\n[columns]\n\"Enseigne\" = \"name\"\n\"Réf\" = \"id\"\n\"Tél\" = \"contact1.phone\"\n\
          [defaults]\nisCompany = \"oui\"\n[values.status]\n\"Actif\" = \"actif\"\n",
     );
-    let r = w.run(&["validate", "c.csv", "--map", "map.toml", "--format", "json"]);
+    let r = w.exec(&["validate", "c.csv", "--map", "map.toml", "--format", "json"]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     let v = r.json();
     let fields: Vec<&str> = v["mapping"]
@@ -107,9 +104,9 @@ fn an_edited_mapping_file_overrides_ignores_and_translates() {
 
 #[test]
 fn a_duplicate_is_shown_in_the_table_then_exits_2() {
-    let w = WorkDir::new();
+    let w = Workdir::new();
     w.write("c.csv", "Nom;Raison sociale\nA;B\n");
-    let r = w.run(&["mapping", "c.csv"]);
+    let r = w.exec(&["mapping", "c.csv"]);
     assert_eq!(r.code, 2);
     assert!(r.stdout.contains("Raison sociale"), "{}", r.stdout);
     assert!(r.stderr.contains("all map to name"), "{}", r.stderr);
@@ -117,10 +114,10 @@ fn a_duplicate_is_shown_in_the_table_then_exits_2() {
 
 #[test]
 fn a_mapping_file_naming_an_unknown_field_exits_2() {
-    let w = WorkDir::new();
+    let w = Workdir::new();
     w.write("c.csv", "Nom;Ville\nA;Paris\n");
     w.write("m.toml", "[columns]\n\"Ville\" = \"ville\"\n");
-    let r = w.run(&["mapping", "c.csv", "--map", "m.toml"]);
+    let r = w.exec(&["mapping", "c.csv", "--map", "m.toml"]);
     assert_eq!(r.code, 2);
     assert!(
         r.stderr.contains("m.toml") && r.stderr.contains("not a field"),

@@ -5,10 +5,7 @@ use std::io::Read as _;
 
 use serde_json::json;
 
-#[allow(clippy::duplicate_mod)] // each command test file also builds alone (autotests)
-#[path = "util/workdir.rs"]
-mod workdir;
-use workdir::WorkDir;
+use crate::util::Workdir;
 
 fn part(path: &std::path::Path, name: &str) -> String {
     let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
@@ -22,12 +19,12 @@ fn part(path: &std::path::Path, name: &str) -> String {
 
 #[test]
 fn every_header_of_the_template_maps_automatically_in_both_languages() {
-    let w = WorkDir::new();
+    let w = Workdir::new();
     for lang in ["en", "fr"] {
         let out = format!("t-{lang}.xlsx");
-        let r = w.run(&["template", "--lang", lang, "--out", &out]);
+        let r = w.exec(&["template", "--lang", lang, "--out", &out]);
         assert_eq!(r.code, 0, "{}", r.stderr);
-        let r = w.run(&["--output", "json", "mapping", &out]);
+        let r = w.exec(&["--output", "json", "mapping", &out]);
         assert_eq!(r.code, 0, "{lang}: {}", r.stderr);
         let v = r.json();
         assert_eq!(v["unmapped"], json!([]), "{lang}");
@@ -50,15 +47,15 @@ fn every_header_of_the_template_maps_automatically_in_both_languages() {
 
 #[test]
 fn the_template_filled_with_its_example_validates_with_zero_problems() {
-    let w = WorkDir::new();
+    let w = Workdir::new();
     for lang in ["en", "fr"] {
         let out = format!("t-{lang}.xlsx");
         assert_eq!(
-            w.run(&["template", "--lang", lang, "--example", "--out", &out])
+            w.exec(&["template", "--lang", lang, "--example", "--out", &out])
                 .code,
             0
         );
-        let r = w.run(&["validate", &out, "--format", "json"]);
+        let r = w.exec(&["validate", &out, "--format", "json"]);
         assert_eq!(r.code, 0, "{lang}: {}", r.stdout);
         let v = r.json();
         assert_eq!(v["rows"], 1, "{lang}");
@@ -69,9 +66,10 @@ fn the_template_filled_with_its_example_validates_with_zero_problems() {
 
 #[test]
 fn the_template_has_notes_a_yes_no_list_text_columns_and_a_frozen_bold_header() {
-    let w = WorkDir::new();
+    let w = Workdir::new();
     assert_eq!(
-        w.run(&["template", "--lang", "fr", "--out", "t.xlsx"]).code,
+        w.exec(&["template", "--lang", "fr", "--out", "t.xlsx"])
+            .code,
         0
     );
     let path = w.path("t.xlsx");

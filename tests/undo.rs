@@ -1,7 +1,6 @@
 //! `custbulk undo`: an import reversed from its journal, against a real sandbox.
 
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use serde_json::json;
 
@@ -9,7 +8,7 @@ use custbulk::api::{record_id, Record};
 use custbulk::sandbox::Options;
 
 use crate::import::{results, siret};
-use crate::util::{record, stderr, Server, Workdir};
+use crate::util::{record, stderr, wait_until, Server, Workdir};
 
 /// The store as a user sees it: every record without the update timestamp.
 fn snapshot(server: &Server) -> Vec<Record> {
@@ -250,10 +249,7 @@ fn undo_killed_mid_run_finishes_with_resume() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while slow.records().len() > total - 40 && started.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until(|| slow.records().len() <= total - 40);
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(slow.records().len() > before.len(), "killed mid-run");

@@ -121,3 +121,44 @@ impl Workdir {
         command
     }
 }
+
+/// What a run of the binary gave, as text.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// stdout parsed as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}\n{}", self.stdout, self.stderr))
+    }
+}
+
+impl Workdir {
+    /// Runs the binary here and keeps its exit code and output as text.
+    pub fn exec(&self, args: &[&str]) -> Run {
+        let out = self.run(args);
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: stdout(&out),
+            stderr: stderr(&out),
+        }
+    }
+}
+
+/// A file of the project (samples, fixtures).
+pub fn project_file(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// Polls until `ready()` holds, for a minute at most: to act on a run that is under way.
+pub fn wait_until(ready: impl Fn() -> bool) {
+    let started = std::time::Instant::now();
+    while !ready() && started.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}

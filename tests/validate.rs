@@ -3,10 +3,7 @@
 
 use serde_json::{json, Value};
 
-#[allow(clippy::duplicate_mod)] // each command test file also builds alone (autotests)
-#[path = "util/workdir.rs"]
-mod workdir;
-use workdir::{project_file, WorkDir};
+use crate::util::{project_file, Workdir};
 
 /// The problems of a JSON summary as (row, field, severity) triples, in order.
 fn triples(v: &Value) -> Vec<(u64, String, String)> {
@@ -26,12 +23,12 @@ fn triples(v: &Value) -> Vec<(u64, String, String)> {
 
 #[test]
 fn json_output_has_exactly_the_documented_shape() {
-    let w = WorkDir::new();
+    let w = Workdir::new();
     w.write(
         "clients.csv",
         "Nom;Ville;SIRET;Notes\nAcme;Paris;123;x\n\nBeta;Lyon;55212022200013;\n",
     );
-    let r = w.run(&["validate", "clients.csv", "--format", "json"]);
+    let r = w.exec(&["validate", "clients.csv", "--format", "json"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     let v = r.json();
     for key in [
@@ -82,18 +79,18 @@ fn json_output_has_exactly_the_documented_shape() {
 
 #[test]
 fn global_output_json_means_the_same_as_format_json() {
-    let w = WorkDir::new();
+    let w = Workdir::new();
     w.write("c.csv", "name,city\nAcme,Paris\n");
-    let r = w.run(&["--output", "json", "validate", "c.csv"]);
+    let r = w.exec(&["--output", "json", "validate", "c.csv"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.json()["valid"], 1);
 }
 
 #[test]
 fn warnings_alone_exit_zero() {
-    let w = WorkDir::new();
+    let w = Workdir::new();
     w.write("c.csv", "Nom,Nom (arabe)\nAcme,Acme\n");
-    let r = w.run(&["validate", "c.csv", "--format", "json"]);
+    let r = w.exec(&["validate", "c.csv", "--format", "json"]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert_eq!(
         triples(&r.json()),
@@ -103,15 +100,15 @@ fn warnings_alone_exit_zero() {
 
 #[test]
 fn an_unreadable_file_exits_3_naming_the_file() {
-    let w = WorkDir::new();
-    let r = w.run(&["validate", "missing.xlsx"]);
+    let w = Workdir::new();
+    let r = w.exec(&["validate", "missing.xlsx"]);
     assert_eq!(r.code, 3);
     assert!(r.stderr.contains("missing.xlsx"), "{}", r.stderr);
     w.write(
         "broken.xlsx",
         b"PK\x03\x04 this is not really a workbook \x00\x01\x02",
     );
-    let r = w.run(&["validate", "broken.xlsx"]);
+    let r = w.exec(&["validate", "broken.xlsx"]);
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(r.stderr.contains("broken.xlsx"), "{}", r.stderr);
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
@@ -119,9 +116,9 @@ fn an_unreadable_file_exits_3_naming_the_file() {
 
 #[test]
 fn two_columns_on_one_field_exit_2() {
-    let w = WorkDir::new();
+    let w = Workdir::new();
     w.write("c.csv", "Nom;Raison sociale;Ville\nA;B;Paris\n");
-    let r = w.run(&["validate", "c.csv"]);
+    let r = w.exec(&["validate", "c.csv"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
         r.stderr.contains("A (Nom), B (Raison sociale)"),
@@ -132,7 +129,7 @@ fn two_columns_on_one_field_exit_2() {
 
 #[test]
 fn configuration_mistakes_exit_2() {
-    let w = WorkDir::new();
+    let w = Workdir::new();
     w.write("c.csv", "Nom;Ville\nA;Paris\n");
     w.write("bad.toml", "[columns]\n\"Ville\" = \"town\"\n");
     for args in [
@@ -141,11 +138,11 @@ fn configuration_mistakes_exit_2() {
         vec!["validate", "c.csv", "--mode", "update"],
         vec!["validate", "c.csv", "--match-on", "siret"],
     ] {
-        let r = w.run(&args);
+        let r = w.exec(&args);
         assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
     }
     w.write("nothing.csv", "foo;bar\n1;2\n");
-    let r = w.run(&["validate", "nothing.csv"]);
+    let r = w.exec(&["validate", "nothing.csv"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
         r.stderr.contains("no column maps to a customer field"),
@@ -156,13 +153,13 @@ fn configuration_mistakes_exit_2() {
 
 #[test]
 fn the_report_lists_every_problem() {
-    let w = WorkDir::new();
+    let w = Workdir::new();
     let mut csv = String::from("name;capital\n");
     for i in 0..10 {
         csv.push_str(&format!("C{i};{i},5\n"));
     }
     w.write("c.csv", csv);
-    let r = w.run(&["validate", "c.csv", "--report", "problems.csv"]);
+    let r = w.exec(&["validate", "c.csv", "--report", "problems.csv"]);
     assert_eq!(r.code, 1);
     assert!(r.stdout.contains("capital: 10 errors"), "{}", r.stdout);
     assert!(r.stdout.contains("... and 7 more"), "{}", r.stdout);
@@ -179,12 +176,12 @@ fn the_report_lists_every_problem() {
 
 #[test]
 fn text_output_groups_problems_by_field_and_says_how_to_see_all() {
-    let w = WorkDir::new();
+    let w = Workdir::new();
     w.write(
         "c.csv",
         "Nom;SIRET;Contact 1 Email\nA;123;a@b.fr\nB;55212022200013;nope\n",
     );
-    let r = w.run(&["validate", "c.csv"]);
+    let r = w.exec(&["validate", "c.csv"]);
     assert_eq!(r.code, 1);
     let out = &r.stdout;
     assert!(
@@ -201,12 +198,12 @@ fn text_output_groups_problems_by_field_and_says_how_to_see_all() {
 
 #[test]
 fn french_english_and_arabic_headers_map_in_one_file() {
-    let w = WorkDir::new();
+    let w = Workdir::new();
     w.write(
         "c.csv",
         "Raison sociale,Is company,N° SIRET,Code postal,الاسم,العنوان,contact2_phone,Contact 2 Téléphone\n",
     );
-    let r = w.run(&["validate", "c.csv", "--format", "json"]);
+    let r = w.exec(&["validate", "c.csv", "--format", "json"]);
     // contact2_phone and Contact 2 Téléphone are the same target: a usage error naming both.
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
@@ -216,7 +213,7 @@ fn french_english_and_arabic_headers_map_in_one_file() {
         r.stderr
     );
     w.write("d.csv", "Raison sociale,Is company,N° SIRET,Code postal,الاسم,العنوان,contact2_phone\nA,oui,55212022200013,01000,أ,ب,01\n");
-    let r = w.run(&["validate", "d.csv", "--format", "json"]);
+    let r = w.exec(&["validate", "d.csv", "--format", "json"]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     let v = r.json();
     let fields: Vec<&str> = v["mapping"]
@@ -241,12 +238,12 @@ fn french_english_and_arabic_headers_map_in_one_file() {
 
 #[test]
 fn update_mode_needs_an_id_in_every_row() {
-    let w = WorkDir::new();
+    let w = Workdir::new();
     w.write(
         "c.csv",
         "_id,Ville,_outcome\nabc,Paris,updated\n,Lyon,\nabc,Nice,\n",
     );
-    let r = w.run(&["validate", "c.csv", "--mode", "update", "--format", "json"]);
+    let r = w.exec(&["validate", "c.csv", "--mode", "update", "--format", "json"]);
     assert_eq!(r.code, 1);
     let v = r.json();
     assert_eq!(
@@ -266,9 +263,9 @@ fn update_mode_needs_an_id_in_every_row() {
 
 #[test]
 fn the_xlsx_sample_shows_its_deliberate_mistakes() {
-    let w = WorkDir::new();
+    let w = Workdir::new();
     let sample = project_file("samples/customers.xlsx");
-    let r = w.run(&["validate", sample.to_str().unwrap(), "--format", "json"]);
+    let r = w.exec(&["validate", sample.to_str().unwrap(), "--format", "json"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     let v = r.json();
     assert_eq!(v["sheet"], "Clients");
@@ -303,9 +300,9 @@ fn the_xlsx_sample_shows_its_deliberate_mistakes() {
 #[test]
 fn the_xlsx_sample_keeps_leading_zeros_and_numeric_sirets() {
     // Row 7 has its zip code typed as the number 2100 formatted 00000 and its SIRET as a number.
-    let w = WorkDir::new();
+    let w = Workdir::new();
     let sample = project_file("samples/customers.xlsx");
-    let r = w.run(&["validate", sample.to_str().unwrap(), "--format", "json"]);
+    let r = w.exec(&["validate", sample.to_str().unwrap(), "--format", "json"]);
     let v = r.json();
     assert!(
         triples(&v).iter().all(|(row, _, _)| *row != 7),
@@ -316,15 +313,15 @@ fn the_xlsx_sample_keeps_leading_zeros_and_numeric_sirets() {
 
 #[test]
 fn the_csv_sample_is_clean_with_and_without_its_mapping() {
-    let w = WorkDir::new();
+    let w = Workdir::new();
     let csv = project_file("samples/customers.csv");
     let map = project_file("samples/mapping.toml");
-    let r = w.run(&["validate", csv.to_str().unwrap(), "--format", "json"]);
+    let r = w.exec(&["validate", csv.to_str().unwrap(), "--format", "json"]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     let v = r.json();
     assert_eq!(v["rows"], 20);
     assert_eq!(v["problems"], json!([]));
-    let r = w.run(&[
+    let r = w.exec(&[
         "validate",
         csv.to_str().unwrap(),
         "--map",
@@ -343,7 +340,7 @@ fn the_csv_sample_is_clean_with_and_without_its_mapping() {
 /// still be found, on the later row, and every row counted once.
 #[test]
 fn a_key_repeated_thousands_of_rows_later_is_found() {
-    let w = WorkDir::new();
+    let w = Workdir::new();
     let mut csv = String::from("name;city\n");
     for i in 0..5000 {
         let name = if i == 4321 {
@@ -357,7 +354,7 @@ fn a_key_repeated_thousands_of_rows_later_is_found() {
         }
     }
     w.write("big.csv", csv);
-    let r = w.run(&["validate", "big.csv", "--format", "json"]);
+    let r = w.exec(&["validate", "big.csv", "--format", "json"]);
     assert_eq!(r.code, 1);
     let v = r.json();
     assert_eq!(
@@ -377,18 +374,18 @@ fn a_key_repeated_thousands_of_rows_later_is_found() {
 
 #[test]
 fn an_unknown_sheet_is_a_usage_error_listing_the_sheets() {
-    let w = WorkDir::new();
+    let w = Workdir::new();
     let sample = project_file("samples/customers.xlsx");
-    let r = w.run(&["validate", sample.to_str().unwrap(), "--sheet", "Nope"]);
+    let r = w.exec(&["validate", sample.to_str().unwrap(), "--sheet", "Nope"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("\"Clients\""), "{}", r.stderr);
 }
 
 #[test]
 fn a_file_with_a_header_and_no_rows_is_valid() {
-    let w = WorkDir::new();
+    let w = Workdir::new();
     w.write("empty.csv", "Nom;Ville\n");
-    let r = w.run(&["validate", "empty.csv", "--format", "json"]);
+    let r = w.exec(&["validate", "empty.csv", "--format", "json"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.json()["rows"], 0);
 }

@@ -1,15 +1,13 @@
 //! The export's progress bar: on a terminal only, never with `--no-progress` or `-q`.
 //! Records (against the total when the server tells it), pages, and the rate.
 
-use std::io::IsTerminal;
-
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 
 use crate::cli::Global;
 
-const WITH_TOTAL: &str = "{bar:30} {pos}/{len} records  {msg}  {per_sec}  ETA {eta}";
-const WITHOUT_TOTAL: &str = "{spinner} {pos} records  {msg}  {per_sec}";
-const WRITING: &str = "{bar:30} {pos}/{len} rows  {msg}  {per_sec}";
+const WITH_TOTAL: &str = "{bar:30} {pos}/{len} records  {msg}  {rate}  ETA {eta}";
+const WITHOUT_TOTAL: &str = "{spinner} {pos} records  {msg}  {rate}";
+const WRITING: &str = "{bar:30} {pos}/{len} rows  {msg}  {rate}";
 
 #[derive(Clone)]
 pub struct Progress {
@@ -18,13 +16,8 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(global: &Global) -> Progress {
-        let show = !global.no_progress && !global.quiet && std::io::stderr().is_terminal();
         Progress {
-            bar: show.then(|| {
-                let bar = ProgressBar::new_spinner();
-                bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(4));
-                bar
-            }),
+            bar: crate::progress::bar(global),
         }
     }
 
@@ -43,7 +36,7 @@ impl Progress {
             }
             None => WITHOUT_TOTAL,
         };
-        bar.set_style(ProgressStyle::with_template(template).expect("a valid template"));
+        bar.set_style(crate::progress::style(template));
     }
 
     /// A page was taken in, with this many new records.
@@ -61,7 +54,7 @@ impl Progress {
         let Some(bar) = &self.bar else { return };
         bar.set_position(0);
         bar.set_length(records);
-        bar.set_style(ProgressStyle::with_template(WRITING).expect("a valid template"));
+        bar.set_style(crate::progress::style(WRITING));
         bar.set_message(format!("writing {what}"));
     }
 
@@ -85,7 +78,7 @@ mod tests {
     #[test]
     fn the_templates_are_valid() {
         for template in [WITH_TOTAL, WITHOUT_TOTAL, WRITING] {
-            assert!(ProgressStyle::with_template(template).is_ok(), "{template}");
+            crate::progress::style(template);
         }
     }
 }

@@ -350,6 +350,24 @@ impl Resume {
     }
 }
 
+/// The journal's last line, read from its end (a journal can be large); `None` when it is
+/// torn or longer than the part read.
+pub fn last_line(path: &Path) -> anyhow::Result<Option<Line>> {
+    const TAIL: u64 = 64 * 1024;
+    let mut file =
+        File::open(path).with_context(|| format!("cannot open the journal {}", path.display()))?;
+    let len = file.metadata()?.len();
+    file.seek(SeekFrom::Start(len.saturating_sub(TAIL)))?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail)?;
+    let last = tail
+        .trim_ascii_end()
+        .rsplit(|b| *b == b'\n')
+        .next()
+        .unwrap_or_default();
+    Ok(serde_json::from_slice(last).ok())
+}
+
 /// Every `done` line of a journal, in order; for `undo`.
 pub fn read_lines(path: &Path) -> anyhow::Result<Vec<Line>> {
     let file =

@@ -21,6 +21,7 @@ use anyhow::Context;
 use clap::ValueEnum;
 use tokio::sync::mpsc;
 
+use crate::annotate::Annotator;
 use crate::api::{ClientOptions, Record};
 use crate::cli::Global;
 use crate::config;
@@ -158,6 +159,11 @@ pub struct Args {
     /// Where list responses keep their records, as a dotted path, when detection fails.
     #[arg(long, value_name = "PATH")]
     pub items_path: Option<String>,
+
+    /// Also write the input as XLSX with every problem cell marked and noted, and each row's
+    /// outcome and id, to fix and import again.
+    #[arg(long, value_name = "OUT.xlsx")]
+    pub annotate: Option<PathBuf>,
 }
 
 /// Rows read ahead of the slowest unfinished row; bounds memory whatever the latency.
@@ -233,7 +239,15 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
 
     let headers = source.headers.clone();
     let total_hint = source.buffered_rows();
-    let mut results = Results::create(&results_path, &failed_path, &headers, args.plan)?;
+    let annotated = match &args.annotate {
+        Some(path) => {
+            let mut annotated = Annotator::create(path, &headers, true)?;
+            annotated.match_source(source.table())?;
+            Some(annotated)
+        }
+        None => None,
+    };
+    let mut results = Results::create(&results_path, &failed_path, &headers, args.plan, annotated)?;
     let uploader = match &connection {
         Some(connection) => {
             let finder = if (args.mode != Mode::Create || source.has_actions) && source.is_large() {
@@ -411,14 +425,14 @@ fn beside(input: &Path, ext: &str) -> PathBuf {
 /// A journal with unfinished rows is the only record of what a crashed run did: never
 /// overwrite it without being told.
 fn refuse_unfinished_journal(path: &Path) -> anyhow::Result<()> {
-    let Ok(lines) = journal::read_lines(path) else {
+    if !path.exists() {
         return Ok(());
-    };
-    let complete = lines.iter().rev().find_map(|l| match l {
-        Line::End { complete, .. } => Some(*complete),
-        _ => None,
-    });
-    if complete != Some(true) && lines.len() > 1 {
+    }
+    let finished = matches!(
+        journal::last_line(path)?,
+        Some(Line::Start { .. } | Line::End { complete: true, .. })
+    );
+    if !finished {
         return Err(usage(format!(
             "{} holds an unfinished import of this file: add --resume to continue it, \
              or move the journal away to start afresh",

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use super::journal::Outcome;
+use crate::annotate::Annotator;
+use crate::validate::Problem;
 
 /// The columns added after the input's own, in this order.
 pub const COLUMNS: &[&str] = &["_row", "_outcome", "_id", "_status", "_error", "_response"];
@@ -34,6 +36,8 @@ pub struct Finished {
     /// The server's raw error body, kept so nothing it said is lost.
     pub response: Option<String>,
     pub changes: Option<String>,
+    /// Validation's findings, for the annotated copy.
+    pub problems: Vec<Problem>,
 }
 
 impl Finished {
@@ -48,6 +52,7 @@ impl Finished {
             seq,
             row: row.number,
             cells: row.cells,
+            problems: row.problems,
             outcome: Some(outcome),
             error,
             ..Finished::default()
@@ -68,6 +73,8 @@ pub struct Results {
     /// Rows written per outcome.
     pub counts: BTreeMap<Outcome, u64>,
     record: Vec<String>,
+    /// `--annotate`: the input's own rows with problems marked and outcomes added.
+    annotated: Option<Annotator>,
 }
 
 impl Results {
@@ -76,6 +83,7 @@ impl Results {
         failed_path: &Path,
         headers: &[String],
         plan: bool,
+        annotated: Option<Annotator>,
     ) -> anyhow::Result<Results> {
         let open = |path: &Path| -> anyhow::Result<csv::Writer<BufWriter<File>>> {
             let file =
@@ -102,6 +110,7 @@ impl Results {
             next: 0,
             counts: BTreeMap::new(),
             record: Vec::new(),
+            annotated,
         })
     }
 
@@ -126,6 +135,14 @@ impl Results {
     fn write(&mut self, row: Finished) -> anyhow::Result<()> {
         let outcome = row.outcome.unwrap_or(Outcome::Skipped);
         *self.counts.entry(outcome).or_default() += 1;
+        if let Some(annotated) = &mut self.annotated {
+            annotated.row(
+                row.row,
+                &row.cells,
+                &row.problems,
+                Some((outcome.as_str(), row.id.as_deref())),
+            )?;
+        }
         // Ragged rows are cut or padded to the header's width so the outcome columns line up;
         // validation has already reported them.
         let mut cells = row.cells;
@@ -163,6 +180,9 @@ impl Results {
         self.failed
             .flush()
             .with_context(|| format!("cannot write {}", self.failed_path.display()))?;
+        if let Some(annotated) = self.annotated {
+            annotated.finish()?;
+        }
         Ok(self.counts)
     }
 }

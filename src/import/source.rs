@@ -85,6 +85,11 @@ impl Source {
         Ok(count)
     }
 
+    /// What the file turned out to be (sheet, header row), for the annotated copy.
+    pub fn table(&self) -> &crate::pipeline::Source {
+        self.pipeline.source()
+    }
+
     /// How many data rows, when the whole file fitted in the look-ahead.
     pub fn buffered_rows(&self) -> Option<u64> {
         self.ended

@@ -1,12 +1,11 @@
 //! The progress bar during an import and the summary after it.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use serde::Serialize;
 
 use super::journal::Outcome;
@@ -21,20 +20,15 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(global: &Global, total: Option<u64>) -> Progress {
-        let show = !global.no_progress && !global.quiet && std::io::stderr().is_terminal();
-        let bar = show.then(|| {
-            let bar = match total {
-                Some(total) => ProgressBar::new(total),
-                None => ProgressBar::new_spinner(),
+        let bar = crate::progress::bar(global).inspect(|bar| {
+            let template = match total {
+                Some(total) => {
+                    bar.set_length(total);
+                    "{bar:30} {pos}/{len} rows  {rate}  ETA {eta}  {msg}"
+                }
+                None => "{spinner} {pos} rows  {rate}  {msg}",
             };
-            let template = if total.is_some() {
-                "{bar:30} {pos}/{len} rows  {per_sec}  ETA {eta}  {msg}"
-            } else {
-                "{spinner} {pos} rows  {per_sec}  {msg}"
-            };
-            bar.set_style(ProgressStyle::with_template(template).expect("valid template"));
-            bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(4));
-            bar
+            bar.set_style(crate::progress::style(template));
         });
         Progress {
             bar,

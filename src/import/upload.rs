@@ -80,6 +80,7 @@ impl Uploader {
             }
         }
         finished.cells = row.cells;
+        finished.problems = row.problems;
         finished.outcome = Some(done.outcome);
         finished.id = done.id;
         finished.status = done.status;

@@ -627,7 +627,7 @@ impl Validator {
                 let h = out.key_hash.unwrap_or_else(|| self.keys.hash(&out.key));
                 if let Some(first) = self.keys.insert(&out.key, h, out.row) {
                     let msg = format!("{field} {:?} already appears on row {first}", out.key);
-                    let value = out.key.clone();
+                    let value = cell_of(&out.cells, col).to_string();
                     out.problems.push(problem(
                         out.row,
                         col,

@@ -300,6 +300,8 @@ fn a_repeated_match_key_is_an_error_on_the_later_rows() {
         c.problems[0].message,
         "siret \"55212022200013\" already appears on row 2"
     );
+    // The value is the cell as the user typed it.
+    assert_eq!(c.problems[0].value, "552 120 222 00013");
     // Without a siret column the key is the name.
     let mut s = Sheet::new(&["name", "city"]);
     assert!(s.check(&["A", "Paris"]).is_valid());

@@ -238,8 +238,7 @@ async fn a_bom_is_written_on_request_and_flags_are_checked_first() {
 }
 
 /// The round trip the issue promises: an exported CSV or XLSX, imported back with
-/// `import --mode upsert`, finds every row unchanged and writes nothing. Needs the import
-/// command and the header mapping, which land on other branches.
+/// `import --mode upsert`, finds every row unchanged and writes nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_export_imports_back_unchanged() {
     let server = loaded(Options::default(), 120).await;
