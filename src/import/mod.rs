@@ -402,7 +402,7 @@ fn confirm_deletes(args: &Args) -> anyhow::Result<()> {
     if count == 0 {
         return Ok(());
     }
-    eprint!("This will delete {count} customer(s) from the API. Type yes to go on: ");
+    eprint!("This will delete up to {count} customer(s) from the API (one per row). Type yes to go on: ");
     std::io::stderr().flush()?;
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
