@@ -18,27 +18,10 @@ use custbulk::pipeline::{Input, Pipeline};
 use custbulk::validate::coerce::luhn;
 use custbulk::validate::{Checked, ValidateOptions};
 
-const HEADERS: [&str; 19] = [
-    "Raison sociale",
-    "Société",
-    "Capital social",
-    "Gérant",
-    "Adresse",
-    "Complément d'adresse",
-    "Code postal",
-    "Ville",
-    "N° SIRET",
-    "RCS",
-    "UN number",
-    "Statut",
-    "Objet",
-    "Catégorie",
-    "Nom (arabe)",
-    "Adresse (arabe)",
-    "Contact 1 Nom",
-    "Contact 1 Email",
-    "Contact 1 Téléphone",
-];
+/// The generator shared with the read and validate benchmarks (its headers).
+#[path = "gen/mod.rs"]
+mod gen;
+use gen::HEADERS;
 
 fn main() {
     let rows: u64 = env_or("ANNOTATE_BENCH_ROWS", 200_000);

@@ -14,7 +14,7 @@
 #[path = "gen/mod.rs"]
 mod gen;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use calamine::{Reader, Xlsx};
@@ -25,23 +25,6 @@ fn env_rows(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// A generator from `gen`: writes so many rows to a path.
-type Writer = fn(&Path, u64) -> Result<(), Box<dyn std::error::Error>>;
-
-/// The generated file `target/bench-data/NAME-ROWS.EXT`, written on first use.
-fn data_file(name: &str, ext: &str, rows: u64, write: Writer) -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("{name}-{rows}.{ext}"));
-    if !path.exists() {
-        eprintln!("generating {} ...", path.display());
-        let tmp = path.with_extension("tmp");
-        write(&tmp, rows).unwrap();
-        std::fs::rename(&tmp, &path).unwrap();
-    }
-    path
 }
 
 /// Forgets the peak resident set so the next phase's peak can be read (Linux only).
@@ -156,7 +139,7 @@ fn main() {
     let csv_rows = env_rows("READ_BENCH_ROWS", 1_000_000);
     let xlsx_rows = env_rows("READ_BENCH_XLSX_ROWS", 200_000);
 
-    let csv_path = data_file("customers-csv", "csv", csv_rows, gen::write_csv);
+    let csv_path = gen::data_file("customers-csv", "csv", csv_rows, gen::write_csv);
     let size = std::fs::metadata(&csv_path).unwrap().len() as f64 / 1e6;
     println!(
         "CSV: {} ({size:.0} MB, {csv_rows} rows, 19 columns); raw = csv ByteRecord loop",
@@ -185,7 +168,7 @@ fn main() {
     );
     compare(&raw, &ours, 80);
 
-    let inline = data_file("customers-xlsx", "xlsx", xlsx_rows, gen::write_xlsx);
+    let inline = gen::data_file("customers-xlsx", "xlsx", xlsx_rows, gen::write_xlsx);
     bench_xlsx(
         runs,
         &inline,
@@ -193,7 +176,7 @@ fn main() {
         "inline strings, as rust_xlsxwriter's constant memory",
     );
     if std::env::var_os("READ_BENCH_SKIP_SHARED").is_none() {
-        let shared = data_file(
+        let shared = gen::data_file(
             "customers-shared",
             "xlsx",
             xlsx_rows,

@@ -9,7 +9,7 @@
 
 use std::hint::black_box;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -20,22 +20,6 @@ use custbulk::validate::{Checked, ValidateOptions};
 /// The generator shared with the read benchmark and `examples/gen_customers.rs`.
 #[path = "gen/mod.rs"]
 mod gen;
-
-type Writer = fn(&Path, u64) -> Result<(), Box<dyn std::error::Error>>;
-
-/// The generated file, made once; named as `benches/read.rs` names it so both can share it.
-fn data_file(name: &str, ext: &str, rows: u64, write: Writer) -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("{name}-{rows}.{ext}"));
-    if !path.exists() {
-        eprintln!("generating {} ...", path.display());
-        let tmp = path.with_extension("tmp");
-        write(&tmp, rows).unwrap();
-        std::fs::rename(&tmp, &path).unwrap();
-    }
-    path
-}
 
 fn best_of(runs: usize, mut f: impl FnMut() -> u64) -> (Duration, u64) {
     let mut best = Duration::MAX;
@@ -165,7 +149,7 @@ fn main() {
     let runs = arg("--runs", 3) as usize;
     let mut out = std::io::stdout().lock();
 
-    let csv = data_file("customers-csv", "csv", rows, gen::write_csv);
+    let csv = gen::data_file("customers-csv", "csv", rows, gen::write_csv);
     if std::env::args().any(|a| a == "--checks-only") {
         let _ = writeln!(
             out,
@@ -174,7 +158,7 @@ fn main() {
         );
         return;
     }
-    let xlsx = data_file("customers-xlsx", "xlsx", xlsx_rows, gen::write_xlsx);
+    let xlsx = gen::data_file("customers-xlsx", "xlsx", xlsx_rows, gen::write_xlsx);
     // The commands first: a child's peak RSS includes this process's peak at the time it is
     // started (Linux carries it over exec), so this process must still be small.
     let (csv_cmd, csv_rss) = command(&csv);

@@ -6,7 +6,7 @@
 
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -277,4 +277,21 @@ fn write_workbook(
     }
     wb.save(path)?;
     Ok(())
+}
+
+/// A generator: writes so many rows to a path.
+pub type Writer = fn(&Path, u64) -> Result<(), Box<dyn std::error::Error>>;
+
+/// The generated file `target/bench-data/NAME-ROWS.EXT`, written on first use.
+pub fn data_file(name: &str, ext: &str, rows: u64, write: Writer) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}-{rows}.{ext}"));
+    if !path.exists() {
+        eprintln!("generating {} ...", path.display());
+        let tmp = path.with_extension("tmp");
+        write(&tmp, rows).unwrap();
+        std::fs::rename(&tmp, &path).unwrap();
+    }
+    path
 }
