@@ -184,11 +184,10 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         .results
         .clone()
         .unwrap_or_else(|| beside(&file, "results.csv"));
-    let failed_path = beside(&results_path.with_extension(""), "failed.csv");
-    let failed_path = if args.results.is_some() {
-        failed_path
-    } else {
-        beside(&file, "failed.csv")
+    // The failed file goes beside the results: `out.csv` gives `out.failed.csv`.
+    let failed_path = match &args.results {
+        Some(results) => beside(&results.with_extension(""), "failed.csv"),
+        None => beside(&file, "failed.csv"),
     };
     let journal_path = args
         .journal
@@ -198,6 +197,18 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     if network && !args.plan && !args.yes && (args.mode == Mode::Delete || source.has_actions) {
         confirm_deletes(&args)?;
     }
+
+    let connection = if network {
+        let options = ClientOptions {
+            concurrency: args.concurrency as usize,
+            rate: args.rate,
+            items_path: args.items_path.clone(),
+            ..ClientOptions::default()
+        };
+        Some(config::connect(global, options).await?)
+    } else {
+        None
+    };
 
     let mut resume = None;
     let journal = if network && !args.plan {
@@ -221,18 +232,6 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
                 args.mode.as_str(),
             )?))
         }
-    } else {
-        None
-    };
-
-    let connection = if network {
-        let options = ClientOptions {
-            concurrency: args.concurrency as usize,
-            rate: args.rate,
-            items_path: args.items_path.clone(),
-            ..ClientOptions::default()
-        };
-        Some(config::connect(global, options).await?)
     } else {
         None
     };
