@@ -492,6 +492,13 @@ fn text_already_in_nfc_is_kept_and_decomposed_text_is_composed() {
     let unordered = "\u{0628}\u{0651}\u{064E}";
     coerce::clean_text(unordered, &mut out);
     assert_eq!(out, unordered.nfc().collect::<String>());
+    // Alef + madda above composes; so do the marks at the ends of the Arabic mark ranges.
+    for decomposed in ["\u{627}\u{653}", "x\u{627}\u{654}", "\u{648}\u{654}"] {
+        assert!(!coerce::is_nfc(decomposed), "{decomposed:?}");
+        coerce::clean_text(decomposed, &mut out);
+        assert_eq!(out, decomposed.nfc().collect::<String>());
+    }
+    assert!(coerce::has_arabic("x \u{627}") && !coerce::has_arabic("Chloé"));
 }
 
 /// Regression: rows checked by a `for_rows` copy (on the reader thread) carry key hashes that

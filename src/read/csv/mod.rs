@@ -56,6 +56,9 @@ pub(crate) struct RawRecord {
     /// A blank line: `record` is stale.
     blank: bool,
     record: csv::ByteRecord,
+    /// The record decoded into cells, when the tokenizer's thread did it (`decoded`).
+    row: Row,
+    decoded: bool,
 }
 
 /// CSV rows: records from the tokenizer (here or on its thread), decoded into text cells.
@@ -171,6 +174,11 @@ impl CsvSource {
         if !more {
             return Ok(false);
         }
+        if self.raw.decoded {
+            // Decoded on the tokenizer's thread: hand the row over, take back a used one.
+            std::mem::swap(row, &mut self.raw.row);
+            return Ok(true);
+        }
         row.begin(self.raw.number);
         if !self.raw.blank {
             fill_row(&self.raw.record, row);
@@ -181,7 +189,7 @@ impl CsvSource {
 }
 
 impl Tokenizer {
-    /// Runs on a background thread: the caller's thread only decodes fields into cells.
+    /// Runs on a background thread, which also decodes the fields into cells.
     fn spawn(mut self) -> threaded::Receiver<RawRecord> {
         let file = self.file.clone();
         let fail = move |reason: &str| ReadError::Unreadable {
@@ -195,6 +203,13 @@ impl Tokenizer {
             if !self.next(raw)? {
                 return Ok(());
             }
+            // Decoding here too leaves the caller's core the checks, the larger half.
+            raw.row.begin(raw.number);
+            if !raw.blank {
+                fill_row(&raw.record, &mut raw.row);
+            }
+            raw.row.end();
+            raw.decoded = true;
             emit.commit();
         })
     }
