@@ -32,9 +32,8 @@
 //! so the checks have a core nearly to themselves; they run on the thread that receives the
 //! cells, as they arrive, rather than being handed to an idle caller: cells decoded on another
 //! core are cache misses wherever they are checked, and the prefetch that hides them works
-//! best in one steady loop. Buffers travel back to the reader: a steady run allocates nothing per row. Setting
-//! `CUSTBULK_ONE_THREAD` in the environment checks on the caller's thread instead (for
-//! measuring the difference).
+//! best in one steady loop. Buffers travel back to the reader: a steady run allocates nothing
+//! per row. On a one-core machine everything runs on the caller's thread.
 
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -158,7 +157,7 @@ struct Batch {
 }
 
 enum Rows {
-    /// Read and checked on the caller's thread (one core, or `CUSTBULK_ONE_THREAD`).
+    /// Read and checked on the caller's thread (a one-core machine).
     Direct(Box<Table>, Row),
     /// Read and checked (all but repeated keys) on a reader thread.
     Threaded(Box<Threaded>),
