@@ -397,16 +397,13 @@ impl Undo<'_> {
                 }
                 send(Op::Delete, Some(current.clone()))?;
                 match self.client.delete(id).await {
-                    Ok(()) => Ok(Ended {
+                    // A 404 after the GET found it: a retry met our own first attempt's work.
+                    Err(err) if err.status() != Some(404) => Err(err),
+                    _ => Ok(Ended {
                         status: Some(204),
                         before: Some(current),
                         ..Ended::new(Outcome::Deleted)
                     }),
-                    Err(err) if err.status() == Some(404) => Ok(Ended {
-                        error: Some("already deleted".into()),
-                        ..Ended::new(Outcome::Unchanged)
-                    }),
-                    Err(err) => Err(err),
                 }
             }
             Step::Restore { id, before, after } => {

@@ -28,9 +28,9 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
-            max_attempts: 6,
+            max_attempts: 10,
             base: Duration::from_millis(100),
-            cap: Duration::from_secs(10),
+            cap: Duration::from_secs(5),
             max_retry_after: Duration::from_secs(120),
             budget: 500,
         }
@@ -298,7 +298,7 @@ mod tests {
         assert!(!retry.take(1));
         retry.refund();
         assert!(retry.take(1));
-        assert!(!Retry::new(RetryPolicy::default()).take(6), "attempt cap");
+        assert!(!Retry::new(RetryPolicy::default()).take(10), "attempt cap");
     }
 
     #[tokio::test]
