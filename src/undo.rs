@@ -18,7 +18,7 @@ use anyhow::Context;
 use futures::StreamExt;
 use serde_json::Value;
 
-use crate::api::{record_id, ApiError, ClientOptions, Record};
+use crate::api::{record_id, ApiError, Load, Record};
 use crate::cli::Global;
 use crate::config;
 use crate::error::{usage, Exit};
@@ -55,13 +55,8 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = UpdateWith::Patch)]
     pub restore_with: UpdateWith,
 
-    /// Requests in flight at most.
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
-    pub concurrency: u32,
-
-    /// Requests per second at most.
-    #[arg(long, value_name = "N")]
-    pub rate: Option<f64>,
+    #[command(flatten)]
+    pub load: Load,
 
     /// The results file (default: beside the journal, NAME.undo.results.csv).
     #[arg(long, value_name = "FILE")]
@@ -155,12 +150,7 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
             )?))
         }
     };
-    let options = ClientOptions {
-        concurrency: args.concurrency as usize,
-        rate: args.rate,
-        ..ClientOptions::default()
-    };
-    let connection = config::connect(global, options).await?;
+    let connection = config::connect(global, args.load.client_options()).await?;
     let client = &connection.client;
     let progress = Progress::new(global, Some(steps.len() as u64));
     let undo = Undo {
@@ -218,7 +208,7 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
                 undo.step(*row, step, writer_ref).await
             }
         })
-        .buffered(args.concurrency as usize * 4);
+        .buffered(args.load.concurrency as usize * 4);
     let mut index = 0;
     while let Some(end) = ended.next().await {
         let (row, step) = &steps[index];

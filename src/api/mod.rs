@@ -168,6 +168,38 @@ impl Default for ClientOptions {
     }
 }
 
+/// How hard a bulk run may press the API: `--concurrency` and `--rate`, shared by the commands
+/// that write.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Load {
+    /// Requests in flight at most.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub concurrency: u32,
+
+    /// Requests per second at most.
+    #[arg(long, value_name = "N", value_parser = positive_rate)]
+    pub rate: Option<f64>,
+}
+
+impl Load {
+    pub fn client_options(&self) -> ClientOptions {
+        ClientOptions {
+            concurrency: self.concurrency as usize,
+            rate: self.rate,
+            ..ClientOptions::default()
+        }
+    }
+}
+
+fn positive_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!(
+            "{text:?} is not a positive number of requests per second"
+        )),
+    }
+}
+
 /// The Customers API client. Cheap to clone; clones share the pool, throttle and retry budget.
 #[derive(Clone)]
 pub struct Client {

@@ -22,7 +22,7 @@ use clap::ValueEnum;
 use tokio::sync::mpsc;
 
 use crate::annotate::Annotator;
-use crate::api::{ClientOptions, Record};
+use crate::api::{ClientOptions, Load, Record};
 use crate::cli::Global;
 use crate::config;
 use crate::error::{usage, Exit};
@@ -119,13 +119,8 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Blank::Keep)]
     pub blank: Blank,
 
-    /// Requests in flight at most.
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
-    pub concurrency: u32,
-
-    /// Requests per second at most.
-    #[arg(long, value_name = "N")]
-    pub rate: Option<f64>,
+    #[command(flatten)]
+    pub load: Load,
 
     /// The results file (default: NAME.results.csv beside the input).
     #[arg(long, value_name = "FILE")]
@@ -171,11 +166,6 @@ const WINDOW_PER_REQUEST: u64 = 8;
 
 pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     let started = Instant::now();
-    if args.rate.is_some_and(|r| r.is_nan() || r <= 0.0) {
-        return Err(usage(
-            "--rate must be a positive number of requests per second",
-        ));
-    }
     // Parse, then plan: everything that can be refused is refused before any request.
     let source = Source::open(&args.input, args.mode, args.match_on.as_deref())?;
     let key_field = source.key_field.clone();
@@ -200,10 +190,8 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
 
     let connection = if network {
         let options = ClientOptions {
-            concurrency: args.concurrency as usize,
-            rate: args.rate,
             items_path: args.items_path.clone(),
-            ..ClientOptions::default()
+            ..args.load.client_options()
         };
         Some(config::connect(global, options).await?)
     } else {
@@ -284,7 +272,7 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(Finished, bool)>();
     // Rows are read at most this far ahead of the first unwritten one, so a row stuck in
     // retries holds back a bounded number of finished rows whatever the file's size.
-    let window = args.concurrency as u64 * WINDOW_PER_REQUEST + 64;
+    let window = u64::from(args.load.concurrency) * WINDOW_PER_REQUEST + 64;
     let mut seq = 0u64;
     let mut fatal: Option<String> = None;
     let mut read_error = None;
