@@ -26,22 +26,18 @@
 //! an id) come out of [`Pipeline::open`] as usage errors (exit 2) before any row is read; an
 //! unreadable file is an ordinary error (exit 3) naming the file.
 //!
-//! Rows are read and checked on a background thread in batches (`read` tokenises CSV and
-//! parses XLSX on a thread of its own too), and only the repeated-key check (which needs every
-//! earlier row) runs on the caller's thread. For CSV the read thread decodes the cells too,
-//! so the checks have a core nearly to themselves; they run on the thread that receives the
-//! cells, as they arrive, rather than being handed to an idle caller: cells decoded on another
-//! core are cache misses wherever they are checked, and the prefetch that hides them works
-//! best in one steady loop. Buffers travel back to the reader: a steady run allocates nothing
-//! per row. On a one-core machine everything runs on the caller's thread.
+//! Reading runs on a thread of its own (`read` tokenises and decodes CSV, and parses XLSX,
+//! there); the checks run on the caller's thread as rows arrive, each row one buffer of text
+//! (see [`Cells`]) so that handing it over costs little. Two threads for two cores: a third,
+//! checking thread between them was measured slower, as each row then crossed cores twice.
 
 use std::path::PathBuf;
-use std::sync::mpsc;
-use std::thread;
 
 use anyhow::Context as _;
 
 use crate::mapping::{self, MapFile, Mapping};
+#[cfg(doc)]
+use crate::read::Cells;
 use crate::read::{self, Format, ReadError, ReadOptions, Row, Table};
 use crate::validate::{Checked, Severity, ValidateOptions, Validator};
 
@@ -143,40 +139,13 @@ pub fn open_error(e: ReadError) -> anyhow::Error {
     }
 }
 
-/// Rows per batch sent from the reader thread.
-const BATCH: usize = 256;
-/// Batches in flight: bounds memory whatever the file's size.
-const IN_FLIGHT: usize = 4;
-/// How many rows ahead of the one being finished the key table slot is prefetched.
-const PREFETCH_AHEAD: usize = 8;
-
-/// Rows handed from the reader thread to the caller's, checked but for repeated keys.
-struct Batch {
-    rows: Vec<Checked>,
-    len: usize,
-}
-
-enum Rows {
-    /// Read and checked on the caller's thread (a one-core machine).
-    Direct(Box<Table>, Row),
-    /// Read and checked (all but repeated keys) on a reader thread.
-    Threaded(Box<Threaded>),
-}
-
-struct Threaded {
-    full: mpsc::Receiver<Result<Batch, ReadError>>,
-    empty: mpsc::SyncSender<Batch>,
-    batch: Batch,
-    next: usize,
-    done: bool,
-}
-
 /// A file being read, mapped and validated row by row.
 pub struct Pipeline {
     source: Source,
     mapping: Mapping,
     validator: Validator,
-    rows: Rows,
+    table: Box<Table>,
+    row: Row,
     counts: Counts,
 }
 
@@ -217,16 +186,12 @@ impl Pipeline {
             format: table.format,
             notes: table.notes.clone(),
         };
-        let rows = if thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
-            spawn_reader(table, validator.for_rows()).context("cannot start the reader thread")?
-        } else {
-            Rows::Direct(Box::new(table), Row::new())
-        };
         Ok(Pipeline {
             source,
             mapping,
             validator,
-            rows,
+            table: Box::new(table),
+            row: Row::new(),
             counts: Counts::default(),
         })
     }
@@ -257,28 +222,13 @@ impl Pipeline {
     /// Reads and checks the next row into `out` (reusing its buffers); `Ok(false)` at the end.
     /// Blank rows come through with `out.blank_row` set, so callers can keep every input row.
     pub fn next(&mut self, out: &mut Checked) -> Result<bool, ReadError> {
-        match &mut self.rows {
-            Rows::Direct(table, row) => {
-                if !table.next_row(row)? {
-                    return Ok(false);
-                }
-                out.row = row.number;
-                out.ragged = row.ragged;
-                std::mem::swap(&mut out.cells, &mut row.cells);
-                self.validator.check(out);
-            }
-            Rows::Threaded(t) => {
-                if t.next >= t.batch.len && !t.refill()? {
-                    return Ok(false);
-                }
-                if let Some(ahead) = t.batch.rows[..t.batch.len].get(t.next + PREFETCH_AHEAD) {
-                    self.validator.prefetch_key(ahead);
-                }
-                std::mem::swap(out, &mut t.batch.rows[t.next]);
-                t.next += 1;
-                self.validator.check_key(out);
-            }
+        if !self.table.next_row(&mut self.row)? {
+            return Ok(false);
         }
+        out.row = self.row.number;
+        out.ragged = self.row.ragged;
+        std::mem::swap(&mut out.cells, &mut self.row.cells);
+        self.validator.check(out);
         self.count(out);
         Ok(true)
     }
@@ -304,127 +254,4 @@ impl Pipeline {
             c.invalid += 1;
         }
     }
-}
-
-impl Threaded {
-    /// Gives the spent batch back to the reader and takes the next one. `Ok(false)` at the end.
-    fn refill(&mut self) -> Result<bool, ReadError> {
-        loop {
-            if self.done {
-                return Ok(false);
-            }
-            let spent = std::mem::replace(
-                &mut self.batch,
-                Batch {
-                    rows: Vec::new(),
-                    len: 0,
-                },
-            );
-            if !spent.rows.is_empty() {
-                let _ = self.empty.try_send(spent);
-            }
-            match self.full.recv().map_err(|_| ()) {
-                Ok(Ok(batch)) => {
-                    self.batch = batch;
-                    self.next = 0;
-                    if self.batch.len > 0 {
-                        return Ok(true);
-                    }
-                }
-                Ok(Err(e)) => {
-                    self.done = true;
-                    return Err(e);
-                }
-                Err(()) => {
-                    self.done = true;
-                    return Ok(false);
-                }
-            }
-        }
-    }
-}
-
-/// Checks a batch's rows (all but repeated keys), fetching the next row's cells meanwhile:
-/// another core decoded them, so without the prefetch each cell is a cache miss in turn.
-fn check_rows(validator: &mut Validator, rows: &mut [Checked]) {
-    for i in 0..rows.len() {
-        if let Some(next) = rows.get(i + 1) {
-            prefetch_cells(&next.cells);
-        }
-        validator.check_row(&mut rows[i]);
-    }
-}
-
-#[inline]
-fn prefetch_cells(cells: &[String]) {
-    #[cfg(target_arch = "x86_64")]
-    for cell in cells {
-        // SAFETY: a prefetch is a hint and never faults; the address is the cell's own buffer.
-        unsafe {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            _mm_prefetch::<_MM_HINT_T0>(cell.as_ptr().cast());
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = cells;
-}
-
-/// Moves the table to a thread that reads batches of rows and checks them (all but repeated
-/// keys); spent batches come back to be
-/// refilled, so a steady run allocates nothing per row.
-fn spawn_reader(mut table: Table, mut validator: Validator) -> std::io::Result<Rows> {
-    let (full_tx, full_rx) = mpsc::sync_channel::<Result<Batch, ReadError>>(IN_FLIGHT);
-    let (empty_tx, empty_rx) = mpsc::sync_channel::<Batch>(IN_FLIGHT + 2);
-    let mut row = Row::new();
-    thread::Builder::new()
-        .name("custbulk-check".into())
-        .spawn(move || loop {
-            let mut batch = empty_rx.try_recv().unwrap_or_else(|_| Batch {
-                rows: Vec::new(),
-                len: 0,
-            });
-            if batch.rows.len() < BATCH {
-                batch.rows.resize_with(BATCH, Checked::new);
-            }
-            let mut n = 0;
-            let mut failed = None;
-            while n < BATCH {
-                match table.next_row(&mut row) {
-                    Ok(true) => {
-                        let c = &mut batch.rows[n];
-                        c.row = row.number;
-                        c.ragged = row.ragged;
-                        std::mem::swap(&mut c.cells, &mut row.cells);
-                        n += 1;
-                    }
-                    Ok(false) => break,
-                    Err(e) => {
-                        failed = Some(e);
-                        break;
-                    }
-                }
-            }
-            batch.len = n;
-            check_rows(&mut validator, &mut batch.rows[..n]);
-            let last = n < BATCH || failed.is_some();
-            if full_tx.send(Ok(batch)).is_err() {
-                return;
-            }
-            if let Some(e) = failed {
-                let _ = full_tx.send(Err(e));
-            }
-            if last {
-                return;
-            }
-        })?;
-    Ok(Rows::Threaded(Box::new(Threaded {
-        full: full_rx,
-        empty: empty_tx,
-        batch: Batch {
-            rows: Vec::new(),
-            len: 0,
-        },
-        next: 0,
-        done: false,
-    })))
 }

@@ -60,7 +60,7 @@ pub fn rows(table: &mut Table) -> Vec<(u32, Vec<String>)> {
     let mut row = Row::new();
     let mut out = Vec::new();
     while table.next_row(&mut row).expect("row") {
-        out.push((row.number, row.cells.clone()));
+        out.push((row.number, row.cells.to_vec()));
     }
     out
 }

@@ -45,6 +45,7 @@ use std::thread::{self, JoinHandle};
 use anyhow::Context as _;
 
 use crate::pipeline::Source;
+use crate::read::Cells;
 use crate::validate::Problem;
 use writer::Writer;
 
@@ -71,7 +72,7 @@ const IN_FLIGHT: usize = 4;
 #[derive(Default)]
 struct Job {
     number: u32,
-    cells: Vec<String>,
+    cells: Cells,
     problems: Vec<Problem>,
     outcome: Option<(String, Option<String>)>,
 }
@@ -176,18 +177,12 @@ impl Annotator {
     pub fn row(
         &mut self,
         number: u32,
-        cells: &[String],
+        cells: &Cells,
         problems: &[Problem],
         outcome: Option<(&str, Option<&str>)>,
     ) -> anyhow::Result<()> {
         let mut job = self.pool.pop().unwrap_or_default();
-        job.cells.truncate(cells.len());
-        for (i, c) in cells.iter().enumerate() {
-            match job.cells.get_mut(i) {
-                Some(buf) => buf.clone_from(c),
-                None => job.cells.push(c.clone()),
-            }
-        }
+        job.cells.clone_from(cells);
         self.push(job, number, problems, outcome)
     }
 
@@ -198,7 +193,7 @@ impl Annotator {
     pub fn take_row(
         &mut self,
         number: u32,
-        cells: &mut Vec<String>,
+        cells: &mut Cells,
         problems: &[Problem],
         outcome: Option<(&str, Option<&str>)>,
     ) -> anyhow::Result<()> {

@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use super::summary::Summary;
 use super::xlsx::{Book, SheetXml, Style};
 use super::{MAX_NOTES, NEW_ID, OUTCOME, PROBLEMS, SUMMARY_SHEET};
+use crate::read::Cells;
 use crate::schema;
 use crate::validate::{Problem, Severity};
 
@@ -160,7 +161,7 @@ impl Writer {
     pub fn row(
         &mut self,
         number: u32,
-        cells: &[String],
+        cells: &Cells,
         problems: &[Problem],
         outcome: Option<(&str, Option<&str>)>,
     ) -> anyhow::Result<()> {
@@ -175,7 +176,7 @@ impl Writer {
                 self.last_row + 1 + layout.offset
             );
         };
-        if problems.is_empty() && cells.iter().all(|c| c.trim().is_empty()) {
+        if problems.is_empty() && crate::validate::coerce::is_blank(cells.text()) {
             self.summary.blank_rows += 1;
             return Ok(());
         }
@@ -197,7 +198,7 @@ impl Writer {
     fn write_row(
         &mut self,
         row: u32,
-        cells: &[String],
+        cells: &Cells,
         problems: &[Problem],
         outcome: Option<(&str, Option<&str>)>,
     ) -> std::io::Result<()> {

@@ -27,6 +27,7 @@ use crate::cli::Global;
 use crate::config;
 use crate::error::{usage, Exit};
 use crate::pipeline::Input;
+use crate::read::Cells;
 pub use crate::validate::Mode;
 use crate::validate::{Problem, Severity};
 use journal::{Fingerprint, Line, Outcome, Resume, Writer};
@@ -58,7 +59,7 @@ pub struct InputRow {
     /// The spreadsheet's own row number.
     pub number: u32,
     /// The cells as read, for the results file.
-    pub cells: Vec<String>,
+    pub cells: Cells,
     /// The mapped, coerced fields that are not blank (the id is never among them).
     pub record: Record,
     /// Mapped fields whose cell was blank.

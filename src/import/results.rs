@@ -14,6 +14,7 @@ use anyhow::Context;
 
 use super::journal::Outcome;
 use crate::annotate::Annotator;
+use crate::read::Cells;
 use crate::validate::Problem;
 
 /// The columns added after the input's own, in this order.
@@ -28,7 +29,7 @@ pub struct Finished {
     pub seq: u64,
     /// The spreadsheet's own row number.
     pub row: u32,
-    pub cells: Vec<String>,
+    pub cells: Cells,
     pub outcome: Option<Outcome>,
     pub id: Option<String>,
     pub status: Option<u16>,
@@ -146,13 +147,16 @@ impl Results {
         // Ragged rows are cut or padded to the header's width so the outcome columns line up;
         // validation has already reported them.
         let mut cells = row.cells;
-        cells.resize(self.width, String::new());
+        cells.truncate(self.width);
+        while cells.len() < self.width {
+            cells.push("");
+        }
         if outcome.is_problem() {
             self.failed.write_record(&cells)?;
         }
         let record = &mut self.record;
         record.clear();
-        record.extend(cells);
+        record.extend(cells.iter().map(str::to_string));
         record.push(row.row.to_string());
         record.push(outcome.as_str().to_string());
         record.push(row.id.unwrap_or_default());

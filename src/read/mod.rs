@@ -11,6 +11,7 @@
 //! parsed on a background thread (see `threaded`), so the caller's checks run on the other core.
 
 mod cell;
+mod cells;
 mod csv;
 mod guard;
 mod sheet;
@@ -21,6 +22,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use cells::Cells;
 pub use sniff::Format;
 
 /// How to read a file; every field has a sensible default (`ReadOptions::default()`).
@@ -42,26 +44,15 @@ pub struct ReadOptions {
 /// `cells` has one entry per header column (short rows are padded with `""`); cells beyond the
 /// header are kept when they are not empty. Buffers are reused from row to row: pass the same
 /// `Row` to [`Table::next_row`] again and again.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Row {
     /// The row number the user sees in their spreadsheet (1-based; the header has its own).
     pub number: u32,
-    pub cells: Vec<String>,
+    pub cells: Cells,
     /// `Some(cell count)` when the row's length differs from the header's: a CSV record with
     /// more or fewer fields, or a sheet row with non-empty cells right of the last header.
     pub ragged: Option<usize>,
-    /// How many leading cells the source filled (the rest of `cells` are stale or cleared).
-    filled: usize,
 }
-
-/// Rows are equal when they show the same thing: number, cells and raggedness.
-impl PartialEq for Row {
-    fn eq(&self, other: &Row) -> bool {
-        self.number == other.number && self.cells == other.cells && self.ragged == other.ragged
-    }
-}
-
-impl Eq for Row {}
 
 impl Row {
     pub fn new() -> Row {
@@ -69,69 +60,29 @@ impl Row {
     }
 
     /// A row built from literal cells, for tests and for callers that make rows themselves.
-    pub fn from_cells(number: u32, cells: Vec<String>) -> Row {
-        let filled = cells.len();
+    pub fn from_cells<S: AsRef<str>>(number: u32, cells: impl IntoIterator<Item = S>) -> Row {
         Row {
             number,
-            cells,
+            cells: cells.into_iter().collect(),
             ragged: None,
-            filled,
         }
     }
 
     /// True when every cell is empty or whitespace: such rows are counted, not validated.
     pub fn is_blank(&self) -> bool {
-        self.cells.iter().all(|c| c.trim().is_empty())
+        crate::validate::coerce::is_blank(self.cells.text())
     }
 
-    /// Starts refilling this row for the source: the previous cells become reusable buffers.
+    /// Starts refilling this row for the source, keeping the buffers.
     fn begin(&mut self, number: u32) {
         self.number = number;
         self.ragged = None;
-        self.filled = 0;
+        self.cells.clear();
     }
 
-    /// The buffer for cell `index`, cleared; cells skipped on the way are cleared too.
-    fn cell_mut(&mut self, index: usize) -> &mut String {
-        while self.filled < index {
-            self.slot(self.filled);
-            self.filled += 1;
-        }
-        if self.filled <= index {
-            self.filled = index + 1;
-        }
-        self.slot(index)
-    }
-
-    /// The first `n` cell buffers (not cleared: the caller overwrites each) as the filled cells
-    /// of this row, for sources that know a row's length up front.
-    fn cells_for(&mut self, n: usize) -> &mut [String] {
-        if self.cells.len() < n {
-            self.cells.resize_with(n, String::new);
-        }
-        self.filled = n;
-        &mut self.cells[..n]
-    }
-
-    fn slot(&mut self, index: usize) -> &mut String {
-        if index >= self.cells.len() {
-            self.cells.resize_with(index + 1, String::new);
-        }
-        let cell = &mut self.cells[index];
-        cell.clear();
-        cell
-    }
-
-    /// Ends a refill: stale cells past the filled ones are cleared (and kept as buffers).
-    fn end(&mut self) {
-        for cell in self.cells.iter_mut().skip(self.filled) {
-            cell.clear();
-        }
-    }
-
-    /// Number of cells up to the last non-empty one among the filled cells.
+    /// Number of cells up to the last non-empty one.
     fn used_width(&self) -> usize {
-        self.cells[..self.filled.min(self.cells.len())]
+        self.cells
             .iter()
             .rposition(|c| !c.is_empty())
             .map_or(0, |i| i + 1)
@@ -180,7 +131,7 @@ impl fmt::Debug for Table {
     }
 }
 
-/// Where raw rows come from; each fills a [`Row`] with `begin`/`cell_mut`/`end`.
+/// Where raw rows come from; each fills a [`Row`] after `begin`.
 enum Source {
     Csv(Box<csv::CsvSource>),
     Threaded(threaded::Receiver<Row>),
@@ -227,21 +178,18 @@ impl Table {
     /// Pads or trims `row.cells` to the header width and marks ragged rows.
     fn shape(&self, row: &mut Row) {
         let width = self.headers.len();
-        let filled = row.filled.min(row.cells.len());
-        if filled == width && row.cells.len() == width {
+        let filled = row.cells.len();
+        if filled == width {
             // The common case: a row exactly as wide as the header.
             row.ragged = None;
             return;
         }
         let used = row.used_width();
         let keep = width.max(used);
-        if row.cells.len() > keep {
-            row.cells.truncate(keep);
-        }
+        row.cells.truncate(keep);
         while row.cells.len() < keep {
-            row.cells.push(String::new());
+            row.cells.push("");
         }
-        row.filled = row.filled.min(keep);
         row.ragged = if used > width || (self.short_rows_are_ragged && filled < width && used > 0) {
             Some(if self.short_rows_are_ragged {
                 filled
@@ -350,8 +298,10 @@ impl Table {
     fn set_header(&mut self, row: &Row) {
         let width = row.used_width();
         self.header_row = row.number;
-        self.headers = row.cells[..width]
+        self.headers = row
+            .cells
             .iter()
+            .take(width)
             .map(|c| c.trim().to_string())
             .collect();
     }
@@ -376,8 +326,7 @@ impl Table {
             scanned += 1;
             let blank = row.is_blank();
             if !blank {
-                let width = row.filled.min(row.cells.len());
-                if is_header(&row.cells[..width]) {
+                if is_header(&row.cells.to_vec()) {
                     self.set_header(&row);
                     self.title_rows_skipped = non_blank;
                     return Ok(());
@@ -528,12 +477,14 @@ mod tests {
 
     #[test]
     fn row_refill_reuses_and_clears() {
-        let mut row = Row::from_cells(1, vec!["a".into(), "b".into(), "c".into()]);
+        let mut row = Row::from_cells(1, ["a", "b", "c"]);
         row.begin(2);
-        row.cell_mut(1).push('x');
-        row.end();
-        assert_eq!(row.cells, vec!["", "x", ""]);
-        assert_eq!(row.filled, 2);
+        row.cells.set(1, |c| c.push('x'));
+        assert_eq!(row.cells, ["", "x"]);
         assert_eq!(row.used_width(), 2);
+        assert!(!row.is_blank());
+        row.begin(3);
+        row.cells.set(2, |c| c.push_str(" \u{a0}"));
+        assert!(row.is_blank());
     }
 }

@@ -232,7 +232,6 @@ fn stream_cells<'a>(
         }
         if open_row != Some(r) {
             if open_row.is_some() {
-                emit.current().end();
                 emit.commit();
             }
             let number = r + 1;
@@ -241,7 +240,6 @@ fn stream_cells<'a>(
                     return Ok(());
                 };
                 row.begin(blank);
-                row.end();
                 emit.commit();
             }
             let Ok(row) = emit.slot() else {
@@ -256,10 +254,11 @@ fn stream_cells<'a>(
             continue;
         }
         let pad = pads.get(style).and_then(Option::as_ref);
-        write_ref(emit.current().cell_mut(c as usize), value, pad);
+        emit.current()
+            .cells
+            .set(c as usize, |out| write_ref(out, value, pad));
     }
     if open_row.is_some() {
-        emit.current().end();
         emit.commit();
     }
     Ok(())
@@ -305,11 +304,11 @@ impl RangeSource {
         for c in 0..self.range.width() {
             if let Some(value) = self.range.get((self.index, c)) {
                 if !matches!(value, Data::Empty) {
-                    write_data(row.cell_mut(self.start_col as usize + c), value);
+                    let col = self.start_col as usize + c;
+                    row.cells.set(col, |out| write_data(out, value));
                 }
             }
         }
-        row.end();
         self.index += 1;
         Ok(true)
     }

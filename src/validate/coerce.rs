@@ -183,13 +183,14 @@ pub fn parse_int(s: &str) -> Result<i64, IntError> {
     Ok(if neg { -value } else { value })
 }
 
-/// `str::trim` with a fast exit for the usual cell that starts and ends with a visible ASCII
-/// character.
+/// `str::trim` with a fast exit for the usual cell that starts and ends with a visible
+/// character (ASCII first, as bytes).
 #[inline]
 pub fn trim(s: &str) -> &str {
     match (s.as_bytes().first(), s.as_bytes().last()) {
         (Some(&a), Some(&b)) if a > b' ' && a < 0x80 && b > b' ' && b < 0x80 => s,
         (None, _) => s,
+        _ if !s.starts_with(char::is_whitespace) && !s.ends_with(char::is_whitespace) => s,
         _ => s.trim(),
     }
 }
@@ -214,25 +215,59 @@ pub fn is_nfc(s: &str) -> bool {
 /// True when every character is one that NFC leaves alone whatever surrounds it: everything
 /// below the combining marks (U+0300), and the Arabic letters and digits (not the harakat).
 /// Checked on the UTF-8 bytes, before the full quick-check, because French and Arabic names
-/// are nearly all this.
-fn surely_nfc(s: &str) -> bool {
+/// are nearly all this; validation runs it once over a whole row.
+pub fn surely_nfc(s: &str) -> bool {
     let b = s.as_bytes();
-    if b.is_ascii() {
-        return true;
+    // 32 bytes (and the one after) at a time, a fixed size the compiler turns into vector
+    // code; the last window overlaps the one before, and text shorter than a window is checked
+    // pair by pair. The last byte of valid UTF-8 is never a lead byte, so the pairs
+    // cover every byte that matters.
+    const W: usize = 33;
+    if b.len() < W {
+        let next = b.get(1..).unwrap_or_default();
+        return b.iter().zip(next).all(|(&x, &y)| unsure(x, y) == 0);
     }
-    // Branch-free over each byte and the next (so the compiler can vectorise it): a lead byte
-    // from U+0300 up, apart from the Arabic block, or an Arabic mark, makes the answer "not
-    // sure". The last byte of valid UTF-8 is never a lead byte, and continuation bytes are all
-    // below 0xCC.
-    let mut unsure = 0u8;
-    for (&x, &y) in b.iter().zip(&b[1..]) {
-        let other = (x >= 0xCC) & (x.wrapping_sub(0xD8) > 3);
-        // U+064B..U+065F and U+0670 (lead 0xD9), U+06D6..U+06ED (lead 0xDB).
-        let mark_d9 = (x == 0xD9) & ((y.wrapping_sub(0x8B) <= 0x9F - 0x8B) | (y == 0xB0));
-        let mark_db = (x == 0xDB) & (y.wrapping_sub(0x96) <= 0xAD - 0x96);
-        unsure |= u8::from(other | mark_d9 | mark_db);
+    let mut i = 0;
+    loop {
+        let at = i.min(b.len() - W);
+        if window_unsure(b[at..at + W].try_into().expect("a window")) {
+            return false;
+        }
+        if at == b.len() - W {
+            return true;
+        }
+        i += W - 1;
     }
-    unsure == 0
+}
+
+#[inline(always)]
+fn window_unsure(w: &[u8; 33]) -> bool {
+    let mut acc = 0u8;
+    for k in 0..32 {
+        acc |= unsure(w[k], w[k + 1]);
+    }
+    acc != 0
+}
+
+/// 1 when the character whose UTF-8 starts with byte `x` (then `y`) may change under NFC: a
+/// lead byte from U+0300 up, apart from the Arabic block, or an Arabic mark. Continuation
+/// bytes are all below 0xCC. Branch-free, for vector code.
+#[inline(always)]
+fn unsure(x: u8, y: u8) -> u8 {
+    let other = (x >= 0xCC) & (x.wrapping_sub(0xD8) > 3);
+    // U+064B..U+065F and U+0670 (lead 0xD9), U+06D6..U+06ED (lead 0xDB).
+    let mark_d9 = (x == 0xD9) & ((y.wrapping_sub(0x8B) <= 0x9F - 0x8B) | (y == 0xB0));
+    let mark_db = (x == 0xDB) & (y.wrapping_sub(0x96) <= 0xAD - 0x96);
+    u8::from(other | mark_d9 | mark_db)
+}
+
+/// True when `s` is empty or white space: nearly always decided by its first byte.
+pub fn is_blank(s: &str) -> bool {
+    match s.bytes().find(|b| !b.is_ascii_whitespace()) {
+        None => true,
+        Some(b) if b < 0x80 => false,
+        Some(_) => s.trim().is_empty(),
+    }
 }
 
 /// The SIREN of La Poste, whose establishments' SIRETs use their own checksum.

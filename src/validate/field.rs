@@ -5,6 +5,7 @@
 use super::coerce::{self, IntError, SiretError};
 use super::record::State;
 use super::{problem, Checked, Problem, Severity};
+use crate::read::Cells;
 use crate::schema::{Field, Kind};
 
 /// The checks of one field beyond its type.
@@ -52,16 +53,13 @@ fn eq_lower(text: &str, lower: &str) -> bool {
 /// Takes one field's cell (or default), applies the mapping file's translation, and coerces it.
 pub(super) fn run_plan(
     plan: &FieldPlan,
-    cells: &[String],
+    cells: &Cells,
     row: u32,
     columns: &[(String, String)],
     out: &mut Checked,
     scratch: &mut String,
 ) {
-    let cell = plan
-        .col
-        .and_then(|c| cells.get(c))
-        .map_or("", |s| s.as_str());
+    let cell = plan.col.and_then(|c| cells.get(c)).unwrap_or("");
     let mut text = coerce::trim(cell);
     // Where `text` lies in the cells, so a value equal to it need not be copied.
     let mut origin = plan.col.map(|c| {
@@ -146,7 +144,7 @@ pub(super) fn coerce_field(
         },
         Kind::Text => {
             slot.cell = None;
-            let clean = coerce::is_nfc(text);
+            let clean = (origin.is_some() && out.cells_nfc) || coerce::is_nfc(text);
             match plan.rule {
                 Rule::Siret => {
                     if clean

@@ -35,15 +35,6 @@ pub struct KeySet {
 }
 
 impl KeySet {
-    /// An empty set that hashes as this one does (the hasher is seeded at random), for a
-    /// thread that computes hashes this set will look up.
-    pub fn empty_like(&self) -> KeySet {
-        KeySet {
-            hasher: self.hasher.clone(),
-            ..KeySet::default()
-        }
-    }
-
     pub fn hash(&self, key: &str) -> KeyHash {
         KeyHash(self.hasher.hash_one(key.as_bytes()) as u32)
     }

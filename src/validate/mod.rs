@@ -19,6 +19,7 @@ use serde::Serialize;
 
 use crate::error;
 use crate::mapping::{Mapping, Target};
+use crate::read::Cells;
 use crate::schema::{self, Kind, FIELDS};
 use field::{coerce_field, run_plan, FieldPlan, Rule};
 pub(crate) use keys::KeyHash;
@@ -145,7 +146,7 @@ pub struct Validator {
     keys: KeySet,
     /// The `fields` entry of the key field, checked before the others.
     key_plan: Option<usize>,
-    /// This row's key state and hash, between `prepare_key` and `check_key`.
+    /// Reused buffer for text being cleaned.
     scratch: String,
     /// `Checked::slots` indices of the fields the row-level checks read.
     at: Slots,
@@ -358,29 +359,11 @@ impl Validator {
         self.check_key(out);
     }
 
-    /// A validator for another thread: the same checks of single rows ([`Validator::check_row`]),
-    /// with no keys seen. Repeated keys are found by the original's [`Validator::check_key`].
-    pub fn for_rows(&self) -> Validator {
-        Validator {
-            fields: self.fields.clone(),
-            groups: self.groups.clone(),
-            id_col: self.id_col,
-            action_col: self.action_col,
-            key: self.key,
-            mode: self.mode,
-            columns: self.columns.clone(),
-            keys: self.keys.empty_like(),
-            key_plan: self.key_plan,
-            scratch: String::new(),
-            at: self.at,
-        }
-    }
-
     /// Every check that needs this row alone: all but the repeated key. Leaves the row's key
     /// and its hash in `out` for [`Validator::check_key`], which must follow, in row order.
-    pub fn check_row(&mut self, out: &mut Checked) {
+    fn check_row(&mut self, out: &mut Checked) {
         out.reset();
-        if out.cells.iter().all(|c| coerce::trim(c).is_empty()) {
+        if coerce::is_blank(out.cells.text()) {
             out.blank_row = true;
             return;
         }
@@ -426,9 +409,10 @@ impl Validator {
                 }
             }
         }
+        out.cells_nfc = coerce::surely_nfc(out.cells.text());
         let cells = std::mem::take(&mut out.cells);
         if let Some(c) = self.id_col {
-            coerce::clean_text(cells.get(c).map_or("", |s| s.as_str()), &mut out.id);
+            coerce::clean_text(cells.get(c).unwrap_or(""), &mut out.id);
         }
         // The key first, so its table slot is fetched while the rest of the row is checked.
         if let Some(k) = self.key_plan {
@@ -457,15 +441,7 @@ impl Validator {
         }
     }
 
-    /// Asks the CPU to fetch the key table slot of a row checked by [`Validator::check_row`],
-    /// a few rows before its [`Validator::check_key`].
-    pub fn prefetch_key(&self, row: &Checked) {
-        if let Some(h) = row.key_hash {
-            self.keys.prefetch(h);
-        }
-    }
-
-    fn check_contacts(&mut self, cells: &[String], out: &mut Checked) {
+    fn check_contacts(&mut self, cells: &Cells, out: &mut Checked) {
         if self.groups.is_empty() {
             return;
         }
@@ -477,8 +453,13 @@ impl Validator {
             let contact = &mut list.groups[list.used];
             let mut any = false;
             for (k, col) in g.cols.iter().enumerate() {
-                let cell = col.and_then(|c| cells.get(c)).map_or("", |s| s.as_str());
-                coerce::clean_text(cell, &mut contact[k]);
+                let cell = col.and_then(|c| cells.get(c)).unwrap_or("");
+                if out.cells_nfc {
+                    contact[k].clear();
+                    contact[k].push_str(coerce::trim(cell));
+                } else {
+                    coerce::clean_text(cell, &mut contact[k]);
+                }
                 any |= !contact[k].is_empty();
             }
             let email = &contact[1];
@@ -572,7 +553,7 @@ impl Validator {
 
     /// Builds the row's match key, hashes it and prefetches its slot in the key table, so
     /// that the lookup in `check_key`, after the rest of the row's checks, finds it in cache.
-    fn prepare_key(&mut self, cells: &[String], out: &mut Checked) {
+    fn prepare_key(&mut self, cells: &Cells, out: &mut Checked) {
         out.key_hash = None;
         out.key_state = State::Absent;
         let Some((source, _, _)) = self.key else {
@@ -604,7 +585,7 @@ impl Validator {
         };
         if state == State::Ok {
             let h = self.keys.hash(&out.key);
-            // Fetched while the rest of the row is checked (when this validator keeps keys).
+            // Fetched while the rest of the row is checked.
             self.keys.prefetch(h);
             out.key_hash = Some(h);
         }
@@ -613,7 +594,7 @@ impl Validator {
 
     /// Reports a key already seen on an earlier row (and, on update, a row without a key).
     /// Rows must come in file order.
-    pub fn check_key(&mut self, out: &mut Checked) {
+    fn check_key(&mut self, out: &mut Checked) {
         if out.blank_row || out.action == Some(Action::Ignore) {
             return;
         }
@@ -657,8 +638,8 @@ impl Validator {
     }
 }
 
-fn cell_of(cells: &[String], col: Option<usize>) -> &str {
-    col.and_then(|c| cells.get(c)).map_or("", |s| s.as_str())
+fn cell_of(cells: &Cells, col: Option<usize>) -> &str {
+    col.and_then(|c| cells.get(c)).unwrap_or("")
 }
 
 /// Orders problems by column: row-level first, then A, B, ..., Z, AA.

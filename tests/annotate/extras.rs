@@ -77,7 +77,7 @@ fn import_outcomes_go_in_their_own_columns_and_are_ignored_on_the_way_back() {
     let mut a = Annotator::create(&path, &headers, true).unwrap();
     a.row(
         2,
-        &row(&["old", "Boulangerie Martin", "Lyon", "failed", ""]),
+        &row_cells(&["old", "Boulangerie Martin", "Lyon", "failed", ""]),
         &[],
         Some(("created", Some("c-123"))),
     )
@@ -93,7 +93,7 @@ fn import_outcomes_go_in_their_own_columns_and_are_ignored_on_the_way_back() {
     };
     a.row(
         3,
-        &row(&["old", "", "Paris", "", ""]),
+        &row_cells(&["old", "", "Paris", "", ""]),
         &[missing],
         Some(("invalid", None)),
     )
@@ -179,8 +179,13 @@ fn an_annotator_dropped_before_finishing_leaves_no_file() {
         value: "1".into(),
     };
     for r in 2..600 {
-        a.row(r, &row(&["Martin", "1"]), std::slice::from_ref(&bad), None)
-            .unwrap();
+        a.row(
+            r,
+            &row_cells(&["Martin", "1"]),
+            std::slice::from_ref(&bad),
+            None,
+        )
+        .unwrap();
     }
     drop(a);
     assert_eq!(std::fs::read_dir(wd.dir()).unwrap().count(), 0);

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use calamine::{open_workbook_auto, Data, Reader as _};
 use custbulk::pipeline::{Input, Pipeline};
-use custbulk::read::column_letter;
+use custbulk::read::{column_letter, Cells};
 use custbulk::validate::coerce::luhn;
 use custbulk::validate::{Checked, ValidateOptions};
 use rust_xlsxwriter::Workbook;
@@ -66,6 +66,11 @@ pub fn write_xlsx(path: &Path, sheet: &str, rows: &[Vec<String>]) {
 
 pub fn row(cells: &[&str]) -> Vec<String> {
     cells.iter().map(|s| s.to_string()).collect()
+}
+
+/// A row's cells as the annotator takes them.
+pub fn row_cells(cells: &[&str]) -> Cells {
+    cells.iter().collect()
 }
 
 /// `custbulk validate FILE --format json` (plus `extra` flags): exit code and summary.
@@ -195,7 +200,7 @@ pub fn input_rows(file: &Path) -> Vec<(u32, Vec<String>)> {
     let mut out = Vec::new();
     while pipeline.next(&mut row).unwrap() {
         if !row.blank_row {
-            out.push((row.row, row.cells.clone()));
+            out.push((row.row, row.cells.to_vec()));
         }
     }
     out

@@ -183,7 +183,6 @@ impl CsvSource {
         if !self.raw.blank {
             fill_row(&self.raw.record, row);
         }
-        row.end();
         Ok(true)
     }
 }
@@ -208,7 +207,6 @@ impl Tokenizer {
             if !raw.blank {
                 fill_row(&raw.record, &mut raw.row);
             }
-            raw.row.end();
             raw.decoded = true;
             emit.commit();
         })
@@ -273,28 +271,20 @@ impl Tokenizer {
     }
 }
 
-/// Copies the record's fields into the row's reused cell buffers. The record is checked as
-/// UTF-8 in one pass (fields of a valid record are valid unless a character straddles a
-/// delimiter, which `str::get` catches); otherwise each field is decoded on its own.
+/// Copies the record into the row's cells: its bytes in one copy when they are UTF-8 (checked
+/// in one pass, then at each field end, which a stray byte could put inside a character), else
+/// field by field, each decoded on its own.
 fn fill_row(record: &csv::ByteRecord, row: &mut Row) {
-    let cells = row.cells_for(record.len());
-    match simdutf8::basic::from_utf8(record.as_slice()) {
-        Ok(text) => {
-            for (i, cell) in cells.iter_mut().enumerate() {
-                cell.clear();
-                let range = record.range(i).unwrap_or(0..0);
-                match text.get(range) {
-                    Some(field) => cell.push_str(field),
-                    None => decode_field(&record[i], cell),
-                }
-            }
+    if let Ok(text) = simdutf8::basic::from_utf8(record.as_slice()) {
+        let ends = (0..record.len()).map(|i| record.range(i).map_or(0, |r| r.end));
+        if ends.clone().all(|end| text.is_char_boundary(end)) {
+            row.cells.assign(text, ends);
+            return;
         }
-        Err(_) => {
-            for (i, cell) in cells.iter_mut().enumerate() {
-                cell.clear();
-                decode_field(&record[i], cell);
-            }
-        }
+    }
+    row.cells.clear();
+    for (i, field) in record.iter().enumerate() {
+        row.cells.set(i, |out| decode_field(field, out));
     }
 }
 

@@ -1,0 +1,224 @@
+//! [`Cells`]: one row's cells as text, end to end in a single reused buffer.
+//!
+//! A row of separate `String`s costs a copy and a heap buffer per cell, and a row handed from
+//! the reading thread to the checking one is then a cache miss per cell. Here a CSV record
+//! becomes one copy of its bytes plus its field ends, and a row is one sequential read.
+
+use std::fmt;
+use std::ops::{Index, Range};
+
+/// The cells of one row, in column order. Cell `i` is `text()[span(i)]`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Cells {
+    text: String,
+    /// Where each cell ends in `text`; cell `i` starts where cell `i - 1` ends.
+    ends: Vec<usize>,
+}
+
+impl Cells {
+    pub fn new() -> Cells {
+        Cells::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Cell `i`, or `None` past the last cell.
+    pub fn get(&self, i: usize) -> Option<&str> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        Some(&self.text[start..end])
+    }
+
+    /// Where cell `i` lies in [`Cells::text`].
+    pub fn span(&self, i: usize) -> Range<usize> {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        start..self.ends[i]
+    }
+
+    /// Every cell's text end to end: what whole-row checks (blank, NFC) scan in one pass.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn iter(&self) -> Iter<'_> {
+        Iter {
+            cells: self,
+            front: 0,
+            back: self.len(),
+        }
+    }
+
+    /// Removes every cell, keeping the buffers.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+    }
+
+    pub fn push(&mut self, cell: &str) {
+        self.text.push_str(cell);
+        self.ends.push(self.text.len());
+    }
+
+    /// Keeps the first `n` cells.
+    pub fn truncate(&mut self, n: usize) {
+        if n < self.len() {
+            self.text
+                .truncate(if n == 0 { 0 } else { self.ends[n - 1] });
+            self.ends.truncate(n);
+        }
+    }
+
+    /// Sets cell `index` to what `write` appends to the (empty) buffer it is given; cells
+    /// skipped on the way are empty. Sources write cells left to right, which is cheap; a
+    /// cell to the left of the last one (an out-of-order sheet) rebuilds the row.
+    pub fn set(&mut self, index: usize, write: impl FnOnce(&mut String)) {
+        if index < self.len() {
+            let mut cells = self.to_vec();
+            cells[index].clear();
+            write(&mut cells[index]);
+            *self = cells.iter().collect();
+            return;
+        }
+        while self.ends.len() < index {
+            self.ends.push(self.text.len());
+        }
+        write(&mut self.text);
+        self.ends.push(self.text.len());
+    }
+
+    /// Replaces the cells with a record's: `text` holds every field end to end and `ends`
+    /// where each ends (as a `csv::ByteRecord` keeps them). `text` must split into valid UTF-8
+    /// at every end: the caller has checked it.
+    pub(crate) fn assign(&mut self, text: &str, ends: impl Iterator<Item = usize>) {
+        self.text.clear();
+        self.text.push_str(text);
+        self.ends.clear();
+        self.ends.extend(ends);
+        debug_assert!(self.ends.iter().all(|&e| self.text.is_char_boundary(e)));
+    }
+
+    pub fn to_vec(&self) -> Vec<String> {
+        self.iter().map(str::to_string).collect()
+    }
+}
+
+impl Index<usize> for Cells {
+    type Output = str;
+
+    fn index(&self, i: usize) -> &str {
+        match self.get(i) {
+            Some(cell) => cell,
+            None => panic!("cell {i} of a row of {} cells", self.len()),
+        }
+    }
+}
+
+impl<S: AsRef<str>> FromIterator<S> for Cells {
+    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Cells {
+        let mut cells = Cells::new();
+        for cell in iter {
+            cells.push(cell.as_ref());
+        }
+        cells
+    }
+}
+
+impl fmt::Debug for Cells {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<S: AsRef<str>> PartialEq<[S]> for Cells {
+    fn eq(&self, other: &[S]) -> bool {
+        self.len() == other.len() && self.iter().zip(other).all(|(a, b)| a == b.as_ref())
+    }
+}
+
+impl<S: AsRef<str>, const N: usize> PartialEq<[S; N]> for Cells {
+    fn eq(&self, other: &[S; N]) -> bool {
+        *self == other[..]
+    }
+}
+
+impl<S: AsRef<str>> PartialEq<Vec<S>> for Cells {
+    fn eq(&self, other: &Vec<S>) -> bool {
+        *self == other[..]
+    }
+}
+
+impl<'a> IntoIterator for &'a Cells {
+    type Item = &'a str;
+    type IntoIter = Iter<'a>;
+
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
+    }
+}
+
+/// The cells of a row, left to right.
+#[derive(Clone)]
+pub struct Iter<'a> {
+    cells: &'a Cells,
+    front: usize,
+    back: usize,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        if self.front == self.back {
+            return None;
+        }
+        self.front += 1;
+        self.cells.get(self.front - 1)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.back - self.front;
+        (n, Some(n))
+    }
+}
+
+impl DoubleEndedIterator for Iter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        if self.front == self.back {
+            return None;
+        }
+        self.back -= 1;
+        self.cells.get(self.back)
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_are_set_left_to_right_with_gaps_and_out_of_order() {
+        let mut c = Cells::new();
+        c.set(1, |s| s.push('b'));
+        c.set(3, |s| s.push_str("dé"));
+        assert_eq!(c, ["", "b", "", "dé"]);
+        c.set(0, |s| s.push('a'));
+        assert_eq!(c, ["a", "b", "", "dé"]);
+        assert_eq!(c.text(), "abdé");
+        assert_eq!(&c.text()[c.span(3)], "dé");
+        c.truncate(2);
+        assert_eq!(c, ["a", "b"]);
+        c.push("");
+        assert_eq!(c.iter().rev().collect::<Vec<_>>(), ["", "b", "a"]);
+        assert_eq!(format!("{c:?}"), r#"["a", "b", ""]"#);
+        assert_eq!(&c[1], "b");
+        assert_eq!(c.get(3), None);
+    }
+}
