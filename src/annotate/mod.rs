@@ -26,8 +26,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Memory stays flat: rows are compressed into the file as they come, on a thread of their own
-//! so validation goes on meanwhile, and notes wait in temporary files beside the output
+//! Memory stays flat: rows become sheet XML on the caller's thread, where their cells are
+//! still in cache, and are compressed into the file as they come on a thread of its own; notes
+//! wait in temporary files beside the output
 //! (`xlsx.rs` says why rust_xlsxwriter's constant-memory mode is not enough here). Blank input
 //! rows stay blank rows at their place, and with [`Annotator::match_source`] the header stays
 //! on the input's header row, so every row keeps its number and the rows named in the text
@@ -39,8 +40,6 @@ mod xlsx;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, Receiver, SyncSender};
-use std::thread::{self, JoinHandle};
 
 use anyhow::Context as _;
 
@@ -63,39 +62,11 @@ pub const SUMMARY_SHEET: &str = "Summary";
 /// make a workbook slow to open, and nobody reads that many.
 pub const MAX_NOTES: u64 = 20_000;
 
-/// Rows handed to the writing thread at a time.
-const BATCH: usize = 256;
-/// Batches in flight: bounds memory whatever the input's size.
-const IN_FLIGHT: usize = 4;
-
-/// One row as the writing thread gets it; its buffers come back to be refilled.
-#[derive(Default)]
-struct Job {
-    number: u32,
-    cells: Cells,
-    problems: Vec<Problem>,
-    outcome: Option<(String, Option<String>)>,
-}
-
-enum Msg {
-    Source {
-        sheet: Option<String>,
-        header_row: u32,
-    },
-    Rows(Vec<Job>),
-    Finish,
-}
-
 /// Writes an annotated copy of a sheet, row by row in input order.
 pub struct Annotator {
     path: PathBuf,
     tmp: PathBuf,
-    to_writer: Option<SyncSender<Msg>>,
-    spent: Receiver<Vec<Job>>,
-    worker: Option<JoinHandle<anyhow::Result<()>>>,
-    batch: Vec<Job>,
-    pool: Vec<Job>,
-    finished: bool,
+    writer: Option<Writer>,
 }
 
 impl Annotator {
@@ -114,49 +85,17 @@ impl Annotator {
                 path.display()
             )
         })?;
-        let mut writer = match Writer::new(file, &tmp, headers, with_outcome) {
+        let writer = match Writer::new(file, &tmp, headers, with_outcome) {
             Ok(w) => w,
             Err(e) => {
                 let _ = std::fs::remove_file(&tmp);
                 return Err(e.context(format!("annotating into {}", path.display())));
             }
         };
-        let (to_writer, from_caller) = mpsc::sync_channel::<Msg>(IN_FLIGHT);
-        let (give_back, spent) = mpsc::sync_channel::<Vec<Job>>(IN_FLIGHT + 2);
-        let worker = thread::Builder::new()
-            .name("custbulk-annotate".into())
-            .spawn(move || -> anyhow::Result<()> {
-                for msg in from_caller {
-                    match msg {
-                        Msg::Source { sheet, header_row } => {
-                            writer.match_source(sheet.as_deref(), header_row)
-                        }
-                        Msg::Rows(jobs) => {
-                            for j in &jobs {
-                                let outcome = j
-                                    .outcome
-                                    .as_ref()
-                                    .map(|(o, id)| (o.as_str(), id.as_deref()));
-                                writer.row(j.number, &j.cells, &j.problems, outcome)?;
-                            }
-                            let _ = give_back.try_send(jobs);
-                        }
-                        Msg::Finish => return writer.finish(),
-                    }
-                }
-                // The caller went away without finishing: leave no file behind.
-                Ok(())
-            })
-            .context("starting the annotating thread")?;
         Ok(Annotator {
             path: path.to_path_buf(),
             tmp,
-            to_writer: Some(to_writer),
-            spent,
-            worker: Some(worker),
-            batch: Vec::with_capacity(BATCH),
-            pool: Vec::new(),
-            finished: false,
+            writer: Some(writer),
         })
     }
 
@@ -164,16 +103,14 @@ impl Annotator {
     /// `--sheet NAME` works on both files) and the header stays on the input's header row,
     /// with blank rows above it in place of the title rows, so every row keeps its number.
     /// Call it before the first row; without it the header goes on row 1.
-    pub fn match_source(&mut self, source: &Source) -> anyhow::Result<()> {
-        self.send(Msg::Source {
-            sheet: source.sheet.clone(),
-            header_row: source.header_row,
-        })
+    pub fn match_source(&mut self, source: &Source) {
+        if let Some(w) = &mut self.writer {
+            w.match_source(source.sheet.as_deref(), source.header_row);
+        }
     }
 
     /// One input row, in input order: its row number, cells as read, problems, and for an
     /// import its outcome (`created`, `failed`, ...) and new id. A blank row stays blank.
-    /// A writing error shows here a few rows late, or at [`Annotator::finish`].
     pub fn row(
         &mut self,
         number: u32,
@@ -181,106 +118,33 @@ impl Annotator {
         problems: &[Problem],
         outcome: Option<(&str, Option<&str>)>,
     ) -> anyhow::Result<()> {
-        let mut job = self.pool.pop().unwrap_or_default();
-        job.cells.clone_from(cells);
-        self.push(job, number, problems, outcome)
-    }
-
-    /// Like [`Annotator::row`], but takes the cells rather than copying them: `cells` is left
-    /// holding the buffers of an earlier row, stale text to be overwritten, as
-    /// [`Pipeline::next`](crate::pipeline::Pipeline::next) does with a row it refills. For
-    /// callers done with the cells: it spares the copy, the copy's share of the time.
-    pub fn take_row(
-        &mut self,
-        number: u32,
-        cells: &mut Cells,
-        problems: &[Problem],
-        outcome: Option<(&str, Option<&str>)>,
-    ) -> anyhow::Result<()> {
-        let mut job = self.pool.pop().unwrap_or_default();
-        std::mem::swap(&mut job.cells, cells);
-        self.push(job, number, problems, outcome)
-    }
-
-    fn push(
-        &mut self,
-        mut job: Job,
-        number: u32,
-        problems: &[Problem],
-        outcome: Option<(&str, Option<&str>)>,
-    ) -> anyhow::Result<()> {
-        job.number = number;
-        job.problems.clear();
-        job.problems.extend_from_slice(problems);
-        match (&mut job.outcome, outcome) {
-            (Some((o, id)), Some((new_o, new_id))) => {
-                o.clear();
-                o.push_str(new_o);
-                *id = new_id.map(str::to_string);
-            }
-            (slot, new) => *slot = new.map(|(o, id)| (o.to_string(), id.map(str::to_string))),
-        }
-        self.batch.push(job);
-        if self.batch.len() >= BATCH {
-            self.send_batch()?;
-        }
-        Ok(())
-    }
-
-    fn send_batch(&mut self) -> anyhow::Result<()> {
-        let mut next = match self.spent.try_recv() {
-            Ok(mut spent) => {
-                self.pool.append(&mut spent);
-                spent
-            }
-            Err(_) => Vec::with_capacity(BATCH),
+        let Some(w) = &mut self.writer else {
+            anyhow::bail!("the annotated copy {} failed earlier", self.path.display());
         };
-        std::mem::swap(&mut next, &mut self.batch);
-        self.send(Msg::Rows(next))
-    }
-
-    fn send(&mut self, msg: Msg) -> anyhow::Result<()> {
-        let sent = match &self.to_writer {
-            Some(tx) => tx.send(msg).is_ok(),
-            None => false,
-        };
-        if sent {
-            return Ok(());
+        let written = w.row(number, cells, problems, outcome);
+        if written.is_err() {
+            self.writer = None;
         }
-        // The writing thread stopped: its error says why.
-        self.to_writer = None;
-        Err(self.join().err().unwrap_or_else(|| {
-            anyhow::anyhow!("the annotated copy {} failed earlier", self.path.display())
-        }))
-    }
-
-    fn join(&mut self) -> anyhow::Result<()> {
-        let result = match self.worker.take() {
-            Some(w) => w
-                .join()
-                .unwrap_or_else(|_| Err(anyhow::anyhow!("the annotating thread panicked"))),
-            None => Ok(()),
-        };
-        result.with_context(|| format!("writing the annotated copy {}", self.path.display()))
+        written.with_context(|| format!("writing the annotated copy {}", self.path.display()))
     }
 
     /// Writes the `Summary` sheet and closes the file: written to a temporary file beside the
     /// target and renamed over it once complete, so a failed run never leaves a partial
     /// workbook under the target's name.
     pub fn finish(mut self) -> anyhow::Result<()> {
-        if !self.batch.is_empty() {
-            self.send_batch()?;
-        }
-        self.send(Msg::Finish)?;
-        self.to_writer = None;
-        self.join()?;
+        let Some(w) = self.writer.take() else {
+            anyhow::bail!("the annotated copy {} failed earlier", self.path.display());
+        };
+        w.finish()
+            .with_context(|| format!("writing the annotated copy {}", self.path.display()))?;
         std::fs::rename(&self.tmp, &self.path).with_context(|| {
             format!(
                 "moving the annotated copy into place as {}",
                 self.path.display()
             )
         })?;
-        self.finished = true;
+        // Renamed: nothing left for `drop` to clean up.
+        self.tmp = PathBuf::new();
         Ok(())
     }
 }
@@ -288,11 +152,11 @@ impl Annotator {
 impl Drop for Annotator {
     /// An annotator dropped before [`Annotator::finish`] (the run failed) leaves no file.
     fn drop(&mut self) {
-        if self.finished {
+        if self.tmp.as_os_str().is_empty() {
             return;
         }
-        self.to_writer = None;
-        let _ = self.join();
+        // The writer's compressing thread stops first, so nothing writes after the removal.
+        self.writer = None;
         let _ = std::fs::remove_file(&self.tmp);
         xlsx::remove_temp_files(&self.tmp);
     }

@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::Context as _;
 
 use super::summary::Summary;
-use super::xlsx::{Book, SheetXml, Style};
+use super::xlsx::{needs_escape, Book, SheetXml, Style};
 use super::{MAX_NOTES, NEW_ID, OUTCOME, PROBLEMS, SUMMARY_SHEET};
 use crate::read::Cells;
 use crate::schema;
@@ -232,6 +232,8 @@ impl Writer {
             rows.string(0, fit(text, MAX_CELL).0, style_of(worst(problems.iter())));
         }
 
+        // One scan of the row says whether any of its cells needs escaping (nearly none does).
+        let plain = !needs_escape(cells.text());
         let mut m = 0;
         for (i, cell) in cells.iter().enumerate() {
             let col = match out_cols.get(i) {
@@ -257,7 +259,7 @@ impl Writer {
             }
             if start == m {
                 if !value.is_empty() {
-                    rows.string(col, value, Style::Plain);
+                    rows.text_cell(col, value, Style::Plain, plain);
                 }
                 continue;
             }
@@ -266,7 +268,7 @@ impl Writer {
             if value.is_empty() {
                 rows.blank(col, style);
             } else {
-                rows.string(col, value, style);
+                rows.text_cell(col, value, style, plain);
             }
             if summary.notes < MAX_NOTES {
                 note_text(flagged, cut, note);

@@ -58,7 +58,7 @@ fn annotator(args: &Args, pipeline: &Pipeline) -> anyhow::Result<Option<Annotato
         return Ok(None);
     };
     let mut a = Annotator::create(path, pipeline.headers(), false)?;
-    a.match_source(pipeline.source())?;
+    a.match_source(pipeline.source());
     Ok(Some(a))
 }
 
@@ -92,7 +92,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
             log.add(&row.problems)?;
         }
         if let Some(a) = &mut annotated {
-            a.take_row(row.row, &mut row.cells, &row.problems, None)?;
+            a.row(row.row, &row.cells, &row.problems, None)?;
         }
     }
     log.finish()?;

@@ -230,7 +230,7 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     let annotated = match &args.annotate {
         Some(path) => {
             let mut annotated = Annotator::create(path, &headers, true)?;
-            annotated.match_source(source.table())?;
+            annotated.match_source(source.table());
             Some(annotated)
         }
         None => None,

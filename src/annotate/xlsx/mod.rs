@@ -27,7 +27,7 @@ use zip::{CompressionMethod, ZipWriter};
 
 use notes::Notes;
 use package::{cols_xml, NS_MAIN, NS_REL, XML_HEAD};
-pub(super) use text::SheetXml;
+pub(super) use text::{needs_escape, SheetXml};
 
 /// Cell styles, as indexes into `cellXfs` of `package::STYLES`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

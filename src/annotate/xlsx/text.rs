@@ -65,6 +65,12 @@ impl SheetXml {
 
     /// A text cell, kept as text whatever it looks like.
     pub fn string(&mut self, col: u16, text: &str, style: Style) {
+        self.text_cell(col, text, style, false);
+    }
+
+    /// Like [`SheetXml::string`]; `plain` says the caller knows `text` has nothing to escape
+    /// (see [`needs_escape`], run once over a whole row).
+    pub fn text_cell(&mut self, col: u16, text: &str, style: Style, plain: bool) {
         self.buf.reserve(text.len() + 64);
         self.cell_start(col, style);
         if needs_preserve(text) {
@@ -73,7 +79,11 @@ impl SheetXml {
         } else {
             self.buf.extend_from_slice(b" t=\"inlineStr\"><is><t>");
         }
-        push_escaped(&mut self.buf, text, false);
+        if plain {
+            self.buf.extend_from_slice(text.as_bytes());
+        } else {
+            push_escaped(&mut self.buf, text, false);
+        }
         self.buf.extend_from_slice(b"</t></is></c>");
     }
 
@@ -146,6 +156,16 @@ static SPECIAL: [bool; 256] = {
     t
 };
 
+/// Whether `text` has a byte that [`push_escaped`] must look at. Branch-free, so the whole
+/// text of a row is one pass of vector code rather than a table lookup per byte of each cell.
+pub(in crate::annotate) fn needs_escape(text: &str) -> bool {
+    text.bytes().fold(0u8, |acc, b| {
+        let control = (b < 0x20) & (b != b'\t') & (b != b'\n');
+        let markup = (b == b'<') | (b == b'>') | (b == b'&') | (b == b'"');
+        acc | u8::from(control | markup | (b == b'_') | (b == 0xEF))
+    }) != 0
+}
+
 /// Escapes `text` for XML content (and attributes when `attr`): the usual entities, and
 /// characters XML cannot hold as Excel's `_xHHHH_`, so they read back as they were.
 pub(super) fn push_escaped(buf: &mut Vec<u8>, text: &str, attr: bool) {
@@ -203,6 +223,19 @@ mod tests {
         let long = format!("{}<{}", "a".repeat(40), "b".repeat(40));
         assert_eq!(esc(&long), long.replace('<', "&lt;"));
         assert_eq!(esc(&"é".repeat(40)), "é".repeat(40));
+    }
+
+    #[test]
+    fn rows_that_need_no_escaping_are_told_apart() {
+        for c in (0..0x800)
+            .filter_map(char::from_u32)
+            .chain(['\u{FFFE}', '\u{FFFF}'])
+        {
+            let text = format!("ab{c}cd");
+            let special = text.bytes().any(|b| SPECIAL[usize::from(b)]);
+            assert_eq!(needs_escape(&text), special, "{c:?}");
+        }
+        assert!(!needs_escape("Boulangerie Martin مخبزة مارتن 01000"));
     }
 
     #[test]
