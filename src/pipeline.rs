@@ -28,7 +28,7 @@
 //!
 //! Reading runs on a thread of its own (`read` tokenises and decodes CSV, and parses XLSX,
 //! there); the checks run on the caller's thread as rows arrive, each row one buffer of text
-//! (see [`Cells`]) so that handing it over costs little. Two threads for two cores: a third,
+//! (see [`Cells`](crate::read::Cells)) so that handing it over costs little. Two threads for two cores: a third,
 //! checking thread between them was measured slower, as each row then crossed cores twice.
 
 use std::path::PathBuf;
@@ -36,8 +36,6 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 
 use crate::mapping::{self, MapFile, Mapping};
-#[cfg(doc)]
-use crate::read::Cells;
 use crate::read::{self, Format, ReadError, ReadOptions, Row, Table};
 use crate::validate::{Checked, Severity, ValidateOptions, Validator};
 

@@ -119,7 +119,7 @@ impl Annotator {
         outcome: Option<(&str, Option<&str>)>,
     ) -> anyhow::Result<()> {
         let Some(w) = &mut self.writer else {
-            anyhow::bail!("the annotated copy {} failed earlier", self.path.display());
+            return Err(self.failed_earlier());
         };
         let written = w.row(number, cells, problems, outcome);
         if written.is_err() {
@@ -133,7 +133,7 @@ impl Annotator {
     /// workbook under the target's name.
     pub fn finish(mut self) -> anyhow::Result<()> {
         let Some(w) = self.writer.take() else {
-            anyhow::bail!("the annotated copy {} failed earlier", self.path.display());
+            return Err(self.failed_earlier());
         };
         w.finish()
             .with_context(|| format!("writing the annotated copy {}", self.path.display()))?;
@@ -146,6 +146,10 @@ impl Annotator {
         // Renamed: nothing left for `drop` to clean up.
         self.tmp = PathBuf::new();
         Ok(())
+    }
+
+    fn failed_earlier(&self) -> anyhow::Error {
+        anyhow::anyhow!("the annotated copy {} failed earlier", self.path.display())
     }
 }
 

@@ -30,12 +30,10 @@ impl Cells {
 
     /// Cell `i`, or `None` past the last cell.
     pub fn get(&self, i: usize) -> Option<&str> {
-        let end = *self.ends.get(i)?;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        Some(&self.text[start..end])
+        (i < self.len()).then(|| &self.text[self.span(i)])
     }
 
-    /// Where cell `i` lies in [`Cells::text`].
+    /// Where cell `i` lies in [`Cells::text`]. Panics past the last cell.
     pub fn span(&self, i: usize) -> Range<usize> {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         start..self.ends[i]

@@ -240,6 +240,7 @@ pub fn surely_nfc(s: &str) -> bool {
     }
 }
 
+/// Whether any of the 32 pairs of a window is [`unsure`].
 #[inline(always)]
 fn window_unsure(w: &[u8; 33]) -> bool {
     let mut acc = 0u8;
