@@ -14,6 +14,7 @@ mod cell;
 mod cells;
 mod csv;
 mod guard;
+mod ods;
 mod sheet;
 mod sniff;
 mod threaded;

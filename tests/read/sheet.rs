@@ -261,12 +261,12 @@ fn office_suite_files() {
         assert_eq!(second[3], "2500.5", "{name}");
         assert_eq!(second[4], no, "{name}");
         assert_eq!(second[5], "2024-03-01T10:30:00", "{name}");
-        // calamine exposes number formats for XLSX only: in XLS and ODS the `00000` format on
-        // 1000 is lost, and the zip code reads as 1000.
-        let padded = if format == Format::Xlsx {
-            "01000"
-        } else {
+        // A `00000` format on 1000 reads as shown, 01000: from the number format in XLSX, from
+        // the text the cell shows in ODS. calamine exposes neither for XLS, where it reads 1000.
+        let padded = if format == Format::Xls {
             "1000"
+        } else {
+            "01000"
         };
         assert_eq!(second[1], padded, "{name}");
         assert!(all[2].1.iter().all(|c| c.is_empty()), "{name}");
@@ -370,4 +370,95 @@ fn xlsx_formulas_read_as_their_cached_values() {
         rows(&mut t),
         vec![(2, strings(&["MARTIN", "#N/A", "1000", "true"]))]
     );
+}
+
+/// A minimal ODS package around the given tables (`<table:table>` elements).
+fn write_ods(path: &Path, tables: &str) {
+    use std::io::Write as _;
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    zip.start_file("mimetype", stored).unwrap();
+    zip.write_all(b"application/vnd.oasis.opendocument.spreadsheet")
+        .unwrap();
+    zip.start_file("META-INF/manifest.xml", stored).unwrap();
+    zip.write_all(
+        br#"<?xml version="1.0" encoding="UTF-8"?>
+<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>"#,
+    )
+    .unwrap();
+    zip.start_file("content.xml", stored).unwrap();
+    write!(
+        zip,
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body><office:spreadsheet>{tables}</office:spreadsheet></office:body></office:document-content>"#
+    )
+    .unwrap();
+    zip.finish().unwrap();
+}
+
+fn ods_text(text: &str) -> String {
+    format!(
+        r#"<table:table-cell office:value-type="string"><text:p>{text}</text:p></table:table-cell>"#
+    )
+}
+
+fn ods_number(value: &str, shown: &str, repeat: u32) -> String {
+    format!(
+        r#"<table:table-cell table:number-columns-repeated="{repeat}" office:value-type="float" office:value="{value}"><text:p>{shown}</text:p></table:table-cell>"#
+    )
+}
+
+/// LibreOffice keeps a number's shown text beside its value: `00000` on 1000 shows 01000 and is
+/// read so, through repeated rows and columns, covered cells and gaps, on the chosen sheet only.
+#[test]
+fn ods_numbers_keep_their_leading_zeros() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("codes.ods");
+    let row = |cells: &[String]| format!("<table:table-row>{}</table:table-row>", cells.concat());
+    let header = row(&[
+        ods_text("Nom"),
+        ods_text("CP"),
+        ods_text("Code"),
+        ods_text("Capital"),
+    ]);
+    let other = format!(
+        r#"<table:table table:name="Autre">{header}{}</table:table>"#,
+        row(&[ods_text("X"), ods_number("75001", "75001", 1)])
+    );
+    let repeated = format!(
+        r#"<table:table-row table:number-rows-repeated="2">{}{}{}</table:table-row>"#,
+        ods_text("Martin"),
+        ods_number("1000", "01000", 2),
+        ods_number("2500", "2 500", 1)
+    );
+    let gaps = row(&[
+        r#"<table:covered-table-cell/>"#.to_string(),
+        r#"<table:table-cell table:number-columns-repeated="2"/>"#.to_string(),
+        ods_number("42", "00042", 1),
+    ]);
+    let plain = row(&[ods_text("Durand"), ods_number("1000", "1000", 1)]);
+    let clients = format!(
+        r#"<table:table table:name="Clients">{header}{repeated}{gaps}{plain}</table:table>"#
+    );
+    write_ods(&path, &format!("{other}{clients}"));
+
+    let opts = ReadOptions {
+        sheet: Some("Clients".into()),
+        ..Default::default()
+    };
+    let mut t = open_with(&path, &opts).unwrap();
+    assert_eq!(t.format, Format::Ods);
+    let all = rows(&mut t);
+    assert_eq!(
+        all,
+        vec![
+            (2, strings(&["Martin", "01000", "01000", "2500"])),
+            (3, strings(&["Martin", "01000", "01000", "2500"])),
+            (4, strings(&["", "", "", "00042"])),
+            (5, strings(&["Durand", "1000", "", ""])),
+        ]
+    );
+    let mut t = open_with(&path, &ReadOptions::default()).unwrap();
+    assert_eq!(rows(&mut t), vec![(2, strings(&["X", "75001", "", ""]))]);
 }
