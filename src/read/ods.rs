@@ -1,9 +1,10 @@
-//! What calamine leaves out of an ODS sheet: how numbers with leading zeros are shown.
+//! What calamine leaves out of an ODS sheet: how some numbers are shown.
 //!
-//! calamine gives an ODS number cell its value (1000) and drops the text the cell shows
-//! (`01000`, from a `00000` number format): a zip code typed into such a column would lose its
-//! zero. The sheet's XML keeps the shown text beside the value, so one more streaming pass over
-//! `content.xml` collects the cells whose shown text is their whole value padded with zeros.
+//! calamine gives an ODS number cell its value and drops the text the cell shows: a zip code in
+//! a column formatted `00000` shows `01000` but reads 1000, and LibreOffice's booleans are the
+//! numbers 1 and 0 shown as TRUE and FALSE (VRAI and FAUX in French). The sheet's XML keeps the
+//! shown text beside the value, so one more streaming pass over `content.xml` collects those
+//! cells and the text they are read as: `01000`, `true`, `false`.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -13,16 +14,18 @@ use std::path::Path;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
-/// Shown text of zero-padded whole numbers, by 0-based (row, column) of the sheet.
-pub(crate) type Padded = HashMap<(u32, u32), String>;
+/// The text number cells are read as, by 0-based (row, column) of the sheet, where it differs
+/// from their value.
+pub(crate) type Shown = HashMap<(u32, u32), String>;
 
 /// At most this many cells are remembered (a repeated row can stand for a million rows).
 const MAX_CELLS: usize = 1 << 20;
 
-/// The zero-padded numbers of sheet `sheet` of the ODS file at `path`. Best effort: calamine
-/// has read the values already, so a file this pass cannot read just keeps them as they are.
-pub(crate) fn zero_padded(path: &Path, sheet: &str) -> Padded {
-    let mut found = Padded::new();
+/// The zero-padded numbers and booleans of sheet `sheet` of the ODS file at `path`. Best
+/// effort: calamine has read the values already, so a file this pass cannot read just keeps
+/// them as they are.
+pub(crate) fn shown_numbers(path: &Path, sheet: &str) -> Shown {
+    let mut found = Shown::new();
     let _ = scan(path, sheet, &mut found);
     found
 }
@@ -36,7 +39,7 @@ struct Cell {
     paragraphs: u32,
 }
 
-fn scan(path: &Path, sheet: &str, found: &mut Padded) -> Result<(), Box<dyn std::error::Error>> {
+fn scan(path: &Path, sheet: &str, found: &mut Shown) -> Result<(), Box<dyn std::error::Error>> {
     let mut zip = zip::ZipArchive::new(BufReader::new(File::open(path)?))?;
     let mut xml = Reader::from_reader(BufReader::new(zip.by_name("content.xml")?));
     let mut buf = Vec::new();
@@ -102,9 +105,12 @@ fn scan(path: &Path, sheet: &str, found: &mut Padded) -> Result<(), Box<dyn std:
                 "table-row" if in_sheet => row = row.saturating_add(rows_repeat),
                 "table-cell" | "covered-table-cell" if in_sheet => {
                     if let Some(c) = cell.take() {
-                        let padded = c.value.as_deref().is_some_and(|v| is_padded(&c.shown, v));
-                        if padded && c.paragraphs == 1 {
-                            remember(found, (row, col), (rows_repeat, c.repeat), &c.shown);
+                        let text = match &c.value {
+                            Some(v) if c.paragraphs == 1 => read_as(&c.shown, v),
+                            _ => None,
+                        };
+                        if let Some(text) = text {
+                            remember(found, (row, col), (rows_repeat, c.repeat), text);
                         }
                         col = col.saturating_add(c.repeat);
                     }
@@ -119,14 +125,28 @@ fn scan(path: &Path, sheet: &str, found: &mut Padded) -> Result<(), Box<dyn std:
 }
 
 /// Records `shown` for every cell a (possibly repeated) cell stands for.
-fn remember(found: &mut Padded, (row, col): (u32, u32), (rows, cols): (u32, u32), shown: &str) {
+fn remember(found: &mut Shown, (row, col): (u32, u32), (rows, cols): (u32, u32), text: &str) {
     for r in row..row.saturating_add(rows) {
         for c in col..col.saturating_add(cols) {
             if found.len() >= MAX_CELLS {
                 return;
             }
-            found.insert((r, c), shown.to_string());
+            found.insert((r, c), text.to_string());
         }
+    }
+}
+
+/// The text a number cell showing `shown` is read as, when it is not its `value`: the number
+/// itself with leading zeros (`01000` for 1000), or a boolean shown as TRUE or FALSE.
+fn read_as<'a>(shown: &'a str, value: &str) -> Option<&'a str> {
+    if is_padded(shown, value) {
+        return Some(shown);
+    }
+    let word = |words: [&str; 2]| words.iter().any(|w| shown.eq_ignore_ascii_case(w));
+    match value {
+        "1" if word(["true", "vrai"]) => Some("true"),
+        "0" if word(["false", "faux"]) => Some("false"),
+        _ => None,
     }
 }
 
@@ -160,6 +180,15 @@ fn repeat(e: &BytesStart<'_>, name: &str) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn booleans_are_read_as_words() {
+        assert_eq!(read_as("TRUE", "1"), Some("true"));
+        assert_eq!(read_as("Faux", "0"), Some("false"));
+        assert_eq!(read_as("TRUE", "2"), None);
+        assert_eq!(read_as("1", "1"), None);
+        assert_eq!(read_as("007", "7"), Some("007"));
+    }
 
     #[test]
     fn only_whole_numbers_shown_with_leading_zeros_count() {

@@ -9,7 +9,7 @@ use std::path::Path;
 use calamine::{Cell, Data, DataRef, Ods, Range, Reader, SheetType, SheetVisible, Xls, Xlsb, Xlsx};
 
 use super::cell::{is_empty_ref, write_data, write_ref, ZeroPad};
-use super::ods::Padded;
+use super::ods::Shown;
 use super::sniff::open_file;
 use super::threaded::{self, Emitter};
 use super::{Format, ReadError, ReadOptions, Row, Source};
@@ -68,7 +68,7 @@ fn open_unguarded(path: &Path, format: Format, opts: &ReadOptions) -> Result<Ope
             let wb: Ods<Input> = Ods::new(input).map_err(|e| bad(&e))?;
             let mut opened = range_source(path, wb, opts)?;
             if let Source::Range(range) = &mut opened.source {
-                range.padded = super::ods::zero_padded(path, &opened.sheet);
+                range.shown = super::ods::shown_numbers(path, &opened.sheet);
             }
             Ok(opened)
         }
@@ -287,7 +287,7 @@ where
         start_row,
         start_col,
         index: 0,
-        padded: Padded::new(),
+        shown: Shown::new(),
     };
     Ok(opened(Source::Range(source), sheet, names))
 }
@@ -298,8 +298,8 @@ pub(crate) struct RangeSource {
     start_row: u32,
     start_col: u32,
     index: usize,
-    /// ODS: numbers shown with leading zeros, as shown (see `ods`).
-    padded: Padded,
+    /// ODS: numbers read as they are shown, zero-padded or as booleans (see `ods`).
+    shown: Shown,
 }
 
 impl RangeSource {
@@ -313,8 +313,8 @@ impl RangeSource {
             if let Some(value) = self.range.get((self.index, c)) {
                 if !matches!(value, Data::Empty) {
                     let col = self.start_col as usize + c;
-                    match self.padded.get(&((number - 1) as u32, col as u32)) {
-                        Some(shown) => row.cells.set(col, |out| out.push_str(shown)),
+                    match self.shown.get(&((number - 1) as u32, col as u32)) {
+                        Some(text) => row.cells.set(col, |out| out.push_str(text)),
                         None => row.cells.set(col, |out| write_data(out, value)),
                     }
                 }

@@ -248,12 +248,8 @@ fn office_suite_files() {
         assert_eq!(first[1], "01000", "{name}: text stays text");
         assert_eq!(first[2], "55212022200013", "{name}: no exponent");
         assert_eq!(first[3], "1000", "{name}");
-        // LibreOffice keeps booleans as numbers shown as TRUE/FALSE; ODS gives the number.
-        let (yes, no) = if format == Format::Ods {
-            ("1", "0")
-        } else {
-            ("true", "false")
-        };
+        // LibreOffice keeps booleans as numbers shown as TRUE/FALSE: read as shown.
+        let (yes, no) = ("true", "false");
         assert_eq!(first[4], yes, "{name}");
         assert_eq!(first[5], "2024-03-01", "{name}");
         assert_eq!(first[6], "مخبزة مارتن", "{name}");
@@ -410,7 +406,8 @@ fn ods_number(value: &str, shown: &str, repeat: u32) -> String {
 }
 
 /// LibreOffice keeps a number's shown text beside its value: `00000` on 1000 shows 01000 and is
-/// read so, through repeated rows and columns, covered cells and gaps, on the chosen sheet only.
+/// read so, a boolean shown VRAI reads true, through repeated rows and columns, covered cells and
+/// gaps, on the chosen sheet only.
 #[test]
 fn ods_numbers_keep_their_leading_zeros() {
     let dir = tempfile::tempdir().unwrap();
@@ -437,7 +434,11 @@ fn ods_numbers_keep_their_leading_zeros() {
         r#"<table:table-cell table:number-columns-repeated="2"/>"#.to_string(),
         ods_number("42", "00042", 1),
     ]);
-    let plain = row(&[ods_text("Durand"), ods_number("1000", "1000", 1)]);
+    let plain = row(&[
+        ods_text("Durand"),
+        ods_number("1000", "1000", 1),
+        ods_number("1", "VRAI", 1),
+    ]);
     let clients = format!(
         r#"<table:table table:name="Clients">{header}{repeated}{gaps}{plain}</table:table>"#
     );
@@ -456,7 +457,7 @@ fn ods_numbers_keep_their_leading_zeros() {
             (2, strings(&["Martin", "01000", "01000", "2500"])),
             (3, strings(&["Martin", "01000", "01000", "2500"])),
             (4, strings(&["", "", "", "00042"])),
-            (5, strings(&["Durand", "1000", "", ""])),
+            (5, strings(&["Durand", "1000", "true", ""])),
         ]
     );
     let mut t = open_with(&path, &ReadOptions::default()).unwrap();
