@@ -137,7 +137,7 @@ fn write_int(out: &mut String, value: i64, pad: Option<&ZeroPad>) {
 
 /// Whole numbers print without `.0`; others in the shortest form that reads back to the same
 /// number, never with an exponent (Rust's `Display` for floats does not use one).
-fn write_float(out: &mut String, value: f64, pad: Option<&ZeroPad>) {
+pub(super) fn write_float(out: &mut String, value: f64, pad: Option<&ZeroPad>) {
     if value.fract() == 0.0 && value.abs() < EXACT {
         write_int(out, value as i64, pad);
     } else {

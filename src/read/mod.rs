@@ -18,6 +18,7 @@ mod ods;
 mod sheet;
 mod sniff;
 mod threaded;
+mod xls;
 
 use std::collections::VecDeque;
 use std::fmt;

@@ -6,7 +6,6 @@
 //! shown text beside the value, so one more streaming pass over `content.xml` collects those
 //! cells and the text they are read as: `01000`, `true`, `false`.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
@@ -14,9 +13,7 @@ use std::path::Path;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
-/// The text number cells are read as, by 0-based (row, column) of the sheet, where it differs
-/// from their value.
-pub(crate) type Shown = HashMap<(u32, u32), String>;
+use super::sheet::Shown;
 
 /// At most this many cells are remembered (a repeated row can stand for a million rows).
 const MAX_CELLS: usize = 1 << 20;
@@ -137,7 +134,8 @@ fn remember(found: &mut Shown, (row, col): (u32, u32), (rows, cols): (u32, u32),
 }
 
 /// The text a number cell showing `shown` is read as, when it is not its `value`: the number
-/// itself with leading zeros (`01000` for 1000), or a boolean shown as TRUE or FALSE.
+/// with leading zeros as shown (`01000` for 1000, `FR-007` for 7), or a boolean shown as TRUE
+/// or FALSE.
 fn read_as<'a>(shown: &'a str, value: &str) -> Option<&'a str> {
     if is_padded(shown, value) {
         return Some(shown);
@@ -150,13 +148,22 @@ fn read_as<'a>(shown: &'a str, value: &str) -> Option<&'a str> {
     }
 }
 
-/// `shown` is the whole number `value` written with leading zeros: `01000` for 1000.
+/// `shown` is the whole number `value` written with leading zeros (`01000` for 1000), maybe
+/// between literal text without digits, as a format such as `"FR-"000` shows it (`FR-007`).
 fn is_padded(shown: &str, value: &str) -> bool {
-    shown.len() >= 2
-        && shown.starts_with('0')
-        && shown.bytes().all(|b| b.is_ascii_digit())
+    let Some(start) = shown.find(|c: char| c.is_ascii_digit()) else {
+        return false;
+    };
+    let digits = &shown[start..];
+    let digits = &digits[..digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len())];
+    let rest = &shown[start + digits.len()..];
+    digits.len() >= 2
+        && digits.starts_with('0')
+        && !rest.contains(|c: char| c.is_ascii_digit())
         && matches!(
-            (shown.parse::<u64>(), value.parse::<f64>()),
+            (digits.parse::<u64>(), value.parse::<f64>()),
             (Ok(n), Ok(v)) if v >= 0.0 && v.fract() == 0.0 && n as f64 == v
         )
 }
@@ -200,5 +207,9 @@ mod tests {
         assert!(!is_padded("01000", "1000.5"));
         assert!(!is_padded("01000", "999"));
         assert!(!is_padded("0,5", "0.5"));
+        assert!(is_padded("FR-007", "7"));
+        assert!(is_padded("(0042)", "42"));
+        assert!(!is_padded("-007", "-7"));
+        assert!(!is_padded("007-1", "7"));
     }
 }

@@ -2,6 +2,7 @@
 //! reader for XLSX and XLSB (on a background thread, never the whole sheet in memory), and
 //! whole-sheet ranges for XLS and ODS, which calamine cannot stream.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
@@ -9,7 +10,6 @@ use std::path::Path;
 use calamine::{Cell, Data, DataRef, Ods, Range, Reader, SheetType, SheetVisible, Xls, Xlsb, Xlsx};
 
 use super::cell::{is_empty_ref, write_data, write_ref, ZeroPad};
-use super::ods::Shown;
 use super::sniff::open_file;
 use super::threaded::{self, Emitter};
 use super::{Format, ReadError, ReadOptions, Row, Source};
@@ -62,7 +62,11 @@ fn open_unguarded(path: &Path, format: Format, opts: &ReadOptions) -> Result<Ope
                     &format!("{e}; a password-protected workbook is stored this way too"),
                 )
             })?;
-            range_source(path, wb, opts)
+            let mut opened = range_source(path, wb, opts)?;
+            if let Source::Range(range) = &mut opened.source {
+                range.shown = super::xls::zero_padded(path, &opened.sheet);
+            }
+            Ok(opened)
         }
         Format::Ods => {
             let wb: Ods<Input> = Ods::new(input).map_err(|e| bad(&e))?;
@@ -292,13 +296,17 @@ where
     Ok(opened(Source::Range(source), sheet, names))
 }
 
+/// The text number cells are read as, by 0-based (row, column) of the sheet, where calamine's
+/// value is not what the cell shows: `01000` for 1000 under a `00000` format (see `xls`, `ods`).
+pub(crate) type Shown = HashMap<(u32, u32), String>;
+
 /// Rows of a sheet calamine has loaded whole (XLS, ODS).
 pub(crate) struct RangeSource {
     range: Range<Data>,
     start_row: u32,
     start_col: u32,
     index: usize,
-    /// ODS: numbers read as they are shown, zero-padded or as booleans (see `ods`).
+    /// Numbers read as they are shown, zero-padded or (ODS) as booleans.
     shown: Shown,
 }
 

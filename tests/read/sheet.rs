@@ -257,14 +257,8 @@ fn office_suite_files() {
         assert_eq!(second[3], "2500.5", "{name}");
         assert_eq!(second[4], no, "{name}");
         assert_eq!(second[5], "2024-03-01T10:30:00", "{name}");
-        // A `00000` format on 1000 reads as shown, 01000: from the number format in XLSX, from
-        // the text the cell shows in ODS. calamine exposes neither for XLS, where it reads 1000.
-        let padded = if format == Format::Xls {
-            "1000"
-        } else {
-            "01000"
-        };
-        assert_eq!(second[1], padded, "{name}");
+        // A `00000` format on 1000 reads as shown: 01000.
+        assert_eq!(second[1], "01000", "{name}");
         assert!(all[2].1.iter().all(|c| c.is_empty()), "{name}");
         let sheet2 = ReadOptions {
             sheet: Some("notes".into()),
@@ -279,26 +273,88 @@ fn office_suite_files() {
     }
 }
 
+/// Codes shown with leading zeros in every way a sheet stores numbers: whole numbers side by
+/// side (XLS keeps them as one MULRK record), alone (RK), too large for RK (NUMBER), from a
+/// formula, and with a text prefix in the format.
+fn write_codes_xlsx(path: &Path) {
+    let mut wb = Workbook::new();
+    let zip = XlsxFormat::new().set_num_format("00000");
+    let long = XlsxFormat::new().set_num_format("000000000000");
+    let prefixed = XlsxFormat::new().set_num_format("\"FR-\"000");
+    let ws = wb.add_worksheet();
+    ws.set_name("Codes").unwrap();
+    for (c, h) in ["Nom", "CP", "CP livraison", "Code", "Compte"]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    ws.write_string(1, 0, "Martin").unwrap();
+    ws.write_number_with_format(1, 1, 1000.0, &zip).unwrap();
+    ws.write_number_with_format(1, 2, 6000.0, &zip).unwrap();
+    ws.write_number_with_format(1, 3, 7.0, &prefixed).unwrap();
+    ws.write_number_with_format(1, 4, 1234567890.0, &long)
+        .unwrap();
+    ws.write_string(2, 0, "Durand").unwrap();
+    ws.write_number_with_format(2, 1, 75001.0, &zip).unwrap();
+    // The result is stored too: LibreOffice does not recalculate such files on opening.
+    let formula = rust_xlsxwriter::Formula::new("=B2+1").set_result("1001");
+    ws.write_formula_with_format(2, 2, formula, &zip).unwrap();
+    ws.write_number(2, 4, 42.0).unwrap();
+    wb.save(path).unwrap();
+}
+
 #[test]
-#[ignore = "needs LibreOffice; rewrites tests/data/clients-libreoffice.*"]
+#[ignore = "needs LibreOffice; rewrites tests/data/clients-libreoffice.* and codes-libreoffice.*"]
 fn regenerate_office_files() {
     let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("clients-libreoffice.xlsx");
-    write_fixture_xlsx(&src);
-    for ext in ["xls", "ods", "xlsx"] {
-        let out = dir.path().join("out");
-        let status = std::process::Command::new("soffice")
-            .args(["--headless", "--convert-to", ext, "--outdir"])
-            .arg(&out)
-            .arg(&src)
-            .status()
-            .expect("soffice");
-        assert!(status.success());
-        std::fs::copy(
-            out.join(format!("clients-libreoffice.{ext}")),
-            data(&format!("clients-libreoffice.{ext}")),
-        )
-        .unwrap();
+    let clients = dir.path().join("clients-libreoffice.xlsx");
+    write_fixture_xlsx(&clients);
+    let codes = dir.path().join("codes-libreoffice.xlsx");
+    write_codes_xlsx(&codes);
+    for src in [clients, codes] {
+        let stem = src.file_stem().unwrap().to_str().unwrap().to_string();
+        for ext in ["xls", "ods", "xlsx"] {
+            let out = dir.path().join("out");
+            let status = std::process::Command::new("soffice")
+                .args(["--headless", "--convert-to", ext, "--outdir"])
+                .arg(&out)
+                .arg(&src)
+                .status()
+                .expect("soffice");
+            assert!(status.success());
+            std::fs::copy(
+                out.join(format!("{stem}.{ext}")),
+                data(&format!("{stem}.{ext}")),
+            )
+            .unwrap();
+        }
+    }
+}
+
+/// What a person sees in LibreOffice is what is read, whichever format it saved: `00000` on
+/// 1000 is 01000 whether the number sits beside others, alone, is large or comes from a formula.
+#[test]
+fn office_suite_files_keep_leading_zeros() {
+    for ext in ["xlsx", "xls", "ods"] {
+        let name = format!("codes-libreoffice.{ext}");
+        let mut t = open(&data(&name));
+        assert_eq!(
+            t.headers,
+            ["Nom", "CP", "CP livraison", "Code", "Compte"],
+            "{name}"
+        );
+        assert_eq!(
+            rows(&mut t),
+            vec![
+                (
+                    2,
+                    strings(&["Martin", "01000", "06000", "FR-007", "001234567890"])
+                ),
+                (3, strings(&["Durand", "75001", "01001", "", "42"])),
+            ],
+            "{name}"
+        );
     }
 }
 
