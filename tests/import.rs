@@ -495,3 +495,48 @@ fn annotate_writes_the_input_with_problems_outcomes_and_new_ids() {
     );
     assert!(text(1, 7).len() == 24, "the new id of a created row");
 }
+
+/// The annotated copy of an import, fixed where it is red and imported again, creates the fixed
+/// rows only: the rows its `_outcome` says were created are left out, not created twice.
+#[test]
+fn an_annotated_copy_fixed_and_imported_again_creates_only_the_fixed_rows() {
+    use calamine::{open_workbook_auto, Data, Reader as _};
+    let server = Server::start(Options::default());
+    let wd = Workdir::new();
+    wd.write("clients.csv", sheet(4, &[2]));
+    let first = ["import", "clients.csv", "--annotate", "annotated.xlsx"];
+    let out = wd.against(&server, &first).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(server.records().len(), 3);
+
+    // The person fixes the red capital in the copy and saves it, every other cell as it was.
+    let mut book = open_workbook_auto(wd.path("annotated.xlsx")).unwrap();
+    let range = book.worksheet_range_at(0).unwrap().unwrap();
+    let mut fixed = rust_xlsxwriter::Workbook::new();
+    let ws = fixed.add_worksheet();
+    for (r, cells) in range.rows().enumerate() {
+        for (c, cell) in cells.iter().enumerate() {
+            let text = match cell {
+                Data::String(s) if s == "12.5" => "1002".to_string(),
+                Data::String(s) => s.clone(),
+                Data::Empty => continue,
+                other => other.to_string(),
+            };
+            ws.write_string(r as u32, c as u16, text).unwrap();
+        }
+    }
+    fixed.save(wd.path("fixed.xlsx")).unwrap();
+
+    let again = ["import", "fixed.xlsx", "--no-progress"];
+    let out = wd.against(&server, &again).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let results = results(&wd, "fixed.results.csv");
+    assert_eq!(count(&results, "created"), 1);
+    assert_eq!(count(&results, "skipped"), 3);
+    assert!(
+        results[0]["_error"].contains("_outcome"),
+        "{:?}",
+        results[0]
+    );
+    assert_store_has_each_once(&server, 4);
+}

@@ -77,7 +77,7 @@ impl Source {
         while pipeline.next(&mut row)? {
             let row_mode = match row.action {
                 Some(Action::Do(m)) => m,
-                Some(Action::Ignore) => continue,
+                Some(Action::Ignore | Action::Done) => continue,
                 None => mode,
             };
             count += u64::from(row.is_valid() && row_mode == Mode::Delete);

@@ -106,10 +106,16 @@ impl Uploader {
         };
         let mode = match row.action {
             Some(Action::Do(mode)) => mode,
-            Some(Action::Ignore) => {
-                let error = Some("left out: its _action is ignore".to_string());
+            Some(action @ (Action::Ignore | Action::Done)) => {
+                let why = if action == Action::Ignore {
+                    "left out: its _action is ignore"
+                } else {
+                    "left out: its _outcome says an earlier import created or updated this \
+                     customer, and creating it again would make a duplicate (clear the _outcome \
+                     cell to create it anyway)"
+                };
                 return Ok(Done {
-                    error,
+                    error: Some(why.to_string()),
                     ..Done::new(Outcome::Skipped)
                 });
             }

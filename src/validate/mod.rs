@@ -64,6 +64,10 @@ impl Mode {
 pub enum Action {
     Do(Mode),
     Ignore,
+    /// Not from `_action`: the row's `_outcome` (a results file or an import's annotated copy
+    /// read back) says its customer was created or updated already, so creating it would make
+    /// a duplicate. Left out like `Ignore`.
+    Done,
 }
 
 impl Action {
@@ -139,6 +143,8 @@ pub struct Validator {
     id_col: Option<usize>,
     /// The `_action` column, when the sheet has one.
     action_col: Option<usize>,
+    /// The `_outcome` column of a results file or annotated copy read back.
+    outcome_col: Option<usize>,
     key: Option<(KeySource, &'static str, Option<usize>)>,
     mode: Mode,
     /// (letter, header) per column, for problems.
@@ -274,6 +280,15 @@ impl Validator {
             .iter()
             .find(|c| c.target == Target::Ignore(crate::mapping::Ignored::Action))
             .map(|c| c.index);
+        let outcome_col = mapping
+            .columns
+            .iter()
+            .find(|c| {
+                c.header
+                    .trim()
+                    .eq_ignore_ascii_case(crate::annotate::OUTCOME)
+            })
+            .map(|c| c.index);
         let name_fed = fields.iter().any(|p| p.field.name == "name");
         // With an action column, rows that create are checked one by one instead.
         if !opts.mode.finds_existing() && !name_fed && action_col.is_none() {
@@ -291,6 +306,7 @@ impl Validator {
             groups: groups.into_iter().map(|(_, g)| g).collect(),
             id_col,
             action_col,
+            outcome_col,
             key,
             mode: opts.mode,
             columns: mapping
@@ -409,6 +425,10 @@ impl Validator {
                 }
             }
         }
+        if self.created_before(out) {
+            out.action = Some(Action::Done);
+            return;
+        }
         out.cells_nfc = coerce::surely_nfc(out.cells.text());
         let cells = std::mem::take(&mut out.cells);
         if let Some(c) = self.id_col {
@@ -519,6 +539,20 @@ impl Validator {
         }
     }
 
+    /// Whether this row would create a customer its `_outcome` says exists already: `created`,
+    /// `updated` or `unchanged` by the import that wrote the file. Importing the file again
+    /// then creates only the rows that were fixed, never a second copy of the others.
+    fn created_before(&self, out: &Checked) -> bool {
+        let Some(c) = self.outcome_col else {
+            return false;
+        };
+        let outcome = coerce::trim(cell_of(&out.cells, Some(c)));
+        self.mode_of(out) == Mode::Create
+            && ["created", "updated", "unchanged"]
+                .iter()
+                .any(|o| outcome.eq_ignore_ascii_case(o))
+    }
+
     /// The mode this row is imported in: its own action, else the run's.
     fn mode_of(&self, out: &Checked) -> Mode {
         match out.action {
@@ -595,7 +629,7 @@ impl Validator {
     /// Reports a key already seen on an earlier row (and, on update, a row without a key).
     /// Rows must come in file order.
     fn check_key(&mut self, out: &mut Checked) {
-        if out.blank_row || out.action == Some(Action::Ignore) {
+        if out.blank_row || matches!(out.action, Some(Action::Ignore | Action::Done)) {
             return;
         }
         let Some((_, field, col)) = self.key else {
