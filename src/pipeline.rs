@@ -36,7 +36,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 
 use crate::mapping::{self, MapFile, Mapping};
-use crate::read::{self, Format, ReadError, ReadOptions, Row, Table};
+use crate::read::{self, ReadError, ReadOptions, Row, Table};
 use crate::validate::{Checked, Severity, ValidateOptions, Validator};
 
 /// Where the rows come from: the file and how to read and map it. `clap`-ready, so commands
@@ -101,31 +101,6 @@ pub struct Counts {
     pub warnings: u64,
 }
 
-/// What a file turned out to be, kept when the table itself moves to the reader thread.
-#[derive(Debug, Clone)]
-pub struct Source {
-    pub file: PathBuf,
-    pub sheet: Option<String>,
-    pub sheet_names: Vec<String>,
-    pub header_row: u32,
-    pub headers: Vec<String>,
-    pub title_rows_skipped: u32,
-    pub encoding: Option<&'static str>,
-    pub delimiter: Option<u8>,
-    pub format: Format,
-    pub notes: Vec<String>,
-}
-
-impl Source {
-    /// The file (and sheet) as messages name them: `clients.xlsx, sheet "Feuil1"`.
-    pub fn location(&self) -> String {
-        match &self.sheet {
-            Some(s) => format!("{}, sheet \"{s}\"", self.file.display()),
-            None => self.file.display().to_string(),
-        }
-    }
-}
-
 /// A file that cannot be opened is exit 3, except when a flag asked for something the file
 /// does not have (a sheet, an encoding): that is a usage error, exit 2.
 pub fn open_error(e: ReadError) -> anyhow::Error {
@@ -139,7 +114,6 @@ pub fn open_error(e: ReadError) -> anyhow::Error {
 
 /// A file being read, mapped and validated row by row.
 pub struct Pipeline {
-    source: Source,
     mapping: Mapping,
     validator: Validator,
     table: Box<Table>,
@@ -172,20 +146,7 @@ impl Pipeline {
                 table.location()
             )
         })?;
-        let source = Source {
-            file: table.file.clone(),
-            sheet: table.sheet.clone(),
-            sheet_names: table.sheet_names().to_vec(),
-            header_row: table.header_row,
-            headers: table.headers.clone(),
-            title_rows_skipped: table.title_rows_skipped,
-            encoding: table.encoding,
-            delimiter: table.delimiter,
-            format: table.format,
-            notes: table.notes.clone(),
-        };
         Ok(Pipeline {
-            source,
             mapping,
             validator,
             table: Box::new(table),
@@ -194,13 +155,13 @@ impl Pipeline {
         })
     }
 
-    /// The file, sheet, header row and headers.
-    pub fn source(&self) -> &Source {
-        &self.source
+    /// The file as read: its sheet, header row, headers and the notes on how it was read.
+    pub fn source(&self) -> &Table {
+        &self.table
     }
 
     pub fn headers(&self) -> &[String] {
-        &self.source.headers
+        &self.table.headers
     }
 
     pub fn mapping(&self) -> &Mapping {

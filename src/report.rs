@@ -14,7 +14,8 @@ use anyhow::Context as _;
 use serde_json::{json, Value};
 
 use crate::mapping::{Mapping, Target};
-use crate::pipeline::{Counts, Source};
+use crate::pipeline::Counts;
+use crate::read::Table;
 use crate::schema::FIELDS;
 use crate::validate::{Problem, Severity};
 
@@ -150,12 +151,7 @@ fn severity_word(s: Severity) -> &'static str {
 
 /// The JSON summary of a validation (`--format json`):
 /// `{file, sheet, rows, valid, invalid, blank_rows, mapping, unmapped, problems, ...}`.
-pub fn json_summary(
-    source: &Source,
-    mapping: &Mapping,
-    counts: &Counts,
-    log: &ProblemLog,
-) -> Value {
+pub fn json_summary(source: &Table, mapping: &Mapping, counts: &Counts, log: &ProblemLog) -> Value {
     let mapped: Vec<Value> = mapping
         .columns
         .iter()
@@ -192,7 +188,7 @@ pub fn json_summary(
 /// examples, and how to see them all.
 pub fn write_text(
     out: &mut dyn Write,
-    source: &Source,
+    source: &Table,
     mapping: &Mapping,
     counts: &Counts,
     log: &ProblemLog,

@@ -43,8 +43,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::pipeline::Source;
-use crate::read::Cells;
+use crate::read::{Cells, Table};
 use crate::validate::Problem;
 use writer::Writer;
 
@@ -103,7 +102,7 @@ impl Annotator {
     /// `--sheet NAME` works on both files) and the header stays on the input's header row,
     /// with blank rows above it in place of the title rows, so every row keeps its number.
     /// Call it before the first row; without it the header goes on row 1.
-    pub fn match_source(&mut self, source: &Source) {
+    pub fn match_source(&mut self, source: &Table) {
         if let Some(w) = &mut self.writer {
             w.match_source(source.sheet.as_deref(), source.header_row);
         }

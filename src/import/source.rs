@@ -86,7 +86,7 @@ impl Source {
     }
 
     /// What the file turned out to be (sheet, header row), for the annotated copy.
-    pub fn table(&self) -> &crate::pipeline::Source {
+    pub fn table(&self) -> &crate::read::Table {
         self.pipeline.source()
     }
 
