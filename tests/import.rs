@@ -539,4 +539,27 @@ fn an_annotated_copy_fixed_and_imported_again_creates_only_the_fixed_rows() {
         results[0]
     );
     assert_store_has_each_once(&server, 4);
+    // This run's outcome columns replace the copy's old ones rather than repeating them.
+    let header = csv::Reader::from_path(wd.path("fixed.results.csv"))
+        .unwrap()
+        .headers()
+        .unwrap()
+        .clone();
+    let header: Vec<&str> = header.iter().collect();
+    assert_eq!(
+        header,
+        [
+            "name",
+            "siret",
+            "zipCode",
+            "city",
+            "capital",
+            "_row",
+            "_outcome",
+            "_id",
+            "_status",
+            "_error",
+            "_response"
+        ]
+    );
 }

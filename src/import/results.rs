@@ -67,7 +67,9 @@ pub struct Results {
     failed: csv::Writer<BufWriter<File>>,
     pub results_path: PathBuf,
     pub failed_path: PathBuf,
-    width: usize,
+    /// The input's columns written back: all but those an earlier run wrote (`_outcome`,
+    /// `Problems`, ...), which this run's own columns replace.
+    keep: Vec<usize>,
     plan: bool,
     pending: BTreeMap<u64, Finished>,
     next: u64,
@@ -93,7 +95,13 @@ impl Results {
         };
         let mut results = open(results_path)?;
         let mut failed = open(failed_path)?;
-        let mut header: Vec<&str> = headers.iter().map(String::as_str).collect();
+        let keep: Vec<usize> = (0..headers.len())
+            .filter(|&i| {
+                let h = headers[i].trim().to_lowercase();
+                !crate::schema::RESULT_COLUMNS.contains(&h.as_str())
+            })
+            .collect();
+        let mut header: Vec<&str> = keep.iter().map(|&i| headers[i].as_str()).collect();
         failed.write_record(&header)?;
         header.extend(COLUMNS);
         if plan {
@@ -105,7 +113,7 @@ impl Results {
             failed,
             results_path: results_path.to_path_buf(),
             failed_path: failed_path.to_path_buf(),
-            width: headers.len(),
+            keep,
             plan,
             pending: BTreeMap::new(),
             next: 0,
@@ -144,19 +152,15 @@ impl Results {
                 Some((outcome.as_str(), row.id.as_deref())),
             )?;
         }
-        // Ragged rows are cut or padded to the header's width so the outcome columns line up;
-        // validation has already reported them.
-        let mut cells = row.cells;
-        cells.truncate(self.width);
-        while cells.len() < self.width {
-            cells.push("");
-        }
-        if outcome.is_problem() {
-            self.failed.write_record(&cells)?;
-        }
+        // Ragged rows are cut or padded to the header's columns so the outcome columns line
+        // up; validation has already reported them.
+        let cell = |i: usize| row.cells.get(i).unwrap_or("");
         let record = &mut self.record;
         record.clear();
-        record.extend(cells.iter().map(str::to_string));
+        record.extend(self.keep.iter().map(|&i| cell(i).to_string()));
+        if outcome.is_problem() {
+            self.failed.write_record(record.iter())?;
+        }
         record.push(row.row.to_string());
         record.push(outcome.as_str().to_string());
         record.push(row.id.unwrap_or_default());
