@@ -62,19 +62,11 @@ fn open_unguarded(path: &Path, format: Format, opts: &ReadOptions) -> Result<Ope
                     &format!("{e}; a password-protected workbook is stored this way too"),
                 )
             })?;
-            let mut opened = range_source(path, wb, opts)?;
-            if let Source::Range(range) = &mut opened.source {
-                range.shown = super::xls::zero_padded(path, &opened.sheet);
-            }
-            Ok(opened)
+            range_source(path, wb, opts, super::xls::zero_padded)
         }
         Format::Ods => {
             let wb: Ods<Input> = Ods::new(input).map_err(|e| bad(&e))?;
-            let mut opened = range_source(path, wb, opts)?;
-            if let Source::Range(range) = &mut opened.source {
-                range.shown = super::ods::shown_numbers(path, &opened.sheet);
-            }
-            Ok(opened)
+            range_source(path, wb, opts, super::ods::shown_numbers)
         }
         Format::Csv => Err(unreadable(path, format, &"CSV is not a workbook format")),
     }
@@ -273,10 +265,12 @@ fn stream_cells<'a>(
     Ok(())
 }
 
+/// A sheet calamine loads whole; `shown(path, sheet)` gives the numbers to read as shown.
 fn range_source<R: Reader<Input>>(
     path: &Path,
     mut wb: R,
     opts: &ReadOptions,
+    shown: fn(&Path, &str) -> Shown,
 ) -> Result<Opened, ReadError>
 where
     R::Error: std::fmt::Display,
@@ -291,7 +285,7 @@ where
         start_row,
         start_col,
         index: 0,
-        shown: Shown::new(),
+        shown: shown(path, &sheet),
     };
     Ok(opened(Source::Range(source), sheet, names))
 }
