@@ -176,7 +176,7 @@ impl Writer {
                 self.last_row + 1 + layout.offset
             );
         };
-        if problems.is_empty() && crate::validate::coerce::is_blank(cells.text()) {
+        if problems.is_empty() && cells.is_blank() {
             self.summary.blank_rows += 1;
             return Ok(());
         }

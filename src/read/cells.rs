@@ -44,6 +44,15 @@ impl Cells {
         &self.text
     }
 
+    /// True when every cell is empty or white space: nearly always decided by the first byte.
+    pub fn is_blank(&self) -> bool {
+        match self.text.bytes().find(|b| !b.is_ascii_whitespace()) {
+            None => true,
+            Some(b) if b < 0x80 => false,
+            Some(_) => self.text.trim().is_empty(),
+        }
+    }
+
     pub fn iter(&self) -> Iter<'_> {
         Iter {
             cells: self,
@@ -218,5 +227,15 @@ mod tests {
         assert_eq!(format!("{c:?}"), r#"["a", "b", ""]"#);
         assert_eq!(&c[1], "b");
         assert_eq!(c.get(3), None);
+    }
+
+    #[test]
+    fn blank_means_white_space_only() {
+        for blank in [&["", " "][..], &["\t\r\n"], &["\u{a0}", " \u{3000} "], &[]] {
+            assert!(blank.iter().collect::<Cells>().is_blank(), "{blank:?}");
+        }
+        for text in [&["", "x"][..], &[" x "], &["\u{a0}é"], &["\u{3000}0"]] {
+            assert!(!text.iter().collect::<Cells>().is_blank(), "{text:?}");
+        }
     }
 }

@@ -72,7 +72,7 @@ impl Row {
 
     /// True when every cell is empty or whitespace: such rows are counted, not validated.
     pub fn is_blank(&self) -> bool {
-        crate::validate::coerce::is_blank(self.cells.text())
+        self.cells.is_blank()
     }
 
     /// Starts refilling this row for the source, keeping the buffers.

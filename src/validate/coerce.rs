@@ -262,15 +262,6 @@ fn unsure(x: u8, y: u8) -> u8 {
     u8::from(other | mark_d9 | mark_db)
 }
 
-/// True when `s` is empty or white space: nearly always decided by its first byte.
-pub fn is_blank(s: &str) -> bool {
-    match s.bytes().find(|b| !b.is_ascii_whitespace()) {
-        None => true,
-        Some(b) if b < 0x80 => false,
-        Some(_) => s.trim().is_empty(),
-    }
-}
-
 /// The SIREN of La Poste, whose establishments' SIRETs use their own checksum.
 const LA_POSTE_SIREN: &str = "356000000";
 

@@ -509,13 +509,3 @@ fn text_already_in_nfc_is_kept_and_decomposed_text_is_composed() {
         }
     }
 }
-
-#[test]
-fn blank_means_white_space_only() {
-    for blank in ["", " ", "\t\r\n", "\u{a0}", " \u{3000} "] {
-        assert!(coerce::is_blank(blank), "{blank:?}");
-    }
-    for text in ["x", " x ", "\u{a0}é", "\u{3000}0"] {
-        assert!(!coerce::is_blank(text), "{text:?}");
-    }
-}
