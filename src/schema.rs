@@ -361,6 +361,11 @@ pub static RESULT_COLUMNS: &[&str] = &[
     "problèmes",
 ];
 
+/// Whether `header` names a column custbulk writes itself (see [`RESULT_COLUMNS`]).
+pub fn is_result_column(header: &str) -> bool {
+    RESULT_COLUMNS.contains(&header.trim().to_lowercase().as_str())
+}
+
 /// Headers of the per-row action column (create, update, delete, ...), reserved for it: not
 /// mapped to a field. Compared like [`RESULT_COLUMNS`].
 pub static ACTION_COLUMNS: &[&str] = &["_action", "action", "commande"];

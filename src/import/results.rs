@@ -96,10 +96,7 @@ impl Results {
         let mut results = open(results_path)?;
         let mut failed = open(failed_path)?;
         let keep: Vec<usize> = (0..headers.len())
-            .filter(|&i| {
-                let h = headers[i].trim().to_lowercase();
-                !crate::schema::RESULT_COLUMNS.contains(&h.as_str())
-            })
+            .filter(|&i| !crate::schema::is_result_column(&headers[i]))
             .collect();
         let mut header: Vec<&str> = keep.iter().map(|&i| headers[i].as_str()).collect();
         failed.write_record(&header)?;

@@ -298,7 +298,7 @@ pub fn auto_target(header: &str, norm: &mut String) -> Target {
     if schema::ID_COLUMNS.contains(&raw.as_str()) {
         return Target::Id;
     }
-    if schema::RESULT_COLUMNS.contains(&raw.as_str()) {
+    if schema::is_result_column(&raw) {
         return Target::Ignore(Ignored::Result);
     }
     if schema::ACTION_COLUMNS.contains(&raw.as_str()) {
