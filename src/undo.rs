@@ -7,9 +7,9 @@
 //! `--force`). Every step first looks at the customer as it is now, so running undo twice, or
 //! after a crash, does no harm; it is journaled like an import and `--resume` continues it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufRead, BufReader, BufWriter, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -126,7 +126,8 @@ impl Ended {
 
 pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     let started = Instant::now();
-    let steps = read_steps(&args.journal)?;
+    let steps = find_steps(&args.journal)?;
+    let mut import_journal = StepReader::open(&args.journal)?;
     let results_path = args
         .results
         .clone()
@@ -194,31 +195,44 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     let writer_ref = writer.as_deref();
     let undo = &undo;
     let mut ended = futures::stream::iter(steps.iter())
-        .map(|(row, step)| {
-            let done = earlier.remove(row);
+        .map(|&(row, at)| {
+            let done = earlier.remove(&row);
+            let step = import_journal.load(at);
             async move {
-                if let Some((outcome, new_id, status, error)) = done {
-                    return Ended {
+                let step = match step {
+                    Ok(step) => step,
+                    Err(err) => {
+                        let error = Some(format!("{err:#}"));
+                        return (
+                            row,
+                            None,
+                            Ended {
+                                error,
+                                ..Ended::new(Outcome::Failed)
+                            },
+                        );
+                    }
+                };
+                let end = match done {
+                    Some((outcome, new_id, status, error)) => Ended {
                         new_id,
                         status,
                         error,
                         ..Ended::new(outcome)
-                    };
-                }
-                undo.step(*row, step, writer_ref).await
+                    },
+                    None => undo.step(row, &step, writer_ref).await,
+                };
+                (row, Some(step), end)
             }
         })
         .buffered(args.load.concurrency as usize * 4);
-    let mut index = 0;
-    while let Some(end) = ended.next().await {
-        let (row, step) = &steps[index];
-        index += 1;
+    while let Some((row, step, end)) = ended.next().await {
         progress.row(Some(end.outcome));
         *counts.entry(end.outcome).or_default() += 1;
         out.write_record([
             row.to_string().as_str(),
-            step.action(),
-            step.id(),
+            step.as_ref().map_or("", Step::action),
+            step.as_ref().map_or("", Step::id),
             end.new_id.as_deref().unwrap_or(""),
             end.outcome.as_str(),
             &end.status.map(|s| s.to_string()).unwrap_or_default(),
@@ -254,12 +268,18 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     })
 }
 
-/// The steps to take, newest first: the last successful outcome of each row.
-fn read_steps(path: &Path) -> anyhow::Result<Vec<(u32, Step)>> {
-    let lines = journal::read_lines(path)?;
-    match lines.first() {
-        Some(Line::Start { mode, .. }) if mode != "undo" => {}
-        Some(Line::Start { .. }) => {
+/// Where the steps to take are in the import journal, newest first: the line of each row's
+/// last successful outcome. Only positions are kept, so a million-row undo holds a few MB; each
+/// step is read again when its turn comes ([`StepReader`]).
+fn find_steps(path: &Path) -> anyhow::Result<Vec<(u32, u64)>> {
+    let mut lines = journal_lines(path)?;
+    let mut last: HashMap<u32, u64> = HashMap::new();
+    let mut complete = false;
+    let mut text = Vec::new();
+    let mut offset = 0;
+    match next_line(&mut lines, &mut text, &mut offset, path)? {
+        Some((_, Line::Start { mode, .. })) if mode != "undo" => {}
+        Some((_, Line::Start { .. })) => {
             return Err(usage(format!(
                 "{} is the journal of an undo, not of an import",
                 path.display()
@@ -272,41 +292,113 @@ fn read_steps(path: &Path) -> anyhow::Result<Vec<(u32, Step)>> {
             )))
         }
     }
-    if !lines
-        .iter()
-        .any(|l| matches!(l, Line::End { complete: true, .. }))
-    {
+    while let Some((at, line)) = next_line(&mut lines, &mut text, &mut offset, path)? {
+        match line {
+            Line::End { complete: true, .. } => complete = true,
+            line => {
+                if let Some((row, _)) = step_of(line) {
+                    last.insert(row, at);
+                }
+            }
+        }
+    }
+    if !complete {
         crate::warn!(
             "The import of {} did not finish: rows that were in flight when it stopped are not undone. \
              Finish it with `custbulk import ... --resume` first to undo everything.",
             path.display()
         );
     }
-    let mut steps = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for line in lines.into_iter().rev() {
-        let Line::Done {
-            row,
-            outcome,
-            id: Some(id),
-            before,
-            after,
-            ..
-        } = line
-        else {
-            continue;
-        };
-        let step = match (outcome, before) {
-            (Outcome::Created, _) => Step::Delete { id, after },
-            (Outcome::Updated, Some(before)) => Step::Restore { id, before, after },
-            (Outcome::Deleted, Some(before)) => Step::Recreate { id, before },
-            _ => continue,
-        };
-        if seen.insert(row) {
-            steps.push((row, step));
+    let mut steps: Vec<(u32, u64)> = last.into_iter().collect();
+    steps.sort_unstable_by_key(|&(_, at)| std::cmp::Reverse(at));
+    Ok(steps)
+}
+
+/// The step a journal line asks for: a successful create, update or delete with its id.
+fn step_of(line: Line) -> Option<(u32, Step)> {
+    let Line::Done {
+        row,
+        outcome,
+        id: Some(id),
+        before,
+        after,
+        ..
+    } = line
+    else {
+        return None;
+    };
+    let step = match (outcome, before) {
+        (Outcome::Created, _) => Step::Delete { id, after },
+        (Outcome::Updated, Some(before)) => Step::Restore { id, before, after },
+        (Outcome::Deleted, Some(before)) => Step::Recreate { id, before },
+        _ => return None,
+    };
+    Some((row, step))
+}
+
+type JournalLines = BufReader<File>;
+
+fn journal_lines(path: &Path) -> anyhow::Result<JournalLines> {
+    let file =
+        File::open(path).with_context(|| format!("cannot open the journal {}", path.display()))?;
+    Ok(BufReader::new(file))
+}
+
+/// The next line that parses, with where it starts (`offset` follows the reader); lines that
+/// do not parse (a line cut short by a crash) are passed over, as the import's resume does.
+fn next_line(
+    lines: &mut JournalLines,
+    text: &mut Vec<u8>,
+    offset: &mut u64,
+    path: &Path,
+) -> anyhow::Result<Option<(u64, Line)>> {
+    loop {
+        let at = *offset;
+        text.clear();
+        let n = lines
+            .read_until(b'\n', text)
+            .with_context(|| format!("reading the journal {}", path.display()))?;
+        if n == 0 {
+            return Ok(None);
+        }
+        *offset += n as u64;
+        if let Ok(line) = serde_json::from_slice::<Line>(text) {
+            return Ok(Some((at, line)));
         }
     }
-    Ok(steps)
+}
+
+/// Reads the steps [`find_steps`] found, one at a time, from the import journal.
+struct StepReader {
+    path: PathBuf,
+    lines: JournalLines,
+    text: Vec<u8>,
+}
+
+impl StepReader {
+    fn open(path: &Path) -> anyhow::Result<StepReader> {
+        Ok(StepReader {
+            path: path.to_path_buf(),
+            lines: journal_lines(path)?,
+            text: Vec::new(),
+        })
+    }
+
+    /// The step whose line starts at `at`.
+    fn load(&mut self, at: u64) -> anyhow::Result<Step> {
+        self.lines.seek(SeekFrom::Start(at))?;
+        let mut offset = at;
+        next_line(&mut self.lines, &mut self.text, &mut offset, &self.path)?
+            .and_then(|(found, line)| (found == at).then_some(line))
+            .and_then(step_of)
+            .map(|(_, step)| step)
+            .with_context(|| {
+                format!(
+                    "the journal {} changed while undo read it",
+                    self.path.display()
+                )
+            })
+    }
 }
 
 struct Undo<'a> {

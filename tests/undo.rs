@@ -271,3 +271,31 @@ fn undo_killed_mid_run_finishes_with_resume() {
     assert_eq!(rows.len(), 302, "every step of the import reported once");
     assert!(rows.iter().all(|r| r["_outcome"] != "failed"));
 }
+
+/// Undo reads only import journals: an undo's own journal or any other file is a usage error
+/// naming the file, before anything is sent.
+#[test]
+fn undo_takes_an_import_journal_and_nothing_else() {
+    let (server, wd) = scenario(2, 2);
+    import(&server, &wd);
+    let undo = |file: &str| {
+        wd.against(&server, &["undo", file, "--no-progress"])
+            .output()
+            .unwrap()
+    };
+    let out = undo("clients.journal");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for (file, why) in [
+        (
+            "clients.undo.journal",
+            "is the journal of an undo, not of an import",
+        ),
+        ("clients.csv", "is not a custbulk import journal"),
+    ] {
+        let before = snapshot(&server);
+        let out = undo(file);
+        assert_eq!(out.status.code(), Some(2), "{file}: {}", stderr(&out));
+        assert!(stderr(&out).contains(why), "{file}: {}", stderr(&out));
+        assert_eq!(snapshot(&server), before, "{file}: nothing sent");
+    }
+}

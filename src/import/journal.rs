@@ -368,19 +368,6 @@ pub fn last_line(path: &Path) -> anyhow::Result<Option<Line>> {
     Ok(serde_json::from_slice(last).ok())
 }
 
-/// Every `done` line of a journal, in order; for `undo`.
-pub fn read_lines(path: &Path) -> anyhow::Result<Vec<Line>> {
-    let file =
-        File::open(path).with_context(|| format!("cannot open the journal {}", path.display()))?;
-    let mut lines = Vec::new();
-    for text in BufReader::new(file).split(b'\n') {
-        if let Ok(line) = serde_json::from_slice::<Line>(&text?) {
-            lines.push(line);
-        }
-    }
-    Ok(lines)
-}
-
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
