@@ -1,18 +1,15 @@
-//! The command line: global flags, the list of commands, and how a run becomes an exit code.
+//! The command line: the list of commands, and how a run becomes an exit code.
 //!
 //! Each command lives in its own file under `cmd/` with its `Args` and `run`; this module only
 //! dispatches, so adding a command is one variant here and one file there.
 
 use std::io;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand};
 
-use crate::cmd;
+use crate::cmd::{self, Global};
 use crate::error::{self, Exit};
 use crate::log;
-
-/// The vendor's base URL, used when neither `--base-url` nor `ICLOUDREADY_BASE_URL` is set.
-pub const DEFAULT_BASE_URL: &str = "https://api.icloud-ready.com/api/v2";
 
 /// Move customer records in bulk between spreadsheets and the iCloud-Ready Customers API.
 ///
@@ -32,59 +29,12 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Flags every command accepts.
-#[derive(Debug, Clone, Args)]
-#[command(next_help_heading = "Global options")]
-pub struct Global {
-    /// Base URL of the Customers API.
-    #[arg(long, global = true, env = "ICLOUDREADY_BASE_URL", default_value = DEFAULT_BASE_URL)]
-    pub base_url: String,
-
-    /// Read the API key from this file instead of ICLOUDREADY_API_KEY.
-    #[arg(long, global = true, value_name = "FILE")]
-    pub api_key_file: Option<std::path::PathBuf>,
-
-    /// Start the sandbox (a local emulator of the API) in-process and talk to it.
-    #[arg(long, global = true)]
-    pub sandbox: bool,
-
-    /// Allow a plain http:// base URL that is not on this machine (the key travels in clear).
-    #[arg(long, global = true)]
-    pub allow_http: bool,
-
-    /// Seconds to wait for one HTTP response before giving up on that attempt.
-    #[arg(long, global = true, value_name = "SECS", default_value_t = 60)]
-    pub timeout: u64,
-
-    /// Print only errors.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
-    pub quiet: bool,
-
-    /// Print more: -v for each request, -vv for more detail.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    pub verbose: u8,
-
-    /// Never show a progress bar.
-    #[arg(long, global = true)]
-    pub no_progress: bool,
-
-    /// How to print the final summary: text for people, json for scripts.
-    #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
-    pub output: Output,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Output {
-    Text,
-    Json,
-}
-
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Validate(cmd::validate::Args),
-    Import(crate::import::Args),
+    Import(cmd::import::Args),
     Export(cmd::export::Args),
-    Undo(crate::undo::Args),
+    Undo(cmd::undo::Args),
     Mapping(cmd::mapping::Args),
     Template(cmd::template::Args),
     Check(cmd::check::Args),
@@ -120,11 +70,11 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         match command {
             Command::Check(args) => cmd::check::run(&global, args).await,
             Command::Sandbox(args) => cmd::sandbox::run(&global, args).await,
-            Command::Completions(args) => cmd::completions::run(args),
+            Command::Completions(args) => cmd::completions::run(args, Cli::command()),
             Command::Validate(args) => cmd::validate::run(&global, args),
-            Command::Import(args) => crate::import::run(&global, args).await,
+            Command::Import(args) => cmd::import::run(&global, args).await,
             Command::Export(args) => cmd::export::run(&global, args).await,
-            Command::Undo(args) => crate::undo::run(&global, args).await,
+            Command::Undo(args) => cmd::undo::run(&global, args).await,
             Command::Mapping(args) => cmd::mapping::run(&global, args),
             Command::Template(args) => cmd::template::run(&global, args),
             Command::Verify(args) => cmd::verify::run(&global, args),

@@ -6,14 +6,17 @@
 
 pub mod annotate;
 pub mod api;
+pub mod apply;
 pub mod cli;
 pub mod cmd;
-pub mod config;
+pub mod compare;
 pub mod error;
 pub mod export;
 pub mod import;
 pub mod log;
+pub mod lookup;
 pub mod mapping;
+pub mod output;
 pub mod pipeline;
 pub mod progress;
 pub mod read;

@@ -344,18 +344,44 @@ pub static CONTACT_KEYS: &[ContactKey] = &[
     },
 ];
 
+/// The columns custbulk adds to the files it writes (results, annotated copies): one home for
+/// each name.
+pub mod columns {
+    /// The spreadsheet's own row number of the input row.
+    pub const ROW: &str = "_row";
+    /// What undo or restore did for the row: `delete`, `restore`, `recreate`, ...
+    pub const ACTION: &str = "_action";
+    /// What became of the row: `created`, `failed`, ... ([`crate::apply::Outcome`]).
+    pub const OUTCOME: &str = "_outcome";
+    /// The customer's id.
+    pub const ID: &str = "_id";
+    /// The id a created (or re-created) customer got.
+    pub const NEW_ID: &str = "_new_id";
+    pub const STATUS: &str = "_status";
+    pub const ERROR: &str = "_error";
+    /// The server's raw answer to a failed request.
+    pub const RESPONSE: &str = "_response";
+    /// What an update would change (`--plan`).
+    pub const CHANGES: &str = "_changes";
+    /// Undo: the fields someone changed since the import.
+    pub const CONFLICTS: &str = "_conflicts";
+    /// The annotated copy's first column, summing up each row's problems.
+    pub const PROBLEMS: &str = "Problems";
+}
+
 /// Columns that custbulk itself writes into results and problem files (`_row`, `_outcome`, ...).
 /// A results file fed back in keeps them; they are recognised and ignored without a word.
 /// Compared on the header trimmed and lower-cased, before any other normalisation, because
-/// `_status` must not become `status`.
+/// `_status` must not become `status`. (`_id` is not among them: it names the customer.)
 pub static RESULT_COLUMNS: &[&str] = &[
-    "_row",
-    "_outcome",
-    "_new_id",
-    "_status",
-    "_error",
-    "_response",
-    "_changes",
+    columns::ROW,
+    columns::OUTCOME,
+    columns::NEW_ID,
+    columns::STATUS,
+    columns::ERROR,
+    columns::RESPONSE,
+    columns::CHANGES,
+    columns::CONFLICTS,
     "_problems",
     "problems",
     "problèmes",
@@ -370,8 +396,17 @@ pub fn is_result_column(header: &str) -> bool {
 /// mapped to a field. Compared like [`RESULT_COLUMNS`].
 pub static ACTION_COLUMNS: &[&str] = &["_action", "action", "commande"];
 
-/// Headers of the id column, compared like [`RESULT_COLUMNS`].
+/// Headers of the id column, compared like [`RESULT_COLUMNS`]. Also the keys an API record
+/// keeps its id under, in the order they are tried: `_id` (MongoDB's) first, then `id`.
 pub static ID_COLUMNS: &[&str] = &["_id", "id"];
+
+/// Fields the server owns: never sent in a body, never compared as a customer's values.
+pub static SERVER_FIELDS: &[&str] = &["_id", "id", "createdAt", "updatedAt", "__v"];
+
+/// Whether `field` is one the server owns (see [`SERVER_FIELDS`]).
+pub fn is_server_field(field: &str) -> bool {
+    SERVER_FIELDS.contains(&field)
+}
 
 /// The field called `name`, or `None` when the API has no such field.
 pub fn field(name: &str) -> Option<&'static Field> {

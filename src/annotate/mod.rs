@@ -47,12 +47,7 @@ use crate::read::{Cells, Table};
 use crate::validate::Problem;
 use writer::Writer;
 
-/// Header of the first column, which sums up each row's problems. Mapping ignores it.
-pub const PROBLEMS: &str = "Problems";
-/// Header of the import outcome column (`created`, `failed`, ...). Mapping ignores it.
-pub const OUTCOME: &str = "_outcome";
-/// Header of the column with the id the API gave a created customer. Mapping ignores it.
-pub const NEW_ID: &str = "_new_id";
+pub use crate::schema::columns::{NEW_ID, OUTCOME, PROBLEMS};
 /// The second sheet.
 pub const SUMMARY_SHEET: &str = "Summary";
 

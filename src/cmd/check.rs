@@ -7,8 +7,7 @@
 use serde::Serialize;
 
 use crate::api::{self, ApiError, Client, ClientOptions, ListQuery, Page};
-use crate::cli::{Global, Output};
-use crate::config;
+use crate::cmd::{Global, Output};
 use crate::error::Exit;
 
 /// Probe the API read-only and report what custbulk detects: reachability, auth, the list
@@ -48,7 +47,7 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         items_path: args.items_path,
         ..ClientOptions::default()
     };
-    let connection = config::connect(global, options).await?;
+    let connection = super::connect::connect(global, options).await?;
     let report = probe(&connection.client).await;
     match global.output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),

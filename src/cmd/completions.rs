@@ -1,9 +1,7 @@
 //! `custbulk completions SHELL`: shell completion scripts on stdout.
 
-use clap::CommandFactory;
 use clap_complete::Shell;
 
-use crate::cli::Cli;
 use crate::error::Exit;
 
 /// Print a completion script for SHELL, e.g. `custbulk completions bash > ~/.local/share/bash-completion/completions/custbulk`.
@@ -13,8 +11,8 @@ pub struct Args {
     pub shell: Shell,
 }
 
-pub fn run(args: Args) -> anyhow::Result<Exit> {
-    let mut command = Cli::command();
+/// Prints the script for `command`, the whole command line (which only `cli` knows).
+pub fn run(args: Args, mut command: clap::Command) -> anyhow::Result<Exit> {
     clap_complete::generate(args.shell, &mut command, "custbulk", &mut std::io::stdout());
     Ok(Exit::Ok)
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use serde_json::json;
 
-use crate::cli::{Global, Output};
+use crate::cmd::{Global, Output};
 use crate::error::{self, Exit};
 use crate::mapping::{self, MapFile, Mapping, Target};
 use crate::pipeline::Input;

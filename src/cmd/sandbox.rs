@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::cli::Global;
+use crate::cmd::Global;
 use crate::error::Exit;
 use crate::info;
 use crate::sandbox::{self, IdField, ListShape, Options};

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use rust_xlsxwriter::{DataValidation, Format, FormatAlign, Note, Workbook, Worksheet};
 
-use crate::cli::Global;
+use crate::cmd::Global;
 use crate::error::Exit;
 use crate::info;
 use crate::schema::{Field, Kind, CONTACT_KEYS, FIELDS};

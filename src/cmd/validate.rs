@@ -4,7 +4,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use crate::annotate::Annotator;
-use crate::cli::{Global, Output};
+use crate::cmd::{Global, Output};
 use crate::error::Exit;
 use crate::pipeline::{Input, Pipeline};
 use crate::report::{self, ProblemLog};

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::cli::{Global, Output};
+use crate::cmd::{Global, Output};
 use crate::error::Exit;
 use crate::export::manifest;
 

@@ -1,5 +1,6 @@
-//! Running an export: flags checked into a [`Job`] before any request, the pager and the writer
-//! thread wired together, the table pass for CSV and XLSX, the atomic commit, and the summary.
+//! Running an export: options checked into a [`Job`] before any request, the pager and the
+//! writer thread wired together, the table pass for CSV and XLSX, the atomic commit, and the
+//! summary.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
@@ -17,11 +18,9 @@ use super::write::{
     directory_of, sync_directory, Columns, CsvWriter, JsonWriter, KeyCollector, NdjsonWriter,
     RecordWriter, TempFile, Written, XlsxWriter,
 };
-use super::{field_list, format_of, Args, Format, Progress};
-use crate::api::{Client, ClientOptions, ListQuery, Record};
-use crate::cli::{Global, Output};
-use crate::config;
-use crate::error::{usage, Exit};
+use super::{field_list, format_of, Format, Options, Progress};
+use crate::api::{Client, ListQuery, Record};
+use crate::error::usage;
 
 /// An export, checked and planned.
 #[derive(Debug, Clone)]
@@ -37,8 +36,9 @@ pub struct Job {
 }
 
 impl Job {
-    /// Checks the flags; every mistake here is a usage error (exit 2), found before any request.
-    pub fn new(args: &Args, base_url: &str) -> anyhow::Result<Job> {
+    /// Checks the options; every mistake here is a usage error (exit 2), found before any
+    /// request.
+    pub fn new(args: &Options, base_url: &str) -> anyhow::Result<Job> {
         let format = format_of(&args.file, args.format)?;
         if args.bom && format != Format::Csv {
             return Err(usage(format!(
@@ -62,11 +62,6 @@ impl Job {
                 dir.display()
             )));
         }
-        if args.rate.is_some_and(|r| r.is_nan() || r <= 0.0) {
-            return Err(usage(
-                "--rate must be a positive number of requests per second",
-            ));
-        }
         let sort_by = Some(args.sort_by.trim().to_string()).filter(|s| !s.is_empty());
         let limit = args.max.map_or(args.page_size, |m| m.min(args.page_size));
         let query = ListQuery {
@@ -86,7 +81,7 @@ impl Job {
             fields: args.fields.as_deref().map(field_list),
             paging: pager::Plan {
                 query,
-                concurrency: args.concurrency as usize,
+                concurrency: args.concurrency,
                 max_records: args.max,
                 max_pages: args.max_pages,
                 collect_keys: format.is_table(),
@@ -103,38 +98,6 @@ impl Job {
             },
         })
     }
-}
-
-pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
-    // Checked once before connecting (usage errors first), and again with the real base URL.
-    Job::new(&args, &global.base_url)?;
-    let options = ClientOptions {
-        concurrency: args.concurrency as usize,
-        rate: args.rate,
-        items_path: args.items_path.clone(),
-        ..ClientOptions::default()
-    };
-    let connection = config::connect(global, options).await?;
-    let job = Job::new(&args, connection.client.base_url())?;
-    let progress = Progress::new(global);
-    let (cancel_tx, cancel) = watch::channel(false);
-    let watcher = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            let _ = cancel_tx.send(true);
-        }
-    });
-    let result = export(&connection.client, &job, &progress, cancel).await;
-    watcher.abort();
-    progress.finish();
-    let summary = result.with_context(|| {
-        format!(
-            "the export did not complete, so {} was not written",
-            job.file.display()
-        )
-    })?;
-    summary.warn();
-    summary.print(global.output)?;
-    Ok(Exit::Ok)
 }
 
 /// Where records go while the pages arrive.
@@ -419,7 +382,7 @@ impl Summary {
     }
 
     /// Says what a person should know about the snapshot's consistency.
-    fn warn(&self) {
+    pub fn warn(&self) {
         if self.duplicates_skipped > 0 {
             crate::info!(
                 "{} records appeared on two pages (the list changed during the export); each was written once.",
@@ -444,13 +407,12 @@ impl Summary {
             }
         }
     }
+}
 
-    pub fn print(&self, output: Output) -> anyhow::Result<()> {
-        if output == Output::Json {
-            println!("{}", serde_json::to_string_pretty(self)?);
-            return Ok(());
-        }
-        println!(
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
             "Exported {} customers to {} ({}, {} bytes) in {:.1} s: {} page{}, {:.0} records/s.",
             self.records,
             self.file,
@@ -460,18 +422,19 @@ impl Summary {
             self.pages,
             if self.pages == 1 { "" } else { "s" },
             self.records_per_sec
-        );
+        )?;
         if self.retries > 0 || self.throttles > 0 {
-            println!(
+            writeln!(
+                f,
                 "  retries {}, throttled {} times",
                 self.retries, self.throttles
-            );
+            )?;
         }
-        println!("  sha256   {}", self.sha256);
-        println!(
+        writeln!(f, "  sha256   {}", self.sha256)?;
+        writeln!(
+            f,
             "  manifest {} (check later with: custbulk verify {})",
             self.manifest, self.file
-        );
-        Ok(())
+        )
     }
 }

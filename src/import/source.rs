@@ -1,13 +1,15 @@
-//! The rows an import reads: the validation pipeline, adapted to what the uploader needs.
+//! The rows an import reads: the validation pipeline, adapted to what the producer needs.
 //!
 //! The first few hundred rows are read ahead, which tells whether the file is small (match
-//! rows with one lookup each) or large (index the server's list once), and gives the progress
-//! bar a total for small files.
+//! rows with one lookup each) or large (index the server's list once), gives the progress bar a
+//! total for small files, and counts a small file's deletes for the confirmation. The rest is
+//! read as the rows are sent, so the file is read once.
 
 use tokio::sync::mpsc;
 
-use super::lookup::INDEX_ABOVE_ROWS;
+use super::rows::Wanted;
 use super::InputRow;
+use crate::lookup::INDEX_ABOVE_ROWS;
 use crate::mapping::{Ignored, Target};
 use crate::pipeline::{Input, Pipeline};
 use crate::validate::{Action, Checked, Mode, ValidateOptions};
@@ -65,8 +67,26 @@ impl Source {
         })
     }
 
-    /// How many valid rows would delete a customer: a first pass, for the confirmation.
-    pub fn count_deletes(input: &Input, mode: Mode, match_on: Option<&str>) -> anyhow::Result<u64> {
+    /// How many valid rows would delete a customer, for the confirmation: counted in the
+    /// look-ahead when the whole file fitted in it, else by a counting pass over `input` (the
+    /// only case where an import reads its input twice: a person is about to type `yes`).
+    pub fn count_deletes(
+        &self,
+        input: &Input,
+        mode: Mode,
+        match_on: Option<&str>,
+    ) -> anyhow::Result<u64> {
+        let deletes = |row: &Checked| {
+            let row_mode = match row.action {
+                Some(Action::Do(m)) => m,
+                Some(Action::Ignore | Action::Done) => return false,
+                None => mode,
+            };
+            !row.blank_row && row.is_valid() && row_mode == Mode::Delete
+        };
+        if self.ended {
+            return Ok(self.ahead.iter().filter(|r| deletes(r)).count() as u64);
+        }
         let options = ValidateOptions {
             mode,
             match_on: match_on.map(str::to_string),
@@ -75,12 +95,7 @@ impl Source {
         let mut row = Checked::new();
         let mut count = 0;
         while pipeline.next(&mut row)? {
-            let row_mode = match row.action {
-                Some(Action::Do(m)) => m,
-                Some(Action::Ignore | Action::Done) => continue,
-                None => mode,
-            };
-            count += u64::from(row.is_valid() && row_mode == Mode::Delete);
+            count += u64::from(deletes(&row));
         }
         Ok(count)
     }
@@ -141,10 +156,12 @@ fn input_row(row: &Checked) -> InputRow {
     InputRow {
         number: row.row,
         cells: row.cells.clone(),
-        record: row.record(),
-        blank: row.blank_fields().map(|f| f.name).collect(),
-        key: row.key().map(str::to_string),
-        action: row.action,
         problems: row.problems.clone(),
+        wanted: Wanted {
+            record: row.record(),
+            blank: row.blank_fields().map(|f| f.name).collect(),
+            key: row.key().map(str::to_string),
+            action: row.action,
+        },
     }
 }

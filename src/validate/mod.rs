@@ -286,7 +286,7 @@ impl Validator {
             .find(|c| {
                 c.header
                     .trim()
-                    .eq_ignore_ascii_case(crate::annotate::OUTCOME)
+                    .eq_ignore_ascii_case(crate::schema::columns::OUTCOME)
             })
             .map(|c| c.index);
         let name_fed = fields.iter().any(|p| p.field.name == "name");

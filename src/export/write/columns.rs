@@ -11,10 +11,7 @@ use std::collections::HashSet;
 use serde_json::{Number, Value};
 
 use crate::api::Record;
-use crate::schema::FIELDS;
-
-/// The id fields the API may use, in the order their columns come.
-const ID_KEYS: [&str; 2] = ["_id", "id"];
+use crate::schema::{FIELDS, ID_COLUMNS};
 
 /// Every key seen in the records of an export.
 #[derive(Debug, Default)]
@@ -53,7 +50,7 @@ impl Columns {
     /// the schema fields asked for (or returned anyway) get a column; otherwise all of them do,
     /// present in the data or not, so every export has the same shape.
     pub fn decide(seen: &KeyCollector, fields: Option<&[String]>) -> Columns {
-        let mut names: Vec<String> = ID_KEYS
+        let mut names: Vec<String> = ID_COLUMNS
             .iter()
             .filter(|k| seen.contains(k))
             .map(|k| k.to_string())

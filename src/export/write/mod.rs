@@ -13,11 +13,12 @@ mod xlsx;
 
 use std::fs::File;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
 use crate::api::Record;
+pub use crate::output::{directory_of, sync_directory, TempFile};
 
 pub use self::csv::CsvWriter;
 pub use self::json::{JsonWriter, NdjsonWriter};
@@ -108,69 +109,6 @@ pub fn close(out: Output, path: &Path) -> anyhow::Result<(u64, String)> {
 
 pub fn write_error(path: &Path, err: io::Error) -> anyhow::Error {
     anyhow::Error::new(err).context(format!("cannot write {}", path.display()))
-}
-
-/// A file beside the target that is removed when dropped, unless it was renamed onto the target.
-/// Holding the guard, not the open file, means an error anywhere (or Ctrl-C) removes it.
-#[derive(Debug)]
-pub struct TempFile {
-    path: PathBuf,
-    persisted: bool,
-}
-
-impl TempFile {
-    /// `.NAME.TAG-PID` in the target's directory: same file system, so the final rename is
-    /// atomic, and hidden so a half-written file is never taken for a backup.
-    pub fn beside(target: &Path, tag: &str) -> TempFile {
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "export".into());
-        let path = directory_of(target).join(format!(".{name}.{tag}-{}", std::process::id()));
-        TempFile {
-            path,
-            persisted: false,
-        }
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Renames the file onto `target`, replacing any file there in one step.
-    pub fn persist(mut self, target: &Path) -> anyhow::Result<()> {
-        std::fs::rename(&self.path, target).map_err(|e| {
-            anyhow::Error::new(e).context(format!(
-                "cannot rename {} to {}",
-                self.path.display(),
-                target.display()
-            ))
-        })?;
-        self.persisted = true;
-        Ok(())
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if !self.persisted {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
-}
-
-/// The directory a path lives in (`.` for a bare file name).
-pub fn directory_of(path: &Path) -> &Path {
-    path.parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-}
-
-/// Makes renames in `dir` durable. Not every platform can open a directory; that is not fatal.
-pub fn sync_directory(dir: &Path) {
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! Finding the customer a row stands for, and what an update would change.
+//! Finding the customer a row stands for, by a key compared exactly.
 //!
 //! Two ways to find: for a large file, page through the whole list once and index it by the
 //! match key; for a small one, search per row with `q` (or by id with a GET). `q` is a fuzzy
@@ -27,12 +27,22 @@ pub enum Found {
     Many(usize),
 }
 
+impl Found {
+    /// The customer, when exactly one was found.
+    pub fn one(self) -> Option<Record> {
+        match self {
+            Found::One(record) => Some(record),
+            _ => None,
+        }
+    }
+}
+
 /// How rows are matched to customers.
 pub enum Finder {
     /// The whole list, indexed by normalised key.
     Index(HashMap<String, Vec<Record>>),
     /// One request per row.
-    Search,
+    Search(Client),
 }
 
 /// The key as compared: trimmed; SIRETs and SIRENs without spaces.
@@ -59,6 +69,11 @@ pub fn record_key(record: &Record, field: &str) -> Option<String> {
 }
 
 impl Finder {
+    /// Looks each key up on the server as it comes.
+    pub fn search(client: &Client) -> Finder {
+        Finder::Search(client.clone())
+    }
+
     /// Pages through every customer once and indexes them by `field`.
     pub async fn index(client: &Client, field: &str) -> Result<Finder, ApiError> {
         let mut index: HashMap<String, Vec<Record>> = HashMap::new();
@@ -95,16 +110,16 @@ impl Finder {
     }
 
     /// Finds the customer whose `field` equals `key` exactly.
-    pub async fn find(&self, client: &Client, field: &str, key: &str) -> Result<Found, ApiError> {
+    pub async fn find(&self, field: &str, key: &str) -> Result<Found, ApiError> {
         let key = normalise_key(field, key);
-        if let Finder::Index(index) = self {
-            return Ok(match index.get(&key).map(Vec::as_slice) {
+        match self {
+            Finder::Index(index) => Ok(match index.get(&key).map(Vec::as_slice) {
                 None | Some([]) => Found::None,
                 Some([one]) => Found::One(one.clone()),
                 Some(many) => Found::Many(many.len()),
-            });
+            }),
+            Finder::Search(client) => search(client, field, &key).await,
         }
-        search(client, field, &key).await
     }
 }
 
@@ -153,58 +168,6 @@ pub async fn search(client: &Client, field: &str, key: &str) -> Result<Found, Ap
     })
 }
 
-/// One field an update would change: name, current value, new value.
-pub type Change = (String, Value, Value);
-
-/// The fields of `row` whose values differ from `current`.
-pub fn changes(row: &Record, current: &Record) -> Vec<Change> {
-    row.iter()
-        .filter(|(field, new)| !same(current.get(field.as_str()).unwrap_or(&Value::Null), new))
-        .map(|(field, new)| {
-            (
-                field.clone(),
-                current.get(field).cloned().unwrap_or(Value::Null),
-                new.clone(),
-            )
-        })
-        .collect()
-}
-
-/// Whether a stored value already equals what the sheet says. Blank forms (`null`, `""`, `[]`,
-/// missing) are equal; contacts compare on the keys the sheet gives, so sub-document ids or
-/// extra keys the server adds do not count as a change.
-pub fn same(stored: &Value, wanted: &Value) -> bool {
-    match (stored, wanted) {
-        (a, b) if is_blank(a) && is_blank(b) => true,
-        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
-        (Value::Array(a), Value::Array(b)) => {
-            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(x, y))
-        }
-        (Value::Object(a), Value::Object(b)) => b
-            .iter()
-            .all(|(k, v)| same(a.get(k).unwrap_or(&Value::Null), v)),
-        (a, b) => a == b,
-    }
-}
-
-fn is_blank(value: &Value) -> bool {
-    match value {
-        Value::Null => true,
-        Value::String(s) => s.is_empty(),
-        Value::Array(a) => a.is_empty(),
-        _ => false,
-    }
-}
-
-/// `city: "Paris" → "Lyon"; capital: 1000 → 2000`, for plans and reports.
-pub fn describe(changes: &[Change]) -> String {
-    changes
-        .iter()
-        .map(|(field, old, new)| format!("{field}: {old} → {new}"))
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,25 +175,6 @@ mod tests {
 
     fn record(value: Value) -> Record {
         value.as_object().unwrap().clone()
-    }
-
-    #[test]
-    fn only_real_differences_are_changes() {
-        let current = record(
-            json!({"_id": "1", "name": "A", "capital": 1000, "city": null,
-            "contacts": [{"_id": "c1", "name": "Jo", "email": "jo@x.fr"}]}),
-        );
-        let same_row = record(json!({"name": "A", "capital": 1000.0, "city": "",
-            "contacts": [{"name": "Jo", "email": "jo@x.fr"}]}));
-        assert!(changes(&same_row, &current).is_empty());
-        let changed = record(
-            json!({"name": "B", "zipCode": "01000", "contacts": [{"name": "Jo", "email": "new@x.fr"}]}),
-        );
-        let fields: Vec<_> = changes(&changed, &current)
-            .into_iter()
-            .map(|c| c.0)
-            .collect();
-        assert_eq!(fields, ["name", "zipCode", "contacts"]);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::api::{ApiKey, Client, ClientOptions};
-use crate::cli::Global;
+use crate::cmd::Global;
 use crate::error::usage;
 use crate::sandbox;
 

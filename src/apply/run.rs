@@ -1,0 +1,241 @@
+//! A whole run of changes: jobs from a producer in input order, each finished concurrently by
+//! the producer through the [`Applier`], journaled, and released in order to the results file.
+//!
+//! Rows are taken at most a window ahead of the first unwritten one, so a row stuck in retries
+//! holds back a bounded number of finished rows whatever the input's size; requests in flight
+//! are bounded by the client's throttle. When the run must stop (Ctrl-C, a refused key, an API
+//! that cannot be reached, a journal that cannot be written), rows not yet started are
+//! `skipped`, the ones in flight finish, and the journal says the run is resumable.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use futures::{Stream, StreamExt};
+use tokio::sync::mpsc;
+
+use super::journal::{self, Line, Resume};
+use super::{Applier, Done, Finished, Outcome, Results, Stop, Summary};
+use crate::api::ApiError;
+use crate::progress::Progress;
+
+/// One row of a run.
+pub struct Job<W> {
+    /// The results line as far as it is known before any request: an import's cells and
+    /// problems, an undo's action and id. Its `done` is used when `work` is `None`.
+    pub line: Finished,
+    /// What the producer needs to finish the row; `None` when it ends without a request
+    /// (invalid, validated only).
+    pub work: Option<W>,
+}
+
+impl<W> Job<W> {
+    /// A row that ends as `done` without a request.
+    pub fn ended(mut line: Finished, done: Done) -> Job<W> {
+        line.done = done;
+        Job { line, work: None }
+    }
+}
+
+/// What turns rows into changes: import (a sheet), undo (a journal), restore (a backup).
+pub trait Producer: Send + Sync + 'static {
+    type Work: Send + 'static;
+
+    /// Finishes one row: reads the store as it needs, changes it only through `applier`, and
+    /// may fill `line`'s details (`changes`, `conflicts`). `resumed` is the `send` line an earlier
+    /// run left for this row without a `done`: its request may have reached the server.
+    fn finish(
+        &self,
+        applier: &Applier,
+        work: Self::Work,
+        resumed: Option<Line>,
+        line: &mut Finished,
+    ) -> impl Future<Output = Result<Done, ApiError>> + Send;
+}
+
+/// Everything a run needs besides its jobs.
+pub struct Run<P: Producer> {
+    /// `None` when nothing is sent (`--dry-run`): every job then ends without a request.
+    pub applier: Option<Arc<Applier>>,
+    pub producer: Arc<P>,
+    pub results: Results,
+    pub resume: Option<Resume>,
+    pub stop: Arc<Stop>,
+    pub progress: Progress,
+    /// Rows taken ahead of the first unwritten one.
+    pub window: u64,
+}
+
+/// How a run ended.
+pub struct Ran {
+    pub counts: BTreeMap<Outcome, u64>,
+    /// Why the run stopped early, when a failure doomed the rest.
+    pub fatal: Option<String>,
+    /// The input could not be read to its end.
+    pub read_error: Option<anyhow::Error>,
+    pub interrupted: bool,
+}
+
+/// A finished run: its summary, and the error that stopped it early, if one did. Commands
+/// print the summary first, then fail with the error.
+pub struct Report {
+    pub summary: Summary,
+    pub stopped: Option<anyhow::Error>,
+}
+
+impl Ran {
+    /// The report of a run of `noun` (`import`, `undo`, `restore`).
+    pub fn report(self, noun: &str, summary: Summary) -> Report {
+        let stopped = if let Some(err) = self.read_error {
+            Some(err.context(format!(
+                "the {noun} stopped because the input could not be read further"
+            )))
+        } else if let Some(reason) = self.fatal {
+            Some(anyhow::anyhow!(
+                "the {noun} stopped: {reason}. Fix the cause, then run the same command with --resume"
+            ))
+        } else if self.interrupted {
+            Some(anyhow::anyhow!(
+                "the {noun} was interrupted; run the same command with --resume to finish it"
+            ))
+        } else {
+            None
+        };
+        Report { summary, stopped }
+    }
+}
+
+/// Runs every job to one outcome in the results file.
+pub async fn run<P, S>(mut run: Run<P>, mut jobs: S) -> anyhow::Result<Ran>
+where
+    P: Producer,
+    S: Stream<Item = anyhow::Result<Job<P::Work>>> + Unpin,
+{
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(Finished, Option<String>)>();
+    let mut seq = 0u64;
+    let mut fatal: Option<String> = None;
+    let mut read_error = None;
+    let mut reading = true;
+    let mut outstanding = 0u64;
+    while reading || outstanding > 0 {
+        tokio::select! {
+            biased;
+            Some((finished, why)) = done_rx.recv() => {
+                outstanding -= 1;
+                if let (Some(why), None) = (why, &fatal) {
+                    fatal = Some(why);
+                    run.stop.halt();
+                }
+                run.push(finished)?;
+            }
+            item = jobs.next(), if reading && seq < run.results.written() + run.window => {
+                let job = match item {
+                    Some(Ok(job)) => job,
+                    Some(Err(err)) => {
+                        read_error = Some(err);
+                        run.stop.halt();
+                        reading = false;
+                        continue;
+                    }
+                    None => {
+                        reading = false;
+                        continue;
+                    }
+                };
+                let mut line = job.line;
+                line.seq = seq;
+                seq += 1;
+                let earlier = match run.resume.as_mut() {
+                    Some(resume) => resume.done(line.row)?.and_then(Done::from_line),
+                    None => None,
+                };
+                match (earlier, job.work, &run.applier) {
+                    (Some(done), _, _) => line.done = done,
+                    (None, Some(work), Some(applier)) if !run.stop.halted() => {
+                        let resumed = run.resume.as_mut().and_then(|r| r.in_flight.remove(&line.row));
+                        let (producer, applier) = (run.producer.clone(), applier.clone());
+                        let done_tx = done_tx.clone();
+                        outstanding += 1;
+                        tokio::spawn(async move {
+                            let ending = finish(&*producer, &applier, work, resumed, line).await;
+                            let _ = done_tx.send(ending);
+                        });
+                        continue;
+                    }
+                    (None, Some(_), _) => {
+                        line.done = Done::because(
+                            Outcome::Skipped,
+                            "not attempted: the run stopped; run again with --resume",
+                        );
+                    }
+                    (None, None, _) => {}
+                }
+                run.push(line)?;
+            }
+        }
+    }
+    drop(done_tx);
+    run.progress.finish();
+    let interrupted = run.stop.interrupted();
+    if let Some(journal) = run.applier.as_ref().and_then(|a| a.journal()) {
+        journal.append(&Line::End {
+            finished: journal::now(),
+            complete: fatal.is_none() && read_error.is_none() && !interrupted,
+        })?;
+        journal.sync()?;
+    }
+    Ok(Ran {
+        counts: run.results.finish()?,
+        fatal,
+        read_error,
+        interrupted,
+    })
+}
+
+/// Finishes one row and journals its end. Returns the row and, when the whole run must stop,
+/// why: the key was refused, the API cannot be reached, or the journal cannot be written.
+async fn finish<P: Producer>(
+    producer: &P,
+    applier: &Applier,
+    work: P::Work,
+    resumed: Option<Line>,
+    mut line: Finished,
+) -> (Finished, Option<String>) {
+    let result = producer.finish(applier, work, resumed, &mut line).await;
+    let mut fatal = None;
+    line.done = match result {
+        Ok(done) => done,
+        Err(err) => {
+            if err.is_auth() || matches!(err, ApiError::Connect { .. }) {
+                fatal = Some(err.to_string());
+            }
+            Done::failed(&err)
+        }
+    };
+    if let Some(journal) = applier.journal() {
+        if let Err(err) = journal.append(&line.done.line(line.row)) {
+            let error = format!("{err:#}");
+            line.done = Done::because(Outcome::Failed, error.clone());
+            fatal = Some(error);
+        }
+    }
+    (line, fatal)
+}
+
+impl<P: Producer> Run<P> {
+    fn push(&mut self, finished: Finished) -> anyhow::Result<()> {
+        self.progress.inc(1);
+        self.results.push(finished)?;
+        if self.progress.position() % 64 == 1 {
+            let counts = &self.results.counts;
+            self.progress.message(|| {
+                counts
+                    .iter()
+                    .map(|(o, n)| format!("{} {n}", o.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            });
+        }
+        Ok(())
+    }
+}

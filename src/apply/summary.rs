@@ -1,0 +1,114 @@
+//! What a run of changes did, for people (`Display`) or scripts (`Serialize`), and the exit code
+//! it stands for.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::Outcome;
+use crate::api::Client;
+use crate::error::Exit;
+
+/// What a run did.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub file: String,
+    pub mode: &'static str,
+    pub rows: u64,
+    pub outcomes: BTreeMap<&'static str, u64>,
+    pub blank_rows: u64,
+    pub retries: u64,
+    pub throttles: u64,
+    pub duration_secs: f64,
+    pub rows_per_sec: f64,
+    pub results: String,
+    pub failed: String,
+    pub journal: Option<String>,
+    #[serde(skip)]
+    problems: bool,
+}
+
+/// Where a run's files are, for the summary.
+pub struct Files<'a> {
+    pub input: &'a Path,
+    pub results: &'a Path,
+    pub failed: &'a Path,
+    pub journal: Option<&'a Path>,
+}
+
+impl Summary {
+    pub fn new(
+        mode: &'static str,
+        counts: &BTreeMap<Outcome, u64>,
+        blank_rows: u64,
+        client: Option<&Client>,
+        elapsed: Duration,
+        files: Files,
+    ) -> Summary {
+        let rows = counts.values().sum::<u64>();
+        let counter = |f: fn(&Client) -> u64| client.map(f).unwrap_or(0);
+        Summary {
+            file: files.input.display().to_string(),
+            mode,
+            rows,
+            outcomes: counts.iter().map(|(o, n)| (o.as_str(), *n)).collect(),
+            blank_rows,
+            retries: counter(|c| c.retry.retries.load(Ordering::Relaxed)),
+            throttles: counter(|c| c.retry.throttles.load(Ordering::Relaxed)),
+            duration_secs: elapsed.as_secs_f64(),
+            rows_per_sec: rows as f64 / elapsed.as_secs_f64().max(1e-9),
+            results: files.results.display().to_string(),
+            failed: files.failed.display().to_string(),
+            journal: files.journal.map(|j| j.display().to_string()),
+            problems: counts.keys().any(|o| o.is_problem()),
+        }
+    }
+
+    /// 0 when every row was fine, 1 when some need the user's attention.
+    pub fn exit(&self) -> Exit {
+        if self.problems {
+            Exit::SomeRowsFailed
+        } else {
+            Exit::Ok
+        }
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} ({} mode): {} rows in {:.1} s, {:.0} rows/s",
+            self.file, self.mode, self.rows, self.duration_secs, self.rows_per_sec
+        )?;
+        for (outcome, count) in &self.outcomes {
+            writeln!(f, "  {outcome:<13} {count:>9}")?;
+        }
+        if self.blank_rows > 0 {
+            writeln!(
+                f,
+                "  {:<13} {:>9}  (not counted as rows)",
+                "blank", self.blank_rows
+            )?;
+        }
+        if self.retries > 0 || self.throttles > 0 {
+            writeln!(
+                f,
+                "  retries {}, throttled {} times",
+                self.retries, self.throttles
+            )?;
+        }
+        writeln!(f, "Results: {}", self.results)?;
+        if self.outcomes.contains_key("invalid") || self.outcomes.contains_key("failed") {
+            writeln!(f, "Rows to fix and import again: {}", self.failed)?;
+        }
+        if let Some(journal) = &self.journal {
+            writeln!(f, "Journal: {journal}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,146 @@
+//! `custbulk import FILE`: the flags, the confirmation a delete needs, then the import engine.
+
+use std::path::PathBuf;
+
+use crate::api::{ClientOptions, Load};
+use crate::apply::UpdateWith;
+use crate::cmd::Global;
+use crate::error::{usage, Exit};
+use crate::import::{self, Blank, Mode, Plan};
+use crate::pipeline::Input;
+
+/// Import a sheet into the Customers API: create or update one customer per valid row.
+///
+/// Every row ends in exactly one outcome in the results file (NAME.results.csv beside the
+/// input): created, updated, unchanged, invalid, failed or skipped. Invalid and failed rows also
+/// go to NAME.failed.csv, ready to fix and import again. A journal written ahead of every request
+/// lets `--resume` continue after a crash or Ctrl-C without losing or duplicating a customer.
+///
+/// Examples:
+///   custbulk import customers.xlsx --sandbox
+///   custbulk import clients.csv --mode upsert --match-on siret --concurrency 16
+///   custbulk import clients.csv --resume
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub input: Input,
+
+    /// What to do with each row.
+    #[arg(long, value_enum, default_value_t = Mode::Create)]
+    pub mode: Mode,
+
+    /// The field that matches rows to customers (default: the id column, else siret, else name).
+    #[arg(long, value_name = "FIELD")]
+    pub match_on: Option<String>,
+
+    /// How updates are sent.
+    #[arg(long, value_enum, default_value_t = UpdateWith::Patch)]
+    pub update_with: UpdateWith,
+
+    /// What a blank cell means on update.
+    #[arg(long, value_enum, default_value_t = Blank::Keep)]
+    pub blank: Blank,
+
+    #[command(flatten)]
+    pub load: Load,
+
+    /// The results file (default: NAME.results.csv beside the input).
+    #[arg(long, value_name = "FILE")]
+    pub results: Option<PathBuf>,
+
+    /// The journal (default: NAME.journal beside the results file).
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+
+    /// Continue the run its journal describes: finished rows are skipped, rows that were in
+    /// flight are looked up before anything is sent again.
+    #[arg(long)]
+    pub resume: bool,
+
+    /// Ask the server (read only) and say what each row would do; change nothing.
+    #[arg(long, conflicts_with_all = ["resume", "dry_run"])]
+    pub plan: bool,
+
+    /// Validate only; no network.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Delete without asking (required to delete when not run from a terminal).
+    #[arg(long)]
+    pub yes: bool,
+
+    /// In delete mode, a row whose customer does not exist is a failure, not `not-found`.
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Where list responses keep their records, as a dotted path, when detection fails.
+    #[arg(long, value_name = "PATH")]
+    pub items_path: Option<String>,
+
+    /// Also write the input as XLSX with every problem cell marked and noted, and each row's
+    /// outcome and id, to fix and import again.
+    #[arg(long, value_name = "OUT.xlsx")]
+    pub annotate: Option<PathBuf>,
+}
+
+impl Args {
+    fn options(&self) -> import::Options {
+        import::Options {
+            input: self.input.clone(),
+            mode: self.mode,
+            match_on: self.match_on.clone(),
+            update_with: self.update_with,
+            blank: self.blank,
+            results: self.results.clone(),
+            journal: self.journal.clone(),
+            resume: self.resume,
+            plan: self.plan,
+            dry_run: self.dry_run,
+            strict: self.strict,
+            annotate: self.annotate.clone(),
+            concurrency: self.load.concurrency as usize,
+        }
+    }
+}
+
+pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
+    // Parse, then plan: everything that can be refused is refused before any request.
+    let plan = Plan::new(args.options())?;
+    if plan.may_delete() && !args.yes {
+        confirm_deletes(&plan)?;
+    }
+    let connection = if plan.needs_network() {
+        let options = ClientOptions {
+            items_path: args.items_path.clone(),
+            ..args.load.client_options()
+        };
+        Some(super::connect::connect(global, options).await?)
+    } else {
+        None
+    };
+    let stop = super::watch_ctrl_c("Run the same command with --resume to continue.");
+    let client = connection.as_ref().map(|c| &c.client);
+    let report = import::run(plan, client, stop, super::progress(global)).await?;
+    super::finish(global, report)
+}
+
+/// Deleting needs a yes: typed at a terminal after seeing the count, or `--yes`.
+fn confirm_deletes(plan: &Plan) -> anyhow::Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return Err(usage("this import deletes customers: add --yes to confirm (custbulk is not run from a terminal, so it cannot ask)"));
+    }
+    let count = plan.count_deletes()?;
+    if count == 0 {
+        return Ok(());
+    }
+    eprint!("This will delete up to {count} customer(s) from the API (one per row). Type yes to go on: ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if answer.trim().eq_ignore_ascii_case("yes") {
+        Ok(())
+    } else {
+        Err(usage("not confirmed: nothing was sent"))
+    }
+}

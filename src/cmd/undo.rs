@@ -1,0 +1,65 @@
+//! `custbulk undo JOURNAL`: the flags, then the undo engine.
+
+use std::path::PathBuf;
+
+use crate::api::Load;
+use crate::apply::UpdateWith;
+use crate::cmd::Global;
+use crate::error::Exit;
+use crate::undo::{self, Plan};
+
+/// Reverse an import: delete the customers it created, restore the ones it updated to their
+/// values before it, and create again the ones it deleted (they get new ids).
+///
+/// A customer changed by someone else since the import is reported as a conflict and left
+/// alone, unless --force. Results go to JOURNAL-NAME.undo.results.csv; undo keeps its own
+/// journal (JOURNAL-NAME.undo.journal), so --resume continues an interrupted undo.
+///
+/// Examples:
+///   custbulk undo clients.journal --plan
+///   custbulk undo clients.journal
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The journal an import wrote (NAME.journal beside its input by default).
+    pub journal: PathBuf,
+
+    /// Say what undo would do, change nothing.
+    #[arg(long, conflicts_with = "resume")]
+    pub plan: bool,
+
+    /// Undo even customers changed since the import (their later changes are lost).
+    #[arg(long)]
+    pub force: bool,
+
+    /// How updated customers are restored: PATCH the changed fields back, or PUT the whole
+    /// record as it was.
+    #[arg(long, value_enum, default_value_t = UpdateWith::Patch)]
+    pub restore_with: UpdateWith,
+
+    #[command(flatten)]
+    pub load: Load,
+
+    /// The results file (default: beside the journal, NAME.undo.results.csv).
+    #[arg(long, value_name = "FILE")]
+    pub results: Option<PathBuf>,
+
+    /// Continue an interrupted undo from its own journal.
+    #[arg(long)]
+    pub resume: bool,
+}
+
+pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
+    let plan = Plan::new(undo::Options {
+        journal: args.journal,
+        plan: args.plan,
+        force: args.force,
+        restore_with: args.restore_with,
+        results: args.results,
+        resume: args.resume,
+        concurrency: args.load.concurrency as usize,
+    })?;
+    let connection = super::connect::connect(global, args.load.client_options()).await?;
+    let stop = super::watch_ctrl_c("Run the same command with --resume to continue.");
+    let report = undo::run(plan, &connection.client, stop, super::progress(global)).await?;
+    super::finish(global, report)
+}

@@ -1,0 +1,221 @@
+//! What each row of a sheet asks of the store: create, update, delete, or nothing. The import's
+//! producer of steps: it finds the row's customer and compares, then leaves the change itself
+//! to the applier.
+
+use serde_json::Value;
+
+use super::{Blank, Mode};
+use crate::api::{record_id, ApiError, Record};
+use crate::apply::journal::Line;
+use crate::apply::{Applier, Change, Done, Finished, Outcome, Producer, Step, UpdateWith};
+use crate::compare;
+use crate::lookup::{Finder, Found};
+use crate::schema::{self, Kind};
+use crate::validate::Action;
+
+/// What a valid row wants, as the producer needs it.
+#[derive(Debug, Clone, Default)]
+pub struct Wanted {
+    /// The mapped, coerced fields that are not blank (the id is never among them).
+    pub record: Record,
+    /// Mapped fields whose cell was blank.
+    pub blank: Vec<&'static str>,
+    /// The match key's value (the id when matching on the id column).
+    pub key: Option<String>,
+    /// The row's own action (`_action` column), overriding `--mode`.
+    pub action: Option<Action>,
+}
+
+/// The import's producer: everything a row needs to become a step; shared by all rows.
+pub struct Rows {
+    pub finder: Finder,
+    pub mode: Mode,
+    /// The match key for update, upsert and delete (`id` for the id column).
+    pub key_field: String,
+    pub update_with: UpdateWith,
+    pub blank: Blank,
+    /// Delete mode: a key that finds nobody is a failure, not `not-found`.
+    pub strict: bool,
+}
+
+impl Producer for Rows {
+    type Work = Wanted;
+
+    async fn finish(
+        &self,
+        applier: &Applier,
+        row: Wanted,
+        resumed: Option<Line>,
+        line: &mut Finished,
+    ) -> Result<Done, ApiError> {
+        let mode = match row.action {
+            Some(Action::Do(mode)) => mode,
+            Some(Action::Ignore) => {
+                return Ok(Done::because(
+                    Outcome::Skipped,
+                    "left out: its _action is ignore",
+                ))
+            }
+            Some(Action::Done) => {
+                return Ok(Done::because(
+                    Outcome::Skipped,
+                    "left out: its _outcome says an earlier import created or updated this \
+                     customer, and creating it again would make a duplicate (clear the _outcome \
+                     cell to create it anyway)",
+                ))
+            }
+            None => self.mode,
+        };
+        let before = match &resumed {
+            Some(Line::Send {
+                before: Some(before),
+                ..
+            }) => Some(before.clone()),
+            _ => None,
+        };
+        let key = row.key.as_deref().filter(|k| !k.trim().is_empty());
+        let current = match (mode, key) {
+            (Mode::Create, _) | (Mode::Upsert, None) => Found::None,
+            (Mode::Update | Mode::Delete, None) => {
+                return Err(ApiError::Local(format!(
+                    "the match key ({}) is blank",
+                    self.key_field
+                )))
+            }
+            (_, Some(key)) => self.finder.find(&self.key_field, key).await?,
+        };
+        let absent = || {
+            format!(
+                "no customer has {} = {:?}",
+                self.key_field,
+                key.unwrap_or_default()
+            )
+        };
+        let step = match (mode, current) {
+            (_, Found::Many(n)) => {
+                return Err(ApiError::Local(format!(
+                    "{n} customers have {} = {:?}; fix the duplicates or match on another field",
+                    self.key_field,
+                    key.unwrap_or_default()
+                )))
+            }
+            (Mode::Update, Found::None) => return Err(ApiError::Local(absent())),
+            // The DELETE an earlier run sent before dying went through.
+            (Mode::Delete, Found::None) if before.is_some() => {
+                return Ok(Done {
+                    before,
+                    ..Done::new(Outcome::Deleted)
+                })
+            }
+            (Mode::Delete, Found::None) if self.strict => return Err(ApiError::Local(absent())),
+            (Mode::Delete, Found::None) => return Ok(Done::because(Outcome::NotFound, absent())),
+            (Mode::Delete, Found::One(current)) => Step {
+                change: Change::Delete {
+                    id: id_of(&current)?,
+                    before: current,
+                },
+                done_as: Outcome::Deleted,
+                key: row.key.clone(),
+            },
+            (_, Found::None) => self.create(&row),
+            (_, Found::One(current)) => match self.update(&row, current, before, line)? {
+                Ok(step) => step,
+                Err(done) => return Ok(done),
+            },
+        };
+        applier.apply(line.row, step, resumed.as_ref()).await
+    }
+}
+
+impl Rows {
+    fn create(&self, row: &Wanted) -> Step {
+        let body = self.body(row);
+        let find_by = (self.key_field != schema::ID).then(|| self.key_field.clone());
+        let key = crate::apply::identifying_field(&body, find_by.as_deref())
+            .map(|(_, value)| value.to_string());
+        Step {
+            change: Change::Create { body, find_by },
+            done_as: Outcome::Created,
+            key,
+        }
+    }
+
+    /// The update a row asks for, or how it ended without one (`unchanged`, or an update an
+    /// earlier run sent before dying that already took effect).
+    fn update(
+        &self,
+        row: &Wanted,
+        current: Record,
+        before: Option<Record>,
+        line: &mut Finished,
+    ) -> Result<Result<Step, Done>, ApiError> {
+        let id = id_of(&current)?;
+        let body = self.body(row);
+        let changes = compare::changes(&body, &current);
+        if changes.is_empty() {
+            let resumed = before.is_some();
+            let outcome = if resumed {
+                Outcome::Updated
+            } else {
+                Outcome::Unchanged
+            };
+            return Ok(Err(Done {
+                id: Some(id),
+                before,
+                after: resumed.then_some(current),
+                ..Done::new(outcome)
+            }));
+        }
+        line.changes = Some(compare::describe(&changes));
+        let before = before.unwrap_or(current);
+        // What the import leaves is computed, not read from the answer: some APIs answer an
+        // update with the record as it was before it.
+        let (body, after) = match self.update_with {
+            UpdateWith::Patch => {
+                let patch: Record = changes
+                    .into_iter()
+                    .map(|(field, _, new)| (field, new))
+                    .collect();
+                let mut after = before.clone();
+                after.extend(patch.clone());
+                (patch, after)
+            }
+            UpdateWith::Put => {
+                let mut whole = compare::without_server_fields(&before);
+                whole.extend(body);
+                (whole.clone(), whole)
+            }
+        };
+        Ok(Ok(Step {
+            change: Change::Update {
+                id,
+                body,
+                with: self.update_with,
+                before,
+                after,
+            },
+            done_as: Outcome::Updated,
+            key: row.key.clone(),
+        }))
+    }
+
+    /// The fields to send: what the row gives, plus blanks as empty values with `--blank clear`.
+    fn body(&self, row: &Wanted) -> Record {
+        let mut body = row.record.clone();
+        if self.blank == Blank::Clear {
+            for field in &row.blank {
+                let empty = match schema::field(field).map(|f| f.kind) {
+                    Some(Kind::Text) => Value::String(String::new()),
+                    Some(Kind::Contacts) => Value::Array(Vec::new()),
+                    _ => Value::Null,
+                };
+                body.insert(field.to_string(), empty);
+            }
+        }
+        body
+    }
+}
+
+fn id_of(record: &Record) -> Result<String, ApiError> {
+    record_id(record).ok_or_else(|| ApiError::Local("the matching customer has no id".into()))
+}

@@ -1,0 +1,365 @@
+//! Undo: reverse an import (or a restore) from its journal. The producer of steps from a journal.
+//!
+//! The import journal holds each row's outcome and id, the whole record before every update,
+//! and the record as the import left it. Undo walks it newest first: customers the import
+//! created are deleted, updated ones get their old values back, deleted ones are created again.
+//! A customer someone changed since the import is a conflict and is left alone (unless
+//! `--force`). Every step first looks at the customer as it is now, so running undo twice, or
+//! after a crash, does no harm; the applier journals it like an import and `--resume`
+//! continues it.
+
+mod steps;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::Value;
+
+use crate::api::{record_id, ApiError, Client, Record};
+use crate::apply::journal::{self, Fingerprint, Line, Resume};
+use crate::apply::summary::Files;
+use crate::apply::{
+    self, Applier, Change, Column, Done, Finished, Job, Layout, Outcome, Report, Results, Step,
+    Stop, Summary, UpdateWith,
+};
+use crate::compare;
+use crate::output::beside;
+use crate::progress::Progress;
+use crate::schema;
+use steps::{find_steps, StepReader};
+
+/// What an undo is asked to do.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The journal an import (or a restore) wrote.
+    pub journal: PathBuf,
+    pub plan: bool,
+    /// Undo even customers changed since the import.
+    pub force: bool,
+    pub restore_with: UpdateWith,
+    /// The results file (default: NAME.undo.results.csv beside the journal).
+    pub results: Option<PathBuf>,
+    pub resume: bool,
+    /// Requests in flight at most.
+    pub concurrency: usize,
+}
+
+/// One change of the import to reverse.
+#[derive(Debug, Clone)]
+pub enum Reversal {
+    /// The import created this customer.
+    Delete { id: String, after: Option<Record> },
+    /// The import changed this customer from `before` to `after`.
+    Restore {
+        id: String,
+        before: Record,
+        after: Option<Record>,
+    },
+    /// The import deleted this customer, whose record was `before`.
+    Recreate { id: String, before: Record },
+}
+
+impl Reversal {
+    fn action(&self) -> &'static str {
+        match self {
+            Reversal::Delete { .. } => "delete",
+            Reversal::Restore { .. } => "restore",
+            Reversal::Recreate { .. } => "recreate",
+        }
+    }
+
+    fn id(&self) -> &str {
+        match self {
+            Reversal::Delete { id, .. }
+            | Reversal::Restore { id, .. }
+            | Reversal::Recreate { id, .. } => id,
+        }
+    }
+}
+
+/// An undo checked and ready: the journal read, nothing sent.
+pub struct Plan {
+    options: Options,
+    /// Where each step's line is in the import journal, newest first.
+    steps: Vec<(u32, u64)>,
+    results: PathBuf,
+    journal: PathBuf,
+    fingerprint: Fingerprint,
+    resume: Option<Resume>,
+}
+
+impl Plan {
+    pub fn new(options: Options) -> anyhow::Result<Plan> {
+        let steps = find_steps(&options.journal)?;
+        let results = options
+            .results
+            .clone()
+            .unwrap_or_else(|| beside(&options.journal, "undo.results.csv"));
+        let journal = beside(&options.journal, "undo.journal");
+        let fingerprint = Fingerprint::of(&options.journal)?;
+        let resume = match options.resume {
+            true => Some(Resume::load(&journal, &options.journal, &fingerprint)?),
+            false => None,
+        };
+        Ok(Plan {
+            options,
+            steps,
+            results,
+            journal,
+            fingerprint,
+            resume,
+        })
+    }
+}
+
+pub async fn run(
+    plan: Plan,
+    client: &Client,
+    stop: Arc<Stop>,
+    progress: Progress,
+) -> anyhow::Result<Report> {
+    let started = Instant::now();
+    let Plan {
+        options,
+        steps,
+        results,
+        journal,
+        fingerprint,
+        resume,
+    } = plan;
+    let applier = if options.plan {
+        Applier::plan(client.clone())
+    } else {
+        let writer = match &resume {
+            Some(_) => journal::Writer::reopen(&journal)?,
+            None => journal::Writer::create(&journal, &options.journal, &fingerprint, "undo")?,
+        };
+        Applier::new(client.clone(), Arc::new(writer))
+    };
+    let journal_path = applier.journal().map(|j| j.path.clone());
+    let columns = [
+        Column::Row,
+        Column::Action,
+        Column::Id,
+        Column::NewId,
+        Column::Outcome,
+        Column::Status,
+        Column::Error,
+        Column::Conflicts,
+    ];
+    let layout = Layout {
+        results: &results,
+        failed: None,
+        headers: &[],
+        columns: &columns,
+    };
+    progress.start(Some(steps.len() as u64), "rows");
+    let mut reader = StepReader::open(&options.journal)?;
+    let jobs = futures::stream::iter(steps.iter().map(|&(row, at)| Ok(job(row, reader.load(at)))));
+    let run = apply::Run {
+        applier: Some(Arc::new(applier)),
+        producer: Arc::new(Undoer {
+            force: options.force,
+            restore_with: options.restore_with,
+        }),
+        results: Results::create(layout, None)?,
+        resume,
+        stop,
+        progress,
+        window: options.concurrency as u64 * 8 + 64,
+    };
+    let ran = apply::run(run, jobs).await?;
+    let files = Files {
+        input: &options.journal,
+        results: &results,
+        failed: &results,
+        journal: journal_path.as_deref(),
+    };
+    let summary = Summary::new(
+        "undo",
+        &ran.counts,
+        0,
+        Some(client),
+        started.elapsed(),
+        files,
+    );
+    Ok(ran.report("undo", summary))
+}
+
+/// A step of the journal as a job: its action and the import's id go on the results line.
+fn job(row: u32, step: anyhow::Result<Reversal>) -> Job<Reversal> {
+    let mut line = Finished::new(0, row, Done::new(Outcome::Failed));
+    match step {
+        Ok(step) => {
+            line.action = step.action();
+            line.id = Some(step.id().to_string());
+            Job {
+                line,
+                work: Some(step),
+            }
+        }
+        Err(err) => Job::ended(line, Done::because(Outcome::Failed, format!("{err:#}"))),
+    }
+}
+
+/// Undo's producer: each reversal checked against the customer as it is now.
+struct Undoer {
+    force: bool,
+    restore_with: UpdateWith,
+}
+
+impl apply::Producer for Undoer {
+    type Work = Reversal;
+
+    async fn finish(
+        &self,
+        applier: &Applier,
+        reversal: Reversal,
+        _resumed: Option<Line>,
+        line: &mut Finished,
+    ) -> Result<Done, ApiError> {
+        let current = applier.current(reversal.id()).await?;
+        let step = match self.step(&reversal, current, applier, line).await? {
+            Ok(step) => step,
+            Err(done) => return Ok(done),
+        };
+        let recreate = step.done_as == Outcome::Recreated;
+        let mut done = applier.apply(line.row, step, None).await?;
+        if !recreate {
+            // The `_new_id` column is for re-created customers only.
+            done.id = None;
+        }
+        Ok(done)
+    }
+}
+
+impl Undoer {
+    /// The step that reverses `reversal`, or how it ended without one (already undone, a
+    /// conflict).
+    async fn step(
+        &self,
+        reversal: &Reversal,
+        current: Option<Record>,
+        applier: &Applier,
+        line: &mut Finished,
+    ) -> Result<Result<Step, Done>, ApiError> {
+        let change = match (reversal, current) {
+            (Reversal::Delete { .. }, None) => {
+                return Ok(Err(Done::because(Outcome::Unchanged, "already deleted")))
+            }
+            (Reversal::Delete { id, after }, Some(current)) => {
+                if let Some(conflict) = self.conflict(&current, after.as_ref(), line) {
+                    return Ok(Err(conflict));
+                }
+                Change::Delete {
+                    id: id.clone(),
+                    before: current,
+                }
+            }
+            (Reversal::Restore { .. }, None) => {
+                let why = "the customer was deleted since the import";
+                return Ok(Err(Done::because(Outcome::Conflict, why)));
+            }
+            (Reversal::Restore { id, before, after }, Some(current)) => {
+                let changed = compare::changed_fields(before, after.as_ref().unwrap_or(&current));
+                if changed
+                    .iter()
+                    .all(|f| compare::same_field(&current, before, f))
+                {
+                    return Ok(Err(Done::because(Outcome::Unchanged, "already restored")));
+                }
+                if let Some(conflict) = self.conflict(&current, after.as_ref(), line) {
+                    return Ok(Err(conflict));
+                }
+                let body = match self.restore_with {
+                    UpdateWith::Patch => changed
+                        .iter()
+                        .map(|f| (f.clone(), before.get(f).cloned().unwrap_or(Value::Null)))
+                        .collect(),
+                    UpdateWith::Put => compare::without_server_fields(before),
+                };
+                Change::Update {
+                    id: id.clone(),
+                    body,
+                    with: self.restore_with,
+                    before: current,
+                    after: before.clone(),
+                }
+            }
+            (Reversal::Recreate { .. }, Some(_)) => {
+                return Ok(Err(Done::because(
+                    Outcome::Unchanged,
+                    "the customer still exists",
+                )))
+            }
+            (Reversal::Recreate { before, .. }, None) => {
+                let body = compare::without_server_fields(before);
+                // A recreate an earlier undo made (or that was in flight when it died).
+                if let Some(record) = applier.find_created(&body, None).await?.one() {
+                    return Ok(Err(Done {
+                        id: record_id(&record),
+                        ..Done::because(Outcome::Unchanged, "already recreated")
+                    }));
+                }
+                Change::Create {
+                    body,
+                    find_by: None,
+                }
+            }
+        };
+        let done_as = match reversal {
+            Reversal::Delete { .. } => Outcome::Deleted,
+            Reversal::Restore { .. } => Outcome::Restored,
+            Reversal::Recreate { .. } => Outcome::Recreated,
+        };
+        Ok(Ok(Step {
+            change,
+            done_as,
+            key: None,
+        }))
+    }
+
+    /// A conflict when the customer differs from what the import left (and not `--force`).
+    fn conflict(
+        &self,
+        current: &Record,
+        left: Option<&Record>,
+        line: &mut Finished,
+    ) -> Option<Done> {
+        let left = left?;
+        // Only what the import left is compared: fields the server adds on its own (defaults,
+        // sub-document ids) are not someone's edit.
+        let differing: Vec<&str> = left
+            .keys()
+            .filter(|k| !schema::is_server_field(k))
+            .filter(|k| !compare::same(current.get(*k).unwrap_or(&Value::Null), &left[*k]))
+            .map(String::as_str)
+            .collect();
+        if differing.is_empty() || self.force {
+            return None;
+        }
+        let conflicts = differing
+            .iter()
+            .map(|f| {
+                format!(
+                    "{f}: import left {} , now {}",
+                    show(left.get(*f)),
+                    show(current.get(*f))
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        line.conflicts = Some(conflicts);
+        Some(Done::because(
+            Outcome::Conflict,
+            "changed since the import; use --force to undo anyway",
+        ))
+    }
+}
+
+fn show(value: Option<&Value>) -> String {
+    value
+        .map(Value::to_string)
+        .unwrap_or_else(|| "nothing".into())
+}
