@@ -6,14 +6,14 @@
 //! them all only when JSON output needs them.
 
 use std::fmt::Write as _;
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use serde_json::{json, Value};
 
 use crate::mapping::{Mapping, Target};
+use crate::output::CsvOutput;
 use crate::pipeline::Counts;
 use crate::read::Table;
 use crate::schema::FIELDS;
@@ -39,7 +39,9 @@ pub struct ProblemLog {
     keep_all: bool,
     all: Vec<Problem>,
     tallies: Vec<Tally>,
-    csv: Option<(PathBuf, csv::Writer<BufWriter<File>>)>,
+    csv: Option<CsvOutput>,
+    /// Where the CSV report is, once complete.
+    report: Option<PathBuf>,
 }
 
 impl ProblemLog {
@@ -47,12 +49,9 @@ impl ProblemLog {
     pub fn new(keep_all: bool, report: Option<&Path>) -> anyhow::Result<ProblemLog> {
         let csv = match report {
             Some(path) => {
-                let file = File::create(path).with_context(|| {
-                    format!("cannot create the problem report {}", path.display())
-                })?;
-                let mut w = csv::Writer::from_writer(BufWriter::new(file));
+                let mut w = CsvOutput::create(path).context("cannot create the problem report")?;
                 w.write_record(REPORT_COLUMNS)?;
-                Some((path.to_path_buf(), w))
+                Some(w)
             }
             None => None,
         };
@@ -61,13 +60,14 @@ impl ProblemLog {
             all: Vec::new(),
             tallies: Vec::new(),
             csv,
+            report: report.map(Path::to_path_buf),
         })
     }
 
     /// Records the problems of one row.
     pub fn add(&mut self, problems: &[Problem]) -> anyhow::Result<()> {
         for p in problems {
-            if let Some((path, w)) = &mut self.csv {
+            if let Some(w) = &mut self.csv {
                 let row = p.row.to_string();
                 w.write_record([
                     row.as_str(),
@@ -77,8 +77,7 @@ impl ProblemLog {
                     severity_word(p.severity),
                     &p.message,
                     &p.value,
-                ])
-                .with_context(|| format!("cannot write the problem report {}", path.display()))?;
+                ])?;
             }
             let t = match self.tallies.iter_mut().position(|t| t.field == p.field) {
                 Some(i) => &mut self.tallies[i],
@@ -106,13 +105,12 @@ impl ProblemLog {
         Ok(())
     }
 
-    /// Flushes the CSV report.
+    /// Completes the CSV report under its name.
     pub fn finish(&mut self) -> anyhow::Result<()> {
-        if let Some((path, w)) = &mut self.csv {
-            w.flush()
-                .with_context(|| format!("cannot write the problem report {}", path.display()))?;
+        match self.csv.take() {
+            Some(w) => w.commit().context("cannot write the problem report"),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Every problem, when kept.
@@ -121,7 +119,7 @@ impl ProblemLog {
     }
 
     pub fn report_path(&self) -> Option<&Path> {
-        self.csv.as_ref().map(|(p, _)| p.as_path())
+        self.report.as_deref()
     }
 
     /// Tallies in schema order, row-level problems first.

@@ -8,7 +8,7 @@ use custbulk::api::record_id;
 use custbulk::sandbox::Options;
 
 use crate::import::{results, siret};
-use crate::util::{record, stderr, stdout, wait_until, Server, Workdir};
+use crate::util::{record, stderr, stdout, with, Server, Workdir};
 
 fn customers(server: &Server, n: u64) {
     server.running.insert(
@@ -258,21 +258,11 @@ fn faults_and_a_kill_9_lose_nothing_and_delete_nothing_twice() {
         "--concurrency",
         "4",
     ];
-    let mut child = wd
-        .against(&server, &args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_until(|| server.records().len() <= 260);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    wd.kill_9_when(&server, &args, || server.records().len() <= 260);
     assert!(server.records().len() > 100, "killed mid-run");
 
-    let mut resume = args.to_vec();
-    resume.push("--resume");
-    let out = wd.against(&server, &resume).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    wd.exec_against(&server, &with(&args, &["--resume"]))
+        .assert_ok();
     let rows = results(&wd, "gone.results.csv");
     assert_eq!(rows.len(), 200);
     assert!(

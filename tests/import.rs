@@ -8,7 +8,7 @@ use serde_json::json;
 use custbulk::api::record_id;
 use custbulk::sandbox::Options;
 
-use crate::util::{record, stderr, stdout, wait_until, Server, Workdir};
+use crate::util::{record, stderr, stdout, wait_until, with, Server, Workdir};
 
 /// A valid SIRET (Luhn) built from a number.
 pub fn siret(n: u64) -> String {
@@ -36,18 +36,7 @@ fn sheet(n: u64, bad: &[u64]) -> String {
 }
 
 pub fn results(wd: &Workdir, name: &str) -> Vec<HashMap<String, String>> {
-    let mut reader = csv::Reader::from_path(wd.path(name)).expect("results file");
-    let headers = reader.headers().unwrap().clone();
-    reader
-        .records()
-        .map(|r| {
-            headers
-                .iter()
-                .zip(r.unwrap().iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
+    wd.results(name)
 }
 
 fn count(rows: &[HashMap<String, String>], outcome: &str) -> usize {
@@ -300,32 +289,20 @@ fn kill_9_then_resume_loses_nothing_and_duplicates_nothing() {
         "--concurrency",
         "4",
     ];
-    let mut child = wd
-        .against(&server, &args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
     // Let it get some way in, then kill it without warning.
-    wait_until(|| server.records().len() >= 60);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    wd.kill_9_when(&server, &args, || server.records().len() >= 60);
     let part = server.records().len();
     assert!(part < 400, "killed mid-run ({part} stored)");
 
-    let out = wd.against(&server, &args).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "an unfinished journal is not overwritten: {}",
-        stderr(&out)
+    let again = wd.exec_against(&server, &args);
+    again.assert_code(2);
+    assert!(
+        again.stderr.contains("--resume"),
+        "an unfinished journal is not overwritten: {again}"
     );
-    assert!(stderr(&out).contains("--resume"));
 
-    let mut resume = args.to_vec();
-    resume.push("--resume");
-    let out = wd.against(&server, &resume).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    wd.exec_against(&server, &with(&args, &["--resume"]))
+        .assert_ok();
     let rows = results(&wd, "clients.results.csv");
     assert_eq!(rows.len(), 400);
     assert_eq!(

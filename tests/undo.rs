@@ -1,14 +1,12 @@
 //! `custbulk undo`: an import reversed from its journal, against a real sandbox.
 
-use std::process::Stdio;
-
 use serde_json::json;
 
 use custbulk::api::{record_id, Record};
 use custbulk::sandbox::Options;
 
 use crate::import::{results, siret};
-use crate::util::{record, stderr, wait_until, Server, Workdir};
+use crate::util::{record, stderr, with, Server, Workdir};
 
 /// The store as a user sees it: every record without the update timestamp.
 fn snapshot(server: &Server) -> Vec<Record> {
@@ -238,34 +236,18 @@ fn undo_killed_mid_run_finishes_with_resume() {
     });
     slow.running.insert(clean.records());
     let total = slow.records().len();
-    let mut child = wd
-        .against(
-            &slow,
-            &[
-                "undo",
-                "clients.journal",
-                "--no-progress",
-                "--concurrency",
-                "2",
-            ],
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_until(|| slow.records().len() <= total - 40);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let args = [
+        "undo",
+        "clients.journal",
+        "--no-progress",
+        "--concurrency",
+        "2",
+    ];
+    wd.kill_9_when(&slow, &args, || slow.records().len() <= total - 40);
     assert!(slow.records().len() > before.len(), "killed mid-run");
 
-    let out = wd
-        .against(
-            &slow,
-            &["undo", "clients.journal", "--resume", "--no-progress"],
-        )
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    wd.exec_against(&slow, &with(&args, &["--resume"]))
+        .assert_ok();
     assert_eq!(snapshot(&slow), before);
     let rows = results(&wd, "clients.undo.results.csv");
     assert_eq!(rows.len(), 302, "every step of the import reported once");

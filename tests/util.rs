@@ -122,32 +122,105 @@ impl Workdir {
     }
 }
 
-/// What a run of the binary gave, as text.
+/// What a run of the binary gave, as text, with the command that gave it.
 #[derive(Debug)]
 pub struct Run {
+    pub command: String,
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
 }
 
 impl Run {
+    fn of(command: &Command, out: Output) -> Run {
+        let args: Vec<_> = command.get_args().map(|a| a.to_string_lossy()).collect();
+        Run {
+            command: format!("custbulk {}", args.join(" ")),
+            code: out.status.code().unwrap_or(-1),
+            stdout: stdout(&out),
+            stderr: stderr(&out),
+        }
+    }
+
     /// stdout parsed as JSON.
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}\n{self}"))
+    }
+
+    /// Fails the test, showing the command, its status and both streams, unless it exited
+    /// with `code`.
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) -> &Run {
+        assert_eq!(self.code, code, "unexpected exit code\n{self}");
+        self
+    }
+
+    /// [`Run::assert_code`] 0.
+    #[track_caller]
+    pub fn assert_ok(&self) -> &Run {
+        self.assert_code(0)
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "$ {}\nexit code {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.command, self.code, self.stdout, self.stderr
+        )
     }
 }
 
 impl Workdir {
     /// Runs the binary here and keeps its exit code and output as text.
     pub fn exec(&self, args: &[&str]) -> Run {
-        let out = self.run(args);
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: stdout(&out),
-            stderr: stderr(&out),
-        }
+        let mut command = self.command(args);
+        let out = command.output().expect("run custbulk");
+        Run::of(&command, out)
     }
+
+    /// Runs the binary against `server` and keeps its exit code and output as text.
+    pub fn exec_against(&self, server: &Server, args: &[&str]) -> Run {
+        let mut command = self.against(server, args);
+        let out = command.output().expect("run custbulk");
+        Run::of(&command, out)
+    }
+
+    /// Starts the binary against `server`, waits until `ready()` holds (the run is under way),
+    /// and kills it with SIGKILL: no chance to flush, clean up or say goodbye.
+    pub fn kill_9_when(&self, server: &Server, args: &[&str], ready: impl Fn() -> bool) {
+        let mut child = self
+            .against(server, args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start custbulk");
+        wait_until(ready);
+        child.kill().expect("kill -9");
+        child.wait().expect("reap");
+    }
+
+    /// A results file written here, one map of header → cell per line.
+    pub fn results(&self, name: &str) -> Vec<std::collections::HashMap<String, String>> {
+        let mut reader = csv::Reader::from_path(self.path(name)).expect("results file");
+        let headers = reader.headers().unwrap().clone();
+        reader
+            .records()
+            .map(|r| {
+                headers
+                    .iter()
+                    .zip(r.unwrap().iter())
+                    .map(|(h, v)| (h.to_string(), v.to_string()))
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// `args` followed by `more`: the same command again with, say, `--resume`.
+pub fn with<'a>(args: &[&'a str], more: &[&'a str]) -> Vec<&'a str> {
+    args.iter().chain(more).copied().collect()
 }
 
 /// A file of the project (samples, fixtures).

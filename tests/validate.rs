@@ -299,7 +299,8 @@ fn the_xlsx_sample_shows_its_deliberate_mistakes() {
 
 #[test]
 fn the_xlsx_sample_keeps_leading_zeros_and_numeric_sirets() {
-    // Row 7 has its zip code typed as the number 2100 formatted 00000 and its SIRET as a number.
+    // Row 7 has its zip code typed as the number 2100 formatted 00000 and its SIRET as a number:
+    // both must read as a person sees them, and so pass validation.
     let w = Workdir::new();
     let sample = project_file("samples/customers.xlsx");
     let r = w.exec(&["validate", sample.to_str().unwrap(), "--format", "json"]);
@@ -309,6 +310,21 @@ fn the_xlsx_sample_keeps_leading_zeros_and_numeric_sirets() {
         "{}",
         v["problems"]
     );
+    let results = w.path("read.csv");
+    let sample = sample.to_str().unwrap();
+    let r = w.exec(&[
+        "import",
+        sample,
+        "--dry-run",
+        "--results",
+        results.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let rows = crate::import::results(&w, "read.csv");
+    let row7 = rows.iter().find(|r| r["_row"] == "7").expect("row 7");
+    assert_eq!(row7["Code postal"], "02100");
+    assert_eq!(row7["N° SIRET"], "44236769500016");
+    assert_eq!(row7["Capital social"], "160000");
 }
 
 #[test]
