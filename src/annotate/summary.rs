@@ -131,10 +131,17 @@ impl Summary {
     /// Writes the sheet: totals, then problems by field and by kind, largest first. Returns
     /// its column widths.
     pub fn write(&self, out: &mut SheetXml) -> Vec<f64> {
-        let mut r = 0;
-        out.row(r);
+        out.row(0);
         out.string(0, "Annotated by custbulk", Style::Bold);
-        r += 2;
+        let r = self.write_totals(out, 2);
+        let r = self.write_fields(out, r + 1);
+        self.write_kinds(out, r + 1);
+        out.end_row();
+        vec![60.0, 20.0, 20.0, 10.0, 10.0, 10.0, 30.0]
+    }
+
+    /// The counts of rows, problems and outcomes from row `r`; returns the next free row.
+    fn write_totals(&self, out: &mut SheetXml, mut r: u32) -> u32 {
         let mut totals: Vec<(String, u64)> = vec![
             ("Rows".into(), self.rows),
             ("Rows with errors".into(), self.rows_with_errors),
@@ -180,19 +187,13 @@ impl Summary {
             );
             r += 1;
         }
+        r
+    }
 
-        r += 1;
-        out.row(r);
-        out.string(0, "Problems by field", Style::Bold);
-        r += 1;
-        out.row(r);
-        for (c, h) in ["Field", "Column", "Errors", "Warnings", "Total"]
-            .iter()
-            .enumerate()
-        {
-            out.string(c as u16, h, Style::Bold);
-        }
-        r += 1;
+    /// Problems by field, most first, from row `r`; returns the next free row.
+    fn write_fields(&self, out: &mut SheetXml, r: u32) -> u32 {
+        let heads = ["Field", "Column", "Errors", "Warnings", "Total"];
+        let mut r = section(out, r, "Problems by field", &heads);
         let mut fields: Vec<&FieldTally> = self.fields.iter().collect();
         fields.sort_by(|a, b| {
             (b.errors + b.warnings)
@@ -209,12 +210,11 @@ impl Summary {
             out.number(4, t.errors + t.warnings);
             r += 1;
         }
+        r
+    }
 
-        r += 1;
-        out.row(r);
-        out.string(0, "Problems by kind", Style::Bold);
-        r += 1;
-        out.row(r);
+    /// Problems by kind, most first, from row `r`.
+    fn write_kinds(&self, out: &mut SheetXml, r: u32) {
         let heads = [
             "Problem",
             "Field",
@@ -224,10 +224,7 @@ impl Summary {
             "First row",
             "Example value",
         ];
-        for (c, h) in heads.iter().enumerate() {
-            out.string(c as u16, h, Style::Bold);
-        }
-        r += 1;
+        let mut r = section(out, r, "Problems by kind", &heads);
         let mut kinds: Vec<&KindTally> = self.kinds.iter().collect();
         kinds.sort_by(|a, b| {
             b.count
@@ -250,9 +247,18 @@ impl Summary {
             out.string(0, "(other kinds)", Style::Plain);
             out.number(4, self.other_kinds);
         }
-        out.end_row();
-        vec![60.0, 20.0, 20.0, 10.0, 10.0, 10.0, 30.0]
     }
+}
+
+/// A section's bold title and header row from row `r`; returns the row after them.
+fn section(out: &mut SheetXml, r: u32, title: &str, heads: &[&str]) -> u32 {
+    out.row(r);
+    out.string(0, title, Style::Bold);
+    out.row(r + 1);
+    for (c, h) in heads.iter().enumerate() {
+        out.string(c as u16, h, Style::Bold);
+    }
+    r + 2
 }
 
 fn field_label(field: &str) -> &str {
