@@ -30,7 +30,7 @@ use journal::{Line, Op};
 
 pub use outcome::Outcome;
 pub use results::{Column, Finished, Layout, Results};
-pub use run::{run, Job, Producer, Report, Run};
+pub use run::{run, Job, Producer, Report, Run, Session};
 pub use summary::Summary;
 
 /// How an update is sent.

@@ -60,10 +60,15 @@ pub struct Run<P: Producer> {
     pub producer: Arc<P>,
     pub results: Results,
     pub resume: Option<Resume>,
-    pub stop: Arc<Stop>,
-    pub progress: Progress,
+    pub session: Session,
     /// Rows taken ahead of the first unwritten one.
     pub window: u64,
+}
+
+/// What a run shares with the command that started it: when to stop, and the progress bar.
+pub struct Session {
+    pub stop: Arc<Stop>,
+    pub progress: Progress,
 }
 
 /// How a run ended.
@@ -124,7 +129,7 @@ where
                 outstanding -= 1;
                 if let (Some(why), None) = (why, &fatal) {
                     fatal = Some(why);
-                    run.stop.halt();
+                    run.session.stop.halt();
                 }
                 run.push(finished)?;
             }
@@ -133,7 +138,7 @@ where
                     Some(Ok(job)) => job,
                     Some(Err(err)) => {
                         read_error = Some(err);
-                        run.stop.halt();
+                        run.session.stop.halt();
                         reading = false;
                         continue;
                     }
@@ -151,7 +156,7 @@ where
                 };
                 match (earlier, job.work, &run.applier) {
                     (Some(done), _, _) => line.done = done,
-                    (None, Some(work), Some(applier)) if !run.stop.halted() => {
+                    (None, Some(work), Some(applier)) if !run.session.stop.halted() => {
                         let resumed = run.resume.as_mut().and_then(|r| r.in_flight.remove(&line.row));
                         let (producer, applier) = (run.producer.clone(), applier.clone());
                         let done_tx = done_tx.clone();
@@ -175,8 +180,8 @@ where
         }
     }
     drop(done_tx);
-    run.progress.finish();
-    let interrupted = run.stop.interrupted();
+    run.session.progress.finish();
+    let interrupted = run.session.stop.interrupted();
     if let Some(journal) = run.applier.as_ref().and_then(|a| a.journal()) {
         journal.append(&Line::End {
             finished: journal::now(),
@@ -224,11 +229,11 @@ async fn finish<P: Producer>(
 
 impl<P: Producer> Run<P> {
     fn push(&mut self, finished: Finished) -> anyhow::Result<()> {
-        self.progress.inc(1);
+        self.session.progress.inc(1);
         self.results.push(finished)?;
-        if self.progress.position() % 64 == 1 {
+        if self.session.progress.position() % 64 == 1 {
             let counts = &self.results.counts;
-            self.progress.message(|| {
+            self.session.progress.message(|| {
                 counts
                     .iter()
                     .map(|(o, n)| format!("{} {n}", o.as_str()))

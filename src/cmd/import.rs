@@ -6,8 +6,7 @@ use crate::api::{ClientOptions, Load};
 use crate::apply::UpdateWith;
 use crate::cmd::Global;
 use crate::error::{usage, Exit};
-use crate::import::{self, Blank, Mode, Plan};
-use crate::pipeline::Input;
+use crate::import::{self, Blank, Plan};
 
 /// Import a sheet into the Customers API: create or update one customer per valid row.
 ///
@@ -23,15 +22,7 @@ use crate::pipeline::Input;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    pub input: Input,
-
-    /// What to do with each row.
-    #[arg(long, value_enum, default_value_t = Mode::Create)]
-    pub mode: Mode,
-
-    /// The field that matches rows to customers (default: the id column, else siret, else name).
-    #[arg(long, value_name = "FIELD")]
-    pub match_on: Option<String>,
+    pub rows: super::Rows,
 
     /// How updates are sent.
     #[arg(long, value_enum, default_value_t = UpdateWith::Patch)]
@@ -86,9 +77,9 @@ pub struct Args {
 impl Args {
     fn options(&self) -> import::Options {
         import::Options {
-            input: self.input.clone(),
-            mode: self.mode,
-            match_on: self.match_on.clone(),
+            input: self.rows.input.clone(),
+            mode: self.rows.mode,
+            match_on: self.rows.match_on.clone(),
             update_with: self.update_with,
             blank: self.blank,
             results: self.results.clone(),
@@ -118,9 +109,8 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     } else {
         None
     };
-    let stop = super::watch_ctrl_c("Run the same command with --resume to continue.");
     let client = connection.as_ref().map(|c| &c.client);
-    let report = import::run(plan, client, stop, super::progress(global)).await?;
+    let report = import::run(plan, client, super::session(global)).await?;
     super::finish(global, report)
 }
 

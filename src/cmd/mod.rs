@@ -21,11 +21,31 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::apply::{Report, Stop};
+use crate::apply::{Report, Session, Stop};
 
 use crate::error::Exit;
+use crate::pipeline::Input;
 use crate::progress::Progress;
+use crate::validate::Mode;
 pub use global::{Global, Output, DEFAULT_BASE_URL};
+
+/// The input and how its rows find their customers: the same flags for `validate` and
+/// `import`, so a dry run checks exactly what the import will do.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Rows {
+    #[command(flatten)]
+    pub input: Input,
+
+    /// What to do with each row (create, update, upsert or delete); it decides what a row
+    /// needs: create requires a name, update an id column or --match-on.
+    #[arg(long, value_enum, default_value_t = Mode::Create)]
+    pub mode: Mode,
+
+    /// The field that matches rows to customers (id, siret, name, ...): it must not repeat
+    /// within the file. Default: the id column, else siret, else name.
+    #[arg(long, value_name = "FIELD")]
+    pub match_on: Option<String>,
+}
 
 /// A progress bar on a terminal only, never with `--no-progress` or `-q`.
 pub fn progress(global: &Global) -> Progress {
@@ -50,9 +70,17 @@ pub fn finish(global: &Global, report: Report) -> anyhow::Result<Exit> {
     }
 }
 
+/// A run of changes' link to the terminal: its progress bar, and Ctrl-C.
+pub fn session(global: &Global) -> Session {
+    Session {
+        stop: watch_ctrl_c(),
+        progress: progress(global),
+    }
+}
+
 /// First Ctrl-C: the run stops taking rows and finishes what is in flight. Second: the process
 /// exits at once with code 130 (journals are flushed line by line, so nothing written is lost).
-pub fn watch_ctrl_c(then: &'static str) -> Arc<Stop> {
+fn watch_ctrl_c() -> Arc<Stop> {
     let stop = Arc::new(Stop::default());
     let watched = stop.clone();
     tokio::spawn(async move {
@@ -62,7 +90,7 @@ pub fn watch_ctrl_c(then: &'static str) -> Arc<Stop> {
         crate::warn!("Stopping: finishing the requests in flight (Ctrl-C again aborts).");
         watched.interrupt();
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("Aborted. {then}");
+            eprintln!("Aborted. Run the same command with --resume to continue.");
             std::process::exit(130);
         }
     });

@@ -59,7 +59,6 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         concurrency: args.load.concurrency as usize,
     })?;
     let connection = super::connect::connect(global, args.load.client_options()).await?;
-    let stop = super::watch_ctrl_c("Run the same command with --resume to continue.");
-    let report = undo::run(plan, &connection.client, stop, super::progress(global)).await?;
+    let report = undo::run(plan, &connection.client, super::session(global)).await?;
     super::finish(global, report)
 }

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use crate::annotate::Annotator;
 use crate::cmd::{Global, Output};
 use crate::error::Exit;
-use crate::pipeline::{Input, Pipeline};
+use crate::pipeline::Pipeline;
 use crate::report::{self, ProblemLog};
-use crate::validate::{Checked, Mode, ValidateOptions};
+use crate::validate::{Checked, ValidateOptions};
 use crate::warn;
 
 /// Check a customer list without sending anything: how its columns map to customer fields,
@@ -24,17 +24,7 @@ use crate::warn;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    pub input: Input,
-
-    /// What the import will do, which decides what a row needs: create requires a name,
-    /// update requires an id column or --match-on.
-    #[arg(long, value_enum, default_value_t = Mode::Create)]
-    pub mode: Mode,
-
-    /// The field that identifies a customer (id, siret, name, ...): it must not repeat within
-    /// the file. Default: the id column, else siret, else name.
-    #[arg(long, value_name = "FIELD")]
-    pub match_on: Option<String>,
+    pub rows: super::Rows,
 
     /// Write every problem to this CSV file (row, column, header, field, severity, message,
     /// value).
@@ -71,10 +61,10 @@ pub enum Format {
 pub fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     let json = args.format == Format::Json || global.output == Output::Json;
     let opts = ValidateOptions {
-        mode: args.mode,
-        match_on: args.match_on.clone(),
+        mode: args.rows.mode,
+        match_on: args.rows.match_on.clone(),
     };
-    let mut pipeline = Pipeline::open(&args.input, &opts)?;
+    let mut pipeline = Pipeline::open(&args.rows.input, &opts)?;
     for note in &pipeline.source().notes {
         warn!("{note}");
     }

@@ -27,14 +27,13 @@ use crate::api::Client;
 use crate::apply::journal::{self, Fingerprint, Line, Resume};
 use crate::apply::summary::Files;
 use crate::apply::{
-    self, Applier, Column, Done, Finished, Job, Layout, Outcome, Report, Results, Stop, Summary,
+    self, Applier, Column, Done, Finished, Job, Layout, Outcome, Report, Results, Session, Summary,
     UpdateWith,
 };
 use crate::error::usage;
 use crate::lookup::Finder;
 use crate::output::beside;
 use crate::pipeline::Input;
-use crate::progress::Progress;
 use crate::read::Cells;
 pub use crate::validate::Mode;
 use crate::validate::{Problem, Severity};
@@ -176,12 +175,7 @@ impl Plan {
 }
 
 /// Runs a planned import: `client` is `None` for `--dry-run`.
-pub async fn run(
-    plan: Plan,
-    client: Option<&Client>,
-    stop: Arc<Stop>,
-    progress: Progress,
-) -> anyhow::Result<Report> {
+pub async fn run(plan: Plan, client: Option<&Client>, session: Session) -> anyhow::Result<Report> {
     let started = Instant::now();
     let Plan {
         options,
@@ -209,7 +203,7 @@ pub async fn run(
         blank: options.blank,
         strict: options.strict,
     };
-    progress.start(source.buffered_rows(), "rows");
+    session.progress.start(source.buffered_rows(), "rows");
 
     let network = client.is_some();
     let (row_tx, row_rx) = mpsc::channel::<anyhow::Result<InputRow>>(256);
@@ -225,8 +219,7 @@ pub async fn run(
         producer: Arc::new(producer),
         results,
         resume,
-        stop,
-        progress,
+        session,
         window,
     };
     let ran = apply::run(run, jobs).await?;

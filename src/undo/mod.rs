@@ -20,12 +20,11 @@ use crate::api::{record_id, ApiError, Client, Record};
 use crate::apply::journal::{self, Fingerprint, Line, Resume};
 use crate::apply::summary::Files;
 use crate::apply::{
-    self, Applier, Change, Column, Done, Finished, Job, Layout, Outcome, Report, Results, Step,
-    Stop, Summary, UpdateWith,
+    self, Applier, Change, Column, Done, Finished, Job, Layout, Outcome, Report, Results, Session,
+    Step, Summary, UpdateWith,
 };
 use crate::compare;
 use crate::output::beside;
-use crate::progress::Progress;
 use crate::schema;
 use steps::{find_steps, StepReader};
 
@@ -113,27 +112,16 @@ impl Plan {
     }
 }
 
-pub async fn run(
-    plan: Plan,
-    client: &Client,
-    stop: Arc<Stop>,
-    progress: Progress,
-) -> anyhow::Result<Report> {
+pub async fn run(plan: Plan, client: &Client, session: Session) -> anyhow::Result<Report> {
     let started = Instant::now();
-    let Plan {
-        options,
-        steps,
-        results,
-        journal,
-        fingerprint,
-        resume,
-    } = plan;
+    let (options, results) = (&plan.options, &plan.results);
     let applier = if options.plan {
         Applier::plan(client.clone())
     } else {
-        let writer = match &resume {
-            Some(_) => journal::Writer::reopen(&journal)?,
-            None => journal::Writer::create(&journal, &options.journal, &fingerprint, "undo")?,
+        let (path, fingerprint) = (&plan.journal, &plan.fingerprint);
+        let writer = match &plan.resume {
+            Some(_) => journal::Writer::reopen(path)?,
+            None => journal::Writer::create(path, &options.journal, fingerprint, "undo")?,
         };
         Applier::new(client.clone(), Arc::new(writer))
     };
@@ -149,14 +137,19 @@ pub async fn run(
         Column::Conflicts,
     ];
     let layout = Layout {
-        results: &results,
+        results,
         failed: None,
         headers: &[],
         columns: &columns,
     };
-    progress.start(Some(steps.len() as u64), "rows");
+    session
+        .progress
+        .start(Some(plan.steps.len() as u64), "rows");
     let mut reader = StepReader::open(&options.journal)?;
-    let jobs = futures::stream::iter(steps.iter().map(|&(row, at)| Ok(job(row, reader.load(at)))));
+    let jobs = plan
+        .steps
+        .iter()
+        .map(|&(row, at)| Ok(job(row, reader.load(at))));
     let run = apply::Run {
         applier: Some(Arc::new(applier)),
         producer: Arc::new(Undoer {
@@ -164,16 +157,15 @@ pub async fn run(
             restore_with: options.restore_with,
         }),
         results: Results::create(layout, None)?,
-        resume,
-        stop,
-        progress,
+        resume: plan.resume,
+        session,
         window: options.concurrency as u64 * 8 + 64,
     };
-    let ran = apply::run(run, jobs).await?;
+    let ran = apply::run(run, futures::stream::iter(jobs)).await?;
     let files = Files {
         input: &options.journal,
-        results: &results,
-        failed: &results,
+        results,
+        failed: results,
         journal: journal_path.as_deref(),
     };
     let summary = Summary::new(
