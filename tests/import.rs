@@ -18,7 +18,7 @@ pub fn siret(n: u64) -> String {
 }
 
 /// A semicolon CSV of `n` customers; rows listed in `bad` get a fractional capital (invalid).
-fn sheet(n: u64, bad: &[u64]) -> String {
+pub fn sheet(n: u64, bad: &[u64]) -> String {
     let mut csv = String::from("name;siret;zipCode;city;capital\n");
     for i in 0..n {
         let capital = if bad.contains(&i) {
@@ -44,7 +44,7 @@ fn count(rows: &[HashMap<String, String>], outcome: &str) -> usize {
 }
 
 /// Exactly one stored customer per name in `names`, and nothing else.
-fn assert_store_has_each_once(server: &Server, expected: usize) {
+pub fn assert_store_has_each_once(server: &Server, expected: usize) {
     let records = server.records();
     let mut by_name: HashMap<String, usize> = HashMap::new();
     for r in &records {

@@ -11,6 +11,7 @@ mod import;
 mod mapping;
 mod read;
 mod sandbox;
+mod stops;
 mod template;
 mod undo;
 mod validate;

@@ -12,6 +12,7 @@
 //! - the results file in input order ([`results`]), the summary and its exit code
 //!   ([`summary`]), and when a run must stop.
 
+mod breaker;
 pub mod journal;
 mod outcome;
 pub mod results;
@@ -19,7 +20,7 @@ mod run;
 pub mod summary;
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use clap::ValueEnum;
 
@@ -28,6 +29,7 @@ use crate::compare;
 use crate::lookup::{self, Found};
 use journal::{Line, Op};
 
+pub use breaker::Limits;
 pub use outcome::Outcome;
 pub use results::{Column, Finished, Layout, Results};
 pub use run::{run, Job, Producer, Report, Run, Session};
@@ -192,6 +194,8 @@ pub struct Applier {
     client: Client,
     /// `None` for `--plan`, which writes nothing.
     journal: Option<Arc<journal::Writer>>,
+    /// Why the journal could not be written, once it could not: the run must stop.
+    journal_broken: OnceLock<String>,
     plan: bool,
 }
 
@@ -201,6 +205,7 @@ impl Applier {
         Applier {
             client,
             journal: Some(journal),
+            journal_broken: OnceLock::new(),
             plan: false,
         }
     }
@@ -210,6 +215,7 @@ impl Applier {
         Applier {
             client,
             journal: None,
+            journal_broken: OnceLock::new(),
             plan: true,
         }
     }
@@ -224,6 +230,23 @@ impl Applier {
 
     pub fn is_plan(&self) -> bool {
         self.plan
+    }
+
+    /// Why the journal could not be written, if it could not: nothing more may be sent.
+    pub fn journal_broken(&self) -> Option<&str> {
+        self.journal_broken.get().map(String::as_str)
+    }
+
+    /// Appends a journal line; a failure is remembered, so the run stops.
+    fn journal_line(&self, line: &Line) -> Result<(), String> {
+        let Some(journal) = &self.journal else {
+            return Ok(());
+        };
+        journal.append(line).map_err(|e| {
+            let why = format!("{e:#}");
+            let _ = self.journal_broken.set(why.clone());
+            why
+        })
     }
 
     /// The customer `id` as it is now; `None` when the server does not have it.
@@ -385,9 +408,6 @@ impl Applier {
         id: Option<&str>,
         before: Option<&Record>,
     ) -> Result<(), ApiError> {
-        let Some(journal) = &self.journal else {
-            return Ok(());
-        };
         let line = Line::Send {
             row,
             op,
@@ -395,9 +415,7 @@ impl Applier {
             id: id.map(str::to_string),
             before: before.cloned(),
         };
-        journal
-            .append(&line)
-            .map_err(|e| ApiError::Local(format!("{e:#}")))
+        self.journal_line(&line).map_err(ApiError::Local)
     }
 }
 

@@ -32,6 +32,9 @@ pub enum Outcome {
     WouldDelete,
     WouldRestore,
     WouldRecreate,
+    /// The request may or may not have taken effect, and the journal could not record which:
+    /// `--resume` looks the customer up before anything is sent again.
+    Unknown,
 }
 
 impl Outcome {
@@ -54,6 +57,7 @@ impl Outcome {
             Outcome::WouldDelete => "would-delete",
             Outcome::WouldRestore => "would-restore",
             Outcome::WouldRecreate => "would-recreate",
+            Outcome::Unknown => "unknown",
         }
     }
 
@@ -69,8 +73,17 @@ impl Outcome {
         }
     }
 
-    /// Rows that need the user's attention (they go to the failed file and set exit code 1).
+    /// Rows that need the user's attention (they set exit code 1).
     pub fn is_problem(self) -> bool {
-        matches!(self, Outcome::Invalid | Outcome::Failed | Outcome::Conflict)
+        matches!(
+            self,
+            Outcome::Invalid | Outcome::Failed | Outcome::Conflict | Outcome::Unknown
+        )
+    }
+
+    /// Rows to fix and import again: they go to the failed file. Not `unknown` ones: those may
+    /// exist already, and only `--resume` can tell.
+    pub fn to_fix(self) -> bool {
+        self.is_problem() && self != Outcome::Unknown
     }
 }

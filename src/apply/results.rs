@@ -199,7 +199,7 @@ impl Results {
         let record = &mut self.record;
         record.clear();
         record.extend(self.keep.iter().map(|&i| cell(i).to_string()));
-        if let (Some(failed), true) = (&mut self.failed, outcome.is_problem()) {
+        if let (Some(failed), true) = (&mut self.failed, outcome.to_fix()) {
             failed.write_record(record.iter())?;
         }
         record.extend(self.columns.iter().map(|c| c.value(&row)));

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
 
+use super::breaker::{Breaker, Limits};
 use super::journal::{self, Line, Resume};
 use super::{Applier, Done, Finished, Outcome, Results, Stop, Summary};
 use crate::api::ApiError;
@@ -63,6 +64,8 @@ pub struct Run<P: Producer> {
     pub session: Session,
     /// Rows taken ahead of the first unwritten one.
     pub window: u64,
+    /// When failures stop the run.
+    pub limits: Limits,
 }
 
 /// What a run shares with the command that started it: when to stop, and the progress bar.
@@ -90,7 +93,11 @@ pub struct Report {
 
 impl Ran {
     /// The report of a run of `noun` (`import`, `undo`, `restore`).
-    pub fn report(self, noun: &str, summary: Summary) -> Report {
+    pub fn report(self, noun: &str, mut summary: Summary) -> Report {
+        summary.stopped = self.fatal.clone().or_else(|| {
+            let interrupted = "interrupted (Ctrl-C)".to_string();
+            self.interrupted.then_some(interrupted)
+        });
         let stopped = if let Some(err) = self.read_error {
             Some(err.context(format!(
                 "the {noun} stopped because the input could not be read further"
@@ -117,6 +124,7 @@ where
     S: Stream<Item = anyhow::Result<Job<P::Work>>> + Unpin,
 {
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(Finished, Option<String>)>();
+    let mut breaker = Breaker::new(run.limits);
     let mut seq = 0u64;
     let mut fatal: Option<String> = None;
     let mut read_error = None;
@@ -127,13 +135,16 @@ where
             biased;
             Some((finished, why)) = done_rx.recv() => {
                 outstanding -= 1;
+                let why = why.or_else(|| breaker.record(&finished.done));
                 if let (Some(why), None) = (why, &fatal) {
                     fatal = Some(why);
                     run.session.stop.halt();
                 }
                 run.push(finished)?;
             }
-            item = jobs.next(), if reading && seq < run.results.written() + run.window => {
+            item = jobs.next(), if reading
+                && seq < run.results.written() + run.window
+                && !(breaker.cautious() && outstanding > 0) => {
                 let job = match item {
                     Some(Ok(job)) => job,
                     Some(Err(err)) => {
@@ -182,19 +193,33 @@ where
     drop(done_tx);
     run.session.progress.finish();
     let interrupted = run.session.stop.interrupted();
-    if let Some(journal) = run.applier.as_ref().and_then(|a| a.journal()) {
-        journal.append(&Line::End {
-            finished: journal::now(),
-            complete: fatal.is_none() && read_error.is_none() && !interrupted,
-        })?;
-        journal.sync()?;
+    let counts = run.results.finish()?;
+    if let Some(applier) = &run.applier {
+        let complete = fatal.is_none() && read_error.is_none() && !interrupted;
+        end_journal(applier, complete)?;
     }
     Ok(Ran {
-        counts: run.results.finish()?,
+        counts,
         fatal,
         read_error,
         interrupted,
     })
+}
+
+/// The journal's last line: whether the run completed or can be resumed. A journal that broke
+/// during the run gets none; its rows in flight say `unknown`, which `--resume` reconciles.
+fn end_journal(applier: &Applier, complete: bool) -> anyhow::Result<()> {
+    let Some(journal) = applier
+        .journal()
+        .filter(|_| applier.journal_broken().is_none())
+    else {
+        return Ok(());
+    };
+    journal.append(&Line::End {
+        finished: journal::now(),
+        complete,
+    })?;
+    journal.sync()
 }
 
 /// Finishes one row and journals its end. Returns the row and, when the whole run must stop,
@@ -210,6 +235,11 @@ async fn finish<P: Producer>(
     let mut fatal = None;
     line.done = match result {
         Ok(done) => done,
+        Err(_) if applier.journal_broken().is_some() => {
+            // Its `send` line could not be written, so its request never left.
+            let why = "not attempted: the journal could not be written; run again with --resume";
+            Done::because(Outcome::Skipped, why)
+        }
         Err(err) => {
             if err.is_auth() || matches!(err, ApiError::Connect { .. }) {
                 fatal = Some(err.to_string());
@@ -217,12 +247,21 @@ async fn finish<P: Producer>(
             Done::failed(&err)
         }
     };
-    if let Some(journal) = applier.journal() {
-        if let Err(err) = journal.append(&line.done.line(line.row)) {
-            let error = format!("{err:#}");
-            line.done = Done::because(Outcome::Failed, error.clone());
-            fatal = Some(error);
-        }
+    if let Err(why) = applier.journal_line(&line.done.line(line.row)) {
+        // The request may have gone through, and nothing on disk says so: only a lookup on
+        // `--resume` can tell.
+        let (id, status) = (line.done.id.take(), line.done.status);
+        line.done = Done {
+            id,
+            status,
+            ..Done::because(
+                Outcome::Unknown,
+                format!("{why}; run again with --resume to find out"),
+            )
+        };
+    }
+    if let Some(why) = applier.journal_broken() {
+        fatal = Some(format!("the journal could not be written ({why})"));
     }
     (line, fatal)
 }

@@ -28,6 +28,9 @@ pub struct Summary {
     pub results: String,
     pub failed: String,
     pub journal: Option<String>,
+    /// Why the run stopped before its end, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
     #[serde(skip)]
     problems: bool,
 }
@@ -64,6 +67,7 @@ impl Summary {
             results: files.results.display().to_string(),
             failed: files.failed.display().to_string(),
             journal: files.journal.map(|j| j.display().to_string()),
+            stopped: None,
             problems: counts.keys().any(|o| o.is_problem()),
         }
     }
@@ -108,6 +112,9 @@ impl fmt::Display for Summary {
         }
         if let Some(journal) = &self.journal {
             writeln!(f, "Journal: {journal}")?;
+        }
+        if let Some(why) = &self.stopped {
+            writeln!(f, "Stopped early: {why}")?;
         }
         Ok(())
     }

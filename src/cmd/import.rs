@@ -35,6 +35,9 @@ pub struct Args {
     #[command(flatten)]
     pub load: Load,
 
+    #[command(flatten)]
+    pub failures: super::Failures,
+
     /// The results file (default: NAME.results.csv beside the input).
     #[arg(long, value_name = "FILE")]
     pub results: Option<PathBuf>,
@@ -90,6 +93,7 @@ impl Args {
             strict: self.strict,
             annotate: self.annotate.clone(),
             concurrency: self.load.concurrency as usize,
+            limits: self.failures.limits(),
         }
     }
 }

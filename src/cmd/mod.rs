@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::apply::{Report, Session, Stop};
+use crate::apply::{Limits, Report, Session, Stop};
 
 use crate::error::Exit;
 use crate::pipeline::Input;
@@ -45,6 +45,24 @@ pub struct Rows {
     /// within the file. Default: the id column, else siret, else name.
     #[arg(long, value_name = "FIELD")]
     pub match_on: Option<String>,
+}
+
+/// When failing rows stop a run: the same for every command that changes the store.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Failures {
+    /// Stop after N failed rows in all. A run also stops when 20 rows in a row fail the same
+    /// way, or more than half of its first 100 rows fail; 0 never stops for failures.
+    #[arg(long, value_name = "N")]
+    pub max_errors: Option<u64>,
+}
+
+impl Failures {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_errors: self.max_errors,
+            ..Limits::default()
+        }
+    }
 }
 
 /// A progress bar on a terminal only, never with `--no-progress` or `-q`.

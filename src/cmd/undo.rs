@@ -39,6 +39,9 @@ pub struct Args {
     #[command(flatten)]
     pub load: Load,
 
+    #[command(flatten)]
+    pub failures: super::Failures,
+
     /// The results file (default: beside the journal, NAME.undo.results.csv).
     #[arg(long, value_name = "FILE")]
     pub results: Option<PathBuf>,
@@ -57,6 +60,7 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         results: args.results,
         resume: args.resume,
         concurrency: args.load.concurrency as usize,
+        limits: args.failures.limits(),
     })?;
     let connection = super::connect::connect(global, args.load.client_options()).await?;
     let report = undo::run(plan, &connection.client, super::session(global)).await?;

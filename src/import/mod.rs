@@ -27,8 +27,8 @@ use crate::api::Client;
 use crate::apply::journal::{self, Fingerprint, Line, Resume};
 use crate::apply::summary::Files;
 use crate::apply::{
-    self, Applier, Column, Done, Finished, Job, Layout, Outcome, Report, Results, Session, Summary,
-    UpdateWith,
+    self, Applier, Column, Done, Finished, Job, Layout, Limits, Outcome, Report, Results, Session,
+    Summary, UpdateWith,
 };
 use crate::error::usage;
 use crate::lookup::Finder;
@@ -71,6 +71,8 @@ pub struct Options {
     pub annotate: Option<PathBuf>,
     /// Requests in flight at most: rows are read this many windows ahead.
     pub concurrency: usize,
+    /// When failing rows stop the run.
+    pub limits: Limits,
 }
 
 /// One validated input row.
@@ -221,6 +223,7 @@ pub async fn run(plan: Plan, client: Option<&Client>, session: Session) -> anyho
         resume,
         session,
         window,
+        limits: options.limits,
     };
     let ran = apply::run(run, jobs).await?;
     let blank_rows = reader

@@ -20,8 +20,8 @@ use crate::api::{record_id, ApiError, Client, Record};
 use crate::apply::journal::{self, Fingerprint, Line, Resume};
 use crate::apply::summary::Files;
 use crate::apply::{
-    self, Applier, Change, Column, Done, Finished, Job, Layout, Outcome, Report, Results, Session,
-    Step, Summary, UpdateWith,
+    self, Applier, Change, Column, Done, Finished, Job, Layout, Limits, Outcome, Report, Results,
+    Session, Step, Summary, UpdateWith,
 };
 use crate::compare;
 use crate::output::beside;
@@ -42,6 +42,8 @@ pub struct Options {
     pub resume: bool,
     /// Requests in flight at most.
     pub concurrency: usize,
+    /// When failing rows stop the run.
+    pub limits: Limits,
 }
 
 /// One change of the import to reverse.
@@ -160,6 +162,7 @@ pub async fn run(plan: Plan, client: &Client, session: Session) -> anyhow::Resul
         resume: plan.resume,
         session,
         window: options.concurrency as u64 * 8 + 64,
+        limits: options.limits,
     };
     let ran = apply::run(run, futures::stream::iter(jobs)).await?;
     let files = Files {
