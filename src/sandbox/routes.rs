@@ -106,7 +106,7 @@ async fn create(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
         Ok(b) => b,
         Err(problem) => return json_value(StatusCode::BAD_REQUEST, &problem),
     };
-    if let Err(refused) = shared.variants.check_required(&body) {
+    if let Some(refused) = shared.variants.missing_required(&body) {
         return refused;
     }
     shared.variants.as_stored(&mut body);
@@ -139,12 +139,12 @@ fn update(shared: &Shared, id: &str, raw: &[u8], merge: bool) -> Response {
         Ok(b) => b,
         Err(problem) => return json_value(StatusCode::BAD_REQUEST, &problem),
     };
-    let checked = if merge {
-        shared.variants.on_null(&mut body)
+    let refused = if merge {
+        shared.variants.refuse_nulls(&mut body)
     } else {
-        shared.variants.check_required(&body)
+        shared.variants.missing_required(&body)
     };
-    if let Err(refused) = checked {
+    if let Some(refused) = refused {
         return refused;
     }
     shared.variants.as_stored(&mut body);

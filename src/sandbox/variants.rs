@@ -112,8 +112,8 @@ pub struct Variants {
 }
 
 impl Variants {
-    /// The 422 body when a required field is missing, null or `""`.
-    pub(crate) fn check_required(&self, body: &Map<String, Value>) -> Result<(), Response> {
+    /// The 422 answer when a required field is missing, null or `""`.
+    pub(crate) fn missing_required(&self, body: &Map<String, Value>) -> Option<Response> {
         let missing: Map<String, Value> = self
             .require
             .iter()
@@ -125,23 +125,24 @@ impl Variants {
             .map(|field| (field.clone(), json!("is required")))
             .collect();
         if missing.is_empty() {
-            return Ok(());
+            return None;
         }
         let names: Vec<&str> = missing.keys().map(String::as_str).collect();
         let message = format!("Validation failed: {} is required", names.join(", "));
-        Err(json_value(
+        Some(json_value(
             StatusCode::UNPROCESSABLE_ENTITY,
             &json!({ "message": message, "errors": missing }),
         ))
     }
 
-    /// Applies `--patch-null` to a PATCH (or merging PUT) body: nulls kept, dropped, or a 400.
-    pub(crate) fn on_null(&self, body: &mut Map<String, Value>) -> Result<(), Response> {
+    /// Applies `--patch-null` to a PATCH (or merging PUT) body: nulls kept or dropped, or the
+    /// 400 answer refusing them.
+    pub(crate) fn refuse_nulls(&self, body: &mut Map<String, Value>) -> Option<Response> {
         match self.patch_null {
-            NullOnPatch::Clears => Ok(()),
+            NullOnPatch::Clears => None,
             NullOnPatch::Ignored => {
                 body.retain(|_, v| !v.is_null());
-                Ok(())
+                None
             }
             NullOnPatch::Reject => {
                 let errors: Map<String, Value> = body
@@ -150,9 +151,9 @@ impl Variants {
                     .map(|(k, _)| (k.clone(), json!("must not be null")))
                     .collect();
                 if errors.is_empty() {
-                    return Ok(());
+                    return None;
                 }
-                Err(json_value(
+                Some(json_value(
                     StatusCode::BAD_REQUEST,
                     &json!({ "message": "Validation failed", "errors": errors }),
                 ))
