@@ -41,7 +41,9 @@ impl Workdir {
             .current_dir(self.dir.path())
             .args(args)
             .env_remove("ICLOUDREADY_API_KEY")
-            .env_remove("ICLOUDREADY_BASE_URL");
+            .env_remove("ICLOUDREADY_BASE_URL")
+            // The user's own API profile must not reach the tests.
+            .env("XDG_CONFIG_HOME", self.path("config"));
         command
     }
 
@@ -142,6 +144,19 @@ impl Workdir {
     /// Runs the binary here and keeps its exit code and output as text.
     pub fn exec(&self, args: &[&str]) -> Run {
         let out = self.run(args);
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: stdout(&out),
+            stderr: stderr(&out),
+        }
+    }
+}
+
+impl Workdir {
+    /// Runs the binary here against `server`, as [`Workdir::against`] does, and keeps its exit
+    /// code and output as text.
+    pub fn exec_against(&self, server: &Server, args: &[&str]) -> Run {
+        let out = self.against(server, args).output().expect("run custbulk");
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: stdout(&out),
