@@ -15,6 +15,7 @@ pub mod import;
 pub mod log;
 pub mod mapping;
 pub mod pipeline;
+pub mod probe;
 pub mod profile;
 pub mod progress;
 pub mod read;
