@@ -73,43 +73,30 @@ impl WriteReport {
         self.print_leftovers(out)?;
         self.print_calls(out)?;
         let f = &self.findings;
-        let unknown = || "unknown (not seen)".to_owned();
-        writeln!(out, "POST answers   {}", create_words(f))?;
-        let required = if f.required_fields.is_empty() {
-            "nothing beyond name (of the fields the probe did not send)".to_owned()
-        } else {
-            format!(
+        // A probe that stopped early shows what it saw, not a column of unknowns.
+        let conclude = |out: &mut dyn Write, label: &str, words: Option<&str>| match words {
+            Some(words) => writeln!(out, "{label:<15}{words}"),
+            None if self.completed => writeln!(out, "{label:<15}unknown (not seen)"),
+            None => Ok(()),
+        };
+        if f.create_status.is_some() || self.completed {
+            writeln!(out, "POST answers   {}", create_words(f))?;
+        }
+        let required = if !f.required_fields.is_empty() {
+            Some(format!(
                 "{} (POST was refused without)",
                 f.required_fields.join(", ")
-            )
+            ))
+        } else if self.completed {
+            Some("nothing beyond name (of the fields the probe did not send)".to_owned())
+        } else {
+            None
         };
-        writeln!(out, "requires       {required}")?;
-        writeln!(
-            out,
-            "PATCH answers  {}",
-            f.patch_answer
-                .map(patch_words)
-                .map_or_else(unknown, str::to_owned)
-        )?;
-        writeln!(
-            out,
-            "PUT            {}",
-            f.put.map(put_words).map_or_else(unknown, str::to_owned)
-        )?;
-        writeln!(
-            out,
-            "null on PATCH  {}",
-            f.null_on_patch
-                .map(clear_words)
-                .map_or_else(unknown, str::to_owned)
-        )?;
-        writeln!(
-            out,
-            "\"\" on PATCH    {}",
-            f.empty_on_patch
-                .map(clear_words)
-                .map_or_else(unknown, str::to_owned)
-        )?;
+        conclude(out, "requires", required.as_deref())?;
+        conclude(out, "PATCH answers", f.patch_answer.map(patch_words))?;
+        conclude(out, "PUT", f.put.map(put_words))?;
+        conclude(out, "null on PATCH", f.null_on_patch.map(clear_words))?;
+        conclude(out, "\"\" on PATCH", f.empty_on_patch.map(clear_words))?;
         for check in &self.values {
             let verdict = if check.as_sent {
                 "yes".to_owned()
