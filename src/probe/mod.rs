@@ -49,6 +49,7 @@ where
             ..WriteReport::default()
         },
         posted: false,
+        created: false,
         sent: Record::new(),
         last: Record::new(),
     };
@@ -88,6 +89,8 @@ struct Probe<'a> {
     report: WriteReport,
     /// Set before the POST is sent: from then on a customer may exist, even without an id.
     posted: bool,
+    /// The POST was answered 2xx: the customer surely exists.
+    created: bool,
     /// The body the record was created or last replaced with.
     sent: Record,
     /// The record as last read back.
@@ -186,6 +189,7 @@ impl Probe<'_> {
             }
         };
         self.sent = body;
+        self.created = true;
         let created = answer::created(&response.body);
         let findings = &mut self.report.findings;
         findings.create_status = Some(response.status);
@@ -430,6 +434,13 @@ impl Probe<'_> {
             }
             None => Vec::new(),
         };
+        if ids.is_empty() && self.created {
+            self.report.cleanup_error = Some(format!(
+                "the probe's customer was created but is not found by its name; look for {:?} \
+                 and delete it",
+                self.report.customer
+            ));
+        }
         for id in ids {
             let deleted = self
                 .call(
