@@ -204,8 +204,10 @@ mod tests {
 
     #[test]
     fn canonical_forms_agree_where_the_importer_sees_no_difference() {
-        let live = record(json!({"_id": "1", "createdAt": "x", "name": "A", "capital": 1000.0,
-            "city": "", "street2": null, "contacts": [{"_id": "c1", "name": "Jo", "phone": ""}]}));
+        let live = record(
+            json!({"_id": "1", "createdAt": "x", "name": "A", "capital": 1000.0,
+            "city": "", "street2": null, "contacts": [{"_id": "c1", "name": "Jo", "phone": ""}]}),
+        );
         let backup = record(json!({"name": "A", "capital": 1000, "contacts": [{"name": "Jo"}]}));
         assert_eq!(canonical(&live), canonical(&backup));
         assert_eq!(

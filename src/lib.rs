@@ -18,6 +18,8 @@ pub mod lookup;
 pub mod mapping;
 pub mod output;
 pub mod pipeline;
+pub mod probe;
+pub mod profile;
 pub mod progress;
 pub mod read;
 pub mod report;

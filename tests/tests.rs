@@ -4,6 +4,7 @@ mod util;
 
 mod annotate;
 mod api;
+mod check;
 mod cli;
 mod delete;
 mod export;

@@ -41,7 +41,9 @@ impl Workdir {
             .current_dir(self.dir.path())
             .args(args)
             .env_remove("ICLOUDREADY_API_KEY")
-            .env_remove("ICLOUDREADY_BASE_URL");
+            .env_remove("ICLOUDREADY_BASE_URL")
+            // The user's own API profile must not reach the tests.
+            .env("XDG_CONFIG_HOME", self.path("config"));
         command
     }
 

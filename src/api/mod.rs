@@ -304,6 +304,33 @@ impl Client {
             .map(drop)
     }
 
+    /// One call to the collection (`id` None) or to one customer, answered with the raw status
+    /// and body: for `check --write`, which reports what the server said, whatever it was.
+    pub async fn exchange(
+        &self,
+        method: Method,
+        id: Option<&str>,
+        query: &[(&str, String)],
+        body: Option<&Record>,
+    ) -> Result<Response, ApiError> {
+        let path = id.map_or_else(|| "/customers".to_owned(), customer_path);
+        self.send(method, &path, query, body).await
+    }
+
+    /// A list answer's body read as [`Client::list`] reads it (with `--items-path`).
+    pub fn page_from(&self, body: &[u8]) -> Result<Page, ApiError> {
+        Ok(envelope::parse_page(body, self.items_path.as_deref())?)
+    }
+
+    /// `text` with the key hidden, for showing what a server sent back (some echo headers).
+    pub fn hide_key(&self, text: &str) -> String {
+        if self.key.0.is_empty() {
+            text.to_owned()
+        } else {
+            text.replace(&self.key.0, "<key>")
+        }
+    }
+
     /// Sends one call through the throttle, retrying what is safe to retry.
     pub async fn send(
         &self,

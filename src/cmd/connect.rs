@@ -1,4 +1,5 @@
-//! Turns the global flags into a checked connection: base URL, key, and the sandbox if asked.
+//! Turns the global flags into a checked connection: base URL, key, the API profile, and the
+//! sandbox if asked.
 //!
 //! Everything here happens before any row is read or request sent, so a wrong flag fails fast
 //! with exit code 2 and a message that says what to do.
@@ -11,7 +12,7 @@ use anyhow::Context;
 use crate::api::{ApiKey, Client, ClientOptions};
 use crate::cmd::Global;
 use crate::error::usage;
-use crate::sandbox;
+use crate::{profile, sandbox};
 
 /// The environment variable the vendor's examples take the key from.
 pub const KEY_VAR: &str = "ICLOUDREADY_API_KEY";
@@ -20,10 +21,29 @@ pub const KEY_VAR: &str = "ICLOUDREADY_API_KEY";
 pub struct Connection {
     pub client: Client,
     pub sandbox: Option<sandbox::Running>,
+    /// The API profile made for this base URL, when there is one.
+    pub profile: Option<profile::Loaded>,
 }
 
-/// Checks the flags, starts the sandbox when asked, and builds the client.
-pub async fn connect(global: &Global, mut options: ClientOptions) -> anyhow::Result<Connection> {
+/// Checks the flags, starts the sandbox when asked, reads the API profile, and builds the
+/// client.
+pub async fn connect(global: &Global, options: ClientOptions) -> anyhow::Result<Connection> {
+    open(global, options, true).await
+}
+
+/// As [`connect`], but without the API profile: for `check`, which finds out afresh.
+pub async fn connect_unprofiled(
+    global: &Global,
+    options: ClientOptions,
+) -> anyhow::Result<Connection> {
+    open(global, options, false).await
+}
+
+async fn open(
+    global: &Global,
+    mut options: ClientOptions,
+    read_profile: bool,
+) -> anyhow::Result<Connection> {
     options.timeout = Duration::from_secs(global.timeout.max(1));
     if global.sandbox {
         let running = sandbox::start(sandbox::Options::default())
@@ -34,10 +54,12 @@ pub async fn connect(global: &Global, mut options: ClientOptions) -> anyhow::Res
             running.base_url
         );
         let key = read_key(global)?.unwrap_or_else(|| ApiKey::new("sandbox"));
+        let profile = use_profile(global, read_profile, &running.base_url, &mut options)?;
         let client = Client::new(&running.base_url, key, options)?;
         return Ok(Connection {
             client,
             sandbox: Some(running),
+            profile,
         });
     }
     check_base_url(&global.base_url, global.allow_http)?;
@@ -47,11 +69,30 @@ pub async fn connect(global: &Global, mut options: ClientOptions) -> anyhow::Res
              to try custbulk without an account, add --sandbox"
         ))
     })?;
+    let profile = use_profile(global, read_profile, &global.base_url, &mut options)?;
     let client = Client::new(&global.base_url, key, options)?;
     Ok(Connection {
         client,
         sandbox: None,
+        profile,
     })
+}
+
+/// The profile for `base_url`, its findings put into `options` where no flag set them.
+fn use_profile(
+    global: &Global,
+    read: bool,
+    base_url: &str,
+    options: &mut ClientOptions,
+) -> anyhow::Result<Option<profile::Loaded>> {
+    if !read {
+        return Ok(None);
+    }
+    let loaded = profile::for_base_url(global.profile.as_deref(), base_url)?;
+    if let Some(loaded) = &loaded {
+        loaded.apply(options);
+    }
+    Ok(loaded)
 }
 
 /// The key from `--api-key-file` or the environment; `None` when neither gives one.

@@ -21,6 +21,11 @@ pub struct Global {
     #[arg(long, global = true)]
     pub sandbox: bool,
 
+    /// The API profile to read (default: ./custbulk.api.toml, else the user's config directory's
+    /// custbulk/api.toml); `check --save` writes it here.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub profile: Option<std::path::PathBuf>,
+
     /// Allow a plain http:// base URL that is not on this machine (the key travels in clear).
     #[arg(long, global = true)]
     pub allow_http: bool,

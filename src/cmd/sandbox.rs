@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use crate::cmd::Global;
 use crate::error::Exit;
 use crate::info;
-use crate::sandbox::{self, IdField, ListShape, Options};
+use crate::sandbox::{self, IdField, ListShape, Options, Quirks, Variants};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -18,6 +18,9 @@ Examples:
 
   # Rehearse a bulk import against a flaky, rate-limited server (same faults every run):
   custbulk sandbox --port 0 --fail-rate 0.05 --drop-rate 0.01 --rate-limit 50 --seed 7
+
+  # Play an API whose POST answers only the id and whose PATCH ignores null:
+  custbulk sandbox --post-answer id --patch-null ignored
 
   # Then, in another shell:
   export ICLOUDREADY_BASE_URL=http://127.0.0.1:8080/api/v2 ICLOUDREADY_API_KEY=anything
@@ -81,6 +84,12 @@ pub struct Args {
     /// write them back on shutdown.
     #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub variants: Variants,
+
+    #[command(flatten)]
+    pub quirks: Quirks,
 }
 
 fn probability(s: &str) -> Result<f64, String> {
@@ -109,6 +118,8 @@ pub async fn run(_global: &Global, args: Args) -> anyhow::Result<Exit> {
         rate_limit: args.rate_limit,
         seed: args.seed,
         data: args.data,
+        variants: args.variants,
+        quirks: args.quirks,
     })
     .await?;
     {

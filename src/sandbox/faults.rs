@@ -1,5 +1,5 @@
 //! What stands in front of the sandbox's routes: request and status counting, the rate limit,
-//! injected latency and failures, and bearer auth.
+//! injected latency and failures, bearer auth, and the `quirks` that damage answers.
 //!
 //! Faults come from one seeded RNG, drawn in a fixed order (jitter, fail, fail-after-commit,
 //! drop) for every request except `/__sandbox/stats`, whatever happens to the request next, so
@@ -176,6 +176,7 @@ pub(crate) async fn gate(
     let method = request.method().clone();
     gate.count_request(&method);
     let signal = request.extensions_mut().remove::<DropSignal>();
+    let echoed = shared.quirks.keep_auth(request.headers());
     let draw = gate.draw();
     let response = 'answer: {
         if let Some(limit) = gate.over_limit() {
@@ -215,9 +216,9 @@ pub(crate) async fn gate(
                 break 'answer injected_error();
             }
         }
-        response
+        shared.quirks.after_write(&method, response).await
     };
-    let response = as_json(response);
+    let response = shared.quirks.echo(echoed, as_json(response)).await;
     gate.count_status(response.status());
     response
 }

@@ -3,16 +3,19 @@
 //!
 //! `store` keeps the records (serialised, in a creation-ordered `timeline`), `query` answers
 //! lists (with `scan` reading fields out of stored JSON), `routes` maps the API's endpoints,
-//! `faults` puts auth, the rate limit and injected failures in front of them, and `server`
+//! `variants` makes them play the other plausible APIs, `faults` puts auth, the rate limit and
+//! injected failures in front of them, `quirks` the deterministic misbehaviours, and `server`
 //! accepts connections so that a dropped write can really drop its connection.
 
 mod faults;
 mod query;
+mod quirks;
 mod routes;
 mod scan;
 mod server;
 mod store;
 mod timeline;
+mod variants;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -27,6 +30,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use store::Store;
+
+pub use quirks::{Quirks, WriteBody};
+pub use variants::{NullOnPatch, PostAnswer, PostStatus, PutMode, UpdateAnswer, Variants};
 
 /// How list responses are wrapped.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -72,6 +78,10 @@ pub struct Options {
     pub seed: u64,
     /// Load customers from this JSON array at start; save them back on shutdown.
     pub data: Option<PathBuf>,
+    /// Which of the other plausible APIs to play.
+    pub variants: Variants,
+    /// Deterministic misbehaviours (damaged answers, lying lists, echoed keys).
+    pub quirks: Quirks,
 }
 
 /// A running sandbox. Dropping it stops the server (without saving `data`).
@@ -127,6 +137,8 @@ impl Running {
 pub(crate) struct Shared {
     id_key: &'static str,
     list_shape: ListShape,
+    variants: Variants,
+    quirks: Quirks,
     store: RwLock<Store>,
     cache: query::Cache,
     gate: faults::Gate,
@@ -168,6 +180,8 @@ pub async fn start(options: Options) -> anyhow::Result<Running> {
     let shared = Arc::new(Shared {
         id_key,
         list_shape: options.list_shape,
+        variants: options.variants.clone(),
+        quirks: options.quirks.clone(),
         store: RwLock::new(store),
         cache: query::Cache::default(),
         gate: faults::Gate::new(&options),

@@ -14,6 +14,7 @@ use serde_json::{json, Map, Value};
 
 use super::query::{self, ListQuery};
 use super::store::{Record, RESERVED};
+use super::variants::PutMode;
 use super::{faults, Shared};
 use crate::schema::{self, Kind};
 
@@ -44,7 +45,7 @@ pub(crate) fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
 }
 
 /// One record, from its bytes serialised at write time.
-fn record_response(status: StatusCode, record: &Record) -> Response {
+pub(crate) fn record_response(status: StatusCode, record: &Record) -> Response {
     Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, "application/json")
@@ -72,14 +73,20 @@ async fn list(
     let Ok(Query(pairs)) = params else {
         return error(StatusCode::BAD_REQUEST, "Malformed query string");
     };
-    let query = match ListQuery::parse(&pairs) {
+    let mut query = match ListQuery::parse(&pairs) {
         Ok(q) => q,
         Err(message) => return error(StatusCode::BAD_REQUEST, &message),
     };
-    let page = {
+    if shared.quirks.ignore_page {
+        query.page = 1;
+    }
+    let mut page = {
         let store = shared.read();
         query::select(&store, &query, &shared.cache)
     };
+    if shared.quirks.short_list && query.page > 1 {
+        page.items.clear();
+    }
     json_bytes(
         StatusCode::OK,
         query::render(&page, &query, shared.list_shape, shared.id_key),
@@ -95,12 +102,16 @@ async fn get_one(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> R
 }
 
 async fn create(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    let body = match checked_body(&body, NameRule::Required) {
+    let mut body = match checked_body(&body, NameRule::Required) {
         Ok(b) => b,
         Err(problem) => return json_value(StatusCode::BAD_REQUEST, &problem),
     };
+    if let Some(refused) = shared.variants.missing_required(&body) {
+        return refused;
+    }
+    shared.variants.as_stored(&mut body);
     let record = shared.write().create(body);
-    record_response(StatusCode::CREATED, &record)
+    shared.variants.created(&record, shared.id_key)
 }
 
 async fn replace(
@@ -108,25 +119,42 @@ async fn replace(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let body = match checked_body(&body, NameRule::Required) {
-        Ok(b) => b,
-        Err(problem) => return json_value(StatusCode::BAD_REQUEST, &problem),
-    };
-    let record = shared.write().replace(&id, body);
-    match record {
-        Some(r) => record_response(StatusCode::OK, &r),
-        None => customer_not_found(),
-    }
+    let merge = shared.variants.put == PutMode::Merge;
+    update(&shared, &id, &body, merge)
 }
 
 async fn patch(State(shared): State<Arc<Shared>>, Path(id): Path<String>, body: Bytes) -> Response {
-    let body = match checked_body(&body, NameRule::IfPresent) {
+    update(&shared, &id, &body, true)
+}
+
+/// A PATCH, or a PUT: merging (only the fields sent change, `--patch-null` applies) or
+/// replacing (the body is the new record, so it needs a name and the required fields).
+fn update(shared: &Shared, id: &str, raw: &[u8], merge: bool) -> Response {
+    let rule = if merge {
+        NameRule::IfPresent
+    } else {
+        NameRule::Required
+    };
+    let mut body = match checked_body(raw, rule) {
         Ok(b) => b,
         Err(problem) => return json_value(StatusCode::BAD_REQUEST, &problem),
     };
-    let record = shared.write().patch(&id, body);
-    match record {
-        Some(r) => record_response(StatusCode::OK, &r),
+    let refused = if merge {
+        shared.variants.refuse_nulls(&mut body)
+    } else {
+        shared.variants.missing_required(&body)
+    };
+    if let Some(refused) = refused {
+        return refused;
+    }
+    shared.variants.as_stored(&mut body);
+    let change = if merge {
+        shared.write().patch(id, body)
+    } else {
+        shared.write().replace(id, body)
+    };
+    match change {
+        Some(change) => shared.variants.updated(&change.old, &change.new),
         None => customer_not_found(),
     }
 }

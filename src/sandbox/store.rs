@@ -58,6 +58,12 @@ impl Record {
     }
 }
 
+/// A record before and after a write, so a server may answer either.
+pub(crate) struct Change {
+    pub old: Arc<Record>,
+    pub new: Arc<Record>,
+}
+
 #[derive(Debug)]
 pub(crate) struct Store {
     id_key: &'static str,
@@ -126,17 +132,19 @@ impl Store {
         self.put(Record::new(id, key, &doc))
     }
 
-    /// Replaces the body of a record, keeping its id and createdAt.
-    pub fn replace(&mut self, id: &str, body: Map<String, Value>) -> Option<Arc<Record>> {
+    /// Replaces the body of a record, keeping its id and createdAt. Returns the record before
+    /// and after.
+    pub fn replace(&mut self, id: &str, body: Map<String, Value>) -> Option<Change> {
         let old = self.get(id)?.clone();
         let created = old.doc().shift_remove(CREATED_AT).unwrap_or(Value::Null);
         let doc = self.assemble(&old.id, body, created, Value::String(iso_ms(now_ms())));
         self.writes += 1;
-        Some(self.put(Record::new(old.id.clone(), old.key, &doc)))
+        let new = self.put(Record::new(old.id.clone(), old.key, &doc));
+        Some(Change { old, new })
     }
 
-    /// Changes only the fields present in `body`.
-    pub fn patch(&mut self, id: &str, body: Map<String, Value>) -> Option<Arc<Record>> {
+    /// Changes only the fields present in `body`. Returns the record before and after.
+    pub fn patch(&mut self, id: &str, body: Map<String, Value>) -> Option<Change> {
         let old = self.get(id)?.clone();
         let mut merged = old.doc();
         merged.shift_remove(self.id_key);
@@ -145,7 +153,8 @@ impl Store {
         merged.extend(body);
         let doc = self.assemble(&old.id, merged, created, Value::String(iso_ms(now_ms())));
         self.writes += 1;
-        Some(self.put(Record::new(old.id.clone(), old.key, &doc)))
+        let new = self.put(Record::new(old.id.clone(), old.key, &doc));
+        Some(Change { old, new })
     }
 
     /// Removes a record; false when there was none.

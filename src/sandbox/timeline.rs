@@ -147,9 +147,23 @@ mod tests {
 
     #[test]
     fn upsert_with_an_existing_key_replaces() {
+        // A record whose key is already there takes its place: same length, the new record
+        // seen where the old one was, in a middle block as well as the first.
         let mut t = Timeline::default();
-        t.upsert(rec(1, 1));
-        t.upsert(rec(1, 1));
-        assert_eq!(t.len(), 1);
+        for seq in 0..2000u64 {
+            t.upsert(rec(seq as i64, seq));
+        }
+        for seq in [0u64, 1234] {
+            let replacement = Arc::new(Record {
+                id: format!("replaced {seq}"),
+                key: (seq as i64, seq),
+                json: Default::default(),
+            });
+            t.upsert(replacement);
+            assert_eq!(t.len(), 2000);
+            let at = t.range(seq as usize, 1);
+            assert_eq!(at[0].id, format!("replaced {seq}"));
+        }
+        assert_eq!(t.iter().filter(|r| r.id.starts_with("replaced")).count(), 2);
     }
 }

@@ -91,3 +91,54 @@ fn the_help_has_an_example() {
         "{help}"
     );
 }
+
+/// Starts `custbulk sandbox` with `flags`; returns the child and its base URL.
+fn spawn(flags: &[&str]) -> (std::process::Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["sandbox", "--port", "0"])
+        .args(flags)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut url = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    (child, url.trim().to_owned())
+}
+
+#[tokio::test]
+async fn behaviour_variants_and_quirks_are_flags_of_the_command() {
+    let (mut child, url) = spawn(&[
+        "--post-answer",
+        "id",
+        "--post-status",
+        "200",
+        "--require",
+        "siret",
+        "--echo-auth",
+    ]);
+    let client = reqwest::Client::new();
+    let post = |body: Value| {
+        client
+            .post(format!("{url}/customers"))
+            .bearer_auth("flag-key")
+            .json(&body)
+            .send()
+    };
+    let refused = post(json!({"name": "A"})).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let refused: Value = refused.json().await.unwrap();
+    assert_eq!(refused["errors"]["siret"], "is required");
+    assert_eq!(refused["headers"]["authorization"], "Bearer flag-key");
+    let created = post(json!({"name": "A", "siret": "73282932000074"}))
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::OK);
+    let created: Value = created.json().await.unwrap();
+    let keys: Vec<&String> = created.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["_id"]);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

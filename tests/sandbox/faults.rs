@@ -2,8 +2,8 @@
 //! connection are stored all the same.
 
 use custbulk::sandbox::Options;
-use reqwest::StatusCode;
-use serde_json::json;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
 
 use super::Api;
 
@@ -164,14 +164,70 @@ async fn over_the_rate_limit_the_answer_is_429_with_retry_after() {
     assert!(api.stats().await["statuses"]["429"].as_u64().unwrap() >= 1);
 }
 
+/// The same requests, in order, against `api`: every status and body, with the values that
+/// differ from one sandbox to the next (ids, timestamps) replaced by what they are.
+async fn script(api: &Api) -> Vec<(StatusCode, Value)> {
+    let mut seen = Vec::new();
+    let created = api
+        .post(
+            json!({"name": "Slow", "capital": 10, "zipCode": "01000", "contacts": [{"name": "J"}]}),
+        )
+        .await;
+    let path = format!("/customers/{}", created.1["_id"].as_str().unwrap());
+    seen.push(created);
+    seen.push(api.post(json!({"name": 5})).await);
+    seen.push(api.get(&path).await);
+    seen.push(api.get("/customers?limit=5&sortBy=name&order=asc").await);
+    let patch = json!({"city": "Lyon", "capital": null});
+    seen.push(api.call(Method::PATCH, &path, Some(&patch)).await);
+    let put = json!({"name": "Slower"});
+    seen.push(api.call(Method::PUT, &path, Some(&put)).await);
+    seen.push(api.get("/customers/ffffffffffffffffffffffff").await);
+    seen.push(api.call(Method::DELETE, &path, None).await);
+    seen.push(api.get(&path).await);
+    let mut stats = api.stats().await;
+    stats["records"] = json!(api.sandbox.records().len());
+    seen.push((StatusCode::OK, stats));
+    seen.into_iter()
+        .map(|(status, body)| (status, masked(body)))
+        .collect()
+}
+
+fn masked(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| match k.as_str() {
+                    "_id" => {
+                        assert!(v.as_str().is_some_and(|s| s.len() == 24), "{v}");
+                        (k, json!("<id>"))
+                    }
+                    "createdAt" | "updatedAt" => {
+                        assert!(v.as_str().is_some_and(|s| s.ends_with('Z')), "{v}");
+                        (k, json!("<time>"))
+                    }
+                    _ => (k, masked(v)),
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(masked).collect()),
+        other => other,
+    }
+}
+
 #[tokio::test]
 async fn latency_slows_requests_but_changes_nothing_else() {
-    let api = Api::start(Options {
+    let quick = Api::default().await;
+    let slow = Api::start(Options {
         latency_ms: 5,
         jitter_ms: 5,
         ..Options::default()
     })
     .await;
-    let created = api.create(json!({"name": "Slow"})).await;
-    assert_eq!(created["name"], "Slow");
+    for api in [&quick, &slow] {
+        api.sandbox.insert(super::numbered(3));
+    }
+    let expected = script(&quick).await;
+    assert_eq!(expected.len(), 10);
+    assert_eq!(script(&slow).await, expected);
 }

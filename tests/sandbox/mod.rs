@@ -1,12 +1,15 @@
 //! The sandbox over real HTTP: every route and status, list parameters and envelopes, faults
-//! and their seed, `data` persistence, and the `custbulk sandbox` binary. Each test starts its
-//! own sandbox on port 0, so tests run in parallel.
+//! and their seed, the other APIs it plays, broken servers, `data` persistence, and the
+//! `custbulk sandbox` binary. Each test starts its own sandbox on port 0, so tests run in
+//! parallel.
 
 mod binary;
 mod data;
 mod faults;
 mod list;
+mod quirks;
 mod routes;
+mod variants;
 
 use custbulk::sandbox::{self, Options, Running};
 use reqwest::{Method, StatusCode};
