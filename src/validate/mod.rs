@@ -287,7 +287,11 @@ impl Validator {
                 header: String::new(),
                 field: "",
                 severity: Severity::Warning,
-                message: format!("the row has {n} cells but the header has {want}"),
+                message: format!(
+                    "the row has {} but the header has {}",
+                    counted(n, "cell"),
+                    counted(want, "column")
+                ),
                 value: String::new(),
             });
         }
@@ -354,6 +358,15 @@ impl Validator {
             out.problems
                 .sort_by(|a, b| column_order(&a.column, &b.column));
         }
+    }
+}
+
+/// `1 cell`, `3 cells`.
+fn counted(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
     }
 }
 

@@ -471,6 +471,29 @@ fn ragged_rows_are_a_warning() {
     let c = s.check(&["A", "Paris"]);
     assert!(c.is_valid());
     assert_eq!(c.problems[0].severity, Severity::Warning);
+    assert_eq!(
+        c.problems[0].message,
+        "the row has 3 cells but the header has 2 columns"
+    );
+}
+
+/// "the row has 1 cells" read wrong; one cell, or one column, is singular.
+#[test]
+fn ragged_row_counts_are_singular_for_one() {
+    let mut s = Sheet::new(&["name", "city", "zip"]);
+    s.out.ragged = Some(1);
+    let c = s.check(&["A", "", ""]);
+    assert_eq!(
+        c.problems[0].message,
+        "the row has 1 cell but the header has 3 columns"
+    );
+    let mut s = Sheet::new(&["name"]);
+    s.out.ragged = Some(2);
+    let c = s.check(&["A"]);
+    assert_eq!(
+        c.problems[0].message,
+        "the row has 2 cells but the header has 1 column"
+    );
 }
 
 #[test]
