@@ -50,8 +50,8 @@ pub struct Input {
     #[arg(long, value_name = "NAME|INDEX")]
     pub sheet: Option<String>,
 
-    /// The row holding the headers (default: found among the first 10 rows).
-    #[arg(long, value_name = "N")]
+    /// The row holding the headers, from 1 (default: found among the first 10 rows).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub header_row: Option<u32>,
 
     /// CSV encoding, e.g. utf-8 or windows-1252 (default: detected).

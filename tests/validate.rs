@@ -389,3 +389,15 @@ fn a_file_with_a_header_and_no_rows_is_valid() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.json()["rows"], 0);
 }
+
+/// `--header-row 0` is a mistake in the command, not in the file: exit 2, said at once.
+#[test]
+fn header_row_zero_is_a_usage_error() {
+    let w = Workdir::new();
+    w.write("clients.csv", "Nom;Ville\nAcme;Paris\n");
+    let r = w.exec(&["validate", "clients.csv", "--header-row", "0"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--header-row"), "{}", r.stderr);
+    let r = w.exec(&["validate", "clients.csv", "--header-row", "1"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
