@@ -5,11 +5,69 @@
 use std::fmt::Write as _;
 
 use super::record::State;
-use super::{cell_of, coerce, problem, Action, Checked, KeySource, Mode, Severity, Validator};
+use super::{
+    cell_of, coerce, problem, Action, Checked, KeySource, Mode, Problem, Severity, Validator,
+};
 use crate::read::Cells;
 use crate::schema::{Kind, FIELDS};
 
 impl Validator {
+    /// What reading found: a row longer or shorter than the header (a warning), and the
+    /// row's [`RowIssue`](crate::read::RowIssue)s (a JSON record that is not an object, bytes
+    /// that are not UTF-8, a formula with no saved value).
+    pub(super) fn reading_problems(&self, out: &mut Checked) {
+        if let Some(n) = out.ragged {
+            let want = self.columns.len();
+            out.problems.push(Problem {
+                row: out.row,
+                column: String::new(),
+                header: String::new(),
+                field: "",
+                severity: Severity::Warning,
+                message: format!(
+                    "the row has {} but the header has {}",
+                    counted(n, "cell"),
+                    counted(want, "column")
+                ),
+                value: String::new(),
+            });
+        }
+        for issue in &out.issues {
+            let (column, header) = issue
+                .column
+                .and_then(|c| self.columns.get(c))
+                .cloned()
+                .unwrap_or_default();
+            out.problems.push(Problem {
+                row: out.row,
+                column,
+                header,
+                field: issue.column.map_or("", |c| self.field_of(c)),
+                severity: if issue.error {
+                    Severity::Error
+                } else {
+                    Severity::Warning
+                },
+                message: issue.message.clone(),
+                value: cell_of(&out.cells, issue.column).to_string(),
+            });
+        }
+    }
+
+    /// The field column `c` feeds, as problems name it; empty when it feeds none.
+    fn field_of(&self, c: usize) -> &'static str {
+        if self.id_col == Some(c) {
+            return crate::schema::ID;
+        }
+        if self.groups.iter().any(|g| g.cols.contains(&Some(c))) {
+            return "contacts";
+        }
+        self.fields
+            .iter()
+            .find(|p| p.col == Some(c))
+            .map_or("", |p| p.field.name)
+    }
+
     pub(super) fn check_contacts(&mut self, cells: &Cells, out: &mut Checked) {
         if self.groups.is_empty() {
             return;
@@ -218,5 +276,14 @@ impl Validator {
             }
             _ => {}
         }
+    }
+}
+
+/// `1 cell`, `3 cells`.
+fn counted(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
     }
 }

@@ -275,26 +275,16 @@ impl Validator {
     fn check_row(&mut self, out: &mut Checked) {
         out.reset();
         if out.cells.is_blank() {
-            out.blank_row = true;
+            // A record that could not be read has no cells, and an error saying why.
+            if out.issues.iter().any(|i| i.error) {
+                self.reading_problems(out);
+            } else {
+                out.blank_row = true;
+            }
             return;
         }
         let row = out.row;
-        if let Some(n) = out.ragged {
-            let want = self.columns.len();
-            out.problems.push(Problem {
-                row,
-                column: String::new(),
-                header: String::new(),
-                field: "",
-                severity: Severity::Warning,
-                message: format!(
-                    "the row has {} but the header has {}",
-                    counted(n, "cell"),
-                    counted(want, "column")
-                ),
-                value: String::new(),
-            });
-        }
+        self.reading_problems(out);
         if let Some(c) = self.action_col {
             let cell = coerce::trim(cell_of(&out.cells, Some(c)));
             if !cell.is_empty() {
@@ -358,15 +348,6 @@ impl Validator {
             out.problems
                 .sort_by(|a, b| column_order(&a.column, &b.column));
         }
-    }
-}
-
-/// `1 cell`, `3 cells`.
-fn counted(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
     }
 }
 
