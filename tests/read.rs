@@ -13,6 +13,8 @@ mod csv;
 mod fuzz;
 #[path = "read/json.rs"]
 mod json;
+#[path = "read/limits.rs"]
+mod limits;
 #[path = "read/sheet.rs"]
 mod sheet;
 

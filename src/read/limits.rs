@@ -42,9 +42,9 @@ pub(crate) struct Inflated {
 impl Inflated {
     fn describe(&self) -> String {
         format!(
-            "it would inflate from {} to {}, {} times its compressed size; custbulk refuses \
-             more than {MAX_RATIO} times past {} MB, as a file this compressed is made to \
-             exhaust memory (a zip bomb), not to hold customers",
+            "would inflate from {} to {}, {} times its compressed size; custbulk refuses more \
+             than {MAX_RATIO} times past {} MB: a file this compressed is made to exhaust \
+             memory (a zip bomb), not to hold customers",
             megabytes(self.compressed),
             megabytes(self.size),
             self.size / self.compressed.max(1),
@@ -94,7 +94,7 @@ pub(crate) fn check_archive(path: &Path, format: Format) -> Result<Suspects, Rea
         };
         return Err(ReadError::Unreadable {
             file: path.to_path_buf(),
-            reason: format!("{what}: {}", member.describe()),
+            reason: format!("{what} {}", member.describe()),
         });
     }
     Ok(suspects)
@@ -117,7 +117,7 @@ impl Suspects {
                 file: path.to_path_buf(),
                 sheet: sheet.to_string(),
                 row: None,
-                reason: format!("the sheet's XML ({}): {}", s.name, s.describe()),
+                reason: format!("the sheet's XML ({}) {}", s.name, s.describe()),
             }),
             None => Ok(()),
         }

@@ -311,7 +311,9 @@ impl<'e> SheetCells<'e> {
                 next_number = next_number.max(number + 1);
             }
             if no_value {
-                emit.current().issues.push(formula_without_value(c as usize));
+                emit.current()
+                    .issues
+                    .push(formula_without_value(c as usize));
             }
             let value = cell.get_value();
             if is_empty_ref(value) {
@@ -319,8 +321,7 @@ impl<'e> SheetCells<'e> {
             }
             let pad = pads.get(style).and_then(Option::as_ref);
             let row = emit.current();
-            row.cells
-                .set(c as usize, |out| write_ref(out, value, pad));
+            row.cells.set(c as usize, |out| write_ref(out, value, pad));
             check_size(file, sheet, row, c as usize)?;
         }
         if open_row.is_some() {

@@ -110,7 +110,10 @@ fn sign_and_digits(s: &str) -> Result<(bool, &str), IntError> {
         Some('+') => (false, s[1..].trim_start()),
         _ => (false, s),
     };
-    if s.is_empty() || s.chars().any(|c| sep_of(c).is_none() && !c.is_ascii_digit()) {
+    if s.is_empty()
+        || s.chars()
+            .any(|c| sep_of(c).is_none() && !c.is_ascii_digit())
+    {
         return Err(IntError::NotNumber);
     }
     Ok((neg, s))

@@ -76,7 +76,10 @@ fn ndjson_records_are_rows_numbered_by_line_with_the_union_of_keys_as_headers() 
         ])
     );
     assert!(rows[1].1.iter().all(String::is_empty) && rows[1].2.is_empty());
-    assert_eq!(rows[3].2, ["not a JSON object: the line holds a number (42)"]);
+    assert_eq!(
+        rows[3].2,
+        ["not a JSON object: the line holds a number (42)"]
+    );
     assert_eq!(rows[4].1[7..], strings(&["true", r#"{"old":"007"}"#]));
 }
 
@@ -135,7 +138,10 @@ fn validate_reports_a_line_that_is_not_an_object_on_its_row() {
     let r = w.exec(&["validate", "clients.ndjson", "--format", "json"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     let v = r.json();
-    assert_eq!((v["rows"].as_u64(), v["valid"].as_u64()), (Some(4), Some(2)));
+    assert_eq!(
+        (v["rows"].as_u64(), v["valid"].as_u64()),
+        (Some(4), Some(2))
+    );
     assert_eq!(v["format"], "NDJSON");
     assert_eq!(v["encoding"], "UTF-8");
     let problems = v["problems"].as_array().unwrap();
@@ -221,7 +227,10 @@ fn an_exported_json_or_ndjson_backup_validates_and_imports_back_unchanged() {
         let r = w.exec(&["validate", file, "--format", "json"]);
         assert_eq!(r.code, 0, "{file}: {}", r.stdout);
         let v = r.json();
-        assert_eq!((v["rows"].as_u64(), v["errors"].as_u64()), (Some(60), Some(0)));
+        assert_eq!(
+            (v["rows"].as_u64(), v["errors"].as_u64()),
+            (Some(60), Some(0))
+        );
         let mapped: Vec<&str> = v["mapping"]
             .as_array()
             .unwrap()
@@ -232,7 +241,11 @@ fn an_exported_json_or_ndjson_backup_validates_and_imports_back_unchanged() {
             .iter()
             .filter(|f| before.iter().any(|r| r.contains_key(f.name)));
         for field in stored {
-            assert!(mapped.contains(&field.name), "{file}: {} unmapped", field.name);
+            assert!(
+                mapped.contains(&field.name),
+                "{file}: {} unmapped",
+                field.name
+            );
         }
         assert!(mapped.contains(&"id"), "{file}: {mapped:?}");
         // The server's own fields and unknown keys are said, not errors.
@@ -255,11 +268,14 @@ fn an_exported_json_or_ndjson_backup_validates_and_imports_back_unchanged() {
         assert_eq!(unmapped, extra, "{file}");
 
         let out = w
-            .against(&server, &["import", file, "--mode", "upsert", "--output", "json"])
+            .against(
+                &server,
+                &["import", file, "--mode", "upsert", "--output", "json"],
+            )
             .output()
             .unwrap();
-        let summary: Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {out:?}"));
+        let summary: Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"));
         assert_eq!(out.status.code(), Some(0), "{out:?}");
         assert_eq!(summary["outcomes"], json!({"unchanged": 60}), "{file}");
     }

@@ -38,9 +38,7 @@ pub(crate) fn open(path: &Path, format: Format) -> Result<Opened, ReadError> {
         file: file.clone(),
         reason: format!("the JSON reader failed: {reason}"),
     };
-    let source = threaded::spawn(fail, move |emit| {
-        rows(&mut records, &keys, format, emit)
-    });
+    let source = threaded::spawn(fail, move |emit| rows(&mut records, &keys, format, emit));
     Ok(Opened {
         source: Source::Threaded(source),
         headers,

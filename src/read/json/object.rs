@@ -48,7 +48,9 @@ impl Keys {
 pub(super) fn collect_keys(bytes: &[u8], keys: &mut Keys) -> Result<(), serde_json::Error> {
     let before = keys.names.len();
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let read = de.deserialize_map(KeysVisitor(keys)).and_then(|()| de.end());
+    let read = de
+        .deserialize_map(KeysVisitor(keys))
+        .and_then(|()| de.end());
     if read.is_err() {
         for name in keys.names.drain(before..) {
             keys.index.remove(&name);
@@ -76,11 +78,7 @@ impl Columns {
 
 /// Second pass: the record's values into `cols`, by the column of their key. An error when it
 /// is not a JSON object, or a value cannot be read.
-pub(super) fn fill(
-    bytes: &[u8],
-    keys: &Keys,
-    cols: &mut Columns,
-) -> Result<(), serde_json::Error> {
+pub(super) fn fill(bytes: &[u8], keys: &Keys, cols: &mut Columns) -> Result<(), serde_json::Error> {
     cols.start();
     let mut de = serde_json::Deserializer::from_slice(bytes);
     de.deserialize_map(CellsVisitor { keys, cols })?;
@@ -114,7 +112,10 @@ impl<'de> Visitor<'de> for KeysVisitor<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while map.next_key_seed(KeySeed(|key: &str| self.0.add(key)))?.is_some() {
+        while map
+            .next_key_seed(KeySeed(|key: &str| self.0.add(key)))?
+            .is_some()
+        {
             map.next_value::<IgnoredAny>()?;
         }
         Ok(())
@@ -297,7 +298,14 @@ mod tests {
     #[test]
     fn records_that_are_not_objects_fail() {
         let mut keys = Keys::default();
-        for bad in ["42", "[1]", "\"x\"", "{\"a\": }", "{\"a\": 1} {}", "{\"a\": 1"] {
+        for bad in [
+            "42",
+            "[1]",
+            "\"x\"",
+            "{\"a\": }",
+            "{\"a\": 1} {}",
+            "{\"a\": 1",
+        ] {
             assert!(collect_keys(bad.as_bytes(), &mut keys).is_err(), "{bad}");
         }
         assert!(keys.names.is_empty(), "{:?}", keys.names);

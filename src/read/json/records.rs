@@ -117,7 +117,10 @@ impl Records {
     /// Skips to the start of the next line without keeping what is read.
     fn skip_line(&mut self) -> Result<(), ReadError> {
         loop {
-            let chunk = self.reader.fill_buf().map_err(|e| io_error(&self.file, e))?;
+            let chunk = self
+                .reader
+                .fill_buf()
+                .map_err(|e| io_error(&self.file, e))?;
             if chunk.is_empty() {
                 return Ok(());
             }
@@ -175,7 +178,10 @@ impl Records {
         let (mut depth, mut in_string, mut escaped) = (0u32, false, false);
         let mut too_long = false;
         loop {
-            let chunk = self.reader.fill_buf().map_err(|e| io_error(&self.file, e))?;
+            let chunk = self
+                .reader
+                .fill_buf()
+                .map_err(|e| io_error(&self.file, e))?;
             if chunk.is_empty() {
                 return Err(self.truncated());
             }
@@ -234,7 +240,10 @@ impl Records {
     /// Skips white space (counting lines) and returns the next byte without consuming it.
     fn skip_space(&mut self) -> Result<Option<u8>, ReadError> {
         loop {
-            let chunk = self.reader.fill_buf().map_err(|e| io_error(&self.file, e))?;
+            let chunk = self
+                .reader
+                .fill_buf()
+                .map_err(|e| io_error(&self.file, e))?;
             if chunk.is_empty() {
                 return Ok(None);
             }
