@@ -4,12 +4,16 @@
 
 use std::fmt::Write as _;
 
-use super::record::State;
+use super::field::too_long;
+use super::record::{State, CONTACT_KEYS};
 use super::{
     cell_of, coerce, problem, Action, Checked, KeySource, Mode, Problem, Severity, Validator,
 };
 use crate::read::Cells;
 use crate::schema::{Kind, FIELDS};
+
+/// The most characters one key of a contact (name, e-mail, phone, role) may hold.
+const CONTACT_CHARS: usize = 1_000;
 
 impl Validator {
     /// What reading found: a row longer or shorter than the header (a warning), and the
@@ -73,6 +77,7 @@ impl Validator {
             return;
         }
         let list = &mut out.contacts;
+        let mut invalid = false;
         for g in &self.groups {
             if list.groups.len() <= list.used {
                 list.groups.push(Default::default());
@@ -89,8 +94,26 @@ impl Validator {
                 }
                 any |= !contact[k].is_empty();
             }
+            let mut long = false;
+            for (k, col) in g.cols.iter().enumerate() {
+                let what = format!("a contact's {}", CONTACT_KEYS[k]);
+                if let Some((start, msg)) = too_long(&contact[k], CONTACT_CHARS, &what) {
+                    let p = problem(
+                        out.row,
+                        *col,
+                        "contacts",
+                        Severity::Error,
+                        msg,
+                        &start,
+                        &self.columns,
+                    );
+                    out.problems.push(p);
+                    long = true;
+                }
+            }
+            invalid |= long;
             let email = &contact[1];
-            if !email.is_empty() && !coerce::is_email(email) {
+            if !long && !email.is_empty() && !coerce::is_email(email) {
                 let msg = format!("{email:?} is not an e-mail address (name@example.com)");
                 out.problems.push(problem(
                     out.row,
@@ -106,7 +129,9 @@ impl Validator {
                 list.used += 1;
             }
         }
-        out.slots[self.at.contacts].state = if list.used > 0 {
+        out.slots[self.at.contacts].state = if invalid {
+            State::Invalid
+        } else if list.used > 0 {
             State::Ok
         } else {
             State::Blank

@@ -31,6 +31,42 @@ impl Rule {
     }
 }
 
+/// The most characters a field's cell may hold: a name or an address line is a few dozen, a
+/// subject may be a paragraph, a `contacts` cell is a JSON list of several contacts. Past it the
+/// cell is refused (a 20 MB name is a mistake or an attack, not a customer) and the problem
+/// quotes only its start.
+pub(crate) fn max_chars(field: &Field) -> usize {
+    match field.name {
+        "subject" => 10_000,
+        "contacts" => 100_000,
+        _ => 1_000,
+    }
+}
+
+/// How much of a refused long value a problem quotes.
+const QUOTED_CHARS: usize = 60;
+
+/// When `text` holds more than `max` characters: the start of it, to quote, and the message
+/// about `what` (`name`, `a contact's email`).
+pub(super) fn too_long(text: &str, max: usize, what: &str) -> Option<(String, String)> {
+    // Bytes bound characters, so nearly every cell is cleared without counting.
+    if text.len() <= max {
+        return None;
+    }
+    let chars = text.chars().count();
+    if chars <= max {
+        return None;
+    }
+    let mut start: String = text.chars().take(QUOTED_CHARS).collect();
+    start.push('…');
+    let message = format!(
+        "{start:?} is {} characters long; {what} holds at most {}",
+        thousands(chars),
+        thousands(max)
+    );
+    Some((start, message))
+}
+
 /// How one field gets its value.
 #[derive(Clone)]
 pub(super) struct FieldPlan {
@@ -105,6 +141,20 @@ pub(super) fn coerce_field(
 ) {
     let field = plan.field;
     let col = if from_default { None } else { plan.col };
+    if let Some((start, message)) = too_long(text, max_chars(field), field.name) {
+        out.slots[plan.slot].state = State::Invalid;
+        let p = problem(
+            row,
+            col,
+            field.name,
+            Severity::Error,
+            message,
+            &start,
+            columns,
+        );
+        out.problems.push(p);
+        return;
+    }
     let slot = &mut out.slots[plan.slot];
     let fail = |out_problems: &mut Vec<Problem>, severity, message: String| {
         out_problems.push(problem(
@@ -218,6 +268,19 @@ pub(super) fn coerce_field(
             }
         },
     }
+}
+
+/// `20000000` as `20,000,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
 }
 
 fn parse_contacts(text: &str) -> Result<serde_json::Value, String> {

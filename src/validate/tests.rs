@@ -532,3 +532,35 @@ fn text_already_in_nfc_is_kept_and_decomposed_text_is_composed() {
         }
     }
 }
+
+/// A 20 MB name was accepted as valid; text fields hold at most 1,000 characters (subject
+/// 10,000), and the problem quotes only the start of the cell.
+#[test]
+fn text_longer_than_its_field_allows_is_an_error_quoting_its_start() {
+    let mut s = Sheet::new(&["name", "subject", "Contact 1 Email"]);
+    let long_name = "N".repeat(20_000_000);
+    let c = s.check(&[&long_name, "", ""]);
+    assert!(!c.is_valid());
+    let p = &c.problems[0];
+    assert_eq!((p.column.as_str(), p.field), ("A", "name"));
+    assert_eq!(
+        p.message,
+        format!(
+            "\"{}…\" is 20,000,000 characters long; name holds at most 1,000",
+            "N".repeat(60)
+        )
+    );
+    assert_eq!(p.value.chars().count(), 61);
+
+    // Characters, not bytes: 1,000 Arabic letters are 2,000 bytes and fit.
+    let arabic = "م".repeat(1_000);
+    let subject = "s".repeat(10_000);
+    assert!(s.check(&[&arabic, &subject, ""]).is_valid());
+    let c = s.check(&["Acme", &"s".repeat(10_001), ""]);
+    assert_eq!(c.problems[0].field, "subject");
+    let c = s.check(&["Beta", "", &"e".repeat(1_001)]);
+    assert_eq!(c.problems.len(), 1, "{:?}", c.problems);
+    assert!(c.problems[0]
+        .message
+        .ends_with("a contact's email holds at most 1,000"));
+}
