@@ -413,9 +413,15 @@ fn a_twenty_megabyte_name_is_an_error_on_its_row_and_column() {
     let r = w.exec(&["validate", "long.csv", "--format", "json"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     let v = r.json();
-    assert_eq!((v["valid"].as_u64(), v["invalid"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(
+        (v["valid"].as_u64(), v["invalid"].as_u64()),
+        (Some(1), Some(1))
+    );
     let p = &v["problems"][0];
-    assert_eq!((p["row"].as_u64(), p["column"].as_str()), (Some(3), Some("B")));
+    assert_eq!(
+        (p["row"].as_u64(), p["column"].as_str()),
+        (Some(3), Some("B"))
+    );
     assert!(
         p["message"]
             .as_str()

@@ -139,6 +139,7 @@ pub struct Table {
     pub notes: Vec<String>,
     /// Counts the reader keeps while rows stream, for the notes made at the end.
     tally: Arc<Tally>,
+    /// The end was reached and its notes made.
     ended: bool,
     sheet_names: Vec<String>,
     /// CSV records may be shorter than the header; sheet rows naturally omit trailing blanks.
@@ -197,6 +198,7 @@ impl Table {
         Ok(true)
     }
 
+    /// Adds, once, the notes that only the whole file could give.
     fn end(&mut self) {
         if std::mem::replace(&mut self.ended, true) {
             return;
