@@ -2,10 +2,12 @@
 //!
 //! Bars (DESIGN.md, issue 3): a 1,000,000-row, 19-column CSV validated at ≥ 50% of the csv
 //! crate's raw `ByteRecord` read; a 200,000-row XLSX at ≥ 80% of calamine's raw streaming
-//! cell read; peak RSS ≤ 100 MB for the `custbulk validate` process on both.
+//! cell read; peak RSS ≤ 100 MB for the `custbulk validate` process on both. And (issue 12) a
+//! 1,000,000-record NDJSON backup, as `custbulk export` writes one: its speed, and peak RSS ≤
+//! 100 MB (both of its passes stream).
 //!
-//! `cargo bench --bench validate` (add `-- --rows N --xlsx-rows M` for other sizes). Files are
-//! generated once under `target/bench-data/`.
+//! `cargo bench --bench validate` (add `-- --rows N --xlsx-rows M` for other sizes, `--ndjson`
+//! for the NDJSON case alone). Files are generated once under `target/bench-data/`.
 
 use std::hint::black_box;
 use std::io::Write;
@@ -115,6 +117,72 @@ fn pipeline(path: &Path) -> u64 {
     p.counts().rows
 }
 
+/// Writes `rows` customers as NDJSON, one API record per line as `custbulk export` writes a
+/// backup: the API's field names and types, contacts as an array, the server's own fields.
+fn write_ndjson(path: &Path, rows: u64) -> Result<(), Box<dyn std::error::Error>> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::fs::File::create(path)?);
+    let mut g = gen::Generator::new(42);
+    for i in 0..rows {
+        g.fill(i);
+        let c = &g.cells;
+        let mut record = serde_json::json!({
+            "_id": format!("{:024x}", 0x65a0_0000_0000u64 + i),
+            "name": c[0],
+            "isCompany": c[1] == "oui",
+            "capital": c[2].parse::<i64>()?,
+            "manager": c[3],
+            "street1": c[4],
+            "zipCode": c[6],
+            "city": c[7],
+            "siret": c[8],
+            "rcs": c[9],
+            "unNumber": c[10].parse::<i64>()?,
+            "status": c[11],
+            "subject": c[12],
+            "category": c[13],
+            "name_ar": c[14],
+            "address_ar": c[15],
+            "contacts": [{"name": c[16], "email": c[17], "phone": c[18]}],
+            "createdAt": "2024-03-01T10:30:00.000Z",
+            "updatedAt": "2024-03-01T10:30:00.000Z",
+            "__v": 0,
+        });
+        if !c[5].is_empty() {
+            record["street2"] = serde_json::Value::from(c[5].as_str());
+        }
+        serde_json::to_writer(&mut out, &record)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// The NDJSON case: the validate command's path (both passes), with the command's time and
+/// peak RSS measured earlier (`command`, while this process was small).
+fn ndjson_case(
+    ndjson: &Path,
+    (cmd, rss): (Duration, f64),
+    rows: u64,
+    runs: usize,
+    out: &mut impl Write,
+) {
+    let ndjson = ndjson.to_path_buf();
+    let size = std::fs::metadata(&ndjson).unwrap().len() as f64 / 1e6;
+    let (read, _) = best_of(runs, || read_only(&ndjson));
+    let (val, n) = best_of(runs, || pipeline(&ndjson));
+    assert_eq!(n, rows);
+    let _ = writeln!(
+        out,
+        "ndjson {rows} records, {size:.0} MB: custbulk read (both passes) {:.2}s, validate {:.2}s \
+         ({:.0} rows/s, {:.0} MB/s); command {:.2}s, peak RSS {rss:.0} MB (bar 100)",
+        read.as_secs_f64(),
+        val.as_secs_f64(),
+        rows as f64 / val.as_secs_f64(),
+        size / val.as_secs_f64(),
+        cmd.as_secs_f64(),
+    );
+}
+
 /// Runs `custbulk validate FILE` and returns (wall time, peak RSS in MB).
 #[allow(clippy::zombie_processes)] // reaped by wait4 below, which also gives its peak RSS
 fn command(path: &Path) -> (Duration, f64) {
@@ -148,6 +216,12 @@ fn main() {
     let xlsx_rows = arg("--xlsx-rows", 200_000);
     let runs = arg("--runs", 3) as usize;
     let mut out = std::io::stdout().lock();
+    if std::env::args().any(|a| a == "--ndjson") {
+        let ndjson = gen::data_file("customers-ndjson", "ndjson", rows, write_ndjson);
+        let ndjson_cmd = command(&ndjson);
+        ndjson_case(&ndjson, ndjson_cmd, rows, runs, &mut out);
+        return;
+    }
 
     let csv = gen::data_file("customers-csv", "csv", rows, gen::write_csv);
     if std::env::args().any(|a| a == "--checks-only") {
@@ -163,6 +237,8 @@ fn main() {
     // started (Linux carries it over exec), so this process must still be small.
     let (csv_cmd, csv_rss) = command(&csv);
     let (xlsx_cmd, xlsx_rss) = command(&xlsx);
+    let ndjson = gen::data_file("customers-ndjson", "ndjson", rows, write_ndjson);
+    let ndjson_cmd = command(&ndjson);
 
     let size = std::fs::metadata(&csv).unwrap().len() as f64 / 1e6;
     let (raw, _) = best_of(runs, || raw_csv(&csv));
@@ -199,4 +275,5 @@ fn main() {
         100.0 * raw.as_secs_f64() / val.as_secs_f64(),
         xlsx_cmd.as_secs_f64(),
     );
+    ndjson_case(&ndjson, ndjson_cmd, rows, runs, &mut out);
 }

@@ -43,15 +43,16 @@ use crate::validate::{Checked, Severity, ValidateOptions, Validator};
 /// flatten it into their `Args`.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct Input {
-    /// The customer list: .csv, .xlsx, .xlsm, .xlsb, .xls or .ods.
+    /// The customer list: .csv, .xlsx, .xlsm, .xlsb, .xls, .ods, or .json (an array of
+    /// objects) and .ndjson/.jsonl (one object per line), as custbulk export writes them.
     pub file: PathBuf,
 
     /// The sheet to read, by name or 1-based position (default: the first sheet).
     #[arg(long, value_name = "NAME|INDEX")]
     pub sheet: Option<String>,
 
-    /// The row holding the headers (default: found among the first 10 rows).
-    #[arg(long, value_name = "N")]
+    /// The row holding the headers, from 1 (default: found among the first 10 rows).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub header_row: Option<u32>,
 
     /// CSV encoding, e.g. utf-8 or windows-1252 (default: detected).
@@ -119,6 +120,9 @@ pub struct Pipeline {
     table: Box<Table>,
     row: Row,
     counts: Counts,
+    /// Notes of the table already known when it was opened (the commands print those); the
+    /// ones made at the end of the file are printed here.
+    notes_said: usize,
 }
 
 impl Pipeline {
@@ -149,6 +153,7 @@ impl Pipeline {
         Ok(Pipeline {
             mapping,
             validator,
+            notes_said: table.notes.len(),
             table: Box::new(table),
             row: Row::new(),
             counts: Counts::default(),
@@ -182,11 +187,16 @@ impl Pipeline {
     /// Blank rows come through with `out.blank_row` set, so callers can keep every input row.
     pub fn next(&mut self, out: &mut Checked) -> Result<bool, ReadError> {
         if !self.table.next_row(&mut self.row)? {
+            for note in &self.table.notes[self.notes_said..] {
+                crate::warn!("{note}");
+            }
+            self.notes_said = self.table.notes.len();
             return Ok(false);
         }
         out.row = self.row.number;
         out.ragged = self.row.ragged;
         std::mem::swap(&mut out.cells, &mut self.row.cells);
+        std::mem::swap(&mut out.issues, &mut self.row.issues);
         self.validator.check(out);
         self.count(out);
         Ok(true)

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use crate::mapping::{Mapping, Target};
 use crate::output::CsvOutput;
 use crate::pipeline::Counts;
-use crate::read::Table;
+use crate::read::{Format, Table};
 use crate::schema::FIELDS;
 use crate::validate::{Problem, Severity};
 
@@ -148,7 +148,8 @@ fn severity_word(s: Severity) -> &'static str {
 }
 
 /// The JSON summary of a validation (`--format json`):
-/// `{file, sheet, rows, valid, invalid, blank_rows, mapping, unmapped, problems, ...}`.
+/// `{file, sheet, format, encoding, rows, valid, invalid, blank_rows, mapping, unmapped,
+/// problems, ...}`.
 pub fn json_summary(source: &Table, mapping: &Mapping, counts: &Counts, log: &ProblemLog) -> Value {
     let mapped: Vec<Value> = mapping
         .columns
@@ -168,6 +169,9 @@ pub fn json_summary(source: &Table, mapping: &Mapping, counts: &Counts, log: &Pr
     json!({
         "file": source.file.display().to_string(),
         "sheet": source.sheet,
+        "format": source.format.name(),
+        "encoding": source.encoding,
+        "delimiter": source.delimiter.map(|d| char::from(d).to_string()),
         "rows": counts.rows,
         "valid": counts.valid,
         "invalid": counts.invalid,
@@ -219,7 +223,7 @@ pub fn write_text(
         .iter()
         .filter(|c| c.target.is_mapped())
         .count();
-    let _ = write!(s, "Header on row {}", source.header_row);
+    write_reading(&mut s, source);
     if source.title_rows_skipped > 0 {
         let _ = write!(
             s,
@@ -280,6 +284,36 @@ pub fn write_text(
         }
     }
     out.write_all(s.as_bytes())
+}
+
+/// How the file was read: for CSV the encoding and delimiter chosen, for JSON the kind, then
+/// where the header is. `Read as UTF-8, ";"-separated; header on row 1`.
+fn write_reading(s: &mut String, source: &Table) {
+    let encoding = source.encoding.unwrap_or("UTF-8");
+    match source.format {
+        Format::Csv => {
+            let delimiter = match source.delimiter {
+                Some(b'\t') => "tab".to_string(),
+                Some(d) => format!("{:?}", char::from(d).to_string()),
+                None => "comma".to_string(),
+            };
+            let _ = write!(
+                s,
+                "Read as {encoding}, {delimiter}-separated; header on row {}",
+                source.header_row
+            );
+        }
+        Format::Json | Format::Ndjson => {
+            let _ = write!(
+                s,
+                "Read as {} ({encoding}), the records' keys as headers",
+                source.format.name()
+            );
+        }
+        _ => {
+            let _ = write!(s, "Header on row {}", source.header_row);
+        }
+    }
 }
 
 fn plural(n: u64, word: &str) -> String {

@@ -125,3 +125,25 @@ fn a_mapping_file_naming_an_unknown_field_exits_2() {
         r.stderr
     );
 }
+
+/// An NDJSON backup maps by its keys, as headers do, and a mapping file applies to them.
+#[test]
+fn ndjson_keys_map_as_headers_do_and_a_mapping_file_applies() {
+    let w = Workdir::new();
+    w.write(
+        "backup.ndjson",
+        "{\"_id\":\"a1\",\"Raison sociale\":\"Acme\",\"Secteur\":\"bio\",\"createdAt\":\"2024\"}\n",
+    );
+    w.write("map.toml", "[columns]\n\"Secteur\" = \"category\"\n");
+    let r = w.exec(&["mapping", "backup.ndjson", "--map", "map.toml"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let out = &r.stdout;
+    assert!(
+        out.contains("backup.ndjson, the records' keys as headers:"),
+        "{out}"
+    );
+    assert!(out.contains("A       _id"), "{out}");
+    assert!(out.contains("name"), "{out}");
+    assert!(out.contains("category"), "{out}");
+    assert!(out.contains("D (\"createdAt\")"), "{out}");
+}

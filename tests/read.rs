@@ -11,6 +11,10 @@ use custbulk::read::{self, column_letter, Format, ReadError, ReadOptions, Row, T
 mod csv;
 #[path = "read/fuzz.rs"]
 mod fuzz;
+#[path = "read/json.rs"]
+mod json;
+#[path = "read/limits.rs"]
+mod limits;
 #[path = "read/sheet.rs"]
 mod sheet;
 
@@ -106,7 +110,7 @@ fn a_workbook_with_a_csv_inside_is_read_as_csv() {
     std::fs::copy(&xlsx, &renamed).unwrap();
     let t = open(&renamed);
     assert_eq!(t.format, Format::Xlsx);
-    assert!(t.notes[0].contains("really a XLSX file"), "{:?}", t.notes);
+    assert!(t.notes[0].contains("really an XLSX file"), "{:?}", t.notes);
 }
 
 #[test]

@@ -405,3 +405,45 @@ fn a_file_with_a_header_and_no_rows_is_valid() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.json()["rows"], 0);
 }
+
+/// `--header-row 0` is a mistake in the command, not in the file: exit 2, said at once.
+#[test]
+fn header_row_zero_is_a_usage_error() {
+    let w = Workdir::new();
+    w.write("clients.csv", "Nom;Ville\nAcme;Paris\n");
+    let r = w.exec(&["validate", "clients.csv", "--header-row", "0"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--header-row"), "{}", r.stderr);
+    let r = w.exec(&["validate", "clients.csv", "--header-row", "1"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+/// A 20 MB `name` used to validate as fine; it is an error naming its row and column.
+#[test]
+fn a_twenty_megabyte_name_is_an_error_on_its_row_and_column() {
+    let w = Workdir::new();
+    let mut csv = String::from("Ville;Nom\nParis;Acme\nLyon;");
+    csv.push_str(&"x".repeat(20 << 20));
+    csv.push('\n');
+    w.write("long.csv", csv);
+    let r = w.exec(&["validate", "long.csv", "--format", "json"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let v = r.json();
+    assert_eq!(
+        (v["valid"].as_u64(), v["invalid"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let p = &v["problems"][0];
+    assert_eq!(
+        (p["row"].as_u64(), p["column"].as_str()),
+        (Some(3), Some("B"))
+    );
+    assert!(
+        p["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("is 20,971,520 characters long; name holds at most 1,000"),
+        "{p}"
+    );
+    assert!(r.stdout.len() < 10_000, "the value is not quoted whole");
+}

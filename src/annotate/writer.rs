@@ -25,7 +25,7 @@ const DEFAULT_SHEET: &str = "Annotated";
 #[derive(Clone, Copy)]
 struct Layout {
     header: u32,
-    offset: u32,
+    offset: i64,
 }
 
 pub(super) struct Writer {
@@ -110,10 +110,11 @@ impl Writer {
         })
     }
 
-    /// Takes the input's sheet name (when Excel allows it) and header row.
+    /// Takes the input's sheet name (when Excel allows it) and header row; 0 for an input
+    /// without one (JSON, whose record `n` then goes on row `n + 1`, below the header).
     pub fn match_source(&mut self, sheet: Option<&str>, header_row: u32) {
         if self.layout.is_none() {
-            self.header_row = Some(header_row.clamp(1, MAX_ROWS / 2));
+            self.header_row = Some(header_row.min(MAX_ROWS / 2));
         }
         if let Some(name) = sheet.filter(|n| valid_sheet_name(n)) {
             self.sheet_name = name.to_string();
@@ -127,13 +128,17 @@ impl Writer {
             return Ok(layout);
         }
         let layout = match (self.header_row, first) {
+            (Some(0), _) => Layout {
+                header: 0,
+                offset: -1,
+            },
             (Some(h), _) => Layout {
                 header: h - 1,
                 offset: 0,
             },
             (None, Some(n)) => Layout {
                 header: 0,
-                offset: n.saturating_sub(2),
+                offset: i64::from(n.saturating_sub(2)),
             },
             (None, None) => Layout {
                 header: 0,
@@ -166,14 +171,14 @@ impl Writer {
         outcome: Option<(&str, Option<&str>)>,
     ) -> anyhow::Result<()> {
         let layout = self.layout(Some(number))?;
-        let Some(sheet_row) = number
-            .checked_sub(1 + layout.offset)
+        let Some(sheet_row) = u32::try_from(i64::from(number) - 1 - layout.offset)
+            .ok()
             .filter(|&r| r > self.last_row)
         else {
             anyhow::bail!(
                 "annotate: rows must come in input order, below the header (row {number} came \
                  after row {})",
-                self.last_row + 1 + layout.offset
+                i64::from(self.last_row) + 1 + layout.offset
             );
         };
         if problems.is_empty() && cells.is_blank() {

@@ -141,7 +141,11 @@ fn render(location: &str, header_row: u32, mapping: &Mapping, samples: &[String]
         }
     }
     let mut s = String::new();
-    let _ = writeln!(s, "{location}, header on row {header_row}:\n");
+    let _ = match header_row {
+        // JSON has no header row.
+        0 => writeln!(s, "{location}, the records' keys as headers:\n"),
+        n => writeln!(s, "{location}, header on row {n}:\n"),
+    };
     let line = |s: &mut String, cells: [&str; 4]| {
         for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
             if i == 3 {

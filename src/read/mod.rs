@@ -1,5 +1,6 @@
-//! Reading customer lists: one entry point, [`open`], for CSV files and spreadsheets (xlsx, xlsm,
-//! xlsb, xls, ods), giving the header row and then a stream of [`Row`]s of cells as text.
+//! Reading customer lists: one entry point, [`open`], for CSV files, spreadsheets (xlsx, xlsm,
+//! xlsb, xls, ods) and JSON (an array of objects, or NDJSON), giving the header row and then a
+//! stream of [`Row`]s of cells as text.
 //!
 //! Everything that depends on the kind of file lives here and nowhere else: format sniffing,
 //! CSV delimiter and encoding detection, sheet selection, header-row detection, and turning
@@ -7,13 +8,16 @@
 //! a number never turns into `5.52E+13`). Mapping and validation only ever see text cells with
 //! the spreadsheet's own row numbers.
 //!
-//! Rows stream: a million-row CSV or a 200,000-row XLSX is never held whole. XLSX and XLSB are
-//! parsed on a background thread (see `threaded`), so the caller's checks run on the other core.
+//! Rows stream: a million-row CSV or a 200,000-row XLSX is never held whole. XLSX, XLSB and JSON
+//! are parsed on a background thread (see `threaded`), so the caller's checks run on the other
+//! core. Hostile files meet limits (`limits`): a row, a cell, and how far a workbook may inflate.
 
 mod cell;
 mod cells;
 mod csv;
 mod guard;
+mod json;
+mod limits;
 mod ods;
 mod sheet;
 mod sniff;
@@ -23,6 +27,8 @@ mod xls;
 use std::collections::VecDeque;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 pub use cells::Cells;
 pub use sniff::Format;
@@ -48,12 +54,30 @@ pub struct ReadOptions {
 /// `Row` to [`Table::next_row`] again and again.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Row {
-    /// The row number the user sees in their spreadsheet (1-based; the header has its own).
+    /// The row number the user sees in their spreadsheet (1-based; the header has its own). For
+    /// JSON, the record's position: its line in NDJSON, its 1-based index in an array.
     pub number: u32,
     pub cells: Cells,
     /// `Some(cell count)` when the row's length differs from the header's: a CSV record with
     /// more or fewer fields, or a sheet row with non-empty cells right of the last header.
     pub ragged: Option<usize>,
+    /// What reading found wrong with the row without stopping the run: a JSON line that is not
+    /// an object, bytes that are not UTF-8 in a UTF-8 file, a formula with no saved value.
+    /// Validation turns each into a problem on the row.
+    pub issues: Vec<RowIssue>,
+}
+
+/// A problem found while reading a row; validation reports it as a [`Problem`] of the row.
+///
+/// [`Problem`]: crate::validate::Problem
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowIssue {
+    /// The 0-based column, or `None` for the whole row.
+    pub column: Option<usize>,
+    /// An error makes the row invalid; otherwise it is a warning.
+    pub error: bool,
+    /// A sentence saying what is wrong and what to do.
+    pub message: String,
 }
 
 impl Row {
@@ -67,6 +91,7 @@ impl Row {
             number,
             cells: cells.into_iter().collect(),
             ragged: None,
+            issues: Vec::new(),
         }
     }
 
@@ -80,6 +105,7 @@ impl Row {
         self.number = number;
         self.ragged = None;
         self.cells.clear();
+        self.issues.clear();
     }
 
     /// Number of cells up to the last non-empty one.
@@ -94,22 +120,27 @@ impl Row {
 /// A file opened for reading: where the header is, and the rows below it.
 pub struct Table {
     pub file: PathBuf,
-    /// The sheet read; `None` for CSV.
+    /// The sheet read; `None` for CSV and JSON.
     pub sheet: Option<String>,
-    /// The header's 1-based row number.
+    /// The header's 1-based row number; 0 for JSON, whose keys are the headers.
     pub header_row: u32,
     /// Header cells, trimmed; trailing empty headers are dropped.
     pub headers: Vec<String>,
     /// Non-blank rows above the header (titles, notes) that were skipped.
     pub title_rows_skipped: u32,
-    /// CSV: the encoding used (detected or asked), e.g. `UTF-8`, `windows-1252`.
+    /// CSV and JSON: the encoding used (detected or asked), e.g. `UTF-8`, `windows-1252`.
     pub encoding: Option<&'static str>,
     /// CSV: the delimiter used.
     pub delimiter: Option<u8>,
     /// What the file really is (by content, not by extension).
     pub format: Format,
-    /// Things worth telling the user, as sentences: e.g. a `.xlsx` that is really a CSV.
+    /// Things worth telling the user, as sentences: e.g. a `.xlsx` that is really a CSV. Most
+    /// are known on opening; a few only once the last row is read (see [`Table::next_row`]).
     pub notes: Vec<String>,
+    /// Counts the reader keeps while rows stream, for the notes made at the end.
+    tally: Arc<Tally>,
+    /// The end was reached and its notes made.
+    ended: bool,
     sheet_names: Vec<String>,
     /// CSV records may be shorter than the header; sheet rows naturally omit trailing blanks.
     short_rows_are_ragged: bool,
@@ -154,14 +185,37 @@ impl Table {
     /// Fills `row` with the next data row (reusing its buffers); `Ok(false)` at the end.
     ///
     /// Blank rows are returned too (check [`Row::is_blank`]) so that callers can count them.
+    /// At the end, notes that needed every row (formula cells without a value) are added to
+    /// [`Table::notes`].
     pub fn next_row(&mut self, row: &mut Row) -> Result<bool, ReadError> {
         if let Some(mut buffered) = self.pending.pop_front() {
             std::mem::swap(row, &mut buffered);
         } else if !self.source.next(row)? {
+            self.end();
             return Ok(false);
         }
         self.shape(row);
         Ok(true)
+    }
+
+    /// Adds, once, the notes that only the whole file could give.
+    fn end(&mut self) {
+        if std::mem::replace(&mut self.ended, true) {
+            return;
+        }
+        let formulas = self.tally.formulas_without_value.load(Ordering::Relaxed);
+        if formulas > 0 {
+            let cells = if formulas == 1 {
+                "1 formula cell has".to_string()
+            } else {
+                format!("{formulas} formula cells have")
+            };
+            self.notes.push(format!(
+                "{}: {cells} no saved value and read as blank; open and save the file in Excel \
+                 or LibreOffice so their values are stored.",
+                self.location()
+            ));
+        }
     }
 
     /// Sheet names of the workbook, in order (empty for CSV).
@@ -231,14 +285,28 @@ pub fn open(
             t.short_rows_are_ragged = true;
             t
         }
+        format @ (Format::Json | Format::Ndjson) => {
+            let opened = json::open(path, format)?;
+            let mut t = Table::empty(path, format, opened.source);
+            t.headers = opened.headers;
+            t.encoding = Some("UTF-8");
+            t
+        }
         format => {
-            let opened = sheet::open(path, format, opts)?;
+            let tally = Arc::new(Tally::default());
+            let opened = sheet::open(path, format, opts, tally.clone())?;
             let mut t = Table::empty(path, format, opened.source);
             t.sheet = Some(opened.sheet);
             t.sheet_names = opened.sheet_names;
+            t.tally = tally;
             t
         }
     };
+    if table.format.is_json() {
+        notes.extend(json::ignored_options(opts));
+        table.notes = notes;
+        return Ok(table);
+    }
     if table.format == Format::Csv {
         if let Some(sheet) = &opts.sheet {
             notes.push(format!(
@@ -265,6 +333,13 @@ fn background() -> bool {
     std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
 }
 
+/// What a reader counts while rows stream, shared with its thread.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    /// XLSX cells holding a formula and no saved value (they read as blank).
+    pub formulas_without_value: AtomicU64,
+}
+
 /// How many non-blank rows the header detection looks at.
 const HEADER_SCAN_ROWS: u32 = 10;
 /// How many rows (blank ones included) it reads at most before giving up.
@@ -282,6 +357,8 @@ impl Table {
             delimiter: None,
             format,
             notes: Vec::new(),
+            tally: Arc::new(Tally::default()),
+            ended: false,
             sheet_names: Vec::new(),
             short_rows_are_ragged: false,
             pending: VecDeque::new(),
@@ -425,6 +502,20 @@ pub enum ReadError {
         file: PathBuf,
         sheet: String,
         row: Option<u32>,
+        reason: String,
+    },
+    #[error("{}, sheet \"{sheet}\", cell {cell}: {reason}", .file.display())]
+    Cell {
+        file: PathBuf,
+        sheet: String,
+        /// The cell's reference, such as `B7`.
+        cell: String,
+        reason: String,
+    },
+    #[error("{}, line {line}: {reason}", .file.display())]
+    Json {
+        file: PathBuf,
+        line: u64,
         reason: String,
     },
     #[error(

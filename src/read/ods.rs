@@ -168,8 +168,8 @@ fn is_padded(shown: &str, value: &str) -> bool {
         )
 }
 
-/// The unescaped value of the attribute whose local name is `name`.
-fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
+/// The unescaped value of the attribute whose local name is `name` (`r:id` is `id`).
+pub(crate) fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
     e.attributes()
         .flatten()
         .find(|a| a.key.local_name().as_ref() == name)

@@ -1,18 +1,22 @@
 //! Spreadsheet sources through calamine: sheet selection for every format, a streaming cell
 //! reader for XLSX and XLSB (on a background thread, never the whole sheet in memory), and
-//! whole-sheet ranges for XLS and ODS, which calamine cannot stream.
+//! whole-sheet ranges for XLS and ODS, which calamine cannot stream. The bounds of `limits`
+//! apply to all: the archive is checked before calamine opens it, cells and rows as they come.
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use calamine::{Cell, Data, DataRef, Ods, Range, Reader, SheetType, SheetVisible, Xls, Xlsb, Xlsx};
 
 use super::cell::{is_empty_ref, write_data, write_ref, ZeroPad};
+use super::limits::{self, MAX_CELL_BYTES, MAX_ROW_BYTES};
 use super::sniff::open_file;
 use super::threaded::{self, Emitter};
-use super::{Format, ReadError, ReadOptions, Row, Source};
+use super::{column_letter, Format, ReadError, ReadOptions, Row, RowIssue, Source, Tally};
 
 /// Excel's limits; a position beyond them means a damaged file, not a huge sheet.
 const MAX_ROWS: u32 = 1_048_576;
@@ -28,12 +32,26 @@ type Input = BufReader<File>;
 
 /// Opens the workbook and its sheet. calamine asserts on some damaged files: a panic in it
 /// becomes an [`ReadError::Unreadable`] rather than taking the program down.
-pub(crate) fn open(path: &Path, format: Format, opts: &ReadOptions) -> Result<Opened, ReadError> {
-    super::guard::contain(|| open_unguarded(path, format, opts))
+pub(crate) fn open(
+    path: &Path,
+    format: Format,
+    opts: &ReadOptions,
+    tally: Arc<Tally>,
+) -> Result<Opened, ReadError> {
+    super::guard::contain(|| open_unguarded(path, format, opts, tally))
         .unwrap_or_else(|| Err(unreadable(path, format, &"its structure is inconsistent")))
 }
 
-fn open_unguarded(path: &Path, format: Format, opts: &ReadOptions) -> Result<Opened, ReadError> {
+fn open_unguarded(
+    path: &Path,
+    format: Format,
+    opts: &ReadOptions,
+    tally: Arc<Tally>,
+) -> Result<Opened, ReadError> {
+    let suspects = match format {
+        Format::Xlsx | Format::Xlsb | Format::Ods => limits::check_archive(path, format)?,
+        _ => limits::Suspects::default(),
+    };
     let input = BufReader::new(open_file(path)?);
     let file = path.to_path_buf();
     let bad = |e: &dyn std::fmt::Display| unreadable(path, format, e);
@@ -41,9 +59,12 @@ fn open_unguarded(path: &Path, format: Format, opts: &ReadOptions) -> Result<Ope
         Format::Xlsx => {
             let wb: Xlsx<Input> = Xlsx::new(input).map_err(|e| bad(&e))?;
             let (sheet, names) = pick_sheet(path, &wb, opts)?;
+            suspects.check_sheet(path, &sheet)?;
             let name = sheet.clone();
             let fail = failure(&file, &sheet);
-            let source = threaded::spawn(fail, move |emit| stream_xlsx(wb, &name, &file, emit));
+            let source = threaded::spawn(fail, move |emit| {
+                stream_xlsx(wb, &name, &file, emit, &tally)
+            });
             Ok(opened(Source::Threaded(source), sheet, names))
         }
         Format::Xlsb => {
@@ -68,7 +89,11 @@ fn open_unguarded(path: &Path, format: Format, opts: &ReadOptions) -> Result<Ope
             let wb: Ods<Input> = Ods::new(input).map_err(|e| bad(&e))?;
             range_source(path, wb, opts, super::ods::shown_numbers)
         }
-        Format::Csv => Err(unreadable(path, format, &"CSV is not a workbook format")),
+        Format::Csv | Format::Json | Format::Ndjson => Err(unreadable(
+            path,
+            format,
+            &format!("{} is not a workbook format", format.name()),
+        )),
     }
 }
 
@@ -159,6 +184,7 @@ fn stream_xlsx(
     sheet: &str,
     file: &Path,
     emit: &mut Emitter<Row>,
+    tally: &Tally,
 ) -> Result<(), ReadError> {
     let mut cells = wb
         .worksheet_cells_reader(sheet)
@@ -173,17 +199,34 @@ fn stream_xlsx(
                 .and_then(|f| ZeroPad::parse(&f.format_code))
         })
         .collect();
+    let mut sheet_cells = SheetCells::new(sheet, file, emit);
     if pads.iter().all(Option::is_none) {
-        // No zero-padding format in the workbook: skip reading style ids.
-        return stream_cells(sheet, file, emit, &[], || {
-            cells
-                .next_cell()
-                .map(|c| c.map(|c| (c, 0)))
-                .map_err(|e| e.to_string())
+        // No zero-padding format in the workbook: no style ids needed, and the formula loop
+        // (the same pass) tells formulas that have no saved value.
+        let mut formulas = 0u64;
+        let streamed = sheet_cells.stream(&[], || {
+            let Some(c) = cells
+                .next_cell_with_formula_metadata()
+                .map_err(|e| e.to_string())?
+            else {
+                return Ok(None);
+            };
+            let no_value = c.formula.is_some() && matches!(c.value, DataRef::Empty);
+            formulas += u64::from(no_value);
+            Ok(Some((Cell::new(c.pos, c.value), 0, no_value)))
         });
+        tally
+            .formulas_without_value
+            .fetch_add(formulas, Ordering::Relaxed);
+        return streamed;
     }
-    stream_cells(sheet, file, emit, &pads, || {
-        cells.next_cell_with_style_id().map_err(|e| e.to_string())
+    // calamine gives style ids or formulas in one pass, not both: with zero-padding formats
+    // the style ids win, and formulas without a value go unremarked.
+    sheet_cells.stream(&pads, || {
+        cells
+            .next_cell_with_style_id()
+            .map(|c| c.map(|(c, s)| (c, s, false)))
+            .map_err(|e| e.to_string())
     })
 }
 
@@ -196,71 +239,136 @@ fn stream_xlsb(
     let mut cells = wb
         .worksheet_cells_reader(sheet)
         .map_err(|e| sheet_error(file, sheet, None, e))?;
-    stream_cells(sheet, file, emit, &[], || {
+    SheetCells::new(sheet, file, emit).stream(&[], || {
         cells
             .next_cell()
-            .map(|c| c.map(|c| (c, 0)))
+            .map(|c| c.map(|c| (c, 0, false)))
             .map_err(|e| e.to_string())
     })
 }
 
-/// Turns cells arriving in row order into rows: gaps between cells become empty cells, rows
-/// without any cell become blank rows, so row numbers stay those of the sheet.
-fn stream_cells<'a>(
-    sheet: &str,
-    file: &Path,
-    emit: &mut Emitter<Row>,
-    pads: &[Option<ZeroPad>],
-    mut next: impl FnMut() -> Result<Option<(Cell<DataRef<'a>>, usize)>, String>,
-) -> Result<(), ReadError> {
-    let mut open_row: Option<u32> = None;
-    let mut next_number = 1u32;
-    loop {
-        let cell = next().map_err(|e| sheet_error(file, sheet, Some(next_number), e))?;
-        let Some((cell, style)) = cell else { break };
-        let (r, c) = cell.get_position();
-        if r >= MAX_ROWS || c >= MAX_COLUMNS {
-            return Err(sheet_error(
-                file,
-                sheet,
-                None,
-                format!(
-                    "a cell lies outside the sheet (row {}, column {})",
-                    r + 1,
-                    c + 1
-                ),
-            ));
-        }
-        if open_row != Some(r) {
-            if open_row.is_some() {
-                emit.commit();
+/// A streamed cell: the cell, its style id, and whether it is a formula with no saved value.
+type Streamed<'a> = (Cell<DataRef<'a>>, usize, bool);
+
+/// Rows built from cells arriving in row order.
+struct SheetCells<'e> {
+    sheet: &'e str,
+    file: &'e Path,
+    emit: &'e mut Emitter<Row>,
+}
+
+impl<'e> SheetCells<'e> {
+    fn new(sheet: &'e str, file: &'e Path, emit: &'e mut Emitter<Row>) -> Self {
+        SheetCells { sheet, file, emit }
+    }
+
+    /// Turns cells arriving in row order into rows: gaps between cells become empty cells,
+    /// rows without any cell become blank rows, so row numbers stay those of the sheet.
+    fn stream<'a>(
+        &mut self,
+        pads: &[Option<ZeroPad>],
+        mut next: impl FnMut() -> Result<Option<Streamed<'a>>, String>,
+    ) -> Result<(), ReadError> {
+        let (sheet, file) = (self.sheet, self.file);
+        let emit = &mut *self.emit;
+        let mut open_row: Option<u32> = None;
+        let mut next_number = 1u32;
+        loop {
+            let cell = next().map_err(|e| sheet_error(file, sheet, Some(next_number), e))?;
+            let Some((cell, style, no_value)) = cell else {
+                break;
+            };
+            let (r, c) = cell.get_position();
+            if r >= MAX_ROWS || c >= MAX_COLUMNS {
+                return Err(sheet_error(
+                    file,
+                    sheet,
+                    None,
+                    format!(
+                        "a cell lies outside the sheet (row {}, column {})",
+                        r + 1,
+                        c + 1
+                    ),
+                ));
             }
-            let number = r + 1;
-            for blank in next_number..number {
+            if open_row != Some(r) {
+                if open_row.is_some() {
+                    emit.commit();
+                }
+                let number = r + 1;
+                for blank in next_number..number {
+                    let Ok(row) = emit.slot() else {
+                        return Ok(());
+                    };
+                    row.begin(blank);
+                    emit.commit();
+                }
                 let Ok(row) = emit.slot() else {
                     return Ok(());
                 };
-                row.begin(blank);
-                emit.commit();
+                row.begin(number);
+                open_row = Some(r);
+                next_number = next_number.max(number + 1);
             }
-            let Ok(row) = emit.slot() else {
-                return Ok(());
-            };
-            row.begin(number);
-            open_row = Some(r);
-            next_number = next_number.max(number + 1);
+            if no_value {
+                emit.current()
+                    .issues
+                    .push(formula_without_value(c as usize));
+            }
+            let value = cell.get_value();
+            if is_empty_ref(value) {
+                continue;
+            }
+            let pad = pads.get(style).and_then(Option::as_ref);
+            let row = emit.current();
+            row.cells.set(c as usize, |out| write_ref(out, value, pad));
+            check_size(file, sheet, row, c as usize)?;
         }
-        let value = cell.get_value();
-        if is_empty_ref(value) {
-            continue;
+        if open_row.is_some() {
+            emit.commit();
         }
-        let pad = pads.get(style).and_then(Option::as_ref);
-        emit.current()
-            .cells
-            .set(c as usize, |out| write_ref(out, value, pad));
+        Ok(())
     }
-    if open_row.is_some() {
-        emit.commit();
+}
+
+/// The warning on a formula cell that reads as blank.
+fn formula_without_value(column: usize) -> RowIssue {
+    RowIssue {
+        column: Some(column),
+        error: false,
+        message: "the cell holds a formula with no saved value, so it reads as blank; open and \
+                  save the file in Excel or LibreOffice to store its value"
+            .to_string(),
+    }
+}
+
+/// Refuses a cell over [`MAX_CELL_BYTES`] or a row over [`MAX_ROW_BYTES`] once cell `column`
+/// of `row` is written.
+fn check_size(file: &Path, sheet: &str, row: &Row, column: usize) -> Result<(), ReadError> {
+    let cell = row.cells.get(column).map_or(0, str::len);
+    if cell > MAX_CELL_BYTES {
+        return Err(ReadError::Cell {
+            file: file.to_path_buf(),
+            sheet: sheet.to_string(),
+            cell: format!("{}{}", column_letter(column), row.number),
+            reason: format!(
+                "the cell holds more than {} MiB of text ({:.1} MB); a customer field is a few \
+                 hundred characters",
+                MAX_CELL_BYTES >> 20,
+                cell as f64 / 1e6
+            ),
+        });
+    }
+    if row.cells.text().len() > MAX_ROW_BYTES {
+        return Err(ReadError::Sheet {
+            file: file.to_path_buf(),
+            sheet: sheet.to_string(),
+            row: Some(row.number),
+            reason: format!(
+                "the row holds more than {} MB of text; a customer is a few kilobytes",
+                MAX_ROW_BYTES >> 20
+            ),
+        });
     }
     Ok(())
 }
@@ -286,6 +394,8 @@ where
         start_col,
         index: 0,
         shown: shown(path, &sheet),
+        file: path.to_path_buf(),
+        sheet: sheet.clone(),
     };
     Ok(opened(Source::Range(source), sheet, names))
 }
@@ -302,6 +412,8 @@ pub(crate) struct RangeSource {
     index: usize,
     /// Numbers read as they are shown, zero-padded or (ODS) as booleans.
     shown: Shown,
+    file: std::path::PathBuf,
+    sheet: String,
 }
 
 impl RangeSource {
@@ -319,6 +431,7 @@ impl RangeSource {
                         Some(text) => row.cells.set(col, |out| out.push_str(text)),
                         None => row.cells.set(col, |out| write_data(out, value)),
                     }
+                    check_size(&self.file, &self.sheet, row, col)?;
                 }
             }
         }

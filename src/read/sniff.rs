@@ -1,6 +1,8 @@
 //! What a file really is. Extensions lie (a CSV saved as `.xlsx`, an `.xls` that is HTML, a
-//! renamed `.ods`), so the first bytes decide: a zip archive is XLSX, XLSB or ODS by its entries,
-//! an OLE container is XLS, text is CSV. The extension only breaks ties and explains mistakes.
+//! renamed `.ods`, an NDJSON backup saved as `.csv`), so the first bytes decide: a zip archive
+//! is XLSX, XLSB or ODS by its entries, an OLE container is XLS, text opening a JSON array of
+//! objects (`[{`) is JSON and text opening an object (`{"`) is NDJSON, as custbulk's own exports
+//! write them, and other text is CSV. The extension only breaks ties and explains mistakes.
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -16,6 +18,10 @@ pub enum Format {
     Xlsb,
     Xls,
     Ods,
+    /// One JSON array of objects.
+    Json,
+    /// One JSON object per line (`.ndjson`, `.jsonl`).
+    Ndjson,
 }
 
 impl Format {
@@ -27,7 +33,22 @@ impl Format {
             Format::Xlsb => "XLSB",
             Format::Xls => "XLS",
             Format::Ods => "ODS",
+            Format::Json => "JSON",
+            Format::Ndjson => "NDJSON",
         }
+    }
+
+    /// `a` or `an`, as the name is said: a CSV, an XLSX, an NDJSON.
+    pub fn article(self) -> &'static str {
+        match self {
+            Format::Csv | Format::Json => "a",
+            _ => "an",
+        }
+    }
+
+    /// JSON or NDJSON: records whose keys are the headers.
+    pub fn is_json(self) -> bool {
+        matches!(self, Format::Json | Format::Ndjson)
     }
 
     /// The format an extension announces, if it is one we read.
@@ -39,6 +60,8 @@ impl Format {
             "xlsb" => Format::Xlsb,
             "xls" => Format::Xls,
             "ods" => Format::Ods,
+            "json" => Format::Json,
+            "ndjson" | "jsonl" => Format::Ndjson,
             _ => return None,
         })
     }
@@ -81,6 +104,8 @@ pub(crate) fn sniff(path: &Path) -> Result<Sniffed, ReadError> {
         }
     } else if head.starts_with(OLE_MAGIC) {
         Format::Xls
+    } else if let Some(json) = json_kind(&head) {
+        json
     } else if let Some(kind) = markup(&head) {
         return Err(unreadable(format!(
             "it is {kind}, not a spreadsheet; open it in Excel or LibreOffice and save it as \
@@ -102,8 +127,9 @@ pub(crate) fn sniff(path: &Path) -> Result<Sniffed, ReadError> {
     };
     let note = match by_ext {
         Some(ext) if ext != format => Some(format!(
-            "{} is really a {} file despite its extension; it was read as {}.",
+            "{} is really {} {} file despite its extension; it was read as {}.",
             path.display(),
+            format.article(),
             format.name(),
             format.name()
         )),
@@ -160,6 +186,19 @@ fn zip_kind(path: &Path) -> Result<Option<Format>, ReadError> {
         }
     }
     Ok(kind)
+}
+
+/// JSON as custbulk and most tools write it: an array whose first element is an object (or an
+/// empty array), or an object first on the first line (NDJSON). A CSV cell starting with `[` or
+/// `{` is not followed by `{` or `"` so the first bytes decide.
+fn json_kind(head: &[u8]) -> Option<Format> {
+    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let mut bytes = text.iter().copied().filter(|b| !b.is_ascii_whitespace());
+    match (bytes.next()?, bytes.next()?) {
+        (b'[', b'{' | b']') => Some(Format::Json),
+        (b'{', b'"' | b'}') => Some(Format::Ndjson),
+        _ => None,
+    }
 }
 
 /// Web pages and XML saved as `.xls` (many web applications "export to Excel" this way, and

@@ -76,6 +76,24 @@ pub fn parse_int(s: &str) -> Result<i64, IntError> {
     if (1..=18).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()) {
         return Ok(s.bytes().fold(0i64, |v, b| v * 10 + i64::from(b - b'0')));
     }
+    let (neg, s) = sign_and_digits(s)?;
+    let (int_part, frac) = match decimal_point(s)? {
+        Some(at) => (&s[..at], &s[at + 1..]),
+        None => (s, ""),
+    };
+    if !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(IntError::NotNumber);
+    }
+    let value = grouped_value(int_part, frac.is_empty())?;
+    if frac.bytes().any(|b| b != b'0') {
+        return Err(IntError::Fraction);
+    }
+    Ok(if neg { -value } else { value })
+}
+
+/// Strips spaces, a currency mark and the sign: (negative, the rest). The rest holds only
+/// digits and separators.
+fn sign_and_digits(s: &str) -> Result<(bool, &str), IntError> {
     let mut s = trim(s);
     for cur in ["€", "EUR", "eur", "$"] {
         if let Some(rest) = s.strip_suffix(cur) {
@@ -92,21 +110,29 @@ pub fn parse_int(s: &str) -> Result<i64, IntError> {
         Some('+') => (false, s[1..].trim_start()),
         _ => (false, s),
     };
-    if s.is_empty() {
+    if s.is_empty()
+        || s.chars()
+            .any(|c| sep_of(c).is_none() && !c.is_ascii_digit())
+    {
         return Err(IntError::NotNumber);
     }
+    Ok((neg, s))
+}
+
+/// Where the integer part ends: the decimal point, if there is one. With both `.` and `,`, the
+/// last is the decimal point and must be the only one of its kind; a lone `.` or `,` is a
+/// thousands separator only when exactly three digits follow and one to three precede.
+fn decimal_point(s: &str) -> Result<Option<usize>, IntError> {
     let (mut dots, mut commas, mut others) = (0, 0, false);
     for c in s.chars() {
         match sep_of(c) {
             Some(Sep::Dot) => dots += 1,
             Some(Sep::Comma) => commas += 1,
             Some(_) => others = true,
-            None if c.is_ascii_digit() => {}
-            None => return Err(IntError::NotNumber),
+            None => {}
         }
     }
-    // Where does the integer part end?
-    let decimal_at: Option<usize> = if dots > 0 && commas > 0 {
+    Ok(if dots > 0 && commas > 0 {
         let last_dot = s.rfind('.').unwrap_or(0);
         let last_comma = s.rfind(',').unwrap_or(0);
         let (at, count) = if last_dot > last_comma {
@@ -129,15 +155,13 @@ pub fn parse_int(s: &str) -> Result<i64, IntError> {
         (!grouping).then_some(at)
     } else {
         None
-    };
-    let (int_part, frac) = match decimal_at {
-        Some(at) => (&s[..at], &s[at + 1..]),
-        None => (s, ""),
-    };
-    if !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(IntError::NotNumber);
-    }
-    // Check grouping: one kind of separator, first group 1-3 digits, the others exactly 3.
+    })
+}
+
+/// The value of an integer part whose separators must group by three: one kind of separator,
+/// a first group of 1-3 digits, the others exactly 3. `no_fraction`: nothing follows a
+/// decimal point, so the integer part must have digits.
+fn grouped_value(int_part: &str, no_fraction: bool) -> Result<i64, IntError> {
     let mut kind: Option<Sep> = None;
     let mut group_len = 0usize;
     let mut groups = 0usize;
@@ -167,7 +191,7 @@ pub fn parse_int(s: &str) -> Result<i64, IntError> {
         groups += 1;
         group_len = 0;
     }
-    if group_len == 0 && (groups > 0 || frac.is_empty()) {
+    if group_len == 0 && (groups > 0 || no_fraction) {
         return Err(if groups > 0 {
             IntError::Grouping
         } else {
@@ -177,10 +201,7 @@ pub fn parse_int(s: &str) -> Result<i64, IntError> {
     if groups > 0 && group_len != 3 {
         return Err(IntError::Grouping);
     }
-    if frac.bytes().any(|b| b != b'0') {
-        return Err(IntError::Fraction);
-    }
-    Ok(if neg { -value } else { value })
+    Ok(value)
 }
 
 /// `str::trim` with a fast exit for the usual cell that starts and ends with a visible

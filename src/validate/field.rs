@@ -1,10 +1,10 @@
 //! The checks of one field of one row: its cell, translated or defaulted, coerced to the
 //! field's type, and the rules of that field alone (SIRET, Arabic script, negative capital,
-//! contacts JSON). Checks across fields and rows live in the parent module.
+//! contacts JSON), and its length. Checks across fields and rows live in `across`.
 
 use super::coerce::{self, IntError, SiretError};
-use super::record::State;
-use super::{problem, Checked, Problem, Severity};
+use super::record::{Slot, State};
+use super::{problem, Checked, ContactList, Severity};
 use crate::read::Cells;
 use crate::schema::{Field, Kind};
 
@@ -29,6 +29,42 @@ impl Rule {
             _ => Rule::None,
         }
     }
+}
+
+/// The most characters a field's cell may hold: a name or an address line is a few dozen, a
+/// subject may be a paragraph, a `contacts` cell is a JSON list of several contacts. Past it the
+/// cell is refused (a 20 MB name is a mistake or an attack, not a customer) and the problem
+/// quotes only its start.
+pub(crate) fn max_chars(field: &Field) -> usize {
+    match field.name {
+        "subject" => 10_000,
+        "contacts" => 100_000,
+        _ => 1_000,
+    }
+}
+
+/// How much of a refused long value a problem quotes.
+const QUOTED_CHARS: usize = 60;
+
+/// When `text` holds more than `max` characters: the start of it, to quote, and the message
+/// about `what` (`name`, `a contact's email`).
+pub(super) fn too_long(text: &str, max: usize, what: &str) -> Option<(String, String)> {
+    // Bytes bound characters, so nearly every cell is cleared without counting.
+    if text.len() <= max {
+        return None;
+    }
+    let chars = text.chars().count();
+    if chars <= max {
+        return None;
+    }
+    let mut start: String = text.chars().take(QUOTED_CHARS).collect();
+    start.push('…');
+    let message = format!(
+        "{start:?} is {} characters long; {what} holds at most {}",
+        thousands(chars),
+        thousands(max)
+    );
+    Some((start, message))
 }
 
 /// How one field gets its value.
@@ -105,119 +141,153 @@ pub(super) fn coerce_field(
 ) {
     let field = plan.field;
     let col = if from_default { None } else { plan.col };
-    let slot = &mut out.slots[plan.slot];
-    let fail = |out_problems: &mut Vec<Problem>, severity, message: String| {
-        out_problems.push(problem(
-            row, col, field.name, severity, message, text, columns,
-        ));
-    };
+    if let Some((start, message)) = too_long(text, max_chars(field), field.name) {
+        out.slots[plan.slot].state = State::Invalid;
+        let p = problem(
+            row,
+            col,
+            field.name,
+            Severity::Error,
+            message,
+            &start,
+            columns,
+        );
+        out.problems.push(p);
+        return;
+    }
+    let Checked {
+        slots,
+        contacts,
+        cells_nfc,
+        ..
+    } = out;
+    let slot = &mut slots[plan.slot];
     slot.state = State::Ok;
-    match field.kind {
-        Kind::Boolean => match coerce::parse_bool(text) {
-            Some(b) => slot.flag = b,
-            None => {
-                slot.state = State::Invalid;
-                fail(&mut out.problems, Severity::Error, format!(
-                    "{text:?} is not a yes/no value (true/false, yes/no, oui/non, vrai/faux, 1/0 or x)"
-                ));
-            }
-        },
-        Kind::Integer => match coerce::parse_int(text) {
-            Ok(i) if i < 0 && plan.rule == Rule::NotNegative => {
-                slot.state = State::Invalid;
-                fail(
-                    &mut out.problems,
-                    Severity::Error,
-                    format!("{text:?} is negative; capital must be 0 or more"),
-                );
-            }
-            Ok(i) => slot.int = i,
-            Err(e) => {
-                slot.state = State::Invalid;
-                let e: IntError = e;
-                fail(
-                    &mut out.problems,
-                    Severity::Error,
-                    format!("{text:?} {}", e.describe()),
-                );
-            }
-        },
-        Kind::Text => {
-            slot.cell = None;
-            let clean = (origin.is_some() && out.cells_nfc) || coerce::is_nfc(text);
-            match plan.rule {
-                Rule::Siret => {
-                    if clean
-                        && origin.is_some()
-                        && !text.bytes().any(|b| b.is_ascii_whitespace() || b >= 0x80)
-                    {
-                        slot.cell = origin;
-                    } else {
-                        coerce::clean_text(text, scratch);
-                        coerce::strip_spaces(scratch, &mut slot.text);
-                    }
-                    let value = if slot.cell.is_some() {
-                        text
-                    } else {
-                        slot.text.as_str()
-                    };
-                    match coerce::check_siret(value) {
-                        Ok(()) => {}
-                        Err(SiretError::NotFourteenDigits) => {
-                            slot.state = State::Invalid;
-                            fail(
-                                &mut out.problems,
-                                Severity::Error,
-                                format!("{text:?} is not 14 digits"),
-                            );
-                        }
-                        Err(SiretError::Checksum) => {
-                            slot.state = State::Invalid;
-                            fail(&mut out.problems, Severity::Error, format!(
-                                "{text:?} is not a valid SIRET: its check digit is wrong (mistyped digit?)"
-                            ));
-                        }
-                    }
-                }
-                rule => {
-                    if clean && origin.is_some() {
-                        slot.cell = origin;
-                    } else {
-                        coerce::clean_text(text, &mut slot.text);
-                    }
-                    if rule == Rule::Arabic && !coerce::has_arabic(text) {
-                        fail(
-                            &mut out.problems,
-                            Severity::Warning,
-                            format!("{text:?} has no Arabic letters"),
-                        );
-                    }
-                }
-            }
+    let found = match field.kind {
+        Kind::Boolean => coerce_bool(text, slot),
+        Kind::Integer => coerce_int(plan.rule, text, slot),
+        Kind::Text => coerce_text(plan.rule, text, origin, *cells_nfc, slot, scratch),
+        Kind::Contacts => coerce_contacts(text, slot, contacts),
+    };
+    if let Some((severity, message)) = found {
+        if severity == Severity::Error {
+            slot.state = State::Invalid;
         }
-        Kind::Contacts => match parse_contacts(text) {
-            Ok(v) => {
-                if let Some(bad) = bad_email(&v) {
-                    fail(
-                        &mut out.problems,
-                        Severity::Error,
-                        format!("{bad:?} is not an e-mail address (name@example.com)"),
-                    );
-                    slot.state = State::Invalid;
-                } else if v.as_array().is_some_and(|a| a.is_empty()) {
+        let p = problem(row, col, field.name, severity, message, text, columns);
+        out.problems.push(p);
+    }
+}
+
+/// What a coercion found wrong with a value: its severity and message. An error leaves the
+/// field invalid.
+type Found = Option<(Severity, String)>;
+
+fn error(message: String) -> Found {
+    Some((Severity::Error, message))
+}
+
+fn coerce_bool(text: &str, slot: &mut Slot) -> Found {
+    match coerce::parse_bool(text) {
+        Some(b) => {
+            slot.flag = b;
+            None
+        }
+        None => error(format!(
+            "{text:?} is not a yes/no value (true/false, yes/no, oui/non, vrai/faux, 1/0 or x)"
+        )),
+    }
+}
+
+fn coerce_int(rule: Rule, text: &str, slot: &mut Slot) -> Found {
+    match coerce::parse_int(text) {
+        Ok(i) if i < 0 && rule == Rule::NotNegative => {
+            error(format!("{text:?} is negative; capital must be 0 or more"))
+        }
+        Ok(i) => {
+            slot.int = i;
+            None
+        }
+        Err(e) => {
+            let e: IntError = e;
+            error(format!("{text:?} {}", e.describe()))
+        }
+    }
+}
+
+/// Text is kept where it lies in the cells when it needs no change (`origin`), else cleaned
+/// into the slot; a SIRET also loses its spaces and must pass its checksum.
+fn coerce_text(
+    rule: Rule,
+    text: &str,
+    origin: Option<(u32, u32, u32)>,
+    cells_nfc: bool,
+    slot: &mut Slot,
+    scratch: &mut String,
+) -> Found {
+    slot.cell = None;
+    let clean = (origin.is_some() && cells_nfc) || coerce::is_nfc(text);
+    if rule != Rule::Siret {
+        if clean && origin.is_some() {
+            slot.cell = origin;
+        } else {
+            coerce::clean_text(text, &mut slot.text);
+        }
+        if rule == Rule::Arabic && !coerce::has_arabic(text) {
+            return Some((Severity::Warning, format!("{text:?} has no Arabic letters")));
+        }
+        return None;
+    }
+    if clean && origin.is_some() && !text.bytes().any(|b| b.is_ascii_whitespace() || b >= 0x80) {
+        slot.cell = origin;
+    } else {
+        coerce::clean_text(text, scratch);
+        coerce::strip_spaces(scratch, &mut slot.text);
+    }
+    let value = if slot.cell.is_some() {
+        text
+    } else {
+        slot.text.as_str()
+    };
+    match coerce::check_siret(value) {
+        Ok(()) => None,
+        Err(SiretError::NotFourteenDigits) => error(format!("{text:?} is not 14 digits")),
+        Err(SiretError::Checksum) => error(format!(
+            "{text:?} is not a valid SIRET: its check digit is wrong (mistyped digit?)"
+        )),
+    }
+}
+
+fn coerce_contacts(text: &str, slot: &mut Slot, contacts: &mut ContactList) -> Found {
+    match parse_contacts(text) {
+        Ok(v) => {
+            if let Some(bad) = bad_email(&v) {
+                error(format!("{bad:?} is not an e-mail address (name@example.com)"))
+            } else {
+                if v.as_array().is_some_and(|a| a.is_empty()) {
                     slot.state = State::Blank;
                 } else {
-                    out.contacts.json = Some(v);
+                    contacts.json = Some(v);
                 }
+                None
             }
-            Err(why) => {
-                slot.state = State::Invalid;
-                fail(&mut out.problems, Severity::Error, format!(
-                    "contacts must be a JSON array of objects such as [{{\"name\":\"Jeanne\",\"email\":\"j@example.fr\"}}]: {why}"
-                ));
-            }
-        },
+        }
+        Err(why) => error(format!(
+            "contacts must be a JSON array of objects such as [{{\"name\":\"Jeanne\",\"email\":\"j@example.fr\"}}]: {why}"
+        )),
     }
+}
+
+/// `20000000` as `20,000,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
 }
 
 fn parse_contacts(text: &str) -> Result<serde_json::Value, String> {

@@ -8,24 +8,23 @@
 //! configuration mistakes surface then, as usage errors) and checks rows into a reused
 //! [`Checked`].
 
+mod across;
 pub mod coerce;
 mod field;
 mod keys;
+mod plan;
 mod record;
-
-use std::fmt::Write as _;
 
 use serde::Serialize;
 
 use crate::error;
 use crate::mapping::{Mapping, Target};
 use crate::read::Cells;
-use crate::schema::{self, Kind, FIELDS};
-use field::{coerce_field, run_plan, FieldPlan, Rule};
+use crate::schema::FIELDS;
+use field::{coerce_field, run_plan, FieldPlan};
 pub(crate) use keys::KeyHash;
 use keys::KeySet;
 pub use record::{Checked, ContactList, FieldValue};
-use record::{State, CONTACT_KEYS};
 
 /// What an import will do with the rows, which decides what a row needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
@@ -145,7 +144,7 @@ pub struct Validator {
     action_col: Option<usize>,
     /// The `_outcome` column of a results file or annotated copy read back.
     outcome_col: Option<usize>,
-    key: Option<(KeySource, &'static str, Option<usize>)>,
+    key: Option<plan::Key>,
     mode: Mode,
     /// (letter, header) per column, for problems.
     columns: Vec<(String, String)>,
@@ -179,102 +178,9 @@ impl Validator {
     /// customer, create without a name column, a default that is not valid.
     pub fn new(mapping: &Mapping, opts: &ValidateOptions) -> anyhow::Result<Validator> {
         mapping.check().map_err(|e| error::usage(e.to_string()))?;
-        let mut fields = Vec::new();
-        for (slot, field) in FIELDS.iter().enumerate() {
-            let col = mapping.column_of(Target::Field(field)).map(|c| c.index);
-            let default = mapping
-                .defaults
-                .iter()
-                .find(|(f, _)| f.name == field.name)
-                .map(|(_, v)| v.clone());
-            let values = mapping
-                .values
-                .iter()
-                .filter(|(f, _)| f.name == field.name)
-                .flat_map(|(_, pairs)| {
-                    pairs
-                        .iter()
-                        .map(|(a, b)| (a.trim().to_lowercase(), b.clone()))
-                })
-                .collect();
-            if col.is_some() || default.is_some() {
-                fields.push(FieldPlan {
-                    field,
-                    rule: Rule::of(field),
-                    slot,
-                    col,
-                    default,
-                    values,
-                });
-            }
-        }
-        let mut groups: Vec<(u16, GroupPlan)> = Vec::new();
-        for c in &mapping.columns {
-            if let Target::Contact { index, key } = c.target {
-                let k = CONTACT_KEYS.iter().position(|k| *k == key).unwrap_or(0);
-                match groups.iter_mut().find(|(i, _)| *i == index) {
-                    Some((_, g)) => g.cols[k] = Some(c.index),
-                    None => {
-                        let mut g = GroupPlan { cols: [None; 4] };
-                        g.cols[k] = Some(c.index);
-                        groups.push((index, g));
-                    }
-                }
-            }
-        }
-        groups.sort_by_key(|(i, _)| *i);
+        let fields = plan::field_plans(mapping);
         let id_col = mapping.column_of(Target::Id).map(|c| c.index);
-
-        let key = match opts.match_on.as_deref() {
-            Some(name) if name == schema::ID || name == "_id" => match id_col {
-                Some(c) => Some((KeySource::Id, schema::ID, Some(c))),
-                None => {
-                    return Err(error::usage(
-                        "--match-on id: no column of the sheet is the id (_id or id)",
-                    ))
-                }
-            },
-            Some(name) => {
-                let field = schema::field(name).ok_or_else(|| {
-                    error::usage(format!(
-                        "--match-on {name}: not a field; use id or one of {}",
-                        FIELDS.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
-                    ))
-                })?;
-                if field.kind == Kind::Contacts {
-                    return Err(error::usage(
-                        "--match-on contacts: contacts cannot find a customer",
-                    ));
-                }
-                let col = mapping.column_of(Target::Field(field)).map(|c| c.index);
-                if col.is_none() {
-                    return Err(error::usage(format!(
-                        "--match-on {name}: no column of the sheet maps to {name}"
-                    )));
-                }
-                Some((KeySource::Slot(slot_of(name)), field.name, col))
-            }
-            None => {
-                if let Some(c) = id_col {
-                    Some((KeySource::Id, schema::ID, Some(c)))
-                } else {
-                    ["siret", "name"].into_iter().find_map(|name| {
-                        let col = mapping.column_of_field(name)?.index;
-                        Some((
-                            KeySource::Slot(slot_of(name)),
-                            schema::field(name)?.name,
-                            Some(col),
-                        ))
-                    })
-                }
-            }
-        };
-        if opts.mode.finds_existing() && id_col.is_none() && opts.match_on.is_none() {
-            return Err(error::usage(format!(
-                "--mode {} needs an id column (_id or id) or --match-on FIELD to find each customer",
-                opts.mode.as_str()
-            )));
-        }
+        let key = plan::match_key(mapping, opts, id_col)?;
         let action_col = mapping
             .columns
             .iter()
@@ -289,21 +195,10 @@ impl Validator {
                     .eq_ignore_ascii_case(crate::schema::columns::OUTCOME)
             })
             .map(|c| c.index);
-        let name_fed = fields.iter().any(|p| p.field.name == "name");
-        // With an action column, rows that create are checked one by one instead.
-        if !opts.mode.finds_existing() && !name_fed && action_col.is_none() {
-            return Err(error::usage(format!(
-                "no column maps to name, which --mode {} needs to create customers; name the column \
-                 in a mapping file (--map) or use --mode update",
-                match opts.mode {
-                    Mode::Create => "create",
-                    _ => "upsert",
-                }
-            )));
-        }
+        plan::require_name(&fields, opts, action_col)?;
         let mut v = Validator {
             fields,
-            groups: groups.into_iter().map(|(_, g)| g).collect(),
+            groups: plan::contact_groups(mapping),
             id_col,
             action_col,
             outcome_col,
@@ -380,22 +275,16 @@ impl Validator {
     fn check_row(&mut self, out: &mut Checked) {
         out.reset();
         if out.cells.is_blank() {
-            out.blank_row = true;
+            // A record that could not be read has no cells, and an error saying why.
+            if out.issues.iter().any(|i| i.error) {
+                self.reading_problems(out);
+            } else {
+                out.blank_row = true;
+            }
             return;
         }
         let row = out.row;
-        if let Some(n) = out.ragged {
-            let want = self.columns.len();
-            out.problems.push(Problem {
-                row,
-                column: String::new(),
-                header: String::new(),
-                field: "",
-                severity: Severity::Warning,
-                message: format!("the row has {n} cells but the header has {want}"),
-                value: String::new(),
-            });
-        }
+        self.reading_problems(out);
         if let Some(c) = self.action_col {
             let cell = coerce::trim(cell_of(&out.cells, Some(c)));
             if !cell.is_empty() {
@@ -458,216 +347,6 @@ impl Validator {
         if out.problems.len() > 1 {
             out.problems
                 .sort_by(|a, b| column_order(&a.column, &b.column));
-        }
-    }
-
-    fn check_contacts(&mut self, cells: &Cells, out: &mut Checked) {
-        if self.groups.is_empty() {
-            return;
-        }
-        let list = &mut out.contacts;
-        for g in &self.groups {
-            if list.groups.len() <= list.used {
-                list.groups.push(Default::default());
-            }
-            let contact = &mut list.groups[list.used];
-            let mut any = false;
-            for (k, col) in g.cols.iter().enumerate() {
-                let cell = col.and_then(|c| cells.get(c)).unwrap_or("");
-                if out.cells_nfc {
-                    contact[k].clear();
-                    contact[k].push_str(coerce::trim(cell));
-                } else {
-                    coerce::clean_text(cell, &mut contact[k]);
-                }
-                any |= !contact[k].is_empty();
-            }
-            let email = &contact[1];
-            if !email.is_empty() && !coerce::is_email(email) {
-                let msg = format!("{email:?} is not an e-mail address (name@example.com)");
-                out.problems.push(problem(
-                    out.row,
-                    g.cols[1],
-                    "contacts",
-                    Severity::Error,
-                    msg,
-                    cell_of(cells, g.cols[1]),
-                    &self.columns,
-                ));
-            }
-            if any {
-                list.used += 1;
-            }
-        }
-        out.slots[self.at.contacts].state = if list.used > 0 {
-            State::Ok
-        } else {
-            State::Blank
-        };
-    }
-
-    fn check_rcs(&self, out: &mut Checked) {
-        let (rcs, siret) = (self.at.rcs, self.at.siret);
-        if out.slots[rcs].state != State::Ok || out.slots[siret].state != State::Ok {
-            return;
-        }
-        let Some(siren) = coerce::rcs_siren(out.slots[rcs].text(&out.cells)) else {
-            return;
-        };
-        let siret_text = out.slots[siret].text(&out.cells);
-        if siret_text.as_bytes()[..9] != siren {
-            let siren = String::from_utf8_lossy(&siren).into_owned();
-            let msg = format!(
-                "the RCS's SIREN {siren} differs from the SIRET's first 9 digits {}",
-                &siret_text[..9]
-            );
-            let col = self
-                .fields
-                .iter()
-                .find(|p| p.slot == rcs)
-                .and_then(|p| p.col);
-            let value = out.slots[rcs].text(&out.cells).to_string();
-            out.problems.push(problem(
-                out.row,
-                col,
-                "rcs",
-                Severity::Warning,
-                msg,
-                &value,
-                &self.columns,
-            ));
-        }
-    }
-
-    /// Whether this row would create a customer its `_outcome` says exists already: `created`,
-    /// `updated` or `unchanged` by the import that wrote the file. Importing the file again
-    /// then creates only the rows that were fixed, never a second copy of the others.
-    fn created_before(&self, out: &Checked) -> bool {
-        let Some(c) = self.outcome_col else {
-            return false;
-        };
-        let outcome = coerce::trim(cell_of(&out.cells, Some(c)));
-        self.mode_of(out) == Mode::Create
-            && ["created", "updated", "unchanged"]
-                .iter()
-                .any(|o| outcome.eq_ignore_ascii_case(o))
-    }
-
-    /// The mode this row is imported in: its own action, else the run's.
-    fn mode_of(&self, out: &Checked) -> Mode {
-        match out.action {
-            Some(Action::Do(mode)) => mode,
-            _ => self.mode,
-        }
-    }
-
-    fn check_name(&self, out: &mut Checked) {
-        if self.mode_of(out).finds_existing() {
-            return;
-        }
-        let slot = self.at.name;
-        if out.slots[slot].state == State::Blank {
-            let col = self
-                .fields
-                .iter()
-                .find(|p| p.slot == slot)
-                .and_then(|p| p.col);
-            let msg = "name is required to create a customer, and this row has none".to_string();
-            out.problems.push(problem(
-                out.row,
-                col,
-                "name",
-                Severity::Error,
-                msg,
-                "",
-                &self.columns,
-            ));
-        }
-    }
-
-    /// Builds the row's match key, hashes it and prefetches its slot in the key table, so
-    /// that the lookup in `check_key`, after the rest of the row's checks, finds it in cache.
-    fn prepare_key(&mut self, cells: &Cells, out: &mut Checked) {
-        out.key_hash = None;
-        out.key_state = State::Absent;
-        let Some((source, _, _)) = self.key else {
-            return;
-        };
-        out.key.clear();
-        let state = match source {
-            KeySource::Id => {
-                out.key.push_str(&out.id);
-                if out.id.is_empty() {
-                    State::Blank
-                } else {
-                    State::Ok
-                }
-            }
-            KeySource::Slot(i) => {
-                let s = &out.slots[i];
-                if s.state == State::Ok {
-                    match FIELDS[i].kind {
-                        Kind::Integer => {
-                            let _ = write!(out.key, "{}", s.int);
-                        }
-                        Kind::Boolean => out.key.push_str(if s.flag { "true" } else { "false" }),
-                        _ => out.key.push_str(s.text(cells)),
-                    }
-                }
-                s.state
-            }
-        };
-        if state == State::Ok {
-            let h = self.keys.hash(&out.key);
-            // Fetched while the rest of the row is checked.
-            self.keys.prefetch(h);
-            out.key_hash = Some(h);
-        }
-        out.key_state = state;
-    }
-
-    /// Reports a key already seen on an earlier row (and, on update, a row without a key).
-    /// Rows must come in file order.
-    fn check_key(&mut self, out: &mut Checked) {
-        if out.blank_row || matches!(out.action, Some(Action::Ignore | Action::Done)) {
-            return;
-        }
-        let Some((_, field, col)) = self.key else {
-            return;
-        };
-        let state = out.key_state;
-        match state {
-            State::Ok => {
-                out.has_key = true;
-                let h = out.key_hash.unwrap_or_else(|| self.keys.hash(&out.key));
-                if let Some(first) = self.keys.insert(&out.key, h, out.row) {
-                    let msg = format!("{field} {:?} already appears on row {first}", out.key);
-                    let value = cell_of(&out.cells, col).to_string();
-                    out.problems.push(problem(
-                        out.row,
-                        col,
-                        field,
-                        Severity::Error,
-                        msg,
-                        &value,
-                        &self.columns,
-                    ));
-                }
-            }
-            State::Blank | State::Absent if self.mode_of(out).finds_existing() => {
-                let mode = self.mode_of(out).as_str();
-                let msg = format!("{field} is blank: {mode} needs it to find the customer");
-                out.problems.push(problem(
-                    out.row,
-                    col,
-                    field,
-                    Severity::Error,
-                    msg,
-                    "",
-                    &self.columns,
-                ));
-            }
-            _ => {}
         }
     }
 }

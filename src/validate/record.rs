@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::Problem;
 use super::Severity;
-use crate::read::Cells;
+use crate::read::{Cells, RowIssue};
 use crate::schema::{Field, Kind, FIELDS};
 
 /// The state of one field in one row.
@@ -130,6 +130,8 @@ pub struct Checked {
     pub(crate) cells_nfc: bool,
     /// Set by the reader when the row had a different number of cells than the header.
     pub ragged: Option<usize>,
+    /// What the reader found wrong with the row (see [`RowIssue`]); each becomes a problem.
+    pub issues: Vec<RowIssue>,
     /// Every cell is blank: the row is skipped and counted, and nothing else is filled.
     pub blank_row: bool,
     /// Errors and warnings of this row, in column order.
@@ -159,6 +161,7 @@ impl Checked {
             cells: Cells::new(),
             cells_nfc: false,
             ragged: None,
+            issues: Vec::new(),
             blank_row: false,
             problems: Vec::new(),
             slots: vec![Slot::default(); FIELDS.len()],

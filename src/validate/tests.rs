@@ -471,6 +471,29 @@ fn ragged_rows_are_a_warning() {
     let c = s.check(&["A", "Paris"]);
     assert!(c.is_valid());
     assert_eq!(c.problems[0].severity, Severity::Warning);
+    assert_eq!(
+        c.problems[0].message,
+        "the row has 3 cells but the header has 2 columns"
+    );
+}
+
+/// "the row has 1 cells" read wrong; one cell, or one column, is singular.
+#[test]
+fn ragged_row_counts_are_singular_for_one() {
+    let mut s = Sheet::new(&["name", "city", "zip"]);
+    s.out.ragged = Some(1);
+    let c = s.check(&["A", "", ""]);
+    assert_eq!(
+        c.problems[0].message,
+        "the row has 1 cell but the header has 3 columns"
+    );
+    let mut s = Sheet::new(&["name"]);
+    s.out.ragged = Some(2);
+    let c = s.check(&["A"]);
+    assert_eq!(
+        c.problems[0].message,
+        "the row has 2 cells but the header has 1 column"
+    );
 }
 
 #[test]
@@ -508,4 +531,36 @@ fn text_already_in_nfc_is_kept_and_decomposed_text_is_composed() {
             assert!(!coerce::surely_nfc(&with_mark), "{at}");
         }
     }
+}
+
+/// A 20 MB name was accepted as valid; text fields hold at most 1,000 characters (subject
+/// 10,000), and the problem quotes only the start of the cell.
+#[test]
+fn text_longer_than_its_field_allows_is_an_error_quoting_its_start() {
+    let mut s = Sheet::new(&["name", "subject", "Contact 1 Email"]);
+    let long_name = "N".repeat(20_000_000);
+    let c = s.check(&[&long_name, "", ""]);
+    assert!(!c.is_valid());
+    let p = &c.problems[0];
+    assert_eq!((p.column.as_str(), p.field), ("A", "name"));
+    assert_eq!(
+        p.message,
+        format!(
+            "\"{}…\" is 20,000,000 characters long; name holds at most 1,000",
+            "N".repeat(60)
+        )
+    );
+    assert_eq!(p.value.chars().count(), 61);
+
+    // Characters, not bytes: 1,000 Arabic letters are 2,000 bytes and fit.
+    let arabic = "م".repeat(1_000);
+    let subject = "s".repeat(10_000);
+    assert!(s.check(&[&arabic, &subject, ""]).is_valid());
+    let c = s.check(&["Acme", &"s".repeat(10_001), ""]);
+    assert_eq!(c.problems[0].field, "subject");
+    let c = s.check(&["Beta", "", &"e".repeat(1_001)]);
+    assert_eq!(c.problems.len(), 1, "{:?}", c.problems);
+    assert!(c.problems[0]
+        .message
+        .ends_with("a contact's email holds at most 1,000"));
 }

@@ -211,7 +211,8 @@ fn csv_unclosed_quote_is_an_error_not_a_giant_row() {
 }
 
 /// Detection looks at the first 64 KiB; a Windows-1252 field further down a UTF-8 file is
-/// decoded as Windows-1252 instead of failing or turning into replacement characters.
+/// decoded as Windows-1252 instead of failing or turning into replacement characters, and
+/// each such cell is an issue of its row, so it is looked at rather than imported as a guess.
 #[test]
 fn csv_late_windows_1252_field_in_a_utf8_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -224,7 +225,85 @@ fn csv_late_windows_1252_field_in_a_utf8_file() {
     std::fs::write(&path, bytes).unwrap();
     let mut t = open(&path);
     assert_eq!(t.encoding, Some("UTF-8"));
-    let all = rows(&mut t);
-    assert_eq!(all[0].1, strings(&["Société Générale", "Paris"]));
-    assert_eq!(all.last().unwrap().1, strings(&["François", "Orléans"]));
+    let mut row = Row::new();
+    let mut last = Row::new();
+    let mut rows_before = 0;
+    while t.next_row(&mut row).unwrap() {
+        std::mem::swap(&mut row, &mut last);
+        if row.number > 0 {
+            // Every row before the last: UTF-8, no issue.
+            assert!(row.issues.is_empty() && row.cells[0] == *"Société Générale");
+            rows_before += 1;
+        }
+    }
+    assert!(rows_before > 2000);
+    assert_eq!(last.cells, ["François", "Orléans"]);
+    let issues: Vec<Option<usize>> = last.issues.iter().map(|i| i.column).collect();
+    assert_eq!(issues, [Some(0), Some(1)]);
+    assert!(last.issues.iter().all(|i| i.error));
+    assert!(
+        last.issues[1].message.contains("(\\xE9)")
+            && last.issues[1].message.contains("\"Orléans\""),
+        "{}",
+        last.issues[1].message
+    );
+}
+
+/// The issue's file: 1,001 rows of `Société N,Orléans`, four bad bytes in row 500. Read as
+/// Windows-1252 it turned every row into mojibake and validated "all valid"; it stays UTF-8,
+/// and the bad bytes are an error on their row and column, with the encoding said.
+#[test]
+fn a_utf8_file_with_a_few_bad_bytes_stays_utf8_and_names_their_cell() {
+    let w = crate::util::Workdir::new();
+    let mut bytes = b"Nom,Ville\n".to_vec();
+    for row in 2..=1002 {
+        if row == 500 {
+            bytes.extend_from_slice(b"Soci\xc3\xa9t\xc3\xa9 500,Orl\xe9ans\xa0\x80\x81\n");
+        } else {
+            bytes.extend_from_slice(format!("Société {row},Orléans\n").as_bytes());
+        }
+    }
+    w.write("clients.csv", &bytes);
+    let r = w.exec(&["validate", "clients.csv", "--format", "json"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let v = r.json();
+    assert_eq!(v["encoding"], "UTF-8");
+    assert_eq!(
+        (v["rows"].as_u64(), v["invalid"].as_u64()),
+        (Some(1001), Some(1))
+    );
+    let p = &v["problems"][0];
+    assert_eq!(
+        (p["row"].as_u64(), p["column"].as_str()),
+        (Some(500), Some("B"))
+    );
+    assert_eq!(
+        (p["header"].as_str(), p["field"].as_str()),
+        (Some("Ville"), Some("city"))
+    );
+    assert!(
+        p["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("invalid UTF-8 bytes (\\xE9 \\xA0 \\x80 \\x81)"),
+        "{p}"
+    );
+    let text = w.exec(&["validate", "clients.csv"]);
+    assert!(
+        text.stdout
+            .contains("row 500, column B (Ville): invalid UTF-8 bytes"),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout.contains("Read as UTF-8, \",\"-separated"),
+        "{}",
+        text.stdout
+    );
+
+    // A file in Windows-1252 throughout is still read as such, and says so.
+    w.write("latin.csv", b"Nom;Ville\nSoci\xe9t\xe9;Orl\xe9ans\n");
+    let r = w.exec(&["validate", "latin.csv", "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json()["encoding"], "windows-1252");
 }

@@ -6,7 +6,16 @@ use std::path::Path;
 use custbulk::read::{self, ReadOptions, Row};
 use proptest::prelude::*;
 
-const EXTENSIONS: &[&str] = &["csv", "txt", "xlsx", "xlsm", "xlsb", "xls", "ods", "dat"];
+const EXTENSIONS: &[&str] = &[
+    "csv", "txt", "xlsx", "xlsm", "xlsb", "xls", "ods", "dat", "json", "ndjson",
+];
+
+/// Records as `custbulk export` writes them, with the values that need care.
+const RECORDS: [&str; 3] = [
+    r#"{"_id":"65a1","name":"Café "Le Zinc"","siret":55212022200013,"contacts":[{"name":"J","email":"j@example.fr"}]}"#,
+    r#"{"_id":{"$oid":"65a2"},"name":"مخبزة","capital":1000,"isCompany":true,"street2":null}"#,
+    r#"{"name":"Beta","legacy":{"old":[1,2,{"x":"]"}]}}"#,
+];
 
 /// Opens and drains the file; errors are fine, panics are not.
 fn drain(path: &Path) {
@@ -42,6 +51,11 @@ fn load_real_files() -> Vec<(&'static str, Vec<u8>)> {
     ] {
         files.push((ext, std::fs::read(super::data(name)).unwrap()));
     }
+    files.push((
+        "json",
+        format!("[\n{}\n]\n", RECORDS.join(",\n")).into_bytes(),
+    ));
+    files.push(("ndjson", format!("{}\n", RECORDS.join("\n")).into_bytes()));
     files
 }
 
@@ -56,7 +70,7 @@ proptest! {
     fn random_bytes_never_panic(
         bytes in prop::collection::vec(any::<u8>(), 0..4096),
         ext in prop::sample::select(EXTENSIONS),
-        magic in prop::sample::select(vec![&b""[..], b"PK\x03\x04", b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", b"\xEF\xBB\xBF", b"\xFF\xFE"]),
+        magic in prop::sample::select(vec![&b""[..], b"PK\x03\x04", b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", b"\xEF\xBB\xBF", b"\xFF\xFE", b"[{", b"{\""]),
     ) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(format!("random.{ext}"));
@@ -68,7 +82,7 @@ proptest! {
 
     #[test]
     fn truncated_and_damaged_real_files_never_panic(
-        which in 0usize..6,
+        which in 0usize..8,
         cut in 0.0f64..1.0,
         flips in prop::collection::vec((0.0f64..1.0, any::<u8>()), 0..4),
         ext in prop::sample::select(EXTENSIONS),

@@ -1,5 +1,11 @@
 //! Guessing how a CSV file was written from its first 64 KiB: the encoding (BOM, UTF-16 without
 //! BOM, UTF-8 or else Windows-1252) and the delimiter.
+//!
+//! UTF-8 is chosen for text that is UTF-8 but for a few bad sequences: decoding such a file as
+//! Windows-1252 would turn every `é` of it into `Ã©`, silently. The rule ([`mostly_utf8`]): at
+//! least [`GOOD_PER_BAD`] well-formed multi-byte characters for each malformed sequence. A real
+//! Windows-1252 file has next to no well-formed sequences (an accented letter is one byte,
+//! followed by ASCII), so it is not mistaken for UTF-8.
 
 use std::path::Path;
 
@@ -10,6 +16,10 @@ use crate::read::ReadError;
 
 /// Lines looked at to choose the delimiter.
 const DELIMITER_LINES: usize = 50;
+
+/// Well-formed multi-byte UTF-8 characters needed for each malformed sequence to read a file
+/// as UTF-8 nonetheless.
+const GOOD_PER_BAD: usize = 10;
 
 /// The encoding to read with and the length of the byte-order mark to skip.
 pub(super) fn choose_encoding(
@@ -43,12 +53,44 @@ pub(super) fn choose_encoding(
             reason: "it looks like a binary file, not CSV text or a spreadsheet".into(),
         });
     }
-    let utf8 = match std::str::from_utf8(prefix) {
-        Ok(_) => true,
-        // Cut in the middle of a character by the 64 KiB window: still UTF-8.
-        Err(e) => e.error_len().is_none() && !whole,
-    };
-    Ok((if utf8 { UTF_8 } else { WINDOWS_1252 }, 0))
+    Ok((
+        if mostly_utf8(prefix, whole) {
+            UTF_8
+        } else {
+            WINDOWS_1252
+        },
+        0,
+    ))
+}
+
+/// Whether `text` is UTF-8, or UTF-8 with at most one malformed sequence for every
+/// [`GOOD_PER_BAD`] well-formed multi-byte characters. A character cut by the end of the
+/// window (`whole` false) is not malformed.
+fn mostly_utf8(text: &[u8], whole: bool) -> bool {
+    let (mut good, mut bad) = (0usize, 0usize);
+    let mut rest = text;
+    loop {
+        let valid = match std::str::from_utf8(rest) {
+            Ok(_) => rest,
+            Err(e) => &rest[..e.valid_up_to()],
+        };
+        // Lead bytes of multi-byte characters (continuation bytes are 0x80..=0xBF).
+        good += valid.iter().filter(|&&b| b >= 0xC0).count();
+        let Err(e) = std::str::from_utf8(rest) else {
+            break;
+        };
+        match e.error_len() {
+            Some(len) => {
+                bad += 1;
+                rest = &rest[e.valid_up_to() + len..];
+            }
+            None => {
+                bad += usize::from(whole);
+                break;
+            }
+        }
+    }
+    bad == 0 || good >= bad * GOOD_PER_BAD
 }
 
 /// UTF-16 text without a BOM has a NUL in every other byte of its ASCII characters.
@@ -151,6 +193,35 @@ mod tests {
             b','
         );
         assert_eq!(detect_delimiter(b"single column\nvalue\n", true), b',');
+    }
+
+    /// The file: 1,001 rows of accented UTF-8 with four bad bytes in row 500 is UTF-8;
+    /// a Windows-1252 file is not, and neither is mostly-ASCII text with one good and one bad.
+    #[test]
+    fn a_few_bad_sequences_leave_a_file_utf8() {
+        let mut text = b"Nom,Ville\n".to_vec();
+        for i in 1..=1001 {
+            if i == 500 {
+                text.extend_from_slice(b"Soci\xe9t\xe9 500,Orl\xe9ans\xff\n");
+            } else {
+                text.extend_from_slice(format!("Société {i},Orléans\n").as_bytes());
+            }
+        }
+        assert!(mostly_utf8(&text, true));
+        assert!(!mostly_utf8(b"Nom;Ville\nSoci\xe9t\xe9;Orl\xe9ans\n", true));
+        assert!(!mostly_utf8(
+            "Orléans;"
+                .as_bytes()
+                .iter()
+                .chain(b"Fran\xe7ois")
+                .copied()
+                .collect::<Vec<_>>()
+                .as_slice(),
+            true
+        ));
+        // A character cut by the window's end is not malformed, unless the file ends there.
+        assert!(mostly_utf8(&"Orléans".as_bytes()[..4], false));
+        assert!(!mostly_utf8(b"caf\xc3", true));
     }
 
     #[test]

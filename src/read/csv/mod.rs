@@ -3,8 +3,9 @@
 //!
 //! French Excel writes `;`-separated Windows-1252 files; LibreOffice UTF-8 with `,`; Excel's
 //! "Unicode text" is tab-separated UTF-16. UTF-8 files are read as bytes and each field is
-//! checked; a stray Windows-1252 field later in a UTF-8 file is decoded as such rather than
-//! failing. Other encodings are transcoded to UTF-8 on the fly before parsing.
+//! checked; a field that is not UTF-8 in a UTF-8 file is decoded as Windows-1252 (its likeliest
+//! origin) and is an error on its row, so that it is looked at rather than imported as a guess.
+//! Other encodings are transcoded to UTF-8 on the fly before parsing.
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -14,7 +15,7 @@ use std::sync::Arc;
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 
 use super::sniff::{io_error, open_file};
-use super::{threaded, ReadError, ReadOptions, Row};
+use super::{threaded, ReadError, ReadOptions, Row, RowIssue};
 
 mod detect;
 mod transcode;
@@ -273,7 +274,7 @@ impl Tokenizer {
 
 /// Copies the record into the row's cells: its bytes in one copy when they are UTF-8 (checked
 /// in one pass, then at each field end, which a stray byte could put inside a character), else
-/// field by field, each decoded on its own.
+/// field by field, each decoded on its own; a field that is not UTF-8 is an issue of the row.
 fn fill_row(record: &csv::ByteRecord, row: &mut Row) {
     if let Ok(text) = simdutf8::basic::from_utf8(record.as_slice()) {
         let ends = (0..record.len()).map(|i| record.range(i).map_or(0, |r| r.end));
@@ -284,21 +285,58 @@ fn fill_row(record: &csv::ByteRecord, row: &mut Row) {
     }
     row.cells.clear();
     for (i, field) in record.iter().enumerate() {
-        row.cells.set(i, |out| decode_field(field, out));
+        let mut utf8 = true;
+        row.cells.set(i, |out| utf8 = decode_field(field, out));
+        if !utf8 {
+            let message = not_utf8(field, row.cells.get(i).unwrap_or_default());
+            row.issues.push(RowIssue {
+                column: Some(i),
+                error: true,
+                message,
+            });
+        }
     }
 }
 
-/// Appends a field's text: UTF-8 as is, anything else as Windows-1252 (a later part of a file
-/// detected as UTF-8 may still hold a field typed on an older system).
-fn decode_field(bytes: &[u8], out: &mut String) {
+/// Appends a field's text: UTF-8 as is, anything else as Windows-1252 (a field typed on an
+/// older system is the likeliest reason for bytes that are not UTF-8 in a UTF-8 file). False
+/// when the field was not UTF-8.
+fn decode_field(bytes: &[u8], out: &mut String) -> bool {
     match std::str::from_utf8(bytes) {
-        Ok(s) => out.push_str(s),
+        Ok(s) => {
+            out.push_str(s);
+            true
+        }
         Err(_) => {
             let mut decoder = WINDOWS_1252.new_decoder_without_bom_handling();
             out.reserve(bytes.len() * 3);
             let _ = decoder.decode_to_string(bytes, out, true);
+            false
         }
     }
+}
+
+/// The message for a field of a UTF-8 file that is not UTF-8: its bad bytes, and what it reads
+/// as in Windows-1252.
+fn not_utf8(field: &[u8], as_1252: &str) -> String {
+    let mut bad = Vec::new();
+    let mut rest = field;
+    while let Err(e) = std::str::from_utf8(rest) {
+        let at = e.valid_up_to();
+        let len = e.error_len().unwrap_or(rest.len() - at);
+        bad.extend(rest[at..at + len].iter().map(|b| format!("\\x{b:02X}")));
+        rest = &rest[at + len..];
+    }
+    let shown = if bad.len() > 8 {
+        format!("{} and {} more", bad[..8].join(" "), bad.len() - 8)
+    } else {
+        bad.join(" ")
+    };
+    format!(
+        "invalid UTF-8 bytes ({shown}) in a file that is UTF-8 elsewhere; read as Windows-1252 \
+         the cell is {as_1252:?}: correct it and save the file as UTF-8, or give --encoding \
+         windows-1252 if the whole file is in that encoding"
+    )
 }
 
 #[cfg(test)]
@@ -308,7 +346,8 @@ mod tests {
     #[test]
     fn stray_windows_1252_field() {
         let mut s = String::new();
-        decode_field(b"Fran\xe7ois", &mut s);
+        assert!(!decode_field(b"Fran\xe7ois", &mut s));
         assert_eq!(s, "François");
+        assert!(not_utf8(b"Fran\xe7ois", &s).starts_with("invalid UTF-8 bytes (\\xE7) in a file"));
     }
 }

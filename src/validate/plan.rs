@@ -1,0 +1,148 @@
+//! What a sheet's mapping means for the checks, worked out once before any row: which field
+//! each column feeds (with its default and translations), the contact column groups, and the
+//! key rows are matched on. Every mistake found here is a usage error (exit 2).
+
+use super::field::{FieldPlan, Rule};
+use super::record::CONTACT_KEYS;
+use super::{slot_of, GroupPlan, KeySource, Mode, ValidateOptions};
+use crate::error;
+use crate::mapping::{Mapping, Target};
+use crate::schema::{self, Kind, FIELDS};
+
+/// The key rows are matched on: where it comes from, the field's name, its column.
+pub(super) type Key = (KeySource, &'static str, Option<usize>);
+
+/// One plan per field that a column or a mapping-file default feeds, in schema order.
+pub(super) fn field_plans(mapping: &Mapping) -> Vec<FieldPlan> {
+    let mut fields = Vec::new();
+    for (slot, field) in FIELDS.iter().enumerate() {
+        let col = mapping.column_of(Target::Field(field)).map(|c| c.index);
+        let default = mapping
+            .defaults
+            .iter()
+            .find(|(f, _)| f.name == field.name)
+            .map(|(_, v)| v.clone());
+        let values = mapping
+            .values
+            .iter()
+            .filter(|(f, _)| f.name == field.name)
+            .flat_map(|(_, pairs)| {
+                pairs
+                    .iter()
+                    .map(|(a, b)| (a.trim().to_lowercase(), b.clone()))
+            })
+            .collect();
+        if col.is_some() || default.is_some() {
+            fields.push(FieldPlan {
+                field,
+                rule: Rule::of(field),
+                slot,
+                col,
+                default,
+                values,
+            });
+        }
+    }
+    fields
+}
+
+/// The contact column groups (`Contact 1 Email`, ...), in contact order.
+pub(super) fn contact_groups(mapping: &Mapping) -> Vec<GroupPlan> {
+    let mut groups: Vec<(u16, GroupPlan)> = Vec::new();
+    for c in &mapping.columns {
+        if let Target::Contact { index, key } = c.target {
+            let k = CONTACT_KEYS.iter().position(|k| *k == key).unwrap_or(0);
+            match groups.iter_mut().find(|(i, _)| *i == index) {
+                Some((_, g)) => g.cols[k] = Some(c.index),
+                None => {
+                    let mut g = GroupPlan { cols: [None; 4] };
+                    g.cols[k] = Some(c.index);
+                    groups.push((index, g));
+                }
+            }
+        }
+    }
+    groups.sort_by_key(|(i, _)| *i);
+    groups.into_iter().map(|(_, g)| g).collect()
+}
+
+/// The key rows are matched on: `--match-on`, else the id column, else siret, else name. A
+/// mode that finds existing customers needs an id column or `--match-on`.
+pub(super) fn match_key(
+    mapping: &Mapping,
+    opts: &ValidateOptions,
+    id_col: Option<usize>,
+) -> anyhow::Result<Option<Key>> {
+    let key = match opts.match_on.as_deref() {
+        Some(name) if name == schema::ID || name == "_id" => match id_col {
+            Some(c) => Some((KeySource::Id, schema::ID, Some(c))),
+            None => {
+                return Err(error::usage(
+                    "--match-on id: no column of the sheet is the id (_id or id)",
+                ))
+            }
+        },
+        Some(name) => {
+            let field = schema::field(name).ok_or_else(|| {
+                error::usage(format!(
+                    "--match-on {name}: not a field; use id or one of {}",
+                    FIELDS.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
+                ))
+            })?;
+            if field.kind == Kind::Contacts {
+                return Err(error::usage(
+                    "--match-on contacts: contacts cannot find a customer",
+                ));
+            }
+            let col = mapping.column_of(Target::Field(field)).map(|c| c.index);
+            if col.is_none() {
+                return Err(error::usage(format!(
+                    "--match-on {name}: no column of the sheet maps to {name}"
+                )));
+            }
+            Some((KeySource::Slot(slot_of(name)), field.name, col))
+        }
+        None => {
+            if let Some(c) = id_col {
+                Some((KeySource::Id, schema::ID, Some(c)))
+            } else {
+                ["siret", "name"].into_iter().find_map(|name| {
+                    let col = mapping.column_of_field(name)?.index;
+                    Some((
+                        KeySource::Slot(slot_of(name)),
+                        schema::field(name)?.name,
+                        Some(col),
+                    ))
+                })
+            }
+        }
+    };
+    if opts.mode.finds_existing() && id_col.is_none() && opts.match_on.is_none() {
+        return Err(error::usage(format!(
+            "--mode {} needs an id column (_id or id) or --match-on FIELD to find each customer",
+            opts.mode.as_str()
+        )));
+    }
+    Ok(key)
+}
+
+/// Refuses create and upsert when nothing feeds `name`, unless an action column lets each row
+/// say what it does (rows that create are then checked one by one).
+pub(super) fn require_name(
+    fields: &[FieldPlan],
+    opts: &ValidateOptions,
+    action_col: Option<usize>,
+) -> anyhow::Result<()> {
+    let name_fed = fields.iter().any(|p| p.field.name == "name");
+    if !opts.mode.finds_existing() && !name_fed && action_col.is_none() {
+        return Err(error::usage(format!(
+            "no column maps to name, which --mode {} needs to create customers; name the column \
+             in a mapping file (--map) or use --mode update",
+            match opts.mode {
+                Mode::Create => "create",
+                _ => "upsert",
+            }
+        )));
+    }
+    Ok(())
+}
