@@ -28,13 +28,38 @@ pub struct Job<W> {
     /// What the producer needs to finish the row; `None` when it ends without a request
     /// (invalid, validated only).
     pub work: Option<W>,
+    /// Whether what an earlier run journaled for this row number stands (skipped if done,
+    /// reconciled if in flight). Not for rows a run numbers anew each time (restore's
+    /// customers to prune), whose number may have meant another customer before.
+    pub journaled: bool,
 }
 
 impl<W> Job<W> {
+    /// A row to finish with `work`.
+    pub fn new(line: Finished, work: W) -> Job<W> {
+        Job {
+            line,
+            work: Some(work),
+            journaled: true,
+        }
+    }
+
     /// A row that ends as `done` without a request.
     pub fn ended(mut line: Finished, done: Done) -> Job<W> {
         line.done = done;
-        Job { line, work: None }
+        Job {
+            line,
+            work: None,
+            journaled: true,
+        }
+    }
+
+    /// The same job, decided afresh whatever an earlier run journaled under its number.
+    pub fn fresh(self) -> Job<W> {
+        Job {
+            journaled: false,
+            ..self
+        }
     }
 }
 
@@ -161,14 +186,17 @@ where
                 let mut line = job.line;
                 line.seq = seq;
                 seq += 1;
-                let earlier = match run.resume.as_mut() {
-                    Some(resume) => resume.done(line.row)?.and_then(Done::from_line),
-                    None => None,
+                let resume = run.resume.as_mut().filter(|_| job.journaled);
+                let (earlier, resumed) = match resume {
+                    Some(resume) => (
+                        resume.done(line.row)?.and_then(Done::from_line),
+                        resume.in_flight.remove(&line.row),
+                    ),
+                    None => (None, None),
                 };
                 match (earlier, job.work, &run.applier) {
                     (Some(done), _, _) => line.done = done,
                     (None, Some(work), Some(applier)) if !run.session.stop.halted() => {
-                        let resumed = run.resume.as_mut().and_then(|r| r.in_flight.remove(&line.row));
                         let (producer, applier) = (run.producer.clone(), applier.clone());
                         let done_tx = done_tx.clone();
                         outstanding += 1;

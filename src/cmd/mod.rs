@@ -5,6 +5,7 @@
 pub mod check;
 pub mod completions;
 pub mod connect;
+pub mod diff;
 pub mod export;
 mod global;
 pub mod import;

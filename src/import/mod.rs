@@ -331,10 +331,7 @@ fn job(row: InputRow, network: bool) -> Job<Wanted> {
     match errors {
         Some(errors) => Job::ended(line, Done::because(Outcome::Invalid, errors)),
         None if !network => Job::ended(line, Done::new(Outcome::Valid)),
-        None => Job {
-            line,
-            work: Some(row.wanted),
-        },
+        None => Job::new(line, row.wanted),
     }
 }
 

@@ -31,6 +31,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 pub use cells::Cells;
+pub(crate) use json::records;
+pub(crate) use sniff::sniff;
 pub use sniff::Format;
 
 /// How to read a file; every field has a sensible default (`ReadOptions::default()`).

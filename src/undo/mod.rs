@@ -189,10 +189,7 @@ fn job(row: u32, step: anyhow::Result<Reversal>) -> Job<Reversal> {
         Ok(step) => {
             line.action = step.action();
             line.id = Some(step.id().to_string());
-            Job {
-                line,
-                work: Some(step),
-            }
+            Job::new(line, step)
         }
         Err(err) => Job::ended(line, Done::because(Outcome::Failed, format!("{err:#}"))),
     }

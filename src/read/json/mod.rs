@@ -13,7 +13,7 @@
 //! is an invalid row saying why; a truncated array is a read error after the rows before it.
 
 mod object;
-mod records;
+pub(crate) mod records;
 
 use std::path::Path;
 

@@ -15,7 +15,7 @@ pub(super) const MAX_RECORD_BYTES: usize = 32 << 20;
 
 /// What the next record is.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum Record {
+pub(crate) enum Record {
     /// Its bytes are in [`Records::bytes`].
     Text,
     /// An NDJSON line with nothing but white space on it.
@@ -36,7 +36,7 @@ enum Array {
 }
 
 /// The records of one file, in order, with their row numbers.
-pub(super) struct Records {
+pub(crate) struct Records {
     reader: BufReader<File>,
     file: PathBuf,
     lines: bool,
@@ -51,7 +51,7 @@ pub(super) struct Records {
 }
 
 impl Records {
-    pub(super) fn open(path: &Path, format: Format) -> Result<Records, ReadError> {
+    pub(crate) fn open(path: &Path, format: Format) -> Result<Records, ReadError> {
         let mut reader = BufReader::with_capacity(64 * 1024, open_file(path)?);
         // A byte-order mark is allowed before the first record.
         let head = reader.fill_buf().map_err(|e| io_error(path, e))?;
@@ -71,7 +71,7 @@ impl Records {
     }
 
     /// The bytes of the record [`Records::next`] last returned as [`Record::Text`].
-    pub(super) fn bytes(&self) -> &[u8] {
+    pub(crate) fn bytes(&self) -> &[u8] {
         &self.buf
     }
 
@@ -86,7 +86,7 @@ impl Records {
 
     /// The next record and its row number; `None` at the end. A truncated or garbled array is
     /// an error naming the line, returned after every record before it.
-    pub(super) fn next(&mut self) -> Result<Option<(u32, Record)>, ReadError> {
+    pub(crate) fn next(&mut self) -> Result<Option<(u32, Record)>, ReadError> {
         let record = if self.lines {
             self.next_line()?
         } else {

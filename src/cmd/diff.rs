@@ -1,0 +1,134 @@
+//! `custbulk diff OLD NEW`: the flags, the sides (files or `live`), then [`crate::diff`].
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use tokio::sync::watch;
+
+use crate::api::ClientOptions;
+use crate::cmd::Global;
+use crate::diff::{self, Options};
+use crate::error::{usage, Exit};
+use crate::export::Progress;
+use crate::side::{self, By, Side};
+
+/// Compare two customer lists and say what changed: customers added, removed, and changed
+/// field by field.
+///
+/// Each side is a backup file in any export format (CSV, XLSX, JSON, NDJSON) or the word
+/// `live` for the account itself. Records are matched by id, or by --match-on FIELD when the
+/// ids differ (two accounts, or an account restored from scratch). Values compare as the
+/// importer reads them: CSV `01000` equals JSON "01000", `true` equals true, a contacts cell
+/// equals the array. Exit 0 when the lists are the same, 1 when they differ, 2 for a usage
+/// error, 3 when a side cannot be read.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  custbulk diff backup.ndjson live
+  custbulk diff monday.csv tuesday.xlsx --report changes.csv
+  custbulk diff account-a.ndjson account-b.ndjson --match-on siret --output json")]
+pub struct Args {
+    /// The older list: a backup file, or `live`.
+    pub old: String,
+
+    /// The newer list: a backup file, or `live`.
+    pub new: String,
+
+    /// Write every difference to this CSV file (id, key, kind, field, old, new).
+    #[arg(long, value_name = "DIFF.csv")]
+    pub report: Option<PathBuf>,
+
+    /// Match records by this field (compared exactly; SIRETs without spaces) instead of by id.
+    #[arg(long, value_name = "FIELD")]
+    pub match_on: Option<String>,
+
+    /// Records per page to ask for when a side is `live`.
+    #[arg(long, value_name = "N", default_value_t = 100,
+          value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub page_size: u64,
+}
+
+const LIVE: &str = "live";
+
+pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
+    if args.old == LIVE && args.new == LIVE {
+        return Err(usage(
+            "diff compares two lists: at most one side can be `live`",
+        ));
+    }
+    let key_field = args.match_on.clone().unwrap_or_else(|| "siret".into());
+    let options = Options {
+        by: if args.match_on.is_some() {
+            By::Key
+        } else {
+            By::Id
+        },
+        key_field: key_field.clone(),
+        report: args.report.clone(),
+    };
+    let (old, new) = sides(global, &args, &key_field).await?;
+    let summary = tokio::task::spawn_blocking(move || diff::compare(&old, &new, &options))
+        .await
+        .context("the comparison failed")??;
+    super::print(global, &summary)?;
+    Ok(summary.exit())
+}
+
+/// Reads both sides: two files in parallel, or a file and the account.
+async fn sides(global: &Global, args: &Args, key_field: &str) -> anyhow::Result<(Side, Side)> {
+    let file = |name: &str| {
+        let (path, key) = (PathBuf::from(name), key_field.to_string());
+        tokio::task::spawn_blocking(move || side::from_file(&path, Some(&key)))
+    };
+    let read = |name: &str| match name {
+        LIVE => SideTask::Live,
+        name => SideTask::File(file(name)),
+    };
+    let (old, new) = (read(&args.old), read(&args.new));
+    let mut live = None;
+    if args.old == LIVE || args.new == LIVE {
+        let beside = if args.old == LIVE {
+            &args.new
+        } else {
+            &args.old
+        };
+        live = Some(self::live(global, args, Path::new(beside), key_field).await?);
+    }
+    Ok((old.finish(&mut live).await?, new.finish(&mut live).await?))
+}
+
+/// A side being read.
+enum SideTask {
+    File(tokio::task::JoinHandle<anyhow::Result<Side>>),
+    Live,
+}
+
+impl SideTask {
+    async fn finish(self, live: &mut Option<Side>) -> anyhow::Result<Side> {
+        match self {
+            SideTask::File(task) => task.await.context("reading a side failed")?,
+            SideTask::Live => live.take().context("the live side was read once"),
+        }
+    }
+}
+
+/// The account's customers, paged as export pages them.
+async fn live(
+    global: &Global,
+    args: &Args,
+    beside: &Path,
+    key_field: &str,
+) -> anyhow::Result<Side> {
+    let connection = super::connect::connect(global, ClientOptions::default()).await?;
+    let progress = Progress::new(super::progress(global));
+    let (_cancel_tx, cancel) = watch::channel(false);
+    let live = side::Live {
+        client: &connection.client,
+        page_size: args.page_size,
+        concurrency: 4,
+        progress: &progress,
+        cancel,
+    };
+    let side = side::from_live(live, beside, Some(key_field)).await;
+    progress.finish();
+    side
+}

@@ -1,0 +1,284 @@
+//! One side of a comparison of customer lists (`diff`, `restore`): a backup file in any export
+//! format, or the account itself, read once.
+//!
+//! A side keeps in memory only what pairing needs, about 32 bytes a record plus its share of
+//! two hash indexes: each record's id (hashed), match key (hashed), [`Identity`] fingerprint,
+//! row, and where its bytes are. The records themselves go to a spool file beside the input, as
+//! NDJSON, and are read again only for the pairs whose fingerprints differ. So a million-record
+//! side costs tens of MB, not the gigabytes a million parsed records would.
+
+mod pair;
+mod read;
+
+use std::fs::File;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use anyhow::Context;
+use hashbrown::HashMap;
+
+use crate::api::Record;
+use crate::compare::Identity;
+use crate::lookup::normalise_key;
+use crate::output::TempFile;
+
+pub use pair::{pairs, By, Pair, Pairs};
+pub use read::{from_file, from_live, Live};
+
+/// One record of a side.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry {
+    /// Its row in the file (line for NDJSON, element for JSON, sheet row), or position in the
+    /// account's list.
+    pub row: u32,
+    /// Hash of its id; 0 when it has none.
+    pub id: u64,
+    /// Hash of its match key; 0 when it has none.
+    pub key: u64,
+    pub fingerprint: u64,
+    at: u64,
+    len: u32,
+}
+
+/// What looking a record up by key found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Match {
+    None,
+    One(u32),
+    /// Several records share the key: none can be chosen safely.
+    Many,
+}
+
+type Index = HashMap<u64, u32, BuildHasherDefault<Prehashed>>;
+
+/// Marks a key shared by several records in [`Side::by_key`].
+const SHARED: u32 = u32::MAX;
+
+/// A customer list read once: what pairing needs in memory, the records in a spool.
+pub struct Side {
+    /// What the side is, for messages: a file name, or `live`.
+    pub name: String,
+    pub entries: Vec<Entry>,
+    by_id: Index,
+    by_key: Index,
+    /// Records whose id an earlier record of this side already had (the first one counts).
+    pub duplicate_ids: u64,
+    /// Records without an id.
+    pub without_id: u64,
+    /// Records left out because they could not be read, with the first ones' rows and reasons.
+    pub unreadable: Unreadable,
+    spool: File,
+    _spool: TempFile,
+}
+
+impl Side {
+    /// The record whose id is `id`.
+    pub fn find_id(&self, id: &str) -> Option<u32> {
+        self.by_id_hash(hash(id))
+    }
+
+    /// The record whose match key is `key` (compared as [`normalise_key`] has it).
+    pub fn find_key(&self, field: &str, key: &str) -> Match {
+        self.by_key_hash(hash(&normalise_key(field, key)))
+    }
+
+    /// The record with the id another side's [`Entry::id`] hashes to.
+    pub fn by_id_hash(&self, id: u64) -> Option<u32> {
+        (id != 0).then(|| self.by_id.get(&id).copied()).flatten()
+    }
+
+    /// The record with the key another side's [`Entry::key`] hashes to.
+    pub fn by_key_hash(&self, key: u64) -> Match {
+        match (key, self.by_key.get(&key)) {
+            (0, _) | (_, None) => Match::None,
+            (_, Some(&SHARED)) => Match::Many,
+            (_, Some(&i)) => Match::One(i),
+        }
+    }
+
+    /// The record at `index`, read again from the spool.
+    pub fn record(&self, index: u32) -> anyhow::Result<Record> {
+        let entry = self.entries[index as usize];
+        let mut bytes = vec![0; entry.len as usize];
+        read_at(&self.spool, &mut bytes, entry.at)
+            .with_context(|| format!("cannot read back a record of {}", self.name))?;
+        serde_json::from_slice(&bytes)
+            .with_context(|| format!("a spooled record of {} is damaged", self.name))
+    }
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, at)
+}
+
+#[cfg(windows)]
+fn read_at(file: &File, mut buf: &mut [u8], mut at: u64) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        let n = std::os::windows::fs::FileExt::seek_read(file, buf, at)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf = &mut buf[n..];
+        at += n as u64;
+    }
+    Ok(())
+}
+
+/// Records a side left out.
+#[derive(Debug, Default)]
+pub struct Unreadable {
+    pub count: u64,
+    /// Row and reason of the first [`Unreadable::KEPT`].
+    pub first: Vec<(u32, String)>,
+}
+
+impl Unreadable {
+    const KEPT: usize = 10;
+}
+
+/// Builds a [`Side`] from records as they are read.
+pub struct Builder {
+    name: String,
+    key_field: Option<String>,
+    entries: Vec<Entry>,
+    by_id: Index,
+    by_key: Index,
+    duplicate_ids: u64,
+    without_id: u64,
+    unreadable: Unreadable,
+    out: BufWriter<File>,
+    at: u64,
+    spool: TempFile,
+}
+
+impl Builder {
+    /// A side named `name` whose spool goes beside `beside`; `key_field` is the field records
+    /// may be matched on besides their id.
+    pub fn new(name: &str, beside: &Path, key_field: Option<&str>) -> anyhow::Result<Builder> {
+        // Two sides may spool beside the same file: each spool gets a name of its own.
+        static SPOOLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = SPOOLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let spool = TempFile::beside(beside, &format!("side{n}"));
+        let file = File::create(spool.path())
+            .with_context(|| format!("cannot create {}", spool.path().display()))?;
+        Ok(Builder {
+            name: name.to_string(),
+            key_field: key_field.map(str::to_string),
+            entries: Vec::new(),
+            by_id: Index::default(),
+            by_key: Index::default(),
+            duplicate_ids: 0,
+            without_id: 0,
+            unreadable: Unreadable::default(),
+            out: BufWriter::with_capacity(256 * 1024, file),
+            at: 0,
+            spool,
+        })
+    }
+
+    /// Adds one record, given as the text of a JSON object. Fails when it is not one.
+    pub fn push_json(&mut self, row: u32, bytes: &[u8]) -> Result<(), serde_json::Error> {
+        let identity = Identity::of_json(bytes, self.key_field.as_deref())?;
+        self.add(row, identity, bytes)
+            .map_err(serde_json::Error::io)
+    }
+
+    /// Adds one parsed record.
+    pub fn push(&mut self, row: u32, record: &Record) -> std::io::Result<()> {
+        let identity = Identity::of(record, self.key_field.as_deref());
+        let bytes = serde_json::to_vec(record)?;
+        self.add(row, identity, &bytes)
+    }
+
+    /// Leaves a record out, saying why.
+    pub fn unreadable(&mut self, row: u32, why: impl Into<String>) {
+        self.unreadable.count += 1;
+        if self.unreadable.first.len() < Unreadable::KEPT {
+            self.unreadable.first.push((row, why.into()));
+        }
+    }
+
+    fn add(&mut self, row: u32, identity: Identity, bytes: &[u8]) -> std::io::Result<()> {
+        let index = self.entries.len() as u32;
+        let id = match &identity.id {
+            Some(id) => hash(id),
+            None => 0,
+        };
+        if id == 0 {
+            self.without_id += 1;
+        } else if self.by_id.try_insert(id, index).is_err() {
+            self.duplicate_ids += 1;
+        }
+        let key = identity.key.as_deref().map_or(0, hash);
+        if key != 0 {
+            self.by_key
+                .entry(key)
+                .and_modify(|i| *i = SHARED)
+                .or_insert(index);
+        }
+        self.out.write_all(bytes)?;
+        self.out.write_all(b"\n")?;
+        self.entries.push(Entry {
+            row,
+            id,
+            key,
+            fingerprint: identity.fingerprint,
+            at: self.at,
+            len: bytes.len() as u32,
+        });
+        self.at += bytes.len() as u64 + 1;
+        Ok(())
+    }
+
+    pub fn finish(self) -> anyhow::Result<Side> {
+        let file = self
+            .out
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(|mut f| f.flush().map(|_| f))
+            .with_context(|| format!("cannot write {}", self.spool.path().display()))?;
+        drop(file);
+        let spool = File::open(self.spool.path())
+            .with_context(|| format!("cannot read {}", self.spool.path().display()))?;
+        Ok(Side {
+            name: self.name,
+            entries: self.entries,
+            by_id: self.by_id,
+            by_key: self.by_key,
+            duplicate_ids: self.duplicate_ids,
+            without_id: self.without_id,
+            unreadable: self.unreadable,
+            spool,
+            _spool: self.spool,
+        })
+    }
+}
+
+/// The 64-bit hash an id or key is indexed by; never 0 (0 stands for "no id").
+fn hash(text: &str) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut hasher);
+    hasher.finish().max(1)
+}
+
+/// A hasher for keys that are already hashes.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
