@@ -7,6 +7,7 @@ mod api;
 mod cli;
 mod delete;
 mod export;
+mod hostile;
 mod import;
 mod mapping;
 mod read;
