@@ -10,11 +10,15 @@ use crate::api::{self, ApiError, Client, ClientOptions, ListQuery, Page};
 use crate::cmd::{Global, Output};
 use crate::error::Exit;
 
+const EXAMPLES: &str = "\
+Examples:
+  ICLOUDREADY_API_KEY=... custbulk check
+  custbulk check --sandbox --output json";
+
 /// Probe the API read-only and report what custbulk detects: reachability, auth, the list
 /// envelope, the id field, whether `page` starts at 0 or 1, the page size cap and the total.
-///
-/// Example: `ICLOUDREADY_API_KEY=... custbulk check`, or `custbulk check --sandbox --output json`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     /// Where list responses keep their records, as a dotted path, when detection fails.
     #[arg(long, value_name = "PATH")]

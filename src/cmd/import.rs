@@ -8,18 +8,20 @@ use crate::cmd::Global;
 use crate::error::{usage, Exit};
 use crate::import::{self, Blank, Plan};
 
+const EXAMPLES: &str = "\
+Examples:
+  custbulk import customers.xlsx --sandbox
+  custbulk import clients.csv --mode upsert --match-on siret --concurrency 16
+  custbulk import clients.csv --resume";
+
 /// Import a sheet into the Customers API: create or update one customer per valid row.
 ///
 /// Every row ends in exactly one outcome in the results file (NAME.results.csv beside the
 /// input): created, updated, unchanged, invalid, failed or skipped. Invalid and failed rows also
 /// go to NAME.failed.csv, ready to fix and import again. A journal written ahead of every request
 /// lets `--resume` continue after a crash or Ctrl-C without losing or duplicating a customer.
-///
-/// Examples:
-///   custbulk import customers.xlsx --sandbox
-///   custbulk import clients.csv --mode upsert --match-on siret --concurrency 16
-///   custbulk import clients.csv --resume
 #[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     #[command(flatten)]
     pub rows: super::Rows,
@@ -39,7 +41,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub results: Option<PathBuf>,
 
-    /// The journal (default: NAME.journal beside the results file).
+    /// The journal (default: NAME.journal beside the input).
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,
 

@@ -8,17 +8,20 @@ use crate::cmd::Global;
 use crate::error::Exit;
 use crate::undo::{self, Plan};
 
+const EXAMPLES: &str = "\
+Examples:
+  custbulk undo clients.journal --plan
+  custbulk undo clients.journal
+  custbulk undo clients.journal --resume";
+
 /// Reverse an import: delete the customers it created, restore the ones it updated to their
 /// values before it, and create again the ones it deleted (they get new ids).
 ///
 /// A customer changed by someone else since the import is reported as a conflict and left
 /// alone, unless --force. Results go to JOURNAL-NAME.undo.results.csv; undo keeps its own
 /// journal (JOURNAL-NAME.undo.journal), so --resume continues an interrupted undo.
-///
-/// Examples:
-///   custbulk undo clients.journal --plan
-///   custbulk undo clients.journal
 #[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     /// The journal an import wrote (NAME.journal beside its input by default).
     pub journal: PathBuf,

@@ -1,4 +1,5 @@
-//! What a user finds beside their files: no hidden leftovers of a killed run.
+//! What a user finds beside their files and in `--help`: no hidden leftovers of a killed run,
+//! and one example per line.
 
 use custbulk::sandbox::Options;
 
@@ -45,4 +46,37 @@ fn an_import_removes_stale_hidden_results_files() {
     wd.exec(&["import", "clients.csv", "--dry-run", "--no-progress"])
         .assert_ok();
     assert!(!stale.exists());
+}
+
+/// Issue 14: `--help` ran a command's examples into one line.
+#[test]
+fn help_shows_one_example_per_line() {
+    let wd = Workdir::new();
+    for (command, first) in [
+        ("import", "custbulk import customers.xlsx --sandbox"),
+        ("export", "custbulk export customers.xlsx"),
+    ] {
+        let help = wd.exec(&[command, "--help"]);
+        help.assert_ok();
+        let text = &help.stdout;
+        let examples = text
+            .split_once("Examples:\n")
+            .unwrap_or_else(|| panic!("an examples block: {help}"))
+            .1;
+        let lines: Vec<&str> = examples.lines().take_while(|l| !l.is_empty()).collect();
+        assert!(lines.len() >= 3, "{help}");
+        assert_eq!(lines[0].trim(), first, "{help}");
+        for line in lines {
+            assert_eq!(
+                line.matches("custbulk ").count(),
+                1,
+                "one example per line: {line:?}"
+            );
+        }
+    }
+    let import = wd.exec(&["import", "--help"]);
+    assert!(
+        import.stdout.contains("NAME.journal beside the input"),
+        "{import}"
+    );
 }

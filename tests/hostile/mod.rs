@@ -1,4 +1,5 @@
-//! A hostile world, and what custbulk does about it: files a killed run left behind (`files`).
+//! A hostile world, and what custbulk does about it: files a killed run left behind and help a
+//! user reads (`files`).
 
 mod files;
 
