@@ -1,7 +1,8 @@
-//! A hostile world, and what custbulk does about it: files a killed run left behind and help a
-//! user reads (`files`).
+//! A hostile world, and what custbulk does about it: a server whose list is short or repeats
+//! (`index`), files a killed run left behind and help a user reads (`files`).
 
 mod files;
+mod index;
 
 use crate::import::siret;
 
