@@ -19,7 +19,8 @@ Examples:
 /// Every row ends in exactly one outcome in the results file (NAME.results.csv beside the
 /// input): created, updated, unchanged, invalid, failed or skipped. Invalid and failed rows also
 /// go to NAME.failed.csv, ready to fix and import again. A journal written ahead of every request
-/// lets `--resume` continue after a crash or Ctrl-C without losing or duplicating a customer.
+/// lets `--resume` continue after a crash or Ctrl-C without losing or duplicating a customer;
+/// one run at a time holds the journal, and a second is refused.
 #[derive(Debug, clap::Args)]
 #[command(after_help = EXAMPLES)]
 pub struct Args {
@@ -49,6 +50,11 @@ pub struct Args {
     /// flight are looked up before anything is sent again.
     #[arg(long)]
     pub resume: bool,
+
+    /// With --resume, go on past journal lines that cannot be read (without it they stop the
+    /// run): every row without a `done` line is then looked up before anything is sent.
+    #[arg(long, requires = "resume")]
+    pub repair: bool,
 
     /// Ask the server (read only) and say what each row would do; change nothing.
     #[arg(long, conflicts_with_all = ["resume", "dry_run"])]
@@ -87,6 +93,7 @@ impl Args {
             results: self.results.clone(),
             journal: self.journal.clone(),
             resume: self.resume,
+            repair: self.repair,
             plan: self.plan,
             dry_run: self.dry_run,
             strict: self.strict,

@@ -19,7 +19,8 @@ Examples:
 ///
 /// A customer changed by someone else since the import is reported as a conflict and left
 /// alone, unless --force. Results go to JOURNAL-NAME.undo.results.csv; undo keeps its own
-/// journal (JOURNAL-NAME.undo.journal), so --resume continues an interrupted undo.
+/// journal (JOURNAL-NAME.undo.journal), so --resume continues an interrupted undo. An undo holds
+/// both journals while it runs: no import resumes the one it reads.
 #[derive(Debug, clap::Args)]
 #[command(after_help = EXAMPLES)]
 pub struct Args {
@@ -49,6 +50,11 @@ pub struct Args {
     /// Continue an interrupted undo from its own journal.
     #[arg(long)]
     pub resume: bool,
+
+    /// Go on past journal lines that cannot be read (without it they stop the undo): the
+    /// change on a damaged line of the import's journal, if any, is not undone.
+    #[arg(long)]
+    pub repair: bool,
 }
 
 pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
@@ -59,6 +65,7 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         restore_with: args.restore_with,
         results: args.results,
         resume: args.resume,
+        repair: args.repair,
         concurrency: args.load.concurrency as usize,
     })?;
     let connection = super::connect::connect(global, args.load.client_options()).await?;

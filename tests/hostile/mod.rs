@@ -1,8 +1,11 @@
-//! A hostile world, and what custbulk does about it: a server whose list is short or repeats
-//! (`index`), files a killed run left behind and help a user reads (`files`).
+//! A hostile world, and what custbulk does about it: two runs at once on one journal
+//! (`locks`), a server whose list is short or repeats (`index`), a damaged journal (`journal`),
+//! files a killed run left behind and help a user reads (`files`).
 
 mod files;
 mod index;
+mod journal;
+mod locks;
 
 use crate::import::siret;
 
