@@ -75,10 +75,10 @@ fn a_run_killed_with_kill_9_leaves_no_lock_that_refuses_the_resume() {
     assert!(!wd.path("two.journal.lock").exists());
 }
 
-/// An undo reads the import's journal: while it holds it, no import resumes it, and the other
-/// way round. A `--plan` holds nothing.
+/// An undo reads the import's journal: while an import holds it, no undo starts on it. A
+/// `--plan` reads no journal and holds nothing, so it is not refused.
 #[test]
-fn undo_and_import_do_not_share_a_journal_at_once() {
+fn an_undo_is_refused_while_an_import_holds_its_journal() {
     let server = Server::start(Options {
         latency_ms: 20,
         ..Options::default()
@@ -105,7 +105,17 @@ fn undo_and_import_do_not_share_a_journal_at_once() {
         .unwrap();
     crate::util::wait_until(|| wd.path("two.journal.lock").exists());
     let undo = wd.exec_against(&server, &["undo", "two.journal", "--no-progress"]);
-    let plan = wd.exec_against(&server, &["undo", "two.journal", "--plan", "--no-progress"]);
+    let plan = wd.exec_against(
+        &server,
+        &[
+            "import",
+            "two.csv",
+            "--plan",
+            "--results",
+            "plan.csv",
+            "--no-progress",
+        ],
+    );
     import.wait().unwrap();
     undo.assert_code(3);
     assert!(
