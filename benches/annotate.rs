@@ -178,11 +178,11 @@ fn fill(cells: &mut [String], i: u64, bad_every: u64) {
     let (city, zip) = CITIES[(i % 5) as usize];
     let siret = siret(i);
     let _ = write!(cells[0], "Boulangerie Martin {i}");
-    cells[1].push_str(if i % 3 == 0 { "non" } else { "oui" });
+    cells[1].push_str(if i.is_multiple_of(3) { "non" } else { "oui" });
     let _ = write!(cells[2], "{}", (i % 2000 + 1) * 500);
     cells[3].push_str("Jean Martin");
     let _ = write!(cells[4], "{} rue de la Paix", i % 200 + 1);
-    if i % 4 == 0 {
+    if i.is_multiple_of(4) {
         cells[5].push_str("Bâtiment B");
     }
     cells[6].push_str(zip);
@@ -198,7 +198,7 @@ fn fill(cells: &mut [String], i: u64, bad_every: u64) {
     let _ = write!(cells[16], "Fatima Benali {i}");
     let _ = write!(cells[17], "contact{i}@example.fr");
     cells[18].push_str("+33 4 72 00 00 00");
-    if i % bad_every == 0 {
+    if i.is_multiple_of(bad_every) {
         match (i / bad_every) % 4 {
             0 => {
                 let last = cells[8].pop().unwrap();

@@ -26,7 +26,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_custbulk");
 fn customer(i: usize) -> Map<String, Value> {
     let v = json!({
         "name": format!("Boulangerie Martin {i}"),
-        "isCompany": i % 2 == 0,
+        "isCompany": i.is_multiple_of(2),
         "capital": 2_000_000 + i as i64,
         "manager": "Jeanne Martin",
         "name_ar": "مخبزة مارتان",

@@ -24,14 +24,14 @@ fn customer(i: usize) -> Map<String, Value> {
     let city = ["Lyon", "Paris", "Nantes", "Lille", "Bourg-en-Bresse"][i % 5];
     let v = json!({
         "name": format!("Client {i:07}"),
-        "isCompany": i % 3 != 0,
+        "isCompany": !i.is_multiple_of(3),
         "capital": (i % 1000) * 1000,
         "street1": format!("{} rue de la République", i % 200 + 1),
         "zipCode": format!("{:05}", i % 99_000 + 1000),
         "city": city,
         "contacts": [{"name": "Jeanne Martin", "email": format!("contact{i}@example.fr")}],
         "siret": "55212022200013",
-        "status": if i % 4 == 0 { "inactif" } else { "actif" },
+        "status": if i.is_multiple_of(4) { "inactif" } else { "actif" },
         "category": "commerce",
     });
     match v {

@@ -3,12 +3,20 @@
 //! Two ways to find: for a large file, page through the whole list once and index it by the
 //! match key; for a small one, search per row with `q` (or by id with a GET). `q` is a fuzzy
 //! search, so every candidate is confirmed by comparing the key exactly.
+//!
+//! An index that misses customers turns an upsert into duplicates, so the list is walked by
+//! export's pager ([`crate::export::pager`]), with its end-of-list rules and its checks for a
+//! server that ignores or repeats pages, and an index that holds fewer customers than the
+//! server says it has is refused before any row is sent.
 
 use std::collections::HashMap;
 
+use anyhow::Context;
 use serde_json::Value;
+use tokio::sync::{mpsc, watch};
 
 use crate::api::{record_id, ApiError, Client, ListQuery, Record};
+use crate::export::pager::{self, Batch, PagingError};
 use crate::schema;
 
 /// Files with more data rows than this are matched through a full index of the server's list.
@@ -17,6 +25,9 @@ pub const INDEX_ABOVE_ROWS: usize = 300;
 const INDEX_PAGE: u64 = 1000;
 /// Guards against servers that never signal the end of a list.
 const MAX_PAGES: u64 = 100_000;
+/// Pages fetched at once when the server tells its total (requests stay within the client's
+/// own bounds).
+const INDEX_CONCURRENCY: usize = 4;
 
 /// What a lookup found.
 #[derive(Debug)]
@@ -74,37 +85,40 @@ impl Finder {
         Finder::Search(client.clone())
     }
 
-    /// Pages through every customer once and indexes them by `field`.
-    pub async fn index(client: &Client, field: &str) -> Result<Finder, ApiError> {
-        let mut index: HashMap<String, Vec<Record>> = HashMap::new();
-        let mut seen = std::collections::HashSet::new();
-        for page in 1..=MAX_PAGES {
-            let query = ListQuery {
+    /// Pages through every customer once and indexes them by `field`. Fails (exit 3) when the
+    /// list cannot be proved complete: the server ignores or repeats pages, or it gave fewer
+    /// customers than it says it has.
+    pub async fn index(client: &Client, field: &str) -> anyhow::Result<Finder> {
+        let plan = pager::Plan {
+            query: ListQuery {
                 limit: Some(INDEX_PAGE),
-                page: Some(page),
                 sort_by: Some("createdAt".into()),
                 order: Some("asc".into()),
                 ..ListQuery::default()
-            };
-            let list = client.list(&query).await?;
-            let mut fresh = 0;
-            for record in list.items {
-                let Some(id) = record_id(&record) else {
-                    continue;
-                };
-                if !seen.insert(id) {
-                    continue;
-                }
-                fresh += 1;
-                if let Some(key) = record_key(&record, field) {
-                    index.entry(key).or_default().push(record);
-                }
-            }
-            // The end: an empty page, the envelope's own signal, or a page with nothing new
-            // (a server that ignores `page`).
-            if fresh == 0 || list.has_next == Some(false) {
-                break;
-            }
+            },
+            concurrency: INDEX_CONCURRENCY,
+            max_records: None,
+            max_pages: MAX_PAGES,
+            collect_keys: false,
+        };
+        let (tx, rx) = mpsc::channel::<Batch>(2);
+        // Never cancelled: the import has not started when the index is built.
+        let (_cancel, cancel) = watch::channel(false);
+        let progress = crate::export::Progress::hidden();
+        let (paged, index) = tokio::join!(
+            pager::fetch_all(client, &plan, tx, &progress, cancel),
+            fill(rx, field)
+        );
+        let report = paged.map_err(incomplete)?;
+        let index = index?;
+        if let Some(total) = report.server_total.filter(|t| report.records < *t) {
+            anyhow::bail!(
+                "the server says it has {total} customers but its list gave {}: an index \
+                 missing customers would make rows that match them new customers (duplicates), \
+                 so nothing was sent. Run again; if it persists, the server's paging is broken \
+                 (`custbulk export` shows it too)",
+                report.records
+            );
         }
         Ok(Finder::Index(index))
     }
@@ -121,6 +135,51 @@ impl Finder {
             Finder::Search(client) => search(client, field, &key).await,
         }
     }
+}
+
+/// Indexes by `field` the records the pager hands over, each once, until it is done.
+async fn fill(
+    mut rx: mpsc::Receiver<Batch>,
+    field: &str,
+) -> anyhow::Result<HashMap<String, Vec<Record>>> {
+    let mut index: HashMap<String, Vec<Record>> = HashMap::new();
+    while let Some(batch) = rx.recv().await {
+        for line in batch.lines.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            let record: Record =
+                serde_json::from_slice(line).context("the pager handed over a damaged record")?;
+            // Without an id a customer cannot be updated, so it cannot be matched either.
+            if record_id(&record).is_none() {
+                continue;
+            }
+            if let Some(key) = record_key(&record, field) {
+                index.entry(key).or_default().push(record);
+            }
+        }
+    }
+    Ok(index)
+}
+
+/// Why the list could not be walked, in an import's words (the pager speaks of an export).
+fn incomplete(err: PagingError) -> anyhow::Error {
+    let why = match err {
+        PagingError::PageIgnored => {
+            "the server ignores `page`: page 2 returned exactly the \
+                                     customers of page 1, so the rest of the list cannot be reached"
+                .to_string()
+        }
+        PagingError::Repeated { page } => format!(
+            "page {page} of the list brought only customers already listed: the server repeats \
+             pages, so the list cannot be proved complete"
+        ),
+        PagingError::TooManyPages(pages) => {
+            format!("the list did not end within {pages} pages")
+        }
+        other => return anyhow::Error::new(other),
+    };
+    anyhow::anyhow!(
+        "{why}; an index missing customers would make duplicates, so nothing was sent \
+         (`custbulk check` tells what the server does with `page`)"
+    )
 }
 
 /// Looks one customer up on the server, confirming the key exactly.

@@ -3,7 +3,9 @@
 //! Each is written to a hidden temporary file beside its target and renamed onto it only when
 //! complete, so a crash or a full disk never leaves a half-written file under the final name,
 //! an earlier file of that name stays whole until then, and a symlink planted at the target is
-//! replaced rather than written through.
+//! replaced rather than written through. A run killed before it could remove its temporary
+//! files leaves them behind; the next run writing the same name removes those of processes
+//! that no longer exist.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -21,13 +23,16 @@ pub struct TempFile {
 
 impl TempFile {
     /// `.NAME.TAG-PID` in the target's directory: same file system, so the final rename is
-    /// atomic, and hidden so a half-written file is never taken for a backup.
+    /// atomic, and hidden so a half-written file is never taken for a backup. Stale ones of
+    /// the same target (their process is gone) are removed first.
     pub fn beside(target: &Path, tag: &str) -> TempFile {
         let name = target
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "export".into());
-        let path = directory_of(target).join(format!(".{name}.{tag}-{}", std::process::id()));
+        let dir = directory_of(target);
+        remove_stale(dir, &name);
+        let path = dir.join(format!(".{name}.{tag}-{}", std::process::id()));
         TempFile {
             path,
             persisted: false,
@@ -57,6 +62,73 @@ impl Drop for TempFile {
         if !self.persisted {
             let _ = std::fs::remove_file(&self.path);
         }
+    }
+}
+
+/// Removes the `.NAME.TAG-PID` files in `dir` whose process no longer runs: what a run killed
+/// while writing NAME left (a `kill -9` gives it no chance to clean up). A file whose process
+/// runs, or may run (it cannot be told), is another run's work in progress and is never touched.
+fn remove_stale(dir: &Path, name: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!(".{name}.");
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(temp_pid)
+        else {
+            continue;
+        };
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        if is_file && is_running(pid) == Some(false) && std::fs::remove_file(entry.path()).is_ok() {
+            crate::debug!(
+                "Removed {}, left behind by a run (pid {pid}) that was killed.",
+                entry.path().display()
+            );
+        }
+    }
+}
+
+/// The pid of a temporary file's name past `.NAME.`: `TAG-PID`, the tag in lowercase letters.
+fn temp_pid(rest: &str) -> Option<u32> {
+    let (tag, pid) = rest.rsplit_once('-')?;
+    let tag_ok = !tag.is_empty() && tag.bytes().all(|b| b.is_ascii_lowercase());
+    let pid_ok = !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit());
+    (tag_ok && pid_ok).then(|| pid.parse().ok()).flatten()
+}
+
+/// Whether process `pid` runs; `None` when this system cannot tell.
+fn is_running(pid: u32) -> Option<bool> {
+    if pid == 0 {
+        return None;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        // Without /proc mounted every pid would look dead.
+        let proc = Path::new("/proc");
+        proc.join("self")
+            .exists()
+            .then(|| proc.join(pid.to_string()).exists())
+    }
+    #[cfg(all(unix, not(target_os = "linux")))]
+    {
+        let pid = libc::pid_t::try_from(pid).ok()?;
+        // SAFETY: signal 0 only asks whether the process exists; nothing is sent.
+        if unsafe { libc::kill(pid, 0) } == 0 {
+            return Some(true);
+        }
+        match std::io::Error::last_os_error().raw_os_error() {
+            Some(libc::ESRCH) => Some(false),
+            Some(libc::EPERM) => Some(true),
+            _ => None,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        None
     }
 }
 
@@ -125,5 +197,47 @@ impl CsvOutput {
             || -> std::io::Result<()> { writer.into_inner().map_err(|e| e.into_error())?.flush() };
         written().with_context(|| format!("cannot write {}", path.display()))?;
         temp.persist(&path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_temporary_files_pid_is_read_from_its_name() {
+        assert_eq!(temp_pid("tmp-123"), Some(123));
+        assert_eq!(temp_pid("spool-7"), Some(7));
+        for other in [
+            "tmp-",
+            "tmp-+1",
+            "-5",
+            "manifest.json.tmp-5",
+            "tmp-12a",
+            "TMP-3",
+        ] {
+            assert_eq!(temp_pid(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn stale_temporary_files_of_the_target_go_and_live_ones_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let live = std::process::id();
+        let plant = |name: String| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, "x").unwrap();
+            path
+        };
+        let stale = plant(format!(".out.csv.spool-{dead}"));
+        let ours = plant(format!(".out.csv.tmp-{live}"));
+        let other_target = plant(format!(".other.csv.tmp-{dead}"));
+        let _temp = TempFile::beside(&dir.path().join("out.csv"), "tmp");
+        assert!(!stale.exists(), "a dead run's file is removed");
+        assert!(ours.exists(), "a live run's file is kept");
+        assert!(other_target.exists(), "another target's files are its own");
     }
 }

@@ -8,6 +8,7 @@ mod check;
 mod cli;
 mod delete;
 mod export;
+mod hostile;
 mod import;
 mod mapping;
 mod read;

@@ -2,12 +2,18 @@
 //!
 //! Each line is one JSON object. A row is marked `send` (with its match key and, for updates,
 //! the customer's whole record before the change) *before* its request leaves, and `done` with
-//! its outcome and id after. Every line is flushed as written, so a `kill -9` at any moment
-//! leaves at most one torn last line, which the loader ignores. `--resume` skips `done` rows and
-//! reconciles `send` rows without a `done` by their key before anything is re-sent.
+//! its outcome and id after. Every line is handed to the OS as written, so a `kill -9` at any
+//! moment leaves at most one torn last line, which the reader passes over and the next run cuts
+//! off before it appends. Any other line that cannot be read stops `--resume` with its number
+//! ([`Lines`]): it may be the `send` line that says a row must be looked up before it is sent
+//! again. `--resume` skips `done` rows and reconciles `send` rows without a `done` by their key
+//! before anything is re-sent ([`Resume`]). One run at a time holds a journal ([`Lock`]).
+
+mod lock;
+mod resume;
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -17,7 +23,8 @@ use sha2::{Digest, Sha256};
 
 use super::Outcome;
 use crate::api::Record;
-use crate::error::usage;
+pub use lock::Lock;
+pub use resume::{InFlight, Lines, Resume};
 
 /// The request a `send` line announces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,10 +119,19 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The appending side: one line per call, flushed before the call returns.
+/// The appending side: one line per call, handed to the OS before the call returns. It holds
+/// the journal's [`Lock`] for as long as the run lasts.
 pub struct Writer {
-    file: Mutex<File>,
+    file: Mutex<Appending>,
     pub path: PathBuf,
+    _lock: Lock,
+}
+
+/// The open journal and its length: where the next line starts, and where to cut back to
+/// when a line could only be written in part.
+struct Appending {
+    file: File,
+    len: u64,
 }
 
 impl Writer {
@@ -125,12 +141,14 @@ impl Writer {
         input: &Path,
         fingerprint: &Fingerprint,
         mode: &str,
+        lock: Lock,
     ) -> anyhow::Result<Writer> {
         let file = File::create(path)
             .with_context(|| format!("cannot create the journal {}", path.display()))?;
         let writer = Writer {
-            file: Mutex::new(file),
+            file: Mutex::new(Appending { file, len: 0 }),
             path: path.to_path_buf(),
+            _lock: lock,
         };
         writer.append(&Line::Start {
             version: VERSION,
@@ -144,35 +162,35 @@ impl Writer {
     }
 
     /// Continues an existing journal (after [`Resume::load`] checked it).
-    pub fn reopen(path: &Path) -> anyhow::Result<Writer> {
+    pub fn reopen(path: &Path, lock: Lock) -> anyhow::Result<Writer> {
         let mut file = OpenOptions::new()
             .read(true)
             .append(true)
             .open(path)
             .with_context(|| format!("cannot open the journal {}", path.display()))?;
-        // A torn last line (kill -9 mid-write) must not glue onto the next one.
-        let len = file.metadata()?.len();
-        if len > 0 {
-            let mut last = [0u8];
-            file.seek(SeekFrom::Start(len - 1))?;
-            file.read_exact(&mut last)?;
-            if last[0] != b'\n' {
-                file.write_all(b"\n")?;
-            }
-        }
+        let len = end_last_line(&mut file)
+            .with_context(|| format!("cannot mend the end of the journal {}", path.display()))?;
         Ok(Writer {
-            file: Mutex::new(file),
+            file: Mutex::new(Appending { file, len }),
             path: path.to_path_buf(),
+            _lock: lock,
         })
     }
 
-    /// Appends one line and hands it to the OS before returning, so it survives a kill -9.
+    /// Appends one line and hands it to the OS before returning, so it survives a kill -9. A
+    /// line written only in part (a full disk) is cut off again, so that a later line is never
+    /// glued onto it and the journal stays readable.
     pub fn append(&self, line: &Line) -> anyhow::Result<()> {
         let mut text = serde_json::to_vec(line)?;
         text.push(b'\n');
-        let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
-        file.write_all(&text)
-            .with_context(|| format!("cannot write the journal {}", self.path.display()))
+        let mut journal = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(err) = journal.file.write_all(&text) {
+            let _ = journal.file.set_len(journal.len);
+            return Err(anyhow::Error::new(err)
+                .context(format!("cannot write the journal {}", self.path.display())));
+        }
+        journal.len += text.len() as u64;
+        Ok(())
     }
 
     /// Forces the journal to stable storage (at the end of a run).
@@ -181,113 +199,49 @@ impl Writer {
             .file
             .lock()
             .unwrap_or_else(|e| e.into_inner())
+            .file
             .sync_data()?)
     }
 }
 
-/// What an earlier run left: finished rows (by file offset, to keep the index small) and rows
-/// whose request may or may not have reached the server.
-pub struct Resume {
-    path: PathBuf,
-    /// Byte offset of each row's `done` line, indexed by row number; 0 = not done.
-    done: Vec<u64>,
-    /// `send` lines with no `done` after them.
-    pub in_flight: std::collections::HashMap<u32, Line>,
-    pub complete: bool,
-    reader: Option<BufReader<File>>,
+/// Ends the journal on a whole line before a resumed run appends to it: a last line without
+/// its newline that still parses gets the newline; one that does not (torn by a kill -9, which
+/// the reader passed over) is cut off, so that it can never end up in the middle of the
+/// journal, where it would be damage. Returns the journal's length after.
+fn end_last_line(file: &mut File) -> std::io::Result<u64> {
+    let len = file.metadata()?.len();
+    let start = last_line_start(file, len)?;
+    if start == len {
+        return Ok(len);
+    }
+    let mut tail = Vec::new();
+    file.seek(SeekFrom::Start(start))?;
+    file.read_to_end(&mut tail)?;
+    if serde_json::from_slice::<Line>(&tail).is_ok() {
+        file.write_all(b"\n")?;
+        Ok(len + 1)
+    } else {
+        file.set_len(start)?;
+        Ok(start)
+    }
 }
 
-impl Resume {
-    /// Reads a journal and checks that it belongs to this input.
-    pub fn load(path: &Path, input: &Path, fingerprint: &Fingerprint) -> anyhow::Result<Resume> {
-        let file = File::open(path)
-            .with_context(|| format!("cannot open the journal {}", path.display()))?;
-        let mut reader = BufReader::new(file);
-        let mut resume = Resume {
-            path: path.to_path_buf(),
-            done: Vec::new(),
-            in_flight: Default::default(),
-            complete: false,
-            reader: None,
-        };
-        let mut offset = 0u64;
-        let mut text = Vec::new();
-        let mut first = true;
-        loop {
-            text.clear();
-            let n = reader.read_until(b'\n', &mut text)?;
-            if n == 0 {
-                break;
-            }
-            let at = offset;
-            offset += n as u64;
-            // A torn last line is what a kill -9 leaves; anything unparsable is skipped.
-            let Ok(line) = serde_json::from_slice::<Line>(&text) else {
-                continue;
-            };
-            match line {
-                Line::Start { size, sha256, .. } if first => {
-                    if size != fingerprint.size || sha256 != fingerprint.sha256 {
-                        return Err(usage(format!(
-                            "the journal {} was written for a different version of {} (the file changed since); \
-                             run without --resume to start afresh, or restore the original file",
-                            path.display(),
-                            input.display()
-                        )));
-                    }
-                }
-                Line::Send { row, .. } => {
-                    resume.in_flight.insert(row, line);
-                }
-                // A failed row is tried again; if its request had left, its `send` line stays
-                // so the retry looks the customer up first.
-                Line::Done {
-                    outcome: Outcome::Failed,
-                    ..
-                } => {}
-                Line::Done { row, .. } => {
-                    resume.in_flight.remove(&row);
-                    let index = row as usize;
-                    if resume.done.len() <= index {
-                        resume.done.resize(index + 1, 0);
-                    }
-                    resume.done[index] = at + 1; // +1 so that 0 means "not done"
-                }
-                Line::End { complete, .. } => resume.complete = complete,
-                Line::Start { .. } => {}
-            }
-            if first {
-                anyhow::ensure!(
-                    text.starts_with(br#"{"t":"start""#),
-                    "{} is not a custbulk journal",
-                    path.display()
-                );
-                first = false;
-            }
+/// Where the journal's last line starts: just after its last newline (`len` when it ends
+/// with one), read backwards from the end, since a journal can be large.
+fn last_line_start(file: &mut File, len: u64) -> std::io::Result<u64> {
+    let mut buffer = [0u8; 8192];
+    let mut end = len;
+    while end > 0 {
+        let start = end.saturating_sub(buffer.len() as u64);
+        let chunk = &mut buffer[..(end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(chunk)?;
+        if let Some(i) = chunk.iter().rposition(|b| *b == b'\n') {
+            return Ok(start + i as u64 + 1);
         }
-        anyhow::ensure!(!first, "the journal {} is empty", path.display());
-        Ok(resume)
+        end = start;
     }
-
-    /// The `done` line of a row finished in an earlier run.
-    pub fn done(&mut self, row: u32) -> anyhow::Result<Option<Line>> {
-        let Some(&at) = self.done.get(row as usize).filter(|at| **at > 0) else {
-            return Ok(None);
-        };
-        if self.reader.is_none() {
-            self.reader = Some(BufReader::new(File::open(&self.path)?));
-        }
-        let reader = self.reader.as_mut().expect("just opened");
-        reader.seek(SeekFrom::Start(at - 1))?;
-        let mut text = Vec::new();
-        reader.read_until(b'\n', &mut text)?;
-        Ok(Some(serde_json::from_slice(&text)?))
-    }
-
-    /// How many rows an earlier run finished.
-    pub fn finished(&self) -> usize {
-        self.done.iter().filter(|at| **at > 0).count()
-    }
+    Ok(0)
 }
 
 /// The journal's last line, read from its end (a journal can be large); `None` when it is
@@ -310,75 +264,4 @@ pub fn last_line(path: &Path) -> anyhow::Result<Option<Line>> {
 
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn done(row: u32, id: &str) -> Line {
-        Line::Done {
-            row,
-            outcome: Outcome::Created,
-            id: Some(id.into()),
-            status: Some(201),
-            error: None,
-            before: None,
-            after: None,
-        }
-    }
-
-    #[test]
-    fn a_torn_journal_resumes_with_finished_and_in_flight_rows() {
-        let dir = tempfile::tempdir().unwrap();
-        let input = dir.path().join("in.csv");
-        std::fs::write(&input, "name\nA\nB\nC\n").unwrap();
-        let fingerprint = Fingerprint::of(&input).unwrap();
-        let path = dir.path().join("in.journal");
-        let writer = Writer::create(&path, &input, &fingerprint, "create").unwrap();
-        let send = |row| Line::Send {
-            row,
-            op: Op::Create,
-            key: Some(format!("k{row}")),
-            id: None,
-            before: None,
-        };
-        writer.append(&send(2)).unwrap();
-        writer.append(&done(2, "id2")).unwrap();
-        writer.append(&send(3)).unwrap();
-        drop(writer);
-        // What a kill -9 in the middle of a write leaves behind.
-        let mut file = OpenOptions::new().append(true).open(&path).unwrap();
-        file.write_all(br#"{"t":"done","row":3,"outc"#).unwrap();
-
-        let mut resume = Resume::load(&path, &input, &fingerprint).unwrap();
-        assert_eq!(resume.finished(), 1);
-        assert!(
-            matches!(resume.done(2).unwrap(), Some(Line::Done { id: Some(id), .. }) if id == "id2")
-        );
-        assert!(resume.done(3).unwrap().is_none());
-        assert!(resume.in_flight.contains_key(&3));
-        assert!(!resume.complete);
-
-        let writer = Writer::reopen(&path).unwrap();
-        writer.append(&done(3, "id3")).unwrap();
-        let mut resume = Resume::load(&path, &input, &fingerprint).unwrap();
-        assert_eq!(resume.finished(), 2, "the line after the torn one is read");
-        assert!(resume.done(3).unwrap().is_some());
-    }
-
-    #[test]
-    fn a_journal_for_a_changed_input_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let input = dir.path().join("in.csv");
-        std::fs::write(&input, "name\nA\n").unwrap();
-        let path = dir.path().join("in.journal");
-        Writer::create(&path, &input, &Fingerprint::of(&input).unwrap(), "create").unwrap();
-        std::fs::write(&input, "name\nB\n").unwrap();
-        let err = Resume::load(&path, &input, &Fingerprint::of(&input).unwrap())
-            .err()
-            .unwrap();
-        assert_eq!(crate::error::exit_code(&err), crate::error::USAGE);
-        assert!(err.to_string().contains("changed"), "{err}");
-    }
 }

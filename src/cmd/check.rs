@@ -15,6 +15,12 @@ use crate::error::Exit;
 use crate::probe::{self, WriteReport};
 use crate::profile::{self, ListEnvelope, ListFacts, Probe, Profile};
 
+const EXAMPLES: &str = "\
+Examples:
+  ICLOUDREADY_API_KEY=... custbulk check
+  custbulk check --write --save
+  custbulk check --sandbox --write --output json";
+
 /// Probe the API and report what custbulk detects: reachability, auth, the list envelope, the
 /// id field, whether `page` starts at 0 or 1, the page size cap and the total. Read-only unless
 /// --write.
@@ -24,12 +30,8 @@ use crate::profile::{self, ListEnvelope, ListFacts, Probe, Profile};
 /// answers to writes; it is deleted on failure and on Ctrl-C too, and a later --write deletes
 /// any that a killed probe left. --save writes the findings to the API profile that every
 /// command reads.
-///
-/// Examples:
-///   ICLOUDREADY_API_KEY=... custbulk check
-///   custbulk check --write --save
-///   custbulk check --sandbox --write --output json
 #[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     /// Where list responses keep their records, as a dotted path, when detection fails.
     #[arg(long, value_name = "PATH")]

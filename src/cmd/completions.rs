@@ -4,8 +4,14 @@ use clap_complete::Shell;
 
 use crate::error::Exit;
 
-/// Print a completion script for SHELL, e.g. `custbulk completions bash > ~/.local/share/bash-completion/completions/custbulk`.
+const EXAMPLES: &str = "\
+Examples:
+  custbulk completions bash > ~/.local/share/bash-completion/completions/custbulk
+  custbulk completions zsh > ~/.zfunc/_custbulk";
+
+/// Print a completion script for SHELL.
 #[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     /// bash, zsh, fish, elvish or powershell.
     pub shell: Shell,

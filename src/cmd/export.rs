@@ -10,21 +10,25 @@ use crate::cmd::Global;
 use crate::error::{usage, Exit};
 use crate::export::{self, Format, Job, Order};
 
+const EXAMPLES: &str = "\
+Examples:
+  custbulk export customers.xlsx
+  custbulk export backup.ndjson --page-size 1000 --concurrency 8
+  custbulk export actifs.csv --p '{\"status\":\"actif\"}' --bom";
+
 /// Export every customer to a file: a complete backup you can open, verify, and import back.
 ///
 /// custbulk pages through the API in a stable order (oldest first by default), writes each
 /// customer once even if the list shifts between pages, and writes CSV, XLSX, JSON or NDJSON,
 /// chosen by --format or the file's extension. The file appears under its name only when the
 /// export is complete, with FILE.manifest.json beside it (record count, size, sha256, query);
-/// `custbulk verify FILE` checks it later. A failed export leaves no new file and exits 3.
+/// `custbulk verify FILE` checks it later. A failed export leaves no new file and exits 3; the
+/// hidden temporary files of one that was killed are removed by the next export to FILE.
 ///
 /// Columns of CSV and XLSX: the id, the customer fields in a fixed order, then every other
 /// field the API returned; contacts are JSON text.
-///
-/// Examples: `custbulk export customers.xlsx`,
-/// `custbulk export backup.ndjson --page-size 1000 --concurrency 8`,
-/// `custbulk export actifs.csv --p '{"status":"actif"}' --bom`.
 #[derive(Debug, Clone, clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     /// The file to write; its extension (.csv, .xlsx, .json, .ndjson or .jsonl) picks the
     /// format unless --format is given.

@@ -8,18 +8,21 @@ use crate::cmd::Global;
 use crate::error::{usage, Exit};
 use crate::import::{self, Blank, Plan};
 
+const EXAMPLES: &str = "\
+Examples:
+  custbulk import customers.xlsx --sandbox
+  custbulk import clients.csv --mode upsert --match-on siret --concurrency 16
+  custbulk import clients.csv --resume";
+
 /// Import a sheet into the Customers API: create or update one customer per valid row.
 ///
 /// Every row ends in exactly one outcome in the results file (NAME.results.csv beside the
 /// input): created, updated, unchanged, invalid, failed or skipped. Invalid and failed rows also
 /// go to NAME.failed.csv, ready to fix and import again. A journal written ahead of every request
-/// lets `--resume` continue after a crash or Ctrl-C without losing or duplicating a customer.
-///
-/// Examples:
-///   custbulk import customers.xlsx --sandbox
-///   custbulk import clients.csv --mode upsert --match-on siret --concurrency 16
-///   custbulk import clients.csv --resume
+/// lets `--resume` continue after a crash or Ctrl-C without losing or duplicating a customer;
+/// one run at a time holds the journal, and a second is refused.
 #[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     #[command(flatten)]
     pub rows: super::Rows,
@@ -42,7 +45,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub results: Option<PathBuf>,
 
-    /// The journal (default: NAME.journal beside the results file).
+    /// The journal (default: NAME.journal beside the input).
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,
 
@@ -50,6 +53,11 @@ pub struct Args {
     /// flight are looked up before anything is sent again.
     #[arg(long)]
     pub resume: bool,
+
+    /// With --resume, go on past journal lines that cannot be read (without it they stop the
+    /// run): every row without a `done` line is then looked up before anything is sent.
+    #[arg(long, requires = "resume")]
+    pub repair: bool,
 
     /// Ask the server (read only) and say what each row would do; change nothing.
     #[arg(long, conflicts_with_all = ["resume", "dry_run"])]
@@ -88,6 +96,7 @@ impl Args {
             results: self.results.clone(),
             journal: self.journal.clone(),
             resume: self.resume,
+            repair: self.repair,
             plan: self.plan,
             dry_run: self.dry_run,
             strict: self.strict,

@@ -17,15 +17,19 @@ use crate::{info, warn};
 /// How many data rows are looked at to find a sample value for each column.
 const SAMPLE_ROWS: usize = 100;
 
+const EXAMPLES: &str = "\
+Examples:
+  # Save the mapping, edit it, then validate with it:
+  custbulk mapping clients.xlsx --write mapping.toml
+  custbulk validate clients.xlsx --map mapping.toml";
+
 /// Show how the columns of FILE map to customer fields, with a sample value from each, and the
 /// columns that map to nothing. Two columns on one field, or no column mapped at all, is a
 /// usage error (exit 2), shown after the table.
 ///
 /// With --write, save the mapping as a TOML file to edit and pass back with --map.
-///
-/// Example: `custbulk mapping clients.xlsx --write mapping.toml`, edit mapping.toml, then
-/// `custbulk validate clients.xlsx --map mapping.toml`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     #[command(flatten)]
     pub input: Input,

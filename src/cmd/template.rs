@@ -17,12 +17,15 @@ use crate::schema::{Field, Kind, CONTACT_KEYS, FIELDS};
 /// Rows the isCompany list and the text formats cover.
 const DATA_ROWS: u32 = 10_000;
 
+const EXAMPLES: &str = "\
+Examples:
+  custbulk template --lang fr --out clients.xlsx";
+
 /// Write a blank customer import sheet (XLSX): one column per field with a note saying its
 /// type, rule and an example, a yes/no list on the company column, zip code and SIRET columns
 /// formatted as text (leading zeros survive), a bold frozen header, and contact columns.
-///
-/// Example: `custbulk template --lang fr --out clients.xlsx`
 #[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     /// Where to write the template.
     #[arg(

@@ -8,17 +8,21 @@ use crate::cmd::Global;
 use crate::error::Exit;
 use crate::undo::{self, Plan};
 
+const EXAMPLES: &str = "\
+Examples:
+  custbulk undo clients.journal --plan
+  custbulk undo clients.journal
+  custbulk undo clients.journal --resume";
+
 /// Reverse an import: delete the customers it created, restore the ones it updated to their
 /// values before it, and create again the ones it deleted (they get new ids).
 ///
 /// A customer changed by someone else since the import is reported as a conflict and left
 /// alone, unless --force. Results go to JOURNAL-NAME.undo.results.csv; undo keeps its own
-/// journal (JOURNAL-NAME.undo.journal), so --resume continues an interrupted undo.
-///
-/// Examples:
-///   custbulk undo clients.journal --plan
-///   custbulk undo clients.journal
+/// journal (JOURNAL-NAME.undo.journal), so --resume continues an interrupted undo. An undo holds
+/// both journals while it runs: no import resumes the one it reads.
 #[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     /// The journal an import wrote (NAME.journal beside its input by default).
     pub journal: PathBuf,
@@ -49,6 +53,11 @@ pub struct Args {
     /// Continue an interrupted undo from its own journal.
     #[arg(long)]
     pub resume: bool,
+
+    /// Go on past journal lines that cannot be read (without it they stop the undo): the
+    /// change on a damaged line of the import's journal, if any, is not undone.
+    #[arg(long)]
+    pub repair: bool,
 }
 
 pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
@@ -59,6 +68,7 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         restore_with: args.restore_with,
         results: args.results,
         resume: args.resume,
+        repair: args.repair,
         concurrency: args.load.concurrency as usize,
         limits: args.failures.limits(),
     })?;

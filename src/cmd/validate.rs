@@ -11,17 +11,19 @@ use crate::report::{self, ProblemLog};
 use crate::validate::{Checked, ValidateOptions};
 use crate::warn;
 
+const EXAMPLES: &str = "\
+Examples:
+  custbulk validate clients.xlsx --sheet Clients --report problems.csv
+  custbulk validate clients.csv --annotate clients-annotated.xlsx";
+
 /// Check a customer list without sending anything: how its columns map to customer fields,
 /// and every cell that would be refused (errors) or looks wrong (warnings).
 ///
 /// Exits with 0 when no row has an error (warnings are fine), 1 when some rows do, 2 for a
 /// usage or mapping mistake (two columns on one field, a bad mapping file), 3 when the file
 /// cannot be read.
-///
-/// Example: `custbulk validate clients.xlsx --sheet Clients --report problems.csv`
-///
-/// Example: `custbulk validate clients.csv --annotate clients-annotated.xlsx`
 #[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     #[command(flatten)]
     pub rows: super::Rows,

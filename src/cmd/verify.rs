@@ -6,12 +6,16 @@ use crate::cmd::{Global, Output};
 use crate::error::Exit;
 use crate::export::manifest;
 
+const EXAMPLES: &str = "\
+Examples:
+  custbulk verify backup.xlsx
+  custbulk verify backup.csv --output json";
+
 /// Check an export against its manifest: the file's size, sha256 and record count must be what
 /// FILE.manifest.json says. Exits 0 when they match, 1 when they do not (the message says what
 /// differs), 3 when the file or the manifest cannot be read.
-///
-/// Example: `custbulk verify backup.xlsx`, or `custbulk verify backup.csv --output json`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     /// The exported file.
     #[arg(value_name = "FILE")]

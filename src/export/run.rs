@@ -285,7 +285,7 @@ impl TableJob {
                 .with_context(|| format!("{}: line {} is damaged", spool.display(), rows + 1))?;
             table.write(&record)?;
             rows += 1;
-            if rows % 1024 == 0 {
+            if rows.is_multiple_of(1024) {
                 self.progress.rows(1024);
                 if *self.cancel.borrow() {
                     anyhow::bail!("interrupted");

@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 
 use crate::annotate::Annotator;
 use crate::api::Client;
-use crate::apply::journal::{self, Fingerprint, Line, Resume};
+use crate::apply::journal::{self, Fingerprint, Line, Lock, Resume};
 use crate::apply::summary::Files;
 use crate::apply::{
     self, Applier, Column, Done, Finished, Job, Layout, Limits, Outcome, Report, Results, Session,
@@ -62,6 +62,8 @@ pub struct Options {
     /// The journal (default: NAME.journal beside the input).
     pub journal: Option<PathBuf>,
     pub resume: bool,
+    /// With `resume`: go on past damaged journal lines, looking up every row without a `done`.
+    pub repair: bool,
     /// Ask the server (read only) and say what each row would do.
     pub plan: bool,
     /// Validate only; no network.
@@ -118,8 +120,9 @@ pub struct Plan {
     options: Options,
     source: Source,
     paths: Paths,
-    /// The journal's state: the input's fingerprint and what an earlier run left.
-    journal: Option<(Fingerprint, Option<Resume>)>,
+    /// The journal's state: this run's hold on it, the input's fingerprint, and what an
+    /// earlier run left.
+    journal: Option<(Lock, Fingerprint, Option<Resume>)>,
 }
 
 impl Plan {
@@ -130,10 +133,13 @@ impl Plan {
         let journal = if options.dry_run || options.plan {
             None
         } else {
+            // Held from before the journal is read, so a second run is refused before it
+            // reads (or replaces) what the first is writing.
+            let lock = Lock::take(&paths.journal, "import")?;
             let file = &options.input.file;
             let fingerprint = Fingerprint::of(file)?;
             let resume = if options.resume {
-                let loaded = Resume::load(&paths.journal, file, &fingerprint)?;
+                let loaded = Resume::load(&paths.journal, file, &fingerprint, options.repair)?;
                 crate::info!(
                     "Resuming from {}: {} rows already done, {} to reconcile.",
                     paths.journal.display(),
@@ -145,7 +151,7 @@ impl Plan {
                 refuse_unfinished_journal(&paths.journal)?;
                 None
             };
-            Some((fingerprint, resume))
+            Some((lock, fingerprint, resume))
         };
         Ok(Plan {
             options,
@@ -251,18 +257,19 @@ fn applier(
     client: &Client,
     options: &Options,
     paths: &Paths,
-    journal: Option<(Fingerprint, Option<Resume>)>,
+    journal: Option<(Lock, Fingerprint, Option<Resume>)>,
 ) -> anyhow::Result<(Applier, Option<Resume>)> {
-    let Some((fingerprint, resume)) = journal else {
+    let Some((lock, fingerprint, resume)) = journal else {
         return Ok((Applier::plan(client.clone()), None));
     };
     let writer = match &resume {
-        Some(_) => journal::Writer::reopen(&paths.journal)?,
+        Some(_) => journal::Writer::reopen(&paths.journal, lock)?,
         None => journal::Writer::create(
             &paths.journal,
             &options.input.file,
             &fingerprint,
             options.mode.as_str(),
+            lock,
         )?,
     };
     Ok((Applier::new(client.clone(), Arc::new(writer)), resume))

@@ -17,7 +17,7 @@ use std::time::Instant;
 use serde_json::Value;
 
 use crate::api::{record_id, ApiError, Client, Record};
-use crate::apply::journal::{self, Fingerprint, Line, Resume};
+use crate::apply::journal::{self, Fingerprint, Line, Lock, Resume};
 use crate::apply::summary::Files;
 use crate::apply::{
     self, Applier, Change, Column, Done, Finished, Job, Layout, Limits, Outcome, Report, Results,
@@ -40,6 +40,9 @@ pub struct Options {
     /// The results file (default: NAME.undo.results.csv beside the journal).
     pub results: Option<PathBuf>,
     pub resume: bool,
+    /// Go on past damaged lines: of the import's journal (their changes are not undone) and,
+    /// with `resume`, of undo's own.
+    pub repair: bool,
     /// Requests in flight at most.
     pub concurrency: usize,
     /// When failing rows stop the run.
@@ -88,19 +91,35 @@ pub struct Plan {
     journal: PathBuf,
     fingerprint: Fingerprint,
     resume: Option<Resume>,
+    /// Undo's hold on its own journal; `None` for `--plan`, which writes none.
+    lock: Option<Lock>,
+    /// Undo's hold on the import's journal, so no import resumes it while undo reads it.
+    _reading: Option<Lock>,
 }
 
 impl Plan {
     pub fn new(options: Options) -> anyhow::Result<Plan> {
-        let steps = find_steps(&options.journal)?;
+        let journal = beside(&options.journal, "undo.journal");
+        let (reading, lock) = match options.plan {
+            true => (None, None),
+            false => (
+                Some(Lock::take(&options.journal, "undo")?),
+                Some(Lock::take(&journal, "undo")?),
+            ),
+        };
+        let steps = find_steps(&options.journal, options.repair)?;
         let results = options
             .results
             .clone()
             .unwrap_or_else(|| beside(&options.journal, "undo.results.csv"));
-        let journal = beside(&options.journal, "undo.journal");
         let fingerprint = Fingerprint::of(&options.journal)?;
         let resume = match options.resume {
-            true => Some(Resume::load(&journal, &options.journal, &fingerprint)?),
+            true => Some(Resume::load(
+                &journal,
+                &options.journal,
+                &fingerprint,
+                options.repair,
+            )?),
             false => None,
         };
         Ok(Plan {
@@ -110,6 +129,8 @@ impl Plan {
             journal,
             fingerprint,
             resume,
+            lock,
+            _reading: reading,
         })
     }
 }
@@ -117,15 +138,16 @@ impl Plan {
 pub async fn run(plan: Plan, client: &Client, session: Session) -> anyhow::Result<Report> {
     let started = Instant::now();
     let (options, results) = (&plan.options, &plan.results);
-    let applier = if options.plan {
-        Applier::plan(client.clone())
-    } else {
-        let (path, fingerprint) = (&plan.journal, &plan.fingerprint);
-        let writer = match &plan.resume {
-            Some(_) => journal::Writer::reopen(path)?,
-            None => journal::Writer::create(path, &options.journal, fingerprint, "undo")?,
-        };
-        Applier::new(client.clone(), Arc::new(writer))
+    let applier = match plan.lock {
+        None => Applier::plan(client.clone()),
+        Some(lock) => {
+            let (path, fingerprint) = (&plan.journal, &plan.fingerprint);
+            let writer = match &plan.resume {
+                Some(_) => journal::Writer::reopen(path, lock)?,
+                None => journal::Writer::create(path, &options.journal, fingerprint, "undo", lock)?,
+            };
+            Applier::new(client.clone(), Arc::new(writer))
+        }
     };
     let journal_path = applier.journal().map(|j| j.path.clone());
     let columns = [

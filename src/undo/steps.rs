@@ -1,5 +1,7 @@
 //! Reading an import journal for undo: where each row's last successful change is, and what
 //! it was. Only positions are kept in memory; each change is read again when its turn comes.
+//! A damaged line stops undo with its number, as it stops the import's `--resume`: it may be
+//! the `done` line of a customer the import created, which undo would then leave behind.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -9,22 +11,24 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use super::Reversal;
-use crate::apply::journal::Line;
+use crate::apply::journal::{Line, Lines};
 use crate::apply::Outcome;
 use crate::error::usage;
+
+/// What `--repair` would do when the import's journal is damaged, for the refusal.
+const ADVICE: &str = "Add --repair to undo what the other lines record (the change on a \
+                      damaged line, if any, is then not undone)";
 
 /// Where the steps to take are in the import journal, newest first: the line of each row's
 /// last successful outcome. Only positions are kept, so a million-row undo holds a few MB; each
 /// step is read again when its turn comes ([`StepReader`]).
-pub fn find_steps(path: &Path) -> anyhow::Result<Vec<(u32, u64)>> {
-    let mut lines = journal_lines(path)?;
+pub fn find_steps(path: &Path, repair: bool) -> anyhow::Result<Vec<(u32, u64)>> {
+    let mut lines = Lines::open(path, repair, ADVICE)?;
     let mut last: HashMap<u32, u64> = HashMap::new();
     let mut complete = false;
-    let mut text = Vec::new();
-    let mut offset = 0;
-    match next_line(&mut lines, &mut text, &mut offset, path)? {
-        Some((_, Line::Start { mode, .. })) if mode != "undo" => {}
-        Some((_, Line::Start { .. })) => {
+    match lines.first()? {
+        Some(Line::Start { mode, .. }) if mode != "undo" => {}
+        Some(Line::Start { .. }) => {
             return Err(usage(format!(
                 "{} is the journal of an undo, not of an import",
                 path.display()
@@ -37,7 +41,7 @@ pub fn find_steps(path: &Path) -> anyhow::Result<Vec<(u32, u64)>> {
             )))
         }
     }
-    while let Some((at, line)) = next_line(&mut lines, &mut text, &mut offset, path)? {
+    while let Some((at, line)) = lines.next_line()? {
         match line {
             Line::End { complete: true, .. } => complete = true,
             line => {
@@ -81,60 +85,33 @@ fn step_of(line: Line) -> Option<(u32, Reversal)> {
     Some((row, step))
 }
 
-type JournalLines = BufReader<File>;
-
-fn journal_lines(path: &Path) -> anyhow::Result<JournalLines> {
-    let file =
-        File::open(path).with_context(|| format!("cannot open the journal {}", path.display()))?;
-    Ok(BufReader::new(file))
-}
-
-/// The next line that parses, with where it starts (`offset` follows the reader); lines that
-/// do not parse (a line cut short by a crash) are passed over, as the import's resume does.
-fn next_line(
-    lines: &mut JournalLines,
-    text: &mut Vec<u8>,
-    offset: &mut u64,
-    path: &Path,
-) -> anyhow::Result<Option<(u64, Line)>> {
-    loop {
-        let at = *offset;
-        text.clear();
-        let n = lines
-            .read_until(b'\n', text)
-            .with_context(|| format!("reading the journal {}", path.display()))?;
-        if n == 0 {
-            return Ok(None);
-        }
-        *offset += n as u64;
-        if let Ok(line) = serde_json::from_slice::<Line>(text) {
-            return Ok(Some((at, line)));
-        }
-    }
-}
-
 /// Reads the steps [`find_steps`] found, one at a time, from the import journal.
 pub struct StepReader {
     path: PathBuf,
-    lines: JournalLines,
+    lines: BufReader<File>,
     text: Vec<u8>,
 }
 
 impl StepReader {
     pub fn open(path: &Path) -> anyhow::Result<StepReader> {
+        let file = File::open(path)
+            .with_context(|| format!("cannot open the journal {}", path.display()))?;
         Ok(StepReader {
             path: path.to_path_buf(),
-            lines: journal_lines(path)?,
+            lines: BufReader::new(file),
             text: Vec::new(),
         })
     }
 
-    /// The step whose line starts at `at`.
+    /// The step whose line starts at `at` (a line [`find_steps`] read).
     pub fn load(&mut self, at: u64) -> anyhow::Result<Reversal> {
         self.lines.seek(SeekFrom::Start(at))?;
-        let mut offset = at;
-        next_line(&mut self.lines, &mut self.text, &mut offset, &self.path)?
-            .and_then(|(found, line)| (found == at).then_some(line))
+        self.text.clear();
+        self.lines
+            .read_until(b'\n', &mut self.text)
+            .with_context(|| format!("cannot read the journal {}", self.path.display()))?;
+        serde_json::from_slice::<Line>(&self.text)
+            .ok()
             .and_then(step_of)
             .map(|(_, step)| step)
             .with_context(|| {

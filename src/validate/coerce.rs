@@ -313,7 +313,7 @@ pub fn check_siret(digits: &str) -> Result<(), SiretError> {
 
 /// The Luhn checksum over ASCII digits.
 pub fn luhn(digits: &str) -> bool {
-    luhn_sum(digits, false) % 10 == 0
+    luhn_sum(digits, false).is_multiple_of(10)
 }
 
 /// The digit that completes `digits` into a number that passes [`luhn`], as a SIRET's last

@@ -9,6 +9,21 @@ use tokio::net::TcpListener;
 /// the body for a list request's `page`, or `None` to make the server die (stop listening and
 /// drop the connection) from then on.
 pub async fn fake_api(respond: impl Fn(u64) -> Option<String> + Send + Sync + 'static) -> String {
+    fake_server(move |_, target| {
+        let page = target
+            .split(['?', '&'])
+            .find_map(|kv| kv.strip_prefix("page="))
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(1);
+        respond(page)
+    })
+    .await
+}
+
+/// [`fake_api`] for any request: `respond(method, target)` gives the body of a 200 answer.
+pub async fn fake_server(
+    respond: impl Fn(&str, &str) -> Option<String> + Send + Sync + 'static,
+) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}/api/v2", listener.local_addr().unwrap());
     tokio::spawn(async move {
@@ -25,13 +40,9 @@ pub async fn fake_api(respond: impl Fn(u64) -> Option<String> + Send + Sync + 's
                 }
             }
             let head = String::from_utf8_lossy(&head);
-            let target = head.split_whitespace().nth(1).unwrap_or("");
-            let page = target
-                .split(['?', '&'])
-                .find_map(|kv| kv.strip_prefix("page="))
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(1);
-            let Some(body) = respond(page) else {
+            let mut request = head.split_whitespace();
+            let (method, target) = (request.next().unwrap_or(""), request.next().unwrap_or(""));
+            let Some(body) = respond(method, target) else {
                 return; // the listener and this connection drop: the server is gone
             };
             let response = format!(

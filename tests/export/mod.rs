@@ -7,7 +7,7 @@
 //! server that misbehaves on purpose.
 
 mod failures;
-mod fake;
+pub mod fake;
 mod formats;
 mod paging;
 

@@ -2,7 +2,7 @@
 //! space, giant shared strings), a zip directory that lies about sizes, a cell or a row past
 //! its bound, and formulas written without their value. Each is refused with the file, sheet
 //! and cell or row named, and costs little memory: the peak RSS of the real binary is checked
-//! through `wait4`, never by timing.
+//! from the child's own high-water mark, never by timing.
 //!
 //! The workbooks are written here by the zip crate, streaming: deflate packs a run of one
 //! byte about a thousandfold, so a 3 MB file holds a 3 GB cell.
@@ -15,7 +15,7 @@ use std::process::Stdio;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
-use crate::util::Workdir;
+use crate::util::{peak_rss, Workdir};
 
 const MB: u64 = 1 << 20;
 
@@ -163,28 +163,19 @@ fn big_cell(n: u64) -> impl Fn(&mut dyn Write) -> io::Result<()> {
 }
 
 /// Runs `custbulk validate FILE ARGS` and returns (exit code, stderr, peak RSS in MB) of the
-/// child alone, from `wait4`.
-#[allow(clippy::zombie_processes)] // reaped by wait4 below, which also gives its peak RSS
+/// child alone ([`peak_rss`]).
 fn validate_rss(w: &Workdir, file: &str, args: &[&str]) -> (i32, String, f64) {
     let err = w.path(&format!("{file}.stderr"));
-    let child = w
+    let mut child = w
         .command(&["validate", file])
         .args(args)
         .stdout(Stdio::null())
         .stderr(File::create(&err).unwrap())
         .spawn()
         .unwrap();
-    let mut status = 0;
-    // SAFETY: wait4 writes only into the two values passed; the child is ours and not waited.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
-    assert!(pid > 0 && libc::WIFEXITED(status), "status {status}");
+    let (status, rss) = peak_rss(&mut child);
     let stderr = std::fs::read_to_string(&err).unwrap();
-    (
-        libc::WEXITSTATUS(status),
-        stderr,
-        usage.ru_maxrss as f64 / 1024.0,
-    )
+    (status.code().unwrap_or(-1), stderr, rss)
 }
 
 /// The case: a 3 MB XLSX whose one cell inflates to 3 GiB was read whole (9.4 GB of
