@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 
 use super::rows::Wanted;
 use super::InputRow;
-use crate::lookup::INDEX_ABOVE_ROWS;
+use crate::lookup::{Keys, INDEX_ABOVE_ROWS};
 use crate::mapping::{Ignored, Target};
 use crate::pipeline::{Input, Pipeline};
 use crate::validate::{Action, Checked, Mode, ValidateOptions};
@@ -21,8 +21,8 @@ pub struct Source {
     /// The whole file fitted in the look-ahead.
     ended: bool,
     pub headers: Vec<String>,
-    /// The match key field (`id` for the id column).
-    pub key_field: String,
+    /// The match keys, tried in order (`id` for the id column).
+    pub keys: Keys,
     /// The sheet has an `_action` column: rows may choose their own mode.
     pub has_actions: bool,
 }
@@ -44,7 +44,10 @@ impl Source {
             .columns
             .iter()
             .any(|c| c.target == Target::Ignore(Ignored::Action));
-        let key_field = pipeline.key_field().unwrap_or("name").to_string();
+        let keys = match pipeline.keys() {
+            Some(keys) => keys.clone(),
+            None => Keys::parse("name").expect("name is a field"),
+        };
         let mut ahead = Vec::new();
         let mut ended = false;
         let mut data_rows = 0;
@@ -62,7 +65,7 @@ impl Source {
             ahead,
             ended,
             headers,
-            key_field,
+            keys,
             has_actions,
         })
     }
@@ -160,7 +163,7 @@ fn input_row(row: &Checked) -> InputRow {
         wanted: Wanted {
             record: row.record(),
             blank: row.blank_fields().map(|f| f.name).collect(),
-            key: row.key().map(str::to_string),
+            id: row.id().map(str::to_string),
             action: row.action,
         },
     }

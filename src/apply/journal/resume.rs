@@ -291,6 +291,7 @@ mod tests {
             error: None,
             before: None,
             after: None,
+            similar: None,
         }
     }
 
