@@ -11,6 +11,7 @@ mod export;
 mod hostile;
 mod import;
 mod mapping;
+mod matching;
 mod read;
 mod sandbox;
 mod stops;

@@ -165,14 +165,12 @@ impl Rows {
     }
 
     /// What becomes of a row that would create a customer: created, or, when it is likely
-    /// the same as one already there, what `--on-duplicate` says. A create an earlier run sent
-    /// before dying is not checked again: the customer found would be the one it made, which
-    /// the applier reconciles.
+    /// the same as one already there, what `--on-duplicate` says (a create an earlier run sent
+    /// before dying stays a create, which the applier reconciles).
     fn before_create(&self, row: &Wanted, resumed: Option<&Line>) -> Result<Decision, ApiError> {
-        if let Some(Line::Send { op: Op::Create, .. }) = resumed {
-            return Ok(Decision::Create(None));
-        }
-        self.finder.before_create(&row.record, self.on_duplicate)
+        let resumed = matches!(resumed, Some(Line::Send { op: Op::Create, .. }));
+        let body = self.body(row);
+        self.finder.before_create(&body, self.on_duplicate, resumed)
     }
 
     /// The update a row asks for, or how it ended without one (`unchanged`, or an update an

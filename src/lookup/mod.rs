@@ -127,13 +127,21 @@ impl Finder {
         }
     }
 
-    /// What to do instead of creating the row whose fields are `body`, by `choice`.
+    /// What to do instead of creating the row whose fields are `body`, by `choice`. For a
+    /// create an earlier run sent before dying (`resumed`), the decision was made then: it is
+    /// created (the applier finds it if it got through), and a customer equal to the body is
+    /// the one that run made, not a duplicate.
     pub fn before_create(
         &self,
         body: &Record,
         choice: OnDuplicate,
+        resumed: bool,
     ) -> Result<duplicates::Decision, ApiError> {
-        let found = self.resembling(body)?;
+        let mut found = self.resembling(body)?;
+        if resumed {
+            found.retain(|(record, _)| !crate::compare::changes(body, record).is_empty());
+        }
+        let choice = if resumed { OnDuplicate::Create } else { choice };
         duplicates::decide(found, choice).map_err(ApiError::Local)
     }
 

@@ -143,23 +143,6 @@ impl Seen {
         (h as usize) & (self.hashes.len() - 1)
     }
 
-    /// Asks the CPU to fetch the slot where `h` starts probing.
-    #[inline]
-    pub fn prefetch(&self, h: u64) {
-        if self.hashes.is_empty() {
-            return;
-        }
-        let i = self.start(h);
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: a prefetch is a hint and never faults; the address is inside `hashes` anyway.
-        unsafe {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            _mm_prefetch::<_MM_HINT_T0>(self.hashes.as_ptr().add(i).cast());
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = i;
-    }
-
     /// The first row that had `h`.
     pub fn get(&self, h: u64) -> Option<u32> {
         let h = h.max(1);
