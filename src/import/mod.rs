@@ -13,7 +13,7 @@
 mod rows;
 mod source;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -24,13 +24,12 @@ use tokio::sync::mpsc;
 
 use crate::annotate::Annotator;
 use crate::api::Client;
-use crate::apply::journal::{self, Fingerprint, Line, Lock, Resume};
+use crate::apply::journal::{Claim, Resume};
 use crate::apply::summary::Files;
 use crate::apply::{
     self, Applier, Column, Done, Finished, Job, Layout, Limits, Outcome, Report, Results, Session,
     Summary, UpdateWith,
 };
-use crate::error::usage;
 use crate::lookup::Finder;
 use crate::output::beside;
 use crate::pipeline::Input;
@@ -120,9 +119,8 @@ pub struct Plan {
     options: Options,
     source: Source,
     paths: Paths,
-    /// The journal's state: this run's hold on it, the input's fingerprint, and what an
-    /// earlier run left.
-    journal: Option<(Lock, Fingerprint, Option<Resume>)>,
+    /// The journal's state: this run's hold on it, and what an earlier run left.
+    journal: Option<Claim>,
 }
 
 impl Plan {
@@ -133,25 +131,14 @@ impl Plan {
         let journal = if options.dry_run || options.plan {
             None
         } else {
-            // Held from before the journal is read, so a second run is refused before it
-            // reads (or replaces) what the first is writing.
-            let lock = Lock::take(&paths.journal, "import")?;
-            let file = &options.input.file;
-            let fingerprint = Fingerprint::of(file)?;
-            let resume = if options.resume {
-                let loaded = Resume::load(&paths.journal, file, &fingerprint, options.repair)?;
-                crate::info!(
-                    "Resuming from {}: {} rows already done, {} to reconcile.",
-                    paths.journal.display(),
-                    loaded.finished(),
-                    loaded.in_flight.len()
-                );
-                Some(loaded)
-            } else {
-                refuse_unfinished_journal(&paths.journal)?;
-                None
-            };
-            Some((lock, fingerprint, resume))
+            let (file, journal) = (&options.input.file, &paths.journal);
+            Some(Claim::take(
+                journal,
+                file,
+                "import",
+                options.resume,
+                options.repair,
+            )?)
         };
         Ok(Plan {
             options,
@@ -193,7 +180,7 @@ pub async fn run(plan: Plan, client: Option<&Client>, session: Session) -> anyho
     } = plan;
     let (applier, resume) = match client {
         Some(client) => {
-            let (applier, resume) = applier(client, &options, &paths, journal)?;
+            let (applier, resume) = applier(client, &options, journal)?;
             (Some(Arc::new(applier)), resume)
         }
         None => (None, None),
@@ -256,22 +243,12 @@ pub async fn run(plan: Plan, client: Option<&Client>, session: Session) -> anyho
 fn applier(
     client: &Client,
     options: &Options,
-    paths: &Paths,
-    journal: Option<(Lock, Fingerprint, Option<Resume>)>,
+    journal: Option<Claim>,
 ) -> anyhow::Result<(Applier, Option<Resume>)> {
-    let Some((lock, fingerprint, resume)) = journal else {
+    let Some(claim) = journal else {
         return Ok((Applier::plan(client.clone()), None));
     };
-    let writer = match &resume {
-        Some(_) => journal::Writer::reopen(&paths.journal, lock)?,
-        None => journal::Writer::create(
-            &paths.journal,
-            &options.input.file,
-            &fingerprint,
-            options.mode.as_str(),
-            lock,
-        )?,
-    };
+    let (writer, resume) = claim.open(options.mode.as_str())?;
     Ok((Applier::new(client.clone(), Arc::new(writer)), resume))
 }
 
@@ -359,24 +336,4 @@ fn paths(options: &Options) -> Paths {
             .clone()
             .unwrap_or_else(|| beside(file, "journal")),
     }
-}
-
-/// A journal with unfinished rows is the only record of what a crashed run did: never
-/// overwrite it without being told.
-fn refuse_unfinished_journal(path: &Path) -> anyhow::Result<()> {
-    if !path.exists() {
-        return Ok(());
-    }
-    let finished = matches!(
-        journal::last_line(path)?,
-        Some(Line::Start { .. } | Line::End { complete: true, .. })
-    );
-    if !finished {
-        return Err(usage(format!(
-            "{} holds an unfinished import of this file: add --resume to continue it, \
-             or move the journal away to start afresh",
-            path.display()
-        )));
-    }
-    Ok(())
 }

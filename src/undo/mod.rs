@@ -17,7 +17,7 @@ use std::time::Instant;
 use serde_json::Value;
 
 use crate::api::{record_id, ApiError, Client, Record};
-use crate::apply::journal::{self, Fingerprint, Line, Lock, Resume};
+use crate::apply::journal::{Claim, Line, Lock};
 use crate::apply::summary::Files;
 use crate::apply::{
     self, Applier, Change, Column, Done, Finished, Job, Layout, Limits, Outcome, Report, Results,
@@ -88,48 +88,39 @@ pub struct Plan {
     /// Where each step's line is in the import journal, newest first.
     steps: Vec<(u32, u64)>,
     results: PathBuf,
-    journal: PathBuf,
-    fingerprint: Fingerprint,
-    resume: Option<Resume>,
-    /// Undo's hold on its own journal; `None` for `--plan`, which writes none.
-    lock: Option<Lock>,
+    /// Undo's claim on its own journal; `None` for `--plan`, which writes none.
+    claim: Option<Claim>,
     /// Undo's hold on the import's journal, so no import resumes it while undo reads it.
     _reading: Option<Lock>,
 }
 
 impl Plan {
     pub fn new(options: Options) -> anyhow::Result<Plan> {
-        let journal = beside(&options.journal, "undo.journal");
-        let (reading, lock) = match options.plan {
+        let (reading, claim) = match options.plan {
             true => (None, None),
-            false => (
-                Some(Lock::take(&options.journal, "undo")?),
-                Some(Lock::take(&journal, "undo")?),
-            ),
+            false => {
+                let reading = Lock::take(&options.journal, "undo")?;
+                let own = beside(&options.journal, "undo.journal");
+                let claim = Claim::take(
+                    &own,
+                    &options.journal,
+                    "undo",
+                    options.resume,
+                    options.repair,
+                )?;
+                (Some(reading), Some(claim))
+            }
         };
         let steps = find_steps(&options.journal, options.repair)?;
         let results = options
             .results
             .clone()
             .unwrap_or_else(|| beside(&options.journal, "undo.results.csv"));
-        let fingerprint = Fingerprint::of(&options.journal)?;
-        let resume = match options.resume {
-            true => Some(Resume::load(
-                &journal,
-                &options.journal,
-                &fingerprint,
-                options.repair,
-            )?),
-            false => None,
-        };
         Ok(Plan {
             options,
             steps,
             results,
-            journal,
-            fingerprint,
-            resume,
-            lock,
+            claim,
             _reading: reading,
         })
     }
@@ -138,15 +129,11 @@ impl Plan {
 pub async fn run(plan: Plan, client: &Client, session: Session) -> anyhow::Result<Report> {
     let started = Instant::now();
     let (options, results) = (&plan.options, &plan.results);
-    let applier = match plan.lock {
-        None => Applier::plan(client.clone()),
-        Some(lock) => {
-            let (path, fingerprint) = (&plan.journal, &plan.fingerprint);
-            let writer = match &plan.resume {
-                Some(_) => journal::Writer::reopen(path, lock)?,
-                None => journal::Writer::create(path, &options.journal, fingerprint, "undo", lock)?,
-            };
-            Applier::new(client.clone(), Arc::new(writer))
+    let (applier, resume) = match plan.claim {
+        None => (Applier::plan(client.clone()), None),
+        Some(claim) => {
+            let (writer, resume) = claim.open("undo")?;
+            (Applier::new(client.clone(), Arc::new(writer)), resume)
         }
     };
     let journal_path = applier.journal().map(|j| j.path.clone());
@@ -181,7 +168,7 @@ pub async fn run(plan: Plan, client: &Client, session: Session) -> anyhow::Resul
             restore_with: options.restore_with,
         }),
         results: Results::create(layout, None)?,
-        resume: plan.resume,
+        resume,
         session,
         window: options.concurrency as u64 * 8 + 64,
         limits: options.limits,
