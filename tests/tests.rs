@@ -4,10 +4,12 @@ mod util;
 
 mod annotate;
 mod api;
+mod breaker;
 mod check;
 mod cli;
 mod delete;
 mod export;
+mod honest;
 mod import;
 mod mapping;
 mod read;
@@ -16,3 +18,4 @@ mod stops;
 mod template;
 mod undo;
 mod validate;
+mod variants;
