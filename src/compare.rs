@@ -3,8 +3,10 @@
 //! customer we sent?) and restore all use.
 //!
 //! Values compare as the importer reads them: blank forms (`null`, `""`, `[]`, missing) are
-//! equal, numbers by value, and objects on the keys the wanted side gives, so sub-document ids
-//! or keys the server adds to contacts do not count as a change.
+//! equal, numbers by value, a number or boolean equal to the text a server returned it as
+//! (`1000` and `"1000"`, `true` and `"true"`: some APIs store them as strings), and objects on
+//! the keys the wanted side gives, so sub-document ids or keys the server adds to contacts do
+//! not count as a change.
 
 use std::collections::BTreeSet;
 
@@ -32,12 +34,17 @@ pub fn changes(row: &Record, current: &Record) -> Vec<Change> {
 }
 
 /// Whether a stored value already equals what the sheet says. Blank forms (`null`, `""`, `[]`,
-/// missing) are equal; contacts compare on the keys the sheet gives, so sub-document ids or
-/// extra keys the server adds do not count as a change.
+/// missing) are equal; a number or boolean equals the same value returned as text, as the
+/// importer would read that text; contacts compare on the keys the sheet gives, so
+/// sub-document ids or extra keys the server adds do not count as a change.
 pub fn same(stored: &Value, wanted: &Value) -> bool {
     match (stored, wanted) {
         (a, b) if is_blank(a) && is_blank(b) => true,
         (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        (Value::String(text), typed @ (Value::Number(_) | Value::Bool(_)))
+        | (typed @ (Value::Number(_) | Value::Bool(_)), Value::String(text)) => {
+            same_as_text(typed, text)
+        }
         (Value::Array(a), Value::Array(b)) => {
             a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(x, y))
         }
@@ -48,7 +55,21 @@ pub fn same(stored: &Value, wanted: &Value) -> bool {
     }
 }
 
-fn is_blank(value: &Value) -> bool {
+/// A number or boolean sent back as text: `"1000"` for 1000, `"true"` for true. Text that the
+/// importer would read otherwise (`"01000"`, `" 1000"`, `"1 000"`) is not the same value.
+fn same_as_text(typed: &Value, text: &str) -> bool {
+    match typed {
+        Value::Bool(b) => text == if *b { "true" } else { "false" },
+        Value::Number(n) => {
+            let canonical = !text.starts_with(['0', '+']) || text == "0" || text.starts_with("0.");
+            canonical && text.parse::<f64>().ok() == n.as_f64()
+        }
+        _ => false,
+    }
+}
+
+/// `null`, `""`, `[]`: the forms of "no value", all equal to a missing field.
+pub fn is_blank(value: &Value) -> bool {
     match value {
         Value::Null => true,
         Value::String(s) => s.is_empty(),
@@ -376,5 +397,23 @@ mod tests {
             .map(|c| c.0)
             .collect();
         assert_eq!(fields, ["name", "zipCode", "contacts"]);
+    }
+
+    /// Regression: an API that returns numbers and booleans as strings (`--string-types`) made
+    /// every re-import an update and every undo a conflict.
+    #[test]
+    fn a_value_returned_as_text_is_the_same_value() {
+        assert!(same(&json!("1000"), &json!(1000)));
+        assert!(same(&json!(1000), &json!("1000")));
+        assert!(same(&json!("true"), &json!(true)));
+        assert!(same(&json!("0"), &json!(0)));
+        assert!(!same(&json!("false"), &json!(true)));
+        assert!(
+            !same(&json!("01000"), &json!(1000)),
+            "a lost zero is a change"
+        );
+        assert!(!same(&json!("1 000"), &json!(1000)));
+        assert!(!same(&json!("1000"), &json!(1001)));
+        assert!(!same(&json!("yes"), &json!(true)));
     }
 }

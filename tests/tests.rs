@@ -4,10 +4,12 @@ mod util;
 
 mod annotate;
 mod api;
+mod breaker;
 mod check;
 mod cli;
 mod delete;
 mod export;
+mod honest;
 mod hostile;
 mod import;
 mod mapping;
@@ -17,3 +19,4 @@ mod stops;
 mod template;
 mod undo;
 mod validate;
+mod variants;

@@ -169,7 +169,7 @@ where
             }
             item = jobs.next(), if reading
                 && seq < run.results.written() + run.window
-                && !(breaker.cautious() && outstanding > 0) => {
+                && !breaker.holds(outstanding) => {
                 let job = match item {
                     Some(Ok(job)) => job,
                     Some(Err(err)) => {

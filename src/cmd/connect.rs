@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::api::{ApiKey, Client, ClientOptions};
+use crate::apply::Writes;
 use crate::cmd::Global;
 use crate::error::usage;
 use crate::{profile, sandbox};
@@ -23,6 +24,14 @@ pub struct Connection {
     pub sandbox: Option<sandbox::Running>,
     /// The API profile made for this base URL, when there is one.
     pub profile: Option<profile::Loaded>,
+}
+
+impl Connection {
+    /// What the API profile says about this API's writes (nothing without a profile made by
+    /// `check --write`).
+    pub fn writes(&self) -> Writes {
+        Writes::from_profile(self.profile.as_ref().map(|loaded| &loaded.profile))
+    }
 }
 
 /// Checks the flags, starts the sandbox when asked, reads the API profile, and builds the
@@ -91,6 +100,9 @@ fn use_profile(
     let loaded = profile::for_base_url(global.profile.as_deref(), base_url)?;
     if let Some(loaded) = &loaded {
         loaded.apply(options);
+        if let Some(writes) = Writes::from_profile(Some(&loaded.profile)).describe() {
+            crate::debug!("The profile says how this API writes: {writes}.");
+        }
     }
     Ok(loaded)
 }

@@ -27,9 +27,10 @@ pub struct Args {
     #[command(flatten)]
     pub rows: super::Rows,
 
-    /// How updates are sent.
-    #[arg(long, value_enum, default_value_t = UpdateWith::Patch)]
-    pub update_with: UpdateWith,
+    /// How updates are sent: PATCH the changed fields, or PUT the whole record. Default: as
+    /// the API profile says (`custbulk check --write --save`), else PATCH.
+    #[arg(long, value_enum)]
+    pub update_with: Option<UpdateWith>,
 
     /// What a blank cell means on update.
     #[arg(long, value_enum, default_value_t = Blank::Keep)]
@@ -121,6 +122,10 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         Some(super::connect::connect(global, options).await?)
     } else {
         None
+    };
+    let plan = match &connection {
+        Some(connection) => plan.with_writes(connection.writes()),
+        None => plan,
     };
     let client = connection.as_ref().map(|c| &c.client);
     let report = import::run(plan, client, super::session(global)).await?;

@@ -36,9 +36,10 @@ pub struct Args {
     pub force: bool,
 
     /// How updated customers are restored: PATCH the changed fields back, or PUT the whole
-    /// record as it was.
-    #[arg(long, value_enum, default_value_t = UpdateWith::Patch)]
-    pub restore_with: UpdateWith,
+    /// record as it was. Default: as the API profile says (`custbulk check --write --save`),
+    /// else PATCH.
+    #[arg(long, value_enum)]
+    pub restore_with: Option<UpdateWith>,
 
     #[command(flatten)]
     pub load: Load,
@@ -73,6 +74,7 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         limits: args.failures.limits(),
     })?;
     let connection = super::connect::connect(global, args.load.client_options()).await?;
+    let plan = plan.with_writes(connection.writes());
     let report = undo::run(plan, &connection.client, super::session(global)).await?;
     super::finish(global, report)
 }

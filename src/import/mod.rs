@@ -28,7 +28,7 @@ use crate::apply::journal::{Claim, Resume};
 use crate::apply::summary::Files;
 use crate::apply::{
     self, Applier, Column, Done, Finished, Job, Layout, Limits, Outcome, Report, Results, Session,
-    Summary, UpdateWith,
+    Summary, UpdateWith, Writes,
 };
 use crate::lookup::Finder;
 use crate::output::beside;
@@ -54,7 +54,8 @@ pub struct Options {
     pub mode: Mode,
     /// The field that matches rows to customers (default: the id column, else siret, else name).
     pub match_on: Option<String>,
-    pub update_with: UpdateWith,
+    /// `--update-with`; `None` leaves it to the API profile (else PATCH).
+    pub update_with: Option<UpdateWith>,
     pub blank: Blank,
     /// The results file (default: NAME.results.csv beside the input).
     pub results: Option<PathBuf>,
@@ -121,6 +122,8 @@ pub struct Plan {
     paths: Paths,
     /// The journal's state: this run's hold on it, and what an earlier run left.
     journal: Option<Claim>,
+    /// How this API's writes behave, from the API profile.
+    writes: Writes,
 }
 
 impl Plan {
@@ -145,7 +148,14 @@ impl Plan {
             source,
             paths,
             journal,
+            writes: Writes::default(),
         })
+    }
+
+    /// What the API profile says about this API's writes.
+    pub fn with_writes(mut self, writes: Writes) -> Plan {
+        self.writes = writes;
+        self
     }
 
     /// Whether the import talks to the API at all (not `--dry-run`).
@@ -177,11 +187,12 @@ pub async fn run(plan: Plan, client: Option<&Client>, session: Session) -> anyho
         source,
         paths,
         journal,
+        writes,
     } = plan;
     let (applier, resume) = match client {
         Some(client) => {
             let (applier, resume) = applier(client, &options, journal)?;
-            (Some(Arc::new(applier)), resume)
+            (Some(Arc::new(applier.with_writes(writes))), resume)
         }
         None => (None, None),
     };

@@ -32,7 +32,8 @@ pub struct Rows {
     pub mode: Mode,
     /// The match key for update, upsert and delete (`id` for the id column).
     pub key_field: String,
-    pub update_with: UpdateWith,
+    /// `--update-with`: PATCH or PUT, whatever the API profile says.
+    pub update_with: Option<UpdateWith>,
     pub blank: Blank,
     /// Delete mode: a key that finds nobody is a failure, not `not-found`.
     pub strict: bool,
@@ -117,8 +118,8 @@ impl Producer for Rows {
                 done_as: Outcome::Deleted,
                 key: row.key.clone(),
             },
-            (_, Found::None) => self.create(&row),
-            (_, Found::One(current)) => match self.update(&row, current, before, line)? {
+            (_, Found::None) => self.create(applier, &row)?,
+            (_, Found::One(current)) => match self.update(applier, &row, current, before, line)? {
                 Ok(step) => step,
                 Err(done) => return Ok(done),
             },
@@ -128,22 +129,34 @@ impl Producer for Rows {
 }
 
 impl Rows {
-    fn create(&self, row: &Wanted) -> Step {
+    /// The create a row asks for; refused without a request when the API profile says the API
+    /// requires a field the row lacks.
+    fn create(&self, applier: &Applier, row: &Wanted) -> Result<Step, ApiError> {
         let body = self.body(row);
+        let missing = applier.writes().required_missing(&body);
+        if !missing.is_empty() {
+            return Err(ApiError::Local(format!(
+                "the API requires {} to create a customer (as `custbulk check --write` found) \
+                 and this row has none: add the column, or a default in a mapping file \
+                 ([defaults])",
+                missing.join(" and ")
+            )));
+        }
         let find_by = (self.key_field != schema::ID).then(|| self.key_field.clone());
         let key = crate::apply::identifying_field(&body, find_by.as_deref())
             .map(|(_, value)| value.to_string());
-        Step {
+        Ok(Step {
             change: Change::Create { body, find_by },
             done_as: Outcome::Created,
             key,
-        }
+        })
     }
 
     /// The update a row asks for, or how it ended without one (`unchanged`, or an update an
     /// earlier run sent before dying that already took effect).
     fn update(
         &self,
+        applier: &Applier,
         row: &Wanted,
         current: Record,
         before: Option<Record>,
@@ -152,7 +165,15 @@ impl Rows {
         let id = id_of(&current)?;
         let body = self.body(row);
         let changes = compare::changes(&body, &current);
-        if changes.is_empty() {
+        // What the import leaves is computed, not read from the answer: some APIs answer an
+        // update with the record as it was before it.
+        let mut target = current.clone();
+        target.extend(body);
+        let change = match changes.is_empty() {
+            true => None,
+            false => applier.update_to(&id, &current, &target, self.update_with),
+        };
+        let Some(mut change) = change else {
             let resumed = before.is_some();
             let outcome = if resumed {
                 Outcome::Updated
@@ -165,35 +186,14 @@ impl Rows {
                 after: resumed.then_some(current),
                 ..Done::new(outcome)
             }));
-        }
-        line.changes = Some(compare::describe(&changes));
-        let before = before.unwrap_or(current);
-        // What the import leaves is computed, not read from the answer: some APIs answer an
-        // update with the record as it was before it.
-        let (body, after) = match self.update_with {
-            UpdateWith::Patch => {
-                let patch: Record = changes
-                    .into_iter()
-                    .map(|(field, _, new)| (field, new))
-                    .collect();
-                let mut after = before.clone();
-                after.extend(patch.clone());
-                (patch, after)
-            }
-            UpdateWith::Put => {
-                let mut whole = compare::without_server_fields(&before);
-                whole.extend(body);
-                (whole.clone(), whole)
-            }
         };
+        line.changes = Some(compare::describe(&changes));
+        if let (Change::Update { before: kept, .. }, Some(before)) = (&mut change, before) {
+            // The record before the earlier run's request, which undo must put back.
+            *kept = before;
+        }
         Ok(Ok(Step {
-            change: Change::Update {
-                id,
-                body,
-                with: self.update_with,
-                before,
-                after,
-            },
+            change,
             done_as: Outcome::Updated,
             key: row.key.clone(),
         }))

@@ -19,9 +19,10 @@ use serde_json::Value;
 use crate::api::{record_id, ApiError, Client, Record};
 use crate::apply::journal::{Claim, Line, Lock};
 use crate::apply::summary::Files;
+use crate::apply::writes;
 use crate::apply::{
     self, Applier, Change, Column, Done, Finished, Job, Layout, Limits, Outcome, Report, Results,
-    Session, Step, Summary, UpdateWith,
+    Session, Step, Summary, UpdateWith, Writes,
 };
 use crate::compare;
 use crate::output::beside;
@@ -36,7 +37,8 @@ pub struct Options {
     pub plan: bool,
     /// Undo even customers changed since the import.
     pub force: bool,
-    pub restore_with: UpdateWith,
+    /// `--restore-with`: how updated customers are restored, whatever the API profile says.
+    pub restore_with: Option<UpdateWith>,
     /// The results file (default: NAME.undo.results.csv beside the journal).
     pub results: Option<PathBuf>,
     pub resume: bool,
@@ -92,6 +94,8 @@ pub struct Plan {
     claim: Option<Claim>,
     /// Undo's hold on the import's journal, so no import resumes it while undo reads it.
     _reading: Option<Lock>,
+    /// How this API's writes behave, from the API profile.
+    writes: Writes,
 }
 
 impl Plan {
@@ -122,7 +126,15 @@ impl Plan {
             results,
             claim,
             _reading: reading,
+            writes: Writes::default(),
         })
+    }
+
+    /// What the API profile says about this API's writes: how undo clears a field, and which
+    /// answers show a customer restored.
+    pub fn with_writes(mut self, writes: Writes) -> Plan {
+        self.writes = writes;
+        self
     }
 }
 
@@ -136,6 +148,7 @@ pub async fn run(plan: Plan, client: &Client, session: Session) -> anyhow::Resul
             (Applier::new(client.clone(), Arc::new(writer)), resume)
         }
     };
+    let applier = applier.with_writes(plan.writes.clone());
     let journal_path = applier.journal().map(|j| j.path.clone());
     let columns = [
         Column::Row,
@@ -207,7 +220,7 @@ fn job(row: u32, step: anyhow::Result<Reversal>) -> Job<Reversal> {
 /// Undo's producer: each reversal checked against the customer as it is now.
 struct Undoer {
     force: bool,
-    restore_with: UpdateWith,
+    restore_with: Option<UpdateWith>,
 }
 
 impl apply::Producer for Undoer {
@@ -250,7 +263,7 @@ impl Undoer {
                 return Ok(Err(Done::because(Outcome::Unchanged, "already deleted")))
             }
             (Reversal::Delete { id, after }, Some(current)) => {
-                if let Some(conflict) = self.conflict(&current, after.as_ref(), line) {
+                if let Some(conflict) = self.conflict(&current, after.as_ref(), None, line) {
                     return Ok(Err(conflict));
                 }
                 Change::Delete {
@@ -263,30 +276,24 @@ impl Undoer {
                 return Ok(Err(Done::because(Outcome::Conflict, why)));
             }
             (Reversal::Restore { id, before, after }, Some(current)) => {
+                // The fields the import changed, as they were before it; the rest as they are.
                 let changed = compare::changed_fields(before, after.as_ref().unwrap_or(&current));
-                if changed
-                    .iter()
-                    .all(|f| compare::same_field(&current, before, f))
-                {
-                    return Ok(Err(Done::because(Outcome::Unchanged, "already restored")));
+                let mut target = current.clone();
+                for field in changed {
+                    match before.get(&field) {
+                        Some(value) => target.insert(field, value.clone()),
+                        None => target.shift_remove(&field),
+                    };
                 }
-                if let Some(conflict) = self.conflict(&current, after.as_ref(), line) {
+                let restore = applier.update_to(id, &current, &target, self.restore_with);
+                let Some(change) = restore else {
+                    return Ok(Err(Done::because(Outcome::Unchanged, "already restored")));
+                };
+                let left = after.as_ref();
+                if let Some(conflict) = self.conflict(&current, left, Some(before), line) {
                     return Ok(Err(conflict));
                 }
-                let body = match self.restore_with {
-                    UpdateWith::Patch => changed
-                        .iter()
-                        .map(|f| (f.clone(), before.get(f).cloned().unwrap_or(Value::Null)))
-                        .collect(),
-                    UpdateWith::Put => compare::without_server_fields(before),
-                };
-                Change::Update {
-                    id: id.clone(),
-                    body,
-                    with: self.restore_with,
-                    before: current,
-                    after: before.clone(),
-                }
+                change
             }
             (Reversal::Recreate { .. }, Some(_)) => {
                 return Ok(Err(Done::because(
@@ -295,7 +302,7 @@ impl Undoer {
                 )))
             }
             (Reversal::Recreate { before, .. }, None) => {
-                let body = compare::without_server_fields(before);
+                let body = writes::sendable(before);
                 // A recreate an earlier undo made (or that was in flight when it died).
                 if let Some(record) = applier.find_created(&body, None).await?.one() {
                     return Ok(Err(Done {
@@ -321,20 +328,27 @@ impl Undoer {
         }))
     }
 
-    /// A conflict when the customer differs from what the import left (and not `--force`).
+    /// A conflict when the customer differs from what the import left (and not `--force`). A
+    /// field back to its value from `before` the import is not one: an earlier undo that did
+    /// not fully take put it back.
     fn conflict(
         &self,
         current: &Record,
         left: Option<&Record>,
+        before: Option<&Record>,
         line: &mut Finished,
     ) -> Option<Done> {
         let left = left?;
+        let null = Value::Null;
+        let now = |k: &str| current.get(k).unwrap_or(&null);
+        let restored =
+            |k: &str| before.is_some_and(|b| compare::same(now(k), b.get(k).unwrap_or(&null)));
         // Only what the import left is compared: fields the server adds on its own (defaults,
         // sub-document ids) are not someone's edit.
         let differing: Vec<&str> = left
             .keys()
             .filter(|k| !schema::is_server_field(k))
-            .filter(|k| !compare::same(current.get(*k).unwrap_or(&Value::Null), &left[*k]))
+            .filter(|k| !compare::same(now(k), &left[*k]) && !restored(k))
             .map(String::as_str)
             .collect();
         if differing.is_empty() || self.force {
