@@ -4,6 +4,7 @@ mod util;
 
 mod annotate;
 mod api;
+mod backups;
 mod breaker;
 mod check;
 mod cli;

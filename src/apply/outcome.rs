@@ -35,6 +35,8 @@ pub enum Outcome {
     /// The request may or may not have taken effect, and the journal could not record which:
     /// `--resume` looks the customer up before anything is sent again.
     Unknown,
+    /// Restore: a customer the backup does not have, kept (`--prune` deletes it).
+    Extra,
 }
 
 impl Outcome {
@@ -58,6 +60,7 @@ impl Outcome {
             Outcome::WouldRestore => "would-restore",
             Outcome::WouldRecreate => "would-recreate",
             Outcome::Unknown => "unknown",
+            Outcome::Extra => "extra",
         }
     }
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use crate::api::{ClientOptions, Load};
 use crate::apply::UpdateWith;
 use crate::cmd::Global;
-use crate::error::{usage, Exit};
+use crate::error::Exit;
 use crate::import::{self, Blank, Plan};
 
 const EXAMPLES: &str = "\
@@ -112,7 +112,12 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     // Parse, then plan: everything that can be refused is refused before any request.
     let plan = Plan::new(args.options())?;
     if plan.may_delete() && !args.yes {
-        confirm_deletes(&plan)?;
+        super::confirm_deletes("import", || {
+            let count = plan.count_deletes()?;
+            Ok((count > 0).then(|| {
+                format!("This will delete up to {count} customer(s) from the API (one per row).")
+            }))
+        })?;
     }
     let connection = if plan.needs_network() {
         let options = ClientOptions {
@@ -130,25 +135,4 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     let client = connection.as_ref().map(|c| &c.client);
     let report = import::run(plan, client, super::session(global)).await?;
     super::finish(global, report)
-}
-
-/// Deleting needs a yes: typed at a terminal after seeing the count, or `--yes`.
-fn confirm_deletes(plan: &Plan) -> anyhow::Result<()> {
-    use std::io::{BufRead, IsTerminal, Write};
-    if !std::io::stdin().is_terminal() {
-        return Err(usage("this import deletes customers: add --yes to confirm (custbulk is not run from a terminal, so it cannot ask)"));
-    }
-    let count = plan.count_deletes()?;
-    if count == 0 {
-        return Ok(());
-    }
-    eprint!("This will delete up to {count} customer(s) from the API (one per row). Type yes to go on: ");
-    std::io::stderr().flush()?;
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    if answer.trim().eq_ignore_ascii_case("yes") {
-        Ok(())
-    } else {
-        Err(usage("not confirmed: nothing was sent"))
-    }
 }

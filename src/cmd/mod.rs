@@ -10,6 +10,7 @@ pub mod export;
 mod global;
 pub mod import;
 pub mod mapping;
+pub mod restore;
 pub mod sandbox;
 pub mod template;
 pub mod undo;
@@ -24,7 +25,7 @@ use serde::Serialize;
 
 use crate::apply::{Limits, Report, Session, Stop};
 
-use crate::error::Exit;
+use crate::error::{usage, Exit};
 use crate::pipeline::Input;
 use crate::progress::Progress;
 use crate::validate::Mode;
@@ -86,6 +87,34 @@ pub fn finish(global: &Global, report: Report) -> anyhow::Result<Exit> {
     match report.stopped {
         Some(err) => Err(err),
         None => Ok(report.summary.exit()),
+    }
+}
+
+/// Deleting needs a yes: typed at a terminal after reading `question` (which says how many
+/// customers go; `None` when none do), or `--yes`, without which a run not at a terminal is
+/// refused. `what` names the command.
+pub fn confirm_deletes(
+    what: &str,
+    question: impl FnOnce() -> anyhow::Result<Option<String>>,
+) -> anyhow::Result<()> {
+    use std::io::{BufRead, Write};
+    if !std::io::stdin().is_terminal() {
+        return Err(usage(format!(
+            "this {what} deletes customers: add --yes to confirm (custbulk is not run from a \
+             terminal, so it cannot ask)"
+        )));
+    }
+    let Some(question) = question()? else {
+        return Ok(());
+    };
+    eprint!("{question} Type yes to go on: ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if answer.trim().eq_ignore_ascii_case("yes") {
+        Ok(())
+    } else {
+        Err(usage("not confirmed: nothing was sent"))
     }
 }
 

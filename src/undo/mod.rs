@@ -238,13 +238,7 @@ impl apply::Producer for Undoer {
             Ok(step) => step,
             Err(done) => return Ok(done),
         };
-        let recreate = step.done_as == Outcome::Recreated;
-        let mut done = applier.apply(line.row, step, None).await?;
-        if !recreate {
-            // The `_new_id` column is for re-created customers only.
-            done.id = None;
-        }
-        Ok(done)
+        applier.apply(line.row, step, None).await
     }
 }
 
