@@ -1,4 +1,4 @@
-//! Every command under every variant: import (create, upsert), undo, export and restore, run as a
+//! Every command under every variant: import (create, upsert), undo, export and restore, run as a user
 //! runs them against the sandbox playing each plausible API, with and without a saved API
 //! profile. Each either does its job (the store ends as it should, every row counted once) or
 //! says it cannot, naming the behaviour and the fix; none reports a success it did not have.
