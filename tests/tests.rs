@@ -5,6 +5,7 @@ mod util;
 mod annotate;
 mod api;
 mod cli;
+mod concurrency;
 mod delete;
 mod export;
 mod import;

@@ -69,6 +69,9 @@ pub struct Options {
     pub drop_rate: f64,
     /// Requests per second above which the sandbox answers 429 with Retry-After.
     pub rate_limit: Option<u32>,
+    /// Requests served at once at most (latency included); the rest wait their turn, so the
+    /// round trip grows with the load as a real server's does.
+    pub capacity: Option<usize>,
     pub seed: u64,
     /// Load customers from this JSON array at start; save them back on shutdown.
     pub data: Option<PathBuf>,
