@@ -225,7 +225,7 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
                 (row, Some(step), end)
             }
         })
-        .buffered(args.load.concurrency as usize * 4);
+        .buffered(args.load.most_in_flight() * 4);
     while let Some((row, step, end)) = ended.next().await {
         progress.row(Some(end.outcome));
         *counts.entry(end.outcome).or_default() += 1;

@@ -59,14 +59,9 @@ pub struct Args {
           value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub page_size: u64,
 
-    /// Pages in flight at most, when the server tells the total.
-    #[arg(long, value_name = "N", default_value_t = 4,
-          value_parser = clap::value_parser!(u32).range(1..=64))]
-    pub concurrency: u32,
-
-    /// Requests per second at most.
-    #[arg(long, value_name = "N")]
-    pub rate: Option<f64>,
+    /// Pages in flight (when the server tells the total) and requests per second.
+    #[command(flatten)]
+    pub load: crate::api::Load,
 
     /// The field to sort by; a stable key keeps pages consistent.
     #[arg(long, value_name = "FIELD", default_value = "createdAt")]

@@ -62,11 +62,6 @@ impl Job {
                 dir.display()
             )));
         }
-        if args.rate.is_some_and(|r| r.is_nan() || r <= 0.0) {
-            return Err(usage(
-                "--rate must be a positive number of requests per second",
-            ));
-        }
         let sort_by = Some(args.sort_by.trim().to_string()).filter(|s| !s.is_empty());
         let limit = args.max.map_or(args.page_size, |m| m.min(args.page_size));
         let query = ListQuery {
@@ -86,7 +81,7 @@ impl Job {
             fields: args.fields.as_deref().map(field_list),
             paging: pager::Plan {
                 query,
-                concurrency: args.concurrency as usize,
+                concurrency: args.load.most_in_flight(),
                 max_records: args.max,
                 max_pages: args.max_pages,
                 collect_keys: format.is_table(),
@@ -109,10 +104,8 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     // Checked once before connecting (usage errors first), and again with the real base URL.
     Job::new(&args, &global.base_url)?;
     let options = ClientOptions {
-        concurrency: args.concurrency as usize,
-        rate: args.rate,
         items_path: args.items_path.clone(),
-        ..ClientOptions::default()
+        ..args.load.client_options()
     };
     let connection = config::connect(global, options).await?;
     let job = Job::new(&args, connection.client.base_url())?;

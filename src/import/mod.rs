@@ -273,7 +273,7 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(Finished, bool)>();
     // Rows are read at most this far ahead of the first unwritten one, so a row stuck in
     // retries holds back a bounded number of finished rows whatever the file's size.
-    let window = u64::from(args.load.concurrency) * WINDOW_PER_REQUEST + 64;
+    let window = args.load.most_in_flight() as u64 * WINDOW_PER_REQUEST + 64;
     let mut seq = 0u64;
     let mut fatal: Option<String> = None;
     let mut read_error = None;
