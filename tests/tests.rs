@@ -8,6 +8,7 @@ mod cli;
 mod concurrency;
 mod delete;
 mod export;
+mod hostile;
 mod import;
 mod mapping;
 mod read;

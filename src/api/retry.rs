@@ -257,4 +257,47 @@ mod tests {
         assert!(retry.take(1));
         assert!(!Retry::new(RetryPolicy::default()).take(10), "attempt cap");
     }
+
+    #[test]
+    fn one_decision_for_idempotent_calls_and_posts() {
+        let retry = Retry::new(RetryPolicy::default());
+        let status = |status, retry_after| ApiError::Status {
+            status,
+            message: String::new(),
+            body: String::new(),
+            retry_after,
+        };
+        let connect = ApiError::Connect {
+            url: "u".into(),
+            reason: "refused".into(),
+        };
+        let timeout = ApiError::Timeout(Duration::from_secs(1));
+        let reset = ApiError::Transport("reset".into());
+        // Safe to repeat: 408, 429, 5xx but 501, and every transport failure.
+        for err in [status(408, None), status(502, None), status(503, None)] {
+            assert!(retry.decide(&err, true, 1).is_some(), "{err}");
+        }
+        for err in [&connect, &timeout, &reset] {
+            assert!(retry.decide(err, true, 1).is_some(), "{err}");
+        }
+        for err in [status(400, None), status(404, None), status(501, None)] {
+            assert!(retry.decide(&err, true, 1).is_none(), "{err}");
+        }
+        // A POST: only what the server surely did not act on.
+        assert!(retry.decide(&status(429, None), false, 1).is_some());
+        assert!(retry.decide(&connect, false, 1).is_some());
+        for err in [status(500, None), status(502, None), timeout, reset] {
+            assert!(retry.decide(&err, false, 1).is_none(), "{err}");
+            assert!(err.outcome_unknown(), "handed back as unknown: {err}");
+        }
+        // Retry-After wins over the backoff; the last attempt is never retried.
+        let wait = retry.decide(&status(429, Some(Duration::from_secs(7))), true, 1);
+        assert_eq!(wait, Some(Duration::from_secs(7)));
+        assert!(retry.decide(&status(503, None), true, 10).is_none());
+        // After a lookup found nothing, a caller may send again within the same budget.
+        assert!(retry
+            .again(1)
+            .is_some_and(|w| w <= Duration::from_millis(200)));
+        assert!(retry.again(10).is_none());
+    }
 }

@@ -68,7 +68,8 @@ pub enum PagingError {
     Repeated { page: u64 },
     #[error("reached {0} pages (--max-pages) without reaching the end of the list")]
     TooManyPages(u64),
-    #[error("fetching page {page}: {source}")]
+    /// The API's error is the source, so `{:#}` shows it once.
+    #[error("fetching page {page}")]
     Api {
         page: u64,
         #[source]

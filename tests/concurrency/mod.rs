@@ -2,3 +2,4 @@
 //! it, and imports and exports that lose and duplicate nothing while it moves.
 
 mod capacity;
+mod moving;

@@ -5,10 +5,12 @@
 //! and what was changed, and why). Finished requests are grouped in windows one round trip long.
 //! At the end of each window its mean round trip feeds an EWMA (`recent`), and the lowest window
 //! mean seen is the `baseline`: the server's pace when our requests do not queue. Then:
-//! - the limit grows by one when the window filled it, nothing pushed back, and `recent` stays
-//!   close to the baseline;
+//! - the limit grows when the window filled it, nothing pushed back, and `recent` stays within
+//!   10% of the baseline: it doubles until the first decrease (slow start), then grows by one;
 //! - it is cut to 90% when the server throttled (429, 503), a request timed out or a connection
-//!   failed, or when `recent` climbed well past the baseline (the server is queueing us);
+//!   failed, or when `recent` climbed 30% past the baseline (the server is queueing us);
+//! - a change is judged only once a whole limit's worth of requests sent after it has come
+//!   back, since the answers to requests sent before cannot show its effect;
 //! - after push-back, the limit stays at or below where it was cut to for 30 s, then grows one
 //!   step a second until it is a quarter past that level: a rate limit, which round trips do
 //!   not show, is then hit about once every half minute, not every few round trips.
@@ -101,8 +103,12 @@ const EWMA_ALPHA: f64 = 0.4;
 const STEADY: f64 = 0.1;
 /// `recent` more than this fraction above the baseline means the server queues our requests.
 const QUEUEING: f64 = 0.3;
-/// Both bands widen by this many standard deviations of `recent`, so jitter is not load.
+/// The queueing threshold widens by this many standard deviations of `recent`, so one slow
+/// answer is not taken for a queue...
 const DEVIATION_SCALE: f64 = 2.0;
+/// ...by at most this fraction of the baseline, so a jump in round trips is not hidden by the
+/// spread it causes.
+const MAX_WIDENING: f64 = 0.2;
 /// After push-back, the limit stays at or below its cut for this long without push-back...
 const CEILING_MEMORY: Duration = Duration::from_secs(30);
 /// ...then grows at most once in this time...
@@ -136,6 +142,12 @@ struct State {
     ceiling: Option<(usize, Instant)>,
     /// When the limit last grew.
     grown: Instant,
+    /// Doubling per steady window, until the first decrease.
+    slow_start: bool,
+    /// Answers to requests sent since the limit last changed: a change is judged on a whole
+    /// limit's worth of them, since answers to requests sent before cannot show its effect (a
+    /// doubling's queue is only in the answers to the requests it let through).
+    fresh: usize,
     rtts: Histogram,
     held: Held,
     /// When the current limit took effect; `None` until the first request.
@@ -257,6 +269,8 @@ impl Controller {
                 baseline: None,
                 ceiling: None,
                 grown: Instant::now(),
+                slow_start: true,
+                fresh: 0,
                 rtts: Histogram::new(),
                 held: Held::new(max),
                 since: None,
@@ -286,7 +300,7 @@ impl Controller {
             return Slot {
                 controller: self,
                 _permit: permit,
-                begun: false,
+                begun: None,
             };
         }
     }
@@ -314,22 +328,27 @@ impl Controller {
         }
     }
 
-    fn begin(&self) {
+    fn begin(&self) -> Instant {
+        let now = Instant::now();
         let mut state = self.lock();
-        state.since.get_or_insert_with(Instant::now);
+        state.since.get_or_insert(now);
         state.in_flight += 1;
         if state.in_flight >= state.limit {
             state.window.reached = true;
         }
+        now
     }
 
-    fn finish(&self, signal: Signal) {
+    fn finish(&self, begun: Instant, signal: Signal) {
         let now = Instant::now();
         let change = {
             let mut state = self.lock();
             state.in_flight = state.in_flight.saturating_sub(1);
             match signal {
                 Signal::Answered(rtt) => {
+                    if state.since.is_none_or(|since| begun >= since) {
+                        state.fresh += 1;
+                    }
                     let secs = rtt.as_secs_f64();
                     state.window.sum += secs;
                     state.window.count += 1;
@@ -385,8 +404,8 @@ impl Controller {
             return self.pushed_back(state, now, pushback);
         }
         let (recent, baseline) = (state.recent?, state.baseline?);
-        let noise = DEVIATION_SCALE * recent.deviation();
-        if recent.mean > baseline * (1.0 + QUEUEING) + noise {
+        let noise = (DEVIATION_SCALE * recent.deviation()).min(MAX_WIDENING * baseline);
+        if recent.mean > baseline * (1.0 + QUEUEING) + noise && state.fresh >= state.limit {
             if state.limit == 1 {
                 // One request at a time cannot queue behind our own: the server got slower.
                 crate::debug!(
@@ -404,14 +423,17 @@ impl Controller {
             };
             return self.decrease(state, now, reason);
         }
-        let steady = recent.mean <= baseline * (1.0 + STEADY) + noise;
-        if steady && window.reached && state.limit < self.max && may_grow(state, now) {
-            return self.set(
-                state,
-                now,
-                state.limit + 1,
-                Reason::Steady { rtt: recent.mean },
-            );
+        let steady = recent.mean <= baseline * (1.0 + STEADY);
+        let judged = state.fresh >= state.limit;
+        if steady && window.reached && judged && state.limit < self.max && may_grow(state, now) {
+            // Slow start: double until the first sign of a queue or push-back, then one step.
+            let target = if state.slow_start {
+                state.limit * 2
+            } else {
+                state.limit + 1
+            };
+            let reason = Reason::Steady { rtt: recent.mean };
+            return self.set(state, now, target.min(self.max), reason);
         }
         None
     }
@@ -434,6 +456,7 @@ impl Controller {
         now: Instant,
         reason: Reason,
     ) -> Option<(usize, usize, Reason)> {
+        state.slow_start = false;
         let target = ((state.limit as f64 * DECREASE) as usize).max(1);
         if target == state.limit {
             return None;
@@ -473,6 +496,7 @@ impl Controller {
             state.held.add(from, now.duration_since(since));
         }
         state.since = Some(now);
+        state.fresh = 0;
         state.limit = target;
         state.lowest = state.lowest.min(target);
         state.highest = state.highest.max(target);
@@ -502,31 +526,30 @@ fn may_grow(state: &State, now: Instant) -> bool {
 pub struct Slot<'a> {
     controller: &'a Controller,
     _permit: SemaphorePermit<'a>,
-    begun: bool,
+    /// When the request left, once it did.
+    begun: Option<Instant>,
 }
 
 impl Slot<'_> {
     /// The request leaves now: from here it counts as in flight.
     pub fn begin(&mut self) {
-        if !self.begun {
-            self.begun = true;
-            self.controller.begin();
+        if self.begun.is_none() {
+            self.begun = Some(self.controller.begin());
         }
     }
 
     /// Reports the attempt's outcome and frees the place.
     pub fn finish(mut self, signal: Signal) {
-        if self.begun {
-            self.begun = false;
-            self.controller.finish(signal);
+        if let Some(begun) = self.begun.take() {
+            self.controller.finish(begun, signal);
         }
     }
 }
 
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
-        if self.begun {
-            self.controller.finish(Signal::Silent);
+        if let Some(begun) = self.begun.take() {
+            self.controller.finish(begun, Signal::Silent);
         }
     }
 }

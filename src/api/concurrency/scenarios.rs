@@ -177,8 +177,8 @@ async fn a_saturated_server_holds_the_limit_near_its_capacity() {
         "settled near the 16 places: {report:?}"
     );
     assert!(
-        report.highest < 30,
-        "never far past the capacity: {report:?}"
+        report.highest <= 32,
+        "slow start stops within twice the capacity: {report:?}"
     );
     // The bound is 16 / 0.04 s = 400 requests a second.
     let rate = run.answered as f64 / 30.0;
