@@ -76,6 +76,7 @@ impl Throttle {
         if paused.is_none_or(|p| p < until) {
             *paused = Some(until);
         }
+        self.controller.paused(until);
     }
 
     /// The concurrency limit now, for a progress bar.

@@ -11,8 +11,10 @@
 //!   failed, or when `recent` climbed 30% past the baseline (the server is queueing us);
 //! - a change is judged only once a whole limit's worth of requests sent after it has come
 //!   back, since the answers to requests sent before cannot show its effect;
+//! - on a throttle, when the server's pace since the last one (answers a second × round trip,
+//!   Little's law) explains a lower limit than the cut, it goes there at once: a rate limit;
 //! - after push-back, the limit stays at or below where it was cut to for 30 s, then grows one
-//!   step a second until it is a quarter past that level: a rate limit, which round trips do
+//!   step every two seconds until it is half again that level: a rate limit, which round trips do
 //!   not show, is then hit about once every half minute, not every few round trips.
 //!
 //! A fixed limit (`--concurrency N`) is measured the same way, for the summary, but never moved.
@@ -112,9 +114,9 @@ const MAX_WIDENING: f64 = 0.2;
 /// After push-back, the limit stays at or below its cut for this long without push-back...
 const CEILING_MEMORY: Duration = Duration::from_secs(30);
 /// ...then grows at most once in this time...
-const PROBE_STEP: Duration = Duration::from_secs(1);
+const PROBE_STEP: Duration = Duration::from_secs(2);
 /// ...until it passes the cut by this factor: then the push-back was a passing one.
-const CEILING_CLEARED: f64 = 1.25;
+const CEILING_CLEARED: f64 = 1.5;
 /// A window's length before any round trip has been measured.
 const FIRST_WINDOW: Duration = Duration::from_millis(100);
 
@@ -144,6 +146,12 @@ struct State {
     grown: Instant,
     /// Doubling per steady window, until the first decrease.
     slow_start: bool,
+    /// The first request, and the last throttle (429/503), with the answers since.
+    first: Option<Instant>,
+    throttled_at: Option<Instant>,
+    answers_since_throttle: u64,
+    /// When the last pause the server asked for ends.
+    paused_until: Option<Instant>,
     /// Answers to requests sent since the limit last changed: a change is judged on a whole
     /// limit's worth of them, since answers to requests sent before cannot show its effect (a
     /// doubling's queue is only in the answers to the requests it let through).
@@ -165,7 +173,10 @@ struct Window {
     count: u32,
     /// Whether the requests in flight reached the limit: growth needs that evidence.
     reached: bool,
+    /// Push-back to a request sent under the current limit.
     pushback: Option<Pushback>,
+    /// Any push-back at all: no growth in this window.
+    held_back: bool,
 }
 
 impl Window {
@@ -176,6 +187,7 @@ impl Window {
             count: 0,
             reached: false,
             pushback: None,
+            held_back: false,
         }
     }
 
@@ -187,9 +199,20 @@ impl Window {
 /// Why the limit moved, as the end of a sentence.
 #[derive(Debug, Clone, Copy)]
 enum Reason {
-    Steady { rtt: f64 },
-    Queueing { rtt: f64, baseline: f64 },
+    Steady {
+        rtt: f64,
+    },
+    Queueing {
+        rtt: f64,
+        baseline: f64,
+    },
     Pushback(Pushback),
+    /// Throttled, and the answers a second since the last throttle explain this limit.
+    Explained {
+        status: u16,
+        rate: f64,
+        rtt: f64,
+    },
 }
 
 impl fmt::Display for Reason {
@@ -210,6 +233,13 @@ impl fmt::Display for Reason {
             }
             Reason::Pushback(Pushback::Timeout) => f.write_str("a request timed out"),
             Reason::Pushback(Pushback::Connection) => f.write_str("a connection failed"),
+            Reason::Explained { status, rate, rtt } => write!(
+                f,
+                "{}; {rate:.0} answers a second at {} each need about {:.0} in flight",
+                Reason::Pushback(Pushback::Throttled(status)),
+                Ms(rtt),
+                rate * rtt
+            ),
         }
     }
 }
@@ -270,6 +300,10 @@ impl Controller {
                 ceiling: None,
                 grown: Instant::now(),
                 slow_start: true,
+                first: None,
+                throttled_at: None,
+                answers_since_throttle: 0,
+                paused_until: None,
                 fresh: 0,
                 rtts: Histogram::new(),
                 held: Held::new(max),
@@ -305,6 +339,14 @@ impl Controller {
         }
     }
 
+    /// Told by the throttle: no request starts before `until`.
+    pub fn paused(&self, until: Instant) {
+        let mut state = self.lock();
+        if state.paused_until.is_none_or(|p| p < until) {
+            state.paused_until = Some(until);
+        }
+    }
+
     /// The current limit.
     pub fn limit(&self) -> usize {
         self.limit.load(Ordering::Relaxed)
@@ -332,6 +374,7 @@ impl Controller {
         let now = Instant::now();
         let mut state = self.lock();
         state.since.get_or_insert(now);
+        state.first.get_or_insert(now);
         state.in_flight += 1;
         if state.in_flight >= state.limit {
             state.window.reached = true;
@@ -346,6 +389,7 @@ impl Controller {
             state.in_flight = state.in_flight.saturating_sub(1);
             match signal {
                 Signal::Answered(rtt) => {
+                    state.answers_since_throttle += 1;
                     if state.since.is_none_or(|since| begun >= since) {
                         state.fresh += 1;
                     }
@@ -355,7 +399,12 @@ impl Controller {
                     state.rtts.add(secs);
                 }
                 Signal::Pushback(pushback) => {
-                    state.window.pushback.get_or_insert(pushback);
+                    // Push-back to a request sent before the last change was already answered
+                    // by it (the rest of one burst of 429s): it holds growth, cuts nothing.
+                    state.window.held_back = true;
+                    if state.since.is_none_or(|since| begun >= since) {
+                        state.window.pushback.get_or_insert(pushback);
+                    }
                 }
                 Signal::Silent => {}
             }
@@ -403,6 +452,9 @@ impl Controller {
         if let Some(pushback) = window.pushback {
             return self.pushed_back(state, now, pushback);
         }
+        if window.held_back {
+            return None;
+        }
         let (recent, baseline) = (state.recent?, state.baseline?);
         let noise = (DEVIATION_SCALE * recent.deviation()).min(MAX_WIDENING * baseline);
         if recent.mean > baseline * (1.0 + QUEUEING) + noise && state.fresh >= state.limit {
@@ -445,9 +497,54 @@ impl Controller {
         now: Instant,
         pushback: Pushback,
     ) -> Option<(usize, usize, Reason)> {
-        let change = self.decrease(state, now, Reason::Pushback(pushback));
+        let explained = match (pushback, state.recent) {
+            (Pushback::Throttled(status), Some(recent)) => {
+                self.explained(state, now, status, recent)
+            }
+            _ => None,
+        };
+        let change = match explained {
+            Some((need, reason)) => self.set(state, now, need, reason),
+            None => self.decrease(state, now, Reason::Pushback(pushback)),
+        };
+        state.slow_start = false;
         state.ceiling = Some((state.limit + 1, now));
         change
+    }
+
+    /// After a throttle: the limit that the server's pace since the last throttle explains, by
+    /// Little's law (answers a second × round trip = requests in flight), when it is below the
+    /// usual cut. That is a rate limit's level, reached in one step instead of a cut per
+    /// `Retry-After` pause.
+    fn explained(
+        &self,
+        state: &mut State,
+        now: Instant,
+        status: u16,
+        recent: Ewma,
+    ) -> Option<(usize, Reason)> {
+        let since = state.throttled_at.or(state.first)?;
+        // Counted from the end of the pause that followed the last throttle (the server's
+        // allowance was unused while we waited), over a second at least: rate limits are
+        // counted per second or longer, so a burst that spent a second's allowance in a third
+        // of it is that allowance, not three times it.
+        let since = state
+            .paused_until
+            .filter(|p| *p > since && *p < now)
+            .unwrap_or(since);
+        let answers = std::mem::take(&mut state.answers_since_throttle);
+        state.throttled_at = Some(now);
+        let secs = now.duration_since(since).as_secs_f64().max(1.0);
+        let rate = answers as f64 / secs;
+        // Rounded up: 5.5 in flight are met by 6, and the probe above waits 30 s.
+        let need = ((rate * recent.mean).ceil() as usize).max(1);
+        let cut = ((state.limit as f64 * DECREASE) as usize).max(1);
+        let reason = Reason::Explained {
+            status,
+            rate,
+            rtt: recent.mean,
+        };
+        (need < cut).then_some((need, reason))
     }
 
     fn decrease(
