@@ -98,6 +98,18 @@ impl ListQuery {
     }
 }
 
+/// Makes ring the process's rustls crypto provider, once. Since reqwest 0.13 the application
+/// chooses it (reqwest's own default is aws-lc-rs, a C build custbulk does without), and every
+/// reqwest client built in the process needs one: code that builds its own reqwest client
+/// beside ours (tests, benchmarks) calls this first; [`Client::new`] and the sandbox do.
+pub fn install_tls_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // An error means another provider was installed first: that one serves.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 /// The Customers API client. Cheap to clone; clones share the pool, throttle and retry budget.
 #[derive(Clone)]
 pub struct Client {
@@ -134,6 +146,7 @@ impl Client {
     /// cannot go in a header, or a base URL with credentials in it, is a usage error.
     pub fn new(base_url: &str, key: ApiKey, options: ClientOptions) -> anyhow::Result<Client> {
         key.check().map_err(crate::error::usage)?;
+        install_tls_provider();
         if has_credentials(base_url) {
             return Err(crate::error::usage(CREDENTIALS_IN_URL));
         }

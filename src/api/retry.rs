@@ -11,7 +11,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use rand::Rng;
+use rand::RngExt;
 
 use super::ApiError;
 
@@ -47,7 +47,7 @@ pub fn backoff(policy: &RetryPolicy, retry: u32) -> Duration {
         .saturating_mul(1u32 << retry.min(20))
         .min(policy.cap);
     let millis = ceiling.as_millis() as u64;
-    Duration::from_millis(rand::thread_rng().gen_range(0..=millis))
+    Duration::from_millis(rand::rng().random_range(0..=millis))
 }
 
 /// A `Retry-After` as read: the wait to honour, and what the server asked when that was more.

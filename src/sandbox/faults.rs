@@ -17,7 +17,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use serde_json::{json, Value};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
@@ -91,12 +91,12 @@ impl Gate {
             };
         }
         let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
-        let jitter = rng.gen_range(0..=self.jitter_ms);
+        let jitter = rng.random_range(0..=self.jitter_ms);
         Draw {
             delay_ms: self.latency_ms + jitter,
-            fail: rng.gen::<f64>() < self.fail_rate,
-            fail_after_commit: rng.gen::<f64>() < self.fail_after_commit_rate,
-            drop: rng.gen::<f64>() < self.drop_rate,
+            fail: rng.random::<f64>() < self.fail_rate,
+            fail_after_commit: rng.random::<f64>() < self.fail_after_commit_rate,
+            drop: rng.random::<f64>() < self.drop_rate,
         }
     }
 
