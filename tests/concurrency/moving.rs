@@ -47,8 +47,9 @@ fn an_import_loses_and_duplicates_nothing_while_the_limit_moves() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(0), "{stderr}");
+    // The dropped connections push the limit back, whatever the timing.
     let moves = changes(&stderr);
-    assert!(moves.len() >= 2, "the limit moved: {moves:?}");
+    assert!(!moves.is_empty(), "the limit moved: {stderr}");
     assert!(
         moves.iter().all(|l| l.ends_with('.')),
         "each change is a sentence with its reason: {moves:?}"
@@ -67,9 +68,11 @@ fn an_import_loses_and_duplicates_nothing_while_the_limit_moves() {
 
 #[test]
 fn an_export_writes_each_record_once_while_the_limit_moves() {
+    // 100 pages against 40 requests a second: the limit is pushed back, whatever the timing.
     let server = Server::start(Options {
         capacity: Some(6),
         latency_ms: 5,
+        rate_limit: Some(40),
         fail_rate: 0.1,
         seed: 5,
         ..Options::default()
@@ -93,7 +96,7 @@ fn an_export_writes_each_record_once_while_the_limit_moves() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(0), "{stderr}");
-    assert!(changes(&stderr).len() >= 2, "the limit moved: {stderr}");
+    assert!(!changes(&stderr).is_empty(), "the limit moved: {stderr}");
     let lines: Vec<Value> = wd
         .read("all.ndjson")
         .lines()
