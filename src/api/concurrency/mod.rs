@@ -19,20 +19,23 @@
 //!
 //! A fixed limit (`--concurrency N`) is measured the same way, for the summary, but never moved.
 
+mod reason;
+mod slot;
 mod stats;
 
 #[cfg(test)]
 mod scenarios;
 
-use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use serde::Serialize;
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
+use reason::{Ms, Reason};
+pub use slot::Slot;
 use stats::{Ewma, Held, Histogram};
 
 /// How many requests may be in flight.
@@ -193,68 +196,6 @@ impl Window {
 
     fn mean(&self) -> Option<f64> {
         (self.count > 0).then(|| self.sum / f64::from(self.count))
-    }
-}
-
-/// Why the limit moved, as the end of a sentence.
-#[derive(Debug, Clone, Copy)]
-enum Reason {
-    Steady {
-        rtt: f64,
-    },
-    Queueing {
-        rtt: f64,
-        baseline: f64,
-    },
-    Pushback(Pushback),
-    /// Throttled, and the answers a second since the last throttle explain this limit.
-    Explained {
-        status: u16,
-        rate: f64,
-        rtt: f64,
-    },
-}
-
-impl fmt::Display for Reason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Reason::Steady { rtt } => write!(f, "round trips steady at {}", Ms(rtt)),
-            Reason::Queueing { rtt, baseline } => write!(
-                f,
-                "round trip {} against a baseline of {}",
-                Ms(rtt),
-                Ms(baseline)
-            ),
-            Reason::Pushback(Pushback::Throttled(429)) => {
-                f.write_str("the server answered 429 (too many requests)")
-            }
-            Reason::Pushback(Pushback::Throttled(status)) => {
-                write!(f, "the server answered {status} (unavailable)")
-            }
-            Reason::Pushback(Pushback::Timeout) => f.write_str("a request timed out"),
-            Reason::Pushback(Pushback::Connection) => f.write_str("a connection failed"),
-            Reason::Explained { status, rate, rtt } => write!(
-                f,
-                "{}; {rate:.0} answers a second at {} each need about {:.0} in flight",
-                Reason::Pushback(Pushback::Throttled(status)),
-                Ms(rtt),
-                rate * rtt
-            ),
-        }
-    }
-}
-
-/// Seconds shown as milliseconds: `41 ms`, `2.5 ms`.
-struct Ms(f64);
-
-impl fmt::Display for Ms {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ms = self.0 * 1000.0;
-        if ms < 10.0 {
-            write!(f, "{ms:.1} ms")
-        } else {
-            write!(f, "{ms:.0} ms")
-        }
     }
 }
 
@@ -613,40 +554,6 @@ fn may_grow(state: &State, now: Instant) -> bool {
         Some((_, at)) => {
             now.duration_since(at) >= CEILING_MEMORY
                 && now.duration_since(state.grown) >= PROBE_STEP
-        }
-    }
-}
-
-/// A place under the limit for one attempt. [`Slot::finish`] reports how the attempt went;
-/// dropping a begun slot without it (a cancelled task) counts as [`Signal::Silent`].
-#[derive(Debug)]
-pub struct Slot<'a> {
-    controller: &'a Controller,
-    _permit: SemaphorePermit<'a>,
-    /// When the request left, once it did.
-    begun: Option<Instant>,
-}
-
-impl Slot<'_> {
-    /// The request leaves now: from here it counts as in flight.
-    pub fn begin(&mut self) {
-        if self.begun.is_none() {
-            self.begun = Some(self.controller.begin());
-        }
-    }
-
-    /// Reports the attempt's outcome and frees the place.
-    pub fn finish(mut self, signal: Signal) {
-        if let Some(begun) = self.begun.take() {
-            self.controller.finish(begun, signal);
-        }
-    }
-}
-
-impl Drop for Slot<'_> {
-    fn drop(&mut self) {
-        if let Some(begun) = self.begun.take() {
-            self.controller.finish(begun, Signal::Silent);
         }
     }
 }
