@@ -102,7 +102,7 @@ impl Args {
             dry_run: self.dry_run,
             strict: self.strict,
             annotate: self.annotate.clone(),
-            concurrency: self.load.concurrency as usize,
+            concurrency: self.load.most_in_flight(),
             limits: self.failures.limits(),
         }
     }
