@@ -14,6 +14,7 @@ mod exchange;
 mod options;
 pub mod retry;
 pub mod throttle;
+mod traffic;
 
 use std::fmt;
 use std::sync::Arc;
@@ -29,6 +30,7 @@ pub use error::{error_message, ApiError};
 pub use options::{ClientOptions, Load, MAX_RESPONSE_MB};
 use retry::Retry;
 use throttle::Throttle;
+pub use traffic::Traffic;
 
 /// An API key. Its `Debug` and `Display` never show it.
 #[derive(Clone)]
