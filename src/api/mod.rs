@@ -27,7 +27,7 @@ pub use concurrency::{Concurrency, LoadReport};
 use concurrency::{Pushback, Signal};
 pub use envelope::{record_id, Envelope, Page, Record};
 pub use error::{error_message, ApiError};
-pub use options::{ClientOptions, Load, MAX_RESPONSE_MB};
+pub use options::{ClientOptions, MAX_RESPONSE_MB};
 use retry::Retry;
 use throttle::Throttle;
 pub use traffic::Traffic;

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use tokio::sync::watch;
 
-use crate::api::{ClientOptions, Load};
+use crate::api::ClientOptions;
 use crate::cmd::Global;
+use crate::cmd::Load;
 use crate::error::Exit;
 use crate::export::{self, Format, Job, Order};
 

@@ -2,9 +2,10 @@
 
 use std::path::PathBuf;
 
-use crate::api::{ClientOptions, Load};
+use crate::api::ClientOptions;
 use crate::apply::UpdateWith;
 use crate::cmd::Global;
+use crate::cmd::Load;
 use crate::error::Exit;
 use crate::import::{self, Blank, Plan};
 

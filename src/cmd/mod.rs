@@ -9,6 +9,7 @@ pub mod diff;
 pub mod export;
 mod global;
 pub mod import;
+mod load;
 pub mod mapping;
 pub mod restore;
 pub mod sandbox;
@@ -30,6 +31,7 @@ use crate::pipeline::Input;
 use crate::progress::Progress;
 use crate::validate::Mode;
 pub use global::{Global, Output, DEFAULT_BASE_URL};
+pub use load::Load;
 
 /// The input and how its rows find their customers: the same flags for `validate` and
 /// `import`, so a dry run checks exactly what the import will do.

@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use crate::api::Load;
 use crate::apply::UpdateWith;
 use crate::cmd::Global;
+use crate::cmd::Load;
 use crate::error::Exit;
 use crate::undo::{self, Plan};
 
