@@ -90,7 +90,7 @@ pub struct Args {
 impl Args {
     fn options(&self) -> import::Options {
         import::Options {
-            input: self.rows.input.clone(),
+            input: self.rows.input.input(),
             mode: self.rows.mode,
             match_on: self.rows.match_on.clone(),
             update_with: self.update_with,

@@ -9,6 +9,7 @@ pub mod diff;
 pub mod export;
 mod global;
 pub mod import;
+mod input;
 mod load;
 pub mod mapping;
 pub mod restore;
@@ -27,10 +28,10 @@ use serde::Serialize;
 use crate::apply::{Limits, Report, Session, Stop};
 
 use crate::error::{usage, Exit};
-use crate::pipeline::Input;
 use crate::progress::Progress;
 use crate::validate::Mode;
 pub use global::{Global, Output, DEFAULT_BASE_URL};
+pub use input::InputArgs;
 pub use load::Load;
 
 /// The input and how its rows find their customers: the same flags for `validate` and
@@ -38,7 +39,7 @@ pub use load::Load;
 #[derive(Debug, Clone, clap::Args)]
 pub struct Rows {
     #[command(flatten)]
-    pub input: Input,
+    pub input: InputArgs,
 
     /// What to do with each row (create, update, upsert or delete); it decides what a row
     /// needs: create requires a name, update an id column or --match-on.
