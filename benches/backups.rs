@@ -2,7 +2,7 @@
 //! large account, and `restore` through a slow API, with the real release binary.
 //!
 //! `cargo bench --bench backups` prints records/s and peak RSS for each. `BACKUPS_BENCH_RECORDS`
-//! sets the large size (default 1,000,000). The sandbox runs in this process, custbulk in a
+//! sets the large size (default 1,000,000); `BACKUPS_BENCH_ONLY=diff|plan|slow` runs one case. The sandbox runs in this process, custbulk in a
 //! child, so the child's peak RSS (its own VmHWM) is custbulk's alone.
 
 use std::io::{BufWriter, Write};
@@ -25,8 +25,22 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
 
-    let old = dir.path().join("old.ndjson");
-    let new = dir.path().join("new.ndjson");
+    let only = std::env::var("BACKUPS_BENCH_ONLY").unwrap_or_default();
+    let run = |case: &str| only.is_empty() || only == case;
+    if run("diff") {
+        diff(dir.path(), n);
+    }
+    if run("plan") {
+        plan(&runtime, dir.path(), n);
+    }
+    if run("slow") {
+        slow(&runtime, dir.path());
+    }
+}
+
+fn diff(dir: &Path, n: u64) {
+    let old = dir.join("old.ndjson");
+    let new = dir.join("new.ndjson");
     write_backup(&old, n, 0);
     write_backup(&new, n, 1);
     let (secs, peak) = measure(&["diff", path(&old), path(&new)], None, 1);
@@ -35,7 +49,13 @@ fn main() {
          (bar 500,000), peak RSS {peak:.1} MB (bar 200)",
         n as f64 / secs
     );
+}
 
+fn plan(runtime: &tokio::runtime::Runtime, dir: &Path, n: u64) {
+    let new = dir.join("new.ndjson");
+    if !new.exists() {
+        write_backup(&new, n, 1);
+    }
     let server = runtime
         .block_on(sandbox::start(Options::default()))
         .expect("sandbox");
@@ -43,8 +63,9 @@ fn main() {
     let args = ["restore", path(&new), "--plan", "--page-size", "1000", "-q"];
     let (secs, peak) = measure(&args, Some(&server.base_url), 0);
     println!("restore --plan of {n} records against {n} customers: {secs:.1} s, peak RSS {peak:.1} MB (bar 200)");
-    drop(server);
+}
 
+fn slow(runtime: &tokio::runtime::Runtime, dir: &Path) {
     let changes = 3_000;
     let slow = runtime
         .block_on(sandbox::start(Options {
@@ -54,7 +75,7 @@ fn main() {
         .expect("sandbox");
     // Every customer of the account differs from its record in the backup.
     slow.insert(records(changes, 7).collect());
-    let backup = dir.path().join("slow.ndjson");
+    let backup = dir.join("slow.ndjson");
     write_backup(&backup, changes, 0);
     let args = [
         "restore",

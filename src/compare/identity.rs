@@ -1,8 +1,10 @@
 //! What a record is known by in a list: its id, its match key, and a fingerprint of its
 //! canonical form ([`super::canonical`]). Computed from a parsed record, or straight from the
 //! JSON text of one, which is what lets `diff` read a million-record backup at disk speed: the
-//! text is walked once, values that are already their own canonical form are hashed as
-//! written, and nothing is built but what must be (an escaped string, a fraction).
+//! text is checked as UTF-8 once and walked once, values that are already their own canonical
+//! form are hashed as written, and nothing is built but what must be (an escaped string, a
+//! fraction). Fields are hashed one by one and their hashes added, so their order does not
+//! matter and needs no sorting.
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -15,8 +17,9 @@ use crate::api::{record_id, Record};
 use crate::lookup::{normalise_key, record_key};
 use crate::schema;
 
-/// A 64-bit hash of a canonical form: equal records give equal fingerprints, so a list of a
-/// million records can be compared with 8 bytes a record in memory.
+/// A 64-bit hash of a canonical form: equal records give equal fingerprints (within a run:
+/// the hash is seeded per process), so a list of a million records can be compared with 8
+/// bytes a record in memory.
 pub fn fingerprint(canonical: &[(String, Value)]) -> u64 {
     let mut hasher = Fingerprint::default();
     for (field, value) in canonical {
@@ -48,8 +51,9 @@ impl Identity {
     /// The identity of one JSON object as written: the same as [`Identity::of`] its parsed
     /// form gives, without building it.
     pub fn of_json(bytes: &[u8], key_field: Option<&str>) -> serde_json::Result<Identity> {
-        let RawFields(mut fields) = serde_json::from_slice(bytes)?;
-        fields.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let text = simdutf8::basic::from_utf8(bytes)
+            .map_err(|_| serde::de::Error::custom("the record is not valid UTF-8"))?;
+        let RawFields(fields) = serde_json::from_str(text)?;
         let mut hasher = Fingerprint::default();
         let (mut id, mut other_id, mut key) = (None, None, None);
         for (field, raw) in &fields {
@@ -86,11 +90,11 @@ fn raw_id(text: &str) -> serde_json::Result<Option<String>> {
         Some(b'"') if !text.contains('\\') => Some(&text[1..text.len() - 1])
             .filter(|s| !s.is_empty())
             .map(str::to_string),
-        Some(b'"' | b'{') => {
+        // A number as the parsed record writes it (a fraction may be written another way).
+        Some(b'"' | b'{' | b'-' | b'0'..=b'9') => {
             let value: Value = serde_json::from_str(text)?;
             record_id(&[("_id".to_string(), value)].into_iter().collect())
         }
-        Some(b'-' | b'0'..=b'9') => Some(text.to_string()),
         _ => None,
     })
 }
@@ -177,23 +181,48 @@ fn write_canonical(text: &str, out: &mut Fingerprint) -> serde_json::Result<()> 
     Ok(())
 }
 
-/// SipHash with fixed keys over field names and serialised values: the same record gives the
-/// same fingerprint in every run, whichever way it was read.
+/// The hash of each field (its name and canonical value, as serde_json writes it), added
+/// up. Each field's bytes are gathered first and hashed at once, so however the value is
+/// written (in one piece, or by serde_json in many) the hash is the same.
 #[derive(Default)]
-struct Fingerprint(std::collections::hash_map::DefaultHasher);
+struct Fingerprint {
+    sum: u64,
+    field: Vec<u8>,
+    open: bool,
+}
 
 impl Fingerprint {
     fn field(&mut self, name: &str) {
-        std::hash::Hash::hash(name, &mut self.0);
+        self.close();
+        self.field.extend_from_slice(name.as_bytes());
+        self.field.push(0xff);
+        self.open = true;
     }
 
     fn bytes(&mut self, bytes: &[u8]) {
-        std::hash::Hasher::write(&mut self.0, bytes);
+        self.field.extend_from_slice(bytes);
     }
 
-    fn finish(&self) -> u64 {
-        std::hash::Hasher::finish(&self.0)
+    fn close(&mut self) {
+        if self.open {
+            self.sum = self.sum.wrapping_add(hash_bytes(&self.field));
+            self.field.clear();
+            self.open = false;
+        }
     }
+
+    fn finish(&mut self) -> u64 {
+        self.close();
+        self.sum
+    }
+}
+
+/// A fast 64-bit hash, seeded once per process: fingerprints, ids and keys are only ever
+/// compared within one run.
+pub(crate) fn hash_bytes(bytes: &[u8]) -> u64 {
+    use std::hash::BuildHasher;
+    static STATE: std::sync::OnceLock<hashbrown::DefaultHashBuilder> = std::sync::OnceLock::new();
+    STATE.get_or_init(Default::default).hash_one(bytes)
 }
 
 impl Write for Fingerprint {

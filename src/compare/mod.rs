@@ -192,6 +192,7 @@ pub fn differences(old: &[(String, Value)], new: &[(String, Value)]) -> Vec<Chan
 
 mod identity;
 
+pub(crate) use identity::hash_bytes;
 pub use identity::{fingerprint, Identity};
 
 #[cfg(test)]

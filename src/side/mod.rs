@@ -11,7 +11,7 @@ mod pair;
 mod read;
 
 use std::fs::File;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
@@ -266,9 +266,7 @@ impl Builder {
 
 /// The 64-bit hash an id or key is indexed by; never 0 (0 stands for "no id").
 fn hash(text: &str) -> u64 {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    text.hash(&mut hasher);
-    hasher.finish().max(1)
+    crate::compare::hash_bytes(text.as_bytes()).max(1)
 }
 
 /// A hasher for keys that are already hashes.
