@@ -6,8 +6,10 @@
 //! bytes it had taken from the file and how many rows it had made of them. At a refill the
 //! parser has used every byte before it (but for the record under way), so the pair is exact
 //! to a row, whereas the bytes read alone would run a whole buffer (64 KiB, thousands of rows
-//! of a small file) ahead of the rows. The cost is one relaxed store per row (the row count)
-//! and two per 64 KiB; the progress bar reads the counters when it draws, from its thread.
+//! of a small file) ahead of the rows. The first refills are small (8 KiB, doubling up to the
+//! buffer's size), so that a file tells its size after a few hundred rows rather than a few
+//! thousand. The cost is one relaxed store per row (the row count) and two per refill; the
+//! progress bar reads the counters when it draws, from its own thread.
 
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -103,6 +105,9 @@ impl Extent {
     }
 }
 
+/// The first refill's size; each next one may double, up to what the parser asks.
+const FIRST_READ: usize = 8 * 1024;
+
 /// A reader under a buffered parser: each `read` is a refill, made once the parser has used
 /// what came before, so it is where the bytes taken and the rows made are sampled together.
 pub(crate) struct Counted<R> {
@@ -117,7 +122,8 @@ impl<R: Read> Read for Counted<R> {
         c.sampled_rows
             .store(c.rows.load(Ordering::Relaxed), Ordering::Relaxed);
         c.sampled_bytes.store(self.read, Ordering::Relaxed);
-        let n = self.inner.read(buf)?;
+        let most = (self.read as usize).max(FIRST_READ).min(buf.len());
+        let n = self.inner.read(&mut buf[..most])?;
         self.read += n as u64;
         Ok(n)
     }
