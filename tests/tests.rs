@@ -8,6 +8,7 @@ mod backups;
 mod breaker;
 mod check;
 mod cli;
+mod concurrency;
 mod delete;
 mod export;
 mod honest;

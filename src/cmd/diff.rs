@@ -65,7 +65,9 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         key_field: key_field.clone(),
         report: args.report.clone(),
     };
-    let (old, new) = sides(global, &args, &key_field).await?;
+    // Keys are hashed only when records are matched on them.
+    let key = args.match_on.as_deref();
+    let (old, new) = sides(global, &args, key).await?;
     let summary = tokio::task::spawn_blocking(move || diff::compare(&old, &new, &options))
         .await
         .context("the comparison failed")??;
@@ -73,17 +75,18 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     Ok(summary.exit())
 }
 
-/// Reads both sides: two files in parallel, or a file and the account.
-async fn sides(global: &Global, args: &Args, key_field: &str) -> anyhow::Result<(Side, Side)> {
-    let file = |name: &str| {
-        let (path, key) = (PathBuf::from(name), key_field.to_string());
-        tokio::task::spawn_blocking(move || side::from_file(&path, Some(&key)))
+/// Reads both sides: two files in parallel, or a file and the account. The old side is
+/// indexed: the new one's records are looked up in it.
+async fn sides(global: &Global, args: &Args, key: Option<&str>) -> anyhow::Result<(Side, Side)> {
+    let file = |name: &str, indexed: bool| {
+        let (path, key) = (PathBuf::from(name), key.map(str::to_string));
+        tokio::task::spawn_blocking(move || side::from_file(&path, key.as_deref(), indexed))
     };
-    let read = |name: &str| match name {
+    let read = |name: &str, indexed: bool| match name {
         LIVE => SideTask::Live,
-        name => SideTask::File(file(name)),
+        name => SideTask::File(file(name, indexed)),
     };
-    let (old, new) = (read(&args.old), read(&args.new));
+    let (old, new) = (read(&args.old, true), read(&args.new, false));
     let mut live = None;
     if args.old == LIVE || args.new == LIVE {
         let beside = if args.old == LIVE {
@@ -91,7 +94,8 @@ async fn sides(global: &Global, args: &Args, key_field: &str) -> anyhow::Result<
         } else {
             &args.old
         };
-        live = Some(self::live(global, args, Path::new(beside), key_field).await?);
+        let indexed = args.old == LIVE;
+        live = Some(self::live(global, args, Path::new(beside), key, indexed).await?);
     }
     Ok((old.finish(&mut live).await?, new.finish(&mut live).await?))
 }
@@ -116,7 +120,8 @@ async fn live(
     global: &Global,
     args: &Args,
     beside: &Path,
-    key_field: &str,
+    key: Option<&str>,
+    indexed: bool,
 ) -> anyhow::Result<Side> {
     let connection = super::connect::connect(global, ClientOptions::default()).await?;
     let progress = Progress::new(super::progress(global));
@@ -128,7 +133,7 @@ async fn live(
         progress: &progress,
         cancel,
     };
-    let side = side::from_live(live, beside, Some(key_field)).await;
+    let side = side::from_live(live, beside, key, indexed).await;
     progress.finish();
     side
 }

@@ -2,9 +2,10 @@
 
 use std::path::PathBuf;
 
-use crate::api::{ClientOptions, Load};
+use crate::api::ClientOptions;
 use crate::apply::UpdateWith;
 use crate::cmd::Global;
+use crate::cmd::Load;
 use crate::error::Exit;
 use crate::import::{self, Blank, Plan};
 
@@ -89,7 +90,7 @@ pub struct Args {
 impl Args {
     fn options(&self) -> import::Options {
         import::Options {
-            input: self.rows.input.clone(),
+            input: self.rows.input.input(),
             mode: self.rows.mode,
             match_on: self.rows.match_on.clone(),
             update_with: self.update_with,
@@ -102,7 +103,7 @@ impl Args {
             dry_run: self.dry_run,
             strict: self.strict,
             annotate: self.annotate.clone(),
-            concurrency: self.load.concurrency as usize,
+            concurrency: self.load.most_in_flight(),
             limits: self.failures.limits(),
         }
     }

@@ -9,6 +9,8 @@ pub mod diff;
 pub mod export;
 mod global;
 pub mod import;
+mod input;
+mod load;
 pub mod mapping;
 pub mod restore;
 pub mod sandbox;
@@ -26,17 +28,18 @@ use serde::Serialize;
 use crate::apply::{Limits, Report, Session, Stop};
 
 use crate::error::{usage, Exit};
-use crate::pipeline::Input;
 use crate::progress::Progress;
 use crate::validate::Mode;
 pub use global::{Global, Output, DEFAULT_BASE_URL};
+pub use input::InputArgs;
+pub use load::Load;
 
 /// The input and how its rows find their customers: the same flags for `validate` and
 /// `import`, so a dry run checks exactly what the import will do.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Rows {
     #[command(flatten)]
-    pub input: Input,
+    pub input: InputArgs,
 
     /// What to do with each row (create, update, upsert or delete); it decides what a row
     /// needs: create requires a name, update an id column or --match-on.

@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use crate::api::Load;
 use crate::apply::UpdateWith;
 use crate::cmd::Global;
+use crate::cmd::Load;
 use crate::error::Exit;
 use crate::export::Progress;
 use crate::restore::{self, Plan};
@@ -93,7 +93,7 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         repair: args.repair,
         update_with: args.update_with,
         results: args.results.clone(),
-        concurrency: args.load.concurrency as usize,
+        concurrency: args.load.most_in_flight(),
         limits: args.failures.limits(),
         page_size: args.page_size,
     })?;

@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use crate::api::Load;
 use crate::apply::UpdateWith;
 use crate::cmd::Global;
+use crate::cmd::Load;
 use crate::error::Exit;
 use crate::undo::{self, Plan};
 
@@ -70,7 +70,7 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         results: args.results,
         resume: args.resume,
         repair: args.repair,
-        concurrency: args.load.concurrency as usize,
+        concurrency: args.load.most_in_flight(),
         limits: args.failures.limits(),
     })?;
     let connection = super::connect::connect(global, args.load.client_options()).await?;

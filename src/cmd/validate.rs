@@ -66,7 +66,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         mode: args.rows.mode,
         match_on: args.rows.match_on.clone(),
     };
-    let mut pipeline = Pipeline::open(&args.rows.input, &opts)?;
+    let mut pipeline = Pipeline::open(&args.rows.input.input(), &opts)?;
     for note in &pipeline.source().notes {
         warn!("{note}");
     }

@@ -68,7 +68,7 @@ pub struct Plan {
 impl Plan {
     pub fn new(options: Options) -> anyhow::Result<Plan> {
         trust(&options)?;
-        let backup = side::from_file(&options.backup, Some(&options.match_on))?;
+        let backup = side::from_file(&options.backup, Some(&options.match_on), false)?;
         if backup.unreadable.count > 0 {
             let first: Vec<String> = backup
                 .unreadable
@@ -190,7 +190,8 @@ pub async fn match_live(
         progress,
         cancel,
     };
-    let live = side::from_live(live, &plan.options.backup, Some(&plan.options.match_on)).await?;
+    let key = Some(plan.options.match_on.as_str());
+    let live = side::from_live(live, &plan.options.backup, key, true).await?;
     let resume = plan.claim.as_mut().and_then(|c| c.resume.as_mut());
     let paired = pairs::pair(&live, &plan.backup, resume)?;
     Ok(Matched { plan, live, paired })

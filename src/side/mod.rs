@@ -145,6 +145,7 @@ pub struct Builder {
     entries: Vec<Entry>,
     by_id: Index,
     by_key: Index,
+    indexed: bool,
     duplicate_ids: u64,
     without_id: u64,
     unreadable: Unreadable,
@@ -155,8 +156,14 @@ pub struct Builder {
 
 impl Builder {
     /// A side named `name` whose spool goes beside `beside`; `key_field` is the field records
-    /// may be matched on besides their id.
-    pub fn new(name: &str, beside: &Path, key_field: Option<&str>) -> anyhow::Result<Builder> {
+    /// may be matched on besides their id. Only a side the other's records are looked up in
+    /// (`indexed`) keeps the indexes by id and key: the other is only walked.
+    pub fn new(
+        name: &str,
+        beside: &Path,
+        key_field: Option<&str>,
+        indexed: bool,
+    ) -> anyhow::Result<Builder> {
         // Two sides may spool beside the same file: each spool gets a name of its own.
         static SPOOLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = SPOOLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -169,6 +176,7 @@ impl Builder {
             entries: Vec::new(),
             by_id: Index::default(),
             by_key: Index::default(),
+            indexed,
             duplicate_ids: 0,
             without_id: 0,
             unreadable: Unreadable::default(),
@@ -208,11 +216,11 @@ impl Builder {
         };
         if id == 0 {
             self.without_id += 1;
-        } else if self.by_id.try_insert(id, index).is_err() {
+        } else if self.indexed && self.by_id.try_insert(id, index).is_err() {
             self.duplicate_ids += 1;
         }
         let key = identity.key.as_deref().map_or(0, hash);
-        if key != 0 {
+        if key != 0 && self.indexed {
             self.by_key
                 .entry(key)
                 .and_modify(|i| *i = SHARED)

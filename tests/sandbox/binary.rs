@@ -30,6 +30,7 @@ async fn the_command_prints_a_url_that_answers_and_saves_data_on_sigterm() {
         "{url:?}"
     );
 
+    custbulk::api::install_tls_provider();
     let client = reqwest::Client::new();
     let created = client
         .post(format!("{url}/customers"))
