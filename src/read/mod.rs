@@ -16,6 +16,7 @@ mod cell;
 mod cells;
 mod csv;
 mod extent;
+mod formulas;
 mod guard;
 mod json;
 mod limits;

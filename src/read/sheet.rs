@@ -232,12 +232,18 @@ fn stream_xlsx(
         return streamed;
     }
     // calamine gives style ids or formulas in one pass, not both: with zero-padding formats
-    // the style ids win, and formulas without a value go unremarked.
+    // the style ids come from it, the formulas without a value from a pass of our own.
+    let missing = super::formulas::without_value(file, sheet);
+    tally
+        .formulas_without_value
+        .fetch_add(missing.count, Ordering::Relaxed);
     sheet_cells.stream(&pads, || {
-        cells
-            .next_cell_with_style_id()
-            .map(|c| c.map(|(c, s)| (c, s, false)))
-            .map_err(|e| e.to_string())
+        let Some((c, style)) = cells.next_cell_with_style_id().map_err(|e| e.to_string())? else {
+            return Ok(None);
+        };
+        let no_value =
+            matches!(c.get_value(), DataRef::Empty) && missing.cells.contains(&c.get_position());
+        Ok(Some((c, style, no_value)))
     })
 }
 
