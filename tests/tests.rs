@@ -15,6 +15,7 @@ mod honest;
 mod hostile;
 mod import;
 mod mapping;
+mod progress;
 mod read;
 mod sandbox;
 mod stops;

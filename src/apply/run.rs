@@ -298,7 +298,10 @@ impl<P: Producer> Run<P> {
     fn push(&mut self, finished: Finished) -> anyhow::Result<()> {
         self.session.progress.inc(1);
         self.results.push(finished)?;
-        if self.session.progress.position() % 64 == 1 {
+        if self.session.progress.due() {
+            if let Some(applier) = &self.applier {
+                self.session.progress.watch(applier.client());
+            }
             let counts = &self.results.counts;
             self.session.progress.message(|| {
                 counts

@@ -78,8 +78,11 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     }
     let mut log = ProblemLog::new(json, args.report.as_deref())?;
     let mut annotated = annotator(&args, &pipeline)?;
+    let progress = super::progress(global);
+    progress.start_reading("rows", pipeline.source().extent());
     let mut row = Checked::new();
     while pipeline.next(&mut row)? {
+        progress.inc(1);
         if !row.problems.is_empty() {
             log.add(&row.problems)?;
         }
@@ -87,6 +90,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
             a.row(row.row, &row.cells, &row.problems, None)?;
         }
     }
+    progress.finish();
     log.finish()?;
     if let Some(a) = annotated {
         a.finish()?;

@@ -238,7 +238,7 @@ async fn page_through(
             one_ahead = !report.concurrent;
             let expected = plan.max_records.into_iter().chain(meta.total).min();
             tracker.reserve(expected.unwrap_or(0));
-            progress.start(expected);
+            progress.start(expected, client);
         }
         let size = report.page_size;
         let for_max = plan.max_records.map(|m| m.div_ceil(size));

@@ -209,7 +209,7 @@ pub async fn run(plan: Plan, client: Option<&Client>, session: Session) -> anyho
         blank: options.blank,
         strict: options.strict,
     };
-    session.progress.start(source.buffered_rows(), "rows");
+    source.show(&session.progress);
 
     let network = client.is_some();
     let (row_tx, row_rx) = mpsc::channel::<anyhow::Result<InputRow>>(256);

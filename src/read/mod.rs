@@ -15,6 +15,8 @@
 mod cell;
 mod cells;
 mod csv;
+mod extent;
+mod formulas;
 mod guard;
 mod json;
 mod limits;
@@ -31,6 +33,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 pub use cells::Cells;
+pub use extent::Extent;
 pub(crate) use json::records;
 pub(crate) use sniff::sniff;
 pub use sniff::Format;
@@ -141,6 +144,8 @@ pub struct Table {
     pub notes: Vec<String>,
     /// Counts the reader keeps while rows stream, for the notes made at the end.
     tally: Arc<Tally>,
+    /// How far the reader is through the file, for a progress bar.
+    extent: Extent,
     /// The end was reached and its notes made.
     ended: bool,
     sheet_names: Vec<String>,
@@ -220,6 +225,13 @@ impl Table {
         }
     }
 
+    /// How many data rows the file holds, as the reader can tell before reaching its end (the
+    /// sheet's dimension, the file's size over the bytes per row so far): a progress bar's
+    /// estimate, not a count.
+    pub fn extent(&self) -> Extent {
+        self.extent.clone().below(u64::from(self.header_row))
+    }
+
     /// Sheet names of the workbook, in order (empty for CSV).
     pub fn sheet_names(&self) -> &[String] {
         &self.sheet_names
@@ -281,7 +293,9 @@ pub fn open(
         Format::Csv => {
             let src = csv::CsvSource::open(path, opts, background())?;
             let (encoding, delimiter) = (src.encoding_name(), src.delimiter());
+            let extent = src.extent();
             let mut t = Table::empty(path, Format::Csv, Source::Csv(Box::new(src)));
+            t.extent = extent;
             t.encoding = Some(encoding);
             t.delimiter = Some(delimiter);
             t.short_rows_are_ragged = true;
@@ -291,6 +305,7 @@ pub fn open(
             let opened = json::open(path, format)?;
             let mut t = Table::empty(path, format, opened.source);
             t.headers = opened.headers;
+            t.extent = opened.extent;
             t.encoding = Some("UTF-8");
             t
         }
@@ -301,6 +316,7 @@ pub fn open(
             t.sheet = Some(opened.sheet);
             t.sheet_names = opened.sheet_names;
             t.tally = tally;
+            t.extent = opened.extent;
             t
         }
     };
@@ -360,6 +376,7 @@ impl Table {
             format,
             notes: Vec::new(),
             tally: Arc::new(Tally::default()),
+            extent: Extent::default(),
             ended: false,
             sheet_names: Vec::new(),
             short_rows_are_ragged: false,

@@ -21,11 +21,13 @@ use object::{Columns, Keys, Order};
 use records::{Record, Records, MAX_RECORD_BYTES};
 
 use super::threaded::{self, Emitter};
-use super::{Format, ReadError, ReadOptions, Row, RowIssue, Source};
+use super::{Extent, Format, ReadError, ReadOptions, Row, RowIssue, Source};
 
 pub(crate) struct Opened {
     pub source: Source,
     pub headers: Vec<String>,
+    /// How far the second pass has read.
+    pub extent: Extent,
 }
 
 /// Reads the keys of every record (the first pass), then starts the second on its thread.
@@ -33,6 +35,7 @@ pub(crate) fn open(path: &Path, format: Format) -> Result<Opened, ReadError> {
     let keys = collect_keys(path, format)?;
     let headers = keys.names.clone();
     let mut records = Records::open(path, format)?;
+    let extent = records.extent();
     let file = path.to_path_buf();
     let fail = move |reason: &str| ReadError::Unreadable {
         file: file.clone(),
@@ -42,6 +45,7 @@ pub(crate) fn open(path: &Path, format: Format) -> Result<Opened, ReadError> {
     Ok(Opened {
         source: Source::Threaded(source),
         headers,
+        extent,
     })
 }
 
