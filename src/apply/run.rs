@@ -93,6 +93,27 @@ pub struct Run<P: Producer> {
     pub limits: Limits,
 }
 
+/// How a run of changes goes, the same for import, undo and restore.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// Requests in flight at most: rows are taken this many windows ahead.
+    pub concurrency: usize,
+    /// When failing rows stop the run.
+    pub limits: Limits,
+    /// Continue the run the journal describes.
+    pub resume: bool,
+    /// Go on past damaged journal lines, looking up every row without a `done`.
+    pub repair: bool,
+}
+
+impl Settings {
+    /// Rows taken ahead of the first unwritten one: a row stuck in retries holds back a
+    /// bounded number of finished rows, whatever the input's size.
+    pub fn window(&self) -> u64 {
+        self.concurrency as u64 * 8 + 64
+    }
+}
+
 /// What a run shares with the command that started it: when to stop, and the progress bar.
 pub struct Session {
     pub stop: Arc<Stop>,
