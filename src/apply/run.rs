@@ -171,6 +171,12 @@ where
 {
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(Finished, Option<String>)>();
     let mut breaker = Breaker::new(run.limits);
+    if let Some(applier) = &run.applier {
+        let client = applier.client().clone();
+        run.session
+            .progress
+            .concurrency(move || client.throttle.limit());
+    }
     let mut seq = 0u64;
     let mut fatal: Option<String> = None;
     let mut read_error = None;
@@ -320,9 +326,6 @@ impl<P: Producer> Run<P> {
         self.session.progress.inc(1);
         self.results.push(finished)?;
         if self.session.progress.due() {
-            if let Some(applier) = &self.applier {
-                self.session.progress.watch(applier.client());
-            }
             let counts = &self.results.counts;
             self.session.progress.message(|| {
                 counts

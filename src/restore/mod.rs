@@ -44,7 +44,6 @@ pub struct Options {
     pub match_on: String,
     /// Go on although the backup does not match its manifest, or some records cannot be read.
     pub force: bool,
-
     /// How updates are sent; `None`: as the API profile says, else PATCH.
     pub update_with: Option<UpdateWith>,
     /// The results file (default: NAME.restore.results.csv beside the backup).
