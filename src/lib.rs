@@ -24,6 +24,7 @@ pub mod profile;
 pub mod progress;
 pub mod read;
 pub mod report;
+pub mod restore;
 pub mod sandbox;
 pub mod schema;
 pub mod side;

@@ -1,4 +1,5 @@
 //! Diagnostics on stderr, filtered by `-q`/`-v`. Messages are sentences; none carries the key.
+//! A line is printed above the progress bar, if one is shown, rather than through it.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -13,20 +14,26 @@ pub fn level() -> u8 {
     LEVEL.load(Ordering::Relaxed)
 }
 
+/// Prints one line on stderr, above the progress bar. The text is formatted before, so that
+/// nothing it calls runs while the bar is held.
+pub fn line(text: String) {
+    crate::progress::suspend(|| eprintln!("{text}"));
+}
+
 /// Prints a notice unless `-q`.
 #[macro_export]
 macro_rules! info {
-    ($($arg:tt)*) => { if $crate::log::level() >= 1 { eprintln!($($arg)*) } };
+    ($($arg:tt)*) => { if $crate::log::level() >= 1 { $crate::log::line(format!($($arg)*)) } };
 }
 
 /// Prints a detail with `-v`.
 #[macro_export]
 macro_rules! debug {
-    ($($arg:tt)*) => { if $crate::log::level() >= 2 { eprintln!($($arg)*) } };
+    ($($arg:tt)*) => { if $crate::log::level() >= 2 { $crate::log::line(format!($($arg)*)) } };
 }
 
 /// Prints a warning unless `-q`.
 #[macro_export]
 macro_rules! warn {
-    ($($arg:tt)*) => { if $crate::log::level() >= 1 { eprintln!("warning: {}", format_args!($($arg)*)) } };
+    ($($arg:tt)*) => { if $crate::log::level() >= 1 { $crate::log::line(format!("warning: {}", format_args!($($arg)*))) } };
 }

@@ -39,44 +39,20 @@ use crate::mapping::{self, MapFile, Mapping};
 use crate::read::{self, ReadError, ReadOptions, Row, Table};
 use crate::validate::{Checked, Severity, ValidateOptions, Validator};
 
-/// Where the rows come from: the file and how to read and map it. `clap`-ready, so commands
-/// flatten it into their `Args`.
-#[derive(Debug, Clone, Default, clap::Args)]
+/// Where the rows come from: the file and how to read and map it.
+#[derive(Debug, Clone, Default)]
 pub struct Input {
-    /// The customer list: .csv, .xlsx, .xlsm, .xlsb, .xls, .ods, or .json (an array of
-    /// objects) and .ndjson/.jsonl (one object per line), as custbulk export writes them.
     pub file: PathBuf,
-
-    /// The sheet to read, by name or 1-based position (default: the first sheet).
-    #[arg(long, value_name = "NAME|INDEX")]
+    /// Sheet name (case-insensitive) or 1-based position; `None` is the first sheet.
     pub sheet: Option<String>,
-
-    /// The row holding the headers, from 1 (default: found among the first 10 rows).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    /// The header's 1-based row; `None` finds it among the first 10 rows.
     pub header_row: Option<u32>,
-
-    /// CSV encoding, e.g. utf-8 or windows-1252 (default: detected).
-    #[arg(long, value_name = "LABEL")]
+    /// CSV encoding label; `None` detects it.
     pub encoding: Option<String>,
-
-    /// CSV delimiter: `,`, `;`, `|` or `tab` (default: detected).
-    #[arg(long, value_name = "CHAR", value_parser = parse_delimiter)]
+    /// CSV delimiter; `None` detects it.
     pub delimiter: Option<u8>,
-
-    /// A mapping file (TOML) naming columns, defaults and value translations; see
-    /// `custbulk mapping FILE --write mapping.toml`.
-    #[arg(long = "map", value_name = "MAPPING.toml")]
+    /// A mapping file (TOML).
     pub map: Option<PathBuf>,
-}
-
-fn parse_delimiter(s: &str) -> Result<u8, String> {
-    match s {
-        "tab" | "\\t" | "\t" => Ok(b'\t'),
-        _ if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
-        _ => Err(format!(
-            "{s:?} is not a one-character delimiter (`,`, `;`, `|` or `tab`)"
-        )),
-    }
 }
 
 impl Input {

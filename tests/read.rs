@@ -9,6 +9,8 @@ use custbulk::read::{self, column_letter, Format, ReadError, ReadOptions, Row, T
 // Path attributes so this file also builds as its own test target (Cargo autotests).
 #[path = "read/csv.rs"]
 mod csv;
+#[path = "read/extent.rs"]
+mod extent;
 #[path = "read/fuzz.rs"]
 mod fuzz;
 #[path = "read/json.rs"]

@@ -225,27 +225,6 @@ pub fn with<'a>(args: &[&'a str], more: &[&'a str]) -> Vec<&'a str> {
     args.iter().chain(more).copied().collect()
 }
 
-/// Waits for `child` and returns its status and peak RSS in MB: the high-water mark of its own
-/// memory (`VmHWM`), read while it runs. Not `wait4`'s `ru_maxrss`, which also counts the
-/// memory of this test process (the whole suite's) that a spawned child shares until it execs.
-pub fn peak_rss(child: &mut std::process::Child) -> (std::process::ExitStatus, f64) {
-    let status_file = format!("/proc/{}/status", child.id());
-    let mut peak_kb = 0u64;
-    loop {
-        if let Ok(text) = std::fs::read_to_string(&status_file) {
-            let hwm = text
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok());
-            peak_kb = peak_kb.max(hwm.unwrap_or(0));
-        }
-        if let Some(status) = child.try_wait().expect("wait for custbulk") {
-            return (status, peak_kb as f64 / 1024.0);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(2));
-    }
-}
-
 /// A file of the project (samples, fixtures).
 pub fn project_file(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)

@@ -447,3 +447,16 @@ fn a_twenty_megabyte_name_is_an_error_on_its_row_and_column() {
     );
     assert!(r.stdout.len() < 10_000, "the value is not quoted whole");
 }
+
+/// "the row has 1 cells" read wrong: one cell is singular, in what the user sees.
+#[test]
+fn a_short_row_is_counted_in_the_singular() {
+    let w = Workdir::new();
+    w.write("short.csv", "Nom;Ville;Code postal\nAcme\n");
+    let r = w.exec(&["validate", "short.csv", "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.json()["problems"][0]["message"],
+        "the row has 1 cell but the header has 3 columns"
+    );
+}

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 
 pub const HEADERS: [&str; 19] = [
     "Raison sociale",
@@ -134,28 +134,32 @@ impl Generator {
         let trade = pick(rng, TRADES);
         let surname = pick(rng, SURNAMES);
         let first = pick(rng, FIRST);
-        let company = rng.gen_bool(0.8);
-        let (city, zip) = CITIES[rng.gen_range(0..CITIES.len())];
+        let company = rng.random_bool(0.8);
+        let (city, zip) = CITIES[rng.random_range(0..CITIES.len())];
         let _ = write!(c[0], "{trade} {surname}");
-        if rng.gen_bool(0.2) {
+        if rng.random_bool(0.2) {
             c[0].push_str(" & Fils");
         }
         c[1].push_str(if company { "oui" } else { "non" });
-        let _ = write!(c[2], "{}", rng.gen_range(1..=2000) * 500);
+        let _ = write!(c[2], "{}", rng.random_range(1..=2000) * 500);
         let _ = write!(c[3], "{first} {surname}");
         let _ = write!(
             c[4],
             "{} {}",
-            rng.gen_range(1..200),
+            rng.random_range(1..200),
             STREETS[(i % 6) as usize]
         );
-        if rng.gen_bool(0.3) {
-            let _ = write!(c[5], "Bâtiment {}", (b'A' + rng.gen_range(0..6u8)) as char);
+        if rng.random_bool(0.3) {
+            let _ = write!(
+                c[5],
+                "Bâtiment {}",
+                (b'A' + rng.random_range(0..6u8)) as char
+            );
         }
-        let _ = write!(c[6], "{:05}", zip + rng.gen_range(0..9));
+        let _ = write!(c[6], "{:05}", zip + rng.random_range(0..9));
         c[7].push_str(city);
-        let siren = 100_000_000 + (i * 7919 + rng.gen_range(0..7919)) % 899_999_999;
-        let body = format!("{siren:09}{:04}", rng.gen_range(1..10_000));
+        let siren = 100_000_000 + (i * 7919 + rng.random_range(0..7919)) % 899_999_999;
+        let body = format!("{siren:09}{:04}", rng.random_range(1..10_000));
         let _ = write!(
             c[8],
             "{body}{}",
@@ -168,13 +172,18 @@ impl Generator {
             &body[3..6],
             &body[6..9]
         );
-        let _ = write!(c[10], "{}", rng.gen_range(1000..3600));
+        let _ = write!(c[10], "{}", rng.random_range(1000..3600));
         c[11].push_str(pick(rng, STATUSES));
         c[12].push_str(pick(rng, SUBJECTS));
-        let cat = (b'A' + rng.gen_range(0..4u8)) as char;
+        let cat = (b'A' + rng.random_range(0..4u8)) as char;
         c[13].push(cat);
         c[14].push_str(pick(rng, AR_NAMES));
-        let _ = write!(c[15], "{} {}", pick(rng, AR_STREETS), rng.gen_range(1..99));
+        let _ = write!(
+            c[15],
+            "{} {}",
+            pick(rng, AR_STREETS),
+            rng.random_range(1..99)
+        );
         let _ = write!(c[16], "{first} {surname}");
         let _ = write!(
             c[17],
@@ -186,11 +195,11 @@ impl Generator {
         let _ = write!(
             c[18],
             "0{} {:02} {:02} {:02} {:02}",
-            rng.gen_range(1..8),
-            rng.gen_range(0..100),
-            rng.gen_range(0..100),
-            rng.gen_range(0..100),
-            rng.gen_range(0..100)
+            rng.random_range(1..8),
+            rng.random_range(0..100),
+            rng.random_range(0..100),
+            rng.random_range(0..100),
+            rng.random_range(0..100)
         );
     }
 }
@@ -212,7 +221,7 @@ fn ascii_lower(s: &str) -> String {
 }
 
 fn pick<'a>(rng: &mut SmallRng, list: &[&'a str]) -> &'a str {
-    list[rng.gen_range(0..list.len())]
+    list[rng.random_range(0..list.len())]
 }
 
 /// Writes `rows` customers as a semicolon-separated UTF-8 CSV, as French Excel users share.

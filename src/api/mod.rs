@@ -1,22 +1,36 @@
-//! The HTTP client for the Customers API: auth, calls, errors, retries.
+//! The HTTP client for the Customers API: auth, calls, errors, retries, load.
 //!
 //! One `reqwest` client (rustls, one connection pool) per run. Every call goes through
-//! [`Client::send`], which owns the retry loop; POSTs are only re-sent when the server surely did
-//! not act (connect refused, 408, 429, 503), and otherwise hand the ambiguous error back so the
-//! caller can look the record up before trying again.
+//! [`Client::send`], which owns the retry loop: it takes a place from the [`Throttle`]
+//! (adaptive concurrency, pauses, `--rate`), makes one [`exchange`], tells the concurrency
+//! controller what the round trip showed, and asks [`Retry::decide`] whether to go again. POSTs
+//! are only re-sent when the server surely did not act (connect refused, 408, 429, 503);
+//! otherwise the ambiguous error goes back to the caller, which looks the record up first.
 
+pub mod concurrency;
 pub mod envelope;
+mod error;
+mod exchange;
+mod options;
 pub mod retry;
+pub mod throttle;
+mod traffic;
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use reqwest::{Method, StatusCode};
-use serde_json::Value;
+use reqwest::Method;
+use tokio::time::Instant;
 
+pub use concurrency::{Concurrency, LoadReport};
+use concurrency::{Pushback, Signal};
 pub use envelope::{record_id, Envelope, Page, Record};
-use retry::{Retry, RetryPolicy, Throttle};
+pub use error::{error_message, ApiError};
+pub use options::{ClientOptions, MAX_RESPONSE_MB};
+use retry::Retry;
+use throttle::Throttle;
+pub use traffic::Traffic;
 
 /// An API key. Its `Debug` and `Display` never show it.
 #[derive(Clone)]
@@ -26,89 +40,30 @@ impl ApiKey {
     pub fn new(key: impl Into<String>) -> ApiKey {
         ApiKey(key.into())
     }
+
+    /// Refuses a key that cannot be sent in a header: a control character (a newline from a
+    /// key file of two lines, a tab) would fail every request with "builder error". The message
+    /// says where, never what the key is.
+    pub fn check(&self) -> Result<(), String> {
+        match self.0.chars().position(char::is_control) {
+            Some(at) => Err(format!(
+                "the API key contains a control character (newline?) at character {} of {}: \
+                 check ICLOUDREADY_API_KEY or the --api-key-file (the key is not shown)",
+                at + 1,
+                self.0.chars().count()
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn expose(&self) -> &str {
+        &self.0
+    }
 }
 
 impl fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ApiKey(<redacted>)")
-    }
-}
-
-/// What went wrong with one call, after any retries.
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    /// The server answered with a non-2xx status.
-    #[error("HTTP {status}: {message}")]
-    Status {
-        status: u16,
-        message: String,
-        /// The raw body, kept for the results file.
-        body: String,
-        retry_after: Option<Duration>,
-    },
-    /// No connection could be made: the request was never sent.
-    #[error("cannot connect to {url}: {reason}")]
-    Connect { url: String, reason: String },
-    /// Sent, but no answer in time: the server may or may not have acted.
-    #[error("no response within {0:?}")]
-    Timeout(Duration),
-    /// The connection broke after the request was sent: the server may or may not have acted.
-    #[error("connection lost: {0}")]
-    Transport(String),
-    /// A 2xx answer whose body could not be understood.
-    #[error("{0}")]
-    Shape(#[from] envelope::ShapeError),
-    /// A failure found on our side about one record (no match, ambiguous match, journal).
-    #[error("{0}")]
-    Local(String),
-}
-
-impl ApiError {
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            ApiError::Status { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-
-    /// The raw body of an error response, if any.
-    pub fn body(&self) -> Option<&str> {
-        match self {
-            ApiError::Status { body, .. } => Some(body),
-            _ => None,
-        }
-    }
-
-    /// Worth another try for a call that is safe to repeat.
-    pub fn retryable(&self) -> bool {
-        match self {
-            ApiError::Status { status, .. } => retry::retryable_status(*status),
-            ApiError::Connect { .. } | ApiError::Timeout(_) | ApiError::Transport(_) => true,
-            ApiError::Shape(_) | ApiError::Local(_) => false,
-        }
-    }
-
-    /// The server surely did not act on the request, so even a POST may be sent again.
-    pub fn not_acted(&self) -> bool {
-        match self {
-            ApiError::Status { status, .. } => retry::refused_without_acting(*status),
-            ApiError::Connect { .. } => true,
-            _ => false,
-        }
-    }
-
-    /// A write whose effect is unknown: it may have been stored although no success came back.
-    pub fn outcome_unknown(&self) -> bool {
-        match self {
-            ApiError::Status { status, .. } => matches!(status, 500 | 502 | 504),
-            ApiError::Timeout(_) | ApiError::Transport(_) => true,
-            _ => false,
-        }
-    }
-
-    /// The server refused to serve us at all: wrong key or no right to the resource.
-    pub fn is_auth(&self) -> bool {
-        matches!(self.status(), Some(401 | 403))
     }
 }
 
@@ -145,59 +100,16 @@ impl ListQuery {
     }
 }
 
-/// How a client is set up.
-#[derive(Debug, Clone)]
-pub struct ClientOptions {
-    pub timeout: Duration,
-    pub concurrency: usize,
-    pub rate: Option<f64>,
-    pub retry: RetryPolicy,
-    /// Where list responses keep their records, when detection is not enough.
-    pub items_path: Option<String>,
-}
-
-impl Default for ClientOptions {
-    fn default() -> Self {
-        ClientOptions {
-            timeout: Duration::from_secs(60),
-            concurrency: 8,
-            rate: None,
-            retry: RetryPolicy::default(),
-            items_path: None,
-        }
-    }
-}
-
-/// How hard a bulk run may press the API: `--concurrency` and `--rate`, shared by the commands
-/// that write.
-#[derive(Debug, Clone, clap::Args)]
-pub struct Load {
-    /// Requests in flight at most.
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
-    pub concurrency: u32,
-
-    /// Requests per second at most.
-    #[arg(long, value_name = "N", value_parser = positive_rate)]
-    pub rate: Option<f64>,
-}
-
-impl Load {
-    pub fn client_options(&self) -> ClientOptions {
-        ClientOptions {
-            concurrency: self.concurrency as usize,
-            rate: self.rate,
-            ..ClientOptions::default()
-        }
-    }
-}
-
-fn positive_rate(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
-        _ => Err(format!(
-            "{text:?} is not a positive number of requests per second"
-        )),
-    }
+/// Makes ring the process's rustls crypto provider, once. Since reqwest 0.13 the application
+/// chooses it (reqwest's own default is aws-lc-rs, a C build custbulk does without), and every
+/// reqwest client built in the process needs one: code that builds its own reqwest client
+/// beside ours (tests, benchmarks) calls this first; [`Client::new`] and the sandbox do.
+pub fn install_tls_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // An error means another provider was installed first: that one serves.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
 }
 
 /// The Customers API client. Cheap to clone; clones share the pool, throttle and retry budget.
@@ -208,7 +120,8 @@ pub struct Client {
     key: ApiKey,
     timeout: Duration,
     items_path: Option<Arc<str>>,
-    /// Bounds and paces requests; shared by every clone.
+    max_response: u64,
+    /// Bounds, pauses and paces requests; its controller moves the limit. Shared by clones.
     pub throttle: Arc<Throttle>,
     /// Retry policy and counters; shared by every clone.
     pub retry: Arc<Retry>,
@@ -231,13 +144,20 @@ pub struct Response {
 }
 
 impl Client {
-    /// Builds a client for `base_url` (e.g. `https://api.icloud-ready.com/api/v2`).
+    /// Builds a client for `base_url` (e.g. `https://api.icloud-ready.com/api/v2`). A key that
+    /// cannot go in a header, or a base URL with credentials in it, is a usage error.
     pub fn new(base_url: &str, key: ApiKey, options: ClientOptions) -> anyhow::Result<Client> {
+        key.check().map_err(crate::error::usage)?;
+        install_tls_provider();
+        if has_credentials(base_url) {
+            return Err(crate::error::usage(CREDENTIALS_IN_URL));
+        }
         let http = reqwest::Client::builder()
             .user_agent(concat!("custbulk/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))
             .timeout(options.timeout)
-            .pool_max_idle_per_host(options.concurrency.max(1) * 2)
+            .pool_max_idle_per_host(options.concurrency.most() * 2)
+            .redirect(exchange::redirect_policy())
             .build()?;
         Ok(Client {
             http,
@@ -245,6 +165,7 @@ impl Client {
             key,
             timeout: options.timeout,
             items_path: options.items_path.map(Into::into),
+            max_response: options.max_response_bytes.max(1),
             throttle: Arc::new(Throttle::new(options.concurrency, options.rate)),
             retry: Arc::new(Retry::new(options.retry)),
         })
@@ -254,52 +175,46 @@ impl Client {
         &self.base
     }
 
+    /// The concurrency limit it settled at, the current one, and the round trips it saw.
+    pub fn load(&self) -> LoadReport {
+        self.throttle.report()
+    }
+
     /// `GET /customers` for one page.
     pub async fn list(&self, query: &ListQuery) -> Result<Page, ApiError> {
         let response = self
             .send(Method::GET, "/customers", &query.pairs(), None)
             .await?;
-        Ok(envelope::parse_page(
-            &response.body,
-            self.items_path.as_deref(),
-        )?)
+        self.page_from(&response.body)
     }
 
     /// `GET /customers/:id`.
     pub async fn get(&self, id: &str) -> Result<Record, ApiError> {
-        let response = self
-            .send(Method::GET, &customer_path(id), &[], None)
-            .await?;
-        record_from(&response.body)
+        self.record_call(Method::GET, &customer_path(id)?, None)
+            .await
     }
 
     /// `POST /customers`. Never re-sent when the outcome is unknown: the caller decides.
     pub async fn create(&self, body: &Record) -> Result<Record, ApiError> {
-        let response = self
-            .send(Method::POST, "/customers", &[], Some(body))
-            .await?;
-        record_from(&response.body)
+        self.record_call(Method::POST, "/customers", Some(body))
+            .await
     }
 
     /// `PUT /customers/:id`: replaces the record.
     pub async fn replace(&self, id: &str, body: &Record) -> Result<Record, ApiError> {
-        let response = self
-            .send(Method::PUT, &customer_path(id), &[], Some(body))
-            .await?;
-        record_from(&response.body)
+        self.record_call(Method::PUT, &customer_path(id)?, Some(body))
+            .await
     }
 
     /// `PATCH /customers/:id`: changes only the fields sent.
     pub async fn patch(&self, id: &str, body: &Record) -> Result<Record, ApiError> {
-        let response = self
-            .send(Method::PATCH, &customer_path(id), &[], Some(body))
-            .await?;
-        record_from(&response.body)
+        self.record_call(Method::PATCH, &customer_path(id)?, Some(body))
+            .await
     }
 
     /// `DELETE /customers/:id`.
     pub async fn delete(&self, id: &str) -> Result<(), ApiError> {
-        self.send(Method::DELETE, &customer_path(id), &[], None)
+        self.send(Method::DELETE, &customer_path(id)?, &[], None)
             .await
             .map(drop)
     }
@@ -313,25 +228,24 @@ impl Client {
         query: &[(&str, String)],
         body: Option<&Record>,
     ) -> Result<Response, ApiError> {
-        let path = id.map_or_else(|| "/customers".to_owned(), customer_path);
+        let path = match id {
+            Some(id) => customer_path(id)?,
+            None => "/customers".to_owned(),
+        };
         self.send(method, &path, query, body).await
     }
 
-    /// A list answer's body read as [`Client::list`] reads it (with `--items-path`).
-    pub fn page_from(&self, body: &[u8]) -> Result<Page, ApiError> {
-        Ok(envelope::parse_page(body, self.items_path.as_deref())?)
+    async fn record_call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Record>,
+    ) -> Result<Record, ApiError> {
+        let response = self.send(method.clone(), path, &[], body).await?;
+        self.record_from(&method, path, response)
     }
 
-    /// `text` with the key hidden, for showing what a server sent back (some echo headers).
-    pub fn hide_key(&self, text: &str) -> String {
-        if self.key.0.is_empty() {
-            text.to_owned()
-        } else {
-            text.replace(&self.key.0, "<key>")
-        }
-    }
-
-    /// Sends one call through the throttle, retrying what is safe to retry.
+    /// Sends one call through the throttle, retrying what [`Retry::decide`] says to retry.
     pub async fn send(
         &self,
         method: Method,
@@ -344,121 +258,94 @@ impl Client {
         let mut attempt = 1;
         loop {
             let slot = self.throttle.slot().await;
+            let started = Instant::now();
             let result = self.attempt(&method, path, query, payload.as_deref()).await;
-            drop(slot);
+            slot.finish(signal(&result, started.elapsed()));
             let err = match result {
                 Ok(response) => {
-                    self.throttle.succeeded();
                     self.retry.refund();
                     return Ok(response);
                 }
                 Err(err) => err,
             };
-            let retry_after = match &err {
-                ApiError::Status {
-                    status: 429 | 503,
-                    retry_after,
-                    ..
-                } => {
-                    self.throttle.throttled();
-                    self.retry
-                        .throttles
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    *retry_after
+            let wait = self.retry.decide(&err, idempotent, attempt);
+            if err.is_throttle() {
+                self.retry
+                    .throttles
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                // The server said to slow down: every request waits, not only this one.
+                if let Some(pause) = wait.or(err.retry_after()) {
+                    self.throttle.pause(pause);
                 }
-                _ => None,
-            };
-            let again = if idempotent {
-                err.retryable()
-            } else {
-                err.not_acted()
-            };
-            if !again || !self.retry.take(attempt) {
-                return Err(err);
             }
-            let wait = retry_after.unwrap_or_else(|| retry::backoff(&self.retry.policy, attempt));
+            let Some(wait) = wait else {
+                return Err(err);
+            };
             crate::debug!("{method} {path} will be retried in {wait:?}: {err}");
             tokio::time::sleep(wait).await;
             attempt += 1;
         }
     }
+}
 
-    /// One HTTP exchange, no retry.
-    async fn attempt(
-        &self,
-        method: &Method,
-        path: &str,
-        query: &[(&str, String)],
-        payload: Option<&[u8]>,
-    ) -> Result<Response, ApiError> {
-        let url = format!("{}{}", self.base, path);
-        let mut request = self
-            .http
-            .request(method.clone(), &url)
-            .bearer_auth(&self.key.0);
-        if !query.is_empty() {
-            request = request.query(query);
+/// What an attempt tells the concurrency controller: a round trip the server handled, push-back
+/// (429/503, a timeout, a failed connection), or nothing worth learning from.
+fn signal(result: &Result<Response, ApiError>, rtt: Duration) -> Signal {
+    match result {
+        Ok(_) => Signal::Answered(rtt),
+        Err(ApiError::Status { status, .. }) => match *status {
+            429 | 503 => Signal::Pushback(Pushback::Throttled(*status)),
+            500..=599 if *status != 501 => Signal::Silent,
+            _ => Signal::Answered(rtt),
+        },
+        Err(ApiError::Timeout(_)) => Signal::Pushback(Pushback::Timeout),
+        Err(ApiError::Connect { .. } | ApiError::Transport(_)) => {
+            Signal::Pushback(Pushback::Connection)
         }
-        if let Some(payload) = payload {
-            request = request
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(payload.to_vec());
-        }
-        let started = Instant::now();
-        let response = request
-            .send()
-            .await
-            .map_err(|e| self.transport_error(&url, e))?;
-        let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| retry::parse_retry_after(v, self.retry.policy.max_retry_after));
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| self.transport_error(&url, e))?
-            .to_vec();
-        crate::debug!(
-            "{method} {path} -> {} in {} ms",
-            status.as_u16(),
-            started.elapsed().as_millis()
-        );
-        if status.is_success() {
-            return Ok(Response {
-                status: status.as_u16(),
-                body,
-            });
-        }
-        Err(ApiError::Status {
-            status: status.as_u16(),
-            message: error_message(status, &body),
-            body: String::from_utf8_lossy(&body).into_owned(),
-            retry_after,
-        })
-    }
-
-    fn transport_error(&self, url: &str, err: reqwest::Error) -> ApiError {
-        // reqwest's messages carry the URL but never headers, so the key cannot leak here.
-        let reason = std::error::Error::source(&err)
-            .map(|s| format!("{err}: {s}"))
-            .unwrap_or_else(|| err.to_string());
-        if err.is_timeout() {
-            ApiError::Timeout(self.timeout)
-        } else if err.is_connect() {
-            ApiError::Connect {
-                url: url.to_string(),
-                reason,
-            }
-        } else {
-            ApiError::Transport(reason)
+        Err(ApiError::Shape(_) | ApiError::Unreadable { .. }) => Signal::Answered(rtt),
+        Err(ApiError::TooLarge { .. } | ApiError::Redirected(_) | ApiError::Local(_)) => {
+            Signal::Silent
         }
     }
 }
 
-fn customer_path(id: &str) -> String {
-    // Ids are opaque: escape anything that is not safe in a path segment.
+/// Why a base URL with credentials is refused (it never quotes the URL).
+pub const CREDENTIALS_IN_URL: &str =
+    "--base-url contains a user name or password (user:key@host): \
+     custbulk would print and store it. Give the URL without them, and the key with \
+     ICLOUDREADY_API_KEY or --api-key-file";
+
+/// Whether a URL carries `user:password@` in its authority.
+pub fn has_credentials(url: &str) -> bool {
+    match reqwest::Url::parse(url) {
+        Ok(url) => !url.username().is_empty() || url.password().is_some(),
+        // Not a URL: look for an `@` in what would be its authority.
+        Err(_) => {
+            let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+            rest.split(['/', '?', '#'])
+                .next()
+                .unwrap_or("")
+                .contains('@')
+        }
+    }
+}
+
+/// `/customers/{id}`, the id kept inside its segment: anything not safe in a segment is
+/// percent-encoded. `.` and `..` cannot be sent at all: every URL parser (reqwest's included,
+/// per the WHATWG URL standard) resolves them, even encoded as `%2E`, so a request for customer
+/// `..` would reach `/api/v2/` and one for `.` the collection. An empty id is refused too.
+fn customer_path(id: &str) -> Result<String, ApiError> {
+    if matches!(id, "" | "." | "..") {
+        return Err(ApiError::Local(format!(
+            "the customer id {id:?} cannot be put in a URL path (it would address {}), so no \
+             request was sent for it",
+            if id.is_empty() || id == "." {
+                "the whole collection"
+            } else {
+                "the API root"
+            }
+        )));
+    }
     let mut path = String::from("/customers/");
     for b in id.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
@@ -467,92 +354,12 @@ fn customer_path(id: &str) -> String {
             path.push_str(&format!("%{b:02X}"));
         }
     }
-    path
-}
-
-/// A single-record body: the record, possibly wrapped; an empty 2xx body gives an empty record.
-fn record_from(body: &[u8]) -> Result<Record, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Record::new());
-    }
-    let value: Value = serde_json::from_slice(body).map_err(|e| envelope::ShapeError::NotJson {
-        reason: e.to_string(),
-        start: envelope::body_start(body),
-    })?;
-    envelope::unwrap_record(value).ok_or_else(|| {
-        ApiError::Shape(envelope::ShapeError::Unrecognised {
-            start: envelope::body_start(body),
-        })
-    })
-}
-
-/// The human message in an error body: `message`, `error`, `errors` (list or field map), or the
-/// status's reason when the body says nothing.
-pub fn error_message(status: StatusCode, body: &[u8]) -> String {
-    let fallback = || status.canonical_reason().unwrap_or("error").to_string();
-    let Ok(value) = serde_json::from_slice::<Value>(body) else {
-        let text = String::from_utf8_lossy(body);
-        let text = text.trim();
-        return if text.is_empty() || text.starts_with('<') {
-            fallback()
-        } else {
-            envelope::body_start(text.as_bytes())
-        };
-    };
-    let mut parts = Vec::new();
-    if let Some(message) = value.get("message").and_then(text_of) {
-        parts.push(message);
-    } else if let Some(error) = value.get("error").and_then(text_of) {
-        parts.push(error);
-    }
-    match value.get("errors") {
-        Some(Value::Array(list)) => parts.extend(list.iter().filter_map(text_of)),
-        Some(Value::Object(map)) => parts.extend(map.iter().map(|(field, e)| match text_of(e) {
-            Some(text) => format!("{field}: {text}"),
-            None => field.clone(),
-        })),
-        _ => {}
-    }
-    if parts.is_empty() {
-        fallback()
-    } else {
-        parts.join("; ")
-    }
-}
-
-/// A message from a string, or from an object's `message`/`msg`.
-fn text_of(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Object(o) => o.get("message").or_else(|| o.get("msg")).and_then(text_of),
-        _ => None,
-    }
+    Ok(path)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn message(body: &str) -> String {
-        error_message(StatusCode::BAD_REQUEST, body.as_bytes())
-    }
-
-    #[test]
-    fn error_messages_are_found_in_every_common_shape() {
-        assert_eq!(message(r#"{"message":"Bad siret"}"#), "Bad siret");
-        assert_eq!(message(r#"{"error":"Nope"}"#), "Nope");
-        assert_eq!(message(r#"{"error":{"message":"Deep"}}"#), "Deep");
-        assert_eq!(message(r#"{"errors":["a","b"]}"#), "a; b");
-        assert_eq!(
-            message(
-                r#"{"message":"Validation failed","errors":{"capital":{"message":"must be an integer"},"name":"required"}}"#
-            ),
-            "Validation failed; capital: must be an integer; name: required"
-        );
-        assert_eq!(message(""), "Bad Request");
-        assert_eq!(message("<html>502</html>"), "Bad Request");
-        assert_eq!(message("plain words"), "plain words");
-    }
 
     #[test]
     fn the_key_never_shows_in_debug() {
@@ -568,7 +375,48 @@ mod tests {
 
     #[test]
     fn ids_are_escaped_in_paths() {
-        assert_eq!(customer_path("abc123"), "/customers/abc123");
-        assert_eq!(customer_path("a/b c"), "/customers/a%2Fb%20c");
+        assert_eq!(customer_path("abc123").unwrap(), "/customers/abc123");
+        assert_eq!(customer_path("a/b c").unwrap(), "/customers/a%2Fb%20c");
+        assert_eq!(customer_path("a.b").unwrap(), "/customers/a.b");
+        assert_eq!(customer_path("...").unwrap(), "/customers/...");
+        for id in ["", ".", ".."] {
+            assert!(customer_path(id).is_err(), "{id:?}");
+        }
+    }
+
+    /// Why `.` and `..` are refused rather than encoded: the URL parser undoes the encoding.
+    #[test]
+    fn the_url_parser_resolves_encoded_dot_segments() {
+        for (path, resolved) in [("%2E", "/api/v2/customers/"), ("%2E%2E", "/api/v2/")] {
+            let url = reqwest::Url::parse(&format!("http://h/api/v2/customers/{path}")).unwrap();
+            assert_eq!(url.path(), resolved);
+        }
+    }
+
+    #[test]
+    fn keys_with_control_characters_and_urls_with_credentials_are_refused() {
+        let err = Client::new(
+            "https://x.test/api/v2",
+            ApiKey::new("sk_live_SECRET\nsecond line"),
+            ClientOptions::default(),
+        )
+        .unwrap_err();
+        assert_eq!(crate::error::exit_code(&err), crate::error::USAGE);
+        assert!(err.to_string().contains("control character (newline?)"));
+        assert!(!err.to_string().contains("SECRET"));
+        assert!(ApiKey::new("tab\there").check().is_err());
+        assert!(ApiKey::new("sk_live_ok-é").check().is_ok());
+
+        for url in [
+            "https://user:hunter2@api.example.com/api/v2",
+            "https://hunter2@api.example.com/api/v2",
+            "https://user:hunter2@exa mple.com/",
+        ] {
+            assert!(has_credentials(url), "{url}");
+            let err = Client::new(url, ApiKey::new("k"), ClientOptions::default()).unwrap_err();
+            assert_eq!(crate::error::exit_code(&err), crate::error::USAGE);
+            assert!(!err.to_string().contains("hunter2"), "{err}");
+        }
+        assert!(!has_credentials("https://api.example.com/api/v2?q=a@b"));
     }
 }

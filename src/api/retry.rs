@@ -1,16 +1,19 @@
-//! When to retry, how long to wait, and how much load to put on the server.
+//! When to retry and how long to wait: one policy for every call.
 //!
-//! One place decides whether a failure is retried ([`Retry::decide`]); waits are capped
-//! exponential backoff with full jitter, or the server's `Retry-After` (clamped); a retry budget
-//! stops a dead server from being hammered; and [`Throttle`] bounds requests in flight with
-//! AIMD (lower on 429/503, raise slowly when healthy) and paces them to `--rate`.
+//! [`Retry::decide`] is the one place that says whether a failed attempt is tried again and
+//! after how long: for a call that is safe to repeat, 408, 429, 5xx but 501, timeouts and broken
+//! connections; for a POST, only what the server surely did not act on (the rest is handed back
+//! as an unknown outcome, for the caller to look up). Waits are the server's `Retry-After`
+//! (clamped, and said so with `-v`) or capped exponential backoff with full jitter; a run-wide
+//! budget stops a dead server from being hammered. How many requests go at once is
+//! [`super::throttle`]'s business.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
-use rand::Rng;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use rand::RngExt;
+
+use super::ApiError;
 
 /// Backoff and budget settings.
 #[derive(Debug, Clone)]
@@ -44,23 +47,34 @@ pub fn backoff(policy: &RetryPolicy, retry: u32) -> Duration {
         .saturating_mul(1u32 << retry.min(20))
         .min(policy.cap);
     let millis = ceiling.as_millis() as u64;
-    Duration::from_millis(rand::thread_rng().gen_range(0..=millis))
+    Duration::from_millis(rand::rng().random_range(0..=millis))
+}
+
+/// A `Retry-After` as read: the wait to honour, and what the server asked when that was more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryAfter {
+    pub wait: Duration,
+    /// The server's own wait, when it was longer than the cap and clamped.
+    pub clamped_from: Option<Duration>,
 }
 
 /// Parses `Retry-After`: delta-seconds or an HTTP date, clamped to `max`.
-pub fn parse_retry_after(value: &str, max: Duration) -> Option<Duration> {
+pub fn parse_retry_after(value: &str, max: Duration) -> Option<RetryAfter> {
     let value = value.trim();
-    let wait = if let Ok(seconds) = value.parse::<f64>() {
+    let asked = if let Ok(seconds) = value.parse::<f64>() {
         if !seconds.is_finite() || seconds < 0.0 {
             return None;
         }
-        Duration::from_secs_f64(seconds.min(max.as_secs_f64()))
+        Duration::from_secs_f64(seconds.min(1e9))
     } else {
         let date = chrono::DateTime::parse_from_rfc2822(value).ok()?;
         let millis = date.timestamp_millis() - chrono::Utc::now().timestamp_millis();
         Duration::from_millis(millis.max(0) as u64)
     };
-    Some(wait.min(max))
+    Some(RetryAfter {
+        wait: asked.min(max),
+        clamped_from: (asked > max).then_some(asked),
+    })
 }
 
 /// Run-wide retry accounting, shared by every call of a run.
@@ -72,6 +86,10 @@ pub struct Retry {
     pub retries: AtomicU64,
     /// 429/503 answers seen, for the summary.
     pub throttles: AtomicU64,
+    /// `Retry-After` values longer than the policy's cap, clamped to it, for the summary.
+    pub clamped: AtomicU64,
+    /// Whether a clamp has been told at `-v` (once a run; every time at `-vv`).
+    clamp_told: AtomicBool,
 }
 
 impl Retry {
@@ -81,10 +99,38 @@ impl Retry {
             policy,
             retries: AtomicU64::new(0),
             throttles: AtomicU64::new(0),
+            clamped: AtomicU64::new(0),
+            clamp_told: AtomicBool::new(false),
         }
     }
 
-    /// Takes one retry from the budget; false when it is spent.
+    /// Whether attempt number `attempt` (from 1), which failed with `err`, is tried again, and
+    /// after how long. `idempotent` is false for a POST: then only a failure the server surely
+    /// did not act on is retried, and the caller gets the rest (see
+    /// [`ApiError::outcome_unknown`]). A retry is taken from the run's budget.
+    pub fn decide(&self, err: &ApiError, idempotent: bool, attempt: u32) -> Option<Duration> {
+        let again = if idempotent {
+            err.retryable()
+        } else {
+            err.not_acted()
+        };
+        if !again || !self.take(attempt) {
+            return None;
+        }
+        Some(
+            err.retry_after()
+                .unwrap_or_else(|| backoff(&self.policy, attempt)),
+        )
+    }
+
+    /// For a caller that checked for itself (a lookup after an unknown outcome) that sending
+    /// again is safe: the wait before attempt `attempt + 1`, or `None` when the attempts or the
+    /// run's budget are spent.
+    pub fn again(&self, attempt: u32) -> Option<Duration> {
+        self.take(attempt).then(|| backoff(&self.policy, attempt))
+    }
+
+    /// Takes one retry from the budget; false when it is spent or `attempt` is the last.
     pub fn take(&self, attempt: u32) -> bool {
         if attempt >= self.policy.max_attempts {
             return false;
@@ -108,6 +154,21 @@ impl Retry {
                 (t < cap).then_some(t + 1)
             });
     }
+
+    /// Counts a `Retry-After` clamped to the cap, and says so: once a run with `-v`, each time
+    /// with `-vv`.
+    pub fn clamped(&self, asked: Duration) {
+        self.clamped.fetch_add(1, Ordering::Relaxed);
+        let first = !self.clamp_told.swap(true, Ordering::Relaxed);
+        if (first && crate::log::level() >= 2) || crate::log::level() >= 3 {
+            eprintln!(
+                "The server asked to wait {} s before retrying (Retry-After); custbulk waits \
+                 {} s at most, and retries then.",
+                asked.as_secs(),
+                self.policy.max_retry_after.as_secs()
+            );
+        }
+    }
 }
 
 /// Whether an HTTP status is worth retrying for an idempotent call: 408, 429, 5xx but 501.
@@ -118,115 +179,6 @@ pub fn retryable_status(status: u16) -> bool {
 /// Whether a status means the server refused without acting, so even a POST may be re-sent.
 pub fn refused_without_acting(status: u16) -> bool {
     matches!(status, 408 | 429 | 503)
-}
-
-/// Bounds requests in flight (adaptive, AIMD) and paces them to a rate.
-#[derive(Debug)]
-pub struct Throttle {
-    semaphore: Arc<Semaphore>,
-    state: Mutex<Window>,
-    max: usize,
-    /// Minimum gap between request starts, from `--rate`.
-    interval: Option<Duration>,
-    next_start: Mutex<Instant>,
-}
-
-#[derive(Debug)]
-struct Window {
-    /// The concurrency the controller aims at.
-    limit: usize,
-    /// Permits to swallow as they come back, after a decrease.
-    owed: usize,
-    /// Successes since the last increase.
-    healthy: usize,
-}
-
-/// A slot to send one request; returning it (drop) frees the slot.
-pub struct Slot {
-    _permit: OwnedSemaphorePermit,
-}
-
-impl Throttle {
-    /// `concurrency` requests in flight at most; `rate` requests per second at most.
-    pub fn new(concurrency: usize, rate: Option<f64>) -> Throttle {
-        let max = concurrency.max(1);
-        Throttle {
-            semaphore: Arc::new(Semaphore::new(max)),
-            state: Mutex::new(Window {
-                limit: max,
-                owed: 0,
-                healthy: 0,
-            }),
-            max,
-            interval: rate
-                .filter(|r| *r > 0.0)
-                .map(|r| Duration::from_secs_f64(1.0 / r)),
-            next_start: Mutex::new(Instant::now()),
-        }
-    }
-
-    /// Waits for a free slot and for the rate's next start time.
-    pub async fn slot(&self) -> Slot {
-        let permit = loop {
-            let permit = self
-                .semaphore
-                .clone()
-                .acquire_owned()
-                .await
-                .expect("never closed");
-            let mut state = self.state.lock().unwrap();
-            if state.owed > 0 {
-                // A decrease is pending: this permit is retired instead of used.
-                state.owed -= 1;
-                permit.forget();
-                continue;
-            }
-            break permit;
-        };
-        if let Some(interval) = self.interval {
-            let start = {
-                let mut next = self.next_start.lock().unwrap();
-                let now = Instant::now();
-                let start = (*next).max(now);
-                *next = start + interval;
-                start
-            };
-            tokio::time::sleep_until(start.into()).await;
-        }
-        Slot { _permit: permit }
-    }
-
-    /// The server pushed back (429/503): cut the window to 90%, at least one.
-    pub fn throttled(&self) {
-        let mut state = self.state.lock().unwrap();
-        let target = ((state.limit as f64) * 0.9).floor().max(1.0) as usize;
-        state.owed += state.limit - target;
-        state.limit = target;
-        state.healthy = 0;
-    }
-
-    /// A request went well: after a window's worth of successes, allow one more in flight.
-    pub fn succeeded(&self) {
-        let mut state = self.state.lock().unwrap();
-        if state.limit >= self.max {
-            return;
-        }
-        state.healthy += 1;
-        if state.healthy >= state.limit {
-            state.healthy = 0;
-            state.limit += 1;
-            if state.owed > 0 {
-                state.owed -= 1;
-            } else {
-                self.semaphore.add_permits(1);
-            }
-        }
-    }
-
-    /// The current concurrency target.
-    pub fn limit(&self) -> usize {
-        self.state.lock().unwrap().limit
-    }
 }
 
 #[cfg(test)]
@@ -250,23 +202,28 @@ mod tests {
     #[test]
     fn retry_after_reads_seconds_and_dates_and_is_clamped() {
         let max = Duration::from_secs(60);
-        assert_eq!(parse_retry_after("3", max), Some(Duration::from_secs(3)));
+        let wait = |v: &str| parse_retry_after(v, max).map(|r| r.wait);
+        assert_eq!(wait("3"), Some(Duration::from_secs(3)));
+        assert_eq!(wait("0.5"), Some(Duration::from_millis(500)));
         assert_eq!(
-            parse_retry_after("0.5", max),
-            Some(Duration::from_millis(500))
+            parse_retry_after("86400", max),
+            Some(RetryAfter {
+                wait: max,
+                clamped_from: Some(Duration::from_secs(86400))
+            })
         );
-        assert_eq!(parse_retry_after("86400", max), Some(max));
-        assert_eq!(parse_retry_after("-1", max), None);
-        assert_eq!(parse_retry_after("soon", max), None);
+        assert_eq!(parse_retry_after("60", max).unwrap().clamped_from, None);
+        assert_eq!(wait("-1"), None);
+        assert_eq!(wait("soon"), None);
         let in_ten = chrono::Utc::now() + chrono::Duration::seconds(10);
         let date = in_ten.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
-        let wait = parse_retry_after(&date, max).unwrap();
+        let wait = parse_retry_after(&date, max).unwrap().wait;
         assert!(
             wait > Duration::from_secs(7) && wait <= Duration::from_secs(10),
             "{wait:?}"
         );
         assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", max),
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", max).map(|r| r.wait),
             Some(Duration::ZERO)
         );
     }
@@ -301,23 +258,46 @@ mod tests {
         assert!(!Retry::new(RetryPolicy::default()).take(10), "attempt cap");
     }
 
-    #[tokio::test]
-    async fn aimd_cuts_on_pushback_and_grows_back_slowly() {
-        let throttle = Throttle::new(10, None);
-        throttle.throttled();
-        assert_eq!(throttle.limit(), 9);
-        for _ in 0..20 {
-            throttle.throttled();
+    #[test]
+    fn one_decision_for_idempotent_calls_and_posts() {
+        let retry = Retry::new(RetryPolicy::default());
+        let status = |status, retry_after| ApiError::Status {
+            status,
+            message: String::new(),
+            body: String::new(),
+            retry_after,
+        };
+        let connect = ApiError::Connect {
+            url: "u".into(),
+            reason: "refused".into(),
+        };
+        let timeout = ApiError::Timeout(Duration::from_secs(1));
+        let reset = ApiError::Transport("reset".into());
+        // Safe to repeat: 408, 429, 5xx but 501, and every transport failure.
+        for err in [status(408, None), status(502, None), status(503, None)] {
+            assert!(retry.decide(&err, true, 1).is_some(), "{err}");
         }
-        assert_eq!(throttle.limit(), 1);
-        // One slot at a time now: a second slot waits until the first is returned.
-        let first = throttle.slot().await;
-        let second = tokio::time::timeout(Duration::from_millis(50), throttle.slot()).await;
-        assert!(second.is_err(), "only one request may be in flight");
-        drop(first);
-        for _ in 0..3 {
-            throttle.succeeded();
+        for err in [&connect, &timeout, &reset] {
+            assert!(retry.decide(err, true, 1).is_some(), "{err}");
         }
-        assert_eq!(throttle.limit(), 3, "grows by one per window of successes");
+        for err in [status(400, None), status(404, None), status(501, None)] {
+            assert!(retry.decide(&err, true, 1).is_none(), "{err}");
+        }
+        // A POST: only what the server surely did not act on.
+        assert!(retry.decide(&status(429, None), false, 1).is_some());
+        assert!(retry.decide(&connect, false, 1).is_some());
+        for err in [status(500, None), status(502, None), timeout, reset] {
+            assert!(retry.decide(&err, false, 1).is_none(), "{err}");
+            assert!(err.outcome_unknown(), "handed back as unknown: {err}");
+        }
+        // Retry-After wins over the backoff; the last attempt is never retried.
+        let wait = retry.decide(&status(429, Some(Duration::from_secs(7))), true, 1);
+        assert_eq!(wait, Some(Duration::from_secs(7)));
+        assert!(retry.decide(&status(503, None), true, 10).is_none());
+        // After a lookup found nothing, a caller may send again within the same budget.
+        assert!(retry
+            .again(1)
+            .is_some_and(|w| w <= Duration::from_millis(200)));
+        assert!(retry.again(10).is_none());
     }
 }

@@ -6,9 +6,10 @@
 //! Three rules, as pgloader's and dsbulk's error limits have them: the same failure (same
 //! status, same message) on `repeat` rows in a row; more than half of the first 100 rows
 //! attempted; `--max-errors N` failed rows in all. `--max-errors 0` turns them all off.
-//! While a streak of identical failures is under way, the run sends one row at a time (see
-//! [`Breaker::cautious`]), so a server that refuses everything is asked about `repeat` rows,
-//! not `repeat` plus every row that was in flight.
+//! While a streak of identical failures is under way, the run sends one row at a time, and
+//! until a first row has succeeded it keeps at most [`FIRST_ROWS`] in flight (see
+//! [`Breaker::holds`]), so a server that refuses everything is asked about `repeat` rows, not
+//! `repeat` plus the window of rows taken before the first answer came back.
 
 use super::{Done, Outcome};
 
@@ -36,6 +37,8 @@ pub struct Breaker {
     limits: Limits,
     attempted: u64,
     failed: u64,
+    /// Rows attempted that did not fail.
+    succeeded: u64,
     /// Failures among the first [`SAMPLE`] rows attempted.
     early_failures: u64,
     /// The failure repeating now, and how many rows in a row it has failed.
@@ -47,6 +50,9 @@ pub struct Breaker {
 const SAMPLE: u64 = 100;
 /// Identical failures in a row after which rows go out one at a time.
 const CAUTIOUS_AFTER: u32 = 3;
+/// Rows in flight at most until one has succeeded: the run's first answers tell whether the
+/// API takes what is sent, so only this many are asked before they come back.
+pub const FIRST_ROWS: u64 = 8;
 
 impl Breaker {
     pub fn new(limits: Limits) -> Breaker {
@@ -61,6 +67,7 @@ impl Breaker {
     pub fn record(&mut self, done: &Done) -> Option<String> {
         self.attempted += 1;
         if done.outcome != Outcome::Failed {
+            self.succeeded += 1;
             self.streak = None;
             self.streak_len = 0;
             return None;
@@ -107,6 +114,13 @@ impl Breaker {
     /// A streak of identical failures is under way: send one row at a time until one succeeds.
     pub fn cautious(&self) -> bool {
         self.limits.max_errors != Some(0) && self.streak_len >= CAUTIOUS_AFTER
+    }
+
+    /// Whether to hold the next row back while `outstanding` rows are in flight: one at a time
+    /// during a streak of identical failures, [`FIRST_ROWS`] at a time until a row succeeds.
+    pub fn holds(&self, outstanding: u64) -> bool {
+        let starting = self.succeeded == 0 && self.limits.max_errors != Some(0);
+        (self.cautious() && outstanding > 0) || (starting && outstanding >= FIRST_ROWS)
     }
 }
 
@@ -193,5 +207,23 @@ mod tests {
             assert_eq!(never.record(&failed(422, "same")), None);
         }
         assert!(!never.cautious());
+    }
+
+    #[test]
+    fn it_holds_rows_back_until_one_succeeds_and_during_a_streak() {
+        let mut breaker = Breaker::new(Limits::default());
+        assert!(!breaker.holds(FIRST_ROWS - 1));
+        assert!(breaker.holds(FIRST_ROWS), "none has succeeded yet");
+        breaker.record(&Done::new(Outcome::Created));
+        assert!(!breaker.holds(100));
+        for _ in 0..CAUTIOUS_AFTER {
+            breaker.record(&failed(422, "siret: is required"));
+        }
+        assert!(breaker.holds(1) && !breaker.holds(0));
+        let never = Breaker::new(Limits {
+            max_errors: Some(0),
+            ..Limits::default()
+        });
+        assert!(!never.holds(1000));
     }
 }

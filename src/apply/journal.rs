@@ -9,6 +9,7 @@
 //! again. `--resume` skips `done` rows and reconciles `send` rows without a `done` by their key
 //! before anything is re-sent ([`Resume`]). One run at a time holds a journal ([`Lock`]).
 
+mod claim;
 mod lock;
 mod resume;
 
@@ -23,6 +24,7 @@ use sha2::{Digest, Sha256};
 
 use super::Outcome;
 use crate::api::Record;
+pub use claim::Claim;
 pub use lock::Lock;
 pub use resume::{InFlight, Lines, Resume};
 

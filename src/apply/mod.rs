@@ -9,15 +9,19 @@
 //! - the rule for a POST whose outcome is unknown: look the customer up, confirm every field
 //!   sent, and send again only if it is absent;
 //! - a DELETE answered 404 after a retry counts as done (the first attempt got through);
+//! - no step counted done that the API's answer, or the customer read back, does not show
+//!   ([`confirm`]), and the bodies that set and clear fields the way this API does ([`writes`]);
 //! - the results file in input order ([`results`]), the summary and its exit code
 //!   ([`summary`]), and when a run must stop.
 
 mod breaker;
+mod confirm;
 pub mod journal;
 mod outcome;
 pub mod results;
 mod run;
 pub mod summary;
+pub mod writes;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -33,8 +37,9 @@ use journal::{Line, Op};
 pub use breaker::Limits;
 pub use outcome::Outcome;
 pub use results::{Column, Finished, Layout, Results};
-pub use run::{run, Job, Producer, Report, Run, Session};
+pub use run::{run, Job, Producer, Report, Run, Session, Settings};
 pub use summary::Summary;
+pub use writes::Writes;
 
 /// How an update is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -202,6 +207,8 @@ pub struct Applier {
     /// Why the journal could not be written, once it could not: the run must stop.
     journal_broken: OnceLock<String>,
     plan: bool,
+    /// How this API's writes behave, from the API profile.
+    writes: Writes,
 }
 
 impl Applier {
@@ -212,6 +219,7 @@ impl Applier {
             journal: Some(journal),
             journal_broken: OnceLock::new(),
             plan: false,
+            writes: Writes::default(),
         }
     }
 
@@ -222,11 +230,36 @@ impl Applier {
             journal: None,
             journal_broken: OnceLock::new(),
             plan: true,
+            writes: Writes::default(),
         }
+    }
+
+    /// What the API profile says about this API's writes: how to clear a field, and which
+    /// answers show a change.
+    pub fn with_writes(mut self, writes: Writes) -> Applier {
+        self.writes = writes;
+        self
     }
 
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    pub fn writes(&self) -> &Writes {
+        &self.writes
+    }
+
+    /// The change that makes customer `id`, now `current`, equal to `target`, sent the way
+    /// this API sets and clears fields (see [`Writes::update_to`]); `with` is the flag, which
+    /// wins over the profile. `None` when nothing differs.
+    pub fn update_to(
+        &self,
+        id: &str,
+        current: &Record,
+        target: &Record,
+        with: Option<UpdateWith>,
+    ) -> Option<Change> {
+        self.writes.update_to(id, current, target, with)
     }
 
     pub fn journal(&self) -> Option<&journal::Writer> {
@@ -289,9 +322,11 @@ impl Applier {
         match change {
             Change::Create { body, find_by } => {
                 let created = self.create(row, &body, find_by.as_ref(), key, resumed);
+                let (record, note) = self.confirm_created(&body, created.await?).await?;
                 Ok(Done {
-                    id: record_id(&created.await?),
+                    id: record_id(&record),
                     status: Some(201),
+                    error: note,
                     after: Some(body),
                     ..Done::new(done_as)
                 })
@@ -308,16 +343,35 @@ impl Applier {
                     UpdateWith::Put => Op::Put,
                 };
                 self.send(row, op, key, Some(&id), Some(&before))?;
-                match with {
-                    UpdateWith::Patch => self.client.patch(&id, &body).await?,
-                    UpdateWith::Put => self.client.replace(&id, &body).await?,
+                let sent = confirm::Sent {
+                    id: &id,
+                    body: &body,
+                    with,
+                    before: &before,
+                    after: &after,
+                    done_as,
                 };
-                Ok(Done {
-                    id: Some(id),
-                    status: Some(200),
-                    before: Some(before),
-                    after: Some(after),
-                    ..Done::new(done_as)
+                let answer = match with {
+                    UpdateWith::Patch => self.client.patch(&id, &body).await,
+                    UpdateWith::Put => self.client.replace(&id, &body).await,
+                };
+                let answer =
+                    answer.map_err(|e| confirm::explain_refusal(e, &sent, &self.writes))?;
+                Ok(match self.confirm_update(&sent, answer).await? {
+                    None => Done {
+                        id: Some(id),
+                        status: Some(200),
+                        before: Some(before),
+                        after: Some(after),
+                        ..Done::new(done_as)
+                    },
+                    // Kept with what it left, so undo can put back what did take.
+                    Some(not) => Done {
+                        id: Some(id),
+                        before: Some(before),
+                        after: Some(not.shown),
+                        ..Done::because(Outcome::Failed, not.why)
+                    },
                 })
             }
             Change::Delete { id, before } => {

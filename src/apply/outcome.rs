@@ -37,6 +37,8 @@ pub enum Outcome {
     /// The request may or may not have taken effect, and the journal could not record which:
     /// `--resume` looks the customer up before anything is sent again.
     Unknown,
+    /// Restore: a customer the backup does not have, kept (`--prune` deletes it).
+    Extra,
 }
 
 impl Outcome {
@@ -61,6 +63,7 @@ impl Outcome {
             Outcome::WouldRecreate => "would-recreate",
             Outcome::SkippedDuplicate => "skipped-duplicate",
             Outcome::Unknown => "unknown",
+            Outcome::Extra => "extra",
         }
     }
 

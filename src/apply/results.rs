@@ -84,7 +84,11 @@ impl Column {
             } else {
                 &row.done.id
             }),
-            Column::NewId => text(&row.done.id),
+            // The id the step left, where it is not the row's own: a created customer's.
+            Column::NewId => match (&row.id, &row.done.id) {
+                (Some(own), Some(left)) if own == left => String::new(),
+                (_, left) => text(left),
+            },
             Column::Outcome => row.done.outcome.as_str().to_string(),
             Column::Status => row.done.status.map(|s| s.to_string()).unwrap_or_default(),
             Column::Error => text(&row.done.error),

@@ -4,14 +4,13 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use serde::Serialize;
 
 use super::results::Similar;
 use super::Outcome;
-use crate::api::Client;
+use crate::api::{Client, Traffic};
 use crate::error::Exit;
 
 /// What a run did.
@@ -22,8 +21,9 @@ pub struct Summary {
     pub rows: u64,
     pub outcomes: BTreeMap<&'static str, u64>,
     pub blank_rows: u64,
-    pub retries: u64,
-    pub throttles: u64,
+    /// What the requests met; none with `--dry-run`.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<Traffic>,
     pub duration_secs: f64,
     pub rows_per_sec: f64,
     pub results: String,
@@ -57,15 +57,13 @@ impl Summary {
         files: Files,
     ) -> Summary {
         let rows = counts.values().sum::<u64>();
-        let counter = |f: fn(&Client) -> u64| client.map(f).unwrap_or(0);
         Summary {
             file: files.input.display().to_string(),
             mode,
             rows,
             outcomes: counts.iter().map(|(o, n)| (o.as_str(), *n)).collect(),
             blank_rows,
-            retries: counter(|c| c.retry.retries.load(Ordering::Relaxed)),
-            throttles: counter(|c| c.retry.throttles.load(Ordering::Relaxed)),
+            traffic: client.map(Client::traffic),
             duration_secs: elapsed.as_secs_f64(),
             rows_per_sec: rows as f64 / elapsed.as_secs_f64().max(1e-9),
             results: files.results.display().to_string(),
@@ -122,12 +120,8 @@ impl fmt::Display for Summary {
                  (see _note)"
             )?;
         }
-        if self.retries > 0 || self.throttles > 0 {
-            writeln!(
-                f,
-                "  retries {}, throttled {} times",
-                self.retries, self.throttles
-            )?;
+        if let Some(traffic) = &self.traffic {
+            write!(f, "{traffic}")?;
         }
         writeln!(f, "Results: {}", self.results)?;
         if self.outcomes.contains_key("invalid") || self.outcomes.contains_key("failed") {

@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::api::{ApiKey, Client, ClientOptions};
+use crate::apply::Writes;
 use crate::cmd::Global;
 use crate::error::usage;
 use crate::{profile, sandbox};
@@ -23,6 +24,14 @@ pub struct Connection {
     pub sandbox: Option<sandbox::Running>,
     /// The API profile made for this base URL, when there is one.
     pub profile: Option<profile::Loaded>,
+}
+
+impl Connection {
+    /// What the API profile says about this API's writes (nothing without a profile made by
+    /// `check --write`).
+    pub fn writes(&self) -> Writes {
+        Writes::from_profile(self.profile.as_ref().map(|loaded| &loaded.profile))
+    }
 }
 
 /// Checks the flags, starts the sandbox when asked, reads the API profile, and builds the
@@ -45,6 +54,7 @@ async fn open(
     read_profile: bool,
 ) -> anyhow::Result<Connection> {
     options.timeout = Duration::from_secs(global.timeout.max(1));
+    options.max_response_bytes = global.max_response_mb.saturating_mul(1024 * 1024);
     if global.sandbox {
         let running = sandbox::start(sandbox::Options::default())
             .await
@@ -91,6 +101,9 @@ fn use_profile(
     let loaded = profile::for_base_url(global.profile.as_deref(), base_url)?;
     if let Some(loaded) = &loaded {
         loaded.apply(options);
+        if let Some(writes) = Writes::from_profile(Some(&loaded.profile)).describe() {
+            crate::debug!("The profile says how this API writes: {writes}.");
+        }
     }
     Ok(loaded)
 }
@@ -122,6 +135,10 @@ fn read_key(global: &Global) -> anyhow::Result<Option<ApiKey>> {
 
 /// Refuses URLs that would send the key in clear text to another machine.
 pub fn check_base_url(base_url: &str, allow_http: bool) -> anyhow::Result<()> {
+    // First, and without quoting the URL: it would show the password.
+    if crate::api::has_credentials(base_url) {
+        return Err(usage(crate::api::CREDENTIALS_IN_URL));
+    }
     let url = reqwest::Url::parse(base_url)
         .map_err(|e| usage(format!("--base-url {base_url:?} is not a URL: {e}")))?;
     match url.scheme() {
@@ -162,5 +179,8 @@ mod tests {
         assert!(check_base_url("http://api.example.com/api/v2", true).is_ok());
         assert!(check_base_url("ftp://x/", true).is_err());
         assert!(check_base_url("not a url", false).is_err());
+        let err = check_base_url("https://me:hunter2@api.example.com/api/v2", false).unwrap_err();
+        assert_eq!(crate::error::exit_code(&err), crate::error::USAGE);
+        assert!(!err.to_string().contains("hunter2"), "{err}");
     }
 }

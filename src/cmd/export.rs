@@ -7,7 +7,8 @@ use tokio::sync::watch;
 
 use crate::api::ClientOptions;
 use crate::cmd::Global;
-use crate::error::{usage, Exit};
+use crate::cmd::Load;
+use crate::error::Exit;
 use crate::export::{self, Format, Job, Order};
 
 const EXAMPLES: &str = "\
@@ -48,14 +49,9 @@ pub struct Args {
           value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub page_size: u64,
 
-    /// Pages in flight at most, when the server tells the total.
-    #[arg(long, value_name = "N", default_value_t = 4,
-          value_parser = clap::value_parser!(u32).range(1..=64))]
-    pub concurrency: u32,
-
-    /// Requests per second at most.
-    #[arg(long, value_name = "N")]
-    pub rate: Option<f64>,
+    /// Pages in flight (when the server tells the total) and requests per second.
+    #[command(flatten)]
+    pub load: Load,
 
     /// The field to sort by; a stable key keeps pages consistent.
     #[arg(long, value_name = "FIELD", default_value = "createdAt")]
@@ -99,7 +95,7 @@ impl Args {
             format: self.format,
             bom: self.bom,
             page_size: self.page_size,
-            concurrency: self.concurrency as usize,
+            concurrency: self.load.most_in_flight(),
             sort_by: self.sort_by.clone(),
             order: self.order,
             q: self.q.clone(),
@@ -112,19 +108,12 @@ impl Args {
 }
 
 pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
-    if args.rate.is_some_and(|r| r.is_nan() || r <= 0.0) {
-        return Err(usage(
-            "--rate must be a positive number of requests per second",
-        ));
-    }
     let options = args.options();
     // Checked once before connecting (usage errors first), and again with the real base URL.
     Job::new(&options, &global.base_url)?;
     let client_options = ClientOptions {
-        concurrency: args.concurrency as usize,
-        rate: args.rate,
         items_path: args.items_path.clone(),
-        ..ClientOptions::default()
+        ..args.load.client_options()
     };
     let connection = super::connect::connect(global, client_options).await?;
     let job = Job::new(&options, connection.client.base_url())?;

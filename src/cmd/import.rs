@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
-use crate::api::{ClientOptions, Load};
+use crate::api::ClientOptions;
 use crate::apply::UpdateWith;
 use crate::cmd::Global;
-use crate::error::{usage, Exit};
+use crate::error::Exit;
 use crate::import::{self, Blank, Plan};
 use crate::lookup::duplicates::OnDuplicate;
 
@@ -30,9 +30,10 @@ pub struct Args {
     #[command(flatten)]
     pub rows: super::Rows,
 
-    /// How updates are sent.
-    #[arg(long, value_enum, default_value_t = UpdateWith::Patch)]
-    pub update_with: UpdateWith,
+    /// How updates are sent: PATCH the changed fields, or PUT the whole record. Default: as
+    /// the API profile says (`custbulk check --write --save`), else PATCH.
+    #[arg(long, value_enum)]
+    pub update_with: Option<UpdateWith>,
 
     /// What a blank cell means on update.
     #[arg(long, value_enum, default_value_t = Blank::Keep)]
@@ -46,10 +47,7 @@ pub struct Args {
     pub on_duplicate: OnDuplicate,
 
     #[command(flatten)]
-    pub load: Load,
-
-    #[command(flatten)]
-    pub failures: super::Failures,
+    pub changes: super::Changes,
 
     /// The results file (default: NAME.results.csv beside the input).
     #[arg(long, value_name = "FILE")]
@@ -58,11 +56,6 @@ pub struct Args {
     /// The journal (default: NAME.journal beside the input).
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,
-
-    /// Continue the run its journal describes: finished rows are skipped, rows that were in
-    /// flight are looked up before anything is sent again.
-    #[arg(long)]
-    pub resume: bool,
 
     /// With --resume, go on past journal lines that cannot be read (without it they stop the
     /// run): every row without a `done` line is then looked up before anything is sent.
@@ -98,7 +91,7 @@ pub struct Args {
 impl Args {
     fn options(&self) -> import::Options {
         import::Options {
-            input: self.rows.input.clone(),
+            input: self.rows.input.input(),
             mode: self.rows.mode,
             match_on: self.rows.match_on.clone(),
             on_duplicate: self.on_duplicate,
@@ -106,14 +99,12 @@ impl Args {
             blank: self.blank,
             results: self.results.clone(),
             journal: self.journal.clone(),
-            resume: self.resume,
-            repair: self.repair,
+
             plan: self.plan,
             dry_run: self.dry_run,
             strict: self.strict,
             annotate: self.annotate.clone(),
-            concurrency: self.load.concurrency as usize,
-            limits: self.failures.limits(),
+            run: self.changes.settings(self.repair),
         }
     }
 }
@@ -122,39 +113,27 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     // Parse, then plan: everything that can be refused is refused before any request.
     let plan = Plan::new(args.options())?;
     if plan.may_delete() && !args.yes {
-        confirm_deletes(&plan)?;
+        super::confirm_deletes("import", || {
+            let count = plan.count_deletes()?;
+            Ok((count > 0).then(|| {
+                format!("This will delete up to {count} customer(s) from the API (one per row).")
+            }))
+        })?;
     }
     let connection = if plan.needs_network() {
         let options = ClientOptions {
             items_path: args.items_path.clone(),
-            ..args.load.client_options()
+            ..args.changes.load.client_options()
         };
         Some(super::connect::connect(global, options).await?)
     } else {
         None
     };
+    let plan = match &connection {
+        Some(connection) => plan.with_writes(connection.writes()),
+        None => plan,
+    };
     let client = connection.as_ref().map(|c| &c.client);
     let report = import::run(plan, client, super::session(global)).await?;
     super::finish(global, report)
-}
-
-/// Deleting needs a yes: typed at a terminal after seeing the count, or `--yes`.
-fn confirm_deletes(plan: &Plan) -> anyhow::Result<()> {
-    use std::io::{BufRead, IsTerminal, Write};
-    if !std::io::stdin().is_terminal() {
-        return Err(usage("this import deletes customers: add --yes to confirm (custbulk is not run from a terminal, so it cannot ask)"));
-    }
-    let count = plan.count_deletes()?;
-    if count == 0 {
-        return Ok(());
-    }
-    eprint!("This will delete up to {count} customer(s) from the API (one per row). Type yes to go on: ");
-    std::io::stderr().flush()?;
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    if answer.trim().eq_ignore_ascii_case("yes") {
-        Ok(())
-    } else {
-        Err(usage("not confirmed: nothing was sent"))
-    }
 }

@@ -10,7 +10,6 @@ use serde_json::json;
 use crate::cmd::{Global, Output};
 use crate::error::{self, Exit};
 use crate::mapping::{self, MapFile, Mapping, Target};
-use crate::pipeline::Input;
 use crate::read::{self, Row};
 use crate::{info, warn};
 
@@ -32,7 +31,7 @@ Examples:
 #[command(after_help = EXAMPLES)]
 pub struct Args {
     #[command(flatten)]
-    pub input: Input,
+    pub input: super::InputArgs,
 
     /// Save the mapping to this TOML file (overwritten if it exists).
     #[arg(long, value_name = "MAPPING.toml")]
@@ -40,8 +39,9 @@ pub struct Args {
 }
 
 pub fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
-    let file = args.input.map.as_deref().map(MapFile::load).transpose()?;
-    let mut table = read::open(&args.input.file, &args.input.read_options(), &|cells| {
+    let input = args.input.input();
+    let file = input.map.as_deref().map(MapFile::load).transpose()?;
+    let mut table = read::open(&input.file, &input.read_options(), &|cells| {
         mapping::is_header_with(cells, file.as_ref())
     })
     .map_err(crate::pipeline::open_error)?;

@@ -9,7 +9,10 @@ pub mod diff;
 pub mod export;
 mod global;
 pub mod import;
+mod input;
+mod load;
 pub mod mapping;
+pub mod restore;
 pub mod sandbox;
 pub mod template;
 pub mod undo;
@@ -22,20 +25,21 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::apply::{Limits, Report, Session, Stop};
+use crate::apply::{Limits, Report, Session, Settings, Stop};
 
-use crate::error::Exit;
-use crate::pipeline::Input;
+use crate::error::{usage, Exit};
 use crate::progress::Progress;
 use crate::validate::Mode;
 pub use global::{Global, Output, DEFAULT_BASE_URL};
+pub use input::InputArgs;
+pub use load::Load;
 
 /// The input and how its rows find their customers: the same flags for `validate` and
 /// `import`, so a dry run checks exactly what the import will do.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Rows {
     #[command(flatten)]
-    pub input: Input,
+    pub input: InputArgs,
 
     /// What to do with each row (create, update, upsert or delete); it decides what a row
     /// needs: create requires a name, update an id column or --match-on.
@@ -51,20 +55,35 @@ pub struct Rows {
     pub match_on: Option<String>,
 }
 
-/// When failing rows stop a run: the same for every command that changes the store.
+/// The flags of every command that changes the store (import, undo, restore): how hard it may
+/// press the API, when failures stop it, and resuming it.
 #[derive(Debug, Clone, clap::Args)]
-pub struct Failures {
+pub struct Changes {
+    #[command(flatten)]
+    pub load: Load,
+
     /// Stop after N failed rows in all. A run also stops when 20 rows in a row fail the same
     /// way, or more than half of its first 100 rows fail; 0 never stops for failures.
     #[arg(long, value_name = "N")]
     pub max_errors: Option<u64>,
+
+    /// Continue the interrupted run its journal describes: finished rows are skipped, rows
+    /// that were in flight are looked up before anything is sent again.
+    #[arg(long)]
+    pub resume: bool,
 }
 
-impl Failures {
-    pub fn limits(&self) -> Limits {
-        Limits {
-            max_errors: self.max_errors,
-            ..Limits::default()
+impl Changes {
+    /// The run's settings; `repair` is each command's own flag.
+    pub fn settings(&self, repair: bool) -> Settings {
+        Settings {
+            concurrency: self.load.most_in_flight(),
+            limits: Limits {
+                max_errors: self.max_errors,
+                ..Limits::default()
+            },
+            resume: self.resume,
+            repair,
         }
     }
 }
@@ -89,6 +108,34 @@ pub fn finish(global: &Global, report: Report) -> anyhow::Result<Exit> {
     match report.stopped {
         Some(err) => Err(err),
         None => Ok(report.summary.exit()),
+    }
+}
+
+/// Deleting needs a yes: typed at a terminal after reading `question` (which says how many
+/// customers go; `None` when none do), or `--yes`, without which a run not at a terminal is
+/// refused. `what` names the command.
+pub fn confirm_deletes(
+    what: &str,
+    question: impl FnOnce() -> anyhow::Result<Option<String>>,
+) -> anyhow::Result<()> {
+    use std::io::{BufRead, Write};
+    if !std::io::stdin().is_terminal() {
+        return Err(usage(format!(
+            "this {what} deletes customers: add --yes to confirm (custbulk is not run from a \
+             terminal, so it cannot ask)"
+        )));
+    }
+    let Some(question) = question()? else {
+        return Ok(());
+    };
+    eprint!("{question} Type yes to go on: ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if answer.trim().eq_ignore_ascii_case("yes") {
+        Ok(())
+    } else {
+        Err(usage("not confirmed: nothing was sent"))
     }
 }
 

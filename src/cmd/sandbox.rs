@@ -76,6 +76,11 @@ pub struct Args {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit: Option<u32>,
 
+    /// Serve at most N requests at a time (latency included) and queue the rest, so round
+    /// trips grow with the load as a real server's do.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub capacity: Option<u32>,
+
     /// Seed of the random faults: the same seed gives the same faults for the same requests.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub seed: u64,
@@ -116,6 +121,7 @@ pub async fn run(_global: &Global, args: Args) -> anyhow::Result<Exit> {
         fail_after_commit_rate: args.fail_after_commit_rate,
         drop_rate: args.drop_rate,
         rate_limit: args.rate_limit,
+        capacity: args.capacity.map(|n| n as usize),
         seed: args.seed,
         data: args.data,
         variants: args.variants,

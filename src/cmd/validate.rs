@@ -103,7 +103,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         mode: args.rows.mode,
         match_on: args.rows.match_on.clone(),
     };
-    let mut pipeline = Pipeline::open(&args.rows.input, &opts)?;
+    let mut pipeline = Pipeline::open(&args.rows.input.input(), &opts)?;
     for note in &pipeline.source().notes {
         warn!("{note}");
     }
@@ -119,8 +119,11 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     };
     let mut log = ProblemLog::new(json, args.report.as_deref())?;
     let mut annotated = annotator(&args, &pipeline)?;
+    let progress = super::progress(global);
+    progress.start_reading("rows", pipeline.source().extent());
     let mut row = Checked::new();
     while pipeline.next(&mut row)? {
+        progress.inc(1);
         if let Some(against) = &against {
             let found = against.check(&row)?;
             pipeline.add_warnings(found.len() as u64);
@@ -133,6 +136,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
             a.row(row.row, &row.cells, &row.problems, None)?;
         }
     }
+    progress.finish();
     log.finish()?;
     if let Some(a) = annotated {
         a.finish()?;

@@ -6,7 +6,9 @@
 //! cost about 18 MB), and two failure modes are caught instead of looping: a server that ignores
 //! `page` (page 2 repeats page 1) and one that repeats pages later on; a page cap is the last
 //! guard. When the first page tells the total, pages are fetched concurrently and handed on in
-//! order through a bounded reorder buffer; otherwise one page is fetched ahead.
+//! order through a bounded reorder buffer; otherwise one page is fetched ahead. How many pages
+//! are asked for at once follows the client's concurrency limit as it adapts (twice the limit,
+//! so a slow page does not leave the others idle), and never passes twice the plan's cap.
 
 use std::collections::{HashSet, VecDeque};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
@@ -23,7 +25,8 @@ use crate::api::{record_id, ApiError, Client, Envelope, ListQuery, Page, Record}
 pub struct Plan {
     /// `limit`, sort and filters; `page` is set per request.
     pub query: ListQuery,
-    /// Pages in flight when the total is known.
+    /// The most pages in flight when the total is known (the concurrency cap, or the fixed
+    /// `--concurrency`); within it, the client's current limit decides.
     pub concurrency: usize,
     pub max_records: Option<u64>,
     pub max_pages: u64,
@@ -65,7 +68,8 @@ pub enum PagingError {
     Repeated { page: u64 },
     #[error("reached {0} pages (--max-pages) without reaching the end of the list")]
     TooManyPages(u64),
-    #[error("fetching page {page}: {source}")]
+    /// The API's error is the source, so `{:#}` shows it once.
+    #[error("fetching page {page}")]
     Api {
         page: u64,
         #[source]
@@ -169,7 +173,10 @@ async fn page_through(
     in_flight: &mut InFlight,
 ) -> Result<Report, PagingError> {
     let asked = plan.query.limit.unwrap_or(100).max(1);
-    let concurrency = plan.concurrency.max(1) as u64;
+    // The reorder buffer holds twice the requests in flight, so one slow page does not leave
+    // the others idle. Pages wait in it as NDJSON (about 0.65 MB per 1000 records), so its
+    // bound is small; it follows the adaptive limit, read afresh for each page.
+    let limit = || client.throttle.limit().clamp(1, plan.concurrency.max(1)) as u64;
     let mut report = Report {
         page_size: asked,
         ..Report::default()
@@ -177,11 +184,12 @@ async fn page_through(
     let mut tracker = Tracker::new(plan.max_records);
     // Until page 1 tells more, the first pages go out together (as many as a known total
     // would allow): a round trip saved. Those the list turns out not to need are cancelled.
-    let mut window = concurrency * 2;
+    let mut one_ahead = false;
     let mut last: Option<u64> = plan.max_records.map(|m| m.div_ceil(asked));
     let mut next = 1;
     let mut number = 0;
     loop {
+        let window = if one_ahead { 2 } else { limit() * 2 };
         // Keep the reorder buffer full: up to `window` pages ahead of the one being written,
         // and no further than the last page known (but always at least one, since the list
         // may have grown).
@@ -227,17 +235,10 @@ async fn page_through(
             report.envelope = Some(meta.envelope.to_string());
             report.page_size = page_size(&meta, asked);
             report.concurrent = last_page(&meta, report.page_size).is_some();
-            // The reorder buffer: twice the requests in flight, so one slow page does not
-            // leave the others idle. Pages wait in it as NDJSON (about 0.65 MB per 1000
-            // records), so its bound is small.
-            window = if report.concurrent {
-                concurrency * 2
-            } else {
-                2
-            };
+            one_ahead = !report.concurrent;
             let expected = plan.max_records.into_iter().chain(meta.total).min();
             tracker.reserve(expected.unwrap_or(0));
-            progress.start(expected);
+            progress.start(expected, client);
         }
         let size = report.page_size;
         let for_max = plan.max_records.map(|m| m.div_ceil(size));
@@ -246,6 +247,7 @@ async fn page_through(
         }
         // Cancel what was fetched speculatively beyond the last page (or beyond one page
         // ahead when the total is unknown); keep at least one, since the list may grow.
+        let window = if one_ahead { 2 } else { limit() * 2 };
         let keep_to = last.unwrap_or(number + window);
         while in_flight.len() > 1 && next - 1 > keep_to {
             if let Some(handle) = in_flight.pop_back() {

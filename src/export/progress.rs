@@ -1,5 +1,5 @@
-//! What the export's progress bar says: records against the server's total, the page, then the
-//! table pass. Drawn by the one [`crate::progress::Progress`].
+//! What the export's progress bar says: records against the server's total, the page and the
+//! concurrency, then the table pass. Drawn by the one [`crate::progress::Progress`].
 
 /// The export's view of the progress bar.
 #[derive(Clone, Default)]
@@ -15,9 +15,12 @@ impl Progress {
         Progress::default()
     }
 
-    /// The first page has arrived: a bar when the total is known, a counter otherwise.
-    pub fn start(&self, total: Option<u64>) {
+    /// The first page has arrived: a bar when the total is known, a counter otherwise; the
+    /// concurrency shown is `client`'s.
+    pub fn start(&self, total: Option<u64>, client: &crate::api::Client) {
         self.0.start(total, "records");
+        let client = client.clone();
+        self.0.concurrency(move || client.throttle.limit());
     }
 
     /// A page was taken in, with this many new records.

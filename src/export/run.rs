@@ -5,7 +5,6 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use anyhow::{anyhow, Context};
@@ -19,7 +18,7 @@ use super::write::{
     RecordWriter, TempFile, Written, XlsxWriter,
 };
 use super::{field_list, format_of, Format, Options, Progress};
-use crate::api::{Client, ListQuery, Record};
+use crate::api::{Client, ListQuery, Record, Traffic};
 use crate::error::usage;
 
 /// An export, checked and planned.
@@ -340,8 +339,8 @@ pub struct Summary {
     pub server_total: Option<u64>,
     pub page_size: u64,
     pub concurrent: bool,
-    pub retries: u64,
-    pub throttles: u64,
+    #[serde(flatten)]
+    pub traffic: Traffic,
     pub duration_secs: f64,
     /// The part of `duration_secs` spent fetching pages (the rest completes the file).
     pub fetch_secs: f64,
@@ -372,8 +371,7 @@ impl Summary {
             server_total: report.server_total,
             page_size: report.page_size,
             concurrent: report.concurrent,
-            retries: client.retry.retries.load(Ordering::Relaxed),
-            throttles: client.retry.throttles.load(Ordering::Relaxed),
+            traffic: client.traffic(),
             duration_secs: seconds,
             fetch_secs: seconds,
             records_per_sec: written.records as f64 / seconds.max(1e-9),
@@ -423,13 +421,7 @@ impl std::fmt::Display for Summary {
             if self.pages == 1 { "" } else { "s" },
             self.records_per_sec
         )?;
-        if self.retries > 0 || self.throttles > 0 {
-            writeln!(
-                f,
-                "  retries {}, throttled {} times",
-                self.retries, self.throttles
-            )?;
-        }
+        write!(f, "{}", self.traffic)?;
         writeln!(f, "  sha256   {}", self.sha256)?;
         writeln!(
             f,

@@ -13,7 +13,7 @@
 mod rows;
 mod source;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -24,13 +24,12 @@ use tokio::sync::mpsc;
 
 use crate::annotate::Annotator;
 use crate::api::Client;
-use crate::apply::journal::{self, Fingerprint, Line, Lock, Resume};
+use crate::apply::journal::{Claim, Resume};
 use crate::apply::summary::Files;
 use crate::apply::{
-    self, Applier, Column, Done, Finished, Job, Layout, Limits, Outcome, Report, Results, Session,
-    Summary, UpdateWith,
+    self, Applier, Column, Done, Finished, Job, Layout, Outcome, Report, Results, Session,
+    Settings, Summary, UpdateWith, Writes,
 };
-use crate::error::usage;
 use crate::lookup::duplicates::OnDuplicate;
 use crate::lookup::{Finder, Needs};
 use crate::output::beside;
@@ -59,15 +58,13 @@ pub struct Options {
     pub match_on: Option<String>,
     /// What a row that would create a likely duplicate does instead.
     pub on_duplicate: OnDuplicate,
-    pub update_with: UpdateWith,
+    /// `--update-with`; `None` leaves it to the API profile (else PATCH).
+    pub update_with: Option<UpdateWith>,
     pub blank: Blank,
     /// The results file (default: NAME.results.csv beside the input).
     pub results: Option<PathBuf>,
     /// The journal (default: NAME.journal beside the input).
     pub journal: Option<PathBuf>,
-    pub resume: bool,
-    /// With `resume`: go on past damaged journal lines, looking up every row without a `done`.
-    pub repair: bool,
     /// Ask the server (read only) and say what each row would do.
     pub plan: bool,
     /// Validate only; no network.
@@ -75,10 +72,8 @@ pub struct Options {
     /// In delete mode, a row whose customer does not exist is a failure.
     pub strict: bool,
     pub annotate: Option<PathBuf>,
-    /// Requests in flight at most: rows are read this many windows ahead.
-    pub concurrency: usize,
-    /// When failing rows stop the run.
-    pub limits: Limits,
+    /// Concurrency, failure limits, resume and repair.
+    pub run: Settings,
 }
 
 /// One validated input row.
@@ -109,9 +104,6 @@ impl InputRow {
     }
 }
 
-/// Rows read ahead of the slowest unfinished row, per request in flight.
-const WINDOW_PER_REQUEST: u64 = 8;
-
 /// Where an import's files go.
 struct Paths {
     results: PathBuf,
@@ -124,9 +116,10 @@ pub struct Plan {
     options: Options,
     source: Source,
     paths: Paths,
-    /// The journal's state: this run's hold on it, the input's fingerprint, and what an
-    /// earlier run left.
-    journal: Option<(Lock, Fingerprint, Option<Resume>)>,
+    /// The journal's state: this run's hold on it, and what an earlier run left.
+    journal: Option<Claim>,
+    /// How this API's writes behave, from the API profile.
+    writes: Writes,
 }
 
 impl Plan {
@@ -137,32 +130,28 @@ impl Plan {
         let journal = if options.dry_run || options.plan {
             None
         } else {
-            // Held from before the journal is read, so a second run is refused before it
-            // reads (or replaces) what the first is writing.
-            let lock = Lock::take(&paths.journal, "import")?;
-            let file = &options.input.file;
-            let fingerprint = Fingerprint::of(file)?;
-            let resume = if options.resume {
-                let loaded = Resume::load(&paths.journal, file, &fingerprint, options.repair)?;
-                crate::info!(
-                    "Resuming from {}: {} rows already done, {} to reconcile.",
-                    paths.journal.display(),
-                    loaded.finished(),
-                    loaded.in_flight.len()
-                );
-                Some(loaded)
-            } else {
-                refuse_unfinished_journal(&paths.journal)?;
-                None
-            };
-            Some((lock, fingerprint, resume))
+            let (file, journal) = (&options.input.file, &paths.journal);
+            Some(Claim::take(
+                journal,
+                file,
+                "import",
+                options.run.resume,
+                options.run.repair,
+            )?)
         };
         Ok(Plan {
             options,
             source,
             paths,
             journal,
+            writes: Writes::default(),
         })
+    }
+
+    /// What the API profile says about this API's writes.
+    pub fn with_writes(mut self, writes: Writes) -> Plan {
+        self.writes = writes;
+        self
     }
 
     /// Whether the import talks to the API at all (not `--dry-run`).
@@ -194,11 +183,12 @@ pub async fn run(plan: Plan, client: Option<&Client>, session: Session) -> anyho
         source,
         paths,
         journal,
+        writes,
     } = plan;
     let (applier, resume) = match client {
         Some(client) => {
-            let (applier, resume) = applier(client, &options, &paths, journal)?;
-            (Some(Arc::new(applier)), resume)
+            let (applier, resume) = applier(client, &options, journal)?;
+            (Some(Arc::new(applier.with_writes(writes))), resume)
         }
         None => (None, None),
     };
@@ -216,7 +206,7 @@ pub async fn run(plan: Plan, client: Option<&Client>, session: Session) -> anyho
         blank: options.blank,
         strict: options.strict,
     };
-    session.progress.start(source.buffered_rows(), "rows");
+    source.show(&session.progress);
 
     let network = client.is_some();
     let (row_tx, row_rx) = mpsc::channel::<anyhow::Result<InputRow>>(256);
@@ -226,15 +216,14 @@ pub async fn run(plan: Plan, client: Option<&Client>, session: Session) -> anyho
     })
     .map(move |item| item.map(|row| job(row, network)))
     .boxed();
-    let window = options.concurrency as u64 * WINDOW_PER_REQUEST + 64;
     let run = apply::Run {
         applier,
         producer: Arc::new(producer),
         results,
         resume,
         session,
-        window,
-        limits: options.limits,
+        window: options.run.window(),
+        limits: options.run.limits,
     };
     let ran = apply::run(run, jobs).await?;
     let blank_rows = reader
@@ -261,22 +250,12 @@ pub async fn run(plan: Plan, client: Option<&Client>, session: Session) -> anyho
 fn applier(
     client: &Client,
     options: &Options,
-    paths: &Paths,
-    journal: Option<(Lock, Fingerprint, Option<Resume>)>,
+    journal: Option<Claim>,
 ) -> anyhow::Result<(Applier, Option<Resume>)> {
-    let Some((lock, fingerprint, resume)) = journal else {
+    let Some(claim) = journal else {
         return Ok((Applier::plan(client.clone()), None));
     };
-    let writer = match &resume {
-        Some(_) => journal::Writer::reopen(&paths.journal, lock)?,
-        None => journal::Writer::create(
-            &paths.journal,
-            &options.input.file,
-            &fingerprint,
-            options.mode.as_str(),
-            lock,
-        )?,
-    };
+    let (writer, resume) = claim.open(options.mode.as_str())?;
     Ok((Applier::new(client.clone(), Arc::new(writer)), resume))
 }
 
@@ -367,24 +346,4 @@ fn paths(options: &Options) -> Paths {
             .clone()
             .unwrap_or_else(|| beside(file, "journal")),
     }
-}
-
-/// A journal with unfinished rows is the only record of what a crashed run did: never
-/// overwrite it without being told.
-fn refuse_unfinished_journal(path: &Path) -> anyhow::Result<()> {
-    if !path.exists() {
-        return Ok(());
-    }
-    let finished = matches!(
-        journal::last_line(path)?,
-        Some(Line::Start { .. } | Line::End { complete: true, .. })
-    );
-    if !finished {
-        return Err(usage(format!(
-            "{} holds an unfinished import of this file: add --resume to continue it, \
-             or move the journal away to start afresh",
-            path.display()
-        )));
-    }
-    Ok(())
 }

@@ -35,7 +35,8 @@ pub struct Rows {
     pub keys: Keys,
     /// What a row that would create a likely duplicate does instead.
     pub on_duplicate: OnDuplicate,
-    pub update_with: UpdateWith,
+    /// `--update-with`: PATCH or PUT, whatever the API profile says.
+    pub update_with: Option<UpdateWith>,
     pub blank: Blank,
     /// Delete mode: a key that finds nobody is a failure, not `not-found`.
     pub strict: bool,
@@ -120,7 +121,7 @@ impl Producer for Rows {
             (_, Found::None) => match self.before_create(&row, resumed.as_ref())? {
                 Decision::Create(likely) => {
                     similar = likely;
-                    self.create(&row)
+                    self.create(applier, &row)?
                 }
                 Decision::Skip(likely) => {
                     return Ok(Done {
@@ -134,13 +135,13 @@ impl Producer for Rows {
                 }
                 Decision::Update(current, likely) => {
                     similar = Some(likely);
-                    match self.update(&row, current, before, line)? {
+                    match self.update(applier, &row, current, before, line)? {
                         Ok(step) => step,
                         Err(done) => return Ok(Done { similar, ..done }),
                     }
                 }
             },
-            (_, Found::One(current)) => match self.update(&row, current, before, line)? {
+            (_, Found::One(current)) => match self.update(applier, &row, current, before, line)? {
                 Ok(step) => step,
                 Err(done) => return Ok(done),
             },
@@ -151,17 +152,28 @@ impl Producer for Rows {
 }
 
 impl Rows {
-    fn create(&self, row: &Wanted) -> Step {
+    /// The create a row asks for; refused without a request when the API profile says the API
+    /// requires a field the row lacks.
+    fn create(&self, applier: &Applier, row: &Wanted) -> Result<Step, ApiError> {
         let body = self.body(row);
+        let missing = applier.writes().required_missing(&body);
+        if !missing.is_empty() {
+            return Err(ApiError::Local(format!(
+                "the API requires {} to create a customer (as `custbulk check --write` found) \
+                 and this row has none: add the column, or a default in a mapping file \
+                 ([defaults])",
+                missing.join(" and ")
+            )));
+        }
         let key = lookup::identifying(&body, Some(&self.keys)).map(|k| k.shown(&body, None));
-        Step {
+        Ok(Step {
             change: Change::Create {
                 body,
                 find_by: Some(self.keys.clone()),
             },
             done_as: Outcome::Created,
             key,
-        }
+        })
     }
 
     /// What becomes of a row that would create a customer: created, or, when it is likely
@@ -177,6 +189,7 @@ impl Rows {
     /// earlier run sent before dying that already took effect).
     fn update(
         &self,
+        applier: &Applier,
         row: &Wanted,
         current: Record,
         before: Option<Record>,
@@ -185,7 +198,15 @@ impl Rows {
         let id = id_of(&current)?;
         let body = self.body(row);
         let changes = compare::changes(&body, &current);
-        if changes.is_empty() {
+        // What the import leaves is computed, not read from the answer: some APIs answer an
+        // update with the record as it was before it.
+        let mut target = current.clone();
+        target.extend(body);
+        let change = match changes.is_empty() {
+            true => None,
+            false => applier.update_to(&id, &current, &target, self.update_with),
+        };
+        let Some(mut change) = change else {
             let resumed = before.is_some();
             let outcome = if resumed {
                 Outcome::Updated
@@ -198,35 +219,14 @@ impl Rows {
                 after: resumed.then_some(current),
                 ..Done::new(outcome)
             }));
-        }
-        line.changes = Some(compare::describe(&changes));
-        let before = before.unwrap_or(current);
-        // What the import leaves is computed, not read from the answer: some APIs answer an
-        // update with the record as it was before it.
-        let (body, after) = match self.update_with {
-            UpdateWith::Patch => {
-                let patch: Record = changes
-                    .into_iter()
-                    .map(|(field, _, new)| (field, new))
-                    .collect();
-                let mut after = before.clone();
-                after.extend(patch.clone());
-                (patch, after)
-            }
-            UpdateWith::Put => {
-                let mut whole = compare::without_server_fields(&before);
-                whole.extend(body);
-                (whole.clone(), whole)
-            }
         };
+        line.changes = Some(compare::describe(&changes));
+        if let (Change::Update { before: kept, .. }, Some(before)) = (&mut change, before) {
+            // The record before the earlier run's request, which undo must put back.
+            *kept = before;
+        }
         Ok(Ok(Step {
-            change: Change::Update {
-                id,
-                body,
-                with: self.update_with,
-                before,
-                after,
-            },
+            change,
             done_as: Outcome::Updated,
             key: self
                 .keys

@@ -4,6 +4,12 @@
 //! rows with one lookup each) or large (index the server's list once), gives the progress bar a
 //! total for small files, and counts a small file's deletes for the confirmation. The rest is
 //! read as the rows are sent, so the file is read once.
+//!
+//! A large file's total is not known until its end: the bar then shows what the reader can
+//! tell (the sheet's dimension, the file's size over its bytes per row so far), and is given
+//! the exact total once the last row is read.
+
+use std::sync::OnceLock;
 
 use tokio::sync::mpsc;
 
@@ -12,6 +18,7 @@ use super::InputRow;
 use crate::lookup::{Keys, INDEX_ABOVE_ROWS};
 use crate::mapping::{Ignored, Target};
 use crate::pipeline::{Input, Pipeline};
+use crate::progress::Progress;
 use crate::validate::{Action, Checked, Mode, ValidateOptions};
 
 /// An opened, mapped input with its first rows read.
@@ -25,6 +32,8 @@ pub struct Source {
     pub keys: Keys,
     /// The sheet has an `_action` column: rows may choose their own mode.
     pub has_actions: bool,
+    /// Told how many rows are read, and the total at the end; set by [`Source::show`].
+    progress: OnceLock<Progress>,
 }
 
 impl Source {
@@ -67,7 +76,18 @@ impl Source {
             headers,
             keys,
             has_actions,
+            progress: OnceLock::new(),
         })
+    }
+
+    /// Starts the bar on the rows: against their number when the whole file fitted in the
+    /// look-ahead, else against a total estimated from how far the reader is.
+    pub fn show(&self, progress: &Progress) {
+        match self.buffered_rows() {
+            Some(rows) => progress.start(Some(rows), "rows"),
+            None => progress.start_reading("rows", self.pipeline.source().extent()),
+        }
+        let _ = self.progress.set(progress.clone());
     }
 
     /// How many valid rows would delete a customer, for the confirmation: counted in the
@@ -123,12 +143,14 @@ impl Source {
     /// sent as the last item.
     pub fn send_rows(mut self, tx: mpsc::Sender<anyhow::Result<InputRow>>) -> anyhow::Result<u64> {
         let location = self.pipeline.source().location();
-        let mut blank = 0;
+        let progress = self.progress.take().unwrap_or_default();
+        let (mut blank, mut taken) = (0, 0);
         let mut send = |row: &Checked| -> bool {
             if row.blank_row {
                 blank += 1;
                 return true;
             }
+            taken += 1;
             tx.blocking_send(Ok(input_row(row))).is_ok()
         };
         for row in std::mem::take(&mut self.ahead) {
@@ -141,7 +163,11 @@ impl Source {
             loop {
                 match self.pipeline.next(&mut row) {
                     Ok(true) if send(&row) => {}
-                    Ok(_) => break,
+                    Ok(true) => break,
+                    Ok(false) => {
+                        progress.set_total(taken);
+                        break;
+                    }
                     Err(err) => {
                         let err =
                             anyhow::Error::new(err).context(format!("cannot read {location}"));

@@ -312,6 +312,13 @@ impl Keys {
         self.keys.iter().all(Key::is_exact)
     }
 
+    /// Whether a key reads the record's `field`.
+    pub fn names(&self, field: &str) -> bool {
+        self.keys
+            .iter()
+            .any(|key| key.parts.iter().any(|part| part.name() == field))
+    }
+
     /// The first key a stored record has, with its value: what restore matches a backup's
     /// record by when its id is not in the account.
     pub fn first_of_record(&self, record: &Record) -> Option<(usize, String)> {
@@ -330,6 +337,15 @@ impl Keys {
                 shown: key.shown(body, id),
             })
         })
+    }
+}
+
+/// For flags: `--match-on siret,name+zipCode`.
+impl std::str::FromStr for Keys {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Keys, String> {
+        Keys::parse(text)
     }
 }
 

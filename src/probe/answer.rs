@@ -29,7 +29,7 @@ pub fn describe(client: &Client, body: &[u8]) -> String {
     let value = match json(body) {
         Ok(None) => return "empty".to_owned(),
         Ok(Some(v)) => v,
-        Err(start) => return client.hide_key(&format!("not JSON: {}", clip(&start))),
+        Err(start) => return client.redact(format!("not JSON: {}", clip(&start))),
     };
     match &value {
         Value::Object(object) => {
@@ -47,17 +47,17 @@ pub fn describe(client: &Client, body: &[u8]) -> String {
             }
             match envelope::parse_page(body, None) {
                 Ok(page) => format!("list of {} ({})", page.items.len(), page.envelope),
-                Err(_) => client.hide_key(&format!("object: {}", clip(&value.to_string()))),
+                Err(_) => client.redact(format!("object: {}", clip(&value.to_string()))),
             }
         }
         Value::Array(items) => format!("list of {} (bare array)", items.len()),
-        other => client.hide_key(&format!("JSON {}", clip(&other.to_string()))),
+        other => client.redact(format!("JSON {}", clip(&other.to_string()))),
     }
 }
 
 /// An error as the report's table shows it, beside its status: the server's message.
 pub fn describe_error(client: &Client, err: &ApiError) -> String {
-    client.hide_key(&match err {
+    client.redact(match err {
         ApiError::Status { message, .. } => format!("error: {}", clip(message)),
         other => clip(&other.to_string()),
     })
@@ -65,7 +65,7 @@ pub fn describe_error(client: &Client, err: &ApiError) -> String {
 
 /// An error in a sentence: `HTTP 400: message`, key hidden.
 pub fn error_words(client: &Client, err: &ApiError) -> String {
-    client.hide_key(&clip(&err.to_string()))
+    client.redact(clip(&err.to_string()))
 }
 
 fn clip(text: &str) -> String {

@@ -148,7 +148,9 @@ impl Probe<'_> {
     }
 
     fn warn(&mut self, warning: String) {
-        self.report.warnings.push(self.client.hide_key(&warning));
+        self.report
+            .warnings
+            .push(self.client.redact(warning.clone()));
     }
 
     /// POSTs the test customer; when refused for fields it did not send, once more with them.
@@ -241,7 +243,7 @@ impl Probe<'_> {
         let page = self
             .client
             .page_from(&response.body)
-            .map_err(|e| self.client.hide_key(&e.to_string()))?;
+            .map_err(|e| self.client.redact(e.to_string()))?;
         let name = Value::String(self.report.customer.clone());
         Ok(page
             .items
@@ -468,7 +470,7 @@ impl Probe<'_> {
                     (Ok(_), Err(e)) => answer::error_words(self.client, &e),
                 };
                 self.report.not_deleted.push(id.clone());
-                self.report.cleanup_error = Some(self.client.hide_key(&format!(
+                self.report.cleanup_error = Some(self.client.redact(format!(
                     "the probe's customer {id} could not be deleted ({why}); delete it by hand"
                 )));
             }

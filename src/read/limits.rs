@@ -126,7 +126,7 @@ impl Suspects {
 
 /// The archive member of the sheet called `sheet`, from `xl/workbook.xml` and its
 /// relationships; `None` when they do not say.
-fn sheet_member(path: &Path, sheet: &str) -> Option<String> {
+pub(crate) fn sheet_member(path: &Path, sheet: &str) -> Option<String> {
     let mut archive = zip::ZipArchive::new(BufReader::new(open_file(path).ok()?)).ok()?;
     let mut id = None;
     each_element(&mut archive, "xl/workbook.xml", "sheet", &mut |attrs| {

@@ -15,6 +15,9 @@
 mod cell;
 mod cells;
 mod csv;
+mod error;
+mod extent;
+mod formulas;
 mod guard;
 mod json;
 mod limits;
@@ -31,6 +34,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 pub use cells::Cells;
+pub use error::ReadError;
+pub use extent::Extent;
 pub(crate) use json::records;
 pub(crate) use sniff::sniff;
 pub use sniff::Format;
@@ -141,6 +146,8 @@ pub struct Table {
     pub notes: Vec<String>,
     /// Counts the reader keeps while rows stream, for the notes made at the end.
     tally: Arc<Tally>,
+    /// How far the reader is through the file, for a progress bar.
+    extent: Extent,
     /// The end was reached and its notes made.
     ended: bool,
     sheet_names: Vec<String>,
@@ -220,6 +227,13 @@ impl Table {
         }
     }
 
+    /// How many data rows the file holds, as the reader can tell before reaching its end (the
+    /// sheet's dimension, the file's size over the bytes per row so far): a progress bar's
+    /// estimate, not a count.
+    pub fn extent(&self) -> Extent {
+        self.extent.clone().below(u64::from(self.header_row))
+    }
+
     /// Sheet names of the workbook, in order (empty for CSV).
     pub fn sheet_names(&self) -> &[String] {
         &self.sheet_names
@@ -281,7 +295,9 @@ pub fn open(
         Format::Csv => {
             let src = csv::CsvSource::open(path, opts, background())?;
             let (encoding, delimiter) = (src.encoding_name(), src.delimiter());
+            let extent = src.extent();
             let mut t = Table::empty(path, Format::Csv, Source::Csv(Box::new(src)));
+            t.extent = extent;
             t.encoding = Some(encoding);
             t.delimiter = Some(delimiter);
             t.short_rows_are_ragged = true;
@@ -291,6 +307,7 @@ pub fn open(
             let opened = json::open(path, format)?;
             let mut t = Table::empty(path, format, opened.source);
             t.headers = opened.headers;
+            t.extent = opened.extent;
             t.encoding = Some("UTF-8");
             t
         }
@@ -301,6 +318,7 @@ pub fn open(
             t.sheet = Some(opened.sheet);
             t.sheet_names = opened.sheet_names;
             t.tally = tally;
+            t.extent = opened.extent;
             t
         }
     };
@@ -360,6 +378,7 @@ impl Table {
             format,
             notes: Vec::new(),
             tally: Arc::new(Tally::default()),
+            extent: Extent::default(),
             ended: false,
             sheet_names: Vec::new(),
             short_rows_are_ragged: false,
@@ -467,85 +486,6 @@ pub fn column_letter(index: usize) -> String {
         n = (n - 1) / 26;
     }
     letters.iter().rev().map(|&b| char::from(b)).collect()
-}
-
-/// Why a file could not be read. Every message names the file (and sheet and row when known).
-#[derive(Debug, thiserror::Error)]
-pub enum ReadError {
-    #[error("{}: file not found", .file.display())]
-    NotFound { file: PathBuf },
-    #[error("{}: {error}", .file.display())]
-    Io {
-        file: PathBuf,
-        error: std::io::Error,
-    },
-    #[error("{}: there is no sheet \"{asked}\"; the sheets are: {}", .file.display(), quoted_list(.available))]
-    UnknownSheet {
-        file: PathBuf,
-        asked: String,
-        available: Vec<String>,
-    },
-    #[error("{}{}: no header row: {reason}", .file.display(), sheet_suffix(.sheet))]
-    Empty {
-        file: PathBuf,
-        sheet: Option<String>,
-        reason: String,
-    },
-    #[error("{}: cannot be read: {reason}", .file.display())]
-    Unreadable { file: PathBuf, reason: String },
-    #[error("{}, row {row}: {reason}", .file.display())]
-    Csv {
-        file: PathBuf,
-        row: u32,
-        reason: String,
-    },
-    #[error("{}, sheet \"{sheet}\"{}: {reason}", .file.display(), row_suffix(*.row))]
-    Sheet {
-        file: PathBuf,
-        sheet: String,
-        row: Option<u32>,
-        reason: String,
-    },
-    #[error("{}, sheet \"{sheet}\", cell {cell}: {reason}", .file.display())]
-    Cell {
-        file: PathBuf,
-        sheet: String,
-        /// The cell's reference, such as `B7`.
-        cell: String,
-        reason: String,
-    },
-    #[error("{}, line {line}: {reason}", .file.display())]
-    Json {
-        file: PathBuf,
-        line: u64,
-        reason: String,
-    },
-    #[error(
-        "unknown encoding \"{asked}\"; use a label such as utf-8, windows-1252, latin1 or utf-16"
-    )]
-    UnknownEncoding { asked: String },
-}
-
-fn quoted_list(names: &[String]) -> String {
-    if names.is_empty() {
-        return "(none)".to_string();
-    }
-    names
-        .iter()
-        .map(|n| format!("\"{n}\""))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn sheet_suffix(sheet: &Option<String>) -> String {
-    sheet
-        .as_ref()
-        .map(|s| format!(", sheet \"{s}\""))
-        .unwrap_or_default()
-}
-
-fn row_suffix(row: Option<u32>) -> String {
-    row.map(|r| format!(", row {r}")).unwrap_or_default()
 }
 
 #[cfg(test)]

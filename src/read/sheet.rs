@@ -16,7 +16,7 @@ use super::cell::{is_empty_ref, write_data, write_ref, ZeroPad};
 use super::limits::{self, MAX_CELL_BYTES, MAX_ROW_BYTES};
 use super::sniff::open_file;
 use super::threaded::{self, Emitter};
-use super::{column_letter, Format, ReadError, ReadOptions, Row, RowIssue, Source, Tally};
+use super::{column_letter, Extent, Format, ReadError, ReadOptions, Row, RowIssue, Source, Tally};
 
 /// Excel's limits; a position beyond them means a damaged file, not a huge sheet.
 const MAX_ROWS: u32 = 1_048_576;
@@ -26,6 +26,8 @@ pub(crate) struct Opened {
     pub source: Source,
     pub sheet: String,
     pub sheet_names: Vec<String>,
+    /// The row reached, against the sheet's last row.
+    pub extent: Extent,
 }
 
 type Input = BufReader<File>;
@@ -62,18 +64,24 @@ fn open_unguarded(
             suspects.check_sheet(path, &sheet)?;
             let name = sheet.clone();
             let fail = failure(&file, &sheet);
+            let extent = Extent::default();
+            let reached = extent.clone();
             let source = threaded::spawn(fail, move |emit| {
-                stream_xlsx(wb, &name, &file, emit, &tally)
+                stream_xlsx(wb, &name, &file, emit, &tally, &reached)
             });
-            Ok(opened(Source::Threaded(source), sheet, names))
+            Ok(opened(Source::Threaded(source), sheet, names, extent))
         }
         Format::Xlsb => {
             let wb: Xlsb<Input> = Xlsb::new(input).map_err(|e| bad(&e))?;
             let (sheet, names) = pick_sheet(path, &wb, opts)?;
             let name = sheet.clone();
             let fail = failure(&file, &sheet);
-            let source = threaded::spawn(fail, move |emit| stream_xlsb(wb, &name, &file, emit));
-            Ok(opened(Source::Threaded(source), sheet, names))
+            let extent = Extent::default();
+            let reached = extent.clone();
+            let source = threaded::spawn(fail, move |emit| {
+                stream_xlsb(wb, &name, &file, emit, &reached)
+            });
+            Ok(opened(Source::Threaded(source), sheet, names, extent))
         }
         Format::Xls => {
             let wb: Xls<Input> = Xls::new(input).map_err(|e| {
@@ -97,11 +105,12 @@ fn open_unguarded(
     }
 }
 
-fn opened(source: Source, sheet: String, sheet_names: Vec<String>) -> Opened {
+fn opened(source: Source, sheet: String, sheet_names: Vec<String>, extent: Extent) -> Opened {
     Opened {
         source,
         sheet,
         sheet_names,
+        extent,
     }
 }
 
@@ -185,10 +194,12 @@ fn stream_xlsx(
     file: &Path,
     emit: &mut Emitter<Row>,
     tally: &Tally,
+    extent: &Extent,
 ) -> Result<(), ReadError> {
     let mut cells = wb
         .worksheet_cells_reader(sheet)
         .map_err(|e| sheet_error(file, sheet, None, e))?;
+    extent.set_end(u64::from(cells.dimensions().end.0) + 1);
     // Zero-padding number formats by style id, parsed once.
     let pads: Vec<Option<ZeroPad>> = cells
         .styles()
@@ -199,7 +210,7 @@ fn stream_xlsx(
                 .and_then(|f| ZeroPad::parse(&f.format_code))
         })
         .collect();
-    let mut sheet_cells = SheetCells::new(sheet, file, emit);
+    let mut sheet_cells = SheetCells::new(sheet, file, emit, extent);
     if pads.iter().all(Option::is_none) {
         // No zero-padding format in the workbook: no style ids needed, and the formula loop
         // (the same pass) tells formulas that have no saved value.
@@ -221,12 +232,18 @@ fn stream_xlsx(
         return streamed;
     }
     // calamine gives style ids or formulas in one pass, not both: with zero-padding formats
-    // the style ids win, and formulas without a value go unremarked.
+    // the style ids come from it, the formulas without a value from a pass of our own.
+    let missing = super::formulas::without_value(file, sheet);
+    tally
+        .formulas_without_value
+        .fetch_add(missing.count, Ordering::Relaxed);
     sheet_cells.stream(&pads, || {
-        cells
-            .next_cell_with_style_id()
-            .map(|c| c.map(|(c, s)| (c, s, false)))
-            .map_err(|e| e.to_string())
+        let Some((c, style)) = cells.next_cell_with_style_id().map_err(|e| e.to_string())? else {
+            return Ok(None);
+        };
+        let no_value =
+            matches!(c.get_value(), DataRef::Empty) && missing.cells.contains(&c.get_position());
+        Ok(Some((c, style, no_value)))
     })
 }
 
@@ -235,11 +252,13 @@ fn stream_xlsb(
     sheet: &str,
     file: &Path,
     emit: &mut Emitter<Row>,
+    extent: &Extent,
 ) -> Result<(), ReadError> {
     let mut cells = wb
         .worksheet_cells_reader(sheet)
         .map_err(|e| sheet_error(file, sheet, None, e))?;
-    SheetCells::new(sheet, file, emit).stream(&[], || {
+    extent.set_end(u64::from(cells.dimensions().end.0) + 1);
+    SheetCells::new(sheet, file, emit, extent).stream(&[], || {
         cells
             .next_cell()
             .map(|c| c.map(|c| (c, 0, false)))
@@ -255,11 +274,17 @@ struct SheetCells<'e> {
     sheet: &'e str,
     file: &'e Path,
     emit: &'e mut Emitter<Row>,
+    extent: &'e Extent,
 }
 
 impl<'e> SheetCells<'e> {
-    fn new(sheet: &'e str, file: &'e Path, emit: &'e mut Emitter<Row>) -> Self {
-        SheetCells { sheet, file, emit }
+    fn new(sheet: &'e str, file: &'e Path, emit: &'e mut Emitter<Row>, extent: &'e Extent) -> Self {
+        SheetCells {
+            sheet,
+            file,
+            emit,
+            extent,
+        }
     }
 
     /// Turns cells arriving in row order into rows: gaps between cells become empty cells,
@@ -307,6 +332,7 @@ impl<'e> SheetCells<'e> {
                     return Ok(());
                 };
                 row.begin(number);
+                self.extent.row(u64::from(number));
                 open_row = Some(r);
                 next_number = next_number.max(number + 1);
             }
@@ -388,6 +414,7 @@ where
         .worksheet_range(&sheet)
         .map_err(|e| sheet_error(path, &sheet, None, e))?;
     let (start_row, start_col) = range.start().unwrap_or((0, 0));
+    let extent = Extent::rows(u64::from(start_row) + range.height() as u64);
     let source = RangeSource {
         range,
         start_row,
@@ -396,8 +423,9 @@ where
         shown: shown(path, &sheet),
         file: path.to_path_buf(),
         sheet: sheet.clone(),
+        extent: extent.clone(),
     };
-    Ok(opened(Source::Range(source), sheet, names))
+    Ok(opened(Source::Range(source), sheet, names, extent))
 }
 
 /// The text number cells are read as, by 0-based (row, column) of the sheet, where calamine's
@@ -414,6 +442,8 @@ pub(crate) struct RangeSource {
     shown: Shown,
     file: std::path::PathBuf,
     sheet: String,
+    /// The row reached, against the range's last.
+    extent: Extent,
 }
 
 impl RangeSource {
@@ -423,6 +453,7 @@ impl RangeSource {
         }
         let number = self.start_row as usize + self.index + 1;
         row.begin(u32::try_from(number).unwrap_or(u32::MAX));
+        self.extent.row(number as u64);
         for c in 0..self.range.width() {
             if let Some(value) = self.range.get((self.index, c)) {
                 if !matches!(value, Data::Empty) {

@@ -1,11 +1,13 @@
 //! What stands in front of the sandbox's routes: request and status counting, the rate limit,
-//! injected latency and failures, bearer auth, and the `quirks` that damage answers.
+//! a capacity (requests served at once; the rest queue), injected latency and failures, bearer
+//! auth, and the `quirks` that damage answers.
 //!
 //! Faults come from one seeded RNG, drawn in a fixed order (jitter, fail, fail-after-commit,
 //! drop) for every request except `/__sandbox/stats`, whatever happens to the request next, so
 //! two sandboxes with the same seed given the same sequential requests fail the same ones.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -15,8 +17,9 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use serde_json::{json, Value};
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::routes::{error, STATS_PATH};
 use super::server::DropSignal;
@@ -34,6 +37,8 @@ pub(crate) struct Gate {
     random: bool,
     rng: Mutex<StdRng>,
     rate_limit: Option<u32>,
+    /// Requests served at once, latency included; `None` is unbounded.
+    capacity: Option<Capacity>,
     /// (second since start, requests seen in it)
     window: Mutex<(u64, u32)>,
     started: Instant,
@@ -45,6 +50,8 @@ struct Counts {
     requests: BTreeMap<String, u64>,
     statuses: BTreeMap<u16, u64>,
     dropped: u64,
+    /// GETs of the list (the collection), beside GETs of one customer.
+    lists: u64,
 }
 
 /// What the RNG decided for one request.
@@ -71,6 +78,7 @@ impl Gate {
                 || options.drop_rate > 0.0,
             rng: Mutex::new(StdRng::seed_from_u64(options.seed)),
             rate_limit: options.rate_limit,
+            capacity: options.capacity.map(Capacity::new),
             window: Mutex::new((0, 0)),
             started: Instant::now(),
             counts: Mutex::new(Counts::default()),
@@ -85,12 +93,12 @@ impl Gate {
             };
         }
         let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
-        let jitter = rng.gen_range(0..=self.jitter_ms);
+        let jitter = rng.random_range(0..=self.jitter_ms);
         Draw {
             delay_ms: self.latency_ms + jitter,
-            fail: rng.gen::<f64>() < self.fail_rate,
-            fail_after_commit: rng.gen::<f64>() < self.fail_after_commit_rate,
-            drop: rng.gen::<f64>() < self.drop_rate,
+            fail: rng.random::<f64>() < self.fail_rate,
+            fail_after_commit: rng.random::<f64>() < self.fail_after_commit_rate,
+            drop: rng.random::<f64>() < self.drop_rate,
         }
     }
 
@@ -126,8 +134,11 @@ impl Gate {
         }
     }
 
-    fn count_request(&self, method: &Method) {
+    fn count_request(&self, method: &Method, path: &str) {
         let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        if method == Method::GET && path.trim_end_matches('/').ends_with("/customers") {
+            counts.lists += 1;
+        }
         match counts.requests.get_mut(method.as_str()) {
             Some(n) => *n += 1,
             None => {
@@ -148,7 +159,7 @@ impl Gate {
             .dropped += 1;
     }
 
-    /// `{"requests": {"GET": n, ...}, "statuses": {"200": n, ..., "dropped": n}}`
+    /// `{"requests": {"GET": n, ...}, "statuses": {"200": n, ..., "dropped": n}, "lists": n}`
     pub fn stats(&self) -> Value {
         let counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
         let mut statuses: serde_json::Map<String, Value> = counts
@@ -159,7 +170,45 @@ impl Gate {
         if counts.dropped > 0 {
             statuses.insert("dropped".to_owned(), json!(counts.dropped));
         }
-        json!({ "requests": counts.requests, "statuses": statuses })
+        let mut stats = json!({
+            "requests": counts.requests,
+            "statuses": statuses,
+            "lists": counts.lists,
+        });
+        if let Some(capacity) = &self.capacity {
+            stats["capacity"] = json!({
+                "limit": capacity.limit,
+                "peak": capacity.peak.load(Ordering::Relaxed),
+            });
+        }
+        stats
+    }
+}
+
+/// At most `limit` requests served at once; the others wait in arrival order.
+struct Capacity {
+    limit: usize,
+    places: Semaphore,
+    /// The most requests served at once so far, for the stats.
+    peak: AtomicUsize,
+}
+
+impl Capacity {
+    fn new(limit: usize) -> Capacity {
+        let limit = limit.max(1);
+        Capacity {
+            limit,
+            places: Semaphore::new(limit),
+            peak: AtomicUsize::new(0),
+        }
+    }
+
+    /// Waits for a free place; the request holds it until the permit is dropped.
+    async fn enter(&self) -> SemaphorePermit<'_> {
+        let permit = self.places.acquire().await.expect("never closed");
+        let serving = self.limit - self.places.available_permits();
+        self.peak.fetch_max(serving, Ordering::Relaxed);
+        permit
     }
 }
 
@@ -174,7 +223,7 @@ pub(crate) async fn gate(
     }
     let gate = &shared.gate;
     let method = request.method().clone();
-    gate.count_request(&method);
+    gate.count_request(&method, request.uri().path());
     let signal = request.extensions_mut().remove::<DropSignal>();
     let echoed = shared.quirks.keep_auth(request.headers());
     let draw = gate.draw();
@@ -188,6 +237,12 @@ pub(crate) async fn gate(
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             break 'answer r;
         }
+        // Past the rate limit (a quick refusal, as at a real server's edge), a request waits
+        // for a free place and holds it while it is slept on and served.
+        let serving = match &gate.capacity {
+            Some(capacity) => Some(capacity.enter().await),
+            None => None,
+        };
         if draw.delay_ms > 0 {
             tokio::time::sleep(Duration::from_millis(draw.delay_ms)).await;
         }
@@ -209,6 +264,7 @@ pub(crate) async fn gate(
             if let (true, Some(signal)) = (draw.drop, signal) {
                 // The write is stored; now the connection goes away without a status line.
                 gate.count_dropped();
+                drop(serving);
                 signal.trigger();
                 return std::future::pending().await;
             }

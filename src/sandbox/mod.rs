@@ -75,6 +75,9 @@ pub struct Options {
     pub drop_rate: f64,
     /// Requests per second above which the sandbox answers 429 with Retry-After.
     pub rate_limit: Option<u32>,
+    /// Requests served at once at most (latency included); the rest wait their turn, so the
+    /// round trip grows with the load as a real server's does.
+    pub capacity: Option<usize>,
     pub seed: u64,
     /// Load customers from this JSON array at start; save them back on shutdown.
     pub data: Option<PathBuf>,
@@ -156,6 +159,8 @@ impl Shared {
 
 /// Starts a sandbox on 127.0.0.1 in the current tokio runtime; it is listening on return.
 pub async fn start(options: Options) -> anyhow::Result<Running> {
+    // Tests and benchmarks start a sandbox before building their own HTTP clients.
+    crate::api::install_tls_provider();
     for (flag, p) in [
         ("--fail-rate", options.fail_rate),
         ("--fail-after-commit-rate", options.fail_after_commit_rate),

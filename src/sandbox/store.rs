@@ -72,6 +72,9 @@ pub(crate) struct Store {
     seq: u64,
     /// The largest id issued or loaded, as a number, so new ids keep increasing.
     last_id: u128,
+    /// This store's 40 random bits in the middle of its ids, as an ObjectId has: two sandboxes
+    /// started in the same second never hand out the same id.
+    instance: u128,
     /// Bumped on every change; list caches compare it to know they are stale.
     generation: u64,
     /// Writes performed through the API.
@@ -86,6 +89,7 @@ impl Store {
             ids: HashMap::new(),
             seq: 0,
             last_id: 0,
+            instance: u128::from(rand::random::<u64>() & ((1 << 40) - 1)),
             generation: 0,
             writes: 0,
         }
@@ -218,10 +222,10 @@ impl Store {
         (created_ms, self.seq)
     }
 
-    /// A 24-hex id like a Mongo ObjectId: seconds since the epoch, then a counter; always
-    /// greater than every id issued or loaded before.
+    /// A 24-hex id like a Mongo ObjectId: seconds since the epoch, this store's random bits,
+    /// then a counter; always greater than every id issued or loaded before.
     fn next_id(&mut self, now_ms: i64) -> String {
-        let from_clock = (now_ms.max(0) as u128 / 1000) << 64;
+        let from_clock = ((now_ms.max(0) as u128 / 1000) << 64) | (self.instance << 24);
         self.last_id = from_clock.max(self.last_id + 1) & ((1u128 << 96) - 1);
         format!("{:024x}", self.last_id)
     }

@@ -17,11 +17,12 @@ use std::time::Instant;
 use serde_json::Value;
 
 use crate::api::{record_id, ApiError, Client, Record};
-use crate::apply::journal::{self, Fingerprint, Line, Lock, Resume};
+use crate::apply::journal::{Claim, Line, Lock};
 use crate::apply::summary::Files;
+use crate::apply::writes;
 use crate::apply::{
-    self, Applier, Change, Column, Done, Finished, Job, Layout, Limits, Outcome, Report, Results,
-    Session, Step, Summary, UpdateWith,
+    self, Applier, Change, Column, Done, Finished, Job, Layout, Outcome, Report, Results, Session,
+    Settings, Step, Summary, UpdateWith, Writes,
 };
 use crate::compare;
 use crate::output::beside;
@@ -36,17 +37,13 @@ pub struct Options {
     pub plan: bool,
     /// Undo even customers changed since the import.
     pub force: bool,
-    pub restore_with: UpdateWith,
+    /// `--restore-with`: how updated customers are restored, whatever the API profile says.
+    pub restore_with: Option<UpdateWith>,
     /// The results file (default: NAME.undo.results.csv beside the journal).
     pub results: Option<PathBuf>,
-    pub resume: bool,
-    /// Go on past damaged lines: of the import's journal (their changes are not undone) and,
-    /// with `resume`, of undo's own.
-    pub repair: bool,
-    /// Requests in flight at most.
-    pub concurrency: usize,
-    /// When failing rows stop the run.
-    pub limits: Limits,
+    /// Concurrency, failure limits, resume, and repair: go on past damaged lines of the
+    /// import's journal (their changes are not undone) and, with resume, of undo's own.
+    pub run: Settings,
 }
 
 /// One change of the import to reverse.
@@ -88,67 +85,65 @@ pub struct Plan {
     /// Where each step's line is in the import journal, newest first.
     steps: Vec<(u32, u64)>,
     results: PathBuf,
-    journal: PathBuf,
-    fingerprint: Fingerprint,
-    resume: Option<Resume>,
-    /// Undo's hold on its own journal; `None` for `--plan`, which writes none.
-    lock: Option<Lock>,
+    /// Undo's claim on its own journal; `None` for `--plan`, which writes none.
+    claim: Option<Claim>,
     /// Undo's hold on the import's journal, so no import resumes it while undo reads it.
     _reading: Option<Lock>,
+    /// How this API's writes behave, from the API profile.
+    writes: Writes,
 }
 
 impl Plan {
     pub fn new(options: Options) -> anyhow::Result<Plan> {
-        let journal = beside(&options.journal, "undo.journal");
-        let (reading, lock) = match options.plan {
+        let (reading, claim) = match options.plan {
             true => (None, None),
-            false => (
-                Some(Lock::take(&options.journal, "undo")?),
-                Some(Lock::take(&journal, "undo")?),
-            ),
+            false => {
+                let reading = Lock::take(&options.journal, "undo")?;
+                let own = beside(&options.journal, "undo.journal");
+                let claim = Claim::take(
+                    &own,
+                    &options.journal,
+                    "undo",
+                    options.run.resume,
+                    options.run.repair,
+                )?;
+                (Some(reading), Some(claim))
+            }
         };
-        let steps = find_steps(&options.journal, options.repair)?;
+        let steps = find_steps(&options.journal, options.run.repair)?;
         let results = options
             .results
             .clone()
             .unwrap_or_else(|| beside(&options.journal, "undo.results.csv"));
-        let fingerprint = Fingerprint::of(&options.journal)?;
-        let resume = match options.resume {
-            true => Some(Resume::load(
-                &journal,
-                &options.journal,
-                &fingerprint,
-                options.repair,
-            )?),
-            false => None,
-        };
         Ok(Plan {
             options,
             steps,
             results,
-            journal,
-            fingerprint,
-            resume,
-            lock,
+            claim,
             _reading: reading,
+            writes: Writes::default(),
         })
+    }
+
+    /// What the API profile says about this API's writes: how undo clears a field, and which
+    /// answers show a customer restored.
+    pub fn with_writes(mut self, writes: Writes) -> Plan {
+        self.writes = writes;
+        self
     }
 }
 
 pub async fn run(plan: Plan, client: &Client, session: Session) -> anyhow::Result<Report> {
     let started = Instant::now();
     let (options, results) = (&plan.options, &plan.results);
-    let applier = match plan.lock {
-        None => Applier::plan(client.clone()),
-        Some(lock) => {
-            let (path, fingerprint) = (&plan.journal, &plan.fingerprint);
-            let writer = match &plan.resume {
-                Some(_) => journal::Writer::reopen(path, lock)?,
-                None => journal::Writer::create(path, &options.journal, fingerprint, "undo", lock)?,
-            };
-            Applier::new(client.clone(), Arc::new(writer))
+    let (applier, resume) = match plan.claim {
+        None => (Applier::plan(client.clone()), None),
+        Some(claim) => {
+            let (writer, resume) = claim.open("undo")?;
+            (Applier::new(client.clone(), Arc::new(writer)), resume)
         }
     };
+    let applier = applier.with_writes(plan.writes.clone());
     let journal_path = applier.journal().map(|j| j.path.clone());
     let columns = [
         Column::Row,
@@ -181,10 +176,10 @@ pub async fn run(plan: Plan, client: &Client, session: Session) -> anyhow::Resul
             restore_with: options.restore_with,
         }),
         results: Results::create(layout, None)?,
-        resume: plan.resume,
+        resume,
         session,
-        window: options.concurrency as u64 * 8 + 64,
-        limits: options.limits,
+        window: options.run.window(),
+        limits: options.run.limits,
     };
     let ran = apply::run(run, futures::stream::iter(jobs)).await?;
     let files = Files {
@@ -220,7 +215,7 @@ fn job(row: u32, step: anyhow::Result<Reversal>) -> Job<Reversal> {
 /// Undo's producer: each reversal checked against the customer as it is now.
 struct Undoer {
     force: bool,
-    restore_with: UpdateWith,
+    restore_with: Option<UpdateWith>,
 }
 
 impl apply::Producer for Undoer {
@@ -238,13 +233,7 @@ impl apply::Producer for Undoer {
             Ok(step) => step,
             Err(done) => return Ok(done),
         };
-        let recreate = step.done_as == Outcome::Recreated;
-        let mut done = applier.apply(line.row, step, None).await?;
-        if !recreate {
-            // The `_new_id` column is for re-created customers only.
-            done.id = None;
-        }
-        Ok(done)
+        applier.apply(line.row, step, None).await
     }
 }
 
@@ -263,7 +252,7 @@ impl Undoer {
                 return Ok(Err(Done::because(Outcome::Unchanged, "already deleted")))
             }
             (Reversal::Delete { id, after }, Some(current)) => {
-                if let Some(conflict) = self.conflict(&current, after.as_ref(), line) {
+                if let Some(conflict) = self.conflict(&current, after.as_ref(), None, line) {
                     return Ok(Err(conflict));
                 }
                 Change::Delete {
@@ -276,30 +265,24 @@ impl Undoer {
                 return Ok(Err(Done::because(Outcome::Conflict, why)));
             }
             (Reversal::Restore { id, before, after }, Some(current)) => {
+                // The fields the import changed, as they were before it; the rest as they are.
                 let changed = compare::changed_fields(before, after.as_ref().unwrap_or(&current));
-                if changed
-                    .iter()
-                    .all(|f| compare::same_field(&current, before, f))
-                {
-                    return Ok(Err(Done::because(Outcome::Unchanged, "already restored")));
+                let mut target = current.clone();
+                for field in changed {
+                    match before.get(&field) {
+                        Some(value) => target.insert(field, value.clone()),
+                        None => target.shift_remove(&field),
+                    };
                 }
-                if let Some(conflict) = self.conflict(&current, after.as_ref(), line) {
+                let restore = applier.update_to(id, &current, &target, self.restore_with);
+                let Some(change) = restore else {
+                    return Ok(Err(Done::because(Outcome::Unchanged, "already restored")));
+                };
+                let left = after.as_ref();
+                if let Some(conflict) = self.conflict(&current, left, Some(before), line) {
                     return Ok(Err(conflict));
                 }
-                let body = match self.restore_with {
-                    UpdateWith::Patch => changed
-                        .iter()
-                        .map(|f| (f.clone(), before.get(f).cloned().unwrap_or(Value::Null)))
-                        .collect(),
-                    UpdateWith::Put => compare::without_server_fields(before),
-                };
-                Change::Update {
-                    id: id.clone(),
-                    body,
-                    with: self.restore_with,
-                    before: current,
-                    after: before.clone(),
-                }
+                change
             }
             (Reversal::Recreate { .. }, Some(_)) => {
                 return Ok(Err(Done::because(
@@ -308,7 +291,7 @@ impl Undoer {
                 )))
             }
             (Reversal::Recreate { before, .. }, None) => {
-                let body = compare::without_server_fields(before);
+                let body = writes::sendable(before);
                 // A recreate an earlier undo made (or that was in flight when it died).
                 if let Some(record) = applier.find_created(&body, None).await?.one() {
                     return Ok(Err(Done {
@@ -334,20 +317,27 @@ impl Undoer {
         }))
     }
 
-    /// A conflict when the customer differs from what the import left (and not `--force`).
+    /// A conflict when the customer differs from what the import left (and not `--force`). A
+    /// field back to its value from `before` the import is not one: an earlier undo that did
+    /// not fully take put it back.
     fn conflict(
         &self,
         current: &Record,
         left: Option<&Record>,
+        before: Option<&Record>,
         line: &mut Finished,
     ) -> Option<Done> {
         let left = left?;
+        let null = Value::Null;
+        let now = |k: &str| current.get(k).unwrap_or(&null);
+        let restored =
+            |k: &str| before.is_some_and(|b| compare::same(now(k), b.get(k).unwrap_or(&null)));
         // Only what the import left is compared: fields the server adds on its own (defaults,
         // sub-document ids) are not someone's edit.
         let differing: Vec<&str> = left
             .keys()
             .filter(|k| !schema::is_server_field(k))
-            .filter(|k| !compare::same(current.get(*k).unwrap_or(&Value::Null), &left[*k]))
+            .filter(|k| !compare::same(now(k), &left[*k]) && !restored(k))
             .map(String::as_str)
             .collect();
         if differing.is_empty() || self.force {

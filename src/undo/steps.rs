@@ -63,7 +63,9 @@ pub fn find_steps(path: &Path, repair: bool) -> anyhow::Result<Vec<(u32, u64)>> 
     Ok(steps)
 }
 
-/// The step a journal line asks for: a successful create, update or delete with its id.
+/// The step a journal line asks for: a successful create, update or delete with its id, or an
+/// update that did not fully take (`failed` with the record before it and as the API showed it
+/// after: what did take is put back too).
 fn step_of(line: Line) -> Option<(u32, Reversal)> {
     let Line::Done {
         row,
@@ -79,6 +81,9 @@ fn step_of(line: Line) -> Option<(u32, Reversal)> {
     let step = match (outcome, before) {
         (Outcome::Created, _) => Reversal::Delete { id, after },
         (Outcome::Updated, Some(before)) => Reversal::Restore { id, before, after },
+        (Outcome::Failed, Some(before)) if after.is_some() => {
+            Reversal::Restore { id, before, after }
+        }
         (Outcome::Deleted, Some(before)) => Reversal::Recreate { id, before },
         _ => return None,
     };

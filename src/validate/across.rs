@@ -91,6 +91,10 @@ impl Validator {
             }
             let mut long = false;
             for (k, col) in g.cols.iter().enumerate() {
+                // Bytes bound characters: the message is made only for a long cell.
+                if contact[k].len() <= CONTACT_CHARS {
+                    continue;
+                }
                 let what = format!("a contact's {}", CONTACT_KEYS[k]);
                 if let Some((start, msg)) = too_long(&contact[k], CONTACT_CHARS, &what) {
                     let p = problem(

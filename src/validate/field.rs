@@ -35,7 +35,7 @@ impl Rule {
 /// subject may be a paragraph, a `contacts` cell is a JSON list of several contacts. Past it the
 /// cell is refused (a 20 MB name is a mistake or an attack, not a customer) and the problem
 /// quotes only its start.
-pub(crate) fn max_chars(field: &Field) -> usize {
+pub(super) fn max_chars(field: &Field) -> usize {
     match field.name {
         "subject" => 10_000,
         "contacts" => 100_000,
@@ -48,11 +48,17 @@ const QUOTED_CHARS: usize = 60;
 
 /// When `text` holds more than `max` characters: the start of it, to quote, and the message
 /// about `what` (`name`, `a contact's email`).
+#[inline]
 pub(super) fn too_long(text: &str, max: usize, what: &str) -> Option<(String, String)> {
     // Bytes bound characters, so nearly every cell is cleared without counting.
     if text.len() <= max {
         return None;
     }
+    counted_too_long(text, max, what)
+}
+
+#[cold]
+fn counted_too_long(text: &str, max: usize, what: &str) -> Option<(String, String)> {
     let chars = text.chars().count();
     if chars <= max {
         return None;
@@ -72,6 +78,8 @@ pub(super) fn too_long(text: &str, max: usize, what: &str) -> Option<(String, St
 pub(super) struct FieldPlan {
     pub(super) field: &'static Field,
     pub(super) rule: Rule,
+    /// [`max_chars`] of the field, worked out once.
+    pub(super) max_chars: usize,
     /// Index into `FIELDS` and `Checked::slots`.
     pub(super) slot: usize,
     pub(super) col: Option<usize>,
@@ -141,7 +149,7 @@ pub(super) fn coerce_field(
 ) {
     let field = plan.field;
     let col = if from_default { None } else { plan.col };
-    if let Some((start, message)) = too_long(text, max_chars(field), field.name) {
+    if let Some((start, message)) = too_long(text, plan.max_chars, field.name) {
         out.slots[plan.slot].state = State::Invalid;
         let p = problem(
             row,

@@ -146,3 +146,24 @@ fn check_write_save_goes_to_the_profile_flag_and_holds_no_key() {
         export.stderr
     );
 }
+
+#[test]
+fn a_write_profile_says_at_v_what_it_changes_for_writes() {
+    let server = server(Options {
+        variants: custbulk::sandbox::Variants {
+            patch_answer: custbulk::sandbox::UpdateAnswer::Old,
+            patch_null: custbulk::sandbox::NullOnPatch::Ignored,
+            ..Default::default()
+        },
+        ..Options::default()
+    });
+    let dir = Workdir::new();
+    dir.exec_against(&server, &["check", "--write", "--save"])
+        .assert_ok();
+    dir.write("clients.csv", "name;city\nDelta;Nice\n");
+    let run = dir.exec_against(&server, &["import", "clients.csv", "-v", "--no-progress"]);
+    run.assert_ok();
+    let said = "The profile says how this API writes: updates are confirmed by reading the \
+                customer back; fields are cleared with \"\" (text) or a PUT.";
+    assert!(run.stderr.contains(said), "{said} in {}", run.stderr);
+}

@@ -80,3 +80,28 @@ fn help_shows_one_example_per_line() {
         "{import}"
     );
 }
+
+/// Issue 14: results and failed rows were written through a symlink planted at their names,
+/// into whatever file it points to. They are written as exports are: to a temporary file, then
+/// renamed onto the name, which replaces the link and leaves its target alone.
+#[test]
+fn results_replace_a_symlink_at_their_name_instead_of_writing_through_it() {
+    let server = Server::start(Options::default());
+    let wd = Workdir::new();
+    wd.write("clients.csv", clients(0..3));
+    let precious = wd.write("precious.txt", "do not overwrite\n");
+    for name in ["clients.results.csv", "clients.failed.csv"] {
+        std::os::unix::fs::symlink(&precious, wd.path(name)).unwrap();
+    }
+    wd.exec_against(&server, &["import", "clients.csv", "--no-progress"])
+        .assert_ok();
+    assert_eq!(wd.read("precious.txt"), "do not overwrite\n");
+    for name in ["clients.results.csv", "clients.failed.csv"] {
+        let meta = std::fs::symlink_metadata(wd.path(name)).unwrap();
+        assert!(
+            meta.file_type().is_file(),
+            "{name} is a file of its own now"
+        );
+    }
+    assert_eq!(wd.results("clients.results.csv").len(), 3);
+}

@@ -2,7 +2,7 @@
 //! space, giant shared strings), a zip directory that lies about sizes, a cell or a row past
 //! its bound, and formulas written without their value. Each is refused with the file, sheet
 //! and cell or row named, and costs little memory: the peak RSS of the real binary is checked
-//! from the child's own high-water mark, never by timing.
+//! through `wait4`, never by timing.
 //!
 //! The workbooks are written here by the zip crate, streaming: deflate packs a run of one
 //! byte about a thousandfold, so a 3 MB file holds a 3 GB cell.
@@ -10,12 +10,12 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
-use crate::util::{peak_rss, Workdir};
+use crate::util::Workdir;
 
 const MB: u64 = 1 << 20;
 
@@ -162,20 +162,73 @@ fn big_cell(n: u64) -> impl Fn(&mut dyn Write) -> io::Result<()> {
     }
 }
 
-/// Runs `custbulk validate FILE ARGS` and returns (exit code, stderr, peak RSS in MB) of the
-/// child alone ([`peak_rss`]).
+/// Runs `custbulk validate FILE ARGS` in `w` and returns (exit code, stderr, peak RSS in MB).
+///
+/// Linux carries a parent's peak RSS into its child's (across fork and exec), and this test
+/// process may hold hundreds of MB for other tests running beside it. So a fresh copy of this
+/// test binary, small, runs only [`rss_probe`], which starts custbulk and reads its peak RSS
+/// through `wait4`.
 fn validate_rss(w: &Workdir, file: &str, args: &[&str]) -> (i32, String, f64) {
-    let err = w.path(&format!("{file}.stderr"));
-    let mut child = w
-        .command(&["validate", file])
-        .args(args)
+    let mut request = vec![w.dir().display().to_string(), file.to_string()];
+    request.extend(args.iter().map(|a| a.to_string()));
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "read::limits::rss_probe",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(PROBE, request.join("\n"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|l| l.split_once("rss-probe ").map(|(_, result)| result))
+        .unwrap_or_else(|| {
+            panic!(
+                "no probe result: {stdout}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    let mut result = line.split_whitespace();
+    let (code, rss) = (result.next().unwrap(), result.next().unwrap());
+    let stderr = std::fs::read_to_string(w.path(&format!("{file}.stderr"))).unwrap();
+    (code.parse().unwrap(), stderr, rss.parse().unwrap())
+}
+
+/// The request of [`validate_rss`]: the work directory, the file, the arguments, one a line.
+const PROBE: &str = "CUSTBULK_TEST_RSS_PROBE";
+
+/// Not a test by itself: the measuring half of [`validate_rss`], run in a fresh copy of this
+/// binary. Without its request it does nothing.
+#[test]
+#[allow(clippy::zombie_processes)] // reaped by wait4 below, which also gives its peak RSS
+fn rss_probe() {
+    let Ok(request) = std::env::var(PROBE) else {
+        return;
+    };
+    let mut parts = request.lines();
+    let (dir, file) = (parts.next().unwrap(), parts.next().unwrap());
+    let err = Path::new(dir).join(format!("{file}.stderr"));
+    let child = Command::new(env!("CARGO_BIN_EXE_custbulk"))
+        .current_dir(dir)
+        .args(["validate", file])
+        .args(parts)
         .stdout(Stdio::null())
         .stderr(File::create(&err).unwrap())
         .spawn()
         .unwrap();
-    let (status, rss) = peak_rss(&mut child);
-    let stderr = std::fs::read_to_string(&err).unwrap();
-    (status.code().unwrap_or(-1), stderr, rss)
+    let mut status = 0;
+    // SAFETY: wait4 writes only into the two values passed; the child is ours and not waited.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert!(pid > 0 && libc::WIFEXITED(status), "status {status}");
+    println!(
+        "rss-probe {} {}",
+        libc::WEXITSTATUS(status),
+        usage.ru_maxrss as f64 / 1024.0
+    );
 }
 
 /// The case: a 3 MB XLSX whose one cell inflates to 3 GiB was read whole (9.4 GB of

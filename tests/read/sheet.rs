@@ -424,6 +424,75 @@ fn xlsx_formulas_read_as_their_cached_values() {
     );
 }
 
+/// calamine streams style ids or formulas, not both: a workbook with a zero-padding format
+/// (read through the style ids) still tells its formulas with no saved value.
+#[test]
+fn formulas_without_a_value_are_told_beside_zero_padded_codes() {
+    use rust_xlsxwriter::Formula;
+    let dir = tempfile::tempdir().unwrap();
+    let written = dir.path().join("written.xlsx");
+    let mut wb = Workbook::new();
+    let zip = XlsxFormat::new().set_num_format("00000");
+    let ws = wb.add_worksheet();
+    for (c, h) in ["Nom", "Code postal", "Ville"].iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    ws.write_string(1, 0, "Martin").unwrap();
+    ws.write_number_with_format(1, 1, 1000.0, &zip).unwrap();
+    ws.write_formula(1, 2, Formula::new("=A2")).unwrap();
+    ws.write_string(2, 0, "Durand").unwrap();
+    ws.write_number_with_format(2, 1, 75001.0, &zip).unwrap();
+    ws.write_formula(2, 2, Formula::new("=A3").set_result("Paris"))
+        .unwrap();
+    wb.save(&written).unwrap();
+    // As a tool that writes formulas without computing them leaves it: no <v> at all.
+    let path = dir.path().join("uncomputed.xlsx");
+    rewrite_member(&written, &path, "xl/worksheets/sheet1.xml", |xml| {
+        xml.replace("<f>A2</f><v>0</v>", "<f>A2</f>")
+    });
+    let mut t = open(&path);
+    let mut row = Row::new();
+    assert!(t.next_row(&mut row).unwrap());
+    assert_eq!(row.cells, strings(&["Martin", "01000", ""]));
+    assert_eq!(row.issues.len(), 1, "{:?}", row.issues);
+    assert_eq!(row.issues[0].column, Some(2));
+    assert!(row.issues[0]
+        .message
+        .contains("formula with no saved value"));
+    assert!(t.next_row(&mut row).unwrap());
+    assert_eq!(row.cells, strings(&["Durand", "75001", "Paris"]));
+    assert!(row.issues.is_empty(), "{:?}", row.issues);
+    assert!(!t.next_row(&mut row).unwrap());
+    assert!(
+        t.notes
+            .iter()
+            .any(|n| n.contains("1 formula cell has no saved value")),
+        "{:?}",
+        t.notes
+    );
+}
+
+/// A copy of the zip at `from` with the text of `member` changed by `change`.
+fn rewrite_member(from: &Path, to: &Path, member: &str, change: impl Fn(&str) -> String) {
+    use std::io::{Read, Write};
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(from).unwrap()).unwrap();
+    let mut out = zip::ZipWriter::new(std::fs::File::create(to).unwrap());
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).unwrap();
+        let name = entry.name().unwrap().into_owned();
+        let mut text = Vec::new();
+        entry.read_to_end(&mut text).unwrap();
+        if name == member {
+            text = change(std::str::from_utf8(&text).unwrap()).into_bytes();
+        }
+        out.start_file(name, options).unwrap();
+        out.write_all(&text).unwrap();
+    }
+    out.finish().unwrap();
+}
+
 /// A minimal ODS package around the given tables (`<table:table>` elements).
 fn write_ods(path: &Path, tables: &str) {
     use std::io::Write as _;

@@ -30,6 +30,7 @@ async fn the_command_prints_a_url_that_answers_and_saves_data_on_sigterm() {
         "{url:?}"
     );
 
+    custbulk::api::install_tls_provider();
     let client = reqwest::Client::new();
     let created = client
         .post(format!("{url}/customers"))
@@ -119,6 +120,7 @@ async fn behaviour_variants_and_quirks_are_flags_of_the_command() {
         "siret",
         "--echo-auth",
     ]);
+    custbulk::api::install_tls_provider();
     let client = reqwest::Client::new();
     let post = |body: Value| {
         client

@@ -170,6 +170,10 @@ impl InFlight {
     pub fn contains_key(&self, row: &u32) -> bool {
         self.sends.contains_key(row)
     }
+
+    fn last_row(&self) -> Option<u32> {
+        self.sends.keys().max().copied()
+    }
 }
 
 /// What an earlier run left: finished rows (by file offset, to keep the index small) and rows
@@ -266,6 +270,15 @@ impl Resume {
         let mut text = Vec::new();
         reader.read_until(b'\n', &mut text)?;
         Ok(Some(serde_json::from_slice(&text)?))
+    }
+
+    /// A row number above every row the journal names: where a run that numbers some rows
+    /// anew (restore's customers to prune) starts, so no two lines of a journal name one row
+    /// for two customers.
+    pub fn rows_end(&self) -> u32 {
+        let done = self.done.len() as u32;
+        let sent = self.in_flight.last_row().map_or(0, |r| r + 1);
+        done.max(sent)
     }
 
     /// How many rows an earlier run finished.

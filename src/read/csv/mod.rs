@@ -15,7 +15,7 @@ use std::sync::Arc;
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 
 use super::sniff::{io_error, open_file};
-use super::{threaded, ReadError, ReadOptions, Row, RowIssue};
+use super::{threaded, Extent, ReadError, ReadOptions, Row, RowIssue};
 
 mod detect;
 mod transcode;
@@ -48,6 +48,8 @@ pub(crate) struct Tokenizer {
     unterminated_end: Option<u64>,
     /// `record` holds a record not handed out yet (blank lines came first).
     held: bool,
+    /// Told each row number, for the progress bar's estimate of the rows.
+    extent: Extent,
 }
 
 /// One record as the tokenizer hands it over: the row number and the raw field bytes.
@@ -68,6 +70,8 @@ pub(crate) struct CsvSource {
     raw: RawRecord,
     encoding: &'static Encoding,
     delimiter: u8,
+    /// The bytes taken from the file, against its size.
+    extent: Extent,
 }
 
 enum Input {
@@ -118,6 +122,9 @@ impl CsvSource {
         };
         file.seek(SeekFrom::Start(bom as u64))
             .map_err(|e| io_error(path, e))?;
+        let size = file.metadata().map_err(|e| io_error(path, e))?.len();
+        let extent = Extent::bytes(size);
+        let file = extent.count(file, bom as u64);
         let record_end = Arc::new(AtomicU64::new(0));
         let input: Box<dyn Read + Send> = if encoding == UTF_8 {
             Box::new(RecordLimit::new(file, record_end.clone()))
@@ -145,6 +152,7 @@ impl CsvSource {
             blanks: 0,
             unterminated_end,
             held: false,
+            extent: extent.clone(),
         };
         let input = if background {
             Input::Thread(tokenizer.spawn())
@@ -156,7 +164,12 @@ impl CsvSource {
             raw: RawRecord::default(),
             encoding,
             delimiter,
+            extent,
         })
+    }
+
+    pub fn extent(&self) -> Extent {
+        self.extent.clone()
     }
 
     pub fn encoding_name(&self) -> &'static str {
@@ -233,6 +246,7 @@ impl Tokenizer {
             self.held = true;
         }
         raw.number = self.next_number;
+        self.extent.row(u64::from(raw.number));
         self.next_number = self.next_number.saturating_add(1);
         if self.blanks > 0 {
             // The csv crate skips empty lines; the user's spreadsheet shows them as rows.

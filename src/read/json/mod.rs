@@ -17,15 +17,17 @@ pub(crate) mod records;
 
 use std::path::Path;
 
-use object::{Columns, Keys};
+use object::{Columns, Keys, Order};
 use records::{Record, Records, MAX_RECORD_BYTES};
 
 use super::threaded::{self, Emitter};
-use super::{Format, ReadError, ReadOptions, Row, RowIssue, Source};
+use super::{Extent, Format, ReadError, ReadOptions, Row, RowIssue, Source};
 
 pub(crate) struct Opened {
     pub source: Source,
     pub headers: Vec<String>,
+    /// How far the second pass has read.
+    pub extent: Extent,
 }
 
 /// Reads the keys of every record (the first pass), then starts the second on its thread.
@@ -33,6 +35,7 @@ pub(crate) fn open(path: &Path, format: Format) -> Result<Opened, ReadError> {
     let keys = collect_keys(path, format)?;
     let headers = keys.names.clone();
     let mut records = Records::open(path, format)?;
+    let extent = records.extent();
     let file = path.to_path_buf();
     let fail = move |reason: &str| ReadError::Unreadable {
         file: file.clone(),
@@ -42,6 +45,7 @@ pub(crate) fn open(path: &Path, format: Format) -> Result<Opened, ReadError> {
     Ok(Opened {
         source: Source::Threaded(source),
         headers,
+        extent,
     })
 }
 
@@ -50,6 +54,7 @@ pub(crate) fn open(path: &Path, format: Format) -> Result<Opened, ReadError> {
 fn collect_keys(path: &Path, format: Format) -> Result<Keys, ReadError> {
     let mut records = Records::open(path, format)?;
     let mut keys = Keys::default();
+    let mut order = Order::default();
     let mut first = true;
     loop {
         let record = match records.next() {
@@ -59,7 +64,7 @@ fn collect_keys(path: &Path, format: Format) -> Result<Keys, ReadError> {
             Err(ReadError::Json { .. }) => break,
             Err(e) => return Err(e),
         };
-        let found = object::collect_keys(record, &mut keys);
+        let found = object::collect_keys(record, &mut keys, &mut order);
         if first && format == Format::Ndjson {
             spread_object(path, record, found.as_ref().err())?;
         }
@@ -106,6 +111,7 @@ fn rows(
     emit: &mut Emitter<Row>,
 ) -> Result<(), ReadError> {
     let mut cols = Columns::default();
+    let mut order = Order::default();
     let unit = if format == Format::Ndjson {
         "line"
     } else {
@@ -122,7 +128,7 @@ fn rows(
                 "the {unit} is longer than {} MB; a customer record is a few hundred bytes",
                 MAX_RECORD_BYTES >> 20
             ))),
-            Record::Text => match object::fill(records.bytes(), keys, &mut cols) {
+            Record::Text => match object::fill(records.bytes(), keys, &mut order, &mut cols) {
                 Ok(()) => {
                     for cell in &cols.bufs[..cols.filled] {
                         row.cells.push(cell);

@@ -7,8 +7,9 @@
 //! JSON text, which the `contacts` column rule parses as it does a CSV cell; `{"$oid": "…"}`
 //! (MongoDB's extended JSON for an id) is the id itself.
 
-use std::collections::HashMap;
 use std::fmt;
+
+use hashbrown::HashMap;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
@@ -26,16 +27,17 @@ pub(super) struct Keys {
 }
 
 impl Keys {
-    fn add(&mut self, key: &str) {
-        if self.index.contains_key(key) {
-            return;
+    fn add(&mut self, key: &str) -> Option<usize> {
+        if let Some(&c) = self.index.get(key) {
+            return Some(c);
         }
         if self.names.len() == MAX_KEYS {
             self.overflow = true;
-            return;
+            return None;
         }
         self.index.insert(key.to_string(), self.names.len());
         self.names.push(key.to_string());
+        Some(self.names.len() - 1)
     }
 
     fn column(&self, key: &str) -> Option<usize> {
@@ -43,18 +45,62 @@ impl Keys {
     }
 }
 
+/// The columns of the previous record's keys, in its order. Records of one file nearly always
+/// list their keys alike, so the `k`-th key is first compared with the previous record's `k`-th
+/// and looked up only when it differs: one string comparison per value instead of a hash.
+#[derive(Default)]
+pub(super) struct Order {
+    last: Vec<Option<usize>>,
+    now: Vec<Option<usize>>,
+}
+
+impl Order {
+    /// The column of the record's next key, by the guess or else by `look_up`.
+    fn column(
+        &mut self,
+        names: &[String],
+        key: &str,
+        look_up: impl FnOnce() -> Option<usize>,
+    ) -> Option<usize> {
+        let column = match self.last.get(self.now.len()) {
+            Some(&Some(c)) if names[c] == key => Some(c),
+            _ => look_up(),
+        };
+        self.now.push(column);
+        column
+    }
+
+    /// The record ended: its order is the guess for the next.
+    fn next_record(&mut self) {
+        std::mem::swap(&mut self.last, &mut self.now);
+        self.now.clear();
+    }
+}
+
 /// First pass: adds the keys of one record. An error when it is not a JSON object.
 /// A record that fails adds none of its keys, even those read before the failure.
-pub(super) fn collect_keys(bytes: &[u8], keys: &mut Keys) -> Result<(), serde_json::Error> {
+pub(super) fn collect_keys(
+    bytes: &[u8],
+    keys: &mut Keys,
+    order: &mut Order,
+) -> Result<(), serde_json::Error> {
     let before = keys.names.len();
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let read = de
-        .deserialize_map(KeysVisitor(keys))
+        .deserialize_map(KeysVisitor {
+            keys: &mut *keys,
+            order: &mut *order,
+        })
         .and_then(|()| de.end());
     if read.is_err() {
         for name in keys.names.drain(before..) {
             keys.index.remove(&name);
         }
+        // The guesses may name keys just removed.
+        order.now.clear();
+        order.last.clear();
+    } else {
+        order.next_record();
     }
     read
 }
@@ -78,11 +124,19 @@ impl Columns {
 
 /// Second pass: the record's values into `cols`, by the column of their key. An error when it
 /// is not a JSON object, or a value cannot be read.
-pub(super) fn fill(bytes: &[u8], keys: &Keys, cols: &mut Columns) -> Result<(), serde_json::Error> {
+pub(super) fn fill(
+    bytes: &[u8],
+    keys: &Keys,
+    order: &mut Order,
+    cols: &mut Columns,
+) -> Result<(), serde_json::Error> {
     cols.start();
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    de.deserialize_map(CellsVisitor { keys, cols })?;
-    de.end()
+    let read = de
+        .deserialize_map(CellsVisitor { keys, order, cols })
+        .and_then(|()| de.end());
+    order.next_record();
+    read
 }
 
 /// What a record that is not an object holds, for the message: `a number (42)`.
@@ -102,7 +156,10 @@ pub(super) fn describe(bytes: &[u8]) -> String {
     format!("{what} ({shown}{more})")
 }
 
-struct KeysVisitor<'k>(&'k mut Keys);
+struct KeysVisitor<'k> {
+    keys: &'k mut Keys,
+    order: &'k mut Order,
+}
 
 impl<'de> Visitor<'de> for KeysVisitor<'_> {
     type Value = ();
@@ -112,18 +169,29 @@ impl<'de> Visitor<'de> for KeysVisitor<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while map
-            .next_key_seed(KeySeed(|key: &str| self.0.add(key)))?
-            .is_some()
-        {
+        let (keys, order) = (self.keys, self.order);
+        loop {
+            let seed = KeySeed(|key: &str| {
+                if order
+                    .column(&keys.names, key, || keys.column(key))
+                    .is_none()
+                {
+                    // A new key: added, and its column is the guess for the next record.
+                    order.now.pop();
+                    order.now.push(keys.add(key));
+                }
+            });
+            if map.next_key_seed(seed)?.is_none() {
+                return Ok(());
+            }
             map.next_value::<IgnoredAny>()?;
         }
-        Ok(())
     }
 }
 
 struct CellsVisitor<'a> {
     keys: &'a Keys,
+    order: &'a mut Order,
     cols: &'a mut Columns,
 }
 
@@ -135,8 +203,10 @@ impl<'de> Visitor<'de> for CellsVisitor<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let keys = self.keys;
-        while let Some(column) = map.next_key_seed(KeySeed(|key: &str| keys.column(key)))? {
+        let (keys, order) = (self.keys, &mut *self.order);
+        while let Some(column) = map.next_key_seed(KeySeed(|key: &str| {
+            order.column(&keys.names, key, || keys.column(key))
+        }))? {
             let raw: &'de RawValue = map.next_value()?;
             // A key the first pass did not see (the file changed in between) is left out.
             let Some(i) = column else { continue };
@@ -179,6 +249,9 @@ impl<F: FnOnce(&str) -> T, T> Visitor<'_> for KeyVisitor<F> {
     }
 }
 
+/// The byte that opens a JSON object (named, so that no brace stands alone in code).
+const OBJECT: u8 = 0x7b;
+
 /// Appends a value's cell text: see the module's header.
 pub(super) fn write_value(raw: &str, out: &mut String) -> Result<(), serde_json::Error> {
     match raw.as_bytes().first() {
@@ -191,7 +264,7 @@ pub(super) fn write_value(raw: &str, out: &mut String) -> Result<(), serde_json:
             }
         }
         Some(b'n') => {}
-        Some(b'{') => match oid(raw) {
+        Some(&OBJECT) => match oid(raw) {
             Some(id) => out.push_str(&id),
             None => compact(raw, out),
         },
@@ -217,31 +290,29 @@ fn oid(raw: &str) -> Option<String> {
 }
 
 /// JSON text without the white space outside its strings (a pretty-printed array becomes what
-/// custbulk's export writes).
+/// custbulk's export writes). Scanned as bytes: everything that matters here is ASCII, and the
+/// runs between white space are copied whole, so compact text (the usual case) is one copy.
 fn compact(raw: &str, out: &mut String) {
-    if !raw
-        .bytes()
-        .any(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t'))
-    {
-        out.push_str(raw);
-        return;
-    }
+    let bytes = raw.as_bytes();
     let (mut in_string, mut escaped) = (false, false);
-    for c in raw.chars() {
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
         if in_string {
-            match c {
+            match b {
                 _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => in_string = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
                 _ => {}
             }
-        } else if c == '"' {
+        } else if b == b'"' {
             in_string = true;
-        } else if matches!(c, ' ' | '\n' | '\r' | '\t') {
-            continue;
+        } else if matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
+            // White space is ASCII, so `run..i` ends on a character boundary.
+            out.push_str(&raw[run..i]);
+            run = i + 1;
         }
-        out.push(c);
     }
+    out.push_str(&raw[run..]);
 }
 
 #[cfg(test)]
@@ -250,9 +321,9 @@ mod tests {
 
     fn cells(record: &str) -> Vec<String> {
         let mut keys = Keys::default();
-        collect_keys(record.as_bytes(), &mut keys).unwrap();
+        collect_keys(record.as_bytes(), &mut keys, &mut Order::default()).unwrap();
         let mut cols = Columns::default();
-        fill(record.as_bytes(), &keys, &mut cols).unwrap();
+        fill(record.as_bytes(), &keys, &mut Order::default(), &mut cols).unwrap();
         cols.bufs[..cols.filled].to_vec()
     }
 
@@ -283,16 +354,34 @@ mod tests {
     #[test]
     fn keys_are_the_union_in_first_seen_order() {
         let mut keys = Keys::default();
-        for r in [r#"{"b":1,"a":2}"#, r#"{"c":3,"a":4}"#, r#"{"b\u0031":5}"#] {
-            collect_keys(r.as_bytes(), &mut keys).unwrap();
+        let mut order = Order::default();
+        // Same order, another order, a failed record, an escaped key, the same order again.
+        for r in [
+            r#"{"b":1,"a":2}"#,
+            r#"{"b":1,"a":2}"#,
+            r#"{"c":3,"a":4}"#,
+            r#"{"d":3,"a":}"#,
+            r#"{"b\u0031":5}"#,
+            r#"{"b1":5}"#,
+        ] {
+            let _ = collect_keys(r.as_bytes(), &mut keys, &mut order);
         }
         assert_eq!(keys.names, ["b", "a", "c", "b1"]);
+        let mut order = Order::default();
         let mut cols = Columns::default();
-        fill(br#"{"c": "x", "b": "y"}"#, &keys, &mut cols).unwrap();
+        fill(br#"{"c": "x", "b": "y"}"#, &keys, &mut order, &mut cols).unwrap();
         assert_eq!(cols.bufs[..cols.filled], ["y", "", "x"]);
-        // The next record starts clean.
-        fill(br#"{"a": 1}"#, &keys, &mut cols).unwrap();
+        // The next record starts clean, whatever the guess from the last one.
+        fill(br#"{"a": 1}"#, &keys, &mut order, &mut cols).unwrap();
         assert_eq!(cols.bufs[..cols.filled], ["", "1"]);
+        fill(
+            br#"{"a": 2, "zz": 3, "b": 4}"#,
+            &keys,
+            &mut order,
+            &mut cols,
+        )
+        .unwrap();
+        assert_eq!(cols.bufs[..cols.filled], ["4", "2"]);
     }
 
     #[test]
@@ -306,7 +395,11 @@ mod tests {
             "{\"a\": 1} {}",
             "{\"a\": 1",
         ] {
-            assert!(collect_keys(bad.as_bytes(), &mut keys).is_err(), "{bad}");
+            let mut order = Order::default();
+            assert!(
+                collect_keys(bad.as_bytes(), &mut keys, &mut order).is_err(),
+                "{bad}"
+            );
         }
         assert!(keys.names.is_empty(), "{:?}", keys.names);
         assert_eq!(describe(b" 42 "), "a number (42)");

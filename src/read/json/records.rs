@@ -7,8 +7,9 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
+use crate::read::extent::Counted;
 use crate::read::sniff::{io_error, open_file};
-use crate::read::{Format, ReadError};
+use crate::read::{Extent, Format, ReadError};
 
 /// The longest record kept, as for a CSV row: more is reported on its row and skipped.
 pub(super) const MAX_RECORD_BYTES: usize = 32 << 20;
@@ -37,7 +38,9 @@ enum Array {
 
 /// The records of one file, in order, with their row numbers.
 pub(crate) struct Records {
-    reader: BufReader<File>,
+    reader: BufReader<Counted<File>>,
+    /// The bytes taken from the file, against its size.
+    extent: Extent,
     file: PathBuf,
     lines: bool,
     array: Array,
@@ -52,7 +55,10 @@ pub(crate) struct Records {
 
 impl Records {
     pub(crate) fn open(path: &Path, format: Format) -> Result<Records, ReadError> {
-        let mut reader = BufReader::with_capacity(64 * 1024, open_file(path)?);
+        let file = open_file(path)?;
+        let size = file.metadata().map_err(|e| io_error(path, e))?.len();
+        let extent = Extent::bytes(size);
+        let mut reader = BufReader::with_capacity(64 * 1024, extent.count(file, 0));
         // A byte-order mark is allowed before the first record.
         let head = reader.fill_buf().map_err(|e| io_error(path, e))?;
         if head.starts_with(b"\xEF\xBB\xBF") {
@@ -60,6 +66,7 @@ impl Records {
         }
         Ok(Records {
             reader,
+            extent,
             file: path.to_path_buf(),
             lines: format == Format::Ndjson,
             array: Array::Start,
@@ -68,6 +75,11 @@ impl Records {
             element_line: 1,
             buf: Vec::new(),
         })
+    }
+
+    /// How far through the file the records are read, for the progress bar.
+    pub(crate) fn extent(&self) -> Extent {
+        self.extent.clone()
     }
 
     /// The bytes of the record [`Records::next`] last returned as [`Record::Text`].
@@ -92,6 +104,7 @@ impl Records {
         } else {
             self.next_element()?
         };
+        self.extent.row(u64::from(self.number));
         Ok(record.map(|r| (self.number, r)))
     }
 

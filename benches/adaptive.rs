@@ -1,0 +1,261 @@
+//! Adaptive concurrency against servers with a pace of their own, with the real release binary
+//! and default flags (no `--concurrency`), as issue 15's bars ask:
+//!
+//! - `capacity`: 40 ms latency, capacity 32 (bound 32 / 0.04 s = 800 rows/s), 20,000 rows:
+//!   rows/s against the bound, and the median round trip against the unloaded 40 ms;
+//! - `rate`: 20 ms latency, `--rate-limit 300`: rows/s against 300, and the share of 429s;
+//! - `small`: 40 ms latency, capacity 4: rows/s against a fixed `--concurrency 4`, and the
+//!   median round trip;
+//! - `export`: 200 pages of 100 through the capacity-32 sandbox: pages/s against 800 (median of
+//!   five), and 2,000 pages for the steady state.
+//!
+//! Round trips are read from `-v`'s per-request lines (`POST /customers -> 201 in 41 ms`), the
+//! limit's moves from its `Concurrency a → b: reason.` lines, 429s from the sandbox's stats.
+//! `ADAPTIVE_BENCH_ONLY=capacity,rate,small,export` runs some; `ADAPTIVE_BENCH_ROWS` scales the
+//! import runs (default 20,000 for `capacity`; `rate` and `small` use a third and a tenth).
+//!
+//! Run: `cargo bench --bench adaptive`.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use serde_json::{json, Value};
+
+use custbulk::sandbox::{self, Options, Running};
+
+const BIN: &str = env!("CARGO_BIN_EXE_custbulk");
+
+/// What one run of the binary showed.
+struct Run {
+    summary: Value,
+    wall_secs: f64,
+    /// Round trips of the calls named, in ms.
+    rtts: Vec<f64>,
+    /// (from, to) of each change of the limit.
+    moves: Vec<(usize, usize)>,
+}
+
+impl Run {
+    fn median_rtt(&self) -> f64 {
+        let mut rtts = self.rtts.clone();
+        rtts.sort_by(f64::total_cmp);
+        rtts.get(rtts.len() / 2).copied().unwrap_or(f64::NAN)
+    }
+
+    fn limits(&self) -> String {
+        match (self.moves.first(), self.moves.last()) {
+            (Some(first), Some(last)) => {
+                let high = self.moves.iter().map(|m| m.1).max().unwrap_or(0);
+                let low = self.moves.iter().map(|m| m.1).min().unwrap_or(0);
+                format!(
+                    "limit {} → {} in {} moves (range {low}-{high})",
+                    first.0,
+                    last.1,
+                    self.moves.len()
+                )
+            }
+            _ => "limit never moved".to_string(),
+        }
+    }
+}
+
+fn run(server: &Running, dir: &Path, args: &[&str], call: &str) -> Run {
+    let started = Instant::now();
+    let out = Command::new(BIN)
+        .args(["-v", "--no-progress", "--output", "json"])
+        .args(args)
+        .current_dir(dir)
+        .env("ICLOUDREADY_API_KEY", "bench")
+        .env("ICLOUDREADY_BASE_URL", &server.base_url)
+        .output()
+        .expect("run custbulk");
+    let wall_secs = started.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "custbulk {args:?} failed: {stderr}");
+    let prefix = format!("{call} -> ");
+    let rtts = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .filter_map(|l| l.split(" in ").nth(1)?.strip_suffix(" ms")?.parse().ok())
+        .collect();
+    let moves = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("Concurrency "))
+        .filter_map(|l| {
+            let (change, _) = l.split_once(':')?;
+            let (from, to) = change.split_once(" → ")?;
+            Some((from.parse().ok()?, to.parse().ok()?))
+        })
+        .collect();
+    Run {
+        summary: serde_json::from_slice(&out.stdout).expect("a JSON summary"),
+        wall_secs,
+        rtts,
+        moves,
+    }
+}
+
+fn write_sheet(path: &Path, rows: usize) {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    writeln!(out, "name;city;zipCode").unwrap();
+    for i in 0..rows {
+        writeln!(out, "Société {i};Lyon;{:05}", i % 100_000).unwrap();
+    }
+}
+
+fn import(rt: &tokio::runtime::Runtime, options: Options, rows: usize, extra: &[&str]) -> Run {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_sheet(&dir.path().join("in.csv"), rows);
+    let server = rt.block_on(sandbox::start(options)).expect("sandbox");
+    let mut args = vec!["import", "in.csv"];
+    args.extend_from_slice(extra);
+    let run = run(&server, dir.path(), &args, "POST /customers");
+    assert_eq!(server.records().len(), rows, "every row stored once");
+    let stats = rt.block_on(stats(&server));
+    let mut run = run;
+    run.summary["sandbox"] = stats;
+    run
+}
+
+async fn stats(server: &Running) -> Value {
+    let url = format!("http://{}/__sandbox/stats", server.addr);
+    reqwest::get(url).await.unwrap().json().await.unwrap()
+}
+
+fn rate(run: &Run) -> f64 {
+    run.summary["rows_per_sec"].as_f64().unwrap_or(f64::NAN)
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let only = std::env::var("ADAPTIVE_BENCH_ONLY").unwrap_or_default();
+    let part = |name: &str| only.is_empty() || only.split(',').any(|p| p == name);
+    let rows: usize = std::env::var("ADAPTIVE_BENCH_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+
+    if part("capacity") {
+        let options = Options {
+            latency_ms: 40,
+            capacity: Some(32),
+            ..Options::default()
+        };
+        let run = import(&rt, options, rows, &[]);
+        println!(
+            "capacity 32, 40 ms, {rows} rows, default flags: {:.0} rows/s = {:.1}% of 800 (bar 85%); \
+             median round trip {:.1} ms = {:.2}x the unloaded 40 ms (bar 1.5x); {}; {:.1} s wall",
+            rate(&run),
+            rate(&run) / 8.0,
+            run.median_rtt(),
+            run.median_rtt() / 40.0,
+            run.limits(),
+            run.wall_secs
+        );
+    }
+
+    if part("rate") {
+        let rows = rows / 3;
+        let options = Options {
+            latency_ms: 20,
+            rate_limit: Some(300),
+            ..Options::default()
+        };
+        let run = import(&rt, options, rows, &[]);
+        let statuses = &run.summary["sandbox"]["statuses"];
+        let refused = statuses["429"].as_f64().unwrap_or(0.0);
+        let total: f64 = statuses
+            .as_object()
+            .map_or(0.0, |m| m.values().filter_map(Value::as_f64).sum());
+        println!(
+            "rate limit 300/s, 20 ms, {rows} rows, default flags: {:.0} rows/s = {:.1}% of 300 (bar 85%); \
+             {refused:.0} of {total:.0} requests answered 429 = {:.2}% (bar 5%); {}; median round trip {:.1} ms",
+            rate(&run),
+            rate(&run) / 3.0,
+            refused / total * 100.0,
+            run.limits(),
+            run.median_rtt()
+        );
+    }
+
+    if part("small") {
+        let rows = rows / 10;
+        let options = || Options {
+            latency_ms: 40,
+            capacity: Some(4),
+            ..Options::default()
+        };
+        let fixed = import(&rt, options(), rows, &["--concurrency", "4"]);
+        let adaptive = import(&rt, options(), rows, &[]);
+        println!(
+            "capacity 4, 40 ms, {rows} rows: fixed --concurrency 4 {:.1} rows/s (median {:.1} ms); \
+             default flags {:.1} rows/s = {:.1}% of fixed (bar 95%), median round trip {:.1} ms = \
+             {:.2}x the unloaded 40 ms (bar 1.5x); {}",
+            rate(&fixed),
+            fixed.median_rtt(),
+            rate(&adaptive),
+            rate(&adaptive) / rate(&fixed) * 100.0,
+            adaptive.median_rtt(),
+            adaptive.median_rtt() / 40.0,
+            adaptive.limits()
+        );
+    }
+
+    if part("export") {
+        export(&rt);
+    }
+}
+
+/// Exports through the capacity-32 sandbox: 200 pages five times, then 2,000 pages once.
+fn export(rt: &tokio::runtime::Runtime) {
+    for (records, runs) in [(20_000usize, 5usize), (200_000, 1)] {
+        let server = rt
+            .block_on(sandbox::start(Options {
+                latency_ms: 40,
+                capacity: Some(32),
+                ..Options::default()
+            }))
+            .expect("sandbox");
+        let mut batch = Vec::with_capacity(10_000);
+        for i in 0..records {
+            let record =
+                json!({"name": format!("Société {i}"), "city": "Lyon", "zipCode": "01000"});
+            batch.push(record.as_object().unwrap().clone());
+            if batch.len() == 10_000 {
+                server.insert(std::mem::take(&mut batch));
+            }
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut rates = Vec::new();
+        let mut last = None;
+        for _ in 0..runs {
+            let run = run(
+                &server,
+                dir.path(),
+                &["export", "out.ndjson", "--page-size", "100"],
+                "GET /customers",
+            );
+            assert_eq!(run.summary["records"], records as u64);
+            let pages = run.summary["pages"].as_f64().unwrap();
+            rates.push(pages / run.summary["duration_secs"].as_f64().unwrap());
+            last = Some(run);
+        }
+        rates.sort_by(f64::total_cmp);
+        let median = rates[rates.len() / 2];
+        let run = last.expect("one run");
+        println!(
+            "export of {} pages of 100, capacity 32, 40 ms, default flags: {median:.0} pages/s \
+             (median of {runs}; runs {rates:.0?}) = {:.1}% of 800 (bar 85%); median round trip \
+             {:.1} ms; {}",
+            records / 100,
+            median / 8.0,
+            run.median_rtt(),
+            run.limits()
+        );
+    }
+}

@@ -1,0 +1,68 @@
+//! Why the limit moved, said as the end of a `-v` sentence
+//! (`Concurrency 12 → 13: round trips steady at 41 ms.`).
+
+use std::fmt;
+
+use super::Pushback;
+
+/// Why the limit moved, as the end of a sentence.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Reason {
+    Steady {
+        rtt: f64,
+    },
+    Queueing {
+        rtt: f64,
+        baseline: f64,
+    },
+    Pushback(Pushback),
+    /// Throttled, and the answers a second since the last throttle explain this limit.
+    Explained {
+        status: u16,
+        rate: f64,
+        rtt: f64,
+    },
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Reason::Steady { rtt } => write!(f, "round trips steady at {}", Ms(rtt)),
+            Reason::Queueing { rtt, baseline } => write!(
+                f,
+                "round trip {} against a baseline of {}",
+                Ms(rtt),
+                Ms(baseline)
+            ),
+            Reason::Pushback(Pushback::Throttled(429)) => {
+                f.write_str("the server answered 429 (too many requests)")
+            }
+            Reason::Pushback(Pushback::Throttled(status)) => {
+                write!(f, "the server answered {status} (unavailable)")
+            }
+            Reason::Pushback(Pushback::Timeout) => f.write_str("a request timed out"),
+            Reason::Pushback(Pushback::Connection) => f.write_str("a connection failed"),
+            Reason::Explained { status, rate, rtt } => write!(
+                f,
+                "{}; {rate:.0} answers a second at {} each need about {:.0} in flight",
+                Reason::Pushback(Pushback::Throttled(status)),
+                Ms(rtt),
+                rate * rtt
+            ),
+        }
+    }
+}
+
+/// Seconds shown as milliseconds: `41 ms`, `2.5 ms`.
+pub(super) struct Ms(pub f64);
+
+impl fmt::Display for Ms {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = self.0 * 1000.0;
+        if ms < 10.0 {
+            write!(f, "{ms:.1} ms")
+        } else {
+            write!(f, "{ms:.0} ms")
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! The key and the server's word about waiting: a key that cannot go in a header, a key echoed
+//! back in an error body, and a `Retry-After` of hours.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use serde_json::json;
+
+use custbulk::api::{ApiKey, Client, ClientOptions, ListQuery};
+
+use super::serve;
+use crate::util::Workdir;
+
+/// Regression: a key file of two lines (a newline inside the key) failed ten times per row with
+/// "builder error". It is a usage error at once, and the key is not shown.
+#[test]
+fn a_key_with_a_control_character_is_a_usage_error_at_once() {
+    let wd = Workdir::new();
+    wd.write("key.txt", "sk_live_FIRST\nsk_live_SECOND\n");
+    let run = wd.exec(&[
+        "check",
+        "--base-url",
+        "http://127.0.0.1:9/api/v2",
+        "--api-key-file",
+        "key.txt",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("the API key contains a control character (newline?)"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("sk_live"), "{}", run.stderr);
+    assert!(!run.stderr.contains("builder error"), "{}", run.stderr);
+}
+
+/// Regression: a server that echoed the `Authorization` header in its error body got the key
+/// kept in the results' `_response`. The key is redacted from every body kept or quoted.
+#[test]
+fn a_key_echoed_in_an_error_body_is_redacted_everywhere() {
+    const KEY: &str = "sk_live_Echoed4242";
+    let app = Router::new().route(
+        "/api/v2/customers",
+        get(|| async { axum::Json(json!([])) }).post(|headers: HeaderMap| async move {
+            let auth = headers[header::AUTHORIZATION].to_str().unwrap().to_string();
+            let body =
+                json!({"message": format!("rejected {auth}"), "headers": {"authorization": auth}});
+            (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+        }),
+    );
+    let url = serve(app);
+    let wd = Workdir::new();
+    wd.write("one.csv", "name\nAlpha\n");
+    let run = wd
+        .command(&["import", "one.csv", "--no-progress", "--base-url", &url])
+        .env("ICLOUDREADY_API_KEY", KEY)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    let results = wd.read("one.results.csv");
+    assert!(results.contains("rejected Bearer <redacted>"), "{results}");
+    let mut everything = String::from_utf8_lossy(&run.stderr).into_owned();
+    everything.push_str(&String::from_utf8_lossy(&run.stdout));
+    for entry in std::fs::read_dir(wd.dir()).unwrap() {
+        everything.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default());
+    }
+    assert!(!everything.contains(KEY), "{everything}");
+}
+
+/// Regression: a `Retry-After` of two hours was clamped to the cap without a word. It is still
+/// clamped, and counted for the summary (and said with `-v`).
+#[tokio::test]
+async fn a_retry_after_of_hours_is_clamped_and_counted() {
+    let calls = Arc::new(AtomicU64::new(0));
+    let seen = calls.clone();
+    let app = Router::new().route(
+        "/api/v2/customers",
+        get(move || {
+            let first = seen.fetch_add(1, Ordering::SeqCst) == 0;
+            async move {
+                if first {
+                    (
+                        StatusCode::TOO_MANY_REQUESTS,
+                        [(header::RETRY_AFTER, "7200")],
+                        "{}",
+                    )
+                        .into_response()
+                } else {
+                    axum::Json(json!([])).into_response()
+                }
+            }
+        }),
+    );
+    let mut options = ClientOptions::default();
+    options.retry.max_retry_after = Duration::from_millis(200);
+    let api = Client::new(&serve(app), ApiKey::new("k"), options).unwrap();
+    let started = std::time::Instant::now();
+    api.list(&ListQuery::default()).await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(200),
+        "waited the cap"
+    );
+    assert_eq!(api.retry.clamped.load(Ordering::Relaxed), 1);
+    assert_eq!(api.retry.throttles.load(Ordering::Relaxed), 1);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
