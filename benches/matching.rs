@@ -126,7 +126,7 @@ fn customer(i: u64) -> Map<String, Value> {
         "isCompany": true,
         "capital": 1000 + i % 900,
     });
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         record["siret"] = json!(siret(i));
     }
     match record {
@@ -145,7 +145,7 @@ fn write_sheet(path: &Path, rows: u64, customers: u64) {
         let i = (r * step + r % 2) % customers;
         if r % 10 == 9 {
             writeln!(out, "Nouvelle Maison {r},,{:05},Lyon", r % 100_000).unwrap();
-        } else if i % 2 == 0 {
+        } else if i.is_multiple_of(2) {
             writeln!(out, "Société Élan {i},{},{:05},Lyon", siret(i), i % 100_000).unwrap();
         } else {
             writeln!(out, "SOCIETE ELAN {i},,{:05},Lyon", i % 100_000).unwrap();
