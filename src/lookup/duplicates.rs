@@ -374,4 +374,21 @@ mod tests {
             "another establishment of the same company as c3 (same SIREN)"
         );
     }
+
+    /// The README's table of likely duplicates.
+    #[test]
+    fn the_readme_examples_are_likely_duplicates_as_it_says() {
+        let row = like(json!({"name": "SARL Épicerie Zoé", "zipCode": "75011"}));
+        let server = like(json!({"name": "Epicerie Zoe", "zipCode": "75011"}));
+        assert_eq!(row.compare(&server), Some(Why::SamePostcode));
+        let row = like(json!({"name": "S.A.R.L. L'Atelier", "city": "Lyon"}));
+        let server = like(json!({"name": "L'Atelier SAS", "zipCode": "69001", "city": "Lyon"}));
+        assert_eq!(row.compare(&server), Some(Why::SameCity));
+        let row = like(json!({"name": "Épicerie Zoé", "zipCode": "75011"}));
+        let server = like(json!({"name": "Épicerie Zoé", "zipCode": "13001"}));
+        assert_eq!(row.compare(&server), None);
+        let row = like(json!({"siret": "55212022200013"}));
+        let server = like(json!({"siret": "55212022200021"}));
+        assert_eq!(row.compare(&server), Some(Why::SameCompany));
+    }
 }

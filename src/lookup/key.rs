@@ -419,4 +419,19 @@ mod tests {
         assert!(Keys::parse("id,siret,zipCode,capital").unwrap().all_exact());
         assert!(!Keys::parse("siret,name+zipCode").unwrap().all_exact());
     }
+
+    /// The README's table of what `name+zipCode` matches.
+    #[test]
+    fn the_readme_examples_match_as_it_says() {
+        let key = Keys::parse("name+zipCode").unwrap();
+        let of = |name: &str, zip: &str| {
+            let row = record(json!({"name": name, "zipCode": zip}));
+            key.get(0).of_record(&row).unwrap()
+        };
+        assert_eq!(of("  Épicerie  ZOÉ ", "75011"), of("Epicerie Zoe", "75011"));
+        assert_eq!(of("Cœur de Lin", "69001"), of("COEUR DE LIN", "69001"));
+        assert_ne!(of("Épicerie Zoé", "75011"), of("Épicerie Zoé", "75012"));
+        assert_ne!(of("Dupont & Fils", "13001"), of("Dupont Fils", "13001"));
+        assert_ne!(of("SARL Épicerie Zoé", "75011"), of("Épicerie Zoé", "75011"));
+    }
 }
