@@ -79,6 +79,9 @@ pub enum Line {
         /// The record as the import left it, so undo can tell a later edit by someone else.
         #[serde(skip_serializing_if = "Option::is_none")]
         after: Option<Record>,
+        /// A customer the row resembles (a likely duplicate), for the results of a resumed run.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        similar: Option<crate::lookup::duplicates::Likely>,
     },
     /// The run ended (completely, or interrupted and resumable).
     End { finished: String, complete: bool },

@@ -123,6 +123,8 @@ pub struct Session {
 /// How a run ended.
 pub struct Ran {
     pub counts: BTreeMap<Outcome, u64>,
+    /// Rows that resembled a customer already there.
+    pub similar: super::results::Similar,
     /// Why the run stopped early, when a failure doomed the rest.
     pub fatal: Option<String>,
     /// The input could not be read to its end.
@@ -140,6 +142,7 @@ pub struct Report {
 impl Ran {
     /// The report of a run of `noun` (`import`, `undo`, `restore`).
     pub fn report(self, noun: &str, mut summary: Summary) -> Report {
+        summary.similar = self.similar;
         summary.stopped = self.fatal.clone().or_else(|| {
             let interrupted = "interrupted (Ctrl-C)".to_string();
             self.interrupted.then_some(interrupted)
@@ -248,13 +251,14 @@ where
     drop(done_tx);
     run.session.progress.finish();
     let interrupted = run.session.stop.interrupted();
-    let counts = run.results.finish()?;
+    let (counts, similar) = run.results.finish()?;
     if let Some(applier) = &run.applier {
         let complete = fatal.is_none() && read_error.is_none() && !interrupted;
         end_journal(applier, complete)?;
     }
     Ok(Ran {
         counts,
+        similar,
         fatal,
         read_error,
         interrupted,

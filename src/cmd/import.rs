@@ -7,11 +7,14 @@ use crate::apply::UpdateWith;
 use crate::cmd::Global;
 use crate::error::Exit;
 use crate::import::{self, Blank, Plan};
+use crate::lookup::duplicates::OnDuplicate;
 
 const EXAMPLES: &str = "\
 Examples:
   custbulk import customers.xlsx --sandbox
   custbulk import clients.csv --mode upsert --match-on siret --concurrency 16
+  custbulk import clients.csv --mode upsert --match-on siret,name+zipCode --plan
+  custbulk import clients.csv --on-duplicate skip
   custbulk import clients.csv --resume";
 
 /// Import a sheet into the Customers API: create or update one customer per valid row.
@@ -35,6 +38,13 @@ pub struct Args {
     /// What a blank cell means on update.
     #[arg(long, value_enum, default_value_t = Blank::Keep)]
     pub blank: Blank,
+
+    /// What a row that would create a customer does when one already there is likely the
+    /// same (same SIRET; or same name, legal forms and accents aside, and same postcode or
+    /// city): create it anyway and say so in the results' _note, skip it
+    /// (`skipped-duplicate`), or update that customer instead.
+    #[arg(long, value_enum, default_value_t = OnDuplicate::Create)]
+    pub on_duplicate: OnDuplicate,
 
     #[command(flatten)]
     pub changes: super::Changes,
@@ -84,6 +94,7 @@ impl Args {
             input: self.rows.input.input(),
             mode: self.rows.mode,
             match_on: self.rows.match_on.clone(),
+            on_duplicate: self.on_duplicate,
             update_with: self.update_with,
             blank: self.blank,
             results: self.results.clone(),

@@ -46,9 +46,12 @@ pub struct Rows {
     #[arg(long, value_enum, default_value_t = Mode::Create)]
     pub mode: Mode,
 
-    /// The field that matches rows to customers (id, siret, name, ...): it must not repeat
-    /// within the file. Default: the id column, else siret, else name.
-    #[arg(long, value_name = "FIELD")]
+    /// The keys that match rows to customers, tried in order for each row: the first whose
+    /// fields all have a value is the row's key; `+` joins fields into one key
+    /// (`siret,name+zipCode`). Text compares trimmed, case and accents aside; SIRETs and
+    /// postcodes without spaces. A key must not repeat within the file. Default: the id
+    /// column, else siret, else name.
+    #[arg(long, value_name = "KEYS")]
     pub match_on: Option<String>,
 }
 

@@ -6,6 +6,7 @@ use crate::apply::UpdateWith;
 use crate::cmd::Global;
 use crate::error::Exit;
 use crate::export::Progress;
+use crate::lookup::Keys;
 use crate::restore::{self, Plan};
 
 const EXAMPLES: &str = "\
@@ -44,9 +45,10 @@ pub struct Args {
     #[arg(long)]
     pub yes: bool,
 
-    /// The field that matches a record to a customer when its id is not in the account.
-    #[arg(long, value_name = "FIELD", default_value = "siret")]
-    pub match_on: String,
+    /// The keys that match a record to a customer when its id is not in the account, tried in
+    /// order (`siret,name+zipCode`), compared as import compares them.
+    #[arg(long, value_name = "KEYS", default_value = "siret")]
+    pub match_on: Keys,
 
     /// Restore a backup that does not match its manifest, or whose records cannot all be read
     /// (then not with --prune).

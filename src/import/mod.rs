@@ -30,7 +30,8 @@ use crate::apply::{
     self, Applier, Column, Done, Finished, Job, Layout, Outcome, Report, Results, Session,
     Settings, Summary, UpdateWith, Writes,
 };
-use crate::lookup::Finder;
+use crate::lookup::duplicates::OnDuplicate;
+use crate::lookup::{Finder, Needs};
 use crate::output::beside;
 use crate::pipeline::Input;
 use crate::read::Cells;
@@ -52,8 +53,11 @@ pub enum Blank {
 pub struct Options {
     pub input: Input,
     pub mode: Mode,
-    /// The field that matches rows to customers (default: the id column, else siret, else name).
+    /// The keys that match rows to customers, tried in order (`siret,name+zipCode`; default:
+    /// the id column, else siret, else name).
     pub match_on: Option<String>,
+    /// What a row that would create a likely duplicate does instead.
+    pub on_duplicate: OnDuplicate,
     /// `--update-with`; `None` leaves it to the API profile (else PATCH).
     pub update_with: Option<UpdateWith>,
     pub blank: Blank,
@@ -194,9 +198,10 @@ pub async fn run(plan: Plan, client: Option<&Client>, session: Session) -> anyho
         .map(|j| j.path.clone());
     let results = results(&options, &paths, &source)?;
     let producer = Rows {
-        finder: finder(client, &options, &source).await?,
+        finder: finder(client, &options, &paths, &source).await?,
         mode: options.mode,
-        key_field: source.key_field.clone(),
+        keys: source.keys.clone(),
+        on_duplicate: options.on_duplicate,
         update_with: options.update_with,
         blank: options.blank,
         strict: options.strict,
@@ -254,25 +259,27 @@ fn applier(
     Ok((Applier::new(client.clone(), Arc::new(writer)), resume))
 }
 
-/// How rows find their customers: one lookup each, or an index of the server's whole list for
-/// a file too large for that.
+/// How rows find their customers and their likely duplicates (see [`crate::lookup`]).
 async fn finder(
     client: Option<&Client>,
     options: &Options,
+    paths: &Paths,
     source: &Source,
 ) -> anyhow::Result<Finder> {
     let Some(client) = client else {
-        return Ok(Finder::Index(Default::default()));
+        return Ok(Finder::offline());
     };
-    let matching = options.mode != Mode::Create || source.has_actions;
-    if !(matching && source.is_large()) {
+    let creates = matches!(options.mode, Mode::Create | Mode::Upsert) || source.has_actions;
+    let matches = options.mode != Mode::Create || source.has_actions;
+    let wanted = Needs::for_run(creates, matches, &source.keys, source.is_large());
+    let Some(wanted) = wanted else {
         return Ok(Finder::search(client));
-    }
+    };
     crate::info!(
-        "Indexing the customers on the server by {}...",
-        source.key_field
+        "Reading the customers on the server once, to {}...",
+        wanted.purpose()
     );
-    Finder::index(client, &source.key_field)
+    Finder::index(client, &wanted, &paths.results)
         .await
         .context("cannot list the customers to match rows")
 }
@@ -299,6 +306,7 @@ fn results(options: &Options, paths: &Paths, source: &Source) -> anyhow::Result<
     if options.plan {
         columns.push(Column::Changes);
     }
+    columns.push(Column::Note);
     let layout = Layout {
         results: &paths.results,
         failed: Some(&paths.failed),

@@ -23,11 +23,12 @@ use crate::apply::journal::{Claim, Line};
 use crate::apply::summary::Files;
 use crate::apply::writes::sendable;
 use crate::apply::{
-    self, identifying_field, Applier, Change, Column, Done, Finished, Layout, Outcome, Report,
-    Results, Session, Settings, Step, Summary, UpdateWith, Writes,
+    self, Applier, Change, Column, Done, Finished, Layout, Outcome, Report, Results, Session,
+    Settings, Step, Summary, UpdateWith, Writes,
 };
 use crate::compare;
 use crate::export::manifest;
+use crate::lookup::{self, Keys};
 use crate::output::beside;
 use crate::side::{self, Live, Pair, Side};
 use pairs::Paired;
@@ -40,8 +41,8 @@ pub struct Options {
     pub plan: bool,
     /// Delete the customers the backup does not have.
     pub prune: bool,
-    /// The field a record is matched on when its id is not in the account.
-    pub match_on: String,
+    /// The keys a record is matched on when its id is not in the account.
+    pub match_on: Keys,
     /// Go on although the backup does not match its manifest, or some records cannot be read.
     pub force: bool,
     /// How updates are sent; `None`: as the API profile says, else PATCH.
@@ -188,7 +189,7 @@ pub async fn match_live(
         progress,
         cancel,
     };
-    let key = Some(plan.options.match_on.as_str());
+    let key = Some(&plan.options.match_on);
     let live = side::from_live(live, &plan.options.backup, key, true).await?;
     let resume = plan.claim.as_mut().and_then(|c| c.resume.as_mut());
     let paired = pairs::pair(&live, &plan.backup, resume)?;
@@ -281,7 +282,7 @@ pub enum Work {
 pub struct Restorer {
     live: Side,
     backup: Side,
-    match_on: String,
+    match_on: Keys,
     update_with: Option<UpdateWith>,
 }
 
@@ -317,7 +318,7 @@ impl apply::Producer for Restorer {
             Work::Create { new } => {
                 let body = sendable(&self.backup.record(new).map_err(local)?);
                 let key =
-                    identifying_field(&body, Some(&self.match_on)).map(|(_, v)| v.to_string());
+                    lookup::identifying(&body, Some(&self.match_on)).map(|k| k.shown(&body, None));
                 let find_by = Some(self.match_on.clone());
                 Step {
                     change: Change::Create { body, find_by },

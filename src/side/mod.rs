@@ -19,7 +19,7 @@ use anyhow::Context;
 
 use crate::api::Record;
 use crate::compare::Identity;
-use crate::lookup::normalise_key;
+use crate::lookup::Keys;
 use crate::output::TempFile;
 use index::Index;
 
@@ -71,11 +71,6 @@ impl Side {
     /// The record whose id is `id`.
     pub fn find_id(&self, id: &str) -> Option<u32> {
         self.by_id_hash(hash(id))
-    }
-
-    /// The record whose match key is `key` (compared as [`normalise_key`] has it).
-    pub fn find_key(&self, field: &str, key: &str) -> Match {
-        self.by_key_hash(hash(&normalise_key(field, key)))
     }
 
     /// The record with the id another side's [`Entry::id`] hashes to (the first, if the side
@@ -144,7 +139,7 @@ impl Unreadable {
 /// Builds a [`Side`] from records as they are read.
 pub struct Builder {
     name: String,
-    key_field: Option<String>,
+    keys: Option<Keys>,
     entries: Vec<Entry>,
     by_id: Index,
     by_key: Index,
@@ -158,13 +153,13 @@ pub struct Builder {
 }
 
 impl Builder {
-    /// A side named `name` whose spool goes beside `beside`; `key_field` is the field records
-    /// may be matched on besides their id. Only a side the other's records are looked up in
+    /// A side named `name` whose spool goes beside `beside`; `keys` are what records may be
+    /// matched on besides their id. Only a side the other's records are looked up in
     /// (`indexed`) keeps the indexes by id and key: the other is only walked.
     pub fn new(
         name: &str,
         beside: &Path,
-        key_field: Option<&str>,
+        keys: Option<&Keys>,
         indexed: bool,
     ) -> anyhow::Result<Builder> {
         // Two sides may spool beside the same file: each spool gets a name of its own.
@@ -175,7 +170,7 @@ impl Builder {
             .with_context(|| format!("cannot create {}", spool.path().display()))?;
         Ok(Builder {
             name: name.to_string(),
-            key_field: key_field.map(str::to_string),
+            keys: keys.cloned(),
             entries: Vec::new(),
             by_id: Index::default(),
             by_key: Index::default(),
@@ -191,14 +186,14 @@ impl Builder {
 
     /// Adds one record, given as the text of a JSON object. Fails when it is not one.
     pub fn push_json(&mut self, row: u32, bytes: &[u8]) -> Result<(), serde_json::Error> {
-        let identity = Identity::of_json(bytes, self.key_field.as_deref())?;
+        let identity = Identity::of_json(bytes, self.keys.as_ref())?;
         self.add(row, identity, bytes)
             .map_err(serde_json::Error::io)
     }
 
     /// Adds one parsed record.
     pub fn push(&mut self, row: u32, record: &Record) -> std::io::Result<()> {
-        let identity = Identity::of(record, self.key_field.as_deref());
+        let identity = Identity::of(record, self.keys.as_ref());
         let bytes = serde_json::to_vec(record)?;
         self.add(row, identity, &bytes)
     }

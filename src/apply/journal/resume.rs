@@ -304,6 +304,7 @@ mod tests {
             error: None,
             before: None,
             after: None,
+            similar: None,
         }
     }
 
