@@ -160,7 +160,7 @@ fn a_key_that_finds_two_customers_fails_the_row() {
         &server,
         vec![
             json!({"name": "Épicerie Zoé", "zipCode": "75011"}),
-            json!({"name": "EPICERIE ZOE", "zipCode": "75011", "city": "Paris"}),
+            json!({"name": "Épicerie Zoé", "zipCode": "75011", "city": "Paris"}),
             json!({"name": "Garage Dupont", "zipCode": "69002"}),
         ],
     );
@@ -444,4 +444,42 @@ fn on_duplicate_update_updates_the_customer_each_row_likely_is() {
         assert_eq!(updated["capital"], 100 + i, "{updated:?}");
         assert_eq!(updated["zipCode"], format!("0{i:04}"));
     }
+}
+
+/// Undo's look-up of a customer it re-creates uses the import's keys, kept in its journal:
+/// two shops of one name in two postcodes, the one deleted by `name+zipCode` already back (as
+/// an undo that died after its POST leaves it). By name alone undo would find two, and create
+/// it a second time.
+#[test]
+fn undo_finds_a_customer_put_back_by_the_keys_of_the_import() {
+    let server = Server::start(Options::default());
+    store(
+        &server,
+        vec![
+            json!({"name": "Épicerie Zoé", "zipCode": "75011", "city": "Paris"}),
+            json!({"name": "Épicerie Zoé", "zipCode": "13001", "city": "Marseille"}),
+        ],
+    );
+    let wd = Workdir::new();
+    wd.write("gone.csv", "name,zipCode\nÉpicerie Zoé,75011\n");
+    let args = [
+        "import",
+        "gone.csv",
+        "--mode",
+        "delete",
+        "--match-on",
+        "name+zipCode",
+        "--yes",
+    ];
+    wd.exec_against(&server, &args).assert_ok();
+    assert_eq!(server.records().len(), 1);
+    server.running.insert(vec![record(
+        json!({"name": "Épicerie Zoé", "zipCode": "75011", "city": "Paris"}),
+    )]);
+    wd.exec_against(&server, &["undo", "gone.journal"])
+        .assert_ok();
+    let rows = wd.results("gone.undo.results.csv");
+    assert_eq!(rows[0]["_outcome"], "unchanged", "{rows:?}");
+    assert!(rows[0]["_error"].contains("already recreated"), "{rows:?}");
+    assert_eq!(server.records().len(), 2, "no second Épicerie Zoé in 75011");
 }

@@ -50,6 +50,9 @@ pub enum Line {
         sha256: String,
         mode: String,
         started: String,
+        /// The run's `--match-on` keys, as given: what undo finds a customer it re-creates by.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        match_on: Option<String>,
     },
     /// A request is about to leave for this row.
     Send {
@@ -146,6 +149,7 @@ impl Writer {
         input: &Path,
         fingerprint: &Fingerprint,
         mode: &str,
+        match_on: Option<&str>,
         lock: Lock,
     ) -> anyhow::Result<Writer> {
         let file = File::create(path)
@@ -162,6 +166,7 @@ impl Writer {
             sha256: fingerprint.sha256.clone(),
             mode: mode.to_string(),
             started: now(),
+            match_on: match_on.map(str::to_string),
         })?;
         Ok(writer)
     }

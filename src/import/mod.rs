@@ -255,7 +255,7 @@ fn applier(
     let Some(claim) = journal else {
         return Ok((Applier::plan(client.clone()), None));
     };
-    let (writer, resume) = claim.open(options.mode.as_str())?;
+    let (writer, resume) = claim.open(options.mode.as_str(), options.match_on.as_deref())?;
     Ok((Applier::new(client.clone(), Arc::new(writer)), resume))
 }
 

@@ -432,6 +432,9 @@ mod tests {
         assert_eq!(of("Cœur de Lin", "69001"), of("COEUR DE LIN", "69001"));
         assert_ne!(of("Épicerie Zoé", "75011"), of("Épicerie Zoé", "75012"));
         assert_ne!(of("Dupont & Fils", "13001"), of("Dupont Fils", "13001"));
-        assert_ne!(of("SARL Épicerie Zoé", "75011"), of("Épicerie Zoé", "75011"));
+        assert_ne!(
+            of("SARL Épicerie Zoé", "75011"),
+            of("Épicerie Zoé", "75011")
+        );
     }
 }

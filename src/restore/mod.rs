@@ -210,7 +210,8 @@ pub async fn run(matched: Matched, client: &Client, session: Session) -> anyhow:
     let (applier, resume) = match claim {
         None => (Applier::plan(client.clone()), None),
         Some(claim) => {
-            let (writer, resume) = claim.open("restore")?;
+            let keys = options.match_on.to_string();
+            let (writer, resume) = claim.open("restore", Some(&keys))?;
             (Applier::new(client.clone(), Arc::new(writer)), resume)
         }
     };

@@ -25,6 +25,7 @@ use crate::apply::{
     Settings, Step, Summary, UpdateWith, Writes,
 };
 use crate::compare;
+use crate::lookup::Keys;
 use crate::output::beside;
 use crate::schema;
 use steps::{find_steps, StepReader};
@@ -84,6 +85,8 @@ pub struct Plan {
     options: Options,
     /// Where each step's line is in the import journal, newest first.
     steps: Vec<(u32, u64)>,
+    /// The import's match keys, which find a customer undo re-creates.
+    keys: Option<Keys>,
     results: PathBuf,
     /// Undo's claim on its own journal; `None` for `--plan`, which writes none.
     claim: Option<Claim>,
@@ -110,7 +113,7 @@ impl Plan {
                 (Some(reading), Some(claim))
             }
         };
-        let steps = find_steps(&options.journal, options.run.repair)?;
+        let (steps, keys) = find_steps(&options.journal, options.run.repair)?;
         let results = options
             .results
             .clone()
@@ -118,6 +121,7 @@ impl Plan {
         Ok(Plan {
             options,
             steps,
+            keys,
             results,
             claim,
             _reading: reading,
@@ -139,7 +143,7 @@ pub async fn run(plan: Plan, client: &Client, session: Session) -> anyhow::Resul
     let (applier, resume) = match plan.claim {
         None => (Applier::plan(client.clone()), None),
         Some(claim) => {
-            let (writer, resume) = claim.open("undo")?;
+            let (writer, resume) = claim.open("undo", None)?;
             (Applier::new(client.clone(), Arc::new(writer)), resume)
         }
     };
@@ -174,6 +178,7 @@ pub async fn run(plan: Plan, client: &Client, session: Session) -> anyhow::Resul
         producer: Arc::new(Undoer {
             force: options.force,
             restore_with: options.restore_with,
+            keys: plan.keys.clone(),
         }),
         results: Results::create(layout, None)?,
         resume,
@@ -216,6 +221,7 @@ fn job(row: u32, step: anyhow::Result<Reversal>) -> Job<Reversal> {
 struct Undoer {
     force: bool,
     restore_with: Option<UpdateWith>,
+    keys: Option<Keys>,
 }
 
 impl apply::Producer for Undoer {
@@ -293,7 +299,8 @@ impl Undoer {
             (Reversal::Recreate { before, .. }, None) => {
                 let body = writes::sendable(before);
                 // A recreate an earlier undo made (or that was in flight when it died).
-                if let Some(record) = applier.find_created(&body, None).await?.one() {
+                let keys = self.keys.as_ref();
+                if let Some(record) = applier.find_created(&body, keys).await?.one() {
                     return Ok(Err(Done {
                         id: record_id(&record),
                         ..Done::because(Outcome::Unchanged, "already recreated")
@@ -301,7 +308,7 @@ impl Undoer {
                 }
                 Change::Create {
                     body,
-                    find_by: None,
+                    find_by: self.keys.clone(),
                 }
             }
         };
