@@ -166,27 +166,10 @@ impl Spool {
         let start = self.starts[i];
         let end = self.starts.get(i + 1).copied().unwrap_or(self.len) - 1;
         let mut bytes = vec![0; (end - start) as usize];
-        read_at(&self.file, &mut bytes, start).context("cannot read the index's spool back")?;
+        crate::output::read_at(&self.file, &mut bytes, start)
+            .context("cannot read the index's spool back")?;
         serde_json::from_slice(&bytes).context("a record of the index's spool is damaged")
     }
-}
-
-#[cfg(unix)]
-fn read_at(file: &File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
-    std::os::unix::fs::FileExt::read_exact_at(file, buf, at)
-}
-
-#[cfg(windows)]
-fn read_at(file: &File, mut buf: &mut [u8], mut at: u64) -> std::io::Result<()> {
-    while !buf.is_empty() {
-        let n = std::os::windows::fs::FileExt::seek_read(file, buf, at)?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        buf = &mut buf[n..];
-        at += n as u64;
-    }
-    Ok(())
 }
 
 /// The index, once built: read-only, shared by every row.

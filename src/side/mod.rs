@@ -99,29 +99,11 @@ impl Side {
     pub fn record(&self, index: u32) -> anyhow::Result<Record> {
         let entry = self.entries[index as usize];
         let mut bytes = vec![0; entry.len as usize];
-        read_at(&self.spool, &mut bytes, entry.at)
+        crate::output::read_at(&self.spool, &mut bytes, entry.at)
             .with_context(|| format!("cannot read back a record of {}", self.name))?;
         serde_json::from_slice(&bytes)
             .with_context(|| format!("a spooled record of {} is damaged", self.name))
     }
-}
-
-#[cfg(unix)]
-fn read_at(file: &File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
-    std::os::unix::fs::FileExt::read_exact_at(file, buf, at)
-}
-
-#[cfg(windows)]
-fn read_at(file: &File, mut buf: &mut [u8], mut at: u64) -> std::io::Result<()> {
-    while !buf.is_empty() {
-        let n = std::os::windows::fs::FileExt::seek_read(file, buf, at)?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        buf = &mut buf[n..];
-        at += n as u64;
-    }
-    Ok(())
 }
 
 /// Records a side left out.
