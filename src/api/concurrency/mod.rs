@@ -54,6 +54,10 @@ impl Concurrency {
     pub const INITIAL: usize = 4;
     /// The default cap of the adaptive limit (`--max-concurrency`).
     pub const MAX: usize = 64;
+    /// The limit a walk through a list opens at ([`Controller::open_at`]): its pages are
+    /// reads, which a server that cannot take them all queues or refuses at no harm, and a
+    /// short list is over in the round trips a ramp from [`Concurrency::INITIAL`] would take.
+    pub const READS: usize = 32;
 
     /// The most requests that may ever be in flight.
     pub fn most(&self) -> usize {
@@ -149,6 +153,13 @@ struct State {
     grown: Instant,
     /// Doubling per steady window, until the first decrease.
     slow_start: bool,
+    /// The run opened wide ([`Controller::open_at`]): until the first decrease, a queue is
+    /// met by the cut its round trips explain, since the opening may be many times what the
+    /// server serves at once.
+    opened: bool,
+    /// After that cut, answers to requests sent before it are not measured: they waited in
+    /// the queue it drained, and would be taken for a queue still there.
+    drained_at: Option<Instant>,
     /// The first request, and the last throttle (429/503), with the answers since.
     first: Option<Instant>,
     throttled_at: Option<Instant>,
@@ -180,6 +191,9 @@ struct Window {
     pushback: Option<Pushback>,
     /// Any push-back at all: no growth in this window.
     held_back: bool,
+    /// Each round trip, in the windows of an opening wide until one has answers: the baseline
+    /// is read from its first wave ([`Window::pace`]).
+    wave: Option<Vec<f64>>,
 }
 
 impl Window {
@@ -191,11 +205,31 @@ impl Window {
             reached: false,
             pushback: None,
             held_back: false,
+            wave: None,
         }
     }
 
     fn mean(&self) -> Option<f64> {
         (self.count > 0).then(|| self.sum / f64::from(self.count))
+    }
+
+    /// The server's pace as this window shows it: its mean, or after an opening wide the mean
+    /// of its first wave (the round trips under twice the fastest). Requests that leave
+    /// together against a server that serves fewer at once come back in waves a round trip
+    /// apart: only the first was served without waiting behind our own, and one that waited
+    /// for a place took a round trip to wait and one to be served, twice the fastest at least.
+    fn pace(&self) -> Option<f64> {
+        let Some(wave) = self.wave.as_ref().filter(|w| !w.is_empty()) else {
+            return self.mean();
+        };
+        let fastest = wave.iter().copied().fold(f64::INFINITY, f64::min);
+        eprintln!("WAVE {:?}", wave.iter().map(|w| (w * 1000.0) as u32).collect::<Vec<_>>());
+        let first: Vec<f64> = wave
+            .iter()
+            .copied()
+            .filter(|rtt| *rtt < fastest * 2.0)
+            .collect();
+        Some(first.iter().sum::<f64>() / first.len() as f64)
     }
 }
 
@@ -241,6 +275,8 @@ impl Controller {
                 ceiling: None,
                 grown: Instant::now(),
                 slow_start: true,
+                opened: false,
+                drained_at: None,
                 first: None,
                 throttled_at: None,
                 answers_since_throttle: 0,
@@ -277,6 +313,28 @@ impl Controller {
                 _permit: permit,
                 begun: None,
             };
+        }
+    }
+
+    /// Opens a run of reads at `n` in flight (at most the cap) instead of the usual start, then
+    /// adapts as ever. Only an adaptive limit that has not moved yet opens: a run that has
+    /// already learnt the server's pace keeps it.
+    pub fn open_at(&self, n: usize) {
+        if !self.adaptive {
+            return;
+        }
+        let change = {
+            let mut state = self.lock();
+            let n = n.min(self.max);
+            if state.changes > 0 || !state.slow_start || n <= state.limit {
+                return;
+            }
+            state.opened = true;
+            state.window.wave.get_or_insert_with(Vec::new);
+            self.set(&mut state, Instant::now(), n, Reason::Reads)
+        };
+        if let Some((from, to, reason)) = change {
+            crate::debug!("Concurrency {from} → {to}: {reason}.");
         }
     }
 
@@ -335,9 +393,14 @@ impl Controller {
                         state.fresh += 1;
                     }
                     let secs = rtt.as_secs_f64();
-                    state.window.sum += secs;
-                    state.window.count += 1;
                     state.rtts.add(secs);
+                    if state.drained_at.is_none_or(|at| begun >= at) {
+                        state.window.sum += secs;
+                        state.window.count += 1;
+                        if let Some(wave) = &mut state.window.wave {
+                            wave.push(secs);
+                        }
+                    }
                 }
                 Signal::Pushback(pushback) => {
                     // Push-back to a request sent before the last change was already answered
@@ -362,9 +425,13 @@ impl Controller {
 
     /// Ends the window: updates `recent` and the baseline, moves the limit, opens the next.
     fn close_window(&self, state: &mut State, now: Instant) -> Option<(usize, usize, Reason)> {
-        let window = std::mem::replace(&mut state.window, Window::new(now));
-        if let Some(mean) = window.mean() {
-            state.baseline = Some(state.baseline.map_or(mean, |b| b.min(mean)));
+        let mut window = std::mem::replace(&mut state.window, Window::new(now));
+        if window.count == 0 {
+            // An opening's first wave is still to come.
+            state.window.wave = window.wave.take();
+        }
+        if let (Some(mean), Some(pace)) = (window.mean(), window.pace()) {
+            state.baseline = Some(state.baseline.map_or(pace, |b| b.min(pace)));
             match &mut state.recent {
                 Some(recent) => recent.update(mean),
                 None => state.recent = Some(Ewma::new(EWMA_ALPHA, mean)),
@@ -409,6 +476,9 @@ impl Controller {
                 );
                 state.baseline = Some(recent.mean);
                 return None;
+            }
+            if state.opened && state.slow_start {
+                return self.drain(state, now, window, baseline);
             }
             let reason = Reason::Queueing {
                 rtt: recent.mean,
@@ -486,6 +556,33 @@ impl Controller {
             rtt: recent.mean,
         };
         (need < cut).then_some((need, reason))
+    }
+
+    /// The first queue after an opening wide: the limit goes where Little's law puts the
+    /// server's places (in flight × baseline ÷ round trip), rounded up, rather than down by 10%
+    /// a window: from 32 against 4 places, that is one step instead of twenty.
+    fn drain(
+        &self,
+        state: &mut State,
+        now: Instant,
+        window: &Window,
+        baseline: f64,
+    ) -> Option<(usize, usize, Reason)> {
+        let rtt = window.mean().or(state.recent.map(|r| r.mean))?;
+        let places = ((state.limit as f64 * baseline / rtt).ceil() as usize).max(1);
+        let cut = ((state.limit as f64 * DECREASE) as usize).max(1);
+        if places >= cut {
+            return self.decrease(state, now, Reason::Queueing { rtt, baseline });
+        }
+        state.slow_start = false;
+        state.drained_at = Some(now);
+        state.recent = None;
+        let reason = Reason::Drained {
+            rtt,
+            baseline,
+            places,
+        };
+        self.set(state, now, places, reason)
     }
 
     fn decrease(
