@@ -36,7 +36,7 @@ use journal::{Line, Op};
 pub use breaker::Limits;
 pub use outcome::Outcome;
 pub use results::{Column, Finished, Layout, Results};
-pub use run::{run, Job, Producer, Report, Run, Session};
+pub use run::{run, Job, Producer, Report, Run, Session, Settings};
 pub use summary::Summary;
 pub use writes::Writes;
 

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use crate::api::ClientOptions;
 use crate::apply::UpdateWith;
 use crate::cmd::Global;
-use crate::cmd::Load;
 use crate::error::Exit;
 use crate::import::{self, Blank, Plan};
 
@@ -38,10 +37,7 @@ pub struct Args {
     pub blank: Blank,
 
     #[command(flatten)]
-    pub load: Load,
-
-    #[command(flatten)]
-    pub failures: super::Failures,
+    pub changes: super::Changes,
 
     /// The results file (default: NAME.results.csv beside the input).
     #[arg(long, value_name = "FILE")]
@@ -50,11 +46,6 @@ pub struct Args {
     /// The journal (default: NAME.journal beside the input).
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,
-
-    /// Continue the run its journal describes: finished rows are skipped, rows that were in
-    /// flight are looked up before anything is sent again.
-    #[arg(long)]
-    pub resume: bool,
 
     /// With --resume, go on past journal lines that cannot be read (without it they stop the
     /// run): every row without a `done` line is then looked up before anything is sent.
@@ -97,14 +88,12 @@ impl Args {
             blank: self.blank,
             results: self.results.clone(),
             journal: self.journal.clone(),
-            resume: self.resume,
-            repair: self.repair,
+
             plan: self.plan,
             dry_run: self.dry_run,
             strict: self.strict,
             annotate: self.annotate.clone(),
-            concurrency: self.load.most_in_flight(),
-            limits: self.failures.limits(),
+            run: self.changes.settings(self.repair),
         }
     }
 }
@@ -123,7 +112,7 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     let connection = if plan.needs_network() {
         let options = ClientOptions {
             items_path: args.items_path.clone(),
-            ..args.load.client_options()
+            ..args.changes.load.client_options()
         };
         Some(super::connect::connect(global, options).await?)
     } else {

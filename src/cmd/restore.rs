@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use crate::apply::UpdateWith;
 use crate::cmd::Global;
-use crate::cmd::Load;
 use crate::error::Exit;
 use crate::export::Progress;
 use crate::restore::{self, Plan};
@@ -62,10 +61,6 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub results: Option<PathBuf>,
 
-    /// Continue an interrupted restore from its journal (NAME.restore.journal).
-    #[arg(long)]
-    pub resume: bool,
-
     /// With --resume: go on past damaged journal lines, looking up every row without a `done`.
     #[arg(long, requires = "resume")]
     pub repair: bool,
@@ -76,10 +71,7 @@ pub struct Args {
     pub page_size: u64,
 
     #[command(flatten)]
-    pub load: Load,
-
-    #[command(flatten)]
-    pub failures: super::Failures,
+    pub changes: super::Changes,
 }
 
 pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
@@ -89,15 +81,12 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         prune: args.prune,
         match_on: args.match_on.clone(),
         force: args.force,
-        resume: args.resume,
-        repair: args.repair,
         update_with: args.update_with,
         results: args.results.clone(),
-        concurrency: args.load.most_in_flight(),
-        limits: args.failures.limits(),
+        run: args.changes.settings(args.repair),
         page_size: args.page_size,
     })?;
-    let connection = super::connect::connect(global, args.load.client_options()).await?;
+    let connection = super::connect::connect(global, args.changes.load.client_options()).await?;
     let plan = plan.with_writes(connection.writes());
     let listing = Progress::new(super::progress(global));
     let matched = restore::match_live(plan, &connection.client, &listing).await;

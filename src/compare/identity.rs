@@ -84,6 +84,10 @@ impl Identity {
     }
 }
 
+/// The bytes that open and close a JSON object (named, so that no brace stands alone in code).
+const OBJECT: u8 = 0x7b;
+const OBJECT_END: u8 = 0x7d;
+
 /// An id as [`record_id`] reads it: a non-empty string, a number, or `{"$oid": ...}`.
 fn raw_id(text: &str) -> serde_json::Result<Option<String>> {
     Ok(match text.as_bytes().first() {
@@ -91,7 +95,7 @@ fn raw_id(text: &str) -> serde_json::Result<Option<String>> {
             .filter(|s| !s.is_empty())
             .map(str::to_string),
         // A number as the parsed record writes it (a fraction may be written another way).
-        Some(b'"' | b'{' | b'-' | b'0'..=b'9') => {
+        Some(&(b'"' | OBJECT | b'-' | b'0'..=b'9')) => {
             let value: Value = serde_json::from_str(text)?;
             record_id(&[("_id".to_string(), value)].into_iter().collect())
         }
@@ -151,11 +155,11 @@ fn write_canonical(text: &str, out: &mut Fingerprint) -> serde_json::Result<()> 
             }
             out.bytes(b"]");
         }
-        Some(b'{') => {
+        Some(&OBJECT) => {
             let RawFields(mut fields) = serde_json::from_str(text)?;
             fields.retain(|(k, _)| !k.starts_with('_'));
             fields.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            out.bytes(b"{");
+            out.bytes(&[OBJECT]);
             let mut first = true;
             for (key, value) in &fields {
                 if is_blank(value.get())? {
@@ -169,7 +173,7 @@ fn write_canonical(text: &str, out: &mut Fingerprint) -> serde_json::Result<()> 
                 out.bytes(b":");
                 write_canonical(value.get(), out)?;
             }
-            out.bytes(b"}");
+            out.bytes(&[OBJECT_END]);
         }
         _ => {
             let value: Value = serde_json::from_str(text)?;

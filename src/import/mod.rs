@@ -27,8 +27,8 @@ use crate::api::Client;
 use crate::apply::journal::{Claim, Resume};
 use crate::apply::summary::Files;
 use crate::apply::{
-    self, Applier, Column, Done, Finished, Job, Layout, Limits, Outcome, Report, Results, Session,
-    Summary, UpdateWith, Writes,
+    self, Applier, Column, Done, Finished, Job, Layout, Outcome, Report, Results, Session,
+    Settings, Summary, UpdateWith, Writes,
 };
 use crate::lookup::Finder;
 use crate::output::beside;
@@ -61,9 +61,6 @@ pub struct Options {
     pub results: Option<PathBuf>,
     /// The journal (default: NAME.journal beside the input).
     pub journal: Option<PathBuf>,
-    pub resume: bool,
-    /// With `resume`: go on past damaged journal lines, looking up every row without a `done`.
-    pub repair: bool,
     /// Ask the server (read only) and say what each row would do.
     pub plan: bool,
     /// Validate only; no network.
@@ -71,10 +68,8 @@ pub struct Options {
     /// In delete mode, a row whose customer does not exist is a failure.
     pub strict: bool,
     pub annotate: Option<PathBuf>,
-    /// Requests in flight at most: rows are read this many windows ahead.
-    pub concurrency: usize,
-    /// When failing rows stop the run.
-    pub limits: Limits,
+    /// Concurrency, failure limits, resume and repair.
+    pub run: Settings,
 }
 
 /// One validated input row.
@@ -104,9 +99,6 @@ impl InputRow {
         (!errors.is_empty()).then(|| errors.join("; "))
     }
 }
-
-/// Rows read ahead of the slowest unfinished row, per request in flight.
-const WINDOW_PER_REQUEST: u64 = 8;
 
 /// Where an import's files go.
 struct Paths {
@@ -139,8 +131,8 @@ impl Plan {
                 journal,
                 file,
                 "import",
-                options.resume,
-                options.repair,
+                options.run.resume,
+                options.run.repair,
             )?)
         };
         Ok(Plan {
@@ -219,15 +211,14 @@ pub async fn run(plan: Plan, client: Option<&Client>, session: Session) -> anyho
     })
     .map(move |item| item.map(|row| job(row, network)))
     .boxed();
-    let window = options.concurrency as u64 * WINDOW_PER_REQUEST + 64;
     let run = apply::Run {
         applier,
         producer: Arc::new(producer),
         results,
         resume,
         session,
-        window,
-        limits: options.limits,
+        window: options.run.window(),
+        limits: options.run.limits,
     };
     let ran = apply::run(run, jobs).await?;
     let blank_rows = reader

@@ -23,8 +23,8 @@ use crate::apply::journal::{Claim, Line};
 use crate::apply::summary::Files;
 use crate::apply::writes::sendable;
 use crate::apply::{
-    self, identifying_field, Applier, Change, Column, Done, Finished, Layout, Limits, Outcome,
-    Report, Results, Session, Step, Summary, UpdateWith, Writes,
+    self, identifying_field, Applier, Change, Column, Done, Finished, Layout, Outcome, Report,
+    Results, Session, Settings, Step, Summary, UpdateWith, Writes,
 };
 use crate::compare;
 use crate::export::manifest;
@@ -44,14 +44,12 @@ pub struct Options {
     pub match_on: String,
     /// Go on although the backup does not match its manifest, or some records cannot be read.
     pub force: bool,
-    pub resume: bool,
-    pub repair: bool,
     /// How updates are sent; `None`: as the API profile says, else PATCH.
     pub update_with: Option<UpdateWith>,
     /// The results file (default: NAME.restore.results.csv beside the backup).
     pub results: Option<PathBuf>,
-    pub concurrency: usize,
-    pub limits: Limits,
+    /// Concurrency, failure limits, resume and repair.
+    pub run: Settings,
     /// Records per page when listing the account.
     pub page_size: u64,
 }
@@ -99,7 +97,7 @@ impl Plan {
             true => None,
             false => {
                 let journal = beside(&options.backup, "restore.journal");
-                let (resume, repair) = (options.resume, options.repair);
+                let (resume, repair) = (options.run.resume, options.run.repair);
                 Some(Claim::take(
                     &journal,
                     &options.backup,
@@ -186,7 +184,7 @@ pub async fn match_live(
     let live = Live {
         client,
         page_size: plan.options.page_size,
-        concurrency: plan.options.concurrency.min(8),
+        concurrency: plan.options.run.concurrency.min(8),
         progress,
         cancel,
     };
@@ -247,8 +245,8 @@ pub async fn run(matched: Matched, client: &Client, session: Session) -> anyhow:
         results: Results::create(layout, None)?,
         resume,
         session,
-        window: options.concurrency as u64 * 8 + 64,
-        limits: options.limits,
+        window: options.run.window(),
+        limits: options.run.limits,
     };
     let ran = apply::run(run, futures::stream::iter(jobs)).await?;
     let files = Files {

@@ -21,8 +21,8 @@ use crate::apply::journal::{Claim, Line, Lock};
 use crate::apply::summary::Files;
 use crate::apply::writes;
 use crate::apply::{
-    self, Applier, Change, Column, Done, Finished, Job, Layout, Limits, Outcome, Report, Results,
-    Session, Step, Summary, UpdateWith, Writes,
+    self, Applier, Change, Column, Done, Finished, Job, Layout, Outcome, Report, Results, Session,
+    Settings, Step, Summary, UpdateWith, Writes,
 };
 use crate::compare;
 use crate::output::beside;
@@ -41,14 +41,9 @@ pub struct Options {
     pub restore_with: Option<UpdateWith>,
     /// The results file (default: NAME.undo.results.csv beside the journal).
     pub results: Option<PathBuf>,
-    pub resume: bool,
-    /// Go on past damaged lines: of the import's journal (their changes are not undone) and,
-    /// with `resume`, of undo's own.
-    pub repair: bool,
-    /// Requests in flight at most.
-    pub concurrency: usize,
-    /// When failing rows stop the run.
-    pub limits: Limits,
+    /// Concurrency, failure limits, resume, and repair: go on past damaged lines of the
+    /// import's journal (their changes are not undone) and, with resume, of undo's own.
+    pub run: Settings,
 }
 
 /// One change of the import to reverse.
@@ -109,13 +104,13 @@ impl Plan {
                     &own,
                     &options.journal,
                     "undo",
-                    options.resume,
-                    options.repair,
+                    options.run.resume,
+                    options.run.repair,
                 )?;
                 (Some(reading), Some(claim))
             }
         };
-        let steps = find_steps(&options.journal, options.repair)?;
+        let steps = find_steps(&options.journal, options.run.repair)?;
         let results = options
             .results
             .clone()
@@ -183,8 +178,8 @@ pub async fn run(plan: Plan, client: &Client, session: Session) -> anyhow::Resul
         results: Results::create(layout, None)?,
         resume,
         session,
-        window: options.concurrency as u64 * 8 + 64,
-        limits: options.limits,
+        window: options.run.window(),
+        limits: options.run.limits,
     };
     let ran = apply::run(run, futures::stream::iter(jobs)).await?;
     let files = Files {

@@ -41,7 +41,11 @@ pub async fn fake_server(
             }
             let head = String::from_utf8_lossy(&head);
             let mut request = head.split_whitespace();
-            let (method, target) = (request.next().unwrap_or(""), request.next().unwrap_or(""));
+            let (Some(method), Some(target)) = (request.next(), request.next()) else {
+                // A connection closed before its request (a client dropping a request it no
+                // longer needs) is no request: it must not count as one, nor kill the server.
+                continue;
+            };
             let Some(body) = respond(method, target) else {
                 return; // the listener and this connection drop: the server is gone
             };
