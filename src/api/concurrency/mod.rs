@@ -11,6 +11,10 @@
 //!   failed, or when `recent` climbed 30% past the baseline (the server is queueing us);
 //! - a change is judged only once a whole limit's worth of requests sent after it has come
 //!   back, since the answers to requests sent before cannot show its effect;
+//! - the first queue in slow start goes where Little's law puts the server's places (in flight ×
+//!   the fastest round trip ÷ the window's), when that is below the cut, and the baseline is
+//!   read afresh: a doubling, or a walk through a list that opened wide
+//!   ([`Controller::open_at`]), may have overshot many times;
 //! - on a throttle, when the server's pace since the last one (answers a second × round trip,
 //!   Little's law) explains a lower limit than the cut, it goes there at once: a rate limit;
 //! - after push-back, the limit stays at or below where it was cut to for 30 s, then grows one
@@ -20,6 +24,7 @@
 //! A fixed limit (`--concurrency N`) is measured the same way, for the summary, but never moved.
 
 mod reason;
+mod rule;
 mod slot;
 mod stats;
 
@@ -34,7 +39,7 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use reason::{Ms, Reason};
+use reason::Reason;
 pub use slot::Slot;
 use stats::{Ewma, Held, Histogram};
 
@@ -153,12 +158,9 @@ struct State {
     grown: Instant,
     /// Doubling per steady window, until the first decrease.
     slow_start: bool,
-    /// The run opened wide ([`Controller::open_at`]): until the first decrease, a queue is
-    /// met by the cut its round trips explain, since the opening may be many times what the
-    /// server serves at once.
-    opened: bool,
-    /// After that cut, answers to requests sent before it are not measured: they waited in
-    /// the queue it drained, and would be taken for a queue still there.
+    /// After the first queue's cut ([`Controller::drain`]), answers to requests sent before it
+    /// are not measured: they waited in the queue it drains, and would be taken for a queue
+    /// still there.
     drained_at: Option<Instant>,
     /// The first request, and the last throttle (429/503), with the answers since.
     first: Option<Instant>,
@@ -191,9 +193,6 @@ struct Window {
     pushback: Option<Pushback>,
     /// Any push-back at all: no growth in this window.
     held_back: bool,
-    /// Each round trip, in the windows of an opening wide until one has answers: the baseline
-    /// is read from its first wave ([`Window::pace`]).
-    wave: Option<Vec<f64>>,
 }
 
 impl Window {
@@ -205,31 +204,11 @@ impl Window {
             reached: false,
             pushback: None,
             held_back: false,
-            wave: None,
         }
     }
 
     fn mean(&self) -> Option<f64> {
         (self.count > 0).then(|| self.sum / f64::from(self.count))
-    }
-
-    /// The server's pace as this window shows it: its mean, or after an opening wide the mean
-    /// of its first wave (the round trips under twice the fastest). Requests that leave
-    /// together against a server that serves fewer at once come back in waves a round trip
-    /// apart: only the first was served without waiting behind our own, and one that waited
-    /// for a place took a round trip to wait and one to be served, twice the fastest at least.
-    fn pace(&self) -> Option<f64> {
-        let Some(wave) = self.wave.as_ref().filter(|w| !w.is_empty()) else {
-            return self.mean();
-        };
-        let fastest = wave.iter().copied().fold(f64::INFINITY, f64::min);
-        eprintln!("WAVE {:?}", wave.iter().map(|w| (w * 1000.0) as u32).collect::<Vec<_>>());
-        let first: Vec<f64> = wave
-            .iter()
-            .copied()
-            .filter(|rtt| *rtt < fastest * 2.0)
-            .collect();
-        Some(first.iter().sum::<f64>() / first.len() as f64)
     }
 }
 
@@ -275,7 +254,6 @@ impl Controller {
                 ceiling: None,
                 grown: Instant::now(),
                 slow_start: true,
-                opened: false,
                 drained_at: None,
                 first: None,
                 throttled_at: None,
@@ -329,8 +307,6 @@ impl Controller {
             if state.changes > 0 || !state.slow_start || n <= state.limit {
                 return;
             }
-            state.opened = true;
-            state.window.wave.get_or_insert_with(Vec::new);
             self.set(&mut state, Instant::now(), n, Reason::Reads)
         };
         if let Some((from, to, reason)) = change {
@@ -397,9 +373,6 @@ impl Controller {
                     if state.drained_at.is_none_or(|at| begun >= at) {
                         state.window.sum += secs;
                         state.window.count += 1;
-                        if let Some(wave) = &mut state.window.wave {
-                            wave.push(secs);
-                        }
                     }
                 }
                 Signal::Pushback(pushback) => {
@@ -425,13 +398,9 @@ impl Controller {
 
     /// Ends the window: updates `recent` and the baseline, moves the limit, opens the next.
     fn close_window(&self, state: &mut State, now: Instant) -> Option<(usize, usize, Reason)> {
-        let mut window = std::mem::replace(&mut state.window, Window::new(now));
-        if window.count == 0 {
-            // An opening's first wave is still to come.
-            state.window.wave = window.wave.take();
-        }
-        if let (Some(mean), Some(pace)) = (window.mean(), window.pace()) {
-            state.baseline = Some(state.baseline.map_or(pace, |b| b.min(pace)));
+        let window = std::mem::replace(&mut state.window, Window::new(now));
+        if let Some(mean) = window.mean() {
+            state.baseline = Some(state.baseline.map_or(mean, |b| b.min(mean)));
             match &mut state.recent {
                 Some(recent) => recent.update(mean),
                 None => state.recent = Some(Ewma::new(EWMA_ALPHA, mean)),
@@ -448,155 +417,6 @@ impl Controller {
             .map_or(FIRST_WINDOW, |r| Duration::from_secs_f64(r.mean));
         state.window.ends = now + length;
         change
-    }
-
-    /// The rule: decrease on push-back or a queue, grow while steady, else hold.
-    fn judge(
-        &self,
-        state: &mut State,
-        window: &Window,
-        now: Instant,
-    ) -> Option<(usize, usize, Reason)> {
-        if let Some(pushback) = window.pushback {
-            return self.pushed_back(state, now, pushback);
-        }
-        if window.held_back {
-            return None;
-        }
-        let (recent, baseline) = (state.recent?, state.baseline?);
-        let noise = (DEVIATION_SCALE * recent.deviation()).min(MAX_WIDENING * baseline);
-        if recent.mean > baseline * (1.0 + QUEUEING) + noise && state.fresh >= state.limit {
-            if state.limit == 1 {
-                // One request at a time cannot queue behind our own: the server got slower.
-                crate::debug!(
-                    "One request at a time takes {} now, against {} earlier: that is the \
-                     server's own pace, taken as the new baseline.",
-                    Ms(recent.mean),
-                    Ms(baseline)
-                );
-                state.baseline = Some(recent.mean);
-                return None;
-            }
-            if state.opened && state.slow_start {
-                return self.drain(state, now, window, baseline);
-            }
-            let reason = Reason::Queueing {
-                rtt: recent.mean,
-                baseline,
-            };
-            return self.decrease(state, now, reason);
-        }
-        let steady = recent.mean <= baseline * (1.0 + STEADY);
-        let judged = state.fresh >= state.limit;
-        if steady && window.reached && judged && state.limit < self.max && may_grow(state, now) {
-            // Slow start: double until the first sign of a queue or push-back, then one step.
-            let target = if state.slow_start {
-                state.limit * 2
-            } else {
-                state.limit + 1
-            };
-            let reason = Reason::Steady { rtt: recent.mean };
-            return self.set(state, now, target.min(self.max), reason);
-        }
-        None
-    }
-
-    /// Push-back: cut by 10%, and stay at or below the cut for [`CEILING_MEMORY`].
-    fn pushed_back(
-        &self,
-        state: &mut State,
-        now: Instant,
-        pushback: Pushback,
-    ) -> Option<(usize, usize, Reason)> {
-        let explained = match (pushback, state.recent) {
-            (Pushback::Throttled(status), Some(recent)) => {
-                self.explained(state, now, status, recent)
-            }
-            _ => None,
-        };
-        let change = match explained {
-            Some((need, reason)) => self.set(state, now, need, reason),
-            None => self.decrease(state, now, Reason::Pushback(pushback)),
-        };
-        state.slow_start = false;
-        state.ceiling = Some((state.limit + 1, now));
-        change
-    }
-
-    /// After a throttle: the limit that the server's pace since the last throttle explains, by
-    /// Little's law (answers a second × round trip = requests in flight), when it is below the
-    /// usual cut. That is a rate limit's level, reached in one step instead of a cut per
-    /// `Retry-After` pause.
-    fn explained(
-        &self,
-        state: &mut State,
-        now: Instant,
-        status: u16,
-        recent: Ewma,
-    ) -> Option<(usize, Reason)> {
-        let since = state.throttled_at.or(state.first)?;
-        // Counted from the end of the pause that followed the last throttle (the server's
-        // allowance was unused while we waited), over a second at least: rate limits are
-        // counted per second or longer, so a burst that spent a second's allowance in a third
-        // of it is that allowance, not three times it.
-        let since = state
-            .paused_until
-            .filter(|p| *p > since && *p < now)
-            .unwrap_or(since);
-        let answers = std::mem::take(&mut state.answers_since_throttle);
-        state.throttled_at = Some(now);
-        let secs = now.duration_since(since).as_secs_f64().max(1.0);
-        let rate = answers as f64 / secs;
-        // Rounded up: 5.5 in flight are met by 6, and the probe above waits 30 s.
-        let need = ((rate * recent.mean).ceil() as usize).max(1);
-        let cut = ((state.limit as f64 * DECREASE) as usize).max(1);
-        let reason = Reason::Explained {
-            status,
-            rate,
-            rtt: recent.mean,
-        };
-        (need < cut).then_some((need, reason))
-    }
-
-    /// The first queue after an opening wide: the limit goes where Little's law puts the
-    /// server's places (in flight × baseline ÷ round trip), rounded up, rather than down by 10%
-    /// a window: from 32 against 4 places, that is one step instead of twenty.
-    fn drain(
-        &self,
-        state: &mut State,
-        now: Instant,
-        window: &Window,
-        baseline: f64,
-    ) -> Option<(usize, usize, Reason)> {
-        let rtt = window.mean().or(state.recent.map(|r| r.mean))?;
-        let places = ((state.limit as f64 * baseline / rtt).ceil() as usize).max(1);
-        let cut = ((state.limit as f64 * DECREASE) as usize).max(1);
-        if places >= cut {
-            return self.decrease(state, now, Reason::Queueing { rtt, baseline });
-        }
-        state.slow_start = false;
-        state.drained_at = Some(now);
-        state.recent = None;
-        let reason = Reason::Drained {
-            rtt,
-            baseline,
-            places,
-        };
-        self.set(state, now, places, reason)
-    }
-
-    fn decrease(
-        &self,
-        state: &mut State,
-        now: Instant,
-        reason: Reason,
-    ) -> Option<(usize, usize, Reason)> {
-        state.slow_start = false;
-        let target = ((state.limit as f64 * DECREASE) as usize).max(1);
-        if target == state.limit {
-            return None;
-        }
-        self.set(state, now, target, reason)
     }
 
     /// Moves the limit, giving or retiring permits.
@@ -638,19 +458,5 @@ impl Controller {
         state.changes += 1;
         self.limit.store(target, Ordering::Relaxed);
         Some((from, target, reason))
-    }
-}
-
-/// Whether the limit may grow by one now, given the last push-back: freely below the ceiling
-/// (a decrease for a queue since then), and to it or above only after [`CEILING_MEMORY`] of
-/// calm, one step per [`PROBE_STEP`].
-fn may_grow(state: &State, now: Instant) -> bool {
-    match state.ceiling {
-        None => true,
-        Some((ceiling, _)) if state.limit + 1 < ceiling => true,
-        Some((_, at)) => {
-            now.duration_since(at) >= CEILING_MEMORY
-                && now.duration_since(state.grown) >= PROBE_STEP
-        }
     }
 }

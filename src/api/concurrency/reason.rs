@@ -15,10 +15,10 @@ pub(super) enum Reason {
         rtt: f64,
         baseline: f64,
     },
-    /// The first queue after an opening wide: the server's places, by Little's law.
+    /// The first queue, in slow start: the server's places, by Little's law.
     Drained {
         rtt: f64,
-        baseline: f64,
+        pace: f64,
         places: usize,
     },
     Pushback(Pushback),
@@ -42,15 +42,12 @@ impl fmt::Display for Reason {
                 Ms(rtt),
                 Ms(baseline)
             ),
-            Reason::Drained {
-                rtt,
-                baseline,
-                places,
-            } => write!(
+            Reason::Drained { rtt, pace, places } => write!(
                 f,
-                "round trip {} against a baseline of {}: the server serves about {places} at once",
+                "round trip {} against the fastest {}: the server serves about {places} at \
+                 once",
                 Ms(rtt),
-                Ms(baseline)
+                Ms(pace)
             ),
             Reason::Pushback(Pushback::Throttled(429)) => {
                 f.write_str("the server answered 429 (too many requests)")

@@ -265,10 +265,12 @@ async fn reads_opened_wide_find_a_smaller_server_in_one_cut() {
             report.baseline_ms.unwrap() <= unloaded * 1.1,
             "{places} places, jitter {jitter}: {report:?}"
         );
-        // One cut to about the places (Little's law), not twenty of 10%.
+        // One cut to at most the places (Little's law) within the first second, not twenty
+        // of 10%, then growth one step a round trip to the places and a little past them.
         let high = places + places / 2;
         assert!(
-            run.limits[8..].iter().all(|l| (places..=high).contains(l)),
+            run.limits[..10].iter().any(|l| *l <= places)
+                && run.limits[20..].iter().all(|l| (places..=high).contains(l)),
             "{places} places, jitter {jitter}: {:?}",
             run.limits
         );
@@ -283,8 +285,8 @@ async fn reads_opened_wide_keep_a_larger_server_busy() {
     let server = Arc::new(Server::new(40).capacity(32));
     let run = drive(&opened_wide(), &server, Duration::from_secs(10)).await;
     assert!(
-        run.limits.iter().all(|l| *l >= 32),
-        "never below the 32 places: {:?}",
+        run.limits.iter().all(|l| *l >= 30),
+        "never far below the 32 places: {:?}",
         run.limits
     );
     assert!((32..=40).contains(&run.report.settled), "{:?}", run.report);
@@ -312,5 +314,9 @@ async fn only_an_adaptive_limit_that_never_moved_opens_wide() {
     drive(&moved, &server, Duration::from_secs(2)).await;
     let before = moved.limit();
     moved.open_at(Concurrency::READS);
-    assert_eq!(moved.limit(), before, "a limit that has learnt the server keeps it");
+    assert_eq!(
+        moved.limit(),
+        before,
+        "a limit that has learnt the server keeps it"
+    );
 }
