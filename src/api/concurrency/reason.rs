@@ -62,7 +62,7 @@ impl fmt::Display for Reason {
             Reason::Pushback(Pushback::Connection) => f.write_str("a connection failed"),
             Reason::Explained { status, rate, rtt } => write!(
                 f,
-                "{}; {rate:.0} answers a second at {} each need about {:.0} in flight",
+                "{}; {rate:.0} answers a second at {} each need {:.1} in flight",
                 Reason::Pushback(Pushback::Throttled(status)),
                 Ms(rtt),
                 rate * rtt

@@ -98,7 +98,8 @@ impl Controller {
         status: u16,
         recent: Ewma,
     ) -> Option<(usize, Reason)> {
-        let since = state.throttled_at.or(state.first)?;
+        let earlier = state.throttled_at;
+        let since = earlier.or(state.first)?;
         // Counted from the end of the pause that followed the last throttle (the server's
         // allowance was unused while we waited), over a second at least: rate limits are
         // counted per second or longer, so a burst that spent a second's allowance in a third
@@ -109,8 +110,13 @@ impl Controller {
             .unwrap_or(since);
         let answers = std::mem::take(&mut state.answers_since_throttle);
         state.throttled_at = Some(now);
-        let secs = now.duration_since(since).as_secs_f64().max(1.0);
-        let rate = answers as f64 / secs;
+        let secs = now.duration_since(since).as_secs_f64();
+        if earlier.is_some() && secs < 1.0 {
+            // Less than a second since the last pause is part of one of the server's windows,
+            // not its rate: spread over a second, it took 7 in flight at 300/s for 5.
+            return None;
+        }
+        let rate = answers as f64 / secs.max(1.0);
         // Rounded up: 5.5 in flight are met by 6, and the probe above waits 30 s.
         let need = ((rate * recent.mean).ceil() as usize).max(1);
         let cut = ((state.limit as f64 * DECREASE) as usize).max(1);
