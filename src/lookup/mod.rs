@@ -219,6 +219,10 @@ fn incomplete(err: PagingError) -> anyhow::Error {
             "page {page} of the list brought only customers already listed: the server repeats \
              pages, so the list cannot be proved complete"
         ),
+        PagingError::EndedEarly { page } => format!(
+            "page {page} of the list came back empty although the page before said more would \
+             follow: the list broke off, so it cannot be proved complete"
+        ),
         PagingError::TooManyPages(pages) => {
             format!("the list did not end within {pages} pages")
         }

@@ -1,5 +1,5 @@
 //! A minimal HTTP/1.1 server for the failures the sandbox cannot produce: dying mid-export,
-//! ignoring `page`, repeating pages.
+//! ignoring `page`, repeating pages, a list that breaks off.
 
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -69,4 +69,13 @@ pub fn docs_page(page: u64, total_pages: u64) -> String {
            "totalPages": total_pages, "hasNextPage": page < total_pages,
            "nextPage": if page < total_pages { json!(page + 1) } else { Value::Null }})
     .to_string()
+}
+
+/// A page of two records whose envelope tells no total, only `hasNextPage` (and `page`), for
+/// a list of `pages` pages; pages past them are empty.
+pub fn next_only_page(page: u64, pages: u64) -> String {
+    let docs: Vec<Value> = (0..if page <= pages { 2 } else { 0 })
+        .map(|i| json!({"_id": format!("p{page}r{i}"), "name": format!("Client {page}-{i}")}))
+        .collect();
+    json!({"docs": docs, "page": page, "hasNextPage": page < pages}).to_string()
 }
