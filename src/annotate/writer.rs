@@ -222,16 +222,7 @@ impl Writer {
         } = self;
         rows.row(row);
 
-        // Which problems sit on a cell of the copy; the rest are the row's own.
-        marks.clear();
-        for (i, p) in problems.iter().enumerate() {
-            if let Some(c) = column_index(&p.column) {
-                if out_cols.get(c).is_some_and(|o| o.is_some()) {
-                    marks.push((c, i));
-                }
-            }
-        }
-        marks.sort_unstable();
+        mark(problems, out_cols, marks);
 
         if !problems.is_empty() {
             problems_text(problems, text);
@@ -319,6 +310,20 @@ impl Writer {
         )?;
         Ok(())
     }
+}
+
+/// Which problems sit on a cell of the copy, as (input column, problem) sorted by column; the
+/// rest are the row's own.
+fn mark(problems: &[Problem], out_cols: &[Option<u16>], marks: &mut Vec<(usize, usize)>) {
+    marks.clear();
+    for (i, p) in problems.iter().enumerate() {
+        if let Some(c) = column_index(&p.column) {
+            if out_cols.get(c).is_some_and(|o| o.is_some()) {
+                marks.push((c, i));
+            }
+        }
+    }
+    marks.sort_unstable();
 }
 
 /// Excel's rules for sheet names, and not our `Summary`.

@@ -9,7 +9,7 @@ use crate::api::{record_id, ApiError, Record};
 use crate::apply::journal::{Line, Op};
 use crate::apply::{Applier, Change, Done, Finished, Outcome, Producer, Step, UpdateWith};
 use crate::compare;
-use crate::lookup::duplicates::{Decision, OnDuplicate};
+use crate::lookup::duplicates::{self, Decision, OnDuplicate};
 use crate::lookup::{self, Finder, Found, Keys};
 use crate::schema::{self, Kind};
 use crate::validate::Action;
@@ -52,23 +52,9 @@ impl Producer for Rows {
         resumed: Option<Line>,
         line: &mut Finished,
     ) -> Result<Done, ApiError> {
-        let mode = match row.action {
-            Some(Action::Do(mode)) => mode,
-            Some(Action::Ignore) => {
-                return Ok(Done::because(
-                    Outcome::Skipped,
-                    "left out: its _action is ignore",
-                ))
-            }
-            Some(Action::Done) => {
-                return Ok(Done::because(
-                    Outcome::Skipped,
-                    "left out: its _outcome says an earlier import created or updated this \
-                     customer, and creating it again would make a duplicate (clear the _outcome \
-                     cell to create it anyway)",
-                ))
-            }
-            None => self.mode,
+        let mode = match self.mode_of(&row) {
+            Ok(mode) => mode,
+            Err(skipped) => return Ok(*skipped),
         };
         let before = match &resumed {
             Some(Line::Send {
@@ -152,6 +138,24 @@ impl Producer for Rows {
 }
 
 impl Rows {
+    /// What the row asks: its own `_action`, else `--mode`; or why it is left out.
+    fn mode_of(&self, row: &Wanted) -> Result<Mode, Box<Done>> {
+        match row.action {
+            Some(Action::Do(mode)) => Ok(mode),
+            Some(Action::Ignore) => Err(Box::new(Done::because(
+                Outcome::Skipped,
+                "left out: its _action is ignore",
+            ))),
+            Some(Action::Done) => Err(Box::new(Done::because(
+                Outcome::Skipped,
+                "left out: its _outcome says an earlier import created or updated this \
+                 customer, and creating it again would make a duplicate (clear the _outcome \
+                 cell to create it anyway)",
+            ))),
+            None => Ok(self.mode),
+        }
+    }
+
     /// The create a row asks for; refused without a request when the API profile says the API
     /// requires a field the row lacks.
     fn create(&self, applier: &Applier, row: &Wanted) -> Result<Step, ApiError> {
@@ -177,12 +181,20 @@ impl Rows {
     }
 
     /// What becomes of a row that would create a customer: created, or, when it is likely
-    /// the same as one already there, what `--on-duplicate` says (a create an earlier run sent
-    /// before dying stays a create, which the applier reconciles).
+    /// the same as one already there, what `--on-duplicate` says. For a create an earlier run
+    /// sent before dying, the decision was made then: it is created (the applier finds it if
+    /// it got through), and a customer equal to the body is the one that run made, not a
+    /// duplicate.
     fn before_create(&self, row: &Wanted, resumed: Option<&Line>) -> Result<Decision, ApiError> {
         let resumed = matches!(resumed, Some(Line::Send { op: Op::Create, .. }));
         let body = self.body(row);
-        self.finder.before_create(&body, self.on_duplicate, resumed)
+        let mut found = self.finder.resembling(&body)?;
+        let mut choice = self.on_duplicate;
+        if resumed {
+            found.retain(|(record, _)| !compare::changes(&body, record).is_empty());
+            choice = OnDuplicate::Create;
+        }
+        duplicates::decide(found, choice).map_err(ApiError::Local)
     }
 
     /// The update a row asks for, or how it ended without one (`unchanged`, or an update an

@@ -24,7 +24,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::api::{ApiError, Client, ListQuery, Record};
 use crate::export::pager::{self, Batch, PagingError};
-use duplicates::{Likeness, OnDuplicate};
+use duplicates::Likeness;
 pub use index::{Index, Needs};
 pub use key::{Key, Keys, Picked};
 pub use search::{identifying, search};
@@ -125,24 +125,6 @@ impl Finder {
             Finder::Index(index) => index.resembling(&Likeness::of_record(body)).map_err(local),
             Finder::Search(_) => Ok(Vec::new()),
         }
-    }
-
-    /// What to do instead of creating the row whose fields are `body`, by `choice`. For a
-    /// create an earlier run sent before dying (`resumed`), the decision was made then: it is
-    /// created (the applier finds it if it got through), and a customer equal to the body is
-    /// the one that run made, not a duplicate.
-    pub fn before_create(
-        &self,
-        body: &Record,
-        choice: OnDuplicate,
-        resumed: bool,
-    ) -> Result<duplicates::Decision, ApiError> {
-        let mut found = self.resembling(body)?;
-        if resumed {
-            found.retain(|(record, _)| !crate::compare::changes(body, record).is_empty());
-        }
-        let choice = if resumed { OnDuplicate::Create } else { choice };
-        duplicates::decide(found, choice).map_err(ApiError::Local)
     }
 
     /// The customers indexed; `None` for a search per row.
