@@ -9,7 +9,8 @@
 //! in every format. `EXPORT_BENCH_BIG=N` changes the record count of the memory run;
 //! `EXPORT_BENCH_ONLY=latency|speed|memory` runs one part; `EXPORT_BENCH_ARGS="--flag v ..."`
 //! replaces the export flags of the speed and memory runs (default
-//! `--page-size 1000 --concurrency 4`).
+//! `--page-size 1000 --concurrency 4`); `CUSTBULK_BIN=PATH` measures another build of custbulk
+//! (an older commit's, for before/after figures).
 //!
 //! Run: `cargo bench --bench export`.
 
@@ -21,7 +22,12 @@ use serde_json::{json, Map, Value};
 
 use custbulk::sandbox::{self, Options, Running};
 
-const BIN: &str = env!("CARGO_BIN_EXE_custbulk");
+/// The binary measured: `CUSTBULK_BIN`, else this build's.
+fn bin() -> std::ffi::OsString {
+    std::env::var_os("CUSTBULK_BIN")
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_custbulk").into())
+}
 
 fn customer(i: usize) -> Map<String, Value> {
     let v = json!({
@@ -98,10 +104,10 @@ fn export(server: &Running, dir: &Path, file: &str, extra: &[&str]) -> Run {
             .arg("%M %U %S")
             .arg("-o")
             .arg(&time_out)
-            .arg(BIN);
+            .arg(bin());
         c
     } else {
-        Command::new(BIN)
+        Command::new(bin())
     };
     command
         .args(["--no-progress", "--output", "json", "export"])
@@ -149,7 +155,7 @@ fn verify(dir: &Path, file: &str) -> (f64, Option<f64>) {
         .arg("%M")
         .arg("-o")
         .arg(&time_out)
-        .arg(BIN)
+        .arg(bin())
         .args(["-q", "verify"])
         .arg(dir.join(file))
         .stdout(std::process::Stdio::null())
@@ -174,6 +180,7 @@ fn main() {
         .build()
         .expect("runtime");
     let dir = tempfile::tempdir().expect("temp dir");
+    println!("binary: {}", bin().to_string_lossy());
     let only = std::env::var("EXPORT_BENCH_ONLY").unwrap_or_default();
     let part = |name: &str| only.is_empty() || only.split(',').any(|p| p == name);
     let extra_args = std::env::var("EXPORT_BENCH_ARGS").unwrap_or_default();
