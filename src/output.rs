@@ -132,6 +132,26 @@ fn is_running(pid: u32) -> Option<bool> {
     }
 }
 
+/// Reads `buf.len()` bytes of `file` from `at`, without moving a shared cursor: spools are
+/// read back at random by many rows at once.
+#[cfg(unix)]
+pub fn read_at(file: &File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, at)
+}
+
+#[cfg(windows)]
+pub fn read_at(file: &File, mut buf: &mut [u8], mut at: u64) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        let n = std::os::windows::fs::FileExt::seek_read(file, buf, at)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf = &mut buf[n..];
+        at += n as u64;
+    }
+    Ok(())
+}
+
 /// The directory a path lives in (`.` for a bare file name).
 pub fn directory_of(path: &Path) -> &Path {
     path.parent()

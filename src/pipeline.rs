@@ -149,9 +149,15 @@ impl Pipeline {
         &self.mapping
     }
 
-    /// The field rows are matched on (`id` for the id column), when there is one.
-    pub fn key_field(&self) -> Option<&'static str> {
-        self.validator.key_field()
+    /// The keys rows are matched on, when there are any.
+    pub fn keys(&self) -> Option<&crate::lookup::Keys> {
+        self.validator.keys()
+    }
+
+    /// Counts `n` more warnings, found of the last row by a check outside the pipeline
+    /// (`validate --server`).
+    pub fn add_warnings(&mut self, n: u64) {
+        self.counts.warnings += n;
     }
 
     /// Counts of the rows returned so far.

@@ -200,20 +200,13 @@ impl Progress {
     }
 
     /// Shows the requests in flight `limit()` allows, asked before each draw (on the bar's
-    /// thread, holding no lock).
+    /// thread, holding no lock). The first call counts; later ones change nothing.
     pub fn concurrency(&self, limit: impl Fn() -> usize + Send + Sync + 'static) {
         if let Some(shown) = &self.shown {
-            shown.lock().limit = Some(Arc::new(limit));
-        }
-    }
-
-    /// Shows the concurrency `client` allows now, from the first call on (later calls change
-    /// nothing, so a loop may call it as it goes).
-    pub fn watch(&self, client: &crate::api::Client) {
-        let Some(shown) = &self.shown else { return };
-        if shown.lock().limit.is_none() {
-            let client = client.clone();
-            self.concurrency(move || client.throttle.limit());
+            let mut shown = shown.lock();
+            if shown.limit.is_none() {
+                shown.limit = Some(Arc::new(limit));
+            }
         }
     }
 

@@ -365,6 +365,8 @@ pub mod columns {
     pub const CHANGES: &str = "_changes";
     /// Undo: the fields someone changed since the import.
     pub const CONFLICTS: &str = "_conflicts";
+    /// Import: the customer a row resembles (`possible duplicate of ID (same SIRET)`).
+    pub const NOTE: &str = "_note";
     /// The annotated copy's first column, summing up each row's problems.
     pub const PROBLEMS: &str = "Problems";
 }
@@ -382,6 +384,7 @@ pub static RESULT_COLUMNS: &[&str] = &[
     columns::RESPONSE,
     columns::CHANGES,
     columns::CONFLICTS,
+    columns::NOTE,
     "_problems",
     "problems",
     "problèmes",

@@ -262,3 +262,54 @@ fn faults_and_a_kill_9_lose_nothing_and_duplicate_nothing() {
     unique.dedup();
     assert_eq!(unique.len(), names.len(), "no customer twice");
 }
+
+/// Issue 16: restore into another account (other ids) pairs each record by the first of
+/// `--match-on siret,name+zipCode` it has: by SIRET where there is one, else by name and
+/// postcode compared without case or accents; diff pairs them the same way.
+#[test]
+fn restore_and_diff_pair_records_by_fallback_and_composite_keys() {
+    let mut backed_up = customers(6);
+    for (i, r) in backed_up.iter_mut().enumerate() {
+        if i % 2 == 0 {
+            r.remove("siret");
+        }
+        r["name"] = json!(format!("Épicerie Zoé {i}"));
+    }
+    let source = Server::start(Options::default());
+    source.running.insert(backed_up.clone());
+    let wd = Workdir::new();
+    wd.exec_against(&source, &["export", "b.ndjson"])
+        .assert_ok();
+
+    // The same customers under other ids, their names typed otherwise, their cities changed.
+    let other = Server::start(Options::default());
+    other.running.insert(
+        backed_up
+            .iter()
+            .map(|r| {
+                let mut r = r.clone();
+                r["name"] = json!(r["name"].as_str().unwrap().to_uppercase().replace('É', "E"));
+                r["city"] = json!("Lyon");
+                r
+            })
+            .collect(),
+    );
+    let keys = ["--match-on", "siret,name+zipCode"];
+    let diff = wd.exec_against(&other, &[&["diff", "live", "b.ndjson"][..], &keys].concat());
+    let count = |what: &str| {
+        diff.stdout.lines().find_map(|line| {
+            let mut words = line.split_whitespace();
+            (words.next() == Some(what)).then(|| words.next().unwrap().to_string())
+        })
+    };
+    for (what, n) in [("added", "0"), ("removed", "0"), ("changed", "6")] {
+        assert_eq!(count(what).as_deref(), Some(n), "{what}: {diff}");
+    }
+    let args = [&["restore", "b.ndjson", "--results", "r.csv"][..], &keys].concat();
+    wd.exec_against(&other, &args).assert_ok();
+    let rows = wd.results("r.csv");
+    assert_eq!(rows.len(), 6);
+    assert!(rows.iter().all(|r| r["_outcome"] == "updated"), "{rows:?}");
+    assert_eq!(account(&other), account(&source));
+    assert_eq!(other.records().len(), 6, "nothing created");
+}

@@ -536,7 +536,8 @@ fn an_annotated_copy_fixed_and_imported_again_creates_only_the_fixed_rows() {
             "_id",
             "_status",
             "_error",
-            "_response"
+            "_response",
+            "_note"
         ]
     );
 }

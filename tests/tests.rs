@@ -15,6 +15,7 @@ mod honest;
 mod hostile;
 mod import;
 mod mapping;
+mod matching;
 mod progress;
 mod read;
 mod sandbox;

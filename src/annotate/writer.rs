@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use super::summary::Summary;
 use super::xlsx::{needs_escape, Book, SheetXml, Style};
 use super::{MAX_NOTES, NEW_ID, OUTCOME, PROBLEMS, SUMMARY_SHEET};
+use crate::lookup::duplicates;
 use crate::read::Cells;
 use crate::schema;
 use crate::validate::{Problem, Severity};
@@ -285,7 +286,19 @@ impl Writer {
         }
 
         if let (Some(col), Some((o, id))) = (*outcome_col, outcome) {
-            rows.string(col, fit(o, MAX_CELL).0, Style::Plain);
+            // A likely duplicate of a customer already there is marked on its outcome.
+            let mut similar = problems
+                .iter()
+                .filter(|p| p.column.is_empty() && duplicates::is_message(&p.message))
+                .peekable();
+            if similar.peek().is_some() && summary.notes < MAX_NOTES {
+                rows.string(col, fit(o, MAX_CELL).0, Style::Warning);
+                note_text(similar, false, note);
+                book.note(row, col, note, note_height(note))?;
+                summary.notes += 1;
+            } else {
+                rows.string(col, fit(o, MAX_CELL).0, Style::Plain);
+            }
             if let Some(id) = id.filter(|id| !id.is_empty()) {
                 rows.string(col + 1, fit(id, MAX_CELL).0, Style::Plain);
             }
@@ -404,8 +417,10 @@ fn note_text<'a>(problems: impl Iterator<Item = &'a Problem>, cut: bool, out: &m
         out.push_str(&p.message);
         field = p.field;
         // An e-mail in a contact column: the message already gives the form, and the
-        // contacts help speaks of the JSON column.
-        if p.field == "contacts" && p.message.contains("e-mail") {
+        // contacts help speaks of the JSON column. A likely duplicate's name is no mistake.
+        if (p.field == "contacts" && p.message.contains("e-mail"))
+            || duplicates::is_message(&p.message)
+        {
             field = "";
         }
     }

@@ -79,6 +79,11 @@ impl Throttle {
         self.controller.paused(until);
     }
 
+    /// Opens a run of reads at `n` in flight ([`Controller::open_at`]).
+    pub fn open_at(&self, n: usize) {
+        self.controller.open_at(n);
+    }
+
     /// The concurrency limit now, for a progress bar.
     pub fn limit(&self) -> usize {
         self.controller.limit()

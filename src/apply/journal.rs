@@ -50,6 +50,9 @@ pub enum Line {
         sha256: String,
         mode: String,
         started: String,
+        /// The run's `--match-on` keys, as given: what undo finds a customer it re-creates by.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        match_on: Option<String>,
     },
     /// A request is about to leave for this row.
     Send {
@@ -79,6 +82,9 @@ pub enum Line {
         /// The record as the import left it, so undo can tell a later edit by someone else.
         #[serde(skip_serializing_if = "Option::is_none")]
         after: Option<Record>,
+        /// A customer the row resembles (a likely duplicate), for the results of a resumed run.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        similar: Option<crate::lookup::duplicates::Likely>,
     },
     /// The run ended (completely, or interrupted and resumable).
     End { finished: String, complete: bool },
@@ -143,6 +149,7 @@ impl Writer {
         input: &Path,
         fingerprint: &Fingerprint,
         mode: &str,
+        match_on: Option<&str>,
         lock: Lock,
     ) -> anyhow::Result<Writer> {
         let file = File::create(path)
@@ -159,6 +166,7 @@ impl Writer {
             sha256: fingerprint.sha256.clone(),
             mode: mode.to_string(),
             started: now(),
+            match_on: match_on.map(str::to_string),
         })?;
         Ok(writer)
     }

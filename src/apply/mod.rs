@@ -30,13 +30,14 @@ use clap::ValueEnum;
 
 use crate::api::{record_id, retry, ApiError, Client, Record};
 use crate::compare;
-use crate::lookup::{self, Found};
+use crate::lookup::duplicates::Likely;
+use crate::lookup::{self, Found, Keys};
 use journal::{Line, Op};
 
 pub use breaker::Limits;
 pub use outcome::Outcome;
 pub use results::{Column, Finished, Layout, Results};
-pub use run::{run, Job, Producer, Report, Run, Session};
+pub use run::{run, Job, Producer, Report, Run, Session, Settings};
 pub use summary::Summary;
 pub use writes::Writes;
 
@@ -52,12 +53,9 @@ pub enum UpdateWith {
 /// One change to one customer.
 #[derive(Debug, Clone)]
 pub enum Change {
-    /// POST `body`. If the outcome is unknown, the customer is looked up by `find_by` (a field of
-    /// the body; else its SIRET, else its name) before anything is sent again.
-    Create {
-        body: Record,
-        find_by: Option<String>,
-    },
+    /// POST `body`. If the outcome is unknown, the customer is looked up by the first of
+    /// `find_by` the body has (else its SIRET, else its name) before anything is sent again.
+    Create { body: Record, find_by: Option<Keys> },
     /// PATCH (the fields in `body`) or PUT (`body` is the whole record) customer `id`, whose
     /// whole record was `before`; `after` is what the change leaves, for a later undo.
     Update {
@@ -95,6 +93,9 @@ pub struct Done {
     pub before: Option<Record>,
     /// The record as the step left it, so undo can tell a later edit by someone else.
     pub after: Option<Record>,
+    /// A customer the row resembles: the one a created row possibly duplicates, the one a
+    /// skipped or updated duplicate was taken for, or another establishment of its company.
+    pub similar: Option<Likely>,
 }
 
 impl Done {
@@ -107,6 +108,7 @@ impl Done {
             response: None,
             before: None,
             after: None,
+            similar: None,
         }
     }
 
@@ -137,6 +139,7 @@ impl Done {
             error,
             before,
             after,
+            similar,
             ..
         } = line
         else {
@@ -150,6 +153,7 @@ impl Done {
             response: None,
             before,
             after,
+            similar,
         })
     }
 
@@ -162,6 +166,7 @@ impl Done {
             error: self.error.clone(),
             before: self.before.clone(),
             after: self.after.clone(),
+            similar: self.similar.clone(),
         }
     }
 }
@@ -316,7 +321,7 @@ impl Applier {
         } = step;
         match change {
             Change::Create { body, find_by } => {
-                let created = self.create(row, &body, find_by.as_deref(), key, resumed);
+                let created = self.create(row, &body, find_by.as_ref(), key, resumed);
                 let (record, note) = self.confirm_created(&body, created.await?).await?;
                 Ok(Done {
                     id: record_id(&record),
@@ -391,7 +396,7 @@ impl Applier {
         &self,
         row: u32,
         body: &Record,
-        find_by: Option<&str>,
+        find_by: Option<&Keys>,
         key: Option<String>,
         resumed: Option<&Line>,
     ) -> Result<Record, ApiError> {
@@ -435,21 +440,29 @@ impl Applier {
         }
     }
 
-    /// The customer a create of `body` would have made: same key, and every field sent equal, so
-    /// a different customer that merely shares a name is not taken for it.
+    /// The customer a create of `body` would have made: same key (the first of `find_by` the
+    /// body has, else its SIRET, else its name), and every field sent equal, so a different
+    /// customer that merely shares a name is not taken for it.
     pub async fn find_created(
         &self,
         body: &Record,
-        find_by: Option<&str>,
+        find_by: Option<&Keys>,
     ) -> Result<Found, ApiError> {
-        let Some((field, key)) = identifying_field(body, find_by) else {
+        let Some(key) = lookup::identifying(body, find_by) else {
             return Ok(Found::None);
         };
-        Ok(match lookup::search(&self.client, field, key).await? {
-            Found::One(record) if compare::changes(body, &record).is_empty() => Found::One(record),
-            Found::One(_) => Found::None,
-            other => other,
-        })
+        let Some(value) = key.of_row(body, None) else {
+            return Ok(Found::None);
+        };
+        Ok(
+            match lookup::search(&self.client, &key, body, None, &value).await? {
+                Found::One(record) if compare::changes(body, &record).is_empty() => {
+                    Found::One(record)
+                }
+                Found::One(_) => Found::None,
+                other => other,
+            },
+        )
     }
 
     /// Writes a `send` line: the write-ahead mark that must be on disk before the request
@@ -471,22 +484,4 @@ impl Applier {
         };
         self.journal_line(&line).map_err(ApiError::Local)
     }
-}
-
-/// The field and value that identify a customer once created: `preferred` when the body has
-/// it, else the SIRET, else the name.
-pub fn identifying_field<'a>(
-    body: &'a Record,
-    preferred: Option<&'a str>,
-) -> Option<(&'a str, &'a str)> {
-    let field = |name: &'a str| {
-        body.get(name)
-            .and_then(serde_json::Value::as_str)
-            .filter(|v| !v.trim().is_empty())
-            .map(|v| (name, v))
-    };
-    preferred
-        .and_then(field)
-        .or_else(|| field("siret"))
-        .or_else(|| field("name"))
 }

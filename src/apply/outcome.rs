@@ -32,6 +32,8 @@ pub enum Outcome {
     WouldDelete,
     WouldRestore,
     WouldRecreate,
+    /// `--on-duplicate skip`: the row is likely the same as a customer already there.
+    SkippedDuplicate,
     /// The request may or may not have taken effect, and the journal could not record which:
     /// `--resume` looks the customer up before anything is sent again.
     Unknown,
@@ -59,6 +61,7 @@ impl Outcome {
             Outcome::WouldDelete => "would-delete",
             Outcome::WouldRestore => "would-restore",
             Outcome::WouldRecreate => "would-recreate",
+            Outcome::SkippedDuplicate => "skipped-duplicate",
             Outcome::Unknown => "unknown",
             Outcome::Extra => "extra",
         }

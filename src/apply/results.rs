@@ -14,7 +14,31 @@ use crate::annotate::Annotator;
 use crate::output::CsvOutput;
 use crate::read::Cells;
 use crate::schema::{self, columns};
-use crate::validate::Problem;
+use crate::validate::{Problem, Severity};
+
+/// Rows that resembled a customer already there, by what became of them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Similar {
+    /// Created (or would be) although likely the same as a customer already there.
+    pub possible_duplicates: u64,
+    /// Another establishment of a company that is already a customer.
+    pub same_company: u64,
+}
+
+impl Similar {
+    fn count(&mut self, outcome: Outcome, duplicate: bool) {
+        let created = matches!(outcome, Outcome::Created | Outcome::WouldCreate);
+        match (duplicate, created) {
+            (true, true) => self.possible_duplicates += 1,
+            (false, _) => self.same_company += 1,
+            (true, false) => {}
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == Similar::default()
+    }
+}
 
 /// A column the results file may add after the producer's own cells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +53,8 @@ pub enum Column {
     Response,
     Changes,
     Conflicts,
+    /// The customer the row resembles (likely duplicates).
+    Note,
 }
 
 impl Column {
@@ -44,6 +70,7 @@ impl Column {
             Column::Response => columns::RESPONSE,
             Column::Changes => columns::CHANGES,
             Column::Conflicts => columns::CONFLICTS,
+            Column::Note => columns::NOTE,
         }
     }
 
@@ -68,6 +95,12 @@ impl Column {
             Column::Response => text(&row.done.response),
             Column::Changes => text(&row.changes),
             Column::Conflicts => text(&row.conflicts),
+            Column::Note => row
+                .done
+                .similar
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
         }
     }
 }
@@ -135,6 +168,8 @@ pub struct Results {
     next: u64,
     /// Rows written per outcome.
     pub counts: BTreeMap<Outcome, u64>,
+    /// Rows that resembled a customer, by what became of them.
+    pub similar: Similar,
     record: Vec<String>,
     /// `--annotate`: the input's own rows with problems marked and outcomes added.
     annotated: Option<Annotator>,
@@ -166,6 +201,7 @@ impl Results {
             pending: BTreeMap::new(),
             next: 0,
             counts: BTreeMap::new(),
+            similar: Similar::default(),
             record: Vec::new(),
             annotated,
         })
@@ -189,6 +225,20 @@ impl Results {
     fn write(&mut self, row: Finished) -> anyhow::Result<()> {
         let outcome = row.done.outcome;
         *self.counts.entry(outcome).or_default() += 1;
+        let mut row = row;
+        if let Some(likely) = &row.done.similar {
+            self.similar.count(outcome, likely.is_duplicate());
+            // The annotated copy marks it where the outcome is.
+            row.problems.push(Problem {
+                row: row.row,
+                column: String::new(),
+                header: String::new(),
+                field: "",
+                severity: Severity::Warning,
+                message: likely.to_string(),
+                value: String::new(),
+            });
+        }
         if let Some(annotated) = &mut self.annotated {
             annotated.row(
                 row.row,
@@ -211,7 +261,7 @@ impl Results {
     }
 
     /// Completes both files. Rows still waiting (never finished) are a bug: say so loudly.
-    pub fn finish(self) -> anyhow::Result<BTreeMap<Outcome, u64>> {
+    pub fn finish(self) -> anyhow::Result<(BTreeMap<Outcome, u64>, Similar)> {
         anyhow::ensure!(
             self.pending.is_empty(),
             "internal error: {} finished rows were never written (first missing row position {})",
@@ -225,6 +275,6 @@ impl Results {
         if let Some(annotated) = self.annotated {
             annotated.finish()?;
         }
-        Ok(self.counts)
+        Ok((self.counts, self.similar))
     }
 }

@@ -93,6 +93,27 @@ pub struct Run<P: Producer> {
     pub limits: Limits,
 }
 
+/// How a run of changes goes, the same for import, undo and restore.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// Requests in flight at most: rows are taken this many windows ahead.
+    pub concurrency: usize,
+    /// When failing rows stop the run.
+    pub limits: Limits,
+    /// Continue the run the journal describes.
+    pub resume: bool,
+    /// Go on past damaged journal lines, looking up every row without a `done`.
+    pub repair: bool,
+}
+
+impl Settings {
+    /// Rows taken ahead of the first unwritten one: a row stuck in retries holds back a
+    /// bounded number of finished rows, whatever the input's size.
+    pub fn window(&self) -> u64 {
+        self.concurrency as u64 * 8 + 64
+    }
+}
+
 /// What a run shares with the command that started it: when to stop, and the progress bar.
 pub struct Session {
     pub stop: Arc<Stop>,
@@ -102,6 +123,8 @@ pub struct Session {
 /// How a run ended.
 pub struct Ran {
     pub counts: BTreeMap<Outcome, u64>,
+    /// Rows that resembled a customer already there.
+    pub similar: super::results::Similar,
     /// Why the run stopped early, when a failure doomed the rest.
     pub fatal: Option<String>,
     /// The input could not be read to its end.
@@ -119,6 +142,7 @@ pub struct Report {
 impl Ran {
     /// The report of a run of `noun` (`import`, `undo`, `restore`).
     pub fn report(self, noun: &str, mut summary: Summary) -> Report {
+        summary.similar = self.similar;
         summary.stopped = self.fatal.clone().or_else(|| {
             let interrupted = "interrupted (Ctrl-C)".to_string();
             self.interrupted.then_some(interrupted)
@@ -150,6 +174,12 @@ where
 {
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(Finished, Option<String>)>();
     let mut breaker = Breaker::new(run.limits);
+    if let Some(applier) = &run.applier {
+        let client = applier.client().clone();
+        run.session
+            .progress
+            .concurrency(move || client.throttle.limit());
+    }
     let mut seq = 0u64;
     let mut fatal: Option<String> = None;
     let mut read_error = None;
@@ -221,13 +251,14 @@ where
     drop(done_tx);
     run.session.progress.finish();
     let interrupted = run.session.stop.interrupted();
-    let counts = run.results.finish()?;
+    let (counts, similar) = run.results.finish()?;
     if let Some(applier) = &run.applier {
         let complete = fatal.is_none() && read_error.is_none() && !interrupted;
         end_journal(applier, complete)?;
     }
     Ok(Ran {
         counts,
+        similar,
         fatal,
         read_error,
         interrupted,
@@ -299,9 +330,6 @@ impl<P: Producer> Run<P> {
         self.session.progress.inc(1);
         self.results.push(finished)?;
         if self.session.progress.due() {
-            if let Some(applier) = &self.applier {
-                self.session.progress.watch(applier.client());
-            }
             let counts = &self.results.counts;
             self.session.progress.message(|| {
                 counts

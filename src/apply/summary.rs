@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::results::Similar;
 use super::Outcome;
 use crate::api::{Client, Traffic};
 use crate::error::Exit;
@@ -31,6 +32,9 @@ pub struct Summary {
     /// Why the run stopped before its end, when it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,
+    /// Rows that resembled a customer already there (likely duplicates).
+    #[serde(skip_serializing_if = "Similar::is_empty")]
+    pub similar: Similar,
     #[serde(skip)]
     problems: bool,
 }
@@ -66,6 +70,7 @@ impl Summary {
             failed: files.failed.display().to_string(),
             journal: files.journal.map(|j| j.display().to_string()),
             stopped: None,
+            similar: Similar::default(),
             problems: counts.keys().any(|o| o.is_problem()),
         }
     }
@@ -95,6 +100,24 @@ impl fmt::Display for Summary {
                 f,
                 "  {:<13} {:>9}  (not counted as rows)",
                 "blank", self.blank_rows
+            )?;
+        }
+        let Similar {
+            possible_duplicates,
+            same_company,
+        } = self.similar;
+        if possible_duplicates > 0 {
+            writeln!(
+                f,
+                "  {possible_duplicates} of the created are possible duplicates of customers \
+                 already there (_note in the results names each one's)"
+            )?;
+        }
+        if same_company > 0 {
+            writeln!(
+                f,
+                "  {same_company} are other establishments of a company already a customer \
+                 (see _note)"
             )?;
         }
         if let Some(traffic) = &self.traffic {

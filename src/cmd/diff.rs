@@ -10,6 +10,7 @@ use crate::cmd::Global;
 use crate::diff::{self, Options};
 use crate::error::{usage, Exit};
 use crate::export::Progress;
+use crate::lookup::Keys;
 use crate::side::{self, By, Side};
 
 /// Compare two customer lists and say what changed: customers added, removed, and changed
@@ -37,9 +38,10 @@ pub struct Args {
     #[arg(long, value_name = "DIFF.csv")]
     pub report: Option<PathBuf>,
 
-    /// Match records by this field (compared exactly; SIRETs without spaces) instead of by id.
-    #[arg(long, value_name = "FIELD")]
-    pub match_on: Option<String>,
+    /// Match records by these keys instead of by id, tried in order (`siret,name+zipCode`),
+    /// compared as import compares them.
+    #[arg(long, value_name = "KEYS")]
+    pub match_on: Option<Keys>,
 
     /// Records per page to ask for when a side is `live`.
     #[arg(long, value_name = "N", default_value_t = 100,
@@ -55,18 +57,21 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
             "diff compares two lists: at most one side can be `live`",
         ));
     }
-    let key_field = args.match_on.clone().unwrap_or_else(|| "siret".into());
+    let keys = args
+        .match_on
+        .clone()
+        .unwrap_or_else(|| "siret".parse().expect("a field"));
     let options = Options {
         by: if args.match_on.is_some() {
             By::Key
         } else {
             By::Id
         },
-        key_field: key_field.clone(),
+        keys,
         report: args.report.clone(),
     };
     // Keys are hashed only when records are matched on them.
-    let key = args.match_on.as_deref();
+    let key = args.match_on.as_ref();
     let (old, new) = sides(global, &args, key).await?;
     let summary = tokio::task::spawn_blocking(move || diff::compare(&old, &new, &options))
         .await
@@ -77,10 +82,10 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
 
 /// Reads both sides: two files in parallel, or a file and the account. The old side is
 /// indexed: the new one's records are looked up in it.
-async fn sides(global: &Global, args: &Args, key: Option<&str>) -> anyhow::Result<(Side, Side)> {
+async fn sides(global: &Global, args: &Args, key: Option<&Keys>) -> anyhow::Result<(Side, Side)> {
     let file = |name: &str, indexed: bool| {
-        let (path, key) = (PathBuf::from(name), key.map(str::to_string));
-        tokio::task::spawn_blocking(move || side::from_file(&path, key.as_deref(), indexed))
+        let (path, key) = (PathBuf::from(name), key.cloned());
+        tokio::task::spawn_blocking(move || side::from_file(&path, key.as_ref(), indexed))
     };
     let read = |name: &str, indexed: bool| match name {
         LIVE => SideTask::Live,
@@ -120,7 +125,7 @@ async fn live(
     global: &Global,
     args: &Args,
     beside: &Path,
-    key: Option<&str>,
+    key: Option<&Keys>,
     indexed: bool,
 ) -> anyhow::Result<Side> {
     let connection = super::connect::connect(global, ClientOptions::default()).await?;

@@ -5,14 +5,16 @@ use std::path::PathBuf;
 use crate::api::ClientOptions;
 use crate::apply::UpdateWith;
 use crate::cmd::Global;
-use crate::cmd::Load;
 use crate::error::Exit;
 use crate::import::{self, Blank, Plan};
+use crate::lookup::duplicates::OnDuplicate;
 
 const EXAMPLES: &str = "\
 Examples:
   custbulk import customers.xlsx --sandbox
   custbulk import clients.csv --mode upsert --match-on siret --concurrency 16
+  custbulk import clients.csv --mode upsert --match-on siret,name+zipCode --plan
+  custbulk import clients.csv --on-duplicate skip
   custbulk import clients.csv --resume";
 
 /// Import a sheet into the Customers API: create or update one customer per valid row.
@@ -37,11 +39,15 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Blank::Keep)]
     pub blank: Blank,
 
-    #[command(flatten)]
-    pub load: Load,
+    /// What a row that would create a customer does when one already there is likely the
+    /// same (same SIRET; or same name, legal forms and accents aside, and same postcode or
+    /// city): create it anyway and say so in the results' _note, skip it
+    /// (`skipped-duplicate`), or update that customer instead.
+    #[arg(long, value_enum, default_value_t = OnDuplicate::Create)]
+    pub on_duplicate: OnDuplicate,
 
     #[command(flatten)]
-    pub failures: super::Failures,
+    pub changes: super::Changes,
 
     /// The results file (default: NAME.results.csv beside the input).
     #[arg(long, value_name = "FILE")]
@@ -50,11 +56,6 @@ pub struct Args {
     /// The journal (default: NAME.journal beside the input).
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,
-
-    /// Continue the run its journal describes: finished rows are skipped, rows that were in
-    /// flight are looked up before anything is sent again.
-    #[arg(long)]
-    pub resume: bool,
 
     /// With --resume, go on past journal lines that cannot be read (without it they stop the
     /// run): every row without a `done` line is then looked up before anything is sent.
@@ -93,18 +94,17 @@ impl Args {
             input: self.rows.input.input(),
             mode: self.rows.mode,
             match_on: self.rows.match_on.clone(),
+            on_duplicate: self.on_duplicate,
             update_with: self.update_with,
             blank: self.blank,
             results: self.results.clone(),
             journal: self.journal.clone(),
-            resume: self.resume,
-            repair: self.repair,
+
             plan: self.plan,
             dry_run: self.dry_run,
             strict: self.strict,
             annotate: self.annotate.clone(),
-            concurrency: self.load.most_in_flight(),
-            limits: self.failures.limits(),
+            run: self.changes.settings(self.repair),
         }
     }
 }
@@ -123,7 +123,7 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     let connection = if plan.needs_network() {
         let options = ClientOptions {
             items_path: args.items_path.clone(),
-            ..args.load.client_options()
+            ..args.changes.load.client_options()
         };
         Some(super::connect::connect(global, options).await?)
     } else {

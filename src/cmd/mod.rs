@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::apply::{Limits, Report, Session, Stop};
+use crate::apply::{Limits, Report, Session, Settings, Stop};
 
 use crate::error::{usage, Exit};
 use crate::progress::Progress;
@@ -46,26 +46,44 @@ pub struct Rows {
     #[arg(long, value_enum, default_value_t = Mode::Create)]
     pub mode: Mode,
 
-    /// The field that matches rows to customers (id, siret, name, ...): it must not repeat
-    /// within the file. Default: the id column, else siret, else name.
-    #[arg(long, value_name = "FIELD")]
+    /// The keys that match rows to customers, tried in order for each row: the first whose
+    /// fields all have a value is the row's key; `+` joins fields into one key
+    /// (`siret,name+zipCode`). Text compares trimmed, case and accents aside; SIRETs and
+    /// postcodes without spaces. A key must not repeat within the file. Default: the id
+    /// column, else siret, else name.
+    #[arg(long, value_name = "KEYS")]
     pub match_on: Option<String>,
 }
 
-/// When failing rows stop a run: the same for every command that changes the store.
+/// The flags of every command that changes the store (import, undo, restore): how hard it may
+/// press the API, when failures stop it, and resuming it.
 #[derive(Debug, Clone, clap::Args)]
-pub struct Failures {
+pub struct Changes {
+    #[command(flatten)]
+    pub load: Load,
+
     /// Stop after N failed rows in all. A run also stops when 20 rows in a row fail the same
     /// way, or more than half of its first 100 rows fail; 0 never stops for failures.
     #[arg(long, value_name = "N")]
     pub max_errors: Option<u64>,
+
+    /// Continue the interrupted run its journal describes: finished rows are skipped, rows
+    /// that were in flight are looked up before anything is sent again.
+    #[arg(long)]
+    pub resume: bool,
 }
 
-impl Failures {
-    pub fn limits(&self) -> Limits {
-        Limits {
-            max_errors: self.max_errors,
-            ..Limits::default()
+impl Changes {
+    /// The run's settings; `repair` is each command's own flag.
+    pub fn settings(&self, repair: bool) -> Settings {
+        Settings {
+            concurrency: self.load.most_in_flight(),
+            limits: Limits {
+                max_errors: self.max_errors,
+                ..Limits::default()
+            },
+            resume: self.resume,
+            repair,
         }
     }
 }

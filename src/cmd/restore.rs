@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use crate::apply::UpdateWith;
 use crate::cmd::Global;
-use crate::cmd::Load;
 use crate::error::Exit;
 use crate::export::Progress;
+use crate::lookup::Keys;
 use crate::restore::{self, Plan};
 
 const EXAMPLES: &str = "\
@@ -45,9 +45,10 @@ pub struct Args {
     #[arg(long)]
     pub yes: bool,
 
-    /// The field that matches a record to a customer when its id is not in the account.
-    #[arg(long, value_name = "FIELD", default_value = "siret")]
-    pub match_on: String,
+    /// The keys that match a record to a customer when its id is not in the account, tried in
+    /// order (`siret,name+zipCode`), compared as import compares them.
+    #[arg(long, value_name = "KEYS", default_value = "siret")]
+    pub match_on: Keys,
 
     /// Restore a backup that does not match its manifest, or whose records cannot all be read
     /// (then not with --prune).
@@ -62,10 +63,6 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub results: Option<PathBuf>,
 
-    /// Continue an interrupted restore from its journal (NAME.restore.journal).
-    #[arg(long)]
-    pub resume: bool,
-
     /// With --resume: go on past damaged journal lines, looking up every row without a `done`.
     #[arg(long, requires = "resume")]
     pub repair: bool,
@@ -76,10 +73,7 @@ pub struct Args {
     pub page_size: u64,
 
     #[command(flatten)]
-    pub load: Load,
-
-    #[command(flatten)]
-    pub failures: super::Failures,
+    pub changes: super::Changes,
 }
 
 pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
@@ -89,15 +83,12 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         prune: args.prune,
         match_on: args.match_on.clone(),
         force: args.force,
-        resume: args.resume,
-        repair: args.repair,
         update_with: args.update_with,
         results: args.results.clone(),
-        concurrency: args.load.most_in_flight(),
-        limits: args.failures.limits(),
+        run: args.changes.settings(args.repair),
         page_size: args.page_size,
     })?;
-    let connection = super::connect::connect(global, args.load.client_options()).await?;
+    let connection = super::connect::connect(global, args.changes.load.client_options()).await?;
     let plan = plan.with_writes(connection.writes());
     let listing = Progress::new(super::progress(global));
     let matched = restore::match_live(plan, &connection.client, &listing).await;

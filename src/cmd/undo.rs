@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use crate::apply::UpdateWith;
 use crate::cmd::Global;
-use crate::cmd::Load;
 use crate::error::Exit;
 use crate::undo::{self, Plan};
 
@@ -42,18 +41,11 @@ pub struct Args {
     pub restore_with: Option<UpdateWith>,
 
     #[command(flatten)]
-    pub load: Load,
-
-    #[command(flatten)]
-    pub failures: super::Failures,
+    pub changes: super::Changes,
 
     /// The results file (default: beside the journal, NAME.undo.results.csv).
     #[arg(long, value_name = "FILE")]
     pub results: Option<PathBuf>,
-
-    /// Continue an interrupted undo from its own journal.
-    #[arg(long)]
-    pub resume: bool,
 
     /// Go on past journal lines that cannot be read (without it they stop the undo): the
     /// change on a damaged line of the import's journal, if any, is not undone.
@@ -68,12 +60,9 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         force: args.force,
         restore_with: args.restore_with,
         results: args.results,
-        resume: args.resume,
-        repair: args.repair,
-        concurrency: args.load.most_in_flight(),
-        limits: args.failures.limits(),
+        run: args.changes.settings(args.repair),
     })?;
-    let connection = super::connect::connect(global, args.load.client_options()).await?;
+    let connection = super::connect::connect(global, args.changes.load.client_options()).await?;
     let plan = plan.with_writes(connection.writes());
     let report = undo::run(plan, &connection.client, super::session(global)).await?;
     super::finish(global, report)

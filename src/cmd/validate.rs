@@ -3,18 +3,24 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 
+use anyhow::Context as _;
+
 use crate::annotate::Annotator;
+use crate::api::ClientOptions;
 use crate::cmd::{Global, Output};
 use crate::error::Exit;
+use crate::mapping::{Ignored, Target};
 use crate::pipeline::Pipeline;
 use crate::report::{self, ProblemLog};
+use crate::validate::server::Against;
 use crate::validate::{Checked, ValidateOptions};
 use crate::warn;
 
 const EXAMPLES: &str = "\
 Examples:
   custbulk validate clients.xlsx --sheet Clients --report problems.csv
-  custbulk validate clients.csv --annotate clients-annotated.xlsx";
+  custbulk validate clients.csv --annotate clients-annotated.xlsx
+  custbulk validate clients.csv --mode upsert --match-on siret,name+zipCode --server";
 
 /// Check a customer list without sending anything: how its columns map to customer fields,
 /// and every cell that would be refused (errors) or looks wrong (warnings).
@@ -42,6 +48,12 @@ pub struct Args {
     /// text for people, json for scripts (the same as --output json).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+
+    /// Also read the customers on the server (read only, once): warn of rows that would
+    /// create a likely duplicate of one (naming it and what matched), and of keys that find
+    /// nobody or two customers. Needs the API key, or --sandbox.
+    #[arg(long)]
+    pub server: bool,
 }
 
 /// The `--annotate` writer, laid out like the input (sheet name, header row).
@@ -52,6 +64,31 @@ fn annotator(args: &Args, pipeline: &Pipeline) -> anyhow::Result<Option<Annotato
     let mut a = Annotator::create(path, pipeline.headers(), false)?;
     a.match_source(pipeline.source());
     Ok(Some(a))
+}
+
+/// `--server`: the server's customers, read once before the rows. The validation itself is
+/// synchronous, so the reading runs on the runtime from here.
+fn against(global: &Global, args: &Args, pipeline: &Pipeline) -> anyhow::Result<Against> {
+    let actions = pipeline
+        .mapping()
+        .columns
+        .iter()
+        .any(|c| c.target == Target::Ignore(Ignored::Action));
+    let read = async {
+        let connection = super::connect::connect(global, ClientOptions::default()).await?;
+        Against::read(
+            &connection.client,
+            pipeline.mapping(),
+            pipeline.keys(),
+            args.rows.mode,
+            actions,
+            &args.rows.input.file,
+        )
+        .await
+        .context("cannot list the customers on the server")
+    };
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::block_in_place(|| handle.block_on(read))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -76,6 +113,10 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
             pipeline.source().location()
         );
     }
+    let against = match args.server {
+        true => Some(against(global, &args, &pipeline)?),
+        false => None,
+    };
     let mut log = ProblemLog::new(json, args.report.as_deref())?;
     let mut annotated = annotator(&args, &pipeline)?;
     let progress = super::progress(global);
@@ -83,6 +124,11 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     let mut row = Checked::new();
     while pipeline.next(&mut row)? {
         progress.inc(1);
+        if let Some(against) = &against {
+            let found = against.check(&row)?;
+            pipeline.add_warnings(found.len() as u64);
+            row.problems.extend(found);
+        }
         if !row.problems.is_empty() {
             log.add(&row.problems)?;
         }

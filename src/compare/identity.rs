@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::{canonical, canonical_value};
 use crate::api::{record_id, Record};
-use crate::lookup::{normalise_key, record_key};
+use crate::lookup::Keys;
 use crate::schema;
 
 /// A 64-bit hash of a canonical form: equal records give equal fingerprints (within a run:
@@ -33,29 +33,32 @@ pub fn fingerprint(canonical: &[(String, Value)]) -> u64 {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
     pub id: Option<String>,
-    /// The value of the match key field, as [`record_key`] reads it.
+    /// The first of the match keys the record has, in its compared form and tagged with its
+    /// place in the list (a SIRET never pairs with a name).
     pub key: Option<String>,
     pub fingerprint: u64,
 }
 
 impl Identity {
     /// The identity of a parsed record.
-    pub fn of(record: &Record, key_field: Option<&str>) -> Identity {
+    pub fn of(record: &Record, keys: Option<&Keys>) -> Identity {
         Identity {
             id: record_id(record),
-            key: key_field.and_then(|f| record_key(record, f)),
+            key: keys.and_then(|keys| pairing_key(keys, record)),
             fingerprint: fingerprint(&canonical(record)),
         }
     }
 
     /// The identity of one JSON object as written: the same as [`Identity::of`] its parsed
     /// form gives, without building it.
-    pub fn of_json(bytes: &[u8], key_field: Option<&str>) -> serde_json::Result<Identity> {
+    pub fn of_json(bytes: &[u8], keys: Option<&Keys>) -> serde_json::Result<Identity> {
         let text = simdutf8::basic::from_utf8(bytes)
             .map_err(|_| serde::de::Error::custom("the record is not valid UTF-8"))?;
         let RawFields(fields) = serde_json::from_str(text)?;
         let mut hasher = Fingerprint::default();
-        let (mut id, mut other_id, mut key) = (None, None, None);
+        let (mut id, mut other_id) = (None, None);
+        // Only the few fields the keys name are parsed.
+        let mut keyed = Record::new();
         for (field, raw) in &fields {
             let text = raw.get();
             match field.as_ref() {
@@ -63,8 +66,8 @@ impl Identity {
                 "id" => other_id = raw_id(text)?,
                 _ => {}
             }
-            if key_field == Some(field.as_ref()) && field != "id" && field != "_id" {
-                key = raw_key(field, text)?;
+            if keys.is_some_and(|keys| keys.names(field)) {
+                keyed.insert(field.to_string(), serde_json::from_str(text)?);
             }
             if schema::is_server_field(field) || is_blank(text)? {
                 continue;
@@ -73,16 +76,20 @@ impl Identity {
             write_canonical(text, &mut hasher)?;
         }
         let id = id.or(other_id);
-        if key_field == Some(schema::ID) || matches!(key_field, Some("_id")) {
-            key = id.clone();
+        if let Some(id) = &id {
+            keyed.insert("_id".into(), id.as_str().into());
         }
         Ok(Identity {
             id,
-            key,
+            key: keys.and_then(|keys| pairing_key(keys, &keyed)),
             fingerprint: hasher.finish(),
         })
     }
 }
+
+/// The bytes that open and close a JSON object (named, so that no brace stands alone in code).
+const OBJECT: u8 = 0x7b;
+const OBJECT_END: u8 = 0x7d;
 
 /// An id as [`record_id`] reads it: a non-empty string, a number, or `{"$oid": ...}`.
 fn raw_id(text: &str) -> serde_json::Result<Option<String>> {
@@ -91,7 +98,7 @@ fn raw_id(text: &str) -> serde_json::Result<Option<String>> {
             .filter(|s| !s.is_empty())
             .map(str::to_string),
         // A number as the parsed record writes it (a fraction may be written another way).
-        Some(b'"' | b'{' | b'-' | b'0'..=b'9') => {
+        Some(&(b'"' | OBJECT | b'-' | b'0'..=b'9')) => {
             let value: Value = serde_json::from_str(text)?;
             record_id(&[("_id".to_string(), value)].into_iter().collect())
         }
@@ -99,20 +106,10 @@ fn raw_id(text: &str) -> serde_json::Result<Option<String>> {
     })
 }
 
-/// A match key as [`record_key`] reads it: text trimmed (SIRETs without spaces), numbers and
-/// booleans as written.
-fn raw_key(field: &str, text: &str) -> serde_json::Result<Option<String>> {
-    let string = |s: &str| Some(normalise_key(field, s)).filter(|k| !k.is_empty());
-    Ok(match text.as_bytes().first() {
-        Some(b'"') if !text.contains('\\') => string(&text[1..text.len() - 1]),
-        Some(b'"') => string(&serde_json::from_str::<String>(text)?),
-        Some(b'-' | b'0'..=b'9') => {
-            let value: Value = serde_json::from_str(text)?;
-            Some(value.to_string())
-        }
-        Some(b't' | b'f') => Some(text.to_string()),
-        _ => None,
-    })
+/// See [`Identity::key`].
+fn pairing_key(keys: &Keys, record: &Record) -> Option<String> {
+    let (i, value) = keys.first_of_record(record)?;
+    Some(format!("{i}\u{1f}{value}"))
 }
 
 /// Whether JSON text is a blank form: `null`, `""`, `[]`.
@@ -151,11 +148,11 @@ fn write_canonical(text: &str, out: &mut Fingerprint) -> serde_json::Result<()> 
             }
             out.bytes(b"]");
         }
-        Some(b'{') => {
+        Some(&OBJECT) => {
             let RawFields(mut fields) = serde_json::from_str(text)?;
             fields.retain(|(k, _)| !k.starts_with('_'));
             fields.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            out.bytes(b"{");
+            out.bytes(&[OBJECT]);
             let mut first = true;
             for (key, value) in &fields {
                 if is_blank(value.get())? {
@@ -169,7 +166,7 @@ fn write_canonical(text: &str, out: &mut Fingerprint) -> serde_json::Result<()> 
                 out.bytes(b":");
                 write_canonical(value.get(), out)?;
             }
-            out.bytes(b"}");
+            out.bytes(&[OBJECT_END]);
         }
         _ => {
             let value: Value = serde_json::from_str(text)?;
@@ -297,6 +294,8 @@ mod tests {
                 Just("_id".to_string()),
                 Just("createdAt".to_string()),
                 Just("siret".to_string()),
+                Just("name".to_string()),
+                Just("zipCode".to_string()),
                 "[a-z]{1,6}",
             ],
             value(),
@@ -310,8 +309,11 @@ mod tests {
         fn a_record_as_written_has_the_identity_of_its_parsed_form(record in record()) {
             let text = serde_json::to_string(&record).unwrap();
             let parsed: Record = serde_json::from_str(&text).unwrap();
-            let fast = Identity::of_json(text.as_bytes(), Some("siret")).unwrap();
-            prop_assert_eq!(fast, Identity::of(&parsed, Some("siret")), "{}", text);
+            for keys in ["siret", "siret,name+zipCode", "id"] {
+                let keys = Keys::parse(keys).unwrap();
+                let fast = Identity::of_json(text.as_bytes(), Some(&keys)).unwrap();
+                prop_assert_eq!(fast, Identity::of(&parsed, Some(&keys)), "{}", text);
+            }
         }
     }
 
@@ -322,12 +324,14 @@ mod tests {
             r#"{"id":42,"siret":55212022200013}"#,
             r#"{"_id":"","id":"x","siret":" "}"#,
             r#"{"_id":"a\"b","siret":"\u0035"}"#,
+            r#"{"_id":"c","name":" Épicerie  Zoé ","zipCode":"75011"}"#,
         ] {
             let parsed: Record = serde_json::from_str(text).unwrap();
-            let fast = Identity::of_json(text.as_bytes(), Some("siret")).unwrap();
-            assert_eq!(fast, Identity::of(&parsed, Some("siret")), "{text}");
-            let by_id = Identity::of_json(text.as_bytes(), Some("id")).unwrap();
-            assert_eq!(by_id, Identity::of(&parsed, Some("id")), "{text}");
+            for keys in ["siret", "id", "name+zipCode,siret"] {
+                let keys = Keys::parse(keys).unwrap();
+                let fast = Identity::of_json(text.as_bytes(), Some(&keys)).unwrap();
+                assert_eq!(fast, Identity::of(&parsed, Some(&keys)), "{text}");
+            }
         }
     }
 }

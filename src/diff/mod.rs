@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::api::{record_id, Record};
 use crate::compare;
 use crate::error::Exit;
-use crate::lookup;
+use crate::lookup::Keys;
 use crate::side::{pairs, By, Pair, Side};
 use report::Report;
 
@@ -24,8 +24,8 @@ use report::Report;
 #[derive(Debug, Clone)]
 pub struct Options {
     pub by: By,
-    /// The match key field: pairs records with `By::Key`, and names each record in reports.
-    pub key_field: String,
+    /// The match keys: pair records with `By::Key`, and name each record in reports.
+    pub keys: Keys,
     /// `--report FILE`: one line per difference.
     pub report: Option<PathBuf>,
 }
@@ -83,7 +83,7 @@ pub fn compare(old: &Side, new: &Side, options: &Options) -> anyhow::Result<Summ
         ..Summary::default()
     };
     let mut report = Report::create(options.report.as_deref())?;
-    let name = |record: &Record| Named::of(record, &options.key_field);
+    let name = |record: &Record| Named::of(record, &options.keys);
     for pair in pairs(old, new, options.by) {
         let (kind, record, changes) = match pair {
             Pair::Same { .. } => {
@@ -143,10 +143,11 @@ pub struct Named {
 }
 
 impl Named {
-    fn of(record: &Record, key_field: &str) -> Named {
+    fn of(record: &Record, keys: &Keys) -> Named {
+        let key = keys.first_of_record(record).map(|(_, value)| value);
         Named {
             id: record_id(record).unwrap_or_default(),
-            key: lookup::record_key(record, key_field).unwrap_or_default(),
+            key: key.unwrap_or_default().replace('\u{1f}', " + "),
         }
     }
 }

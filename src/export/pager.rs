@@ -4,21 +4,25 @@
 //! from whatever the envelope offers (an empty page, `hasNextPage`/`nextPage`, `totalPages`, or a
 //! total), records are de-duplicated by id (a fixed-key 64-bit hash of each id, so a million ids
 //! cost about 18 MB), and two failure modes are caught instead of looping: a server that ignores
-//! `page` (page 2 repeats page 1) and one that repeats pages later on; a page cap is the last
+//! `page` (page 2 repeats page 1) and one that repeats pages later on, and a list that breaks
+//! off (an empty page after one that said `hasNextPage` with no total); a page cap is the last
 //! guard. When the first page tells the total, pages are fetched concurrently and handed on in
 //! order through a bounded reorder buffer; otherwise one page is fetched ahead. How many pages
 //! are asked for at once follows the client's concurrency limit as it adapts (twice the limit,
-//! so a slow page does not leave the others idle), and never passes twice the plan's cap.
+//! so a slow page does not leave the others idle), and never passes twice the plan's cap; an
+//! adaptive limit opens at [`Concurrency::READS`] for the walk.
+
+mod tracker;
 
 use std::collections::{HashSet, VecDeque};
-use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::progress::Progress;
-use crate::api::{record_id, ApiError, Client, Envelope, ListQuery, Page, Record};
+use crate::api::{ApiError, Client, Concurrency, Envelope, ListQuery, Page};
+use tracker::{fingerprint, Tracker};
 
 /// What to fetch and how.
 #[derive(Debug, Clone)]
@@ -66,6 +70,12 @@ pub enum PagingError {
          ignore or clamp `page`), so the export cannot be proved complete"
     )]
     Repeated { page: u64 },
+    #[error(
+        "page {page} came back empty although the page before said more would follow \
+         (`hasNextPage`, with no total): the list broke off, so the export cannot be proved \
+         complete"
+    )]
+    EndedEarly { page: u64 },
     #[error("reached {0} pages (--max-pages) without reaching the end of the list")]
     TooManyPages(u64),
     /// The API's error is the source, so `{:#}` shows it once.
@@ -156,115 +166,68 @@ pub async fn fetch_all(
     progress: &Progress,
     cancel: watch::Receiver<bool>,
 ) -> Result<Report, PagingError> {
-    let mut in_flight = InFlight::new();
-    let result = page_through(client, plan, &tx, progress, cancel, &mut in_flight).await;
-    for handle in in_flight {
+    let mut walk = Walk::new(client, plan);
+    let result = page_through(&mut walk, &tx, progress, cancel).await;
+    for handle in walk.in_flight {
         handle.abort();
     }
     result
 }
 
 async fn page_through(
-    client: &Client,
-    plan: &Plan,
+    walk: &mut Walk<'_>,
     tx: &mpsc::Sender<Batch>,
     progress: &Progress,
     mut cancel: watch::Receiver<bool>,
-    in_flight: &mut InFlight,
 ) -> Result<Report, PagingError> {
-    let asked = plan.query.limit.unwrap_or(100).max(1);
-    // The reorder buffer holds twice the requests in flight, so one slow page does not leave
-    // the others idle. Pages wait in it as NDJSON (about 0.65 MB per 1000 records), so its
-    // bound is small; it follows the adaptive limit, read afresh for each page.
-    let limit = || client.throttle.limit().clamp(1, plan.concurrency.max(1)) as u64;
+    let (client, plan) = (walk.client, walk.plan);
+    // Pages are reads: a walk opens wide rather than ramping up from the usual start, which
+    // would take longer than a short list does (docs/concurrency.md).
+    client
+        .throttle
+        .open_at(Concurrency::READS.min(plan.concurrency));
+    let asked = walk.size;
     let mut report = Report {
         page_size: asked,
         ..Report::default()
     };
     let mut tracker = Tracker::new(plan.max_records);
-    // Until page 1 tells more, the first pages go out together (as many as a known total
-    // would allow): a round trip saved. Those the list turns out not to need are cancelled.
-    let mut one_ahead = false;
-    let mut last: Option<u64> = plan.max_records.map(|m| m.div_ceil(asked));
-    let mut next = 1;
+    // Whether the page before said, with no total, that more would follow.
+    let mut promised = false;
     let mut number = 0;
     loop {
-        let window = if one_ahead { 2 } else { limit() * 2 };
-        // Keep the reorder buffer full: up to `window` pages ahead of the one being written,
-        // and no further than the last page known (but always at least one, since the list
-        // may have grown).
-        while (in_flight.len() as u64) < window && next <= plan.max_pages {
-            if !in_flight.is_empty() && last.is_some_and(|l| next > l) {
-                break;
-            }
-            let mut query = plan.query.clone();
-            query.page = Some(next);
-            let client = client.clone();
-            let keys = plan.collect_keys;
-            in_flight.push_back(tokio::spawn(async move {
-                let page = client.list(&query).await?;
-                Ok(Fetched::compact(page, keys))
-            }));
-            next += 1;
-        }
-        let Some(handle) = in_flight.pop_front() else {
+        walk.fill();
+        let Some(handle) = walk.in_flight.pop_front() else {
             return Err(PagingError::TooManyPages(plan.max_pages));
         };
         number += 1;
-        let joined = tokio::select! {
-            joined = handle => joined,
-            Ok(_) = cancel.wait_for(|c| *c) => return Err(PagingError::Interrupted),
-        };
-        let fetched = match joined {
-            Ok(Ok(fetched)) => fetched,
-            Ok(Err(source)) => {
-                return Err(PagingError::Api {
-                    page: number,
-                    source,
-                })
-            }
-            Err(join) => {
-                return Err(PagingError::Api {
-                    page: number,
-                    source: ApiError::Local(format!("the request task failed: {join}")),
-                })
-            }
-        };
+        let fetched = receive(handle, number, &mut cancel).await?;
         let meta = fetched.meta.clone();
         if number == 1 {
             report.envelope = Some(meta.envelope.to_string());
             report.page_size = page_size(&meta, asked);
             report.concurrent = last_page(&meta, report.page_size).is_some();
-            one_ahead = !report.concurrent;
+            walk.size = report.page_size;
+            walk.one_ahead = !report.concurrent;
             let expected = plan.max_records.into_iter().chain(meta.total).min();
             tracker.reserve(expected.unwrap_or(0));
             progress.start(expected, client);
         }
-        let size = report.page_size;
-        let for_max = plan.max_records.map(|m| m.div_ceil(size));
-        if let Some(l) = last_page(&meta, size).or(last) {
-            last = Some(for_max.map_or(l, |m| m.min(l)));
+        walk.learn(number, &meta);
+        if promised && meta.count == 0 {
+            return Err(PagingError::EndedEarly { page: number });
         }
-        // Cancel what was fetched speculatively beyond the last page (or beyond one page
-        // ahead when the total is unknown); keep at least one, since the list may grow.
-        let window = if one_ahead { 2 } else { limit() * 2 };
-        let keep_to = last.unwrap_or(number + window);
-        while in_flight.len() > 1 && next - 1 > keep_to {
-            if let Some(handle) = in_flight.pop_back() {
-                handle.abort();
-            }
-            next -= 1;
-        }
+        promised = meta.has_next == Some(true) && last_page(&meta, walk.size).is_none();
         report.pages += 1;
         if meta.total.is_some() {
             report.server_total = meta.total;
         }
         let (batch, full) = tracker.accept(number, fetched)?;
-        progress.page(number, last, batch.records);
+        progress.page(number, walk.last, batch.records);
         if batch.records > 0 && tx.send(batch).await.is_err() {
             return Err(PagingError::WriterGone);
         }
-        if is_end(number, &meta, size) || full {
+        if is_end(number, &meta, walk.size) || full {
             report.records = tracker.records;
             report.duplicates = tracker.duplicates;
             report.without_id = tracker.without_id;
@@ -272,6 +235,108 @@ async fn page_through(
         }
         if *cancel.borrow() {
             return Err(PagingError::Interrupted);
+        }
+    }
+}
+
+/// Waits for page `number`, the oldest request in flight, unless the run is interrupted.
+async fn receive(
+    handle: JoinHandle<Result<Fetched, ApiError>>,
+    number: u64,
+    cancel: &mut watch::Receiver<bool>,
+) -> Result<Fetched, PagingError> {
+    let joined = tokio::select! {
+        joined = handle => joined,
+        Ok(_) = cancel.wait_for(|c| *c) => return Err(PagingError::Interrupted),
+    };
+    let source = match joined {
+        Ok(Ok(fetched)) => return Ok(fetched),
+        Ok(Err(source)) => source,
+        Err(join) => ApiError::Local(format!("the request task failed: {join}")),
+    };
+    Err(PagingError::Api {
+        page: number,
+        source,
+    })
+}
+
+/// The pages asked for: those in flight, in order, and what is known of the last.
+struct Walk<'a> {
+    client: &'a Client,
+    plan: &'a Plan,
+    in_flight: InFlight,
+    /// The next page to ask for.
+    next: u64,
+    /// The last page, once known (from the envelope, or from `--max`).
+    last: Option<u64>,
+    /// The page size, as asked until page 1 tells the server's.
+    size: u64,
+    /// The total is unknown: one page is fetched ahead.
+    one_ahead: bool,
+}
+
+impl<'a> Walk<'a> {
+    fn new(client: &'a Client, plan: &'a Plan) -> Walk<'a> {
+        let size = plan.query.limit.unwrap_or(100).max(1);
+        Walk {
+            client,
+            plan,
+            in_flight: InFlight::new(),
+            next: 1,
+            last: plan.max_records.map(|m| m.div_ceil(size)),
+            size,
+            one_ahead: false,
+        }
+    }
+
+    /// How many pages may be asked for at once. The reorder buffer holds twice the requests
+    /// in flight, so one slow page does not leave the others idle. Pages wait in it as NDJSON
+    /// (about 0.65 MB per 1000 records), so its bound is small; it follows the adaptive limit,
+    /// read afresh for each page. Until page 1 tells more, the first pages go out together
+    /// (as many as a known total would allow): a round trip saved.
+    fn window(&self) -> u64 {
+        if self.one_ahead {
+            return 2;
+        }
+        let limit = self.client.throttle.limit();
+        limit.clamp(1, self.plan.concurrency.max(1)) as u64 * 2
+    }
+
+    /// Keeps the reorder buffer full: up to the window ahead of the page being written, and
+    /// no further than the last page known (but always at least one, since the list may have
+    /// grown).
+    fn fill(&mut self) {
+        let window = self.window();
+        while (self.in_flight.len() as u64) < window && self.next <= self.plan.max_pages {
+            if !self.in_flight.is_empty() && self.last.is_some_and(|l| self.next > l) {
+                break;
+            }
+            let mut query = self.plan.query.clone();
+            query.page = Some(self.next);
+            let client = self.client.clone();
+            let keys = self.plan.collect_keys;
+            self.in_flight.push_back(tokio::spawn(async move {
+                let page = client.list(&query).await?;
+                Ok(Fetched::compact(page, keys))
+            }));
+            self.next += 1;
+        }
+    }
+
+    /// Learns the last page from page `number`'s envelope, and cancels what was fetched
+    /// speculatively beyond it (or beyond one page ahead when the total is unknown); keeps at
+    /// least one, since the list may grow.
+    fn learn(&mut self, number: u64, meta: &Meta) {
+        let for_max = self.plan.max_records.map(|m| m.div_ceil(self.size));
+        if let Some(l) = last_page(meta, self.size).or(self.last) {
+            self.last = Some(for_max.map_or(l, |m| m.min(l)));
+        }
+        let keep_to = self.last.unwrap_or(number + self.window());
+        while self.in_flight.len() > 1 && self.next - 1 > keep_to {
+            if let Some(handle) = self.in_flight.pop_back() {
+                handle.abort();
+            }
+            self.next -= 1;
         }
     }
 }
@@ -311,135 +376,6 @@ fn is_end(number: u64, page: &Meta, size: u64) -> bool {
     false
 }
 
-/// The ids seen so far and the counts, in page order.
-struct Tracker {
-    seen: HashSet<u64, BuildHasherDefault<Prehashed>>,
-    /// Fingerprints of page 1, kept until page 2 has been compared with them.
-    first_page: Vec<u64>,
-    max: Option<u64>,
-    records: u64,
-    duplicates: u64,
-    without_id: u64,
-}
-
-impl Tracker {
-    fn new(max: Option<u64>) -> Tracker {
-        Tracker {
-            seen: HashSet::default(),
-            first_page: Vec::new(),
-            max,
-            records: 0,
-            duplicates: 0,
-            without_id: 0,
-        }
-    }
-
-    /// Sizes the id set for the expected count up front, so it does not double (and briefly
-    /// hold both tables) while it grows; capped so a wild total cannot reserve gigabytes.
-    fn reserve(&mut self, expected: u64) {
-        self.seen.reserve(expected.min(4_000_000) as usize);
-    }
-
-    /// Takes page `number`'s records; returns the new ones and whether `--max` is reached.
-    fn accept(&mut self, number: u64, page: Fetched) -> Result<(Batch, bool), PagingError> {
-        let Fetched {
-            mut lines,
-            spans,
-            keys,
-            ..
-        } = page;
-        if number == 1 {
-            self.first_page = spans.iter().map(|s| s.0).collect();
-        } else if number == 2 {
-            let first = std::mem::take(&mut self.first_page);
-            if !spans.is_empty() && spans.iter().map(|s| s.0).eq(first) {
-                return Err(PagingError::PageIgnored);
-            }
-        }
-        let room = self
-            .max
-            .map_or(u64::MAX, |m| m.saturating_sub(self.records));
-        // The page's buffer is sent as it is unless a record must go: then, from the first
-        // record dropped, the kept lines are copied.
-        let mut copied: Option<Vec<u8>> = None;
-        let mut count = 0u64;
-        let mut start = 0;
-        for &(print, has_id, end) in &spans {
-            let fresh = if !has_id {
-                self.without_id += 1;
-                true
-            } else if self.seen.insert(print) {
-                true
-            } else {
-                self.duplicates += 1;
-                false
-            };
-            if fresh && count < room {
-                count += 1;
-                if let Some(out) = &mut copied {
-                    out.extend_from_slice(&lines[start..end]);
-                }
-            } else if copied.is_none() {
-                copied = Some(lines[..start].to_vec());
-            }
-            start = end;
-        }
-        if !spans.is_empty() && count == 0 && room > 0 {
-            return Err(PagingError::Repeated { page: number });
-        }
-        if let Some(out) = copied {
-            lines = out;
-        }
-        self.records += count;
-        let full = self.max.is_some_and(|m| self.records >= m);
-        Ok((
-            Batch {
-                lines,
-                records: count,
-                keys,
-            },
-            full,
-        ))
-    }
-}
-
-/// A record's fingerprint: a hash of its id, or of its serialised form when it has none (then
-/// it only serves to recognise a repeated page). The flag says whether it came from an id.
-fn fingerprint(record: &Record, serialised: &[u8]) -> (u64, bool) {
-    // SipHash with fixed keys: the same id always gives the same fingerprint within a run.
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    match record_id(record) {
-        Some(id) => {
-            id.hash(&mut hasher);
-            (hasher.finish(), true)
-        }
-        None => {
-            serialised.hash(&mut hasher);
-            (hasher.finish(), false)
-        }
-    }
-}
-
-/// A hasher for keys that are already hashes.
-#[derive(Default)]
-struct Prehashed(u64);
-
-impl Hasher for Prehashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -459,11 +395,11 @@ mod tests {
         }
     }
 
-    fn fetched(ids: &[&str]) -> Fetched {
+    pub(super) fn fetched(ids: &[&str]) -> Fetched {
         Fetched::compact(page(ids), true)
     }
 
-    fn lines(batch: &Batch) -> Vec<String> {
+    pub(super) fn lines(batch: &Batch) -> Vec<String> {
         String::from_utf8(batch.lines.clone())
             .unwrap()
             .lines()
@@ -482,44 +418,6 @@ mod tests {
         keys.sort();
         assert_eq!(keys, ["_id", "n"]);
         assert_eq!(f.meta.count, 2);
-    }
-
-    #[test]
-    fn duplicates_are_skipped_and_counted() {
-        let mut t = Tracker::new(None);
-        let (a, _) = t.accept(1, fetched(&["a", "b"])).unwrap();
-        assert_eq!(a.records, 2);
-        let (b, _) = t.accept(2, fetched(&["b", "c", "a", "d"])).unwrap();
-        assert_eq!(b.records, 2);
-        assert_eq!(lines(&b), [r#"{"_id":"c","n":1}"#, r#"{"_id":"d","n":1}"#]);
-        assert_eq!((t.records, t.duplicates), (4, 2));
-    }
-
-    #[test]
-    fn page_two_repeating_page_one_is_caught() {
-        let mut t = Tracker::new(None);
-        t.accept(1, fetched(&["a", "b"])).unwrap();
-        assert!(matches!(
-            t.accept(2, fetched(&["a", "b"])),
-            Err(PagingError::PageIgnored)
-        ));
-        let mut t = Tracker::new(None);
-        t.accept(1, fetched(&["a"])).unwrap();
-        t.accept(2, fetched(&["b"])).unwrap();
-        assert!(matches!(
-            t.accept(3, fetched(&["b"])),
-            Err(PagingError::Repeated { page: 3 })
-        ));
-    }
-
-    #[test]
-    fn max_truncates_and_stops() {
-        let mut t = Tracker::new(Some(3));
-        let (_, full) = t.accept(1, fetched(&["a", "b"])).unwrap();
-        assert!(!full);
-        let (b, full) = t.accept(2, fetched(&["c", "d"])).unwrap();
-        assert_eq!((b.records, full), (1, true));
-        assert_eq!(lines(&b), [r#"{"_id":"c","n":1}"#]);
     }
 
     #[test]

@@ -19,7 +19,8 @@ impl Progress {
     /// concurrency shown is `client`'s.
     pub fn start(&self, total: Option<u64>, client: &crate::api::Client) {
         self.0.start(total, "records");
-        self.0.watch(client);
+        let client = client.clone();
+        self.0.concurrency(move || client.throttle.limit());
     }
 
     /// A page was taken in, with this many new records.

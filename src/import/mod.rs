@@ -27,10 +27,11 @@ use crate::api::Client;
 use crate::apply::journal::{Claim, Resume};
 use crate::apply::summary::Files;
 use crate::apply::{
-    self, Applier, Column, Done, Finished, Job, Layout, Limits, Outcome, Report, Results, Session,
-    Summary, UpdateWith, Writes,
+    self, Applier, Column, Done, Finished, Job, Layout, Outcome, Report, Results, Session,
+    Settings, Summary, UpdateWith, Writes,
 };
-use crate::lookup::Finder;
+use crate::lookup::duplicates::OnDuplicate;
+use crate::lookup::{Finder, Needs};
 use crate::output::beside;
 use crate::pipeline::Input;
 use crate::read::Cells;
@@ -52,8 +53,11 @@ pub enum Blank {
 pub struct Options {
     pub input: Input,
     pub mode: Mode,
-    /// The field that matches rows to customers (default: the id column, else siret, else name).
+    /// The keys that match rows to customers, tried in order (`siret,name+zipCode`; default:
+    /// the id column, else siret, else name).
     pub match_on: Option<String>,
+    /// What a row that would create a likely duplicate does instead.
+    pub on_duplicate: OnDuplicate,
     /// `--update-with`; `None` leaves it to the API profile (else PATCH).
     pub update_with: Option<UpdateWith>,
     pub blank: Blank,
@@ -61,9 +65,6 @@ pub struct Options {
     pub results: Option<PathBuf>,
     /// The journal (default: NAME.journal beside the input).
     pub journal: Option<PathBuf>,
-    pub resume: bool,
-    /// With `resume`: go on past damaged journal lines, looking up every row without a `done`.
-    pub repair: bool,
     /// Ask the server (read only) and say what each row would do.
     pub plan: bool,
     /// Validate only; no network.
@@ -71,10 +72,8 @@ pub struct Options {
     /// In delete mode, a row whose customer does not exist is a failure.
     pub strict: bool,
     pub annotate: Option<PathBuf>,
-    /// Requests in flight at most: rows are read this many windows ahead.
-    pub concurrency: usize,
-    /// When failing rows stop the run.
-    pub limits: Limits,
+    /// Concurrency, failure limits, resume and repair.
+    pub run: Settings,
 }
 
 /// One validated input row.
@@ -104,9 +103,6 @@ impl InputRow {
         (!errors.is_empty()).then(|| errors.join("; "))
     }
 }
-
-/// Rows read ahead of the slowest unfinished row, per request in flight.
-const WINDOW_PER_REQUEST: u64 = 8;
 
 /// Where an import's files go.
 struct Paths {
@@ -139,8 +135,8 @@ impl Plan {
                 journal,
                 file,
                 "import",
-                options.resume,
-                options.repair,
+                options.run.resume,
+                options.run.repair,
             )?)
         };
         Ok(Plan {
@@ -202,9 +198,10 @@ pub async fn run(plan: Plan, client: Option<&Client>, session: Session) -> anyho
         .map(|j| j.path.clone());
     let results = results(&options, &paths, &source)?;
     let producer = Rows {
-        finder: finder(client, &options, &source).await?,
+        finder: finder(client, &options, &paths, &source).await?,
         mode: options.mode,
-        key_field: source.key_field.clone(),
+        keys: source.keys.clone(),
+        on_duplicate: options.on_duplicate,
         update_with: options.update_with,
         blank: options.blank,
         strict: options.strict,
@@ -219,15 +216,14 @@ pub async fn run(plan: Plan, client: Option<&Client>, session: Session) -> anyho
     })
     .map(move |item| item.map(|row| job(row, network)))
     .boxed();
-    let window = options.concurrency as u64 * WINDOW_PER_REQUEST + 64;
     let run = apply::Run {
         applier,
         producer: Arc::new(producer),
         results,
         resume,
         session,
-        window,
-        limits: options.limits,
+        window: options.run.window(),
+        limits: options.run.limits,
     };
     let ran = apply::run(run, jobs).await?;
     let blank_rows = reader
@@ -259,29 +255,31 @@ fn applier(
     let Some(claim) = journal else {
         return Ok((Applier::plan(client.clone()), None));
     };
-    let (writer, resume) = claim.open(options.mode.as_str())?;
+    let (writer, resume) = claim.open(options.mode.as_str(), options.match_on.as_deref())?;
     Ok((Applier::new(client.clone(), Arc::new(writer)), resume))
 }
 
-/// How rows find their customers: one lookup each, or an index of the server's whole list for
-/// a file too large for that.
+/// How rows find their customers and their likely duplicates (see [`crate::lookup`]).
 async fn finder(
     client: Option<&Client>,
     options: &Options,
+    paths: &Paths,
     source: &Source,
 ) -> anyhow::Result<Finder> {
     let Some(client) = client else {
-        return Ok(Finder::Index(Default::default()));
+        return Ok(Finder::offline());
     };
-    let matching = options.mode != Mode::Create || source.has_actions;
-    if !(matching && source.is_large()) {
+    let creates = matches!(options.mode, Mode::Create | Mode::Upsert) || source.has_actions;
+    let matches = options.mode != Mode::Create || source.has_actions;
+    let wanted = Needs::for_run(creates, matches, &source.keys, source.is_large());
+    let Some(wanted) = wanted else {
         return Ok(Finder::search(client));
-    }
+    };
     crate::info!(
-        "Indexing the customers on the server by {}...",
-        source.key_field
+        "Reading the customers on the server once, to {}...",
+        wanted.purpose()
     );
-    Finder::index(client, &source.key_field)
+    Finder::index(client, &wanted, &paths.results)
         .await
         .context("cannot list the customers to match rows")
 }
@@ -308,6 +306,7 @@ fn results(options: &Options, paths: &Paths, source: &Source) -> anyhow::Result<
     if options.plan {
         columns.push(Column::Changes);
     }
+    columns.push(Column::Note);
     let layout = Layout {
         results: &paths.results,
         failed: Some(&paths.failed),

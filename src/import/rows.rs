@@ -6,10 +6,11 @@ use serde_json::Value;
 
 use super::{Blank, Mode};
 use crate::api::{record_id, ApiError, Record};
-use crate::apply::journal::Line;
+use crate::apply::journal::{Line, Op};
 use crate::apply::{Applier, Change, Done, Finished, Outcome, Producer, Step, UpdateWith};
 use crate::compare;
-use crate::lookup::{Finder, Found};
+use crate::lookup::duplicates::{Decision, OnDuplicate};
+use crate::lookup::{self, Finder, Found, Keys};
 use crate::schema::{self, Kind};
 use crate::validate::Action;
 
@@ -20,8 +21,8 @@ pub struct Wanted {
     pub record: Record,
     /// Mapped fields whose cell was blank.
     pub blank: Vec<&'static str>,
-    /// The match key's value (the id when matching on the id column).
-    pub key: Option<String>,
+    /// The id column's value.
+    pub id: Option<String>,
     /// The row's own action (`_action` column), overriding `--mode`.
     pub action: Option<Action>,
 }
@@ -30,8 +31,10 @@ pub struct Wanted {
 pub struct Rows {
     pub finder: Finder,
     pub mode: Mode,
-    /// The match key for update, upsert and delete (`id` for the id column).
-    pub key_field: String,
+    /// The keys for update, upsert and delete, tried in order (`id` for the id column).
+    pub keys: Keys,
+    /// What a row that would create a likely duplicate does instead.
+    pub on_duplicate: OnDuplicate,
     /// `--update-with`: PATCH or PUT, whatever the API profile says.
     pub update_with: Option<UpdateWith>,
     pub blank: Blank,
@@ -74,30 +77,27 @@ impl Producer for Rows {
             }) => Some(before.clone()),
             _ => None,
         };
-        let key = row.key.as_deref().filter(|k| !k.trim().is_empty());
-        let current = match (mode, key) {
+        let key = self.keys.pick(&row.record, row.id.as_deref());
+        let current = match (mode, &key) {
             (Mode::Create, _) | (Mode::Upsert, None) => Found::None,
             (Mode::Update | Mode::Delete, None) => {
                 return Err(ApiError::Local(format!(
                     "the match key ({}) is blank",
-                    self.key_field
+                    self.keys
                 )))
             }
-            (_, Some(key)) => self.finder.find(&self.key_field, key).await?,
+            (_, Some(key)) => {
+                let id = row.id.as_deref();
+                self.finder.find(&self.keys, key, &row.record, id).await?
+            }
         };
-        let absent = || {
-            format!(
-                "no customer has {} = {:?}",
-                self.key_field,
-                key.unwrap_or_default()
-            )
-        };
+        let shown = key.as_ref().map(|k| k.shown.clone()).unwrap_or_default();
+        let absent = || format!("no customer has {shown}");
+        let mut similar = None;
         let step = match (mode, current) {
             (_, Found::Many(n)) => {
                 return Err(ApiError::Local(format!(
-                    "{n} customers have {} = {:?}; fix the duplicates or match on another field",
-                    self.key_field,
-                    key.unwrap_or_default()
+                    "{n} customers have {shown}; fix the duplicates or match on another field"
                 )))
             }
             (Mode::Update, Found::None) => return Err(ApiError::Local(absent())),
@@ -116,15 +116,38 @@ impl Producer for Rows {
                     before: current,
                 },
                 done_as: Outcome::Deleted,
-                key: row.key.clone(),
+                key: key.map(|k| k.shown),
             },
-            (_, Found::None) => self.create(applier, &row)?,
+            (_, Found::None) => match self.before_create(&row, resumed.as_ref())? {
+                Decision::Create(likely) => {
+                    similar = likely;
+                    self.create(applier, &row)?
+                }
+                Decision::Skip(likely) => {
+                    return Ok(Done {
+                        similar: Some(likely),
+                        ..Done::because(
+                            Outcome::SkippedDuplicate,
+                            "left out: likely the same as a customer already there \
+                             (--on-duplicate skip)",
+                        )
+                    })
+                }
+                Decision::Update(current, likely) => {
+                    similar = Some(likely);
+                    match self.update(applier, &row, current, before, line)? {
+                        Ok(step) => step,
+                        Err(done) => return Ok(Done { similar, ..done }),
+                    }
+                }
+            },
             (_, Found::One(current)) => match self.update(applier, &row, current, before, line)? {
                 Ok(step) => step,
                 Err(done) => return Ok(done),
             },
         };
-        applier.apply(line.row, step, resumed.as_ref()).await
+        let done = applier.apply(line.row, step, resumed.as_ref()).await?;
+        Ok(Done { similar, ..done })
     }
 }
 
@@ -142,14 +165,24 @@ impl Rows {
                 missing.join(" and ")
             )));
         }
-        let find_by = (self.key_field != schema::ID).then(|| self.key_field.clone());
-        let key = crate::apply::identifying_field(&body, find_by.as_deref())
-            .map(|(_, value)| value.to_string());
+        let key = lookup::identifying(&body, Some(&self.keys)).map(|k| k.shown(&body, None));
         Ok(Step {
-            change: Change::Create { body, find_by },
+            change: Change::Create {
+                body,
+                find_by: Some(self.keys.clone()),
+            },
             done_as: Outcome::Created,
             key,
         })
+    }
+
+    /// What becomes of a row that would create a customer: created, or, when it is likely
+    /// the same as one already there, what `--on-duplicate` says (a create an earlier run sent
+    /// before dying stays a create, which the applier reconciles).
+    fn before_create(&self, row: &Wanted, resumed: Option<&Line>) -> Result<Decision, ApiError> {
+        let resumed = matches!(resumed, Some(Line::Send { op: Op::Create, .. }));
+        let body = self.body(row);
+        self.finder.before_create(&body, self.on_duplicate, resumed)
     }
 
     /// The update a row asks for, or how it ended without one (`unchanged`, or an update an
@@ -195,7 +228,10 @@ impl Rows {
         Ok(Ok(Step {
             change,
             done_as: Outcome::Updated,
-            key: row.key.clone(),
+            key: self
+                .keys
+                .pick(&row.record, row.id.as_deref())
+                .map(|k| k.shown),
         }))
     }
 

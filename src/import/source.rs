@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 
 use super::rows::Wanted;
 use super::InputRow;
-use crate::lookup::INDEX_ABOVE_ROWS;
+use crate::lookup::{Keys, INDEX_ABOVE_ROWS};
 use crate::mapping::{Ignored, Target};
 use crate::pipeline::{Input, Pipeline};
 use crate::progress::Progress;
@@ -28,8 +28,8 @@ pub struct Source {
     /// The whole file fitted in the look-ahead.
     ended: bool,
     pub headers: Vec<String>,
-    /// The match key field (`id` for the id column).
-    pub key_field: String,
+    /// The match keys, tried in order (`id` for the id column).
+    pub keys: Keys,
     /// The sheet has an `_action` column: rows may choose their own mode.
     pub has_actions: bool,
     /// Told how many rows are read, and the total at the end; set by [`Source::show`].
@@ -53,7 +53,10 @@ impl Source {
             .columns
             .iter()
             .any(|c| c.target == Target::Ignore(Ignored::Action));
-        let key_field = pipeline.key_field().unwrap_or("name").to_string();
+        let keys = match pipeline.keys() {
+            Some(keys) => keys.clone(),
+            None => Keys::parse("name").expect("name is a field"),
+        };
         let mut ahead = Vec::new();
         let mut ended = false;
         let mut data_rows = 0;
@@ -71,7 +74,7 @@ impl Source {
             ahead,
             ended,
             headers,
-            key_field,
+            keys,
             has_actions,
             progress: OnceLock::new(),
         })
@@ -186,7 +189,7 @@ fn input_row(row: &Checked) -> InputRow {
         wanted: Wanted {
             record: row.record(),
             blank: row.blank_fields().map(|f| f.name).collect(),
-            key: row.key().map(str::to_string),
+            id: row.id().map(str::to_string),
             action: row.action,
         },
     }

@@ -23,11 +23,12 @@ use crate::apply::journal::{Claim, Line};
 use crate::apply::summary::Files;
 use crate::apply::writes::sendable;
 use crate::apply::{
-    self, identifying_field, Applier, Change, Column, Done, Finished, Layout, Limits, Outcome,
-    Report, Results, Session, Step, Summary, UpdateWith, Writes,
+    self, Applier, Change, Column, Done, Finished, Layout, Outcome, Report, Results, Session,
+    Settings, Step, Summary, UpdateWith, Writes,
 };
 use crate::compare;
 use crate::export::manifest;
+use crate::lookup::{self, Keys};
 use crate::output::beside;
 use crate::side::{self, Live, Pair, Side};
 use pairs::Paired;
@@ -40,18 +41,16 @@ pub struct Options {
     pub plan: bool,
     /// Delete the customers the backup does not have.
     pub prune: bool,
-    /// The field a record is matched on when its id is not in the account.
-    pub match_on: String,
+    /// The keys a record is matched on when its id is not in the account.
+    pub match_on: Keys,
     /// Go on although the backup does not match its manifest, or some records cannot be read.
     pub force: bool,
-    pub resume: bool,
-    pub repair: bool,
     /// How updates are sent; `None`: as the API profile says, else PATCH.
     pub update_with: Option<UpdateWith>,
     /// The results file (default: NAME.restore.results.csv beside the backup).
     pub results: Option<PathBuf>,
-    pub concurrency: usize,
-    pub limits: Limits,
+    /// Concurrency, failure limits, resume and repair.
+    pub run: Settings,
     /// Records per page when listing the account.
     pub page_size: u64,
 }
@@ -99,7 +98,7 @@ impl Plan {
             true => None,
             false => {
                 let journal = beside(&options.backup, "restore.journal");
-                let (resume, repair) = (options.resume, options.repair);
+                let (resume, repair) = (options.run.resume, options.run.repair);
                 Some(Claim::take(
                     &journal,
                     &options.backup,
@@ -186,11 +185,11 @@ pub async fn match_live(
     let live = Live {
         client,
         page_size: plan.options.page_size,
-        concurrency: plan.options.concurrency.min(8),
+        concurrency: plan.options.run.concurrency.min(8),
         progress,
         cancel,
     };
-    let key = Some(plan.options.match_on.as_str());
+    let key = Some(&plan.options.match_on);
     let live = side::from_live(live, &plan.options.backup, key, true).await?;
     let resume = plan.claim.as_mut().and_then(|c| c.resume.as_mut());
     let paired = pairs::pair(&live, &plan.backup, resume)?;
@@ -211,7 +210,8 @@ pub async fn run(matched: Matched, client: &Client, session: Session) -> anyhow:
     let (applier, resume) = match claim {
         None => (Applier::plan(client.clone()), None),
         Some(claim) => {
-            let (writer, resume) = claim.open("restore")?;
+            let keys = options.match_on.to_string();
+            let (writer, resume) = claim.open("restore", Some(&keys))?;
             (Applier::new(client.clone(), Arc::new(writer)), resume)
         }
     };
@@ -247,8 +247,8 @@ pub async fn run(matched: Matched, client: &Client, session: Session) -> anyhow:
         results: Results::create(layout, None)?,
         resume,
         session,
-        window: options.concurrency as u64 * 8 + 64,
-        limits: options.limits,
+        window: options.run.window(),
+        limits: options.run.limits,
     };
     let ran = apply::run(run, futures::stream::iter(jobs)).await?;
     let files = Files {
@@ -283,7 +283,7 @@ pub enum Work {
 pub struct Restorer {
     live: Side,
     backup: Side,
-    match_on: String,
+    match_on: Keys,
     update_with: Option<UpdateWith>,
 }
 
@@ -319,7 +319,7 @@ impl apply::Producer for Restorer {
             Work::Create { new } => {
                 let body = sendable(&self.backup.record(new).map_err(local)?);
                 let key =
-                    identifying_field(&body, Some(&self.match_on)).map(|(_, v)| v.to_string());
+                    lookup::identifying(&body, Some(&self.match_on)).map(|k| k.shown(&body, None));
                 let find_by = Some(self.match_on.clone());
                 Step {
                     change: Change::Create { body, find_by },

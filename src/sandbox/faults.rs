@@ -50,6 +50,8 @@ struct Counts {
     requests: BTreeMap<String, u64>,
     statuses: BTreeMap<u16, u64>,
     dropped: u64,
+    /// GETs of the list (the collection), beside GETs of one customer.
+    lists: u64,
 }
 
 /// What the RNG decided for one request.
@@ -132,8 +134,11 @@ impl Gate {
         }
     }
 
-    fn count_request(&self, method: &Method) {
+    fn count_request(&self, method: &Method, path: &str) {
         let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        if method == Method::GET && path.trim_end_matches('/').ends_with("/customers") {
+            counts.lists += 1;
+        }
         match counts.requests.get_mut(method.as_str()) {
             Some(n) => *n += 1,
             None => {
@@ -154,7 +159,7 @@ impl Gate {
             .dropped += 1;
     }
 
-    /// `{"requests": {"GET": n, ...}, "statuses": {"200": n, ..., "dropped": n}}`
+    /// `{"requests": {"GET": n, ...}, "statuses": {"200": n, ..., "dropped": n}, "lists": n}`
     pub fn stats(&self) -> Value {
         let counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
         let mut statuses: serde_json::Map<String, Value> = counts
@@ -165,7 +170,11 @@ impl Gate {
         if counts.dropped > 0 {
             statuses.insert("dropped".to_owned(), json!(counts.dropped));
         }
-        let mut stats = json!({ "requests": counts.requests, "statuses": statuses });
+        let mut stats = json!({
+            "requests": counts.requests,
+            "statuses": statuses,
+            "lists": counts.lists,
+        });
         if let Some(capacity) = &self.capacity {
             stats["capacity"] = json!({
                 "limit": capacity.limit,
@@ -214,7 +223,7 @@ pub(crate) async fn gate(
     }
     let gate = &shared.gate;
     let method = request.method().clone();
-    gate.count_request(&method);
+    gate.count_request(&method, request.uri().path());
     let signal = request.extensions_mut().remove::<DropSignal>();
     let echoed = shared.quirks.keep_auth(request.headers());
     let draw = gate.draw();

@@ -1,27 +1,27 @@
 //! One side of a comparison of customer lists (`diff`, `restore`): a backup file in any export
 //! format, or the account itself, read once.
 //!
-//! A side keeps in memory only what pairing needs, about 32 bytes a record plus its share of
-//! two hash indexes: each record's id (hashed), match key (hashed), [`Identity`] fingerprint,
-//! row, and where its bytes are. The records themselves go to a spool file beside the input, as
+//! A side keeps in memory only what pairing needs, 40 bytes a record (and 8 more for each of
+//! the two indexes, by id and by key, of a side that is looked up in): each record's id
+//! (hashed), match key (hashed), [`Identity`] fingerprint, row, and where its bytes are. The records themselves go to a spool file beside the input, as
 //! NDJSON, and are read again only for the pairs whose fingerprints differ. So a million-record
 //! side costs tens of MB, not the gigabytes a million parsed records would.
 
+mod index;
 mod pair;
 mod read;
 
 use std::fs::File;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use anyhow::Context;
-use hashbrown::HashMap;
 
 use crate::api::Record;
 use crate::compare::Identity;
-use crate::lookup::normalise_key;
+use crate::lookup::Keys;
 use crate::output::TempFile;
+use index::Index;
 
 pub use pair::{pairs, By, Pair, Pairs};
 pub use read::{from_file, from_live, Live};
@@ -50,11 +50,6 @@ pub enum Match {
     Many,
 }
 
-type Index = HashMap<u64, u32, BuildHasherDefault<Prehashed>>;
-
-/// Marks a key shared by several records in [`Side::by_key`].
-const SHARED: u32 = u32::MAX;
-
 /// A customer list read once: what pairing needs in memory, the records in a spool.
 pub struct Side {
     /// What the side is, for messages: a file name, or `live`.
@@ -78,22 +73,25 @@ impl Side {
         self.by_id_hash(hash(id))
     }
 
-    /// The record whose match key is `key` (compared as [`normalise_key`] has it).
-    pub fn find_key(&self, field: &str, key: &str) -> Match {
-        self.by_key_hash(hash(&normalise_key(field, key)))
-    }
-
-    /// The record with the id another side's [`Entry::id`] hashes to.
+    /// The record with the id another side's [`Entry::id`] hashes to (the first, if the side
+    /// holds it twice).
     pub fn by_id_hash(&self, id: u64) -> Option<u32> {
-        (id != 0).then(|| self.by_id.get(&id).copied()).flatten()
+        if id == 0 {
+            return None;
+        }
+        self.by_id.find(id, |p| self.entries[p as usize].id).next()
     }
 
     /// The record with the key another side's [`Entry::key`] hashes to.
     pub fn by_key_hash(&self, key: u64) -> Match {
-        match (key, self.by_key.get(&key)) {
-            (0, _) | (_, None) => Match::None,
-            (_, Some(&SHARED)) => Match::Many,
-            (_, Some(&i)) => Match::One(i),
+        if key == 0 {
+            return Match::None;
+        }
+        let mut found = self.by_key.find(key, |p| self.entries[p as usize].key);
+        match (found.next(), found.next()) {
+            (None, _) => Match::None,
+            (Some(one), None) => Match::One(one),
+            (Some(_), Some(_)) => Match::Many,
         }
     }
 
@@ -101,29 +99,11 @@ impl Side {
     pub fn record(&self, index: u32) -> anyhow::Result<Record> {
         let entry = self.entries[index as usize];
         let mut bytes = vec![0; entry.len as usize];
-        read_at(&self.spool, &mut bytes, entry.at)
+        crate::output::read_at(&self.spool, &mut bytes, entry.at)
             .with_context(|| format!("cannot read back a record of {}", self.name))?;
         serde_json::from_slice(&bytes)
             .with_context(|| format!("a spooled record of {} is damaged", self.name))
     }
-}
-
-#[cfg(unix)]
-fn read_at(file: &File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
-    std::os::unix::fs::FileExt::read_exact_at(file, buf, at)
-}
-
-#[cfg(windows)]
-fn read_at(file: &File, mut buf: &mut [u8], mut at: u64) -> std::io::Result<()> {
-    while !buf.is_empty() {
-        let n = std::os::windows::fs::FileExt::seek_read(file, buf, at)?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        buf = &mut buf[n..];
-        at += n as u64;
-    }
-    Ok(())
 }
 
 /// Records a side left out.
@@ -141,7 +121,7 @@ impl Unreadable {
 /// Builds a [`Side`] from records as they are read.
 pub struct Builder {
     name: String,
-    key_field: Option<String>,
+    keys: Option<Keys>,
     entries: Vec<Entry>,
     by_id: Index,
     by_key: Index,
@@ -155,13 +135,13 @@ pub struct Builder {
 }
 
 impl Builder {
-    /// A side named `name` whose spool goes beside `beside`; `key_field` is the field records
-    /// may be matched on besides their id. Only a side the other's records are looked up in
+    /// A side named `name` whose spool goes beside `beside`; `keys` are what records may be
+    /// matched on besides their id. Only a side the other's records are looked up in
     /// (`indexed`) keeps the indexes by id and key: the other is only walked.
     pub fn new(
         name: &str,
         beside: &Path,
-        key_field: Option<&str>,
+        keys: Option<&Keys>,
         indexed: bool,
     ) -> anyhow::Result<Builder> {
         // Two sides may spool beside the same file: each spool gets a name of its own.
@@ -172,7 +152,7 @@ impl Builder {
             .with_context(|| format!("cannot create {}", spool.path().display()))?;
         Ok(Builder {
             name: name.to_string(),
-            key_field: key_field.map(str::to_string),
+            keys: keys.cloned(),
             entries: Vec::new(),
             by_id: Index::default(),
             by_key: Index::default(),
@@ -188,14 +168,14 @@ impl Builder {
 
     /// Adds one record, given as the text of a JSON object. Fails when it is not one.
     pub fn push_json(&mut self, row: u32, bytes: &[u8]) -> Result<(), serde_json::Error> {
-        let identity = Identity::of_json(bytes, self.key_field.as_deref())?;
+        let identity = Identity::of_json(bytes, self.keys.as_ref())?;
         self.add(row, identity, bytes)
             .map_err(serde_json::Error::io)
     }
 
     /// Adds one parsed record.
     pub fn push(&mut self, row: u32, record: &Record) -> std::io::Result<()> {
-        let identity = Identity::of(record, self.key_field.as_deref());
+        let identity = Identity::of(record, self.keys.as_ref());
         let bytes = serde_json::to_vec(record)?;
         self.add(row, identity, &bytes)
     }
@@ -216,15 +196,12 @@ impl Builder {
         };
         if id == 0 {
             self.without_id += 1;
-        } else if self.indexed && self.by_id.try_insert(id, index).is_err() {
-            self.duplicate_ids += 1;
+        } else if self.indexed {
+            self.by_id.push(id, index);
         }
         let key = identity.key.as_deref().map_or(0, hash);
         if key != 0 && self.indexed {
-            self.by_key
-                .entry(key)
-                .and_modify(|i| *i = SHARED)
-                .or_insert(index);
+            self.by_key.push(key, index);
         }
         self.out.write_all(bytes)?;
         self.out.write_all(b"\n")?;
@@ -240,7 +217,11 @@ impl Builder {
         Ok(())
     }
 
-    pub fn finish(self) -> anyhow::Result<Side> {
+    pub fn finish(mut self) -> anyhow::Result<Side> {
+        self.by_id.finish();
+        self.by_key.finish();
+        let entries = &self.entries;
+        self.duplicate_ids = self.by_id.repeats(|p| entries[p as usize].id);
         let file = self
             .out
             .into_inner()
@@ -267,24 +248,4 @@ impl Builder {
 /// The 64-bit hash an id or key is indexed by; never 0 (0 stands for "no id").
 fn hash(text: &str) -> u64 {
     crate::compare::hash_bytes(text.as_bytes()).max(1)
-}
-
-/// A hasher for keys that are already hashes.
-#[derive(Default)]
-struct Prehashed(u64);
-
-impl Hasher for Prehashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
 }

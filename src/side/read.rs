@@ -14,17 +14,18 @@ use super::{Builder, Side};
 use crate::api::{Client, ListQuery, Record};
 use crate::export::pager::{self, Batch};
 use crate::export::Progress;
+use crate::lookup::Keys;
 use crate::pipeline::{Input, Pipeline};
 use crate::read::records::{Record as Split, Records};
 use crate::validate::{Checked, Mode, ValidateOptions};
 
-/// Reads a backup file into a side; `key_field` is the field records may also be matched on,
+/// Reads a backup file into a side; `keys` are what records may also be matched on,
 /// and `indexed` whether the other side's records are looked up in this one. Records that
 /// cannot be read (not a JSON object, a row with errors) are left out and counted in
 /// [`Side::unreadable`], the first ones with their reason.
-pub fn from_file(path: &Path, key_field: Option<&str>, indexed: bool) -> anyhow::Result<Side> {
+pub fn from_file(path: &Path, keys: Option<&Keys>, indexed: bool) -> anyhow::Result<Side> {
     let name = path.display().to_string();
-    let mut side = Builder::new(&name, path, key_field, indexed)?;
+    let mut side = Builder::new(&name, path, keys, indexed)?;
     let format = crate::read::sniff(path)?.format;
     if format.is_json() {
         let mut records = Records::open(path, format)?;
@@ -97,10 +98,10 @@ pub struct Live<'a> {
 pub async fn from_live(
     live: Live<'_>,
     beside: &Path,
-    key_field: Option<&str>,
+    keys: Option<&Keys>,
     indexed: bool,
 ) -> anyhow::Result<Side> {
-    let mut side = Builder::new("live", beside, key_field, indexed)?;
+    let mut side = Builder::new("live", beside, keys, indexed)?;
     let plan = pager::Plan {
         query: ListQuery {
             limit: Some(live.page_size),

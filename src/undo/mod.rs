@@ -21,10 +21,11 @@ use crate::apply::journal::{Claim, Line, Lock};
 use crate::apply::summary::Files;
 use crate::apply::writes;
 use crate::apply::{
-    self, Applier, Change, Column, Done, Finished, Job, Layout, Limits, Outcome, Report, Results,
-    Session, Step, Summary, UpdateWith, Writes,
+    self, Applier, Change, Column, Done, Finished, Job, Layout, Outcome, Report, Results, Session,
+    Settings, Step, Summary, UpdateWith, Writes,
 };
 use crate::compare;
+use crate::lookup::Keys;
 use crate::output::beside;
 use crate::schema;
 use steps::{find_steps, StepReader};
@@ -41,14 +42,9 @@ pub struct Options {
     pub restore_with: Option<UpdateWith>,
     /// The results file (default: NAME.undo.results.csv beside the journal).
     pub results: Option<PathBuf>,
-    pub resume: bool,
-    /// Go on past damaged lines: of the import's journal (their changes are not undone) and,
-    /// with `resume`, of undo's own.
-    pub repair: bool,
-    /// Requests in flight at most.
-    pub concurrency: usize,
-    /// When failing rows stop the run.
-    pub limits: Limits,
+    /// Concurrency, failure limits, resume, and repair: go on past damaged lines of the
+    /// import's journal (their changes are not undone) and, with resume, of undo's own.
+    pub run: Settings,
 }
 
 /// One change of the import to reverse.
@@ -89,6 +85,8 @@ pub struct Plan {
     options: Options,
     /// Where each step's line is in the import journal, newest first.
     steps: Vec<(u32, u64)>,
+    /// The import's match keys, which find a customer undo re-creates.
+    keys: Option<Keys>,
     results: PathBuf,
     /// Undo's claim on its own journal; `None` for `--plan`, which writes none.
     claim: Option<Claim>,
@@ -109,13 +107,13 @@ impl Plan {
                     &own,
                     &options.journal,
                     "undo",
-                    options.resume,
-                    options.repair,
+                    options.run.resume,
+                    options.run.repair,
                 )?;
                 (Some(reading), Some(claim))
             }
         };
-        let steps = find_steps(&options.journal, options.repair)?;
+        let (steps, keys) = find_steps(&options.journal, options.run.repair)?;
         let results = options
             .results
             .clone()
@@ -123,6 +121,7 @@ impl Plan {
         Ok(Plan {
             options,
             steps,
+            keys,
             results,
             claim,
             _reading: reading,
@@ -144,7 +143,7 @@ pub async fn run(plan: Plan, client: &Client, session: Session) -> anyhow::Resul
     let (applier, resume) = match plan.claim {
         None => (Applier::plan(client.clone()), None),
         Some(claim) => {
-            let (writer, resume) = claim.open("undo")?;
+            let (writer, resume) = claim.open("undo", None)?;
             (Applier::new(client.clone(), Arc::new(writer)), resume)
         }
     };
@@ -179,12 +178,13 @@ pub async fn run(plan: Plan, client: &Client, session: Session) -> anyhow::Resul
         producer: Arc::new(Undoer {
             force: options.force,
             restore_with: options.restore_with,
+            keys: plan.keys.clone(),
         }),
         results: Results::create(layout, None)?,
         resume,
         session,
-        window: options.concurrency as u64 * 8 + 64,
-        limits: options.limits,
+        window: options.run.window(),
+        limits: options.run.limits,
     };
     let ran = apply::run(run, futures::stream::iter(jobs)).await?;
     let files = Files {
@@ -221,6 +221,7 @@ fn job(row: u32, step: anyhow::Result<Reversal>) -> Job<Reversal> {
 struct Undoer {
     force: bool,
     restore_with: Option<UpdateWith>,
+    keys: Option<Keys>,
 }
 
 impl apply::Producer for Undoer {
@@ -298,7 +299,8 @@ impl Undoer {
             (Reversal::Recreate { before, .. }, None) => {
                 let body = writes::sendable(before);
                 // A recreate an earlier undo made (or that was in flight when it died).
-                if let Some(record) = applier.find_created(&body, None).await?.one() {
+                let keys = self.keys.as_ref();
+                if let Some(record) = applier.find_created(&body, keys).await?.one() {
                     return Ok(Err(Done {
                         id: record_id(&record),
                         ..Done::because(Outcome::Unchanged, "already recreated")
@@ -306,7 +308,7 @@ impl Undoer {
                 }
                 Change::Create {
                     body,
-                    find_by: None,
+                    find_by: self.keys.clone(),
                 }
             }
         };

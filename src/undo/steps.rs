@@ -14,20 +14,27 @@ use super::Reversal;
 use crate::apply::journal::{Line, Lines};
 use crate::apply::Outcome;
 use crate::error::usage;
+use crate::lookup::Keys;
 
 /// What `--repair` would do when the import's journal is damaged, for the refusal.
 const ADVICE: &str = "Add --repair to undo what the other lines record (the change on a \
                       damaged line, if any, is then not undone)";
 
+/// Each step's row, and where its line starts in the journal.
+pub type Positions = Vec<(u32, u64)>;
+
 /// Where the steps to take are in the import journal, newest first: the line of each row's
 /// last successful outcome. Only positions are kept, so a million-row undo holds a few MB; each
-/// step is read again when its turn comes ([`StepReader`]).
-pub fn find_steps(path: &Path, repair: bool) -> anyhow::Result<Vec<(u32, u64)>> {
+/// step is read again when its turn comes ([`StepReader`]). Also the import's match keys,
+/// which find a customer undo re-creates.
+pub fn find_steps(path: &Path, repair: bool) -> anyhow::Result<(Positions, Option<Keys>)> {
     let mut lines = Lines::open(path, repair, ADVICE)?;
     let mut last: HashMap<u32, u64> = HashMap::new();
     let mut complete = false;
-    match lines.first()? {
-        Some(Line::Start { mode, .. }) if mode != "undo" => {}
+    let keys = match lines.first()? {
+        Some(Line::Start { mode, match_on, .. }) if mode != "undo" => {
+            match_on.and_then(|keys| Keys::parse(&keys).ok())
+        }
         Some(Line::Start { .. }) => {
             return Err(usage(format!(
                 "{} is the journal of an undo, not of an import",
@@ -40,7 +47,7 @@ pub fn find_steps(path: &Path, repair: bool) -> anyhow::Result<Vec<(u32, u64)>> 
                 path.display()
             )))
         }
-    }
+    };
     while let Some((at, line)) = lines.next_line()? {
         match line {
             Line::End { complete: true, .. } => complete = true,
@@ -60,7 +67,7 @@ pub fn find_steps(path: &Path, repair: bool) -> anyhow::Result<Vec<(u32, u64)>> 
     }
     let mut steps: Vec<(u32, u64)> = last.into_iter().collect();
     steps.sort_unstable_by_key(|&(_, at)| std::cmp::Reverse(at));
-    Ok(steps)
+    Ok((steps, keys))
 }
 
 /// The step a journal line asks for: a successful create, update or delete with its id, or an

@@ -1,16 +1,11 @@
 //! The checks that look across a row's fields (RCS against SIRET, a name to create, contacts
-//! gathered from column groups) and across rows (a match key seen before), run after every
-//! field of the row has been coerced.
-
-use std::fmt::Write as _;
+//! gathered from column groups), run after every field of the row has been coerced. The
+//! checks across rows (a key or a customer seen before) are in [`super::repeats`].
 
 use super::field::too_long;
 use super::record::{State, CONTACT_KEYS};
-use super::{
-    cell_of, coerce, problem, Action, Checked, KeySource, Mode, Problem, Severity, Validator,
-};
+use super::{cell_of, coerce, problem, Action, Checked, Mode, Problem, Severity, Validator};
 use crate::read::Cells;
-use crate::schema::{Kind, FIELDS};
 
 /// The most characters one key of a contact (name, e-mail, phone, role) may hold.
 const CONTACT_CHARS: usize = 1_000;
@@ -218,92 +213,6 @@ impl Validator {
                 "",
                 &self.columns,
             ));
-        }
-    }
-
-    /// Builds the row's match key, hashes it and prefetches its slot in the key table, so
-    /// that the lookup in `check_key`, after the rest of the row's checks, finds it in cache.
-    pub(super) fn prepare_key(&mut self, cells: &Cells, out: &mut Checked) {
-        out.key_hash = None;
-        out.key_state = State::Absent;
-        let Some((source, _, _)) = self.key else {
-            return;
-        };
-        out.key.clear();
-        let state = match source {
-            KeySource::Id => {
-                out.key.push_str(&out.id);
-                if out.id.is_empty() {
-                    State::Blank
-                } else {
-                    State::Ok
-                }
-            }
-            KeySource::Slot(i) => {
-                let s = &out.slots[i];
-                if s.state == State::Ok {
-                    match FIELDS[i].kind {
-                        Kind::Integer => {
-                            let _ = write!(out.key, "{}", s.int);
-                        }
-                        Kind::Boolean => out.key.push_str(if s.flag { "true" } else { "false" }),
-                        _ => out.key.push_str(s.text(cells)),
-                    }
-                }
-                s.state
-            }
-        };
-        if state == State::Ok {
-            let h = self.keys.hash(&out.key);
-            // Fetched while the rest of the row is checked.
-            self.keys.prefetch(h);
-            out.key_hash = Some(h);
-        }
-        out.key_state = state;
-    }
-
-    /// Reports a key already seen on an earlier row (and, on update, a row without a key).
-    /// Rows must come in file order.
-    pub(super) fn check_key(&mut self, out: &mut Checked) {
-        if out.blank_row || matches!(out.action, Some(Action::Ignore | Action::Done)) {
-            return;
-        }
-        let Some((_, field, col)) = self.key else {
-            return;
-        };
-        let state = out.key_state;
-        match state {
-            State::Ok => {
-                out.has_key = true;
-                let h = out.key_hash.unwrap_or_else(|| self.keys.hash(&out.key));
-                if let Some(first) = self.keys.insert(&out.key, h, out.row) {
-                    let msg = format!("{field} {:?} already appears on row {first}", out.key);
-                    let value = cell_of(&out.cells, col).to_string();
-                    out.problems.push(problem(
-                        out.row,
-                        col,
-                        field,
-                        Severity::Error,
-                        msg,
-                        &value,
-                        &self.columns,
-                    ));
-                }
-            }
-            State::Blank | State::Absent if self.mode_of(out).finds_existing() => {
-                let mode = self.mode_of(out).as_str();
-                let msg = format!("{field} is blank: {mode} needs it to find the customer");
-                out.problems.push(problem(
-                    out.row,
-                    col,
-                    field,
-                    Severity::Error,
-                    msg,
-                    "",
-                    &self.columns,
-                ));
-            }
-            _ => {}
         }
     }
 }

@@ -1,4 +1,5 @@
-//! The set of match keys seen so far in a file, to report a key repeated on a later row.
+//! What a file's earlier rows held, to report a repeat on a later row: the match keys seen so
+//! far ([`KeySet`], exact), and the hashed values likely duplicates are found by ([`Seen`]).
 //!
 //! A million keys must cost little memory and time. Key bytes (with the row they first
 //! appeared on) live in fixed-size arena chunks that never move; the table is an
@@ -126,6 +127,75 @@ impl KeySet {
     }
 }
 
+/// 64-bit hashes of values seen, each with the first row that had it. For warnings (likely
+/// duplicates), where two values sharing a hash (about one chance in 10^13 per pair) would
+/// cost a wrong warning, never a row: 12 bytes a slot, no key bytes kept.
+#[derive(Default)]
+pub struct Seen {
+    /// 0 when empty; a hash of 0 is stored as 1. The length is a power of two.
+    hashes: Vec<u64>,
+    rows: Vec<u32>,
+    len: usize,
+}
+
+impl Seen {
+    fn start(&self, h: u64) -> usize {
+        (h as usize) & (self.hashes.len() - 1)
+    }
+
+    /// The first row that had `h`.
+    pub fn get(&self, h: u64) -> Option<u32> {
+        let h = h.max(1);
+        if self.hashes.is_empty() {
+            return None;
+        }
+        let mask = self.hashes.len() - 1;
+        let mut i = self.start(h);
+        loop {
+            match self.hashes[i] {
+                0 => return None,
+                x if x == h => return Some(self.rows[i]),
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+
+    /// Records that `row` had `h`, unless an earlier row did.
+    pub fn insert(&mut self, h: u64, row: u32) {
+        let h = h.max(1);
+        if (self.len + 1) * 4 > self.hashes.len() * 3 {
+            self.grow();
+        }
+        let mask = self.hashes.len() - 1;
+        let mut i = self.start(h);
+        loop {
+            match self.hashes[i] {
+                0 => break,
+                x if x == h => return,
+                _ => i = (i + 1) & mask,
+            }
+        }
+        self.hashes[i] = h;
+        self.rows[i] = row;
+        self.len += 1;
+    }
+
+    fn grow(&mut self) {
+        let size = (self.hashes.len() * 2).max(1024);
+        let hashes = std::mem::replace(&mut self.hashes, vec![0; size]);
+        let rows = std::mem::replace(&mut self.rows, vec![0; size]);
+        let mask = size - 1;
+        for (h, row) in hashes.into_iter().zip(rows).filter(|(h, _)| *h != 0) {
+            let mut i = self.start(h);
+            while self.hashes[i] != 0 {
+                i = (i + 1) & mask;
+            }
+            self.hashes[i] = h;
+            self.rows[i] = row;
+        }
+    }
+}
+
 /// The (row, key bytes) stored at `at`.
 fn stored(chunks: &[Vec<u8>], at: u32) -> (u32, &[u8]) {
     let chunk = &chunks[(at >> CHUNK_BITS) as usize];
@@ -167,6 +237,19 @@ mod tests {
         assert_eq!(set.insert("b", h, 3), None);
         assert_eq!(set.insert("b", h, 4), Some(3));
         assert_eq!(set.insert("a", h, 5), Some(2));
+    }
+
+    #[test]
+    fn seen_hashes_keep_their_first_row() {
+        let mut seen = Seen::default();
+        assert_eq!(seen.get(5), None);
+        for h in 0..10_000u64 {
+            seen.insert(h.wrapping_mul(0x9E37_79B9_7F4A_7C15), h as u32 + 2);
+        }
+        seen.insert(7u64.wrapping_mul(0x9E37_79B9_7F4A_7C15), 99);
+        assert_eq!(seen.get(7u64.wrapping_mul(0x9E37_79B9_7F4A_7C15)), Some(9));
+        assert_eq!(seen.get(0), Some(2), "a hash of 0 is kept too");
+        assert_eq!(seen.get(12_345), None);
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //!
 //! The rules are DESIGN.md's "Data rules": booleans in English and French, integers with
 //! thousands separators, trimmed NFC text, SIRET with its checksum, RCS against SIRET, Arabic
-//! script in the Arabic fields, e-mails in contacts, `name` to create, and a match key that
-//! appears once per file. A [`Validator`] is built once per sheet from its [`Mapping`] (all
+//! script in the Arabic fields, e-mails in contacts, `name` to create, a match key that
+//! appears once per file, and a warning for rows likely to be the same customer. A [`Validator`] is built once per sheet from its [`Mapping`] (all
 //! configuration mistakes surface then, as usage errors) and checks rows into a reused
 //! [`Checked`].
 
@@ -14,10 +14,13 @@ mod field;
 mod keys;
 mod plan;
 mod record;
+mod repeats;
+pub mod server;
 
 use serde::Serialize;
 
 use crate::error;
+use crate::lookup::key::{Keys, Part};
 use crate::mapping::{Mapping, Target};
 use crate::read::Cells;
 use crate::schema::FIELDS;
@@ -52,7 +55,7 @@ impl Mode {
     }
 
     /// Modes that find an existing customer and need nothing else from the row.
-    fn finds_existing(self) -> bool {
+    pub fn finds_existing(self) -> bool {
         matches!(self, Mode::Update | Mode::Delete)
     }
 }
@@ -89,8 +92,9 @@ impl Action {
 #[derive(Debug, Clone, Default)]
 pub struct ValidateOptions {
     pub mode: Mode,
-    /// The field whose value finds a row's customer (`id`, `siret`, ...). Default: the id
-    /// column when mapped, else siret when mapped, else name.
+    /// The keys that find a row's customer, as `--match-on` gives them (`siret,name+zipCode`;
+    /// see [`crate::lookup::key`]). Default: the id column when mapped, else siret when
+    /// mapped, else name.
     pub match_on: Option<String>,
 }
 
@@ -128,12 +132,6 @@ struct GroupPlan {
     cols: [Option<usize>; 4],
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum KeySource {
-    Id,
-    Slot(usize),
-}
-
 /// Checks rows of one sheet. Holds the plan derived from the mapping and the match keys seen
 /// so far.
 pub struct Validator {
@@ -144,15 +142,20 @@ pub struct Validator {
     action_col: Option<usize>,
     /// The `_outcome` column of a results file or annotated copy read back.
     outcome_col: Option<usize>,
-    key: Option<plan::Key>,
+    /// The keys rows are matched on, when there are any.
+    matching: Option<plan::MatchKeys>,
     mode: Mode,
     /// (letter, header) per column, for problems.
     columns: Vec<(String, String)>,
     keys: KeySet,
-    /// The `fields` entry of the key field, checked before the others.
-    key_plan: Option<usize>,
+    /// The `fields` entries of the keys' fields, checked before the others.
+    key_plans: Vec<usize>,
     /// Reused buffer for text being cleaned.
     scratch: String,
+    /// Reused buffer for a key as the key table holds it.
+    key_scratch: String,
+    /// The rows seen so far that would create a customer, for likely duplicates.
+    lookalikes: repeats::Lookalikes,
     /// `Checked::slots` indices of the fields the row-level checks read.
     at: Slots,
 }
@@ -163,6 +166,8 @@ struct Slots {
     siret: usize,
     rcs: usize,
     contacts: usize,
+    zip: usize,
+    city: usize,
 }
 
 fn slot_of(name: &str) -> usize {
@@ -180,7 +185,7 @@ impl Validator {
         mapping.check().map_err(|e| error::usage(e.to_string()))?;
         let fields = plan::field_plans(mapping);
         let id_col = mapping.column_of(Target::Id).map(|c| c.index);
-        let key = plan::match_key(mapping, opts, id_col)?;
+        let matching = plan::match_keys(mapping, opts, id_col)?;
         let action_col = mapping
             .columns
             .iter()
@@ -202,7 +207,7 @@ impl Validator {
             id_col,
             action_col,
             outcome_col,
-            key,
+            matching,
             mode: opts.mode,
             columns: mapping
                 .columns
@@ -210,17 +215,31 @@ impl Validator {
                 .map(|c| (c.letter.clone(), c.header.clone()))
                 .collect(),
             keys: KeySet::default(),
-            key_plan: None,
+            key_plans: Vec::new(),
             scratch: String::new(),
+            key_scratch: String::new(),
+            lookalikes: repeats::Lookalikes::default(),
             at: Slots {
                 name: slot_of("name"),
                 siret: slot_of("siret"),
                 rcs: slot_of("rcs"),
                 contacts: slot_of("contacts"),
+                zip: slot_of("zipCode"),
+                city: slot_of("city"),
             },
         };
-        if let Some((KeySource::Slot(slot), _, _)) = v.key {
-            v.key_plan = v.fields.iter().position(|p| p.slot == slot);
+        if let Some(matching) = &v.matching {
+            for key in matching.keys.iter() {
+                for part in key.parts() {
+                    let plan = match part {
+                        Part::Field(slot) => v.fields.iter().position(|p| p.slot == *slot),
+                        Part::Id => None,
+                    };
+                    if let Some(plan) = plan.filter(|p| !v.key_plans.contains(p)) {
+                        v.key_plans.push(plan);
+                    }
+                }
+            }
         }
         v.check_defaults()?;
         Ok(v)
@@ -259,15 +278,16 @@ impl Validator {
         Ok(())
     }
 
-    /// The field rows are matched on (`id` for the id column), when there is one.
-    pub fn key_field(&self) -> Option<&'static str> {
-        self.key.map(|(_, field, _)| field)
+    /// The keys rows are matched on, when there are any.
+    pub fn keys(&self) -> Option<&Keys> {
+        self.matching.as_ref().map(|m| &m.keys)
     }
 
     /// Checks the row in `out.row` / `out.cells` (and `out.ragged`), filling the rest of `out`.
     pub fn check(&mut self, out: &mut Checked) {
         self.check_row(out);
         self.check_key(out);
+        self.check_likely(out);
     }
 
     /// Every check that needs this row alone: all but the repeated key. Leaves the row's key
@@ -323,8 +343,9 @@ impl Validator {
         if let Some(c) = self.id_col {
             coerce::clean_text(cells.get(c).unwrap_or(""), &mut out.id);
         }
-        // The key first, so its table slot is fetched while the rest of the row is checked.
-        if let Some(k) = self.key_plan {
+        // The keys first, so the key's table slot is fetched while the rest of the row is
+        // checked.
+        for &k in &self.key_plans {
             run_plan(
                 &self.fields[k],
                 &cells,
@@ -336,7 +357,7 @@ impl Validator {
         }
         self.prepare_key(&cells, out);
         for (i, plan) in self.fields.iter().enumerate() {
-            if Some(i) != self.key_plan {
+            if !self.key_plans.contains(&i) {
                 run_plan(plan, &cells, row, &self.columns, out, &mut self.scratch);
             }
         }

@@ -4,13 +4,20 @@
 
 use super::field::{max_chars, FieldPlan, Rule};
 use super::record::CONTACT_KEYS;
-use super::{slot_of, GroupPlan, KeySource, Mode, ValidateOptions};
+use super::{slot_of, GroupPlan, Mode, ValidateOptions};
 use crate::error;
+use crate::lookup::key::{Key, Keys, Part};
 use crate::mapping::{Mapping, Target};
-use crate::schema::{self, Kind, FIELDS};
+use crate::schema::FIELDS;
 
-/// The key rows are matched on: where it comes from, the field's name, its column.
-pub(super) type Key = (KeySource, &'static str, Option<usize>);
+/// The keys rows are matched on, as the checks use them.
+pub(super) struct MatchKeys {
+    pub keys: Keys,
+    /// The column of each key's first field, where a repeat of the key is reported.
+    pub columns: Vec<Option<usize>>,
+    /// A key is the SIRET alone: a SIRET seen twice is already an error.
+    pub siret_is_key: bool,
+}
 
 /// One plan per field that a column or a mapping-file default feeds, in schema order.
 pub(super) fn field_plans(mapping: &Mapping) -> Vec<FieldPlan> {
@@ -67,56 +74,25 @@ pub(super) fn contact_groups(mapping: &Mapping) -> Vec<GroupPlan> {
     groups.into_iter().map(|(_, g)| g).collect()
 }
 
-/// The key rows are matched on: `--match-on`, else the id column, else siret, else name. A
-/// mode that finds existing customers needs an id column or `--match-on`.
-pub(super) fn match_key(
+/// The keys rows are matched on: `--match-on`, else the id column, else siret, else name.
+/// Every field a key names needs a column; a mode that finds existing customers needs an id
+/// column or `--match-on`.
+pub(super) fn match_keys(
     mapping: &Mapping,
     opts: &ValidateOptions,
     id_col: Option<usize>,
-) -> anyhow::Result<Option<Key>> {
-    let key = match opts.match_on.as_deref() {
-        Some(name) if name == schema::ID || name == "_id" => match id_col {
-            Some(c) => Some((KeySource::Id, schema::ID, Some(c))),
-            None => {
-                return Err(error::usage(
-                    "--match-on id: no column of the sheet is the id (_id or id)",
-                ))
-            }
-        },
-        Some(name) => {
-            let field = schema::field(name).ok_or_else(|| {
-                error::usage(format!(
-                    "--match-on {name}: not a field; use id or one of {}",
-                    FIELDS.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
-                ))
-            })?;
-            if field.kind == Kind::Contacts {
-                return Err(error::usage(
-                    "--match-on contacts: contacts cannot find a customer",
-                ));
-            }
-            let col = mapping.column_of(Target::Field(field)).map(|c| c.index);
-            if col.is_none() {
-                return Err(error::usage(format!(
-                    "--match-on {name}: no column of the sheet maps to {name}"
-                )));
-            }
-            Some((KeySource::Slot(slot_of(name)), field.name, col))
+) -> anyhow::Result<Option<MatchKeys>> {
+    let keys = match opts.match_on.as_deref() {
+        Some(text) => {
+            let keys =
+                Keys::parse(text).map_err(|e| error::usage(format!("--match-on {text}: {e}")))?;
+            Some(keys)
         }
-        None => {
-            if let Some(c) = id_col {
-                Some((KeySource::Id, schema::ID, Some(c)))
-            } else {
-                ["siret", "name"].into_iter().find_map(|name| {
-                    let col = mapping.column_of_field(name)?.index;
-                    Some((
-                        KeySource::Slot(slot_of(name)),
-                        schema::field(name)?.name,
-                        Some(col),
-                    ))
-                })
-            }
-        }
+        None if id_col.is_some() => Some(Keys::single(Key::field(Part::Id))),
+        None => ["siret", "name"]
+            .into_iter()
+            .find(|name| mapping.column_of_field(name).is_some())
+            .map(|name| Keys::single(Key::field(Part::Field(slot_of(name))))),
     };
     if opts.mode.finds_existing() && id_col.is_none() && opts.match_on.is_none() {
         return Err(error::usage(format!(
@@ -124,7 +100,35 @@ pub(super) fn match_key(
             opts.mode.as_str()
         )));
     }
-    Ok(key)
+    let Some(keys) = keys else {
+        return Ok(None);
+    };
+    let column = |part: Part| match part {
+        Part::Id => id_col,
+        Part::Field(i) => mapping
+            .column_of(Target::Field(&FIELDS[i]))
+            .map(|c| c.index),
+    };
+    for key in keys.iter() {
+        if let Some(&part) = key.parts().iter().find(|&&p| column(p).is_none()) {
+            let name = part.name();
+            return Err(error::usage(match part {
+                Part::Id => {
+                    format!("--match-on {key}: no column of the sheet is the id (_id or id)")
+                }
+                Part::Field(_) => {
+                    format!("--match-on {key}: no column of the sheet maps to {name}")
+                }
+            }));
+        }
+    }
+    let columns = keys.iter().map(|key| column(key.parts()[0])).collect();
+    let siret_is_key = keys.iter().any(|k| k.to_string() == "siret");
+    Ok(Some(MatchKeys {
+        keys,
+        columns,
+        siret_is_key,
+    }))
 }
 
 /// Refuses create and upsert when nothing feeds `name`, unless an action column lets each row

@@ -140,6 +140,8 @@ pub struct Checked {
     pub(crate) contacts: ContactList,
     pub(crate) id: String,
     pub(crate) key: String,
+    /// Which of the keys the row has (its place in the list), when `key` is set.
+    pub(crate) key_index: u8,
     pub(crate) has_key: bool,
     /// The row's own action from an `_action` column, when it has one.
     pub action: Option<super::Action>,
@@ -168,6 +170,7 @@ impl Checked {
             contacts: ContactList::default(),
             id: String::new(),
             key: String::new(),
+            key_index: 0,
             has_key: false,
             action: None,
             key_state: State::Absent,
@@ -185,10 +188,15 @@ impl Checked {
         (!self.id.is_empty()).then_some(self.id.as_str())
     }
 
-    /// The match key (id, `--match-on` field, else siret, else name) as compared for
-    /// duplicates, when the row has a valid one.
+    /// The match key (id, the first `--match-on` key the row has, else siret, else name) in
+    /// its compared form, when the row has a valid one.
     pub fn key(&self) -> Option<&str> {
         self.has_key.then_some(self.key.as_str())
+    }
+
+    /// Which of the `--match-on` keys [`Checked::key`] is (its place in the list).
+    pub fn key_index(&self) -> Option<usize> {
+        self.has_key.then_some(usize::from(self.key_index))
     }
 
     /// The valid value of `field`, or `None` when absent, blank or invalid.

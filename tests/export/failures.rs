@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use custbulk::sandbox::Options;
 
-use super::fake::{docs_page, fake_api};
+use super::fake::{docs_page, fake_api, next_only_page};
 use super::*;
 use crate::util::stderr;
 use crate::util::{stdout, Workdir};
@@ -77,6 +77,35 @@ async fn a_server_that_repeats_a_later_page_is_caught() {
     assert_code(&out, 3);
     assert!(stderr(&out).contains("repeats pages"), "{}", stderr(&out));
     assert_eq!(files_in(&wd), Vec::<String>::new());
+}
+
+/// The hostile helper's find: a list that tells no total, only `hasNextPage`, and whose page 3
+/// comes back empty although page 2 said more would follow, was exported as complete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_that_breaks_off_after_promising_more_is_caught() {
+    // Pages 1 and 2 say more follows; page 3 is empty (and says there is no more).
+    let broken = fake_api(|page| {
+        Some(match page {
+            1 | 2 => next_only_page(page, 3),
+            _ => next_only_page(page, 2),
+        })
+    })
+    .await;
+    let wd = Workdir::new();
+    let out = custbulk(&wd, &broken, &["export", "x.ndjson"]).await;
+    assert_code(&out, 3);
+    assert!(
+        stderr(&out).contains("page 3 came back empty"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(files_in(&wd), Vec::<String>::new());
+    // The same list ending as it says it does (page 2 says no more) is whole.
+    let whole = fake_api(|page| Some(next_only_page(page, 2))).await;
+    let out = custbulk(&wd, &whole, &["export", "x.ndjson", "--output", "json"]).await;
+    assert_code(&out, 0);
+    let summary: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(summary["records"], 4);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,5 +1,5 @@
 //! A minimal HTTP/1.1 server for the failures the sandbox cannot produce: dying mid-export,
-//! ignoring `page`, repeating pages.
+//! ignoring `page`, repeating pages, a list that breaks off.
 
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -41,7 +41,11 @@ pub async fn fake_server(
             }
             let head = String::from_utf8_lossy(&head);
             let mut request = head.split_whitespace();
-            let (method, target) = (request.next().unwrap_or(""), request.next().unwrap_or(""));
+            let (Some(method), Some(target)) = (request.next(), request.next()) else {
+                // A connection closed before its request (a client dropping a request it no
+                // longer needs) is no request: it must not count as one, nor kill the server.
+                continue;
+            };
             let Some(body) = respond(method, target) else {
                 return; // the listener and this connection drop: the server is gone
             };
@@ -65,4 +69,13 @@ pub fn docs_page(page: u64, total_pages: u64) -> String {
            "totalPages": total_pages, "hasNextPage": page < total_pages,
            "nextPage": if page < total_pages { json!(page + 1) } else { Value::Null }})
     .to_string()
+}
+
+/// A page of two records whose envelope tells no total, only `hasNextPage` (and `page`), for
+/// a list of `pages` pages; pages past them are empty.
+pub fn next_only_page(page: u64, pages: u64) -> String {
+    let docs: Vec<Value> = (0..if page <= pages { 2 } else { 0 })
+        .map(|i| json!({"_id": format!("p{page}r{i}"), "name": format!("Client {page}-{i}")}))
+        .collect();
+    json!({"docs": docs, "page": page, "hasNextPage": page < pages}).to_string()
 }

@@ -24,9 +24,18 @@ enum List {
     Short,
     /// Every page is page 1.
     Repeating,
+    /// No total, only `hasNextPage`: page 1 says more follows, page 2 is empty.
+    BrokenOff,
 }
 
 fn page_of(list: List, page: u64) -> String {
+    if let List::BrokenOff = list {
+        let docs: Vec<Value> = (0..if page == 1 { PAGE } else { 0 })
+            .map(|i| json!({"_id": format!("c{i}"), "name": format!("Client {i}"), "siret": siret(i)}))
+            .collect();
+        return json!({"docs": docs, "limit": PAGE, "page": page, "hasNextPage": page == 1})
+            .to_string();
+    }
     let page_shown = match list {
         List::Repeating => 1,
         _ => page,
@@ -51,10 +60,6 @@ async fn upsert(list: List) -> (std::process::Output, Vec<String>) {
     let writes = Arc::new(Mutex::new(Vec::new()));
     let seen = writes.clone();
     let base = fake_server(move |method, target| {
-        // A page request cut off when the run stops reaches the server as no request at all.
-        if method.is_empty() {
-            return None;
-        }
         if method != "GET" {
             seen.lock().unwrap().push(format!("{method} {target}"));
             return Some("{}".into());
@@ -112,5 +117,20 @@ async fn a_list_that_repeats_its_first_page_stops_the_upsert_before_any_write() 
     assert_code(&out, 3);
     let message = stderr(&out);
     assert!(message.contains("ignores `page`"), "{message}");
+    assert!(writes.is_empty(), "nothing was sent: {writes:?}");
+}
+
+/// The hostile helper's find: with no total to compare with, a list that breaks off after its
+/// first page (which said more would follow) gave an index of 1000 of the 1500 customers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_that_breaks_off_after_promising_more_stops_the_upsert_before_any_write() {
+    let (out, writes) = upsert(List::BrokenOff).await;
+    assert_code(&out, 3);
+    let message = stderr(&out);
+    assert!(
+        message.contains("page 2 of the list came back empty"),
+        "{message}"
+    );
+    assert!(message.contains("nothing was sent"), "{message}");
     assert!(writes.is_empty(), "nothing was sent: {writes:?}");
 }

@@ -120,6 +120,7 @@ async fn behaviour_variants_and_quirks_are_flags_of_the_command() {
         "siret",
         "--echo-auth",
     ]);
+    custbulk::api::install_tls_provider();
     let client = reqwest::Client::new();
     let post = |body: Value| {
         client

@@ -11,6 +11,10 @@
 //!   failed, or when `recent` climbed 30% past the baseline (the server is queueing us);
 //! - a change is judged only once a whole limit's worth of requests sent after it has come
 //!   back, since the answers to requests sent before cannot show its effect;
+//! - the first queue in slow start goes where Little's law puts the server's places (in flight ×
+//!   the fastest round trip ÷ the window's), when that is below the cut, and the baseline is
+//!   read afresh: a doubling, or a walk through a list that opened wide
+//!   ([`Controller::open_at`]), may have overshot many times;
 //! - on a throttle, when the server's pace since the last one (answers a second × round trip,
 //!   Little's law) explains a lower limit than the cut, it goes there at once: a rate limit;
 //! - after push-back, the limit stays at or below where it was cut to for 30 s, then grows one
@@ -20,6 +24,7 @@
 //! A fixed limit (`--concurrency N`) is measured the same way, for the summary, but never moved.
 
 mod reason;
+mod rule;
 mod slot;
 mod stats;
 
@@ -34,7 +39,7 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use reason::{Ms, Reason};
+use reason::Reason;
 pub use slot::Slot;
 use stats::{Ewma, Held, Histogram};
 
@@ -54,6 +59,10 @@ impl Concurrency {
     pub const INITIAL: usize = 4;
     /// The default cap of the adaptive limit (`--max-concurrency`).
     pub const MAX: usize = 64;
+    /// The limit a walk through a list opens at ([`Controller::open_at`]): its pages are
+    /// reads, which a server that cannot take them all queues or refuses at no harm, and a
+    /// short list is over in the round trips a ramp from [`Concurrency::INITIAL`] would take.
+    pub const READS: usize = 32;
 
     /// The most requests that may ever be in flight.
     pub fn most(&self) -> usize {
@@ -149,6 +158,10 @@ struct State {
     grown: Instant,
     /// Doubling per steady window, until the first decrease.
     slow_start: bool,
+    /// After the first queue's cut ([`Controller::drain`]), answers to requests sent before it
+    /// are not measured: they waited in the queue it drains, and would be taken for a queue
+    /// still there.
+    drained_at: Option<Instant>,
     /// The first request, and the last throttle (429/503), with the answers since.
     first: Option<Instant>,
     throttled_at: Option<Instant>,
@@ -241,6 +254,7 @@ impl Controller {
                 ceiling: None,
                 grown: Instant::now(),
                 slow_start: true,
+                drained_at: None,
                 first: None,
                 throttled_at: None,
                 answers_since_throttle: 0,
@@ -277,6 +291,26 @@ impl Controller {
                 _permit: permit,
                 begun: None,
             };
+        }
+    }
+
+    /// Opens a run of reads at `n` in flight (at most the cap) instead of the usual start, then
+    /// adapts as ever. Only an adaptive limit that has not moved yet opens: a run that has
+    /// already learnt the server's pace keeps it.
+    pub fn open_at(&self, n: usize) {
+        if !self.adaptive {
+            return;
+        }
+        let change = {
+            let mut state = self.lock();
+            let n = n.min(self.max);
+            if state.changes > 0 || !state.slow_start || n <= state.limit {
+                return;
+            }
+            self.set(&mut state, Instant::now(), n, Reason::Reads)
+        };
+        if let Some((from, to, reason)) = change {
+            crate::debug!("Concurrency {from} → {to}: {reason}.");
         }
     }
 
@@ -335,9 +369,11 @@ impl Controller {
                         state.fresh += 1;
                     }
                     let secs = rtt.as_secs_f64();
-                    state.window.sum += secs;
-                    state.window.count += 1;
                     state.rtts.add(secs);
+                    if state.drained_at.is_none_or(|at| begun >= at) {
+                        state.window.sum += secs;
+                        state.window.count += 1;
+                    }
                 }
                 Signal::Pushback(pushback) => {
                     // Push-back to a request sent before the last change was already answered
@@ -383,125 +419,6 @@ impl Controller {
         change
     }
 
-    /// The rule: decrease on push-back or a queue, grow while steady, else hold.
-    fn judge(
-        &self,
-        state: &mut State,
-        window: &Window,
-        now: Instant,
-    ) -> Option<(usize, usize, Reason)> {
-        if let Some(pushback) = window.pushback {
-            return self.pushed_back(state, now, pushback);
-        }
-        if window.held_back {
-            return None;
-        }
-        let (recent, baseline) = (state.recent?, state.baseline?);
-        let noise = (DEVIATION_SCALE * recent.deviation()).min(MAX_WIDENING * baseline);
-        if recent.mean > baseline * (1.0 + QUEUEING) + noise && state.fresh >= state.limit {
-            if state.limit == 1 {
-                // One request at a time cannot queue behind our own: the server got slower.
-                crate::debug!(
-                    "One request at a time takes {} now, against {} earlier: that is the \
-                     server's own pace, taken as the new baseline.",
-                    Ms(recent.mean),
-                    Ms(baseline)
-                );
-                state.baseline = Some(recent.mean);
-                return None;
-            }
-            let reason = Reason::Queueing {
-                rtt: recent.mean,
-                baseline,
-            };
-            return self.decrease(state, now, reason);
-        }
-        let steady = recent.mean <= baseline * (1.0 + STEADY);
-        let judged = state.fresh >= state.limit;
-        if steady && window.reached && judged && state.limit < self.max && may_grow(state, now) {
-            // Slow start: double until the first sign of a queue or push-back, then one step.
-            let target = if state.slow_start {
-                state.limit * 2
-            } else {
-                state.limit + 1
-            };
-            let reason = Reason::Steady { rtt: recent.mean };
-            return self.set(state, now, target.min(self.max), reason);
-        }
-        None
-    }
-
-    /// Push-back: cut by 10%, and stay at or below the cut for [`CEILING_MEMORY`].
-    fn pushed_back(
-        &self,
-        state: &mut State,
-        now: Instant,
-        pushback: Pushback,
-    ) -> Option<(usize, usize, Reason)> {
-        let explained = match (pushback, state.recent) {
-            (Pushback::Throttled(status), Some(recent)) => {
-                self.explained(state, now, status, recent)
-            }
-            _ => None,
-        };
-        let change = match explained {
-            Some((need, reason)) => self.set(state, now, need, reason),
-            None => self.decrease(state, now, Reason::Pushback(pushback)),
-        };
-        state.slow_start = false;
-        state.ceiling = Some((state.limit + 1, now));
-        change
-    }
-
-    /// After a throttle: the limit that the server's pace since the last throttle explains, by
-    /// Little's law (answers a second × round trip = requests in flight), when it is below the
-    /// usual cut. That is a rate limit's level, reached in one step instead of a cut per
-    /// `Retry-After` pause.
-    fn explained(
-        &self,
-        state: &mut State,
-        now: Instant,
-        status: u16,
-        recent: Ewma,
-    ) -> Option<(usize, Reason)> {
-        let since = state.throttled_at.or(state.first)?;
-        // Counted from the end of the pause that followed the last throttle (the server's
-        // allowance was unused while we waited), over a second at least: rate limits are
-        // counted per second or longer, so a burst that spent a second's allowance in a third
-        // of it is that allowance, not three times it.
-        let since = state
-            .paused_until
-            .filter(|p| *p > since && *p < now)
-            .unwrap_or(since);
-        let answers = std::mem::take(&mut state.answers_since_throttle);
-        state.throttled_at = Some(now);
-        let secs = now.duration_since(since).as_secs_f64().max(1.0);
-        let rate = answers as f64 / secs;
-        // Rounded up: 5.5 in flight are met by 6, and the probe above waits 30 s.
-        let need = ((rate * recent.mean).ceil() as usize).max(1);
-        let cut = ((state.limit as f64 * DECREASE) as usize).max(1);
-        let reason = Reason::Explained {
-            status,
-            rate,
-            rtt: recent.mean,
-        };
-        (need < cut).then_some((need, reason))
-    }
-
-    fn decrease(
-        &self,
-        state: &mut State,
-        now: Instant,
-        reason: Reason,
-    ) -> Option<(usize, usize, Reason)> {
-        state.slow_start = false;
-        let target = ((state.limit as f64 * DECREASE) as usize).max(1);
-        if target == state.limit {
-            return None;
-        }
-        self.set(state, now, target, reason)
-    }
-
     /// Moves the limit, giving or retiring permits.
     fn set(
         &self,
@@ -541,19 +458,5 @@ impl Controller {
         state.changes += 1;
         self.limit.store(target, Ordering::Relaxed);
         Some((from, target, reason))
-    }
-}
-
-/// Whether the limit may grow by one now, given the last push-back: freely below the ceiling
-/// (a decrease for a queue since then), and to it or above only after [`CEILING_MEMORY`] of
-/// calm, one step per [`PROBE_STEP`].
-fn may_grow(state: &State, now: Instant) -> bool {
-    match state.ceiling {
-        None => true,
-        Some((ceiling, _)) if state.limit + 1 < ceiling => true,
-        Some((_, at)) => {
-            now.duration_since(at) >= CEILING_MEMORY
-                && now.duration_since(state.grown) >= PROBE_STEP
-        }
     }
 }

@@ -15,7 +15,15 @@ pub(super) enum Reason {
         rtt: f64,
         baseline: f64,
     },
+    /// The first queue, in slow start: the server's places, by Little's law.
+    Drained {
+        rtt: f64,
+        pace: f64,
+        places: usize,
+    },
     Pushback(Pushback),
+    /// A walk through a list opens wide ([`super::Controller::open_at`]).
+    Reads,
     /// Throttled, and the answers a second since the last throttle explain this limit.
     Explained {
         status: u16,
@@ -34,17 +42,27 @@ impl fmt::Display for Reason {
                 Ms(rtt),
                 Ms(baseline)
             ),
+            Reason::Drained { rtt, pace, places } => write!(
+                f,
+                "round trip {} against the fastest {}: the server serves about {places} at \
+                 once",
+                Ms(rtt),
+                Ms(pace)
+            ),
             Reason::Pushback(Pushback::Throttled(429)) => {
                 f.write_str("the server answered 429 (too many requests)")
             }
             Reason::Pushback(Pushback::Throttled(status)) => {
                 write!(f, "the server answered {status} (unavailable)")
             }
+            Reason::Reads => f.write_str(
+                "a walk through the list opens wide (its pages are reads, cheap to queue or refuse)",
+            ),
             Reason::Pushback(Pushback::Timeout) => f.write_str("a request timed out"),
             Reason::Pushback(Pushback::Connection) => f.write_str("a connection failed"),
             Reason::Explained { status, rate, rtt } => write!(
                 f,
-                "{}; {rate:.0} answers a second at {} each need about {:.0} in flight",
+                "{}; {rate:.0} answers a second at {} each need {:.1} in flight",
                 Reason::Pushback(Pushback::Throttled(status)),
                 Ms(rtt),
                 rate * rtt

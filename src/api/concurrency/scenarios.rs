@@ -242,3 +242,81 @@ async fn a_fixed_limit_never_moves() {
     assert!(!report.adaptive);
     assert!(report.median_ms.unwrap() > 40.0, "still measured");
 }
+
+/// A run of reads opened at [`Concurrency::READS`], as export's pager opens one.
+fn opened_wide() -> Arc<Throttle> {
+    let throttle = adaptive(64);
+    throttle.open_at(Concurrency::READS);
+    throttle
+}
+
+#[tokio::test(start_paused = true)]
+async fn reads_opened_wide_find_a_smaller_server_in_one_cut() {
+    for (places, jitter) in [(4, 0.0), (4, 0.5), (16, 0.0), (16, 1.0)] {
+        let server = Arc::new(Server::new(40).jitter(jitter).capacity(places));
+        let throttle = opened_wide();
+        assert_eq!(throttle.limit(), Concurrency::READS);
+        let run = drive(&throttle, &server, Duration::from_secs(10)).await;
+        let report = &run.report;
+        // The first wave of answers is the server's pace, not the queue behind it: without
+        // it, 32 against 4 places took an 80 ms baseline and settled at twice the places.
+        let unloaded = 40.0 * (1.0 + jitter / 2.0);
+        assert!(
+            report.baseline_ms.unwrap() <= unloaded * 1.1,
+            "{places} places, jitter {jitter}: {report:?}"
+        );
+        // One cut to at most the places (Little's law) within the first second, not twenty
+        // of 10%, then growth one step a round trip to the places and a little past them.
+        let high = places + places / 2;
+        assert!(
+            run.limits[..10].iter().any(|l| *l <= places)
+                && run.limits[20..].iter().all(|l| (places..=high).contains(l)),
+            "{places} places, jitter {jitter}: {:?}",
+            run.limits
+        );
+        let bound = places as f64 / (unloaded / 1000.0);
+        let rate = run.answered as f64 / 10.0;
+        assert!(rate >= 0.9 * bound, "{places} places: {rate} requests/s");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn reads_opened_wide_keep_a_larger_server_busy() {
+    let server = Arc::new(Server::new(40).capacity(32));
+    let run = drive(&opened_wide(), &server, Duration::from_secs(10)).await;
+    assert!(
+        run.limits.iter().all(|l| *l >= 30),
+        "never far below the 32 places: {:?}",
+        run.limits
+    );
+    assert!((32..=40).contains(&run.report.settled), "{:?}", run.report);
+    let server = Arc::new(Server::new(40).jitter(1.0));
+    let run = drive(&opened_wide(), &server, Duration::from_secs(5)).await;
+    assert_eq!(run.report.limit, 64, "grows to the cap: {:?}", run.limits);
+}
+
+#[tokio::test(start_paused = true)]
+async fn only_an_adaptive_limit_that_never_moved_opens_wide() {
+    let fixed = Throttle::new(Concurrency::Fixed(8), None);
+    fixed.open_at(Concurrency::READS);
+    assert_eq!(fixed.limit(), 8);
+    let capped = Throttle::new(
+        Concurrency::Adaptive {
+            initial: 4,
+            max: 12,
+        },
+        None,
+    );
+    capped.open_at(Concurrency::READS);
+    assert_eq!(capped.limit(), 12, "never past the cap");
+    let server = Arc::new(Server::new(40).capacity(4));
+    let moved = adaptive(64);
+    drive(&moved, &server, Duration::from_secs(2)).await;
+    let before = moved.limit();
+    moved.open_at(Concurrency::READS);
+    assert_eq!(
+        moved.limit(),
+        before,
+        "a limit that has learnt the server keeps it"
+    );
+}

@@ -69,11 +69,22 @@ impl Histogram {
 
     /// The median, as the geometric middle of its bucket.
     pub fn median(&self) -> Option<f64> {
-        let half = self.total.div_ceil(2).max(1);
+        self.quantile(0.5)
+    }
+
+    /// The fastest round trip, to within 2%.
+    pub fn fastest(&self) -> Option<f64> {
+        self.quantile(0.0)
+    }
+
+    /// The round trip that this fraction of them do not exceed, as the geometric middle of its
+    /// bucket.
+    fn quantile(&self, fraction: f64) -> Option<f64> {
+        let rank = ((self.total as f64 * fraction).ceil() as u64).max(1);
         let mut seen = 0;
         for (index, count) in self.counts.iter().enumerate() {
             seen += count;
-            if seen >= half && self.total > 0 {
+            if seen >= rank && self.total > 0 {
                 return Some(SMALLEST * GROWTH.powf(index as f64 + 0.5));
             }
         }
@@ -151,6 +162,8 @@ mod tests {
         }
         let median = h.median().unwrap() * 1000.0;
         assert!((median - 41.0).abs() < 41.0 * 0.02, "{median}");
+        let fastest = h.fastest().unwrap() * 1000.0;
+        assert!((fastest - 10.0).abs() < 10.0 * 0.02, "{fastest}");
         h.add(1e6);
         h.add(0.0);
         assert_eq!(h.count(), 7);

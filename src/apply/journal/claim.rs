@@ -54,12 +54,20 @@ impl Claim {
         })
     }
 
-    /// Opens the journal to write: reopened to resume, else started for `mode`. Call it once
-    /// the run is sure to start (after connecting), so a refused run leaves no journal.
-    pub fn open(self, mode: &str) -> anyhow::Result<(Writer, Option<Resume>)> {
+    /// Opens the journal to write: reopened to resume, else started for `mode` matching on
+    /// `match_on`. Call it once the run is sure to start (after connecting), so a refused run
+    /// leaves no journal.
+    pub fn open(
+        self,
+        mode: &str,
+        match_on: Option<&str>,
+    ) -> anyhow::Result<(Writer, Option<Resume>)> {
         let writer = match &self.resume {
             Some(_) => Writer::reopen(&self.path, self.lock)?,
-            None => Writer::create(&self.path, &self.input, &self.fingerprint, mode, self.lock)?,
+            None => {
+                let (path, input, print) = (&self.path, &self.input, &self.fingerprint);
+                Writer::create(path, input, print, mode, match_on, self.lock)?
+            }
         };
         Ok((writer, self.resume))
     }

@@ -304,6 +304,7 @@ mod tests {
             error: None,
             before: None,
             after: None,
+            similar: None,
         }
     }
 
@@ -324,7 +325,7 @@ mod tests {
         let fingerprint = Fingerprint::of(&input).unwrap();
         let path = dir.join("in.journal");
         let lock = Lock::take(&path, "import").unwrap();
-        let writer = Writer::create(&path, &input, &fingerprint, "create", lock).unwrap();
+        let writer = Writer::create(&path, &input, &fingerprint, "create", None, lock).unwrap();
         writer.append(&send(2)).unwrap();
         writer.append(&done(2, "id2")).unwrap();
         writer.append(&send(3)).unwrap();

