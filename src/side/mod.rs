@@ -82,6 +82,18 @@ impl Side {
         self.by_id.find(id, |p| self.entries[p as usize].id).next()
     }
 
+    /// As [`Side::by_id_hash`], trying the record at `near` first: two backups of one account
+    /// list its customers in the same order, so the record after the last one matched is
+    /// nearly always the next match, found without a lookup in the index (a cache miss or
+    /// several a record). Only where ids are known to be unique, so that it is the first.
+    pub fn by_id_hash_near(&self, id: u64, near: usize) -> Option<u32> {
+        let unique = self.duplicate_ids == 0 && !self.by_id.is_empty();
+        match self.entries.get(near) {
+            Some(entry) if unique && id != 0 && entry.id == id => Some(near as u32),
+            _ => self.by_id_hash(id),
+        }
+    }
+
     /// The record with the key another side's [`Entry::key`] hashes to.
     pub fn by_key_hash(&self, key: u64) -> Match {
         if key == 0 {

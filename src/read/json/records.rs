@@ -469,7 +469,11 @@ mod tests {
                 assert_eq!(kind, Record::Text);
                 let at = r.at() as usize;
                 assert_eq!(r.bytes(), &text.as_bytes()[at..at + r.bytes().len()]);
-                assert_eq!(r.bytes().trim_ascii(), texts[n].as_bytes(), "record {number}");
+                assert_eq!(
+                    r.bytes().trim_ascii(),
+                    texts[n].as_bytes(),
+                    "record {number}"
+                );
                 n += 1;
             }
             assert_eq!(n, texts.len());
