@@ -101,7 +101,11 @@ impl Identity {
             }
             // Writing the canonical form parses every value it does not take as written.
             hasher.field(name);
-            write_canonical(value, &mut hasher)?;
+            match value.as_bytes()[0] {
+                // Checked whole by the scan: a string without escapes, or a boolean.
+                b'"' | b't' | b'f' if plain => hasher.bytes(value.as_bytes()),
+                _ => write_canonical(value, &mut hasher)?,
+            }
         }
         let id = id.or(other_id);
         let key = match (keys, keyed) {
@@ -239,11 +243,21 @@ fn write_object(text: &str, out: &mut Fingerprint) -> serde_json::Result<()> {
 /// The hash of each field (its name and canonical value, as serde_json writes it), added
 /// up. Each field's bytes are gathered first and hashed at once, so however the value is
 /// written (in one piece, or by serde_json in many) the hash is the same.
-#[derive(Default)]
 struct Fingerprint {
     sum: u64,
     field: Vec<u8>,
     open: bool,
+}
+
+impl Default for Fingerprint {
+    fn default() -> Fingerprint {
+        Fingerprint {
+            sum: 0,
+            // A customer's longest field (contacts, notes) without growing, most of the time.
+            field: Vec::with_capacity(1024),
+            open: false,
+        }
+    }
 }
 
 impl Fingerprint {
