@@ -12,6 +12,7 @@ use std::io::Write;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+use super::fields::{self, Field, Fields, OBJECT, OBJECT_END};
 use super::{canonical, canonical_value};
 use crate::api::{record_id, Record};
 use crate::lookup::Keys;
@@ -50,46 +51,79 @@ impl Identity {
     }
 
     /// The identity of one JSON object as written: the same as [`Identity::of`] its parsed
-    /// form gives, without building it.
+    /// form gives, without building it. Its fields are found by a scan of our own
+    /// ([`fields`]), or by serde when the scan cannot vouch for them (which also says what is
+    /// wrong with a record that is not an object).
     pub fn of_json(bytes: &[u8], keys: Option<&Keys>) -> serde_json::Result<Identity> {
         let text = simdutf8::basic::from_utf8(bytes)
             .map_err(|_| serde::de::Error::custom("the record is not valid UTF-8"))?;
+        let mut scan = Fields::new(text);
+        if let Ok(identity) = Identity::of_fields(&mut scan, keys) {
+            if scan.whole() {
+                return Ok(identity);
+            }
+        }
         let RawFields(fields) = serde_json::from_str(text)?;
+        let fields = fields.iter().map(|(name, raw)| Field {
+            name,
+            value: raw.get(),
+            plain: false,
+        });
+        Identity::of_fields(fields, keys)
+    }
+
+    /// The identity of an object's fields as written; a value the scan did not check
+    /// ([`Field::plain`]) is checked here, parsed or not.
+    fn of_fields<'a>(
+        fields: impl Iterator<Item = Field<'a>>,
+        keys: Option<&Keys>,
+    ) -> serde_json::Result<Identity> {
         let mut hasher = Fingerprint::default();
         let (mut id, mut other_id) = (None, None);
         // Only the few fields the keys name are parsed.
-        let mut keyed = Record::new();
-        for (field, raw) in &fields {
-            let text = raw.get();
-            match field.as_ref() {
-                "_id" => id = raw_id(text)?,
-                "id" => other_id = raw_id(text)?,
+        let mut keyed = keys.map(|_| Record::new());
+        for Field { name, value, plain } in fields {
+            match name {
+                "_id" => id = raw_id(value)?,
+                "id" => other_id = raw_id(value)?,
                 _ => {}
             }
-            if keys.is_some_and(|keys| keys.names(field)) {
-                keyed.insert(field.to_string(), serde_json::from_str(text)?);
+            if let (Some(keys), Some(keyed)) = (keys, &mut keyed) {
+                if keys.names(name) {
+                    keyed.insert(name.to_string(), serde_json::from_str(value)?);
+                }
             }
-            if schema::is_server_field(field) || is_blank(text)? {
+            if schema::is_server_field(name) || is_blank(value)? {
+                if !plain {
+                    fields::check(value)?;
+                }
                 continue;
             }
-            hasher.field(field);
-            write_canonical(text, &mut hasher)?;
+            // Writing the canonical form parses every value it does not take as written.
+            hasher.field(name);
+            match value.as_bytes()[0] {
+                // Checked whole by the scan: a string without escapes, or a boolean.
+                b'"' | b't' | b'f' if plain => hasher.bytes(value.as_bytes()),
+                _ => write_canonical(value, &mut hasher)?,
+            }
         }
         let id = id.or(other_id);
-        if let Some(id) = &id {
-            keyed.insert("_id".into(), id.as_str().into());
-        }
+        let key = match (keys, keyed) {
+            (Some(keys), Some(mut keyed)) => {
+                if let Some(id) = &id {
+                    keyed.insert("_id".into(), id.as_str().into());
+                }
+                pairing_key(keys, &keyed)
+            }
+            _ => None,
+        };
         Ok(Identity {
             id,
-            key: keys.and_then(|keys| pairing_key(keys, &keyed)),
+            key,
             fingerprint: hasher.finish(),
         })
     }
 }
-
-/// The bytes that open and close a JSON object (named, so that no brace stands alone in code).
-const OBJECT: u8 = 0x7b;
-const OBJECT_END: u8 = 0x7d;
 
 /// An id as [`record_id`] reads it: a non-empty string, a number, or `{"$oid": ...}`.
 fn raw_id(text: &str) -> serde_json::Result<Option<String>> {
@@ -134,40 +168,8 @@ fn write_canonical(text: &str, out: &mut Fingerprint) -> serde_json::Result<()> 
         Some(b'-' | b'0'..=b'9') if b.len() < 16 && b[1..].iter().all(u8::is_ascii_digit) => {
             out.bytes(b)
         }
-        Some(b'[') => {
-            let items: Vec<&RawValue> = serde_json::from_str(text)?;
-            out.bytes(b"[");
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.bytes(b",");
-                }
-                match is_blank(item.get())? {
-                    true => out.bytes(b"null"),
-                    false => write_canonical(item.get(), out)?,
-                }
-            }
-            out.bytes(b"]");
-        }
-        Some(&OBJECT) => {
-            let RawFields(mut fields) = serde_json::from_str(text)?;
-            fields.retain(|(k, _)| !k.starts_with('_'));
-            fields.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            out.bytes(&[OBJECT]);
-            let mut first = true;
-            for (key, value) in &fields {
-                if is_blank(value.get())? {
-                    continue;
-                }
-                if !first {
-                    out.bytes(b",");
-                }
-                first = false;
-                let _ = serde_json::to_writer(&mut *out, key.as_ref());
-                out.bytes(b":");
-                write_canonical(value.get(), out)?;
-            }
-            out.bytes(&[OBJECT_END]);
-        }
+        Some(b'[') => write_array(text, out)?,
+        Some(&OBJECT) => write_object(text, out)?,
         _ => {
             let value: Value = serde_json::from_str(text)?;
             if let Some(value) = canonical_value(&value) {
@@ -178,14 +180,84 @@ fn write_canonical(text: &str, out: &mut Fingerprint) -> serde_json::Result<()> 
     Ok(())
 }
 
+/// See [`write_canonical`]: the items of an array, found by [`fields::items`] or by serde.
+fn write_array(text: &str, out: &mut Fingerprint) -> serde_json::Result<()> {
+    let mut items = Vec::new();
+    if fields::items(text, &mut items).is_none() {
+        let parsed: Vec<&RawValue> = serde_json::from_str(text)?;
+        items = parsed.iter().map(|item| item.get()).collect();
+    }
+    out.bytes(b"[");
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.bytes(b",");
+        }
+        match is_blank(item)? {
+            true => out.bytes(b"null"),
+            false => write_canonical(item, out)?,
+        }
+    }
+    out.bytes(b"]");
+    Ok(())
+}
+
+/// See [`write_canonical`]: the fields of an object, found by [`Fields`] or by serde.
+fn write_object(text: &str, out: &mut Fingerprint) -> serde_json::Result<()> {
+    let mut scan = Fields::new(text);
+    let mut fields: Vec<(Cow<str>, &str)> =
+        scan.by_ref().map(|f| (f.name.into(), f.value)).collect();
+    if !scan.whole() {
+        let RawFields(parsed) = serde_json::from_str(text)?;
+        fields = parsed.into_iter().map(|(k, v)| (k, v.get())).collect();
+    }
+    // What is left out is still checked, as parsing the record would.
+    for (_, value) in fields.iter().filter(|(k, _)| k.starts_with('_')) {
+        fields::check(value)?;
+    }
+    fields.retain(|(k, _)| !k.starts_with('_'));
+    fields.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    out.bytes(&[OBJECT]);
+    let mut first = true;
+    for (key, value) in &fields {
+        if is_blank(value)? {
+            continue;
+        }
+        if !first {
+            out.bytes(b",");
+        }
+        first = false;
+        if key.bytes().all(|c| c >= 0x20 && c != b'"' && c != b'\\') {
+            out.bytes(b"\"");
+            out.bytes(key.as_bytes());
+            out.bytes(b"\"");
+        } else {
+            let _ = serde_json::to_writer(&mut *out, key.as_ref());
+        }
+        out.bytes(b":");
+        write_canonical(value, out)?;
+    }
+    out.bytes(&[OBJECT_END]);
+    Ok(())
+}
+
 /// The hash of each field (its name and canonical value, as serde_json writes it), added
 /// up. Each field's bytes are gathered first and hashed at once, so however the value is
 /// written (in one piece, or by serde_json in many) the hash is the same.
-#[derive(Default)]
 struct Fingerprint {
     sum: u64,
     field: Vec<u8>,
     open: bool,
+}
+
+impl Default for Fingerprint {
+    fn default() -> Fingerprint {
+        Fingerprint {
+            sum: 0,
+            // A customer's longest field (contacts, notes) without growing, most of the time.
+            field: Vec::with_capacity(1024),
+            open: false,
+        }
+    }
 }
 
 impl Fingerprint {
@@ -314,6 +386,33 @@ mod tests {
                 let fast = Identity::of_json(text.as_bytes(), Some(&keys)).unwrap();
                 prop_assert_eq!(fast, Identity::of(&parsed, Some(&keys)), "{}", text);
             }
+            // The scan of our own, not serde, read it.
+            let mut scan = Fields::new(&text);
+            prop_assert!(scan.by_ref().count() == parsed.len() && scan.whole(), "{}", text);
+        }
+
+        /// A record damaged anywhere is refused exactly when serde refuses it.
+        #[test]
+        fn a_damaged_record_is_refused_as_serde_refuses_it(
+            record in record(),
+            at in any::<prop::sample::Index>(),
+            damage in prop_oneof![
+                Just(""), Just("\""), Just(","), Just(":"), Just("}"), Just("]"), Just("["),
+                Just("\\"), Just("\t"), Just("\u{c}"), Just("0"), Just("-"), Just("."),
+                Just("e"), Just("n"), Just(" "),
+            ],
+            cut in any::<bool>(),
+        ) {
+            let text = serde_json::to_string(&record).unwrap();
+            let mut at = at.index(text.len() + 1);
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            let rest = if cut { text[at..].chars().skip(1).collect() } else { text[at..].to_string() };
+            let damaged = format!("{}{damage}{rest}", &text[..at]);
+            let serde = serde_json::from_str::<Record>(&damaged);
+            let fast = Identity::of_json(damaged.as_bytes(), None);
+            prop_assert_eq!(fast.is_ok(), serde.is_ok(), "{}", damaged);
         }
     }
 

@@ -190,6 +190,7 @@ pub fn differences(old: &[(String, Value)], new: &[(String, Value)]) -> Vec<Chan
     out
 }
 
+mod fields;
 mod identity;
 
 pub(crate) use identity::hash_bytes;

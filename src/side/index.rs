@@ -36,15 +36,20 @@ impl Index {
             .filter(move |p| full(*p) == hash)
     }
 
-    /// Records whose hash an earlier record already had.
+    /// Records whose hash an earlier record already had. Only slots that share their top bits
+    /// (a few hundred in a million) need the full hash looked up.
     pub fn repeats(&self, full: impl Fn(u32) -> u64) -> u64 {
         let mut repeats = 0;
-        let mut group = 0;
-        while group < self.slots.len() {
-            let top = self.slots[group] & !0xffff_ffff;
-            let end = group + self.slots[group..].partition_point(|s| s & !0xffff_ffff == top);
-            let mut seen: Vec<u64> = Vec::new();
-            for slot in &self.slots[group..end] {
+        let mut seen: Vec<u64> = Vec::new();
+        for group in self
+            .slots
+            .chunk_by(|a, b| a & !0xffff_ffff == b & !0xffff_ffff)
+        {
+            if group.len() < 2 {
+                continue;
+            }
+            seen.clear();
+            for slot in group {
                 let hash = full((slot & 0xffff_ffff) as u32);
                 if seen.contains(&hash) {
                     repeats += 1;
@@ -52,9 +57,12 @@ impl Index {
                     seen.push(hash);
                 }
             }
-            group = end;
         }
         repeats
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
     }
 }
 

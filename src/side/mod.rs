@@ -3,9 +3,11 @@
 //!
 //! A side keeps in memory only what pairing needs, 40 bytes a record (and 8 more for each of
 //! the two indexes, by id and by key, of a side that is looked up in): each record's id
-//! (hashed), match key (hashed), [`Identity`] fingerprint, row, and where its bytes are. The records themselves go to a spool file beside the input, as
-//! NDJSON, and are read again only for the pairs whose fingerprints differ. So a million-record
-//! side costs tens of MB, not the gigabytes a million parsed records would.
+//! (hashed), match key (hashed), [`Identity`] fingerprint, row, and where its bytes are. A
+//! JSON or NDJSON backup holds its records as written, so its side points at them in the file
+//! itself; the records of a sheet or of the account go to a spool file beside the input, as
+//! NDJSON. Records are read again only for the pairs whose fingerprints differ. So a
+//! million-record side costs tens of MB, not the gigabytes a million parsed records would.
 
 mod index;
 mod pair;
@@ -63,8 +65,11 @@ pub struct Side {
     pub without_id: u64,
     /// Records left out because they could not be read, with the first ones' rows and reasons.
     pub unreadable: Unreadable,
-    spool: File,
-    _spool: TempFile,
+    /// Where the records' bytes are: the backup itself, or the spool.
+    records: File,
+    /// What `records` is, for messages.
+    records_path: std::path::PathBuf,
+    _spool: Option<TempFile>,
 }
 
 impl Side {
@@ -82,6 +87,18 @@ impl Side {
         self.by_id.find(id, |p| self.entries[p as usize].id).next()
     }
 
+    /// As [`Side::by_id_hash`], trying the record at `near` first: two backups of one account
+    /// list its customers in the same order, so the record after the last one matched is
+    /// nearly always the next match, found without a lookup in the index (a cache miss or
+    /// several a record). Only where ids are known to be unique, so that it is the first.
+    pub fn by_id_hash_near(&self, id: u64, near: usize) -> Option<u32> {
+        let unique = self.duplicate_ids == 0 && !self.by_id.is_empty();
+        match self.entries.get(near) {
+            Some(entry) if unique && id != 0 && entry.id == id => Some(near as u32),
+            _ => self.by_id_hash(id),
+        }
+    }
+
     /// The record with the key another side's [`Entry::key`] hashes to.
     pub fn by_key_hash(&self, key: u64) -> Match {
         if key == 0 {
@@ -95,14 +112,20 @@ impl Side {
         }
     }
 
-    /// The record at `index`, read again from the spool.
+    /// The record at `index`, read again from the backup or the spool.
     pub fn record(&self, index: u32) -> anyhow::Result<Record> {
         let entry = self.entries[index as usize];
         let mut bytes = vec![0; entry.len as usize];
-        crate::output::read_at(&self.spool, &mut bytes, entry.at)
-            .with_context(|| format!("cannot read back a record of {}", self.name))?;
-        serde_json::from_slice(&bytes)
-            .with_context(|| format!("a spooled record of {} is damaged", self.name))
+        let path = self.records_path.display();
+        crate::output::read_at(&self.records, &mut bytes, entry.at)
+            .with_context(|| format!("cannot read back a record of {} from {path}", self.name))?;
+        serde_json::from_slice(&bytes).with_context(|| {
+            format!(
+                "record {} of {} is no longer what was read from {path}: was the file changed \
+                 while custbulk ran?",
+                entry.row, self.name
+            )
+        })
     }
 }
 
@@ -129,9 +152,19 @@ pub struct Builder {
     duplicate_ids: u64,
     without_id: u64,
     unreadable: Unreadable,
-    out: BufWriter<File>,
-    at: u64,
-    spool: TempFile,
+    store: Store,
+}
+
+/// Where a side's records are kept.
+enum Store {
+    /// In the file being read, where they already are.
+    InPlace(std::path::PathBuf),
+    /// Written to a spool as they come, at `at`.
+    Spool {
+        out: BufWriter<File>,
+        at: u64,
+        spool: TempFile,
+    },
 }
 
 impl Builder {
@@ -150,7 +183,23 @@ impl Builder {
         let spool = TempFile::beside(beside, &format!("side{n}"));
         let file = File::create(spool.path())
             .with_context(|| format!("cannot create {}", spool.path().display()))?;
-        Ok(Builder {
+        let store = Store::Spool {
+            out: BufWriter::with_capacity(256 * 1024, file),
+            at: 0,
+            spool,
+        };
+        Ok(Builder::with(name, keys, indexed, store))
+    }
+
+    /// A side of the JSON records of `file`, added with [`Builder::push_in_place`]: nothing
+    /// is spooled, the records are read again from the file.
+    pub fn in_place(file: &Path, keys: Option<&Keys>, indexed: bool) -> Builder {
+        let name = file.display().to_string();
+        Builder::with(&name, keys, indexed, Store::InPlace(file.to_path_buf()))
+    }
+
+    fn with(name: &str, keys: Option<&Keys>, indexed: bool, store: Store) -> Builder {
+        Builder {
             name: name.to_string(),
             keys: keys.cloned(),
             entries: Vec::new(),
@@ -160,10 +209,8 @@ impl Builder {
             duplicate_ids: 0,
             without_id: 0,
             unreadable: Unreadable::default(),
-            out: BufWriter::with_capacity(256 * 1024, file),
-            at: 0,
-            spool,
-        })
+            store,
+        }
     }
 
     /// Adds one record, given as the text of a JSON object. Fails when it is not one.
@@ -171,6 +218,20 @@ impl Builder {
         let identity = Identity::of_json(bytes, self.keys.as_ref())?;
         self.add(row, identity, bytes)
             .map_err(serde_json::Error::io)
+    }
+
+    /// Adds one record of an [`Builder::in_place`] side: the text of a JSON object, which
+    /// lies at `at` in its file. Fails when it is not one.
+    pub fn push_in_place(
+        &mut self,
+        row: u32,
+        bytes: &[u8],
+        at: u64,
+    ) -> Result<(), serde_json::Error> {
+        debug_assert!(matches!(self.store, Store::InPlace(_)));
+        let identity = Identity::of_json(bytes, self.keys.as_ref())?;
+        self.entry(row, identity, at, bytes.len());
+        Ok(())
     }
 
     /// Adds one parsed record.
@@ -188,7 +249,21 @@ impl Builder {
         }
     }
 
+    /// Adds a record, spooling its bytes.
     fn add(&mut self, row: u32, identity: Identity, bytes: &[u8]) -> std::io::Result<()> {
+        let Store::Spool { out, at, .. } = &mut self.store else {
+            unreachable!("a side read in place takes records with push_in_place");
+        };
+        let start = *at;
+        out.write_all(bytes)?;
+        out.write_all(b"\n")?;
+        *at += bytes.len() as u64 + 1;
+        self.entry(row, identity, start, bytes.len());
+        Ok(())
+    }
+
+    /// Adds a record's entry, and indexes it.
+    fn entry(&mut self, row: u32, identity: Identity, at: u64, len: usize) {
         let index = self.entries.len() as u32;
         let id = match &identity.id {
             Some(id) => hash(id),
@@ -203,18 +278,15 @@ impl Builder {
         if key != 0 && self.indexed {
             self.by_key.push(key, index);
         }
-        self.out.write_all(bytes)?;
-        self.out.write_all(b"\n")?;
         self.entries.push(Entry {
             row,
             id,
             key,
             fingerprint: identity.fingerprint,
-            at: self.at,
-            len: bytes.len() as u32,
+            at,
+            // Records are bounded well below 4 GB (MAX_RECORD_BYTES, a page's record).
+            len: len as u32,
         });
-        self.at += bytes.len() as u64 + 1;
-        Ok(())
     }
 
     pub fn finish(mut self) -> anyhow::Result<Side> {
@@ -222,15 +294,20 @@ impl Builder {
         self.by_key.finish();
         let entries = &self.entries;
         self.duplicate_ids = self.by_id.repeats(|p| entries[p as usize].id);
-        let file = self
-            .out
-            .into_inner()
-            .map_err(|e| e.into_error())
-            .and_then(|mut f| f.flush().map(|_| f))
-            .with_context(|| format!("cannot write {}", self.spool.path().display()))?;
-        drop(file);
-        let spool = File::open(self.spool.path())
-            .with_context(|| format!("cannot read {}", self.spool.path().display()))?;
+        let (records_path, spool) = match self.store {
+            Store::InPlace(path) => (path, None),
+            Store::Spool { out, spool, .. } => {
+                let file = out
+                    .into_inner()
+                    .map_err(|e| e.into_error())
+                    .and_then(|mut f| f.flush().map(|_| f))
+                    .with_context(|| format!("cannot write {}", spool.path().display()))?;
+                drop(file);
+                (spool.path().to_path_buf(), Some(spool))
+            }
+        };
+        let records = File::open(&records_path)
+            .with_context(|| format!("cannot read {}", records_path.display()))?;
         Ok(Side {
             name: self.name,
             entries: self.entries,
@@ -239,8 +316,9 @@ impl Builder {
             duplicate_ids: self.duplicate_ids,
             without_id: self.without_id,
             unreadable: self.unreadable,
-            spool,
-            _spool: self.spool,
+            records,
+            records_path,
+            _spool: spool,
         })
     }
 }

@@ -38,6 +38,7 @@ pub fn pairs<'a>(old: &'a Side, new: &'a Side, by: By) -> Pairs<'a> {
         by,
         next: 0,
         leftover: 0,
+        near: 0,
         taken: vec![0; old.entries.len().div_ceil(64)],
     }
 }
@@ -49,6 +50,8 @@ pub struct Pairs<'a> {
     by: By,
     next: usize,
     leftover: usize,
+    /// The old record after the last one matched: where the next match likely is.
+    near: usize,
     /// One bit per old record: matched already.
     taken: Vec<u64>,
 }
@@ -56,7 +59,7 @@ pub struct Pairs<'a> {
 impl Pairs<'_> {
     fn matching(&self, new: u32) -> Match {
         let entry = &self.new.entries[new as usize];
-        let by_id = || match self.old.by_id_hash(entry.id) {
+        let by_id = || match self.old.by_id_hash_near(entry.id, self.near) {
             Some(i) => Match::One(i),
             None => Match::None,
         };
@@ -71,6 +74,7 @@ impl Pairs<'_> {
     }
 
     fn take(&mut self, old: u32) -> bool {
+        self.near = old as usize + 1;
         let (word, bit) = (old as usize / 64, 1u64 << (old % 64));
         let free = self.taken[word] & bit == 0;
         self.taken[word] |= bit;
@@ -110,5 +114,48 @@ impl Iterator for Pairs<'_> {
             }
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn side(dir: &std::path::Path, name: &str, ids: &[&str]) -> Side {
+        let path = dir.join(name);
+        let lines: Vec<String> = ids
+            .iter()
+            .map(|id| format!("{{\"_id\":\"{id}\"}}"))
+            .collect();
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        super::super::from_file(&path, None, true).unwrap()
+    }
+
+    /// Records are paired in order with the first old record of their id, whether or not
+    /// the old side lists them in the same order, and holds an id twice.
+    #[test]
+    fn each_new_record_pairs_with_the_first_old_record_of_its_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let new = side(dir.path(), "new.ndjson", &["x", "a", "b", "y"]);
+        let old = side(dir.path(), "old.ndjson", &["a", "x", "a", "b"]);
+        assert_eq!(old.duplicate_ids, 1);
+        let found: Vec<Pair> = pairs(&old, &new, By::Id).collect();
+        assert_eq!(
+            found,
+            [
+                Pair::Same { old: 1, new: 0 },
+                Pair::Same { old: 0, new: 1 },
+                Pair::Same { old: 3, new: 2 },
+                Pair::Added { new: 3 },
+                Pair::Removed { old: 2 },
+            ]
+        );
+        let old = side(dir.path(), "same.ndjson", &["x", "a", "b", "z"]);
+        let found: Vec<Pair> = pairs(&old, &new, By::Id).collect();
+        assert_eq!(found[..3], [0, 1, 2].map(|i| Pair::Same { old: i, new: i }));
+        assert_eq!(
+            found[3..],
+            [Pair::Added { new: 3 }, Pair::Removed { old: 3 }]
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! Reading a side: a backup file in any export format, or the account through export's pager.
 //!
 //! JSON and NDJSON backups keep each record as the API returned it, so their records are split
-//! without parsing and taken as written (their identity computed from the text). CSV and sheet
+//! without parsing and taken as written (their identity computed from the text), and left in
+//! the file, where the side reads them again. CSV and sheet
 //! backups go through the import's own pipeline, so their values are what an import would send:
 //! `01000` stays text, `true` a boolean, a contacts cell the array it holds.
 
@@ -24,15 +25,14 @@ use crate::validate::{Checked, Mode, ValidateOptions};
 /// cannot be read (not a JSON object, a row with errors) are left out and counted in
 /// [`Side::unreadable`], the first ones with their reason.
 pub fn from_file(path: &Path, keys: Option<&Keys>, indexed: bool) -> anyhow::Result<Side> {
-    let name = path.display().to_string();
-    let mut side = Builder::new(&name, path, keys, indexed)?;
     let format = crate::read::sniff(path)?.format;
     if format.is_json() {
+        let mut side = Builder::in_place(path, keys, indexed);
         let mut records = Records::open(path, format)?;
         while let Some((row, split)) = records.next()? {
             match split {
                 Split::Text => {
-                    if let Err(e) = side.push_json(row, records.bytes()) {
+                    if let Err(e) = side.push_in_place(row, records.bytes(), records.at()) {
                         side.unreadable(row, format!("not a customer record: {e}"));
                     }
                 }
@@ -40,10 +40,13 @@ pub fn from_file(path: &Path, keys: Option<&Keys>, indexed: bool) -> anyhow::Res
                 Split::Blank => {}
             }
         }
+        side.finish()
     } else {
+        let name = path.display().to_string();
+        let mut side = Builder::new(&name, path, keys, indexed)?;
         read_table(path, &mut side)?;
+        side.finish()
     }
-    side.finish()
 }
 
 /// A sheet or CSV backup, read as an import reads it: the id column and the customer fields.

@@ -1,10 +1,14 @@
 //! Splitting a JSON file into its records without parsing them: the lines of NDJSON, the
-//! elements of an array. Each record's bytes land in one reused buffer, bounded like a CSV row,
-//! so a hostile file costs at most one record's worth of memory, and a record that is not a
-//! valid object is still found whole, to become one invalid row.
+//! elements of an array. Records are found in place, in one window over the file that is
+//! refilled as it is used, so a record's bytes are never copied; the window grows only for a
+//! record longer than itself, and is bounded like a CSV row, so a hostile file costs at most one
+//! record's worth of memory, and a record that is not a valid object is still found whole, to
+//! become one invalid row. Each record says where it lies in the file, so that a reader that
+//! keeps only positions can read it again from there (`diff`, `restore`).
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use crate::read::extent::Counted;
@@ -13,6 +17,10 @@ use crate::read::{Extent, Format, ReadError};
 
 /// The longest record kept, as for a CSV row: more is reported on its row and skipped.
 pub(super) const MAX_RECORD_BYTES: usize = 32 << 20;
+
+/// The window's size: large enough that refills (and the copy of the record they cut, to the
+/// window's start) are rare, small enough to stay in the processor's cache.
+const WINDOW: usize = 256 * 1024;
 
 /// What the next record is.
 #[derive(Debug, PartialEq, Eq)]
@@ -38,7 +46,15 @@ enum Array {
 
 /// The records of one file, in order, with their row numbers.
 pub(crate) struct Records {
-    reader: BufReader<Counted<File>>,
+    input: Counted<File>,
+    /// The window: `buf[start..end]` is read from the file and not yet used.
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// Where `buf[0]` is in the file.
+    offset: u64,
+    /// The last record [`Records::next`] returned as text, in `buf`.
+    record: Range<usize>,
     /// The bytes taken from the file, against its size.
     extent: Extent,
     file: PathBuf,
@@ -50,7 +66,6 @@ pub(crate) struct Records {
     number: u32,
     /// The line the current array element starts on.
     element_line: u64,
-    buf: Vec<u8>,
 }
 
 impl Records {
@@ -58,14 +73,13 @@ impl Records {
         let file = open_file(path)?;
         let size = file.metadata().map_err(|e| io_error(path, e))?.len();
         let extent = Extent::bytes(size);
-        let mut reader = BufReader::with_capacity(64 * 1024, extent.count(file, 0));
-        // A byte-order mark is allowed before the first record.
-        let head = reader.fill_buf().map_err(|e| io_error(path, e))?;
-        if head.starts_with(b"\xEF\xBB\xBF") {
-            reader.consume(3);
-        }
-        Ok(Records {
-            reader,
+        let mut records = Records {
+            input: extent.count(file, 0),
+            buf: vec![0; WINDOW],
+            start: 0,
+            end: 0,
+            offset: 0,
+            record: 0..0,
             extent,
             file: path.to_path_buf(),
             lines: format == Format::Ndjson,
@@ -73,8 +87,13 @@ impl Records {
             line: 1,
             number: 0,
             element_line: 1,
-            buf: Vec::new(),
-        })
+        };
+        // A byte-order mark is allowed before the first record.
+        while records.end < 3 && records.fill()? > 0 {}
+        if records.pending().starts_with(b"\xEF\xBB\xBF") {
+            records.start = 3;
+        }
+        Ok(records)
     }
 
     /// How far through the file the records are read, for the progress bar.
@@ -84,7 +103,12 @@ impl Records {
 
     /// The bytes of the record [`Records::next`] last returned as [`Record::Text`].
     pub(crate) fn bytes(&self) -> &[u8] {
-        &self.buf
+        &self.buf[self.record.clone()]
+    }
+
+    /// Where in the file [`Records::bytes`] starts.
+    pub(crate) fn at(&self) -> u64 {
+        self.offset + self.record.start as u64
     }
 
     /// The line the last record starts on.
@@ -99,6 +123,7 @@ impl Records {
     /// The next record and its row number; `None` at the end. A truncated or garbled array is
     /// an error naming the line, returned after every record before it.
     pub(crate) fn next(&mut self) -> Result<Option<(u32, Record)>, ReadError> {
+        self.record = 0..0;
         let record = if self.lines {
             self.next_line()?
         } else {
@@ -108,67 +133,109 @@ impl Records {
         Ok(record.map(|r| (self.number, r)))
     }
 
+    /// What is read and not yet used.
+    fn pending(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// Reads more of the file after what is pending, which moves to the window's start (so
+    /// positions counted from [`Records::start`] stay true); the window doubles when what is
+    /// pending fills it. Returns how many bytes came, 0 at the end of the file.
+    fn fill(&mut self) -> Result<usize, ReadError> {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.offset += self.start as u64;
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.end == self.buf.len() {
+            // Callers stop keeping a record past MAX_RECORD_BYTES, so this stays bounded.
+            let len = (self.buf.len() * 2).min(MAX_RECORD_BYTES + WINDOW);
+            self.buf.resize(len, 0);
+        }
+        loop {
+            match self.input.read(&mut self.buf[self.end..]) {
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io_error(&self.file, e)),
+            }
+        }
+    }
+
+    /// Drops what is pending, as a record too long to keep is skipped.
+    fn discard(&mut self) {
+        self.start = self.end;
+    }
+
     fn next_line(&mut self) -> Result<Option<Record>, ReadError> {
-        self.buf.clear();
-        let limit = MAX_RECORD_BYTES as u64 + 1;
-        let n = (&mut self.reader)
-            .take(limit)
-            .read_until(b'\n', &mut self.buf)
-            .map_err(|e| io_error(&self.file, e))?;
-        if n == 0 {
-            return Ok(None);
+        // Bytes of the line already searched for its end.
+        let mut searched = 0;
+        loop {
+            let pending = self.pending();
+            let limit = pending.len().min(MAX_RECORD_BYTES + 1);
+            if let Some(i) = memchr::memchr(b'\n', &pending[searched..limit]) {
+                return Ok(Some(self.take_line(searched + i + 1)));
+            }
+            searched = limit;
+            if pending.len() > MAX_RECORD_BYTES {
+                self.number = self.number.saturating_add(1);
+                self.skip_line()?;
+                return Ok(Some(Record::TooLong));
+            }
+            if self.fill()? == 0 {
+                return Ok((searched > 0).then(|| self.take_line(searched)));
+            }
         }
+    }
+
+    /// The next `len` pending bytes are a line.
+    fn take_line(&mut self, len: usize) -> Record {
         self.number = self.number.saturating_add(1);
-        if !self.buf.ends_with(b"\n") && self.buf.len() > MAX_RECORD_BYTES {
-            self.skip_line()?;
-            return Ok(Some(Record::TooLong));
+        self.record = self.start..self.start + len;
+        self.start += len;
+        if self.bytes().iter().all(u8::is_ascii_whitespace) {
+            self.record = 0..0;
+            Record::Blank
+        } else {
+            Record::Text
         }
-        let blank = self.buf.iter().all(u8::is_ascii_whitespace);
-        Ok(Some(if blank { Record::Blank } else { Record::Text }))
     }
 
     /// Skips to the start of the next line without keeping what is read.
     fn skip_line(&mut self) -> Result<(), ReadError> {
         loop {
-            let chunk = self
-                .reader
-                .fill_buf()
-                .map_err(|e| io_error(&self.file, e))?;
-            if chunk.is_empty() {
+            if let Some(i) = memchr::memchr(b'\n', self.pending()) {
+                self.start += i + 1;
                 return Ok(());
             }
-            match chunk.iter().position(|&b| b == b'\n') {
-                Some(i) => {
-                    self.reader.consume(i + 1);
-                    return Ok(());
-                }
-                None => {
-                    let n = chunk.len();
-                    self.reader.consume(n);
-                }
+            self.discard();
+            if self.fill()? == 0 {
+                return Ok(());
             }
         }
     }
 
     fn next_element(&mut self) -> Result<Option<Record>, ReadError> {
-        self.buf.clear();
         loop {
             match self.array {
                 Array::Done => return self.after_array(),
                 Array::Start => match self.skip_space()? {
                     Some(b'[') => {
-                        self.reader.consume(1);
+                        self.start += 1;
                         self.array = Array::Inside;
                     }
                     found => return Err(self.unexpected(found, "a JSON array opening with [")),
                 },
                 Array::Inside => match self.skip_space()? {
                     Some(b']') => {
-                        self.reader.consume(1);
+                        self.start += 1;
                         self.array = Array::Done;
                     }
                     // A comma where an element belongs (`[,` or `,,`): skipped, as a lenient reader does.
-                    Some(b',') => self.reader.consume(1),
+                    Some(b',') => self.start += 1,
                     Some(_) => return self.element().map(Some),
                     None => return Err(self.truncated()),
                 },
@@ -184,93 +251,62 @@ impl Records {
         }
     }
 
-    /// Reads one element up to the `,` or `]` that ends it (outside strings and brackets).
+    /// Finds one element, up to the `,` or `]` that ends it (outside strings and brackets).
     fn element(&mut self) -> Result<Record, ReadError> {
         self.number = self.number.saturating_add(1);
         self.element_line = self.line;
-        let (mut depth, mut in_string, mut escaped) = (0u32, false, false);
+        let mut scan = Scan::default();
+        // Bytes of the element already scanned; a too long one is dropped as it is scanned.
+        let mut scanned = 0;
         let mut too_long = false;
         loop {
-            let chunk = self
-                .reader
-                .fill_buf()
-                .map_err(|e| io_error(&self.file, e))?;
-            if chunk.is_empty() {
+            let pending = &self.buf[self.start..self.end];
+            match scan.end(&pending[scanned..], &mut self.line) {
+                Some(i) => {
+                    let len = scanned + i;
+                    // The `,` is used; a `]` is left for `next_element` to close the array.
+                    let closing = self.pending()[len] == b']';
+                    let text = self.start..self.start + len;
+                    self.start += if closing { len } else { len + 1 };
+                    if too_long || len > MAX_RECORD_BYTES {
+                        return Ok(Record::TooLong);
+                    }
+                    let trimmed = self.buf[text.clone()].trim_ascii_end().len();
+                    self.record = text.start..text.start + trimmed;
+                    return Ok(Record::Text);
+                }
+                None => scanned = self.end - self.start,
+            }
+            if scanned > MAX_RECORD_BYTES {
+                too_long = true;
+            }
+            if too_long {
+                self.discard();
+                scanned = 0;
+            }
+            if self.fill()? == 0 {
                 return Err(self.truncated());
             }
-            let mut end = None;
-            for (i, &b) in chunk.iter().enumerate() {
-                if in_string {
-                    match b {
-                        _ if escaped => escaped = false,
-                        b'\\' => escaped = true,
-                        b'"' => in_string = false,
-                        _ => {}
-                    }
-                    continue;
-                }
-                match b {
-                    b'"' => in_string = true,
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' if depth > 0 => depth -= 1,
-                    b',' | b']' if depth == 0 => {
-                        end = Some(i);
-                        break;
-                    }
-                    b'\n' => self.line += 1,
-                    _ => {}
-                }
-            }
-            let used = end.unwrap_or(chunk.len());
-            if !too_long {
-                if self.buf.len() + used > MAX_RECORD_BYTES {
-                    too_long = true;
-                    self.buf.clear();
-                } else {
-                    self.buf.extend_from_slice(&chunk[..used]);
-                }
-            }
-            match end {
-                Some(i) => {
-                    // The `,` is consumed; a `]` is left for `next_element` to close the array.
-                    let closing = chunk[i] == b']';
-                    self.reader.consume(if closing { i } else { i + 1 });
-                    break;
-                }
-                None => self.reader.consume(used),
-            }
         }
-        while self.buf.last().is_some_and(u8::is_ascii_whitespace) {
-            self.buf.pop();
-        }
-        Ok(if too_long {
-            Record::TooLong
-        } else {
-            Record::Text
-        })
     }
 
-    /// Skips white space (counting lines) and returns the next byte without consuming it.
+    /// Skips white space (counting lines) and returns the next byte without using it.
     fn skip_space(&mut self) -> Result<Option<u8>, ReadError> {
         loop {
-            let chunk = self
-                .reader
-                .fill_buf()
-                .map_err(|e| io_error(&self.file, e))?;
-            if chunk.is_empty() {
-                return Ok(None);
-            }
-            match chunk.iter().position(|b| !b.is_ascii_whitespace()) {
+            let pending = &self.buf[self.start..self.end];
+            match pending.iter().position(|b| !b.is_ascii_whitespace()) {
                 Some(i) => {
-                    self.line += chunk[..i].iter().filter(|&&b| b == b'\n').count() as u64;
-                    let b = chunk[i];
-                    self.reader.consume(i);
+                    self.line += memchr::memchr_iter(b'\n', &pending[..i]).count() as u64;
+                    let b = pending[i];
+                    self.start += i;
                     return Ok(Some(b));
                 }
                 None => {
-                    let n = chunk.len();
-                    self.line += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
-                    self.reader.consume(n);
+                    self.line += memchr::memchr_iter(b'\n', pending).count() as u64;
+                    self.discard();
+                    if self.fill()? == 0 {
+                        return Ok(None);
+                    }
                 }
             }
         }
@@ -303,6 +339,41 @@ impl Records {
                  damaged, and the records after this point cannot be read"
             ),
         }
+    }
+}
+
+/// Where the scan of an array element stands, kept across refills.
+#[derive(Default)]
+struct Scan {
+    depth: u32,
+    in_string: bool,
+    escaped: bool,
+}
+
+impl Scan {
+    /// The position in `bytes` of the `,` or `]` that ends the element, if they hold it;
+    /// counts the lines it passes.
+    fn end(&mut self, bytes: &[u8], line: &mut u64) -> Option<usize> {
+        for (i, &b) in bytes.iter().enumerate() {
+            if self.in_string {
+                match b {
+                    _ if self.escaped => self.escaped = false,
+                    b'\\' => self.escaped = true,
+                    b'"' => self.in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => self.depth += 1,
+                b'}' | b']' if self.depth > 0 => self.depth -= 1,
+                b',' | b']' if self.depth == 0 => return Some(i),
+                b'\n' => *line += 1,
+                _ => {}
+            }
+        }
+        None
     }
 }
 
@@ -371,5 +442,41 @@ mod tests {
                 (4, "{\"a\":2}".to_string()),
             ]
         );
+    }
+
+    /// Records that straddle refills, and one longer than the window, are found whole, and
+    /// each says truly where it lies in the file.
+    #[test]
+    fn records_across_refills_are_whole_and_placed() {
+        let dir = tempfile::tempdir().unwrap();
+        let long = "y".repeat(WINDOW + 1000);
+        let texts: Vec<String> = (0..20_000)
+            .map(|i| match i {
+                7_000 => format!("{{\"long\":\"{long}\"}}"),
+                _ => format!("{{\"id\":{i},\"pad\":\"{}\"}}", "x".repeat(i % 37)),
+            })
+            .collect();
+        for format in [Format::Ndjson, Format::Json] {
+            let text = match format {
+                Format::Ndjson => texts.join("\n"),
+                _ => format!("[{}]", texts.join(",\n")),
+            };
+            let path = dir.path().join("x.json");
+            std::fs::write(&path, &text).unwrap();
+            let mut r = Records::open(&path, format).unwrap();
+            let mut n = 0;
+            while let Some((number, kind)) = r.next().unwrap() {
+                assert_eq!(kind, Record::Text);
+                let at = r.at() as usize;
+                assert_eq!(r.bytes(), &text.as_bytes()[at..at + r.bytes().len()]);
+                assert_eq!(
+                    r.bytes().trim_ascii(),
+                    texts[n].as_bytes(),
+                    "record {number}"
+                );
+                n += 1;
+            }
+            assert_eq!(n, texts.len());
+        }
     }
 }
