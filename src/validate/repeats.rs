@@ -109,7 +109,8 @@ impl Validator {
         let k = usize::from(out.key_index);
         let col = matching.columns[k];
         let field = matching.keys.get(k).parts()[0].name();
-        match out.key_state {
+        let key = matching.keys.get(k);
+        let (message, value) = match out.key_state {
             State::Ok => {
                 out.has_key = true;
                 let text = table_key(&mut self.key_scratch, k, &out.key);
@@ -117,44 +118,32 @@ impl Validator {
                 let Some(first) = self.keys.insert(text, h, out.row) else {
                     return;
                 };
-                let key = self.matching.as_ref().map(|m| m.keys.get(k));
-                let shown = key.map(|key| shown_key(key, out)).unwrap_or_default();
-                let key = key.map(ToString::to_string).unwrap_or_default();
-                let msg = format!("{key} {shown} already appears on row {first}");
-                let value = cell_of(&out.cells, col).to_string();
-                out.problems.push(problem(
-                    out.row,
-                    col,
-                    field,
-                    Severity::Error,
-                    msg,
-                    &value,
-                    &self.columns,
-                ));
+                let shown = shown_key(key, out);
+                let message = format!("{key} {shown} already appears on row {first}");
+                (message, cell_of(&out.cells, col).to_string())
             }
             State::Blank | State::Absent if self.mode_of(out).finds_existing() => {
                 let mode = self.mode_of(out).as_str();
                 let keys = &matching.keys;
-                let msg = if keys.len() == 1 {
-                    format!(
-                        "{} is blank: {mode} needs it to find the customer",
-                        keys.get(0)
-                    )
+                let message = if keys.len() == 1 {
+                    format!("{key} is blank: {mode} needs it to find the customer")
                 } else {
                     format!("no key has a value ({keys}): {mode} needs one to find the customer")
                 };
-                out.problems.push(problem(
-                    out.row,
-                    col,
-                    field,
-                    Severity::Error,
-                    msg,
-                    "",
-                    &self.columns,
-                ));
+                (message, String::new())
             }
-            _ => {}
-        }
+            _ => return,
+        };
+        let problem = problem(
+            out.row,
+            col,
+            field,
+            Severity::Error,
+            message,
+            &value,
+            &self.columns,
+        );
+        out.problems.push(problem);
     }
 
     /// Warns of a row that is likely the same customer as an earlier row: both would be
