@@ -100,6 +100,13 @@ impl ListQuery {
     }
 }
 
+/// Whether `base_url` is `http://` (any case): the sandbox, or a local proxy.
+fn is_plain_http(base_url: &str) -> bool {
+    base_url
+        .get(..7)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"))
+}
+
 /// Makes ring the process's rustls crypto provider, once. Since reqwest 0.13 the application
 /// chooses it (reqwest's own default is aws-lc-rs, a C build custbulk does without), and every
 /// reqwest client built in the process needs one: code that builds its own reqwest client
@@ -152,13 +159,19 @@ impl Client {
         if has_credentials(base_url) {
             return Err(crate::error::usage(CREDENTIALS_IN_URL));
         }
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .user_agent(concat!("custbulk/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))
             .timeout(options.timeout)
             .pool_max_idle_per_host(options.concurrency.most() * 2)
-            .redirect(exchange::redirect_policy())
-            .build()?;
+            .redirect(exchange::redirect_policy());
+        if is_plain_http(base_url) {
+            // Redirects stay within the origin, so a plain-HTTP API never reaches TLS: the
+            // system's certificates (read from disk, 3-8 ms a start) are not loaded for it.
+            http = http.tls_certs_only([]);
+        }
+        let http = http.build()?;
+
         Ok(Client {
             http,
             base: base_url.trim_end_matches('/').into(),
