@@ -129,7 +129,8 @@ const CEILING_MEMORY: Duration = Duration::from_secs(30);
 const PROBE_STEP: Duration = Duration::from_secs(2);
 /// ...until it passes the cut by this factor: then the push-back was a passing one.
 const CEILING_CLEARED: f64 = 1.5;
-/// A window's length before any round trip has been measured.
+/// A window's length before any round trip has been measured, at most: the first window also
+/// ends once the first wave (a limit's worth of answers) is back, which is one round trip.
 const FIRST_WINDOW: Duration = Duration::from_millis(100);
 
 /// Bounds the requests in flight and moves the bound. Shared by every clone of a client.
@@ -385,7 +386,11 @@ impl Controller {
                 }
                 Signal::Silent => {}
             }
-            if now >= state.window.ends {
+            // The first wave's answers are the first round trip: waiting out the rest of
+            // FIRST_WINDOW would leave a walk opened at the server's own capacity with every
+            // request waiting on our turnaround, and slow start a round trip behind.
+            let first_wave_back = state.recent.is_none() && state.fresh >= state.limit;
+            if now >= state.window.ends || first_wave_back {
                 self.close_window(&mut state, now)
             } else {
                 None

@@ -168,6 +168,15 @@ async fn a_steady_server_lets_the_limit_grow_to_its_cap() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn slow_start_doubles_from_the_first_wave_back() {
+    // 30 ms a request: the first wave of 4 is the first round trip, so the limit doubles at
+    // about 30, 60 and 90 ms, where waiting out the first window's 100 ms left it at 4.
+    let server = Arc::new(Server::new(30));
+    let run = drive(&adaptive(64), &server, Duration::from_millis(100)).await;
+    assert!(run.limits[0] >= 16, "{run:?}");
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_saturated_server_holds_the_limit_near_its_capacity() {
     let server = Arc::new(Server::new(40).capacity(16));
     let run = drive(&adaptive(64), &server, Duration::from_secs(30)).await;
