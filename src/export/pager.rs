@@ -7,17 +7,20 @@
 //! `page` (page 2 repeats page 1) and one that repeats pages later on, and a list that breaks
 //! off (an empty page after one that said `hasNextPage` with no total); a page cap is the last
 //! guard. When the first page tells the total, pages are fetched concurrently and handed on in
-//! order through a bounded reorder buffer; otherwise one page is fetched ahead. How many pages
-//! are asked for at once follows the client's concurrency limit as it adapts (twice the limit,
-//! so a slow page does not leave the others idle), and never passes twice the plan's cap; an
-//! adaptive limit opens at [`Concurrency::READS`] for the walk.
+//! order through a bounded reorder buffer; otherwise one page is fetched ahead. As many pages
+//! are asked for at once as the client's concurrency limit allows as it adapts (an adaptive
+//! limit opens at [`Concurrency::READS`] for the walk), and the next is asked for as soon as
+//! any is answered, up to twice the limit ahead of the page being written: so a slow page does
+//! not leave the others idle, and a request never waits behind later pages for its place.
 
 mod tracker;
 
 use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use serde::Serialize;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinHandle;
 
 use super::progress::Progress;
@@ -201,7 +204,7 @@ async fn page_through(
             return Err(PagingError::TooManyPages(plan.max_pages));
         };
         number += 1;
-        let fetched = receive(handle, number, &mut cancel).await?;
+        let fetched = walk.receive(handle, number, &mut cancel).await?;
         let meta = fetched.meta.clone();
         if number == 1 {
             report.envelope = Some(meta.envelope.to_string());
@@ -239,32 +242,13 @@ async fn page_through(
     }
 }
 
-/// Waits for page `number`, the oldest request in flight, unless the run is interrupted.
-async fn receive(
-    handle: JoinHandle<Result<Fetched, ApiError>>,
-    number: u64,
-    cancel: &mut watch::Receiver<bool>,
-) -> Result<Fetched, PagingError> {
-    let joined = tokio::select! {
-        joined = handle => joined,
-        Ok(_) = cancel.wait_for(|c| *c) => return Err(PagingError::Interrupted),
-    };
-    let source = match joined {
-        Ok(Ok(fetched)) => return Ok(fetched),
-        Ok(Err(source)) => source,
-        Err(join) => ApiError::Local(format!("the request task failed: {join}")),
-    };
-    Err(PagingError::Api {
-        page: number,
-        source,
-    })
-}
-
 /// The pages asked for: those in flight, in order, and what is known of the last.
 struct Walk<'a> {
     client: &'a Client,
     plan: &'a Plan,
+    /// Pages asked for and not yet written, in order (answered or not).
     in_flight: InFlight,
+    unanswered: Arc<Unanswered>,
     /// The next page to ask for.
     next: u64,
     /// The last page, once known (from the envelope, or from `--max`).
@@ -282,6 +266,7 @@ impl<'a> Walk<'a> {
             client,
             plan,
             in_flight: InFlight::new(),
+            unanswered: Arc::default(),
             next: 1,
             last: plan.max_records.map(|m| m.div_ceil(size)),
             size,
@@ -289,25 +274,35 @@ impl<'a> Walk<'a> {
         }
     }
 
-    /// How many pages may be asked for at once. The reorder buffer holds twice the requests
-    /// in flight, so one slow page does not leave the others idle. Pages wait in it as NDJSON
-    /// (about 0.65 MB per 1000 records), so its bound is small; it follows the adaptive limit,
-    /// read afresh for each page. Until page 1 tells more, the first pages go out together
-    /// (as many as a known total would allow): a round trip saved.
+    /// How many pages may wait ahead of the one being written: twice the limit, so one slow
+    /// page does not leave the others idle. Pages wait as NDJSON (about 0.65 MB per 1000
+    /// records), so the bound is small; it follows the adaptive limit, read afresh each time.
     fn window(&self) -> u64 {
         if self.one_ahead {
             return 2;
         }
-        let limit = self.client.throttle.limit();
-        limit.clamp(1, self.plan.concurrency.max(1)) as u64 * 2
+        self.limit() as u64 * 2
     }
 
-    /// Keeps the reorder buffer full: up to the window ahead of the page being written, and
-    /// no further than the last page known (but always at least one, since the list may have
-    /// grown).
+    /// The requests that may be unanswered at once: the client's limit (within the plan's).
+    /// Until page 1 tells more, the first pages go out together (as many as a known total
+    /// would allow): a round trip saved.
+    fn limit(&self) -> usize {
+        let limit = self.client.throttle.limit();
+        limit.clamp(1, self.plan.concurrency.max(1))
+    }
+
+    /// Asks for the next pages: while fewer than the limit are unanswered, within the window
+    /// ahead of the page being written, and no further than the last page known (but always
+    /// at least one, since the list may have grown). Each request finds a place under the
+    /// limit at once, so places go to pages in order: page 1 is never left for a second wave.
     fn fill(&mut self) {
-        let window = self.window();
-        while (self.in_flight.len() as u64) < window && self.next <= self.plan.max_pages {
+        let (window, limit) = (self.window(), self.limit());
+        while (self.in_flight.len() as u64) < window
+            // A cancelled request counts until its task is dropped: an empty walk asks anyway.
+            && (self.in_flight.is_empty() || self.unanswered.count.load(Ordering::Acquire) < limit)
+            && self.next <= self.plan.max_pages
+        {
             if !self.in_flight.is_empty() && self.last.is_some_and(|l| self.next > l) {
                 break;
             }
@@ -315,12 +310,44 @@ impl<'a> Walk<'a> {
             query.page = Some(self.next);
             let client = self.client.clone();
             let keys = self.plan.collect_keys;
+            let ticket = Unanswered::ticket(&self.unanswered);
             self.in_flight.push_back(tokio::spawn(async move {
-                let page = client.list(&query).await?;
-                Ok(Fetched::compact(page, keys))
+                let page = client.list(&query).await;
+                drop(ticket);
+                Ok(Fetched::compact(page?, keys))
             }));
             self.next += 1;
         }
+    }
+
+    /// Waits for page `number`, the oldest request in flight, asking for more pages each time
+    /// another is answered, unless the run is interrupted.
+    async fn receive(
+        &mut self,
+        mut handle: JoinHandle<Result<Fetched, ApiError>>,
+        number: u64,
+        cancel: &mut watch::Receiver<bool>,
+    ) -> Result<Fetched, PagingError> {
+        let unanswered = Arc::clone(&self.unanswered);
+        let joined = loop {
+            tokio::select! {
+                joined = &mut handle => break joined,
+                () = unanswered.answered.notified() => self.fill(),
+                Ok(_) = cancel.wait_for(|c| *c) => {
+                    handle.abort();
+                    return Err(PagingError::Interrupted);
+                }
+            }
+        };
+        let source = match joined {
+            Ok(Ok(fetched)) => return Ok(fetched),
+            Ok(Err(source)) => source,
+            Err(join) => ApiError::Local(format!("the request task failed: {join}")),
+        };
+        Err(PagingError::Api {
+            page: number,
+            source,
+        })
     }
 
     /// Learns the last page from page `number`'s envelope, and cancels what was fetched
@@ -338,6 +365,30 @@ impl<'a> Walk<'a> {
             }
             self.next -= 1;
         }
+    }
+}
+
+/// The requests not answered yet, and a wake-up for the walk each time one is.
+#[derive(Debug, Default)]
+struct Unanswered {
+    count: AtomicUsize,
+    answered: Notify,
+}
+
+/// One unanswered request: counted until dropped (answered, failed or cancelled).
+struct Ticket(Arc<Unanswered>);
+
+impl Unanswered {
+    fn ticket(this: &Arc<Unanswered>) -> Ticket {
+        this.count.fetch_add(1, Ordering::AcqRel);
+        Ticket(Arc::clone(this))
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        self.0.count.fetch_sub(1, Ordering::AcqRel);
+        self.0.answered.notify_one();
     }
 }
 

@@ -1,6 +1,8 @@
 //! How the list is walked: a capped page size, records that move between pages, a flaky
 //! server.
 
+use std::sync::{Arc, Mutex};
+
 use serde_json::{json, Value};
 
 use custbulk::api::Record;
@@ -98,4 +100,29 @@ async fn a_flaky_server_still_gives_a_complete_export() {
     assert!(summary["retries"].as_u64().unwrap() > 0, "{summary}");
     let got: Vec<Record> = serde_json::from_str(&wd.read("f.json")).unwrap();
     assert_eq!(got, server.records());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn places_under_the_limit_go_to_pages_in_order() {
+    // The fake server answers one connection at a time, so it sees requests in the order they
+    // left. With 32 in flight, page p can leave only once p - 32 are answered: it is never
+    // asked for ahead of earlier pages still waiting for a place (page 1, which tells the
+    // total, is never left for a later wave).
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let base = fake_api(move |page| {
+        log.lock().unwrap().push(page);
+        Some(super::fake::docs_page(page, 200))
+    })
+    .await;
+    let wd = Workdir::new();
+    let out = custbulk(&wd, &base, &["export", "x.ndjson", "--concurrency", "32"]).await;
+    assert_code(&out, 0);
+    let seen = seen.lock().unwrap().clone();
+    let mut pages = seen.clone();
+    pages.sort_unstable();
+    assert_eq!(pages, (1..=200).collect::<Vec<u64>>(), "each page once");
+    for (k, page) in seen.iter().enumerate() {
+        assert!(*page <= k as u64 + 32, "page {page} left {k}th: {seen:?}");
+    }
 }
