@@ -9,6 +9,7 @@
 mod columns;
 mod csv;
 mod json;
+mod writeback;
 mod xlsx;
 
 use std::fs::File;
@@ -24,6 +25,7 @@ pub use self::csv::CsvWriter;
 pub use self::json::{JsonWriter, NdjsonWriter};
 pub use self::xlsx::{XlsxWriter, SHEET_ROWS};
 pub use columns::{Cell, Columns, KeyCollector};
+use writeback::WriteBack;
 
 /// Writes records, one at a time, in one format.
 pub trait RecordWriter: Send {
@@ -88,13 +90,16 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
-/// The buffered, hashing file every text writer writes through.
-pub type Output = io::BufWriter<Hashing<File>>;
+/// The buffered, hashing file every writer writes through, on its way to disk as it grows.
+pub type Output = io::BufWriter<Hashing<WriteBack>>;
 
 /// Opens `path` for writing through a large buffer and the hash.
 pub fn output(path: &Path) -> anyhow::Result<Output> {
     let file = File::create(path).map_err(|e| write_error(path, e))?;
-    Ok(io::BufWriter::with_capacity(256 * 1024, Hashing::new(file)))
+    Ok(io::BufWriter::with_capacity(
+        256 * 1024,
+        Hashing::new(WriteBack::new(file)),
+    ))
 }
 
 /// Flushes an [`Output`], syncs it to disk, and returns its size and digest.
@@ -103,7 +108,7 @@ pub fn close(out: Output, path: &Path) -> anyhow::Result<(u64, String)> {
         .into_inner()
         .map_err(|e| write_error(path, e.into_error()))?;
     let (file, bytes, sha256) = hashing.finish();
-    file.sync_all().map_err(|e| write_error(path, e))?;
+    file.finish().map_err(|e| write_error(path, e))?;
     Ok((bytes, sha256))
 }
 
