@@ -3,6 +3,7 @@
 //! another origin refused, and each failure turned into an [`ApiError`].
 
 use reqwest::Method;
+use serde_json::value::RawValue;
 use tokio::time::Instant;
 
 use super::envelope::{self, Record};
@@ -188,15 +189,25 @@ impl Client {
 
     /// A list body parsed (with `--items-path`), with any body it quotes in an error redacted.
     pub fn page_from(&self, body: &[u8]) -> Result<envelope::Page, ApiError> {
-        envelope::parse_page(body, self.items_path.as_deref()).map_err(|mut e| {
-            match &mut e {
-                envelope::ShapeError::NotJson { start, .. }
-                | envelope::ShapeError::Unrecognised { start } => {
-                    *start = self.redact(std::mem::take(start));
-                }
+        envelope::parse_page(body, self.items_path.as_deref()).map_err(|e| self.shape_error(e))
+    }
+
+    /// [`Client::page_from`] with each record left as its raw JSON text.
+    pub fn raw_page_from<'a>(
+        &self,
+        body: &'a [u8],
+    ) -> Result<envelope::Page<&'a RawValue>, ApiError> {
+        envelope::parse_raw_page(body, self.items_path.as_deref()).map_err(|e| self.shape_error(e))
+    }
+
+    fn shape_error(&self, mut e: envelope::ShapeError) -> ApiError {
+        match &mut e {
+            envelope::ShapeError::NotJson { start, .. }
+            | envelope::ShapeError::Unrecognised { start } => {
+                *start = self.redact(std::mem::take(start));
             }
-            ApiError::Shape(e)
-        })
+        }
+        ApiError::Shape(e)
     }
 }
 

@@ -195,10 +195,16 @@ impl Client {
 
     /// `GET /customers` for one page.
     pub async fn list(&self, query: &ListQuery) -> Result<Page, ApiError> {
+        let body = self.list_body(query).await?;
+        self.page_from(&body)
+    }
+
+    /// `GET /customers` answered, unparsed: for [`Client::raw_page_from`].
+    pub async fn list_body(&self, query: &ListQuery) -> Result<Vec<u8>, ApiError> {
         let response = self
             .send(Method::GET, "/customers", &query.pairs(), None)
             .await?;
-        self.page_from(&response.body)
+        Ok(response.body)
     }
 
     /// `GET /customers/:id`.

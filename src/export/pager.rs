@@ -19,12 +19,13 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinHandle;
 
 use super::progress::Progress;
-use crate::api::{ApiError, Client, Concurrency, Envelope, ListQuery, Page};
+use crate::api::{record_id, ApiError, Client, Concurrency, Envelope, ListQuery, Page, Record};
 use tracker::{fingerprint, Tracker};
 
 /// What to fetch and how.
@@ -127,6 +128,39 @@ struct Fetched {
 }
 
 impl Fetched {
+    /// A list body read as a page: its records' own text when no keys are needed (JSON and
+    /// NDJSON), else parsed, for their keys.
+    fn parse(client: &Client, body: &[u8], collect_keys: bool) -> Result<Fetched, ApiError> {
+        if collect_keys {
+            Ok(Fetched::compact(client.page_from(body)?, true))
+        } else {
+            Ok(Fetched::raw(client.raw_page_from(body)?))
+        }
+    }
+
+    /// Records kept as the server wrote them, one line each: a newline in a record's text (a
+    /// server that pretty-prints) becomes a space, since JSON text has newlines only between
+    /// tokens, never inside a string.
+    fn raw(page: Page<&RawValue>) -> Fetched {
+        let mut lines = Vec::with_capacity(page.items.iter().map(|r| r.get().len() + 1).sum());
+        let mut spans = Vec::with_capacity(page.items.len());
+        for record in &page.items {
+            let start = lines.len();
+            let text = record.get().trim();
+            let one_line = |b: u8| if b == b'\n' || b == b'\r' { b' ' } else { b };
+            lines.extend(text.bytes().map(one_line));
+            let (print, has_id) = fingerprint(raw_id(text).as_deref(), &lines[start..]);
+            lines.push(b'\n');
+            spans.push((print, has_id, lines.len()));
+        }
+        Fetched {
+            meta: Meta::of(&page),
+            lines,
+            spans,
+            keys: Vec::new(),
+        }
+    }
+
     fn compact(page: Page, collect_keys: bool) -> Fetched {
         let mut lines = Vec::with_capacity(page.items.len() * 512);
         let mut spans = Vec::with_capacity(page.items.len());
@@ -135,7 +169,7 @@ impl Fetched {
             let start = lines.len();
             // A JSON map always serialises, and never with a raw newline inside.
             let _ = serde_json::to_writer(&mut lines, record);
-            let (print, has_id) = fingerprint(record, &lines[start..]);
+            let (print, has_id) = fingerprint(record_id(record).as_deref(), &lines[start..]);
             lines.push(b'\n');
             spans.push((print, has_id, lines.len()));
             if collect_keys {
@@ -144,19 +178,49 @@ impl Fetched {
         }
         let keys = keys.into_iter().map(str::to_string).collect();
         Fetched {
-            meta: Meta {
-                count: page.items.len() as u64,
-                envelope: page.envelope,
-                total: page.total,
-                total_pages: page.total_pages,
-                has_next: page.has_next,
-                limit: page.limit,
-            },
+            meta: Meta::of(&page),
             lines,
             spans,
             keys,
         }
     }
+}
+
+impl Meta {
+    fn of<T>(page: &Page<T>) -> Meta {
+        Meta {
+            count: page.items.len() as u64,
+            envelope: page.envelope.clone(),
+            total: page.total,
+            total_pages: page.total_pages,
+            has_next: page.has_next,
+            limit: page.limit,
+        }
+    }
+}
+
+/// The id fields of a record's text, read without parsing the rest into values.
+#[derive(Deserialize)]
+struct Ids<'a> {
+    #[serde(rename = "_id", borrow, default)]
+    underscore: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    id: Option<&'a RawValue>,
+}
+
+/// The record's id as [`record_id`] reads it, from its JSON text.
+fn raw_id(text: &str) -> Option<String> {
+    let Ok(ids) = serde_json::from_str::<Ids>(text) else {
+        // A repeated key, say: the whole record decides, as it does for a parsed one.
+        return record_id(&serde_json::from_str(text).ok()?);
+    };
+    let mut record = Record::new();
+    for (key, raw) in [("_id", ids.underscore), ("id", ids.id)] {
+        if let Some(value) = raw.and_then(|r| serde_json::from_str(r.get()).ok()) {
+            record.insert(key.to_string(), value);
+        }
+    }
+    record_id(&record)
 }
 
 type InFlight = VecDeque<JoinHandle<Result<Fetched, ApiError>>>;
@@ -312,9 +376,9 @@ impl<'a> Walk<'a> {
             let keys = self.plan.collect_keys;
             let ticket = Unanswered::ticket(&self.unanswered);
             self.in_flight.push_back(tokio::spawn(async move {
-                let page = client.list(&query).await;
+                let body = client.list_body(&query).await;
                 drop(ticket);
-                Ok(Fetched::compact(page?, keys))
+                Fetched::parse(&client, &body?, keys)
             }));
             self.next += 1;
         }
@@ -430,6 +494,7 @@ fn is_end(number: u64, page: &Meta, size: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::envelope::parse_page;
     use serde_json::json;
 
     fn page(ids: &[&str]) -> Page {
@@ -469,6 +534,43 @@ mod tests {
         keys.sort();
         assert_eq!(keys, ["_id", "n"]);
         assert_eq!(f.meta.count, 2);
+    }
+
+    #[test]
+    fn raw_records_are_written_as_sent_one_line_each_with_the_same_ids() {
+        let body = br#"{"docs": [
+            {"_id": "a", "name": "Caf\u00e9",
+             "n": 12345678901234567890123},
+            {"id": 7, "name": "x"},
+            {"_id": {"$oid": "b"}},
+            {"name": "no id"},
+            {"_id": "c", "_id": "d"}
+        ], "totalDocs": 5, "hasNextPage": false}"#;
+        let page = crate::api::envelope::parse_raw_page(body, None).unwrap();
+        assert_eq!((page.total, page.has_next), (Some(5), Some(false)));
+        let raw = Fetched::raw(page);
+        let text = String::from_utf8(raw.lines.clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 5, "{text}");
+        assert_eq!(
+            lines[0],
+            r#"{"_id": "a", "name": "Caf\u00e9",              "n": 12345678901234567890123}"#,
+            "the server's own text: escapes and digits kept"
+        );
+        let parsed = Fetched::compact(parse_page(body, None).unwrap(), false);
+        let prints = |f: &Fetched| f.spans.iter().map(|s| (s.0, s.1)).collect::<Vec<_>>();
+        let (raw_prints, parsed_prints) = (prints(&raw), prints(&parsed));
+        assert_eq!(
+            raw_prints[..3],
+            parsed_prints[..3],
+            "ids read as a parsed record's"
+        );
+        assert_eq!(
+            raw_prints[4], parsed_prints[4],
+            "a repeated key: the last wins"
+        );
+        assert!(!raw_prints[3].1, "no id");
+        assert!(crate::api::envelope::parse_raw_page(br#"{"docs": [1, 2]}"#, None).is_err());
     }
 
     #[test]

@@ -6,7 +6,6 @@ use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 use super::{Batch, Fetched, PagingError};
-use crate::api::{record_id, Record};
 
 /// The ids seen so far and the counts, in page order.
 pub(super) struct Tracker {
@@ -106,10 +105,10 @@ impl Tracker {
 
 /// A record's fingerprint: a hash of its id, or of its serialised form when it has none (then
 /// it only serves to recognise a repeated page). The flag says whether it came from an id.
-pub(super) fn fingerprint(record: &Record, serialised: &[u8]) -> (u64, bool) {
+pub(super) fn fingerprint(id: Option<&str>, serialised: &[u8]) -> (u64, bool) {
     // SipHash with fixed keys: the same id always gives the same fingerprint within a run.
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    match record_id(record) {
+    match id {
         Some(id) => {
             id.hash(&mut hasher);
             (hasher.finish(), true)
