@@ -167,8 +167,11 @@ struct State {
     first: Option<Instant>,
     throttled_at: Option<Instant>,
     answers_since_throttle: u64,
-    /// When the last pause the server asked for ends.
+    /// When the last pause the server asked for ends, and when the one before it ended: the
+    /// throttle that starts a pause is judged after it started, so the rate it reads is
+    /// counted from the end of the pause before.
     paused_until: Option<Instant>,
+    pause_ended: Option<Instant>,
     /// Answers to requests sent since the limit last changed: a change is judged on a whole
     /// limit's worth of them, since answers to requests sent before cannot show its effect (a
     /// doubling's queue is only in the answers to the requests it let through).
@@ -260,6 +263,7 @@ impl Controller {
                 throttled_at: None,
                 answers_since_throttle: 0,
                 paused_until: None,
+                pause_ended: None,
                 fresh: 0,
                 rtts: Histogram::new(),
                 held: Held::new(max),
@@ -318,6 +322,9 @@ impl Controller {
     /// Told by the throttle: no request starts before `until`.
     pub fn paused(&self, until: Instant) {
         let mut state = self.lock();
+        if let Some(ended) = state.paused_until.filter(|p| *p <= Instant::now()) {
+            state.pause_ended = Some(ended);
+        }
         if state.paused_until.is_none_or(|p| p < until) {
             state.paused_until = Some(until);
         }

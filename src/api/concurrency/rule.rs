@@ -104,9 +104,11 @@ impl Controller {
         // allowance was unused while we waited), over a second at least: rate limits are
         // counted per second or longer, so a burst that spent a second's allowance in a third
         // of it is that allowance, not three times it.
-        let since = state
-            .paused_until
+        let since = [state.paused_until, state.pause_ended]
+            .into_iter()
+            .flatten()
             .filter(|p| *p > since && *p < now)
+            .max()
             .unwrap_or(since);
         let answers = std::mem::take(&mut state.answers_since_throttle);
         state.throttled_at = Some(now);

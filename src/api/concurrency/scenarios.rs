@@ -200,6 +200,47 @@ async fn a_saturated_server_holds_the_limit_near_its_capacity() {
     assert!(report.baseline_ms.unwrap() < 41.0);
 }
 
+/// `n` answers of 20 ms, one after another, at `per_second`.
+async fn answer(throttle: &Throttle, n: u32, per_second: f64) {
+    for _ in 0..n {
+        let slot = throttle.slot().await;
+        tokio::time::advance(Duration::from_secs_f64(1.0 / per_second)).await;
+        slot.finish(Signal::Answered(Duration::from_millis(20)));
+    }
+}
+
+/// A 429 while other requests are in flight, judged (as the client's often is) on an answer
+/// that comes during the pause it began: one answer closes a window just before the 429, so
+/// the 429 alone does not.
+async fn throttled(throttle: &Throttle) {
+    let (closer, judge) = (throttle.slot().await, throttle.slot().await);
+    let refused = throttle.slot().await;
+    tokio::time::advance(Duration::from_millis(25)).await;
+    closer.finish(Signal::Answered(Duration::from_millis(20)));
+    refused.finish(Signal::Pushback(Pushback::Throttled(429)));
+    throttle.pause(Duration::from_secs(1));
+    tokio::time::advance(Duration::from_millis(30)).await;
+    judge.finish(Signal::Answered(Duration::from_millis(20)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rate_is_read_from_the_end_of_the_pause_before() {
+    // 300 answers a second at 20 ms each: 6 in flight. The second throttle's rate counts the
+    // two seconds since the first pause ended, not the pause too (200/s: 4 in flight).
+    let throttle = Throttle::new(Concurrency::default(), None);
+    throttle.open_at(64);
+    answer(&throttle, 300, 300.0).await;
+    throttled(&throttle).await;
+    assert_eq!(throttle.limit(), 6, "300/s × 20 ms");
+    answer(&throttle, 600, 300.0).await;
+    throttled(&throttle).await;
+    assert_eq!(
+        throttle.limit(),
+        5,
+        "a cut of 10%, not a rate read over the pause"
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_rate_limited_server_is_met_with_few_refusals() {
     // 270 requests a second at 20 ms each allow 5 in flight (250/s), not 6 (300/s).
