@@ -73,14 +73,8 @@ pub fn parse_page(body: &[u8], items_path: Option<&str>) -> Result<Page, ShapeEr
     let (items, envelope, meta) = match value {
         Value::Array(items) => (items, Envelope::Array, Map::new()),
         Value::Object(mut object) => {
-            let key = match items_path {
-                Some(path) => path.to_string(),
-                None => ITEM_KEYS
-                    .iter()
-                    .find(|k| object.get(**k).is_some_and(Value::is_array))
-                    .ok_or_else(unrecognised)?
-                    .to_string(),
-            };
+            let key = items_key(items_path, |k| object.get(k).is_some_and(Value::is_array))
+                .ok_or_else(unrecognised)?;
             let items = take_path(&mut object, &key).ok_or_else(unrecognised)?;
             (items, Envelope::Key(key), object)
         }
@@ -112,20 +106,14 @@ pub fn parse_raw_page<'a>(
         start: body_start(body),
     };
     let top: &RawValue = serde_json::from_slice(body).map_err(not_json)?;
-    let is_array = |raw: &&RawValue| raw.get().trim_start().starts_with('[');
-    let (items, envelope, object) = match top.get().trim_start().as_bytes().first() {
-        Some(b'[') => (top, Envelope::Array, HashMap::new()),
-        Some(b'{') => {
+    let is_array = |raw: &&RawValue| opens(raw) == Some(ARRAY);
+    let (items, envelope, object) = match opens(top) {
+        Some(ARRAY) => (top, Envelope::Array, HashMap::new()),
+        Some(OBJECT) => {
             let object: HashMap<String, &RawValue> =
                 serde_json::from_str(top.get()).map_err(not_json)?;
-            let key = match items_path {
-                Some(path) => path.to_string(),
-                None => ITEM_KEYS
-                    .iter()
-                    .find(|k| object.get(**k).is_some_and(is_array))
-                    .ok_or_else(unrecognised)?
-                    .to_string(),
-            };
+            let key = items_key(items_path, |k| object.get(k).is_some_and(is_array))
+                .ok_or_else(unrecognised)?;
             let items = raw_path(&object, &key)
                 .filter(is_array)
                 .ok_or_else(unrecognised)?;
@@ -134,15 +122,33 @@ pub fn parse_raw_page<'a>(
         _ => return Err(unrecognised()),
     };
     let items: Vec<&RawValue> = serde_json::from_str(items.get()).map_err(not_json)?;
-    if !items
-        .iter()
-        .all(|item| item.get().trim_start().starts_with('{'))
-    {
+    if !items.iter().all(|item| opens(item) == Some(OBJECT)) {
         return Err(unrecognised());
     }
     let fact = |key: &str| serde_json::from_str(object.get(key)?.get()).ok();
     Ok(with_facts(items, envelope, fact))
 }
+
+/// Where an envelope keeps its items: `items_path` when given, else the first of the usual keys
+/// whose value `is_array`.
+fn items_key(items_path: Option<&str>, is_array: impl Fn(&str) -> bool) -> Option<String> {
+    match items_path {
+        Some(path) => Some(path.to_string()),
+        None => ITEM_KEYS
+            .iter()
+            .find(|k| is_array(k))
+            .map(|k| k.to_string()),
+    }
+}
+
+/// The first byte of a raw value: what it is.
+fn opens(raw: &RawValue) -> Option<u8> {
+    raw.get().trim_start().bytes().next()
+}
+
+/// The first byte of a raw JSON array, and of an object (0x7B, the opening brace).
+const ARRAY: u8 = b'[';
+const OBJECT: u8 = 0x7B;
 
 /// The raw value at a dotted path inside `object`.
 fn raw_path<'a>(object: &HashMap<String, &'a RawValue>, path: &str) -> Option<&'a RawValue> {
