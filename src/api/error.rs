@@ -51,6 +51,7 @@ pub enum ApiError {
     )]
     TooLarge {
         request: String,
+        status: u16,
         write: bool,
         limit_mb: u64,
     },
@@ -60,6 +61,9 @@ pub enum ApiError {
     /// A failure found on our side about one record (no match, ambiguous match, journal).
     #[error("{0}")]
     Local(String),
+    /// Not sent: the run stopped (the [`super::Gate`] closed) before the request left.
+    #[error("not sent: the run stopped ({0})")]
+    Stopped(String),
 }
 
 fn unknown_note(write: bool) -> &'static str {
@@ -108,7 +112,8 @@ impl ApiError {
             | ApiError::Unreadable { .. }
             | ApiError::TooLarge { .. }
             | ApiError::Redirected(_)
-            | ApiError::Local(_) => false,
+            | ApiError::Local(_)
+            | ApiError::Stopped(_) => false,
         }
     }
 
@@ -116,7 +121,7 @@ impl ApiError {
     pub fn not_acted(&self) -> bool {
         match self {
             ApiError::Status { status, .. } => retry::refused_without_acting(*status),
-            ApiError::Connect { .. } => true,
+            ApiError::Connect { .. } | ApiError::Stopped(_) => true,
             _ => false,
         }
     }
@@ -130,6 +135,24 @@ impl ApiError {
             ApiError::Timeout(_) | ApiError::Transport(_) => true,
             ApiError::Unreadable { write, .. } | ApiError::TooLarge { write, .. } => *write,
             _ => false,
+        }
+    }
+
+    /// The status of a 2xx answer to a write whose body could not be read (cut short, not
+    /// JSON, too large): the server accepted the write, whatever its body says.
+    pub fn accepted(&self) -> Option<u16> {
+        match self {
+            ApiError::Unreadable {
+                status,
+                write: true,
+                ..
+            }
+            | ApiError::TooLarge {
+                status,
+                write: true,
+                ..
+            } => Some(*status),
+            _ => None,
         }
     }
 
@@ -224,6 +247,7 @@ mod tests {
         assert!(!unreadable(false).outcome_unknown());
         let big = ApiError::TooLarge {
             request: "GET /customers".into(),
+            status: 200,
             write: false,
             limit_mb: 64,
         };

@@ -105,6 +105,7 @@ impl Client {
             (Body::Cut(_), true) => {
                 return Err(ApiError::TooLarge {
                     request: format!("{method} {path}"),
+                    status: status.as_u16(),
                     write: is_write(method),
                     limit_mb: self.max_response / (1024 * 1024),
                 })

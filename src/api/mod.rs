@@ -2,15 +2,17 @@
 //!
 //! One `reqwest` client (rustls, one connection pool) per run. Every call goes through
 //! [`Client::send`], which owns the retry loop: it takes a place from the [`Throttle`]
-//! (adaptive concurrency, pauses, `--rate`), makes one [`exchange`], tells the concurrency
-//! controller what the round trip showed, and asks [`Retry::decide`] whether to go again. POSTs
-//! are only re-sent when the server surely did not act (connect refused, 408, 429, 503);
-//! otherwise the ambiguous error goes back to the caller, which looks the record up first.
+//! (adaptive concurrency, pauses, `--rate`) through the [`Gate`] (refused once the run
+//! stopped), makes one [`exchange`], tells the concurrency controller what the round trip
+//! showed, and asks [`Retry::decide`] whether to go again. POSTs are only re-sent when the
+//! server surely did not act (connect refused, 408, 429, 503); otherwise the ambiguous error
+//! goes back to the caller, which looks the record up first.
 
 pub mod concurrency;
 pub mod envelope;
 mod error;
 mod exchange;
+pub mod gate;
 mod options;
 pub mod retry;
 pub mod throttle;
@@ -27,6 +29,7 @@ pub use concurrency::{Concurrency, LoadReport};
 use concurrency::{Pushback, Signal};
 pub use envelope::{record_id, Envelope, Page, Record};
 pub use error::{error_message, ApiError};
+pub use gate::Gate;
 pub use options::{ClientOptions, MAX_RESPONSE_MB};
 use retry::Retry;
 use throttle::Throttle;
@@ -150,6 +153,31 @@ pub struct Response {
     pub body: Vec<u8>,
 }
 
+/// A change to one customer, as sent by [`Client::write`].
+#[derive(Debug, Clone, Copy)]
+pub enum Write<'a> {
+    /// `POST /customers`. Never re-sent when the outcome is unknown: the caller decides.
+    Create(&'a Record),
+    /// `PATCH /customers/:id`: changes only the fields sent.
+    Patch(&'a str, &'a Record),
+    /// `PUT /customers/:id`: replaces the record.
+    Put(&'a str, &'a Record),
+    /// `DELETE /customers/:id`.
+    Delete(&'a str),
+}
+
+/// A write's answer: the status the server sent and the record it answered (empty for a
+/// DELETE, or when it answered none).
+#[derive(Debug)]
+pub struct Written {
+    pub status: u16,
+    pub record: Record,
+}
+
+/// What runs once a write has its place under the throttle, just before it leaves: the
+/// journal's write-ahead mark. An error from it keeps the request from leaving.
+pub type Ahead<'a> = &'a (dyn Fn() -> Result<(), ApiError> + Sync);
+
 impl Client {
     /// Builds a client for `base_url` (e.g. `https://api.icloud-ready.com/api/v2`). A key that
     /// cannot go in a header, or a base URL with credentials in it, is a usage error.
@@ -213,29 +241,44 @@ impl Client {
             .await
     }
 
-    /// `POST /customers`. Never re-sent when the outcome is unknown: the caller decides.
+    /// Sends one change; `ahead` runs once, just before the first attempt leaves.
+    pub async fn write(&self, write: Write<'_>, ahead: Ahead<'_>) -> Result<Written, ApiError> {
+        let (method, path, body) = match write {
+            Write::Create(body) => (Method::POST, "/customers".to_owned(), Some(body)),
+            Write::Patch(id, body) => (Method::PATCH, customer_path(id)?, Some(body)),
+            Write::Put(id, body) => (Method::PUT, customer_path(id)?, Some(body)),
+            Write::Delete(id) => (Method::DELETE, customer_path(id)?, None),
+        };
+        let response = self
+            .call(method.clone(), &path, &[], body, Some(ahead))
+            .await?;
+        let status = response.status;
+        let record = match write {
+            Write::Delete(_) => Record::new(),
+            _ => self.record_from(&method, &path, response)?,
+        };
+        Ok(Written { status, record })
+    }
+
+    /// `POST /customers` with no journal mark (tools and tests; runs of changes use
+    /// [`Client::write`]).
     pub async fn create(&self, body: &Record) -> Result<Record, ApiError> {
-        self.record_call(Method::POST, "/customers", Some(body))
-            .await
+        Ok(self.write(Write::Create(body), &|| Ok(())).await?.record)
     }
 
-    /// `PUT /customers/:id`: replaces the record.
+    /// `PUT /customers/:id` with no journal mark.
     pub async fn replace(&self, id: &str, body: &Record) -> Result<Record, ApiError> {
-        self.record_call(Method::PUT, &customer_path(id)?, Some(body))
-            .await
+        Ok(self.write(Write::Put(id, body), &|| Ok(())).await?.record)
     }
 
-    /// `PATCH /customers/:id`: changes only the fields sent.
+    /// `PATCH /customers/:id` with no journal mark.
     pub async fn patch(&self, id: &str, body: &Record) -> Result<Record, ApiError> {
-        self.record_call(Method::PATCH, &customer_path(id)?, Some(body))
-            .await
+        Ok(self.write(Write::Patch(id, body), &|| Ok(())).await?.record)
     }
 
-    /// `DELETE /customers/:id`.
+    /// `DELETE /customers/:id` with no journal mark: for `check --write`'s test customer.
     pub async fn delete(&self, id: &str) -> Result<(), ApiError> {
-        self.send(Method::DELETE, &customer_path(id)?, &[], None)
-            .await
-            .map(drop)
+        self.write(Write::Delete(id), &|| Ok(())).await.map(drop)
     }
 
     /// One call to the collection (`id` None) or to one customer, answered with the raw status
@@ -272,14 +315,46 @@ impl Client {
         query: &[(&str, String)],
         body: Option<&Record>,
     ) -> Result<Response, ApiError> {
+        self.call(method, path, query, body, None).await
+    }
+
+    /// [`Client::send`], running `ahead` before the first attempt leaves. A call's final
+    /// error that dooms every other request (the key refused, no connection) closes the gate.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Record>,
+        ahead: Option<Ahead<'_>>,
+    ) -> Result<Response, ApiError> {
+        let result = self.attempts(method, path, query, body, ahead).await;
+        if let Err(err) = &result {
+            self.throttle.gate.judge(err);
+        }
+        result
+    }
+
+    async fn attempts(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Record>,
+        mut ahead: Option<Ahead<'_>>,
+    ) -> Result<Response, ApiError> {
         let idempotent = method != Method::POST;
         let payload = body.map(|b| serde_json::to_vec(b).expect("a JSON map always serialises"));
         let mut attempt = 1;
         loop {
-            let slot = self.throttle.slot().await;
+            let slot = self.throttle.admit().await?;
+            if let Some(ahead) = ahead.take() {
+                ahead()?;
+            }
             let started = Instant::now();
             let result = self.attempt(&method, path, query, payload.as_deref()).await;
             slot.finish(signal(&result, started.elapsed()));
+            self.throttle.gate.count(&result);
             let err = match result {
                 Ok(response) => {
                     self.retry.refund();
@@ -322,9 +397,12 @@ fn signal(result: &Result<Response, ApiError>, rtt: Duration) -> Signal {
             Signal::Pushback(Pushback::Connection)
         }
         Err(ApiError::Shape(_) | ApiError::Unreadable { .. }) => Signal::Answered(rtt),
-        Err(ApiError::TooLarge { .. } | ApiError::Redirected(_) | ApiError::Local(_)) => {
-            Signal::Silent
-        }
+        Err(
+            ApiError::TooLarge { .. }
+            | ApiError::Redirected(_)
+            | ApiError::Local(_)
+            | ApiError::Stopped(_),
+        ) => Signal::Silent,
     }
 }
 

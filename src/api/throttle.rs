@@ -1,17 +1,20 @@
 //! What a request waits for before it leaves: a place under the concurrency limit
-//! ([`Controller`]), the end of a pause the server asked for, and its turn under `--rate`.
+//! ([`Controller`]), the end of a pause the server asked for, and its turn under `--rate`; and
+//! the [`Gate`] it takes that place through, closed when the run stops.
 //!
 //! The pause: when the server throttles one request (429 or 503), every request waits as that
 //! one does (its `Retry-After`, or its backoff), not only the one refused. Otherwise the other
 //! requests, answered 429 in a millisecond each, would flood a rate-limited server with
 //! hundreds of refusals a second until its window turns.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use super::concurrency::{Concurrency, Controller, LoadReport, Slot};
+use super::gate::Gate;
+use super::ApiError;
 
 /// Bounds, pauses and paces requests. Shared by every clone of a client.
 #[derive(Debug)]
@@ -22,6 +25,8 @@ pub struct Throttle {
     next_start: Mutex<Instant>,
     /// No request starts before this, after the server throttled.
     paused_until: Mutex<Option<Instant>>,
+    /// Every request of the client takes its place through it ([`Throttle::admit`]).
+    pub gate: Arc<Gate>,
 }
 
 impl Throttle {
@@ -34,7 +39,14 @@ impl Throttle {
                 .map(|r| Duration::from_secs_f64(1.0 / r)),
             next_start: Mutex::new(Instant::now()),
             paused_until: Mutex::new(None),
+            gate: Arc::new(Gate::new()),
         }
+    }
+
+    /// A place for one request ([`Throttle::slot`]) through the gate: refused, at once or
+    /// while it waits, once the run has stopped.
+    pub async fn admit(&self) -> Result<Slot<'_>, ApiError> {
+        self.gate.admit(self.slot()).await
     }
 
     /// Waits for a place under the limit, the end of any pause, and the rate's next start.

@@ -134,6 +134,6 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         None => plan,
     };
     let client = connection.as_ref().map(|c| &c.client);
-    let report = import::run(plan, client, super::session(global)).await?;
+    let report = import::run(plan, client, super::session(global, client)).await?;
     super::finish(global, report)
 }

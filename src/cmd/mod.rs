@@ -25,6 +25,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::api::Client;
 use crate::apply::{Limits, Report, Session, Settings, Stop};
 
 use crate::error::{usage, Exit};
@@ -139,25 +140,29 @@ pub fn confirm_deletes(
     }
 }
 
-/// A run of changes' link to the terminal: its progress bar, and Ctrl-C.
-pub fn session(global: &Global) -> Session {
+/// A run of changes' link to the terminal: its progress bar, and Ctrl-C, which closes the
+/// gate of `client`'s requests (`None` for a run that sends none).
+pub fn session(global: &Global, client: Option<&Client>) -> Session {
+    let gate = client.map_or_else(Default::default, |c| c.throttle.gate.clone());
     Session {
-        stop: watch_ctrl_c(),
+        stop: watch_ctrl_c(Arc::new(Stop::new(gate))),
         progress: progress(global),
     }
 }
 
-/// First Ctrl-C: the run stops taking rows and finishes what is in flight. Second: the process
-/// exits at once with code 130 (journals are flushed line by line, so nothing written is lost).
-fn watch_ctrl_c() -> Arc<Stop> {
-    let stop = Arc::new(Stop::default());
+/// First Ctrl-C: the gate closes (no request starts after it) and the run finishes what is
+/// in flight. Second: the process exits at once with code 130 (journals are flushed line by
+/// line, so nothing written is lost).
+fn watch_ctrl_c(stop: Arc<Stop>) -> Arc<Stop> {
     let watched = stop.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_err() {
             return;
         }
-        crate::warn!("Stopping: finishing the requests in flight (Ctrl-C again aborts).");
         watched.interrupt();
+        crate::warn!(
+            "Stopping: no request starts now; finishing those in flight (Ctrl-C again aborts)."
+        );
         if tokio::signal::ctrl_c().await.is_ok() {
             eprintln!("Aborted. Run the same command with --resume to continue.");
             std::process::exit(130);

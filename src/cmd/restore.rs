@@ -102,6 +102,11 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
             }))
         })?;
     }
-    let report = restore::run(matched, &connection.client, super::session(global)).await?;
+    let report = restore::run(
+        matched,
+        &connection.client,
+        super::session(global, Some(&connection.client)),
+    )
+    .await?;
     super::finish(global, report)
 }

@@ -64,6 +64,11 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     })?;
     let connection = super::connect::connect(global, args.changes.load.client_options()).await?;
     let plan = plan.with_writes(connection.writes());
-    let report = undo::run(plan, &connection.client, super::session(global)).await?;
+    let report = undo::run(
+        plan,
+        &connection.client,
+        super::session(global, Some(&connection.client)),
+    )
+    .await?;
     super::finish(global, report)
 }

@@ -226,6 +226,7 @@ pub async fn run(matched: Matched, client: &Client, session: Session) -> anyhow:
         Column::Status,
         Column::Error,
         Column::Changes,
+        Column::Note,
     ];
     let layout = Layout {
         results: &results,

@@ -25,7 +25,7 @@ use crate::apply::{
     Settings, Step, Summary, UpdateWith, Writes,
 };
 use crate::compare;
-use crate::lookup::Keys;
+use crate::lookup::{Found, Keys};
 use crate::output::beside;
 use crate::schema;
 use steps::{find_steps, StepReader};
@@ -158,6 +158,7 @@ pub async fn run(plan: Plan, client: &Client, session: Session) -> anyhow::Resul
         Column::Status,
         Column::Error,
         Column::Conflicts,
+        Column::Note,
     ];
     let layout = Layout {
         results,
@@ -300,11 +301,22 @@ impl Undoer {
                 let body = writes::sendable(before);
                 // A recreate an earlier undo made (or that was in flight when it died).
                 let keys = self.keys.as_ref();
-                if let Some(record) = applier.find_created(&body, keys).await?.one() {
-                    return Ok(Err(Done {
-                        id: record_id(&record),
-                        ..Done::because(Outcome::Unchanged, "already recreated")
-                    }));
+                match applier.find_created(&body, keys).await? {
+                    Found::One(record) => {
+                        return Ok(Err(Done {
+                            id: record_id(&record),
+                            ..Done::because(Outcome::Unchanged, "already recreated")
+                        }))
+                    }
+                    // One of them may be an earlier undo's: never make one more.
+                    Found::Many(n) => {
+                        let why = format!(
+                            "{n} customers already match it, so it is not created again; \
+                             look at them and remove any duplicate"
+                        );
+                        return Ok(Err(Done::because(Outcome::Conflict, why)));
+                    }
+                    Found::None => {}
                 }
                 Change::Create {
                     body,

@@ -1,0 +1,170 @@
+//! The one gate every request passes before it leaves, and the stops that close it.
+//!
+//! A run of changes must stop at once when it cannot go on safely: Ctrl-C, a journal that
+//! cannot be written, the breaker, a refused key, a server that cannot be reached. Deciding it
+//! is not enough: requests already queued for a place under the throttle would still leave.
+//! So every request takes its place through [`Gate::admit`], and the first stop closes the
+//! gate before anything else happens: requests waiting for a place are woken and refused
+//! ([`super::ApiError::Stopped`]), none starts afterwards, and only those already on the wire
+//! finish. A closed gate stays closed, with the first reason given.
+//!
+//! The client closes it itself when the server refuses the key (401, 403), when a request
+//! cannot connect even after its retries, and when [`UNREACHABLE_AFTER`] attempts in a row
+//! met a refused or broken connection with no answer between (a server that died), so a dead
+//! server costs a few attempts, not a retry of every row read ahead.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use super::ApiError;
+
+/// Attempts in a row that found no server (refused or reset), with no answer between, after
+/// which the server counts as unreachable.
+pub const UNREACHABLE_AFTER: u32 = 20;
+
+/// See the module doc. Shared by every clone of a client, and by the run that stops it.
+#[derive(Debug)]
+pub struct Gate {
+    /// Why it closed; `None` while open.
+    closed: watch::Sender<Option<Arc<str>>>,
+    /// Attempts in a row that found no server.
+    unanswered: AtomicU32,
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Gate {
+            closed: watch::Sender::new(None),
+            unanswered: AtomicU32::new(0),
+        }
+    }
+}
+
+impl Gate {
+    pub fn new() -> Gate {
+        Gate::default()
+    }
+
+    /// Closes the gate for `why`; true when this call closed it (the first stop's reason is
+    /// the one kept).
+    pub fn close(&self, why: impl Into<String>) -> bool {
+        let why = why.into();
+        self.closed.send_if_modified(|closed| match closed {
+            Some(_) => false,
+            None => {
+                *closed = Some(why.into());
+                true
+            }
+        })
+    }
+
+    /// Why the gate closed, once it has.
+    pub fn reason(&self) -> Option<String> {
+        self.closed.borrow().as_deref().map(str::to_string)
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.borrow().is_some()
+    }
+
+    /// Waits for `place` (a place under the throttle) unless the gate closes first, and
+    /// refuses it if the gate closed meanwhile: a request that was waiting is never sent late.
+    pub async fn admit<T>(&self, place: impl Future<Output = T>) -> Result<T, ApiError> {
+        let mut closed = self.closed.subscribe();
+        let taken = tokio::select! {
+            biased;
+            _ = closed.wait_for(Option::is_some) => None,
+            taken = place => Some(taken),
+        };
+        match (taken, self.reason()) {
+            (Some(taken), None) => Ok(taken),
+            (_, why) => Err(ApiError::Stopped(why.unwrap_or_default())),
+        }
+    }
+
+    /// Counts an attempt's result toward [`UNREACHABLE_AFTER`], and closes the gate when the
+    /// server has not answered that many attempts in a row.
+    pub(super) fn count(&self, result: &Result<super::Response, ApiError>) {
+        let unanswered = matches!(
+            result,
+            Err(ApiError::Connect { .. } | ApiError::Transport(_))
+        );
+        if !unanswered {
+            self.unanswered.store(0, Ordering::Relaxed);
+            return;
+        }
+        let streak = self.unanswered.fetch_add(1, Ordering::Relaxed) + 1;
+        if let (true, Err(err)) = (streak >= UNREACHABLE_AFTER, result) {
+            self.close(format!(
+                "the API cannot be reached: {streak} requests in a row found no server \
+                 (connection refused or reset); the last: {err}"
+            ));
+        }
+    }
+
+    /// Closes the gate after a call's final error when that error dooms every other request:
+    /// the key refused, or no connection even after the retries.
+    pub(super) fn judge(&self, err: &ApiError) {
+        if err.is_auth() {
+            self.close(format!("the API refused the key: {err}"));
+        } else if matches!(err, ApiError::Connect { .. }) {
+            self.close(format!("the API cannot be reached: {err}"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_waiting_for_a_place_is_refused_when_the_gate_closes() {
+        let gate = Arc::new(Gate::new());
+        let waiting = tokio::spawn({
+            let gate = gate.clone();
+            async move { gate.admit(std::future::pending::<()>()).await }
+        });
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert!(gate.close("interrupted"));
+        assert!(!gate.close("something later"), "the first reason stays");
+        let refused = waiting.await.unwrap().unwrap_err();
+        assert!(matches!(&refused, ApiError::Stopped(why) if why == "interrupted"));
+        assert!(gate.admit(async {}).await.is_err(), "and none after");
+    }
+
+    #[test]
+    fn a_server_that_answers_nothing_twenty_times_in_a_row_closes_it() {
+        let gate = Gate::new();
+        let refused = || {
+            Err(ApiError::Connect {
+                url: "http://127.0.0.1:9/api/v2/customers".into(),
+                reason: "connection refused".into(),
+            })
+        };
+        for _ in 1..UNREACHABLE_AFTER {
+            gate.count(&refused());
+        }
+        gate.count(&Ok(super::super::Response {
+            status: 201,
+            body: Vec::new(),
+        }));
+        for _ in 1..UNREACHABLE_AFTER {
+            gate.count(&Err(ApiError::Transport("connection reset".into())));
+        }
+        assert!(
+            !gate.is_closed(),
+            "an answer between starts the count again"
+        );
+        gate.count(&refused());
+        let why = gate.reason().unwrap();
+        assert!(
+            why.contains("20 requests in a row found no server"),
+            "{why}"
+        );
+    }
+}
