@@ -149,7 +149,7 @@ fn diff_says_what_changed_and_restore_prune_gives_the_backup_back_in_every_forma
         let again = wd.exec_against(&server, &["diff", &backup, "live", "--match-on", "siret"]);
         again.assert_ok();
 
-        let undo = wd.exec_against(&server, &["undo", "backup.restore.journal"]);
+        let undo = wd.exec_against(&server, &["undo", "backup.restore.journal", "--yes"]);
         undo.assert_ok();
         assert_eq!(
             account(&server),

@@ -142,7 +142,7 @@ fn undo_is_exact_with_a_profile_where_patch_answers_the_old_record_and_ignores_n
     assert_eq!(store(&server, "Client 3")[0]["zipCode"], "01003");
 
     let puts = count(&server, "PUT");
-    let undo = run(&wd, &server, &["undo", "clients.journal"]);
+    let undo = run(&wd, &server, &["undo", "clients.journal", "--yes"]);
     undo.assert_ok();
     assert!(
         all(&outcomes(&wd, "clients.undo.results.csv"), "restored"),
@@ -172,7 +172,7 @@ fn without_a_profile_that_undo_reports_failed_and_says_what_to_do() {
     upsert(&wd, &server).assert_ok();
     assert!(all(&outcomes(&wd, "clients.results.csv"), "updated"));
 
-    let undo = run(&wd, &server, &["undo", "clients.journal"]);
+    let undo = run(&wd, &server, &["undo", "clients.journal", "--yes"]);
     undo.assert_code(1);
     let rows = wd.results("clients.undo.results.csv");
     for row in &rows {
@@ -193,7 +193,7 @@ fn without_a_profile_that_undo_reports_failed_and_says_what_to_do() {
     let again = run(
         &wd,
         &server,
-        &["undo", "clients.journal", "--restore-with", "put"],
+        &["undo", "clients.journal", "--yes", "--restore-with", "put"],
     );
     again.assert_ok();
     assert!(
@@ -217,7 +217,7 @@ fn a_put_that_merges_is_not_counted_as_a_restore() {
     let undo = run(
         &wd,
         &server,
-        &["undo", "clients.journal", "--restore-with", "put"],
+        &["undo", "clients.journal", "--yes", "--restore-with", "put"],
     );
     undo.assert_code(1);
     for row in wd.results("clients.undo.results.csv") {
@@ -230,7 +230,7 @@ fn a_put_that_merges_is_not_counted_as_a_restore() {
             assert!(row["_error"].contains(said), "{said:?} in {row:?}");
         }
     }
-    run(&wd, &server, &["undo", "clients.journal"]).assert_ok();
+    run(&wd, &server, &["undo", "clients.journal", "--yes"]).assert_ok();
     assert!(store(&server, "Client 1")[0]
         .get("capital")
         .is_none_or(Value::is_null));
@@ -304,7 +304,7 @@ fn updates_are_read_back_only_where_the_answer_cannot_show_them() {
         }
 
         let gets = count(&server, "GET");
-        let undo = run(&wd, &server, &["undo", "clients.journal"]);
+        let undo = run(&wd, &server, &["undo", "clients.journal", "--yes"]);
         undo.assert_ok();
         assert!(all(&outcomes(&wd, "clients.undo.results.csv"), "restored"));
         // One GET a step to see the customer as it is now, then the read-backs.

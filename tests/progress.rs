@@ -37,7 +37,7 @@ fn no_bar_reaches_a_piped_stderr() {
     let run = wd.exec_against(&server, &["-v", "export", "backup.ndjson"]);
     run.assert_ok();
     assert_no_bar(&run);
-    let run = wd.exec_against(&server, &["undo", "clients.journal"]);
+    let run = wd.exec_against(&server, &["undo", "clients.journal", "--yes"]);
     run.assert_ok();
     assert_no_bar(&run);
     let run = wd.exec_against(&server, &["restore", "backup.ndjson"]);

@@ -87,9 +87,19 @@ impl Client {
         } else {
             self.max_response.min(ERROR_BODY_KEPT)
         };
-        let body = read_capped(&mut response, cap)
-            .await
-            .map_err(|e| self.transport_error(method, path, &url, e))?;
+        let body = match read_capped(&mut response, cap).await {
+            Ok(body) => body,
+            // The status line said the write was accepted: a body cut short does not undo it.
+            Err(e) if status.is_success() && is_write(method) => {
+                return Err(ApiError::Unreadable {
+                    request: format!("{method} {path}"),
+                    status: status.as_u16(),
+                    write: true,
+                    problem: format!("broke off ({e})"),
+                })
+            }
+            Err(e) => return Err(self.transport_error(method, path, &url, e)),
+        };
         crate::debug!(
             "{method} {path} -> {} in {} ms",
             status.as_u16(),

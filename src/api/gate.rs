@@ -52,13 +52,17 @@ impl Gate {
     /// the one kept).
     pub fn close(&self, why: impl Into<String>) -> bool {
         let why = why.into();
-        self.closed.send_if_modified(|closed| match closed {
+        let closed = self.closed.send_if_modified(|closed| match closed {
             Some(_) => false,
             None => {
-                *closed = Some(why.into());
+                *closed = Some(why.as_str().into());
                 true
             }
-        })
+        });
+        if closed {
+            crate::warn!("Stopping: {why}. No request starts now; those in flight finish.");
+        }
+        closed
     }
 
     /// Why the gate closed, once it has.

@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 
 use super::Outcome;
 use crate::api::Record;
-pub use claim::Claim;
+pub use claim::{numbered, Claim, Start};
 pub use lock::Lock;
 pub use resume::{InFlight, Lines, Resume};
 
@@ -131,11 +131,11 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// The appending side: one line per call, handed to the OS before the call returns. It holds
-/// the journal's [`Lock`] for as long as the run lasts.
+/// the journal's [`Lock`]s for as long as the run lasts.
 pub struct Writer {
     file: Mutex<Appending>,
     pub path: PathBuf,
-    _lock: Lock,
+    _locks: Vec<Lock>,
 }
 
 /// The open journal and its length: where the next line starts, and where to cut back to
@@ -146,21 +146,21 @@ struct Appending {
 }
 
 impl Writer {
-    /// Starts a new journal, replacing any file at `path`.
+    /// Starts a new journal at `path` ([`Claim`] chose it: never one holding a run).
     pub fn create(
         path: &Path,
         input: &Path,
         fingerprint: &Fingerprint,
         mode: &str,
         match_on: Option<&str>,
-        lock: Lock,
+        locks: Vec<Lock>,
     ) -> anyhow::Result<Writer> {
         let file = File::create(path)
             .with_context(|| format!("cannot create the journal {}", path.display()))?;
         let writer = Writer {
             file: Mutex::new(Appending { file, len: 0 }),
             path: path.to_path_buf(),
-            _lock: lock,
+            _locks: locks,
         };
         writer.append(&Line::Start {
             version: VERSION,
@@ -175,7 +175,7 @@ impl Writer {
     }
 
     /// Continues an existing journal (after [`Resume::load`] checked it).
-    pub fn reopen(path: &Path, lock: Lock) -> anyhow::Result<Writer> {
+    pub fn reopen(path: &Path, locks: Vec<Lock>) -> anyhow::Result<Writer> {
         let mut file = OpenOptions::new()
             .read(true)
             .append(true)
@@ -186,7 +186,7 @@ impl Writer {
         Ok(Writer {
             file: Mutex::new(Appending { file, len }),
             path: path.to_path_buf(),
-            _lock: lock,
+            _locks: locks,
         })
     }
 

@@ -107,9 +107,20 @@ pub struct Settings {
     pub resume: bool,
     /// Go on past damaged journal lines, looking up every row without a `done`.
     pub repair: bool,
+    /// Start a new journal beside an unfinished one (never over it).
+    pub fresh: bool,
 }
 
 impl Settings {
+    /// How the run treats the journal an earlier run left.
+    pub fn start(&self) -> journal::Start {
+        journal::Start {
+            resume: self.resume,
+            repair: self.repair,
+            fresh: self.fresh,
+        }
+    }
+
     /// Rows taken ahead of the first unwritten one: a row stuck in retries holds back a
     /// bounded number of finished rows, whatever the input's size.
     pub fn window(&self) -> u64 {

@@ -68,10 +68,17 @@ pub struct Changes {
     #[arg(long, value_name = "N")]
     pub max_errors: Option<u64>,
 
-    /// Continue the interrupted run its journal describes: finished rows are skipped, rows
-    /// that were in flight are looked up before anything is sent again.
+    /// Continue the interrupted run its journal describes (the newest of its series):
+    /// finished rows are skipped, rows that were in flight are looked up before anything is
+    /// sent again.
     #[arg(long)]
     pub resume: bool,
+
+    /// Start a new run beside an unfinished journal instead of continuing it: the new run
+    /// writes the next journal of the series (NAME.2.journal, ...); the unfinished one is kept
+    /// as it is. A journal is never overwritten.
+    #[arg(long, conflicts_with = "resume")]
+    pub fresh: bool,
 }
 
 impl Changes {
@@ -85,6 +92,7 @@ impl Changes {
             },
             resume: self.resume,
             repair,
+            fresh: self.fresh,
         }
     }
 }

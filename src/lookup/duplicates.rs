@@ -72,6 +72,8 @@ pub fn core_name(name: &str) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Why {
+    /// The row's `--match-on` key finds it.
+    SameKey,
     SameSiret,
     SamePostcode,
     SameCity,
@@ -87,11 +89,18 @@ impl Why {
 
     pub fn words(self) -> &'static str {
         match self {
+            Why::SameKey => "same --match-on key",
             Why::SameSiret => "same SIRET",
             Why::SamePostcode => "same name and postcode",
             Why::SameCity => "same name and city",
             Why::SameCompany => "same SIREN",
         }
+    }
+
+    /// Whether it is the same customer by an identifier, not only by likeness: the same SIRET,
+    /// or the same `--match-on` key.
+    pub fn is_identity(self) -> bool {
+        matches!(self, Why::SameKey | Why::SameSiret)
     }
 }
 
@@ -246,13 +255,24 @@ impl fmt::Display for Likely {
 /// What an import does with a row that would create a likely duplicate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum OnDuplicate {
-    /// Create it anyway, and say of which customer it is a possible duplicate.
+    /// Leave out a row whose SIRET (or --match-on key) finds a customer (`skipped-duplicate`);
+    /// create one that only resembles a customer by name, and say so.
     #[default]
+    SkipSameKey,
+    /// Create it anyway, and say of which customer it is a possible duplicate.
     Create,
-    /// Leave it out: its outcome is `skipped-duplicate`.
+    /// Leave out every likely duplicate: its outcome is `skipped-duplicate`.
     Skip,
     /// Update the customer it probably duplicates instead.
     Update,
+}
+
+impl OnDuplicate {
+    /// Whether a row's `--match-on` key is looked up before it is created (rows the key finds
+    /// are duplicates): for every choice but `create`.
+    pub fn checks_keys(self) -> bool {
+        self != OnDuplicate::Create
+    }
 }
 
 /// What becomes of a row that would create a customer.
@@ -264,6 +284,35 @@ pub enum Decision {
     Skip(Likely),
     /// Update this customer instead (`--on-duplicate update`).
     Update(Record, Likely),
+}
+
+/// The first rows of a create looked at before any is sent: when more than half of them would
+/// be likely duplicates, the file was most likely imported before.
+pub const SAMPLE: usize = 100;
+
+/// Why a create should not start, when more than half of the `sample` rows looked at (the
+/// first [`SAMPLE`] that would create a customer) are likely duplicates: `found` counts them by
+/// why. The words say what to do instead.
+pub fn imported_before(
+    sample: usize,
+    found: &std::collections::BTreeMap<Why, usize>,
+) -> Option<String> {
+    let duplicates: usize = found.values().sum();
+    if duplicates * 2 <= sample {
+        return None;
+    }
+    let whys: Vec<String> = found
+        .iter()
+        .map(|(why, n)| format!("{n}: {}", why.words()))
+        .collect();
+    Some(format!(
+        "{duplicates} of the first {sample} rows would create a customer the account most likely \
+         has already ({}): this file looks imported before, so nothing was sent. To update those \
+         customers instead, run with --mode upsert (and --match-on siret, or your key); to leave \
+         the likely duplicates out and create the rest, --on-duplicate skip; to create them \
+         anyway, --on-duplicate create",
+        whys.join(", ")
+    ))
 }
 
 /// Decides by `choice` for a row that resembles the customers `found` (strongest first, as
@@ -288,7 +337,8 @@ pub fn decide(mut found: Vec<(Record, Why)>, choice: OnDuplicate) -> Result<Deci
     }
     Ok(match choice {
         OnDuplicate::Create => Decision::Create(Some(likely)),
-        OnDuplicate::Skip => Decision::Skip(likely),
+        OnDuplicate::SkipSameKey if !why.is_identity() => Decision::Create(Some(likely)),
+        OnDuplicate::Skip | OnDuplicate::SkipSameKey => Decision::Skip(likely),
         OnDuplicate::Update if likely.others.is_empty() => {
             let (record, _) = found.swap_remove(0);
             Decision::Update(record, likely)

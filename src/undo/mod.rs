@@ -87,6 +87,8 @@ pub struct Plan {
     steps: Vec<(u32, u64)>,
     /// The import's match keys, which find a customer undo re-creates.
     keys: Option<Keys>,
+    /// The import created customers, which undo deletes.
+    creates: bool,
     results: PathBuf,
     /// Undo's claim on its own journal; `None` for `--plan`, which writes none.
     claim: Option<Claim>,
@@ -103,30 +105,42 @@ impl Plan {
             false => {
                 let reading = Lock::take(&options.journal, "undo")?;
                 let own = beside(&options.journal, "undo.journal");
-                let claim = Claim::take(
-                    &own,
-                    &options.journal,
-                    "undo",
-                    options.run.resume,
-                    options.run.repair,
-                )?;
+                let claim = Claim::take(&own, &options.journal, "undo", options.run.start())?;
                 (Some(reading), Some(claim))
             }
         };
-        let (steps, keys) = find_steps(&options.journal, options.run.repair)?;
+        let found = find_steps(&options.journal, options.run.repair)?;
         let results = options
             .results
             .clone()
             .unwrap_or_else(|| beside(&options.journal, "undo.results.csv"));
         Ok(Plan {
             options,
-            steps,
-            keys,
+            steps: found.positions,
+            keys: found.keys,
+            creates: found.creates,
             results,
             claim,
             _reading: reading,
             writes: Writes::default(),
         })
+    }
+
+    /// Whether this undo may delete customers (those the import created; not in `--plan`),
+    /// which needs a yes, as `import --mode delete` and `restore --prune` do.
+    pub fn may_delete(&self) -> bool {
+        self.creates && !self.options.plan
+    }
+
+    /// How many customers this undo would delete at most, for the confirmation: one more
+    /// read of the journal.
+    pub fn count_deletes(&self) -> anyhow::Result<u64> {
+        let mut reader = StepReader::open(&self.options.journal)?;
+        let mut count = 0;
+        for &(_, at) in &self.steps {
+            count += u64::from(matches!(reader.load(at)?, Reversal::Delete { .. }));
+        }
+        Ok(count)
     }
 
     /// What the API profile says about this API's writes: how undo clears a field, and which
