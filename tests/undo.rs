@@ -300,3 +300,32 @@ fn undo_takes_an_import_journal_and_nothing_else() {
         assert_eq!(snapshot(&server), before, "{file}: nothing sent");
     }
 }
+
+/// Issue 21: undo deleted customers without asking and refused `--yes`, while `import --mode
+/// delete` and `restore --prune` needed it off a terminal. Now the three agree: an undo that
+/// deletes the customers an import created is refused off a terminal without `--yes` (exit 2,
+/// nothing sent), and one that only restores needs none.
+#[test]
+fn undo_deletes_what_an_import_created_only_with_yes_off_a_terminal() {
+    let (server, wd) = scenario(3, 2);
+    let before = snapshot(&server);
+    import(&server, &wd);
+    let after = snapshot(&server);
+    let refused = wd.exec_against(&server, &["undo", "clients.journal", "--no-progress"]);
+    refused.assert_code(2);
+    assert!(refused.stderr.contains("--yes"), "{refused}");
+    assert_eq!(snapshot(&server), after, "nothing sent");
+    wd.exec_against(
+        &server,
+        &["undo", "clients.journal", "--no-progress", "--yes"],
+    )
+    .assert_ok();
+    assert_eq!(snapshot(&server), before);
+
+    let (server, wd) = scenario(3, 0);
+    let before = snapshot(&server);
+    import(&server, &wd);
+    wd.exec_against(&server, &["undo", "clients.journal", "--no-progress"])
+        .assert_ok();
+    assert_eq!(snapshot(&server), before, "restores need no yes");
+}

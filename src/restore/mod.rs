@@ -140,6 +140,14 @@ fn trust(options: &Options) -> anyhow::Result<()> {
     if verdict.ok {
         return Ok(());
     }
+    if !verdict.complete && options.prune {
+        anyhow::bail!(
+            "{} is an incomplete backup (its manifest says so): --prune would delete the \
+             customers it misses, so nothing was sent. Restore it without --prune, or take a \
+             complete backup",
+            options.backup.display()
+        );
+    }
     let problems = verdict.problems.join("; ");
     if options.force {
         crate::warn!(
