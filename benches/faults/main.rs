@@ -37,13 +37,17 @@ fn main() {
         if part(name) || part(name.trim_end_matches('b')) {
             let dir = tempfile::tempdir().expect("temp dir");
             case(dir.path());
+            if std::env::var_os("FAULTS_KEEP").is_some() {
+                println!("kept {}", dir.keep().display());
+            }
         }
     }
 }
 
-/// Case 1: the journal on a 40 KB tmpfs, 400 rows at 20 ms. POSTs counted from the moment the
-/// tmpfs has no free block (its last page still takes a few lines), then `--resume` with the
-/// journal copied to a disk with room.
+/// Case 1: the journal on a 40 KB tmpfs, 400 rows at 20 ms, 8 in flight. POSTs counted from
+/// the moment the tmpfs has no free block (its last page still takes a few lines), and from
+/// the moment the run says it stops (a build that says so): requests already in flight then
+/// (8 at most) may still arrive. Then `--resume` with the journal copied to a disk with room.
 fn full_disk(dir: &Path) {
     let server = Sandbox::start(&["--latency-ms", "20"]);
     sheet(&dir.join("clients.csv"), 0..400);
@@ -57,9 +61,10 @@ fn full_disk(dir: &Path) {
     ];
     let mut child = command(dir, &server.url, &args)
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    let said = world::stopping(&mut child, server.counter("POST"));
     let mut at_full = None;
     let code = loop {
         if at_full.is_none() && disk.full() {
@@ -71,6 +76,10 @@ fn full_disk(dir: &Path) {
         std::thread::sleep(Duration::from_millis(1));
     };
     let posts = server.requests("POST");
+    let after_said = said
+        .join()
+        .unwrap()
+        .map_or("n/a (it says nothing)".into(), |n| (posts - n).to_string());
     let records = server.records();
     let counts = outcomes(&dir.join("clients.results.csv"));
     std::fs::copy(&journal, dir.join("clients.journal")).unwrap();
@@ -78,9 +87,9 @@ fn full_disk(dir: &Path) {
     let resumed = run(dir, &server.url, &["import", "clients.csv", "--resume"]);
     let after = server.records();
     println!(
-        "case 1, journal on a 40 KB tmpfs, 400 rows: exit {code}; {posts} POSTs, {} after the \
-         tmpfs filled; {} customers stored ({} doubled); outcomes {counts:?}; --resume exit {}: \
-         {} stored ({} doubled)",
+        "case 1, journal on a 40 KB tmpfs, 400 rows, 8 in flight: exit {code}; {posts} POSTs, {} after the \
+         tmpfs filled, {after_said} after the run said it stopped; {} customers stored ({} \
+         doubled); outcomes {counts:?}; --resume exit {}: {} stored ({} doubled)",
         posts - at_full.unwrap_or(posts),
         records.len(),
         doubled(&records),

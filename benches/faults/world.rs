@@ -95,15 +95,19 @@ impl Sandbox {
         rest.split('/').next().unwrap_or(rest).to_string()
     }
 
-    /// `GET /__sandbox/stats`.
-    pub fn stats(&self) -> Value {
-        let (_, body) = get(&self.address(), "/__sandbox/stats");
-        serde_json::from_slice(&body).expect("stats are JSON")
-    }
-
     /// Requests of `method` that reached it so far.
     pub fn requests(&self, method: &str) -> u64 {
-        self.stats()["requests"][method].as_u64().unwrap_or(0)
+        self.counter(method)()
+    }
+
+    /// [`Sandbox::requests`], for another thread.
+    pub fn counter(&self, method: &str) -> impl Fn() -> u64 + Send + 'static {
+        let (address, method) = (self.address(), method.to_string());
+        move || {
+            let (_, body) = get(&address, "/__sandbox/stats");
+            let stats: Value = serde_json::from_slice(&body).expect("stats are JSON");
+            stats["requests"][method.as_str()].as_u64().unwrap_or(0)
+        }
     }
 
     /// Every stored customer.
@@ -135,6 +139,24 @@ impl Drop for Sandbox {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Reads `child`'s stderr (piped) in a thread: the `count` at the moment it says it is
+/// stopping (`Stopping: ...`, when its gate closed), if it says so.
+pub fn stopping(
+    child: &mut Child,
+    count: impl Fn() -> u64 + Send + 'static,
+) -> std::thread::JoinHandle<Option<u64>> {
+    let stderr = child.stderr.take().expect("stderr piped");
+    std::thread::spawn(move || {
+        let mut at = None;
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if at.is_none() && line.contains("Stopping:") {
+                at = Some(count());
+            }
+        }
+        at
+    })
 }
 
 /// How many customers share a SIRET with another.

@@ -139,10 +139,11 @@ pub struct Writer {
 }
 
 /// The open journal and its length: where the next line starts, and where to cut back to
-/// when a line could only be written in part.
+/// when a line could only be written in part; and whether a line could not be written.
 struct Appending {
     file: File,
     len: u64,
+    broken: bool,
 }
 
 impl Writer {
@@ -158,7 +159,11 @@ impl Writer {
         let file = File::create(path)
             .with_context(|| format!("cannot create the journal {}", path.display()))?;
         let writer = Writer {
-            file: Mutex::new(Appending { file, len: 0 }),
+            file: Mutex::new(Appending {
+                file,
+                len: 0,
+                broken: false,
+            }),
             path: path.to_path_buf(),
             _locks: locks,
         };
@@ -184,7 +189,11 @@ impl Writer {
         let len = end_last_line(&mut file)
             .with_context(|| format!("cannot mend the end of the journal {}", path.display()))?;
         Ok(Writer {
-            file: Mutex::new(Appending { file, len }),
+            file: Mutex::new(Appending {
+                file,
+                len,
+                broken: false,
+            }),
             path: path.to_path_buf(),
             _locks: locks,
         })
@@ -192,13 +201,22 @@ impl Writer {
 
     /// Appends one line and hands it to the OS before returning, so it survives a kill -9. A
     /// line written only in part (a full disk) is cut off again, so that a later line is never
-    /// glued onto it and the journal stays readable.
+    /// glued onto it and the journal stays readable. After a line that could not be written,
+    /// no `send` line is: the run has stopped, and no request may start, even if a shorter
+    /// line would fit; the `done` lines of requests in flight are still tried.
     pub fn append(&self, line: &Line) -> anyhow::Result<()> {
         let mut text = serde_json::to_vec(line)?;
         text.push(b'\n');
         let mut journal = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        if journal.broken && matches!(line, Line::Send { .. }) {
+            anyhow::bail!(
+                "an earlier line of the journal {} could not be written",
+                self.path.display()
+            );
+        }
         if let Err(err) = journal.file.write_all(&text) {
             let _ = journal.file.set_len(journal.len);
+            journal.broken = true;
             return Err(anyhow::Error::new(err)
                 .context(format!("cannot write the journal {}", self.path.display())));
         }

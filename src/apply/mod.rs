@@ -28,7 +28,7 @@ pub mod summary;
 pub mod writes;
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use clap::ValueEnum;
 
@@ -194,8 +194,8 @@ pub struct Applier {
     client: Client,
     /// `None` for `--plan`, which writes nothing.
     journal: Option<Arc<journal::Writer>>,
-    /// Why the journal could not be written, once it could not: the run must stop.
-    journal_broken: OnceLock<String>,
+    /// A journal line could not be written: the run stopped, and the journal gets no end.
+    journal_broken: AtomicBool,
     plan: bool,
     /// How this API's writes behave, from the API profile.
     writes: Writes,
@@ -207,7 +207,7 @@ impl Applier {
         Applier {
             client,
             journal: Some(journal),
-            journal_broken: OnceLock::new(),
+            journal_broken: AtomicBool::new(false),
             plan: false,
             writes: Writes::default(),
         }
@@ -218,7 +218,7 @@ impl Applier {
         Applier {
             client,
             journal: None,
-            journal_broken: OnceLock::new(),
+            journal_broken: AtomicBool::new(false),
             plan: true,
             writes: Writes::default(),
         }
@@ -260,9 +260,9 @@ impl Applier {
         self.plan
     }
 
-    /// Why the journal could not be written, if it could not: nothing more may be sent.
-    pub fn journal_broken(&self) -> Option<&str> {
-        self.journal_broken.get().map(String::as_str)
+    /// Whether a journal line could not be written.
+    pub fn journal_broken(&self) -> bool {
+        self.journal_broken.load(Ordering::SeqCst)
     }
 
     /// Appends a journal line. The first that cannot be written stops the run: the gate
@@ -275,7 +275,7 @@ impl Applier {
             let why = format!("{e:#}");
             let stop = format!("the journal could not be written ({why})");
             self.client.throttle.gate.close(stop);
-            let _ = self.journal_broken.set(why.clone());
+            self.journal_broken.store(true, Ordering::SeqCst);
             why
         })
     }

@@ -280,10 +280,7 @@ where
 /// The journal's last line: whether the run completed or can be resumed. A journal that broke
 /// during the run gets none; its rows in flight say `unknown`, which `--resume` reconciles.
 fn end_journal(applier: &Applier, complete: bool) -> anyhow::Result<()> {
-    let Some(journal) = applier
-        .journal()
-        .filter(|_| applier.journal_broken().is_none())
-    else {
+    let Some(journal) = applier.journal().filter(|_| !applier.journal_broken()) else {
         return Ok(());
     };
     journal.append(&Line::End {

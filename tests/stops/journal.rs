@@ -61,10 +61,6 @@ fn a_full_disk_stops_every_request_at_once_and_resume_loses_and_doubles_nothing(
     let outcome = |o: &str| rows.iter().filter(|r| r["_outcome"] == o).count();
     let (created, unknown, skipped) = (outcome("created"), outcome("unknown"), outcome("skipped"));
     assert_eq!(created + unknown + skipped, 200, "nothing failed: {rows:?}");
-    assert!(
-        unknown <= 4,
-        "only the rows in flight are unknown: {unknown}"
-    );
     assert!(skipped > 0, "the rest were not attempted");
     assert_eq!(
         server.records().len() as u64,
