@@ -19,11 +19,14 @@ use std::time::{Duration, Instant};
 
 use world::{command, data_lines, doubled, knows, outcomes, run, sheet, Sandbox, Served, Tmpfs};
 
+/// One fault case, run in a directory of its own.
+type Case = fn(&Path);
+
 fn main() {
     let only = std::env::var("FAULTS_ONLY").unwrap_or_default();
     let part = |n: &str| only.is_empty() || only.split(',').any(|p| p == n);
     println!("binary: {}", world::measured().display());
-    let cases: [(&str, fn(&Path)); 8] = [
+    let cases: [(&str, Case); 8] = [
         ("1", full_disk),
         ("1b", reconcile_many),
         ("2", ctrl_c),
@@ -53,13 +56,7 @@ fn full_disk(dir: &Path) {
     sheet(&dir.join("clients.csv"), 0..400);
     let disk = Tmpfs::mount(dir.join("disk"), "40k");
     let journal = disk.0.join("clients.journal");
-    let args = [
-        "import",
-        "clients.csv",
-        "--journal",
-        journal.to_str().unwrap(),
-    ];
-    let mut child = command(dir, &server.url, &args)
+    let mut child = command(dir, &server.url, &journaled(&journal))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -99,8 +96,22 @@ fn full_disk(dir: &Path) {
     );
 }
 
-/// Case 1's second run: 300 names already on the server once, imported again with the
-/// journal on a 16 KB tmpfs, then `--resume`: every row it reconciles finds two customers.
+/// `import clients.csv`, 8 in flight, its journal at `journal`.
+fn journaled(journal: &Path) -> [&str; 6] {
+    let journal = journal.to_str().unwrap();
+    [
+        "import",
+        "clients.csv",
+        "--concurrency",
+        "8",
+        "--journal",
+        journal,
+    ]
+}
+
+/// Case 1's second run: 300 names already on the server once, imported again (8 in flight)
+/// with the journal on a 16 KB tmpfs, then `--resume`: every row it reconciles finds two
+/// customers.
 fn reconcile_many(dir: &Path) {
     let mut data = Vec::new();
     let mut csv = String::from("name\n");
@@ -114,13 +125,7 @@ fn reconcile_many(dir: &Path) {
     let server = Sandbox::start(&["--latency-ms", "20", "--data", data.to_str().unwrap()]);
     let disk = Tmpfs::mount(dir.join("disk"), "16k");
     let journal = disk.0.join("clients.journal");
-    let args = [
-        "import",
-        "clients.csv",
-        "--journal",
-        journal.to_str().unwrap(),
-    ];
-    let first = run(dir, &server.url, &args);
+    let first = run(dir, &server.url, &journaled(&journal));
     let stored = server.records().len();
     let counts = outcomes(&dir.join("clients.results.csv"));
     std::fs::copy(&journal, dir.join("clients.journal")).unwrap();
@@ -128,7 +133,7 @@ fn reconcile_many(dir: &Path) {
     let posts = server.requests("POST");
     let resumed = run(dir, &server.url, &["import", "clients.csv", "--resume"]);
     println!(
-        "case 1b, 300 names already stored once, journal on a 16 KB tmpfs: exit {}, {stored} \
+        "case 1b, 300 names already stored once, journal on a 16 KB tmpfs, 8 in flight: exit {}, {stored} \
          stored, outcomes {counts:?}; --resume exit {}: {} POSTs more, {} stored (at most 600 \
          without a duplicate), outcomes {:?}",
         first.code,

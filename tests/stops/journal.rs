@@ -28,19 +28,11 @@ fn a_full_disk_stops_every_request_at_once_and_resume_loses_and_doubles_nothing(
     }
     wd.write("clients.csv", csv);
     let disk = SmallDisk::new(&wd, 26_000);
-    let journal = disk.journal("clients.journal");
-    let args = [
-        "import",
-        "clients.csv",
-        "--no-progress",
-        "--concurrency",
-        "4",
-        "--journal",
-        &journal,
-    ];
-    let mut command = wd.against(&server, &args);
-    disk.confine(&mut command);
-    let child = command.stderr(Stdio::piped()).spawn().unwrap();
+    let child = disk
+        .import(&wd, &server)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let ran = watch(child, || count(&server, "POST"));
     assert_eq!(ran.code, 3, "{}", ran.stderr);
     assert!(
@@ -106,19 +98,7 @@ fn a_reconciliation_that_finds_two_candidates_never_sends_again() {
     let wd = Workdir::new();
     wd.write("clients.csv", format!("name\n{}\n", names.join("\n")));
     let disk = SmallDisk::new(&wd, 12_000);
-    let journal = disk.journal("clients.journal");
-    let args = [
-        "import",
-        "clients.csv",
-        "--no-progress",
-        "--concurrency",
-        "4",
-        "--journal",
-        &journal,
-    ];
-    let mut command = wd.against(&server, &args);
-    disk.confine(&mut command);
-    let out = command.output().unwrap();
+    let out = disk.import(&wd, &server).output().unwrap();
     assert_eq!(out.status.code(), Some(3));
     let first = wd.results("clients.results.csv");
     let unknown = first.iter().filter(|r| r["_outcome"] == "unknown").count();

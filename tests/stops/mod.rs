@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 
-use crate::util::Workdir;
+use crate::util::{Server, Workdir};
 
 /// A small filesystem for a journal: a tmpfs mounted for the test when it may mount (as root,
 /// which CI is), else the process's file-size limit (`ulimit -f`, with SIGXFSZ ignored, so a
@@ -44,14 +44,24 @@ impl SmallDisk {
         }
     }
 
-    /// The journal's path on it.
-    pub fn journal(&self, name: &str) -> String {
-        self.dir.join(name).display().to_string()
+    /// The import of `clients.csv` against `server`, 4 in flight, with its journal on this
+    /// disk; under a file-size limit every file it writes counts: keep the results file small.
+    pub fn import(&self, wd: &Workdir, server: &Server) -> Command {
+        let journal = self.dir.join("clients.journal").display().to_string();
+        let args = [
+            "import",
+            "clients.csv",
+            "--no-progress",
+            "--concurrency",
+            "4",
+        ];
+        let mut command = wd.against(server, &[&args[..], &["--journal", &journal]].concat());
+        self.confine(&mut command);
+        command
     }
 
-    /// Lets `command` write no more than the disk holds (under a file-size limit, every file
-    /// it writes counts: keep the results file small).
-    pub fn confine(&self, command: &mut Command) {
+    /// Lets `command` write no more than the disk holds.
+    fn confine(&self, command: &mut Command) {
         let Some(limit) = self.limit else {
             return;
         };
