@@ -206,9 +206,10 @@ pub async fn run(plan: Plan, client: Option<&Client>, session: Session) -> anyho
     let creates = options.mode == Mode::Create && options.on_duplicate == OnDuplicate::SkipSameKey;
     if creates && !options.run.resume && client.is_some() {
         if let Some(why) = imported_before(&producer, &source).await? {
+            let instead = duplicates::INSTEAD;
             match options.plan {
-                true => crate::warn!("{why}."),
-                false => anyhow::bail!("{why}"),
+                true => crate::warn!("{why}: the import would stop before sending any. {instead}."),
+                false => anyhow::bail!("{why}, so nothing was sent. {instead}"),
             }
         }
     }

@@ -96,8 +96,8 @@ impl Producer for Rows {
                 ))
             }
             (Mode::Create, Found::One(current)) => {
-                let found = (vec![(current, Why::SameKey)], self.on_duplicate);
-                match self.decide(applier, &row, found, before, line)? {
+                let found = vec![(current, Why::SameKey)];
+                match self.decide(applier, &row, found, self.on_duplicate, before, line)? {
                     Ok((step, likely)) => {
                         similar = likely;
                         step
@@ -135,8 +135,8 @@ impl Producer for Rows {
                     true => OnDuplicate::Create,
                     false => self.on_duplicate,
                 };
-                let found = (self.resembling(&row, resumed_create)?, choice);
-                match self.decide(applier, &row, found, before, line)? {
+                let found = self.resembling(&row, resumed_create)?;
+                match self.decide(applier, &row, found, choice, before, line)? {
                     Ok((step, likely)) => {
                         similar = likely;
                         step
@@ -217,7 +217,8 @@ impl Rows {
         &self,
         applier: &Applier,
         row: &Wanted,
-        (found, choice): (Vec<(Record, Why)>, OnDuplicate),
+        found: Vec<(Record, Why)>,
+        choice: OnDuplicate,
         before: Option<Record>,
         line: &mut Finished,
     ) -> Result<Result<(Step, Option<Likely>), Done>, ApiError> {

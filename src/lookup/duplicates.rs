@@ -292,7 +292,7 @@ pub const SAMPLE: usize = 100;
 
 /// Why a create should not start, when more than half of the `sample` rows looked at (the
 /// first [`SAMPLE`] that would create a customer) are likely duplicates: `found` counts them by
-/// why. The words say what to do instead.
+/// why. [`INSTEAD`] says what to do.
 pub fn imported_before(
     sample: usize,
     found: &std::collections::BTreeMap<Why, usize>,
@@ -307,13 +307,15 @@ pub fn imported_before(
         .collect();
     Some(format!(
         "{duplicates} of the first {sample} rows would create a customer the account most likely \
-         has already ({}): this file looks imported before, so nothing was sent. To update those \
-         customers instead, run with --mode upsert (and --match-on siret, or your key); to leave \
-         the likely duplicates out and create the rest, --on-duplicate skip; to create them \
-         anyway, --on-duplicate create",
+         has already ({}): this file looks imported before",
         whys.join(", ")
     ))
 }
+
+/// What to do instead, after [`imported_before`]'s reason.
+pub const INSTEAD: &str = "To update those customers instead, run with --mode upsert (and \
+     --match-on siret, or your key); to leave the likely duplicates out and create the rest, \
+     --on-duplicate skip; to create them anyway, --on-duplicate create";
 
 /// Decides by `choice` for a row that resembles the customers `found` (strongest first, as
 /// [`super::Index::resembling`] gives them). Another establishment of the same company is said
@@ -423,6 +425,36 @@ mod tests {
             company.to_string(),
             "another establishment of the same company as c3 (same SIREN)"
         );
+    }
+
+    #[test]
+    fn by_default_a_same_siret_is_skipped_and_a_same_name_created_and_said() {
+        let customer = |id: &str| crate::api::Record::from_iter([("_id".into(), id.into())]);
+        let siret = vec![(customer("c1"), Why::SameSiret)];
+        let skipped = decide(siret.clone(), OnDuplicate::SkipSameKey).unwrap();
+        assert!(matches!(skipped, Decision::Skip(l) if l.id == "c1"));
+        let key = vec![(customer("c2"), Why::SameKey)];
+        let skipped = decide(key, OnDuplicate::SkipSameKey).unwrap();
+        assert!(matches!(skipped, Decision::Skip(l) if l.why == Why::SameKey));
+        let name = vec![(customer("c3"), Why::SamePostcode)];
+        let created = decide(name, OnDuplicate::SkipSameKey).unwrap();
+        assert!(matches!(created, Decision::Create(Some(l)) if l.id == "c3"));
+        let created = decide(siret, OnDuplicate::Create).unwrap();
+        assert!(matches!(created, Decision::Create(Some(_))));
+    }
+
+    #[test]
+    fn a_create_stops_when_more_than_half_of_its_first_rows_are_likely_duplicates() {
+        let found = std::collections::BTreeMap::from([(Why::SameSiret, 50)]);
+        assert_eq!(imported_before(100, &found), None, "half is not most");
+        let found = std::collections::BTreeMap::from([(Why::SameSiret, 48), (Why::SameCity, 3)]);
+        let why = imported_before(100, &found).unwrap();
+        assert!(
+            why.starts_with("51 of the first 100 rows")
+                && why.contains("48: same SIRET, 3: same name and city"),
+            "{why}"
+        );
+        assert_eq!(imported_before(0, &Default::default()), None);
     }
 
     /// The README's table of likely duplicates.
