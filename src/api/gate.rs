@@ -10,14 +10,15 @@
 //!
 //! The client closes it itself when the server refuses the key (401, 403), when a request
 //! cannot connect even after its retries, and when [`UNREACHABLE_AFTER`] attempts in a row
-//! met a refused or broken connection with no answer between (a server that died), so a dead
-//! server costs a few attempts, not a retry of every row read ahead.
+//! met a refused or broken connection and no request sent since the first of them was answered
+//! (a server that died: late answers to requests sent before do not count), so a dead server
+//! costs a few attempts, not a retry of every row read ahead.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use super::ApiError;
 
@@ -30,15 +31,15 @@ pub const UNREACHABLE_AFTER: u32 = 20;
 pub struct Gate {
     /// Why it closed; `None` while open.
     closed: watch::Sender<Option<Arc<str>>>,
-    /// Attempts in a row that found no server.
-    unanswered: AtomicU32,
+    /// Since when attempts find no server, and how many in a row have.
+    unanswered: Mutex<Option<(Instant, u32)>>,
 }
 
 impl Default for Gate {
     fn default() -> Self {
         Gate {
             closed: watch::Sender::new(None),
-            unanswered: AtomicU32::new(0),
+            unanswered: Mutex::new(None),
         }
     }
 }
@@ -89,22 +90,31 @@ impl Gate {
         }
     }
 
-    /// Counts an attempt's result toward [`UNREACHABLE_AFTER`], and closes the gate when the
-    /// server has not answered that many attempts in a row.
-    pub(super) fn count(&self, result: &Result<super::Response, ApiError>) {
-        let unanswered = matches!(
-            result,
-            Err(ApiError::Connect { .. } | ApiError::Transport(_))
-        );
-        if !unanswered {
-            self.unanswered.store(0, Ordering::Relaxed);
-            return;
-        }
-        let streak = self.unanswered.fetch_add(1, Ordering::Relaxed) + 1;
-        if let (true, Err(err)) = (streak >= UNREACHABLE_AFTER, result) {
+    /// Counts the result of an attempt that left at `started` toward [`UNREACHABLE_AFTER`],
+    /// and closes the gate when that many in a row found no server. An answer ends the count
+    /// only if its request left after the count began.
+    pub(super) fn count(&self, started: Instant, result: &Result<super::Response, ApiError>) {
+        let mut unanswered = self
+            .unanswered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let err = match result {
+            Err(err @ (ApiError::Connect { .. } | ApiError::Transport(_))) => err,
+            _ => {
+                if unanswered.is_some_and(|(since, _)| started >= since) {
+                    *unanswered = None;
+                }
+                return;
+            }
+        };
+        let (since, streak) = unanswered.unwrap_or((Instant::now(), 0));
+        *unanswered = Some((since, streak + 1));
+        drop(unanswered);
+        if streak + 1 >= UNREACHABLE_AFTER {
             self.close(format!(
-                "the API cannot be reached: {streak} requests in a row found no server \
-                 (connection refused or reset); the last: {err}"
+                "the API cannot be reached: {} requests in a row found no server \
+                 (connection refused or reset); the last: {err}",
+                streak + 1
             ));
         }
     }
@@ -141,8 +151,8 @@ mod tests {
         assert!(gate.admit(async {}).await.is_err(), "and none after");
     }
 
-    #[test]
-    fn a_server_that_answers_nothing_twenty_times_in_a_row_closes_it() {
+    #[tokio::test(start_paused = true)]
+    async fn a_server_that_answers_nothing_twenty_times_in_a_row_closes_it() {
         let gate = Gate::new();
         let refused = || {
             Err(ApiError::Connect {
@@ -150,25 +160,34 @@ mod tests {
                 reason: "connection refused".into(),
             })
         };
+        let answered = || {
+            Ok(super::super::Response {
+                status: 201,
+                body: Vec::new(),
+            })
+        };
+        let sent_before = Instant::now();
+        tokio::time::sleep(Duration::from_millis(10)).await;
         for _ in 1..UNREACHABLE_AFTER {
-            gate.count(&refused());
+            gate.count(Instant::now(), &refused());
         }
-        gate.count(&Ok(super::super::Response {
-            status: 201,
-            body: Vec::new(),
-        }));
+        gate.count(Instant::now(), &answered());
         for _ in 1..UNREACHABLE_AFTER {
-            gate.count(&Err(ApiError::Transport("connection reset".into())));
+            let reset = Err(ApiError::Transport("connection reset".into()));
+            gate.count(Instant::now(), &reset);
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
         assert!(
             !gate.is_closed(),
             "an answer between starts the count again"
         );
-        gate.count(&refused());
+        gate.count(sent_before, &answered());
+        assert!(!gate.is_closed());
+        gate.count(Instant::now(), &refused());
         let why = gate.reason().unwrap();
         assert!(
             why.contains("20 requests in a row found no server"),
-            "{why}"
+            "a late answer to an older request does not start it again: {why}"
         );
     }
 }

@@ -354,7 +354,7 @@ impl Client {
             let started = Instant::now();
             let result = self.attempt(&method, path, query, payload.as_deref()).await;
             slot.finish(signal(&result, started.elapsed()));
-            self.throttle.gate.count(&result);
+            self.throttle.gate.count(started, &result);
             let err = match result {
                 Ok(response) => {
                     self.retry.refund();

@@ -247,10 +247,7 @@ where
                         });
                         continue;
                     }
-                    (None, Some(_), _) => {
-                        let why = run.session.stop.reason().unwrap_or_default();
-                        line.done = stop::not_attempted(&why);
-                    }
+                    (None, Some(_), _) => line.done = stop::not_attempted(),
                     (None, None, _) => {}
                 }
                 run.push(line)?;

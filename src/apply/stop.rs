@@ -74,16 +74,16 @@ pub(super) enum Ending {
 pub(super) fn ending(result: Result<Done, ApiError>) -> Ending {
     match result {
         Ok(done) => Ending::Journal(done),
-        Err(ApiError::Stopped(why)) => Ending::Skipped(not_attempted(&why)),
+        Err(ApiError::Stopped(_)) => Ending::Skipped(not_attempted()),
         Err(err) => Ending::Journal(Done::failed(&err)),
     }
 }
 
-/// A row the run did not get to.
-pub(super) fn not_attempted(why: &str) -> Done {
+/// A row the run did not get to (why it stopped is said once, in the summary).
+pub(super) fn not_attempted() -> Done {
     Done::because(
         Outcome::Skipped,
-        format!("not attempted: the run stopped ({why}); run again with --resume"),
+        "not attempted: the run stopped; run again with --resume",
     )
 }
 
