@@ -99,8 +99,9 @@ fn samples(table: &mut read::Table, width: usize) -> anyhow::Result<Vec<String>>
             break;
         }
         for (sample, cell) in samples.iter_mut().zip(&row.cells) {
-            if sample.is_empty() && !cell.trim().is_empty() {
-                *sample = cell.trim().to_string();
+            let cell = crate::validate::coerce::cell_text(cell);
+            if sample.is_empty() && !cell.is_empty() {
+                *sample = cell.to_string();
             }
         }
         if samples.iter().all(|s| !s.is_empty()) {

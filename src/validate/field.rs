@@ -12,8 +12,10 @@ use crate::schema::{Field, Kind};
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Rule {
     None,
-    /// 14 digits with their checksum; spaces removed.
+    /// 14 digits with their checksum; spaces removed, Arabic-Indic digits made ASCII.
     Siret,
+    /// Text whose digits are read (postcodes, RCS numbers): Arabic-Indic digits made ASCII.
+    Digits,
     /// Must hold Arabic script (a warning).
     Arabic,
     /// A whole number that cannot be negative.
@@ -24,6 +26,7 @@ impl Rule {
     pub(super) fn of(field: &Field) -> Rule {
         match field.name {
             "siret" => Rule::Siret,
+            "zipCode" | "rcs" => Rule::Digits,
             "name_ar" | "address_ar" => Rule::Arabic,
             "capital" => Rule::NotNegative,
             _ => Rule::None,
@@ -104,7 +107,7 @@ pub(super) fn run_plan(
     scratch: &mut String,
 ) {
     let cell = plan.col.and_then(|c| cells.get(c)).unwrap_or("");
-    let mut text = coerce::trim(cell);
+    let mut text = coerce::cell_text(cell);
     // Where `text` lies in the cells, so a value equal to it need not be copied.
     let mut origin = plan.col.map(|c| {
         let start = text.as_ptr() as usize - cell.as_ptr() as usize;
@@ -235,7 +238,10 @@ fn coerce_text(
     slot.cell = None;
     let clean = (origin.is_some() && cells_nfc) || coerce::is_nfc(text);
     if rule != Rule::Siret {
-        if clean && origin.is_some() {
+        if rule == Rule::Digits && coerce::has_arabic_digits(text) {
+            coerce::clean_text(text, scratch);
+            coerce::fold_digits(scratch, &mut slot.text);
+        } else if clean && origin.is_some() {
             slot.cell = origin;
         } else {
             coerce::clean_text(text, &mut slot.text);
@@ -258,10 +264,32 @@ fn coerce_text(
     };
     match coerce::check_siret(value) {
         Ok(()) => None,
+        Err(SiretError::NotFourteenDigits) if value.len() == 13 && is_digits(value) => {
+            error(lost_leading_zero(text, value))
+        }
         Err(SiretError::NotFourteenDigits) => error(format!("{text:?} is not 14 digits")),
         Err(SiretError::Checksum) => error(format!(
             "{text:?} is not a valid SIRET: its check digit is wrong (mistyped digit?)"
         )),
+    }
+}
+
+fn is_digits(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A 13-digit SIRET: a number cell drops the leading zero of SIRETs such as `01234...`. The
+/// 14-digit value is suggested when it passes the checksum.
+fn lost_leading_zero(text: &str, digits: &str) -> String {
+    let whole = format!("0{digits}");
+    let lost = format!(
+        "{text:?} has 13 digits, a SIRET 14: its leading 0 was probably lost in a cell formatted \
+         as a number"
+    );
+    if coerce::check_siret(&whole).is_ok() {
+        format!("{lost}; {whole:?} passes the checksum: write that, in a column formatted as text")
+    } else {
+        format!("{lost}, but {whole:?} does not pass the checksum either: check the number")
     }
 }
 

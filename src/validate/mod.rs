@@ -341,7 +341,7 @@ impl Validator {
         out.cells_nfc = coerce::surely_nfc(out.cells.text());
         let cells = std::mem::take(&mut out.cells);
         if let Some(c) = self.id_col {
-            coerce::clean_text(cells.get(c).unwrap_or(""), &mut out.id);
+            coerce::clean_text(coerce::cell_text(cells.get(c).unwrap_or("")), &mut out.id);
         }
         // The keys first, so the key's table slot is fetched while the rest of the row is
         // checked.
