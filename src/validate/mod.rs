@@ -12,6 +12,7 @@ mod across;
 pub mod coerce;
 mod field;
 mod keys;
+pub(crate) mod mojibake;
 mod plan;
 mod record;
 mod repeats;
@@ -281,6 +282,11 @@ impl Validator {
     /// The keys rows are matched on, when there are any.
     pub fn keys(&self) -> Option<&Keys> {
         self.matching.as_ref().map(|m| &m.keys)
+    }
+
+    /// Whether a column (or a default) feeds `name_ar` or `address_ar`.
+    pub(crate) fn has_arabic_fields(&self) -> bool {
+        self.fields.iter().any(|p| p.rule == field::Rule::Arabic)
     }
 
     /// Checks the row in `out.row` / `out.cells` (and `out.ragged`), filling the rest of `out`.

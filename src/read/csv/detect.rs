@@ -238,9 +238,18 @@ mod tests {
         let arabic = "Raison sociale;Nom (arabe)\nGarçon & Fils;الشركة العامة للتجارة\n";
         let cases = [
             (encoding_rs::WINDOWS_1256, arabic),
-            (encoding_rs::WINDOWS_1252, "Nom;Ville\nCrêperie François;Lyon à côté\n"),
-            (encoding_rs::ISO_8859_6, "الاسم;المدينة\nالشركة العامة;الرباط\n"),
-            (encoding_rs::WINDOWS_1250, "Jméno;Město\nČeská spořitelna;Žluťoučký kůň\n"),
+            (
+                encoding_rs::WINDOWS_1252,
+                "Nom;Ville\nCrêperie François;Lyon à côté\n",
+            ),
+            (
+                encoding_rs::ISO_8859_6,
+                "الاسم;المدينة\nالشركة العامة;الرباط\n",
+            ),
+            (
+                encoding_rs::WINDOWS_1250,
+                "Jméno;Město\nČeská spořitelna;Žluťoučký kůň\n",
+            ),
         ];
         for (encoding, text) in cases {
             let bytes = encoding.encode(text).0;

@@ -42,7 +42,10 @@ fn digits_in_postcodes_sirets_and_rcs_are_stored_as_ascii() {
     let c = s.check(&["Acme", "٥٥٢ ١٢٠ ٢٢٢ ٠٠٠١٣", "RCS Paris B ۵۵۲ ۱۲۰ ۲۲۲"]);
     assert!(c.problems.is_empty(), "{:?}", c.problems);
     assert_eq!(json(c, "siret"), Some(serde_json::json!("55212022200013")));
-    assert_eq!(json(c, "rcs"), Some(serde_json::json!("RCS Paris B 552 120 222")));
+    assert_eq!(
+        json(c, "rcs"),
+        Some(serde_json::json!("RCS Paris B 552 120 222"))
+    );
     // Arabic letters around the digits stay as they are.
     assert_eq!(
         json(&one("address_ar", "١٢ شارع الحرية"), "address_ar"),
@@ -80,11 +83,16 @@ fn a_thirteen_digit_siret_is_a_lost_leading_zero() {
     assert!(!c.is_valid());
     assert!(message.contains("has 13 digits"), "{message}");
     assert!(message.contains("leading 0 was probably lost"), "{message}");
-    assert!(message.contains(&format!("{siret:?} passes the checksum")), "{message}");
+    assert!(
+        message.contains(&format!("{siret:?} passes the checksum")),
+        "{message}"
+    );
     // Without a zero that makes it whole, no value is suggested.
     let c = one("siret", "1234567890123");
     assert!(
-        c.problems[0].message.contains("does not pass the checksum either"),
+        c.problems[0]
+            .message
+            .contains("does not pass the checksum either"),
         "{}",
         c.problems[0].message
     );
