@@ -148,8 +148,8 @@ fn severity_word(s: Severity) -> &'static str {
 }
 
 /// The JSON summary of a validation (`--format json`):
-/// `{file, sheet, format, encoding, rows, valid, invalid, blank_rows, mapping, unmapped,
-/// problems, ...}`.
+/// `{file, sheet, format, encoding, rows, valid, invalid, blank_rows, mapping, transforms,
+/// unmapped, problems, ...}`.
 pub fn json_summary(source: &Table, mapping: &Mapping, counts: &Counts, log: &ProblemLog) -> Value {
     let mapped: Vec<Value> = mapping
         .columns
@@ -177,6 +177,7 @@ pub fn json_summary(source: &Table, mapping: &Mapping, counts: &Counts, log: &Pr
         "invalid": counts.invalid,
         "blank_rows": counts.blank_rows,
         "mapping": mapped,
+        "transforms": mapping.transforms.iter().map(|t| t.written()).collect::<Vec<_>>(),
         "unmapped": unmapped,
         "problems": log.problems(),
         "errors": counts.errors,

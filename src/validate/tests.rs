@@ -566,3 +566,4 @@ fn text_longer_than_its_field_allows_is_an_error_quoting_its_start() {
 }
 
 mod digits;
+mod transforms;
