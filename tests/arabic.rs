@@ -22,6 +22,14 @@ fn store_by_name(server: &Server) -> HashMap<String, Value> {
         .collect()
 }
 
+/// A work directory holding the fixture `tests/data/NAME` as `as_name`.
+fn with_fixture(name: &str, as_name: &str) -> Workdir {
+    let wd = Workdir::new();
+    let bytes = std::fs::read(project_file(&format!("tests/data/{name}"))).unwrap();
+    wd.write(as_name, bytes);
+    wd
+}
+
 /// Asserts each field of `want` on the stored customer.
 #[track_caller]
 fn assert_fields(stored: &Value, want: Value) {
@@ -35,12 +43,7 @@ fn assert_fields(stored: &Value, want: Value) {
 /// codec). Read as Windows-1252 it was stored as mojibake with exit 0.
 #[test]
 fn a_windows_1256_csv_from_arabic_excel_imports_as_typed() {
-    let wd = Workdir::new();
-    let bytes = std::fs::read(project_file(
-        "tests/data/clients-arabic-excel-windows1256.csv",
-    ))
-    .unwrap();
-    wd.write("clients.csv", &bytes);
+    let wd = with_fixture("clients-arabic-excel-windows1256.csv", "clients.csv");
     let checked = wd.exec(&["validate", "clients.csv"]);
     checked.assert_ok();
     assert!(
@@ -83,12 +86,7 @@ fn a_windows_1256_csv_from_arabic_excel_imports_as_typed() {
 /// letter, so the file is refused before anything is sent, with the fix named.
 #[test]
 fn mojibake_is_refused_naming_the_encoding_to_give() {
-    let wd = Workdir::new();
-    let bytes = std::fs::read(project_file(
-        "tests/data/clients-arabic-excel-windows1256.csv",
-    ))
-    .unwrap();
-    wd.write("clients.csv", &bytes);
+    let wd = with_fixture("clients-arabic-excel-windows1256.csv", "clients.csv");
     let server = Server::start(Options::default());
     let run = wd.exec_against(
         &server,
@@ -138,9 +136,7 @@ fn a_few_latin_names_in_the_arabic_column_still_import() {
 /// leading zero: the error says so and gives the 14-digit value.
 #[test]
 fn arabic_indic_digits_in_a_workbook_are_stored_as_ascii() {
-    let wd = Workdir::new();
-    let bytes = std::fs::read(project_file("tests/data/clients-arabic-digits.xlsx")).unwrap();
-    wd.write("clients.xlsx", &bytes);
+    let wd = with_fixture("clients-arabic-digits.xlsx", "clients.xlsx");
     let server = Server::start(Options::default());
     wd.exec_against(&server, &["import", "clients.xlsx"])
         .assert_code(1);
