@@ -159,7 +159,8 @@ fn samples(table: &mut read::Table, mapping: &Mapping) -> anyhow::Result<Samples
                 Some(values) if values.iter().all(String::is_empty) => None,
                 Some(values) => Some(Ok(values.to_vec())),
                 None => {
-                    let why = problems.iter().find(|p| !p.column.is_empty());
+                    let name = made.name(t);
+                    let why = problems.iter().find(|p| p.message.contains(name));
                     Some(Err(why.map_or(String::new(), |p| {
                         format!("row {}: {}", p.row, p.message)
                     })))

@@ -108,7 +108,7 @@ impl Made {
     }
 
     /// How problems name transform `t`.
-    pub(super) fn name(&self, t: usize) -> &str {
+    pub(crate) fn name(&self, t: usize) -> &str {
         &self.transforms[t].1.name
     }
 }
