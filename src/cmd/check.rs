@@ -96,6 +96,8 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     };
     let mut out = std::io::stdout().lock();
     match global.output {
+        // Only the problems, in the error below.
+        _ if global.quiet => {}
         Output::Json if args.write => {
             let both = WithWrite {
                 read: &report,
@@ -117,10 +119,12 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         if args.write {
             crate::warn!("the write probe did not run: the read-only check found problems");
         }
-        return Err(anyhow::anyhow!(
-            "the API check found {} problem(s)",
-            report.problems.len()
-        ));
+        let mut message = format!("the API check found {} problem(s)", report.problems.len());
+        if global.quiet {
+            // Not shown above: say them here.
+            message = format!("{message}: {}", report.problems.join("; "));
+        }
+        return Err(anyhow::anyhow!(message));
     }
     if let Some(write) = &write {
         if let Some(why) = &write.cleanup_error {

@@ -102,9 +102,11 @@ pub fn progress(global: &Global) -> Progress {
     Progress::new(!global.no_progress && !global.quiet && std::io::stderr().is_terminal())
 }
 
-/// Prints a summary for people, or as JSON with `--output json`.
+/// Prints a summary for people, or as JSON with `--output json`; nothing with `-q`, whose
+/// runs tell how they went by their exit code (and errors, which are printed regardless).
 pub fn print<S: Serialize + Display>(global: &Global, summary: &S) -> anyhow::Result<()> {
     match global.output {
+        _ if global.quiet => {}
         Output::Json => println!("{}", serde_json::to_string_pretty(summary)?),
         Output::Text => print!("{summary}"),
     }

@@ -12,6 +12,8 @@ mod across;
 pub mod coerce;
 mod field;
 mod keys;
+pub(crate) mod made;
+pub(crate) mod mojibake;
 mod plan;
 mod record;
 mod repeats;
@@ -24,9 +26,10 @@ use crate::lookup::key::{Keys, Part};
 use crate::mapping::{Mapping, Target};
 use crate::read::Cells;
 use crate::schema::FIELDS;
-use field::{coerce_field, run_plan, FieldPlan};
+use field::{coerce_field, run_plan, FieldPlan, Input};
 pub(crate) use keys::KeyHash;
 use keys::KeySet;
+use made::Made;
 pub use record::{Checked, ContactList, FieldValue};
 
 /// What an import will do with the rows, which decides what a row needs.
@@ -136,6 +139,8 @@ struct GroupPlan {
 /// so far.
 pub struct Validator {
     fields: Vec<FieldPlan>,
+    /// The values the mapping file's transforms make of each row.
+    made: Made,
     groups: Vec<GroupPlan>,
     id_col: Option<usize>,
     /// The `_action` column, when the sheet has one.
@@ -203,6 +208,7 @@ impl Validator {
         plan::require_name(&fields, opts, action_col)?;
         let mut v = Validator {
             fields,
+            made: Made::new(mapping),
             groups: plan::contact_groups(mapping),
             id_col,
             action_col,
@@ -246,24 +252,15 @@ impl Validator {
     }
 
     /// Refuses a mapping file whose defaults would not pass their own field's rules.
-    fn check_defaults(&mut self) -> anyhow::Result<()> {
-        let mut probe = Checked::new();
-        for i in 0..self.fields.len() {
-            let Some(default) = self.fields[i].default.clone() else {
+    fn check_defaults(&self) -> anyhow::Result<()> {
+        let (mut probe, mut scratch, no_cells) = (Checked::new(), String::new(), Cells::new());
+        let input = self.input(&no_cells, 0);
+        for plan in &self.fields {
+            let Some(default) = &plan.default else {
                 continue;
             };
             probe.reset();
-            let plan = &self.fields[i];
-            coerce_field(
-                plan,
-                &default,
-                None,
-                true,
-                0,
-                &self.columns,
-                &mut probe,
-                &mut self.scratch,
-            );
+            coerce_field(plan, default, None, None, &input, &mut probe, &mut scratch);
             if let Some(p) = probe
                 .problems
                 .iter()
@@ -281,6 +278,11 @@ impl Validator {
     /// The keys rows are matched on, when there are any.
     pub fn keys(&self) -> Option<&Keys> {
         self.matching.as_ref().map(|m| &m.keys)
+    }
+
+    /// Whether a column (or a default) feeds `name_ar` or `address_ar`.
+    pub(crate) fn has_arabic_fields(&self) -> bool {
+        self.fields.iter().any(|p| p.rule == field::Rule::Arabic)
     }
 
     /// Checks the row in `out.row` / `out.cells` (and `out.ragged`), filling the rest of `out`.
@@ -341,26 +343,24 @@ impl Validator {
         out.cells_nfc = coerce::surely_nfc(out.cells.text());
         let cells = std::mem::take(&mut out.cells);
         if let Some(c) = self.id_col {
-            coerce::clean_text(cells.get(c).unwrap_or(""), &mut out.id);
+            coerce::clean_text(coerce::cell_text(cells.get(c).unwrap_or("")), &mut out.id);
         }
+        self.made.run(&cells, row, &self.columns, &mut out.problems);
+        // Taken for the loops, which read the rest of `self`, and put back: no allocation.
+        let mut scratch = std::mem::take(&mut self.scratch);
         // The keys first, so the key's table slot is fetched while the rest of the row is
         // checked.
         for &k in &self.key_plans {
-            run_plan(
-                &self.fields[k],
-                &cells,
-                row,
-                &self.columns,
-                out,
-                &mut self.scratch,
-            );
+            run_plan(&self.fields[k], &self.input(&cells, row), out, &mut scratch);
         }
         self.prepare_key(&cells, out);
+        let input = self.input(&cells, row);
         for (i, plan) in self.fields.iter().enumerate() {
             if !self.key_plans.contains(&i) {
-                run_plan(plan, &cells, row, &self.columns, out, &mut self.scratch);
+                run_plan(plan, &input, out, &mut scratch);
             }
         }
+        self.scratch = scratch;
         self.check_contacts(&cells, out);
         out.cells = cells;
         self.check_rcs(out);
@@ -368,6 +368,18 @@ impl Validator {
         if out.problems.len() > 1 {
             out.problems
                 .sort_by(|a, b| column_order(&a.column, &b.column));
+        }
+    }
+}
+
+impl Validator {
+    /// Row `row` of `cells` as the field plans read it.
+    fn input<'a>(&'a self, cells: &'a Cells, row: u32) -> Input<'a> {
+        Input {
+            cells,
+            made: &self.made,
+            row,
+            columns: &self.columns,
         }
     }
 }

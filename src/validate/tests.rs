@@ -564,3 +564,6 @@ fn text_longer_than_its_field_allows_is_an_error_quoting_its_start() {
         .message
         .ends_with("a contact's email holds at most 1,000"));
 }
+
+mod digits;
+mod transforms;
