@@ -91,17 +91,20 @@ fn own_host(headers: &HeaderMap, port: u16) -> bool {
 /// with every POST; one without it (a script with the token) must at least not say it came
 /// from another site (`Sec-Fetch-Site`).
 fn own_origin(headers: &HeaderMap, port: u16) -> bool {
-    match headers.get(header::ORIGIN).map(|o| o.to_str()) {
-        Some(Ok(origin)) => {
-            origin == format!("http://127.0.0.1:{port}")
-                || origin == format!("http://localhost:{port}")
-        }
+    let ours = |o: &HeaderValue| {
+        o.to_str().is_ok_and(|o| {
+            o == format!("http://127.0.0.1:{port}") || o == format!("http://localhost:{port}")
+        })
+    };
+    let mut origins = headers.get_all(header::ORIGIN).iter().peekable();
+    if origins.peek().is_some() {
+        // Every one must be ours: a second header is no way around the first.
+        return origins.all(ours);
+    }
+    match headers.get("sec-fetch-site").map(|s| s.to_str()) {
+        Some(Ok(site)) => site == "same-origin" || site == "none",
         Some(Err(_)) => false,
-        None => match headers.get("sec-fetch-site").map(|s| s.to_str()) {
-            Some(Ok(site)) => site == "same-origin" || site == "none",
-            Some(Err(_)) => false,
-            None => true,
-        },
+        None => true,
     }
 }
 
