@@ -253,9 +253,8 @@ fn render_summary(lang: Lang, s: &Summary, oob: bool) -> Markup {
             @if s.by_field.is_empty() {
                 p.good { (lang.t(W::NoProblems)) }
             } @else {
-                h2 { (lang.t(W::ByField)) }
-                table.by-field {
-                    thead { tr { th { (lang.t(W::Field)) } th { (lang.t(W::Errors)) } th { (lang.t(W::Warnings)) } } }
+                table.by-field aria-label=(lang.t(W::ByField)) {
+                    thead { tr { th { (lang.t(W::ByField)) } th { (lang.t(W::Errors)) } th { (lang.t(W::Warnings)) } } }
                     tbody {
                         @for f in &s.by_field {
                             tr {
@@ -565,9 +564,11 @@ pub async fn edit(
     }
     if ask.htmx {
         let lang = ask.lang;
+        // The summary goes out of band, in a template: outside one, a browser's parser would
+        // move a section out of the table context the row is parsed in.
         let fragment = html! {
             (render_row(lang, &id, &grid, &columns))
-            (render_summary(lang, &summary, true))
+            template { (render_summary(lang, &summary, true)) }
         };
         return Ok(Html(fragment.into_string()).into_response());
     }
