@@ -52,7 +52,7 @@ pub fn run(job: &Snapshot, folder: &Path) -> anyhow::Result<Check> {
         .collect();
     let alone = Validator::new(mapping, &job.options)?;
     let headers = pipeline.headers().to_vec();
-    let spool_path = folder.join(format!("{}.{}.spool", job.id, crate::ui::upload::new_id()));
+    let spool_path = folder.join(format!("{}.{}.spool", job.id, super::upload::new_id()));
     let mut spool = SpoolWriter::create(&spool_path)?;
     let mut log = ProblemLog::new(false, None)?;
     let mut row = Checked::new();

@@ -133,7 +133,7 @@ fn column(c: usize) -> anyhow::Result<u16> {
 
 /// Writes the annotated workbook of the upload with its edits, checked again whole, as
 /// `custbulk validate --annotate` writes it.
-pub fn write_annotated(job: &Snapshot, dir: &Path) -> anyhow::Result<PathBuf> {
+pub fn write_annotated(job: &Snapshot, dir: &Path) -> anyhow::Result<(PathBuf, Written)> {
     let path = dir.join(format!("{}.annotated.xlsx", job.id));
     let table = job.open().map_err(|e| anyhow::anyhow!(job.say(e)))?;
     let amend = Box::new(job.amend());
@@ -149,7 +149,7 @@ pub fn write_annotated(job: &Snapshot, dir: &Path) -> anyhow::Result<PathBuf> {
         out.row(row.row, &row.cells, &row.problems, None)?;
     }
     out.finish()?;
-    Ok(path)
+    Ok((path, Written::Xlsx))
 }
 
 /// `Content-Disposition` for a download called `name` (any characters: the plain form keeps

@@ -17,28 +17,32 @@ pub const ID_LEN: usize = 16;
 
 /// The files opened in this run, in the order they were opened.
 #[derive(Default)]
-pub(crate) struct Jobs(Mutex<Vec<Arc<Mutex<Job>>>>);
+pub(crate) struct Jobs(Mutex<Vec<Entry>>);
+
+/// (id, name, size, job): the first three outside the job's lock, so finding a job never waits
+/// for another's work.
+type Entry = (String, String, u64, Arc<Mutex<Job>>);
 
 impl Jobs {
-    pub fn add(&self, job: Job) -> Arc<Mutex<Job>> {
+    pub fn add(&self, job: Job) {
+        let entry = (job.id.clone(), job.name.clone(), job.size);
         let job = Arc::new(Mutex::new(job));
-        lock(&self.0).push(job.clone());
-        job
+        lock(&self.0).push((entry.0, entry.1, entry.2, job));
     }
 
     /// The job called `id`; `None` for any other text (a path, a guess).
     pub fn get(&self, id: &str) -> Option<Arc<Mutex<Job>>> {
-        lock(&self.0).iter().find(|j| lock(j).id == id).cloned()
+        lock(&self.0)
+            .iter()
+            .find(|(i, ..)| i == id)
+            .map(|(.., job)| job.clone())
     }
 
     /// (id, name, size) of each job, in order.
     pub fn list(&self) -> Vec<(String, String, u64)> {
         lock(&self.0)
             .iter()
-            .map(|j| {
-                let j = lock(j);
-                (j.id.clone(), j.name.clone(), j.size)
-            })
+            .map(|(id, name, size, _)| (id.clone(), name.clone(), *size))
             .collect()
     }
 }

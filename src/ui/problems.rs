@@ -576,39 +576,39 @@ pub async fn edit(
 }
 
 /// `GET /files/ID/fixed`: the upload with the edits, streamed.
-pub async fn download_fixed(
+pub async fn download_fixed(state: State<Shared>, id: Path<String>) -> Result<Response, Failure> {
+    download(state, id, "fixed", fixed::write_fixed).await
+}
+
+/// `GET /files/ID/annotated`: the annotated workbook, edits applied, checked whole.
+pub async fn download_annotated(
+    state: State<Shared>,
+    id: Path<String>,
+) -> Result<Response, Failure> {
+    download(state, id, "annotated", fixed::write_annotated).await
+}
+
+/// Writes a download of the job with `write` (away from the server's threads), then streams
+/// it as `NAME.WHAT.EXT`.
+async fn download(
     State(state): State<Shared>,
     Path(id): Path<String>,
+    what: &str,
+    write: fn(
+        &super::job::Snapshot,
+        &std::path::Path,
+    ) -> anyhow::Result<(std::path::PathBuf, fixed::Written)>,
 ) -> Result<Response, Failure> {
     let job = state.job(&id).ok_or_else(Failure::not_found)?;
     let snapshot = lock(&job).snapshot();
     let folder = state.folder.clone();
     let name = snapshot.name.clone();
-    let (path, written) =
-        tokio::task::spawn_blocking(move || fixed::write_fixed(&snapshot, &folder))
-            .await
-            .map_err(Failure::failed)?
-            .map_err(|e| Failure::failed(format!("{e:#}")))?;
-    let name = fixed::download_name(&name, "fixed", written.extension());
-    fixed::send(&path, &name, written.content_type())
-        .await
-        .map_err(Failure::failed)
-}
-
-/// `GET /files/ID/annotated`: the annotated workbook, edits applied, checked whole.
-pub async fn download_annotated(
-    State(state): State<Shared>,
-    Path(id): Path<String>,
-) -> Result<Response, Failure> {
-    let job = state.job(&id).ok_or_else(Failure::not_found)?;
-    let snapshot = lock(&job).snapshot();
-    let folder = state.folder.clone();
-    let name = fixed::download_name(&snapshot.name, "annotated", "xlsx");
-    let path = tokio::task::spawn_blocking(move || fixed::write_annotated(&snapshot, &folder))
+    let (path, written) = tokio::task::spawn_blocking(move || write(&snapshot, &folder))
         .await
         .map_err(Failure::failed)?
         .map_err(|e| Failure::failed(format!("{e:#}")))?;
-    fixed::send(&path, &name, fixed::Written::Xlsx.content_type())
+    let name = fixed::download_name(&name, what, written.extension());
+    fixed::send(&path, &name, written.content_type())
         .await
         .map_err(Failure::failed)
 }

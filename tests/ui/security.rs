@@ -71,11 +71,14 @@ async fn a_host_that_is_not_ours_is_refused() {
     // DNS rebinding: evil.example resolving to 127.0.0.1 must not reach the page.
     let s = Served::start().await;
     let port = s.running.port;
-    for host in [
-        "evil.example".to_string(),
-        format!("evil.example:{port}"),
-        "127.0.0.1".to_string(),
-        format!("127.0.0.1:{}", port.wrapping_add(1)),
+    let refused = StatusCode::FORBIDDEN;
+    for (host, answer) in [
+        ("evil.example".to_string(), refused),
+        (format!("evil.example:{port}"), refused),
+        ("127.0.0.1".to_string(), refused),
+        (format!("127.0.0.1:{}", port.wrapping_add(1)), refused),
+        (format!("localhost:{port}"), StatusCode::OK),
+        (format!("LOCALHOST:{port}"), StatusCode::OK),
     ] {
         let r = s
             .http
@@ -85,18 +88,7 @@ async fn a_host_that_is_not_ours_is_refused() {
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{host}");
-    }
-    for host in [format!("localhost:{port}"), format!("LOCALHOST:{port}")] {
-        let r = s
-            .http
-            .get(s.url("/"))
-            .headers(s.own())
-            .header(HOST, &host)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK, "{host}");
+        assert_eq!(r.status(), answer, "{host}");
     }
     s.running.stop().await.unwrap();
 }
