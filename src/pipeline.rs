@@ -40,11 +40,11 @@ use anyhow::Context as _;
 
 use crate::mapping::{self, MapFile, Mapping};
 use crate::read::{self, Format, ReadError, ReadOptions, Row, Table};
+use crate::validate::mojibake::{self, Sample};
+use crate::validate::{Checked, Severity, ValidateOptions, Validator};
 
 /// A change made to each row as read, before it is checked: the page's edits of cells.
 pub type Amend = Box<dyn FnMut(&mut Row) + Send>;
-use crate::validate::mojibake::{self, Sample};
-use crate::validate::{Checked, Severity, ValidateOptions, Validator};
 
 /// Where the rows come from: the file and how to read and map it.
 #[derive(Debug, Clone, Default)]

@@ -157,12 +157,20 @@ impl Page for Reading {
                 @if let Some(f) = self.format { dt { (lang.t(W::Format)) } dd #format { (f) } }
                 @if let Some(s) = &self.sheet { dt { (lang.t(W::Sheet)) } dd { (s) } }
                 @if let Some(h) = self.header_row.filter(|h| *h > 0) {
-                    dt { (lang.t(W::HeaderRow)) } dd { (h) }
+                    dt { (lang.t(W::HeaderRow)) }
+                    dd { (h)
+                        @if self.title_rows_skipped > 0 {
+                            span.muted { " (" (self.title_rows_skipped) " " (lang.t(W::TitleRowsSkipped)) ")" }
+                        }
+                    }
                 }
                 @if let Some(e) = self.encoding { dt { (lang.t(W::Encoding)) } dd #encoding { (e) } }
                 @if let Some(d) = &self.delimiter { dt { (lang.t(W::Delimiter)) } dd #delimiter { (d) } }
                 @if !self.headers.is_empty() {
-                    dt { (lang.t(W::Headers)) } dd { (self.headers.len()) }
+                    dt { (lang.t(W::Headers)) }
+                    dd.samples #headers {
+                        @for h in &self.headers { span title=(h) { (h) } }
+                    }
                 }
             }
             @if let Some(e) = &self.error { p.failure role="alert" { (e) } }

@@ -89,6 +89,7 @@ words! {
     Automatic: "automatic", "automatique";
     Notes: "Notes on reading", "Remarques sur la lecture";
     Headers: "Columns found", "Colonnes trouvées";
+    TitleRowsSkipped: "title row(s) above it skipped", "ligne(s) de titre au-dessus ignorée(s)";
     ReadAgain: "Read it this way", "Lire ainsi";
     NextColumns: "Next: the columns", "Suite : les colonnes";
     Column: "Column", "Colonne";

@@ -1,17 +1,21 @@
 //! Plan, Run and Backups: the steps that need the engines to report their events (issue 24)
 //! come next. Until then each says so, and gives the command that does it today.
 
+use axum::extract::State;
 use axum::response::Response;
 use maud::{html, Markup};
 use serde::Serialize;
 
 use super::i18n::{Lang, W};
 use super::layout::Step;
+use super::server::Shared;
 use super::view::{Ask, Page};
 
 #[derive(Serialize)]
 struct Later {
     step: Step,
+    /// The file opened last, for the steps' links.
+    file: Option<String>,
     available: bool,
     /// What does it from a terminal today.
     commands: &'static [&'static str],
@@ -27,7 +31,7 @@ impl Page for Later {
     }
 
     fn job(&self) -> Option<&str> {
-        None
+        self.file.as_deref()
     }
 
     fn body(&self, lang: Lang) -> Markup {
@@ -55,17 +59,24 @@ fn step_word(step: Step) -> W {
     }
 }
 
-pub async fn plan(ask: Ask) -> Response {
+/// The id of the file opened last.
+fn last(state: &Shared) -> Option<String> {
+    state.jobs.list().pop().map(|(id, ..)| id)
+}
+
+pub async fn plan(State(state): State<Shared>, ask: Ask) -> Response {
     ask.page(&Later {
         step: Step::Plan,
+        file: last(&state),
         available: false,
         commands: &["custbulk import FILE --map mapping.toml --plan"],
     })
 }
 
-pub async fn run(ask: Ask) -> Response {
+pub async fn run(State(state): State<Shared>, ask: Ask) -> Response {
     ask.page(&Later {
         step: Step::Run,
+        file: last(&state),
         available: false,
         commands: &[
             "custbulk import FILE --map mapping.toml",
@@ -75,9 +86,10 @@ pub async fn run(ask: Ask) -> Response {
     })
 }
 
-pub async fn backups(ask: Ask) -> Response {
+pub async fn backups(State(state): State<Shared>, ask: Ask) -> Response {
     ask.page(&Later {
         step: Step::Backups,
+        file: last(&state),
         available: false,
         commands: &[
             "custbulk export backup.xlsx",
