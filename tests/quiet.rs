@@ -36,7 +36,7 @@ fn every_command_is_silent_with_q_but_for_errors() {
     assert_silent(&run(&["export", "backup.csv"]), 0);
     assert_silent(&run(&["verify", "backup.csv"]), 0);
     assert_silent(&run(&["diff", "backup.csv", "live"]), 0);
-    assert_silent(&run(&["undo", "clients.journal"]), 0);
+    assert_silent(&run(&["undo", "clients.journal", "--yes"]), 0);
     assert!(server.records().is_empty(), "the undo ran");
     assert_silent(&run(&["restore", "backup.csv", "--yes"]), 0);
     assert_eq!(server.records().len(), 2, "the restore ran");
