@@ -43,6 +43,9 @@ use crate::read::{self, Format, ReadError, ReadOptions, Row, Table};
 use crate::validate::mojibake::{self, Sample};
 use crate::validate::{Checked, Severity, ValidateOptions, Validator};
 
+/// A change made to each row as read, before it is checked: the page's edits of cells.
+pub type Amend = Box<dyn FnMut(&mut Row) + Send>;
+
 /// Where the rows come from: the file and how to read and map it.
 #[derive(Debug, Clone, Default)]
 pub struct Input {
@@ -107,6 +110,7 @@ pub struct Pipeline {
     /// Notes of the table already known when it was opened (the commands print those); the
     /// ones made at the end of the file are printed here.
     notes_said: usize,
+    amend: Option<Amend>,
 }
 
 impl Pipeline {
@@ -127,6 +131,26 @@ impl Pipeline {
         file: Option<&MapFile>,
         opts: &ValidateOptions,
     ) -> anyhow::Result<Pipeline> {
+        Pipeline::build(table, file, opts, None)
+    }
+
+    /// Like [`Pipeline::from_table`], with `amend` applied to each row as read, before it is
+    /// checked (rows read ahead included): the page's edits, checked as if the file held them.
+    pub fn from_table_amended(
+        table: Table,
+        file: Option<&MapFile>,
+        opts: &ValidateOptions,
+        amend: Amend,
+    ) -> anyhow::Result<Pipeline> {
+        Pipeline::build(table, file, opts, Some(amend))
+    }
+
+    fn build(
+        table: Table,
+        file: Option<&MapFile>,
+        opts: &ValidateOptions,
+        amend: Option<Amend>,
+    ) -> anyhow::Result<Pipeline> {
         let mapping = Mapping::infer(&table.headers, file);
         let validator = Validator::new(&mapping, opts).with_context(|| {
             format!(
@@ -143,6 +167,7 @@ impl Pipeline {
             ahead: VecDeque::new(),
             ended: false,
             counts: Counts::default(),
+            amend,
         };
         pipeline.check_script()?;
         Ok(pipeline)
@@ -226,6 +251,9 @@ impl Pipeline {
             self.notes_said = self.table.notes.len();
             return Ok(false);
         }
+        if let Some(amend) = &mut self.amend {
+            amend(&mut self.row);
+        }
         out.row = self.row.number;
         out.ragged = self.row.ragged;
         std::mem::swap(&mut out.cells, &mut self.row.cells);
@@ -254,5 +282,33 @@ impl Pipeline {
         } else {
             c.invalid += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amended_rows_are_checked_as_if_the_file_held_them() {
+        // The page's edits are an overlay on the uploaded file: the pass must check them.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.csv");
+        std::fs::write(&path, "name,capital\nA,1\nB,\"1,5\"\nC,2\n").unwrap();
+        let table = read::open(&path, &ReadOptions::default(), &mapping::is_header).unwrap();
+        let amend: Amend = Box::new(|row: &mut Row| {
+            if row.number == 3 {
+                row.cells.set(1, |c| c.push('7'));
+            }
+        });
+        let mut pipeline =
+            Pipeline::from_table_amended(table, None, &ValidateOptions::default(), amend).unwrap();
+        let mut row = Checked::new();
+        let mut seen = Vec::new();
+        while pipeline.next(&mut row).unwrap() {
+            seen.push((row.row, row.cells.to_vec(), row.problems.len()));
+        }
+        assert_eq!(seen[1], (3, vec!["B".to_string(), "7".to_string()], 0));
+        assert_eq!(pipeline.counts().invalid, 0);
     }
 }

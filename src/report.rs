@@ -128,6 +128,13 @@ impl ProblemLog {
         self.report.as_deref()
     }
 
+    /// The problems counted by field, as the summary orders them (row-level ones, field `""`,
+    /// first; then schema order): `(field, errors, warnings)`.
+    pub fn by_field(&self) -> Vec<(&'static str, u64, u64)> {
+        let tallies = self.sorted().into_iter();
+        tallies.map(|t| (t.field, t.errors, t.warnings)).collect()
+    }
+
     /// Tallies in schema order, row-level problems first.
     fn sorted(&self) -> Vec<&Tally> {
         let rank = |f: &str| {

@@ -24,6 +24,7 @@ mod sandbox;
 mod stops;
 mod template;
 mod transforms;
+mod ui;
 mod undo;
 mod validate;
 mod variants;

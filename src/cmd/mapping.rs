@@ -10,13 +10,9 @@ use serde_json::json;
 use crate::cmd::{Global, Output};
 use crate::error::{self, Exit};
 use crate::mapping::{self, MapFile, Mapping, Target};
-use crate::read::{self, Row};
-use crate::validate::coerce;
-use crate::validate::made::Made;
+use crate::read;
+use crate::validate::sample::{Samples, SAMPLE_ROWS};
 use crate::{info, warn};
-
-/// How many data rows are looked at to find a sample value for each column.
-const SAMPLE_ROWS: usize = 100;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -52,7 +48,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         warn!("{note}");
     }
     let mapping = Mapping::infer(&table.headers, file.as_ref());
-    let samples = samples(&mut table, &mapping)?;
+    let samples = Samples::read(&mut table, &mapping, 1)?;
     let mut out = std::io::stdout().lock();
     if global.quiet {
         // Nothing but errors: the checks below.
@@ -62,7 +58,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
             .iter()
             .map(|c| {
                 json!({"column": c.letter, "header": c.header, "field": c.target.field_name(),
-                       "target": target_word(&mapping, c), "sample": samples.cells[c.index]})
+                       "target": target_word(&mapping, c), "sample": samples.first(c.index)})
             })
             .collect();
         let transforms: Vec<_> = mapping
@@ -116,64 +112,6 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// What the first rows show of the mapping.
-struct Samples {
-    /// The first non-blank value of each column.
-    cells: Vec<String>,
-    /// Per transform, what it makes of the first row where its cells are not all blank: the
-    /// values, or why the pattern does not fit; `None` when they are blank in every row read.
-    made: Vec<Option<Result<Vec<String>, String>>>,
-}
-
-/// The samples, from the first [`SAMPLE_ROWS`] rows at most.
-fn samples(table: &mut read::Table, mapping: &Mapping) -> anyhow::Result<Samples> {
-    let mut samples = Samples {
-        cells: vec![String::new(); mapping.columns.len()],
-        made: vec![None; mapping.transforms.len()],
-    };
-    let mut made = Made::new(mapping);
-    let columns: Vec<(String, String)> = mapping
-        .columns
-        .iter()
-        .map(|c| (c.letter.clone(), c.header.clone()))
-        .collect();
-    let mut row = Row::new();
-    let mut problems = Vec::new();
-    for _ in 0..SAMPLE_ROWS {
-        if !table.next_row(&mut row)? {
-            break;
-        }
-        for (sample, cell) in samples.cells.iter_mut().zip(&row.cells) {
-            let cell = coerce::cell_text(cell);
-            if sample.is_empty() && !cell.is_empty() {
-                *sample = cell.to_string();
-            }
-        }
-        problems.clear();
-        made.run(&row.cells, row.number, &columns, &mut problems);
-        for (t, sample) in samples.made.iter_mut().enumerate() {
-            if sample.is_some() {
-                continue;
-            }
-            *sample = match made.values(t) {
-                Some(values) if values.iter().all(String::is_empty) => None,
-                Some(values) => Some(Ok(values.to_vec())),
-                None => {
-                    let name = made.name(t);
-                    let why = problems.iter().find(|p| p.message.contains(name));
-                    Some(Err(why.map_or(String::new(), |p| {
-                        format!("row {}: {}", p.row, p.message)
-                    })))
-                }
-            };
-        }
-        if samples.cells.iter().all(|s| !s.is_empty()) && samples.made.iter().all(Option::is_some) {
-            break;
-        }
-    }
-    Ok(samples)
-}
-
 /// What a column feeds, in words.
 fn target_word(mapping: &Mapping, c: &mapping::Column) -> String {
     match c.target {
@@ -201,7 +139,7 @@ fn render(location: &str, header_row: u32, mapping: &Mapping, samples: &Samples)
         .columns
         .iter()
         .map(|c| {
-            let value = &samples.cells[c.index];
+            let value = samples.first(c.index);
             let mut sample: String = value.chars().take(SAMPLE_WIDTH).collect();
             if value.chars().count() > SAMPLE_WIDTH {
                 sample.push('…');

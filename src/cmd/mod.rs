@@ -15,6 +15,7 @@ pub mod mapping;
 pub mod restore;
 pub mod sandbox;
 pub mod template;
+pub mod ui;
 pub mod undo;
 pub mod validate;
 pub mod verify;
@@ -179,4 +180,26 @@ fn watch_ctrl_c(stop: Arc<Stop>) -> Arc<Stop> {
         }
     });
     stop
+}
+
+/// A future that completes on Ctrl-C or SIGTERM; the handlers are installed on return.
+pub(crate) fn shutdown_signal(
+) -> anyhow::Result<impl std::future::Future<Output = anyhow::Result<()>>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = term.recv() => {}
+            }
+            Ok(())
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async { Ok(tokio::signal::ctrl_c().await?) })
+    }
 }

@@ -108,7 +108,7 @@ fn probability(s: &str) -> Result<f64, String> {
 
 pub async fn run(_global: &Global, args: Args) -> anyhow::Result<Exit> {
     // Listen for signals before printing the URL: a script may send SIGTERM as soon as it has it.
-    let shutdown = shutdown_signal()?;
+    let shutdown = super::shutdown_signal()?;
     let data = args.data.clone();
     let running = sandbox::start(Options {
         port: args.port,
@@ -151,25 +151,4 @@ pub async fn run(_global: &Global, args: Args) -> anyhow::Result<Exit> {
         info!("Saved {count} customers to {}.", path.display());
     }
     Ok(Exit::Ok)
-}
-
-/// A future that completes on Ctrl-C or SIGTERM; the handlers are installed on return.
-fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = anyhow::Result<()>>> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate())?;
-        let mut interrupt = signal(SignalKind::interrupt())?;
-        Ok(async move {
-            tokio::select! {
-                _ = interrupt.recv() => {}
-                _ = term.recv() => {}
-            }
-            Ok(())
-        })
-    }
-    #[cfg(not(unix))]
-    {
-        Ok(async { Ok(tokio::signal::ctrl_c().await?) })
-    }
 }

@@ -17,6 +17,7 @@ pub(crate) mod mojibake;
 mod plan;
 mod record;
 mod repeats;
+pub mod sample;
 pub mod server;
 
 use serde::Serialize;
@@ -101,7 +102,7 @@ pub struct ValidateOptions {
     pub match_on: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// The row cannot be imported.
@@ -288,8 +289,18 @@ impl Validator {
     /// Checks the row in `out.row` / `out.cells` (and `out.ragged`), filling the rest of `out`.
     pub fn check(&mut self, out: &mut Checked) {
         self.check_row(out);
+        out.alone = out.problems.len();
         self.check_key(out);
         self.check_likely(out);
+    }
+
+    /// The checks of [`Validator::check`] that need this row alone: all but a key seen on an
+    /// earlier row and a likely duplicate of one, which need every row before it, in order. For
+    /// a row edited after its file was checked (the page): checking it again does not disturb
+    /// what the validator remembers of the other rows.
+    pub fn check_alone(&mut self, out: &mut Checked) {
+        self.check_row(out);
+        out.alone = out.problems.len();
     }
 
     /// Every check that needs this row alone: all but the repeated key. Leaves the row's key
