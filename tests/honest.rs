@@ -17,7 +17,7 @@ pub fn requests(server: &Server) -> Value {
 }
 
 /// The sandbox's stats, as `GET /__sandbox/stats` gives them.
-fn stats(server: &Server) -> Value {
+pub fn stats(server: &Server) -> Value {
     let url = format!("http://{}/__sandbox/stats", server.running.addr);
     server.block_on(async {
         reqwest::get(url)

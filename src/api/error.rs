@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::envelope;
 use super::retry;
+use super::waits;
 
 /// What went wrong with one call, after any retries.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +61,19 @@ pub enum ApiError {
     /// A failure found on our side about one record (no match, ambiguous match, journal).
     #[error("{0}")]
     Local(String),
+    /// The server asked to wait longer than `--max-wait` (a spent quota, a long `Retry-After`):
+    /// the request was not sent, and the run stops instead of waiting for hours.
+    #[error(
+        "{why}: the server asks to wait {} ({until}), more than --max-wait ({}), so nothing \
+         more is sent",
+        waits::seconds(*.wait), waits::seconds(*.max)
+    )]
+    WaitTooLong {
+        wait: Duration,
+        until: String,
+        why: String,
+        max: Duration,
+    },
 }
 
 fn unknown_note(write: bool) -> &'static str {
@@ -86,7 +100,7 @@ impl ApiError {
         }
     }
 
-    /// The server's `Retry-After`, clamped, when it sent one.
+    /// The server's `Retry-After`, when it sent one.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             ApiError::Status { retry_after, .. } => *retry_after,
@@ -108,7 +122,8 @@ impl ApiError {
             | ApiError::Unreadable { .. }
             | ApiError::TooLarge { .. }
             | ApiError::Redirected(_)
-            | ApiError::Local(_) => false,
+            | ApiError::Local(_)
+            | ApiError::WaitTooLong { .. } => false,
         }
     }
 
@@ -136,6 +151,11 @@ impl ApiError {
     /// The server refused to serve us at all: wrong key or no right to the resource.
     pub fn is_auth(&self) -> bool {
         matches!(self.status(), Some(401 | 403))
+    }
+
+    /// The request was never sent, and no later one will be before the server's wait is over.
+    pub fn is_wait_too_long(&self) -> bool {
+        matches!(self, ApiError::WaitTooLong { .. })
     }
 }
 

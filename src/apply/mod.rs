@@ -475,6 +475,8 @@ impl Applier {
         id: Option<&str>,
         before: Option<&Record>,
     ) -> Result<(), ApiError> {
+        // A request that could not leave before the server's wait is over is not journaled.
+        self.client.throttle.ready()?;
         let line = Line::Send {
             row,
             op,

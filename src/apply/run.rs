@@ -175,10 +175,7 @@ where
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(Finished, Option<String>)>();
     let mut breaker = Breaker::new(run.limits);
     if let Some(applier) = &run.applier {
-        let client = applier.client().clone();
-        run.session
-            .progress
-            .concurrency(move || client.throttle.limit());
+        run.session.progress.follow(applier.client());
     }
     let mut seq = 0u64;
     let mut fatal: Option<String> = None;
@@ -294,6 +291,13 @@ async fn finish<P: Producer>(
     let mut fatal = None;
     line.done = match result {
         Ok(done) => done,
+        Err(err) if err.is_wait_too_long() => {
+            // Its request never left, and none will before the server's wait is over: the row
+            // is left for --resume, as the rows not started are.
+            let why = format!("not attempted: {err}");
+            line.done = Done::because(Outcome::Skipped, why);
+            return (line, Some(err.to_string()));
+        }
         Err(_) if applier.journal_broken().is_some() => {
             // Its `send` line could not be written, so its request never left.
             let why = "not attempted: the journal could not be written; run again with --resume";
