@@ -85,6 +85,9 @@ pub enum Line {
         /// A customer the row resembles (a likely duplicate), for the results of a resumed run.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         similar: Option<crate::lookup::duplicates::Likely>,
+        /// What a step that succeeded could not do exactly.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
     },
     /// The run ended (completely, or interrupted and resumable).
     End { finished: String, complete: bool },

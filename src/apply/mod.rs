@@ -57,13 +57,15 @@ pub enum Change {
     /// `find_by` the body has (else its SIRET, else its name) before anything is sent again.
     Create { body: Record, find_by: Option<Keys> },
     /// PATCH (the fields in `body`) or PUT (`body` is the whole record) customer `id`, whose
-    /// whole record was `before`; `after` is what the change leaves, for a later undo.
+    /// whole record was `before`; `after` is what the change leaves, for a later undo; `note`
+    /// what it cannot do exactly, for the row.
     Update {
         id: String,
         body: Record,
         with: UpdateWith,
         before: Record,
         after: Record,
+        note: Option<String>,
     },
     /// DELETE customer `id`, whose whole record was `before` (kept so undo can re-create it).
     Delete { id: String, before: Record },
@@ -96,6 +98,9 @@ pub struct Done {
     /// A customer the row resembles: the one a created row possibly duplicates, the one a
     /// skipped or updated duplicate was taken for, or another establishment of its company.
     pub similar: Option<Likely>,
+    /// What a step that succeeded could not do exactly (a field left empty where this API
+    /// cannot remove one).
+    pub note: Option<String>,
 }
 
 impl Done {
@@ -109,6 +114,7 @@ impl Done {
             before: None,
             after: None,
             similar: None,
+            note: None,
         }
     }
 
@@ -140,6 +146,7 @@ impl Done {
             before,
             after,
             similar,
+            note,
             ..
         } = line
         else {
@@ -154,6 +161,7 @@ impl Done {
             before,
             after,
             similar,
+            note,
         })
     }
 
@@ -167,6 +175,7 @@ impl Done {
             before: self.before.clone(),
             after: self.after.clone(),
             similar: self.similar.clone(),
+            note: self.note.clone(),
         }
     }
 }
@@ -337,6 +346,7 @@ impl Applier {
                 with,
                 before,
                 after,
+                note,
             } => {
                 let op = match with {
                     UpdateWith::Patch => Op::Patch,
@@ -363,6 +373,7 @@ impl Applier {
                         status: Some(200),
                         before: Some(before),
                         after: Some(after),
+                        note,
                         ..Done::new(done_as)
                     },
                     // Kept with what it left, so undo can put back what did take.

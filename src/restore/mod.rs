@@ -225,6 +225,7 @@ pub async fn run(matched: Matched, client: &Client, session: Session) -> anyhow:
         Column::Outcome,
         Column::Status,
         Column::Error,
+        Column::Note,
         Column::Changes,
     ];
     let layout = Layout {

@@ -305,6 +305,7 @@ mod tests {
             before: None,
             after: None,
             similar: None,
+            note: None,
         }
     }
 
