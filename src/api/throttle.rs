@@ -87,9 +87,7 @@ impl Turn<'_> {
             }
             Signal::Pushback(Pushback::Throttled(_)) => {
                 throttle.pace.refused(sent);
-                if let Some(rate) = throttle.pace.rate() {
-                    throttle.controller.fit(rate);
-                }
+                throttle.controller.fit(throttle.pace.rate());
             }
             Signal::Pushback(_) | Signal::Silent => {}
         }
@@ -121,7 +119,12 @@ impl Throttle {
             if self.wait_out_pause().await? {
                 break true;
             }
-            tokio::time::sleep_until(self.pace.turn()).await;
+            let turn = self.pace.turn();
+            // Only a turn ahead is slept for: tokio's timer wakes on a millisecond tick, so a
+            // sleep until now would cost up to a millisecond a request.
+            if turn > Instant::now() {
+                tokio::time::sleep_until(turn).await;
+            }
             if self
                 .paused_until()
                 .is_none_or(|until| until <= Instant::now())
@@ -129,11 +132,10 @@ impl Throttle {
                 break false;
             }
         };
-        if self.pace.rate() != before {
-            // The pace moved on its own (a probe).
-            if let Some(rate) = self.pace.rate() {
-                self.controller.fit(rate);
-            }
+        let after = self.pace.rate();
+        if after != before {
+            // The pace moved on its own (a probe, a reading made after a pause).
+            self.controller.fit(after);
         }
         slot.begin();
         Ok(Turn {
@@ -266,9 +268,7 @@ impl Throttle {
         let spent = self.pace.told(allowance);
         let now = self.pace.rate();
         if now != before {
-            if let Some(rate) = now {
-                self.controller.fit(rate);
-            }
+            self.controller.fit(now);
         }
         if let Some(reset) = spent {
             let detail = format!(

@@ -175,6 +175,9 @@ struct State {
     /// are not measured: they waited in the queue it drains, and would be taken for a queue
     /// still there.
     drained_at: Option<Instant>,
+    /// The pace that governs the requests, when one does: the limit is never cut below what
+    /// it needs, since the round trips the pace keeps short are no queue of ours.
+    paced: Option<f64>,
     /// Answers to requests sent since the limit last changed: a change is judged on a whole
     /// limit's worth of them, since answers to requests sent before cannot show its effect (a
     /// doubling's queue is only in the answers to the requests it let through).
@@ -262,6 +265,7 @@ impl Controller {
                 grown: Instant::now(),
                 slow_start: true,
                 drained_at: None,
+                paced: None,
                 fresh: 0,
                 rtts: Histogram::new(),
                 held: Held::new(max),
@@ -319,14 +323,16 @@ impl Controller {
 
     /// A pace governs the requests now (a rate limit): the limit goes where that pace needs
     /// it, its requests a second × the round trip (Little's law), with room for round trips
-    /// twice as long, so that the pace and not the limit decides how many go.
-    pub fn fit(&self, per_sec: f64) {
+    /// twice as long, so that the pace and not the limit decides how many go. `None`: no pace
+    /// any more.
+    pub fn fit(&self, paced: Option<f64>) {
         if !self.adaptive {
             return;
         }
         let change = {
             let mut state = self.lock();
-            let Some(rtt) = state.recent.map(|r| r.mean) else {
+            state.paced = paced;
+            let (Some(per_sec), Some(rtt)) = (paced, state.recent.map(|r| r.mean)) else {
                 return;
             };
             state.slow_start = false;

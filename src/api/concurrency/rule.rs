@@ -120,8 +120,13 @@ impl Controller {
         reason: Reason,
     ) -> Option<(usize, usize, Reason)> {
         state.slow_start = false;
-        let target = ((state.limit as f64 * DECREASE) as usize).max(1);
-        if target == state.limit {
+        // Under a pace, never below what it needs (requests a second × round trip).
+        let need = match (state.paced, state.recent) {
+            (Some(per_sec), Some(recent)) => (per_sec * recent.mean).ceil() as usize,
+            _ => 1,
+        };
+        let target = ((state.limit as f64 * DECREASE) as usize).max(need).max(1);
+        if target >= state.limit {
             return None;
         }
         self.set(state, now, target, reason)
