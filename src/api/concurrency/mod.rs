@@ -6,10 +6,10 @@
 //! At the end of each window its mean round trip feeds an EWMA (`recent`), and the lowest window
 //! mean seen is the `baseline`: the server's pace when our requests do not queue. Then:
 //! - the limit grows when the window filled it, nothing pushed back, and `recent` stays within
-//!   10% of the baseline (or within a millisecond): it doubles until the first decrease (slow
+//!   10% of the baseline (or within 2 ms): it doubles until the first decrease (slow
 //!   start), then grows by one;
 //! - it is cut to 90% when a request timed out or a connection failed, or when `recent` climbed
-//!   30% past the baseline and more than 2 ms (the server is queueing us; less is the
+//!   30% past the baseline and more than 4 ms (the server is queueing us; less is the
 //!   scheduler's noise);
 //! - a change is judged only once a whole limit's worth of requests sent after it has come
 //!   back, since the answers to requests sent before cannot show its effect;
@@ -137,7 +137,7 @@ const PACED_ROOM: f64 = 2.0;
 /// hold: sub-millisecond round trips (a server on this machine or the LAN) jitter by far more
 /// than 30% with the scheduler, and a limit held down by that noise settled at 1, at half the
 /// throughput of 16 in flight.
-const NOISE_FLOOR: f64 = 0.002;
+const NOISE_FLOOR: f64 = 0.004;
 /// A window lasts at least this long, so that its mean is of many round trips, not of the few a
 /// sub-millisecond round trip holds.
 const SHORTEST_WINDOW: Duration = Duration::from_millis(10);

@@ -98,9 +98,9 @@ impl Controller {
         window: &Window,
     ) -> Option<(usize, usize, Reason)> {
         let (rtt, pace) = (window.mean()?, state.rtts.fastest()?);
-        // The noise floor counts as service time: for a server whose round trips are a
-        // fraction of it, the fastest round trip is no service time.
-        let places = ((state.limit as f64 * (pace + NOISE_FLOOR) / rtt) as usize).max(1);
+        // Never less than the noise floor: for a server whose round trips are a fraction of it,
+        // the fastest round trip says nothing of its service time.
+        let places = ((state.limit as f64 * pace.max(NOISE_FLOOR) / rtt) as usize).max(1);
         let cut = ((state.limit as f64 * DECREASE) as usize).max(1);
         if places >= cut {
             return None;
