@@ -70,6 +70,20 @@ fn playing(variants: Variants) -> Server {
 /// `n` customers with a name, a SIRET and a city, and a sheet that changes each one's city and
 /// gives it a zipCode and a capital it did not have.
 fn customers_and_sheet(server: &Server, wd: &Workdir, n: u64) {
+    customers_and_sheet_adding(server, wd, n, "zipCode;capital", |i| {
+        format!("0{:04};{}", 1000 + i, 2000 + i)
+    });
+}
+
+/// `n` customers with a name, a SIRET and a city, and a sheet that changes each one's city and
+/// gives it the columns `added` (`;`-separated), with the cells `cells(i)`.
+fn customers_and_sheet_adding(
+    server: &Server,
+    wd: &Workdir,
+    n: u64,
+    added: &str,
+    cells: impl Fn(u64) -> String,
+) {
     server.running.insert(
         (0..n)
             .map(|i| {
@@ -77,14 +91,9 @@ fn customers_and_sheet(server: &Server, wd: &Workdir, n: u64) {
             })
             .collect(),
     );
-    let mut csv = String::from("name;siret;city;zipCode;capital\n");
+    let mut csv = format!("name;siret;city;{added}\n");
     for i in 0..n {
-        csv.push_str(&format!(
-            "Client {i};{};Paris;0{:04};{}\n",
-            siret(i),
-            1000 + i,
-            2000 + i
-        ));
+        csv.push_str(&format!("Client {i};{};Paris;{}\n", siret(i), cells(i)));
     }
     wd.write("clients.csv", csv);
 }
@@ -312,21 +321,10 @@ fn updates_are_read_back_only_where_the_answer_cannot_show_them() {
     }
 }
 
-/// `n` customers with a name, a SIRET and a city, and a sheet that changes each one's city and
-/// gives it a `street2` it did not have: text only, which `""` can empty but not remove.
+/// `n` customers, and a sheet that gives each a `street2` it did not have: text only, which
+/// `""` can empty but not remove.
 fn customers_and_a_street2(server: &Server, wd: &Workdir, n: u64) {
-    server.running.insert(
-        (0..n)
-            .map(|i| {
-                record(json!({"name": format!("Client {i}"), "siret": siret(i), "city": "Lyon"}))
-            })
-            .collect(),
-    );
-    let mut csv = String::from("name;siret;city;street2\n");
-    for i in 0..n {
-        csv.push_str(&format!("Client {i};{};Paris;Bâtiment {i}\n", siret(i)));
-    }
-    wd.write("clients.csv", csv);
+    customers_and_sheet_adding(server, wd, n, "street2", |i| format!("Bâtiment {i}"));
 }
 
 /// Regression (issue 23): where PATCH ignores `null` and PUT replaces (the profile knows both),

@@ -93,10 +93,16 @@ fn a_spent_daily_quota_stops_the_run_instead_of_spending_it_on_refusals() {
     wd.write("clients.csv", sheet(60, &[]));
     let run = wd.exec_against(&server, &["import", "clients.csv", "--no-progress"]);
     run.assert_code(3);
+    // Said by the spent allowance, or by the refusal of a request in flight when it ran out.
     assert!(
         run.stderr
-            .contains("the server's allowance is spent (RateLimit-* headers: none remaining)")
+            .contains("the server asks to wait 24 h 00 min (until ")
             && run.stderr.contains("more than --max-wait (10 min 00 s)"),
+        "{run}"
+    );
+    assert!(
+        run.stdout
+            .contains("the server allows 20 requests per 86400 s (read from RateLimit-* headers)"),
         "{run}"
     );
     let created = outcomes(&wd, "created");
