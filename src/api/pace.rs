@@ -5,24 +5,19 @@
 //! place is 50 requests a second, so 300 a second falls between 5 places (250) and 6 (300,
 //! refused whenever the round trips run short).
 //!
-//! What the refusals show (no headers). A first throttle (429, 503) is one reading: N requests
+//! What the refusals show (no headers). A throttle (429, 503) is a reading: N requests
 //! accepted of those sent in the t seconds from when the allowance was whole (the run's start,
-//! or the end of the pause the last throttle asked for) to the refused one. Requests count by
-//! when they were sent, and the reading is made once the requests in flight at the throttle
-//! are answered (when its pause ends): a refusal answered at once arrives before the answers
-//! to requests sent earlier, still served. It fits two kinds of limit: a window of N a second (fixed
-//! or sliding), or a token bucket of some size refilled at some rate below N / t. Assuming the
-//! window (N a second) meets a window exactly but holds a bucket far below its rate, and nothing
-//! would ever say so: a bucket of 60 refilled at 300 a second is spent by slow start in 0.09 s
-//! with N = 88 (the rule kept before: 32% of the rate). So the first reading errs high: the pace
-//! is half the rate the allowance was spent at, and the second throttle is read against the
-//! first. The same count again is a window (N a second, confirmed); a larger count in a longer
-//! time is a bucket, whose rate is the slope between the two readings (its size cancels out).
-//! A throttle after that says the pace is too high: the allowance is what the last second
-//! accepted when that is less, else 10% below the pace. A first reading that holds requests
-//! back for a second without a throttle was low (a bucket with little burst): the pace grows
-//! half again every half second until one comes. After 30 s without a throttle, while the pace
-//! holds requests back, it grows 5% every 2 s: a limit that was raised is found again.
+//! or the end of the last pause) to the refused one, counted by when they were sent, once the
+//! requests in flight are answered (a refusal answered at once comes before the answers to
+//! requests sent earlier). A first reading fits a window of N a second (fixed or sliding) and a
+//! token bucket refilled below N / t alike, and assuming the window would hold a bucket far
+//! below its rate with nothing ever to say so: the first reading errs high (a pace of 75% of
+//! N / t). The second is read against the first: the same count is a window, a larger count in
+//! a longer time a bucket whose rate is the slope between them (`kind`). A throttle after that says the pace is too high:
+//! what the last second accepted, when less, else 10% less. A first reading that holds requests
+//! back a second without a throttle grows half again every half second; after 30 s without one,
+//! the pace grows 5% a second while it holds requests back, and is dropped once half again above
+//! what was read. docs/concurrency.md says why each rule, and which were tried and left.
 //!
 //! What the headers say. A policy of N requests per window of a minute or less is paced at 97%
 //! of N per window; longer windows are quotas, spent at full speed. Remaining 0 pauses every
@@ -59,7 +54,7 @@ const FIRST_CALM: Duration = Duration::from_secs(1);
 const FIRST_GROWTH: f64 = 1.5;
 const FIRST_STEP: Duration = Duration::from_millis(500);
 /// Readings lie on one bucket's line when the sizes they give agree this closely (and within
-/// 5 requests, for the one in flight at each end).
+/// 5 requests, for those in flight at each end).
 const SAME_SIZE: f64 = 0.05;
 /// A bucket's rate read from the slope between two readings counts this many requests fewer
 /// between them.
@@ -104,13 +99,13 @@ struct Told {
     source: Source,
 }
 
-/// The server's allowance as its refusals showed it.
 /// How many readings are kept to tell a bucket from a window...
 const READINGS: usize = 6;
 /// ...each made within this long of its allowance being whole: over longer, a window paced
 /// below its limit accepts the pace × the time, a line too.
 const LINE_SPAN: Duration = Duration::from_secs(3);
 
+/// The server's allowance as its refusals showed it.
 #[derive(Debug, Clone, Copy)]
 struct Learnt {
     /// Requests a second the server accepts.
