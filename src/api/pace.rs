@@ -89,6 +89,8 @@ struct State {
     reading: Option<Reading>,
     /// When the pace last held a request back.
     held_back: Option<Instant>,
+    /// What a reading showed, said with `-v` once the lock is released.
+    said: Option<String>,
 }
 
 /// What the headers said, the latest.
@@ -166,6 +168,7 @@ impl Pace {
                 counting_from: None,
                 reading: None,
                 held_back: None,
+                said: None,
             }),
         }
     }
@@ -174,13 +177,30 @@ impl Pace {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Runs `f` on the state now, then says with `-v` what a reading it made showed: a log line
+    /// is printed without the lock held.
+    fn with_state<T>(&self, f: impl FnOnce(&Pace, &mut State, Instant) -> T) -> T {
+        let now = Instant::now();
+        let (out, said) = {
+            let mut state = self.lock();
+            let out = f(self, &mut state, now);
+            (out, state.said.take())
+        };
+        if let Some(said) = said {
+            crate::debug!("{said}");
+        }
+        out
+    }
+
     /// When a request that is ready now may start: now when unpaced, else its place on an even
     /// schedule (a gap of one over the pace after the last start, never before now).
     pub fn turn(&self) -> Instant {
-        let now = Instant::now();
-        let mut state = self.lock();
+        self.with_state(Pace::turn_in)
+    }
+
+    fn turn_in(&self, state: &mut State, now: Instant) -> Instant {
         state.counting_from.get_or_insert(now);
-        let Some(rate) = self.rate_of(&mut state, now) else {
+        let Some(rate) = self.rate_of(state, now) else {
             return now;
         };
         let start = state.next.max(now);
@@ -193,15 +213,26 @@ impl Pace {
 
     /// Requests a second allowed now, if any limit applies.
     pub fn rate(&self) -> Option<f64> {
-        let now = Instant::now();
-        let mut state = self.lock();
-        self.rate_of(&mut state, now)
+        self.with_state(|pace, state, now| pace.rate_of(state, now))
     }
 
     fn rate_of(&self, state: &mut State, now: Instant) -> Option<f64> {
         if let Some(reading) = state.reading.filter(|r| r.due <= now) {
             state.reading = None;
             let learnt = self.read(state, reading, now);
+            let seen = (reading.refused_sent - reading.from).as_secs_f64();
+            state.said = Some(format!(
+                "The server's refusals show about {:.0} requests a second ({} accepted in the \
+                 {seen:.2} s to the refusal{}): custbulk paces at {:.0} a second.",
+                learnt.allowance,
+                reading.count,
+                if learnt.confirmed {
+                    ""
+                } else {
+                    ", a first reading"
+                },
+                learnt.allowance * SHARE
+            ));
             state.learnt = Some(learnt);
         }
         let pressed = |step: Duration| {
@@ -400,14 +431,16 @@ impl Pace {
     }
 
     pub fn report(&self) -> PaceReport {
-        let now = Instant::now();
-        let mut state = self.lock();
-        let per_sec = self.rate_of(&mut state, now);
+        self.with_state(Pace::report_in)
+    }
+
+    fn report_in(&self, state: &mut State, now: Instant) -> PaceReport {
+        let per_sec = self.rate_of(state, now);
         let (server_allows, read_from) = match (state.told, state.learnt) {
             (Some(told), _) => (Some(told.words()), Some(told.source.to_string())),
             (None, Some(learnt)) => (
                 Some(format!("about {:.0} requests a second", learnt.allowance)),
-                Some("its refusals (429/503)".to_owned()),
+                Some("its refusals, 429 and 503".to_owned()),
             ),
             (None, None) => (None, None),
         };
