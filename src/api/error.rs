@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::envelope;
 use super::retry;
+use super::waits;
 
 /// What went wrong with one call, after any retries.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +65,19 @@ pub enum ApiError {
     /// Not sent: the run stopped (the [`super::Gate`] closed) before the request left.
     #[error("not sent: the run stopped ({0})")]
     Stopped(String),
+    /// The server asked to wait longer than `--max-wait` (a spent quota, a long `Retry-After`):
+    /// the request was not sent, and the run stops instead of waiting for hours.
+    #[error(
+        "{why}: the server asks to wait {} ({until}), more than --max-wait ({}), so nothing \
+         more is sent",
+        waits::seconds(*.wait), waits::seconds(*.max)
+    )]
+    WaitTooLong {
+        wait: Duration,
+        until: String,
+        why: String,
+        max: Duration,
+    },
 }
 
 fn unknown_note(write: bool) -> &'static str {
@@ -90,7 +104,7 @@ impl ApiError {
         }
     }
 
-    /// The server's `Retry-After`, clamped, when it sent one.
+    /// The server's `Retry-After`, when it sent one.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             ApiError::Status { retry_after, .. } => *retry_after,
@@ -113,7 +127,8 @@ impl ApiError {
             | ApiError::TooLarge { .. }
             | ApiError::Redirected(_)
             | ApiError::Local(_)
-            | ApiError::Stopped(_) => false,
+            | ApiError::Stopped(_)
+            | ApiError::WaitTooLong { .. } => false,
         }
     }
 
@@ -159,6 +174,17 @@ impl ApiError {
     /// The server refused to serve us at all: wrong key or no right to the resource.
     pub fn is_auth(&self) -> bool {
         matches!(self.status(), Some(401 | 403))
+    }
+
+    /// The request was never sent, and no later one will be before the server's wait is over.
+    pub fn is_wait_too_long(&self) -> bool {
+        matches!(self, ApiError::WaitTooLong { .. })
+    }
+
+    /// The run stopped before this request was served: refused at the gate, or held by a wait
+    /// past `--max-wait` (the stop it caused). No answer about the record, never "not found".
+    pub fn is_stop(&self) -> bool {
+        matches!(self, ApiError::Stopped(_) | ApiError::WaitTooLong { .. })
     }
 }
 

@@ -1,7 +1,8 @@
 //! The one gate every request passes before it leaves, and the stops that close it.
 //!
 //! A run of changes must stop at once when it cannot go on safely: Ctrl-C, a journal that
-//! cannot be written, the breaker, a refused key, a server that cannot be reached. Deciding it
+//! cannot be written, the breaker, a refused key, a server that cannot be reached, a wait past
+//! `--max-wait` the server asks for. Deciding it
 //! is not enough: requests already queued for a place under the throttle would still leave.
 //! So every request takes its place through [`Gate::admit`], and the first stop closes the
 //! gate before anything else happens: requests waiting for a place are woken and refused
@@ -12,7 +13,8 @@
 //! cannot connect even after its retries, and when [`UNREACHABLE_AFTER`] attempts in a row
 //! met a refused or broken connection and no request sent since the first of them was answered
 //! (a server that died: late answers to requests sent before do not count), so a dead server
-//! costs a few attempts, not a retry of every row read ahead.
+//! costs a few attempts, not a retry of every row read ahead. The throttle closes it when the
+//! server asks for a wait past `--max-wait` ([`super::throttle`]).
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -164,6 +166,7 @@ mod tests {
             Ok(super::super::Response {
                 status: 201,
                 body: Vec::new(),
+                header_total: None,
             })
         };
         let sent_before = Instant::now();

@@ -2,21 +2,25 @@
 //!
 //! One `reqwest` client (rustls, one connection pool) per run. Every call goes through
 //! [`Client::send`], which owns the retry loop: it takes a place from the [`Throttle`]
-//! (adaptive concurrency, pauses, `--rate`) through the [`Gate`] (refused once the run
-//! stopped), makes one [`exchange`], tells the concurrency controller what the round trip
-//! showed, and asks [`Retry::decide`] whether to go again. POSTs are only re-sent when the
-//! server surely did not act (connect refused, 408, 429, 503); otherwise the ambiguous error
-//! goes back to the caller, which looks the record up first.
+//! (adaptive concurrency, pauses, the pace) through the [`Gate`] (refused once the run
+//! stopped), makes one [`exchange`] (which also reads the server's rate-limit headers,
+//! [`allowance`]), tells the throttle what the attempt showed, and asks [`Retry::decide`]
+//! whether to go again. Waits longer than two seconds are said ([`waits`]). POSTs are only
+//! re-sent when the server surely did not act (connect refused, 408, 429, 503); otherwise the
+//! ambiguous error goes back to the caller, which looks the record up first.
 
+pub mod allowance;
 pub mod concurrency;
 pub mod envelope;
 mod error;
 mod exchange;
 pub mod gate;
 mod options;
+pub mod pace;
 pub mod retry;
 pub mod throttle;
 mod traffic;
+pub mod waits;
 
 use std::fmt;
 use std::sync::Arc;
@@ -130,6 +134,7 @@ pub struct Client {
     key: ApiKey,
     timeout: Duration,
     items_path: Option<Arc<str>>,
+    first_page: u64,
     max_response: u64,
     /// Bounds, pauses and paces requests; its controller moves the limit. Shared by clones.
     pub throttle: Arc<Throttle>,
@@ -146,11 +151,13 @@ impl fmt::Debug for Client {
     }
 }
 
-/// A successful answer: status and body.
+/// A successful answer: status and body, and the total a header told (`X-Total-Count` and the
+/// like), for a list.
 #[derive(Debug)]
 pub struct Response {
     pub status: u16,
     pub body: Vec<u8>,
+    pub header_total: Option<(u64, &'static str)>,
 }
 
 /// A change to one customer, as sent by [`Client::write`].
@@ -206,14 +213,24 @@ impl Client {
             key,
             timeout: options.timeout,
             items_path: options.items_path.map(Into::into),
+            first_page: options.first_page,
             max_response: options.max_response_bytes.max(1),
-            throttle: Arc::new(Throttle::new(options.concurrency, options.rate)),
+            throttle: Arc::new(Throttle::new(
+                options.concurrency,
+                options.rate,
+                options.max_wait,
+            )),
             retry: Arc::new(Retry::new(options.retry)),
         })
     }
 
     pub fn base_url(&self) -> &str {
         &self.base
+    }
+
+    /// The number of a list's first page (1, or 0 as the API profile says).
+    pub fn first_page(&self) -> u64 {
+        self.first_page
     }
 
     /// The concurrency limit it settled at, the current one, and the round trips it saw.
@@ -223,16 +240,16 @@ impl Client {
 
     /// `GET /customers` for one page.
     pub async fn list(&self, query: &ListQuery) -> Result<Page, ApiError> {
-        let body = self.list_body(query).await?;
-        self.page_from(&body)
+        let listed = self.list_body(query).await?;
+        Ok(self
+            .page_from(&listed.body)?
+            .with_header_total(listed.header_total))
     }
 
     /// `GET /customers` answered, unparsed: for [`Client::raw_page_from`].
-    pub async fn list_body(&self, query: &ListQuery) -> Result<Vec<u8>, ApiError> {
-        let response = self
-            .send(Method::GET, "/customers", &query.pairs(), None)
-            .await?;
-        Ok(response.body)
+    pub async fn list_body(&self, query: &ListQuery) -> Result<Response, ApiError> {
+        self.send(Method::GET, "/customers", &query.pairs(), None)
+            .await
     }
 
     /// `GET /customers/:id`.
@@ -347,13 +364,13 @@ impl Client {
         let payload = body.map(|b| serde_json::to_vec(b).expect("a JSON map always serialises"));
         let mut attempt = 1;
         loop {
-            let slot = self.throttle.admit().await?;
+            let turn = self.throttle.admit().await?;
             if let Some(ahead) = ahead.take() {
                 ahead()?;
             }
             let started = Instant::now();
             let result = self.attempt(&method, path, query, payload.as_deref()).await;
-            slot.finish(signal(&result, started.elapsed()));
+            turn.finish(signal(&result, started.elapsed()));
             self.throttle.gate.count(started, &result);
             let err = match result {
                 Ok(response) => {
@@ -368,17 +385,43 @@ impl Client {
                     .throttles
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 // The server said to slow down: every request waits, not only this one.
-                if let Some(pause) = wait.or(err.retry_after()) {
-                    self.throttle.pause(pause);
+                if let Some(pause) = err.retry_after().or(wait) {
+                    let (short, detail) = throttle_words(&err);
+                    self.throttle.pause(pause, &short, &detail)?;
                 }
             }
             let Some(wait) = wait else {
                 return Err(err);
             };
             crate::debug!("{method} {path} will be retried in {wait:?}: {err}");
+            if wait > waits::LONG && !err.is_throttle() {
+                let until = tokio::time::Instant::now() + wait;
+                let detail = format!("{method} {path} is retried after: {err}");
+                self.throttle
+                    .waits
+                    .ahead(until, "retrying after a failure", &detail);
+            }
             tokio::time::sleep(wait).await;
             attempt += 1;
         }
+    }
+}
+
+/// How a throttle's pause is said: on the progress bar, and in the log line.
+fn throttle_words(err: &ApiError) -> (String, String) {
+    let status = err.status().unwrap_or(429);
+    match err.retry_after() {
+        Some(asked) => (
+            format!("the server asked ({status})"),
+            format!(
+                "the server answered {status} and asked to wait {} (Retry-After)",
+                waits::seconds(asked)
+            ),
+        ),
+        None => (
+            format!("backing off after a {status}"),
+            format!("the server answered {status} without saying how long to wait: backing off"),
+        ),
     }
 }
 
@@ -401,7 +444,8 @@ fn signal(result: &Result<Response, ApiError>, rtt: Duration) -> Signal {
             ApiError::TooLarge { .. }
             | ApiError::Redirected(_)
             | ApiError::Local(_)
-            | ApiError::Stopped(_),
+            | ApiError::Stopped(_)
+            | ApiError::WaitTooLong { .. },
         ) => Signal::Silent,
     }
 }

@@ -62,13 +62,15 @@ pub enum Change {
     /// `find_by` the body has (else its SIRET, else its name) before anything is sent again.
     Create { body: Record, find_by: Option<Keys> },
     /// PATCH (the fields in `body`) or PUT (`body` is the whole record) customer `id`, whose
-    /// whole record was `before`; `after` is what the change leaves, for a later undo.
+    /// whole record was `before`; `after` is what the change leaves, for a later undo; `note`
+    /// what it cannot do exactly, for the row.
     Update {
         id: String,
         body: Record,
         with: UpdateWith,
         before: Record,
         after: Record,
+        note: Option<String>,
     },
     /// DELETE customer `id`, whose whole record was `before` (kept so undo can re-create it).
     Delete { id: String, before: Record },
@@ -102,7 +104,8 @@ pub struct Done {
     /// skipped or updated duplicate was taken for, or another establishment of its company.
     pub similar: Option<Likely>,
     /// What else to know about a row that did not fail (a created customer whose id is not
-    /// known, values the API keeps otherwise).
+    /// known, values the API keeps otherwise, a field left empty where this API cannot remove
+    /// one).
     pub note: Option<String>,
     /// A write of this row left for the server in this run (its `send` line is journaled):
     /// not journaled, never on a line.
@@ -324,6 +327,7 @@ impl Applier {
                 with,
                 before,
                 after,
+                note,
             } => {
                 let sent = confirm::Sent {
                     id: &id,
@@ -333,7 +337,7 @@ impl Applier {
                     after: &after,
                     done_as,
                 };
-                self.update(&sent, &mark).await
+                self.update(&sent, note, &mark).await
             }
             Change::Delete { id, before } => {
                 match self
@@ -362,8 +366,14 @@ impl Applier {
         mark.settle(result)
     }
 
-    /// Sends an update and confirms it shows.
-    async fn update(&self, sent: &confirm::Sent<'_>, mark: &Mark<'_>) -> Result<Done, ApiError> {
+    /// Sends an update and confirms it shows; `note`, what it cannot do exactly, goes on the
+    /// row when it does.
+    async fn update(
+        &self,
+        sent: &confirm::Sent<'_>,
+        note: Option<String>,
+        mark: &Mark<'_>,
+    ) -> Result<Done, ApiError> {
         let write = match sent.with {
             UpdateWith::Patch => Write::Patch(sent.id, sent.body),
             UpdateWith::Put => Write::Put(sent.id, sent.body),
@@ -381,6 +391,7 @@ impl Applier {
                 status: Some(status),
                 before,
                 after: Some(sent.after.clone()),
+                note,
                 ..Done::new(sent.done_as)
             },
             // Kept with what it left, so undo can put back what did take.
@@ -475,8 +486,7 @@ impl<'a> Mark<'a> {
     }
 
     /// The row's end once its writes are over: an error before any write left goes back to
-    /// the run (see [`stop::ending`]); after one left, a stop is `unknown` and any other error
-    /// `failed`, both journaled.
+    /// the run (see [`stop::ending`]); after one left, as [`stop::after_sent`] says.
     fn settle(&self, result: Result<Done, ApiError>) -> Result<Done, ApiError> {
         let sent = self.written();
         match result {
@@ -485,11 +495,7 @@ impl<'a> Mark<'a> {
                 ..done
             }),
             Err(err) if !sent => Err(err),
-            Err(ApiError::Stopped(why)) => Ok(stop::cut_off(&why)),
-            Err(err) => Ok(Done {
-                sent,
-                ..Done::failed(&err)
-            }),
+            Err(err) => stop::after_sent(err),
         }
     }
 }

@@ -189,10 +189,7 @@ where
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(Finished, bool)>();
     let mut breaker = Breaker::new(run.limits);
     if let Some(applier) = &run.applier {
-        let client = applier.client().clone();
-        run.session
-            .progress
-            .concurrency(move || client.throttle.limit());
+        run.session.progress.follow(applier.client());
     }
     let mut seq = 0u64;
     let mut read_error = None;

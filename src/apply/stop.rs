@@ -3,14 +3,18 @@
 //! Every stop closes the client's [`Gate`] before anything else happens, whoever finds it:
 //! Ctrl-C ([`Stop::interrupt`], from the command), the breaker and an unreadable input (the run
 //! loop, [`Stop::halt`]), the first journal line that cannot be written (the applier), a
-//! refused key or a server that cannot be reached (the client). From then on no request
-//! starts; those on the wire finish. Each row then ends as [`ending`] says:
+//! refused key, a server that cannot be reached, or a wait past `--max-wait` the server asks
+//! for (the client and its throttle). From then on no request starts; those on the wire
+//! finish. Each row then ends as [`ending`] and [`after_sent`] say:
 //!
 //! - a row none of whose writes left (refused at the gate, or never begun) is `skipped`, with
 //!   no journal line, so `--resume` takes it up as new; never in the failed file;
 //! - a row whose write left ends with its outcome if its `done` line can be journaled, else
 //!   `unknown` (nothing on disk says what it did: `--resume` looks it up before sending);
-//! - a write that left, whose answer or look-up the stop cut off, is `unknown` too.
+//! - a write that left, whose answer or look-up the stop cut off, is `unknown` too;
+//! - a write the server refused asking for a wait past `--max-wait` (a 429 or 503: it did
+//!   nothing) is `skipped` like one that never left; `--resume` finds its `send` line and looks
+//!   before it sends again.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -74,8 +78,21 @@ pub(super) enum Ending {
 pub(super) fn ending(result: Result<Done, ApiError>) -> Ending {
     match result {
         Ok(done) => Ending::Journal(done),
-        Err(ApiError::Stopped(_)) => Ending::Skipped(not_attempted()),
+        Err(err) if err.is_stop() => Ending::Skipped(not_attempted()),
         Err(err) => Ending::Journal(Done::failed(&err)),
+    }
+}
+
+/// How a row whose write left ends on `err`: cut off by the stop, `unknown`; refused for a wait
+/// past `--max-wait`, back to [`ending`] as not attempted; any other error, `failed`.
+pub(super) fn after_sent(err: ApiError) -> Result<Done, ApiError> {
+    match err {
+        ApiError::Stopped(why) => Ok(cut_off(&why)),
+        err @ ApiError::WaitTooLong { .. } => Err(err),
+        err => Ok(Done {
+            sent: true,
+            ..Done::failed(&err)
+        }),
     }
 }
 

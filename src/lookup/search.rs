@@ -80,7 +80,7 @@ pub async fn search(
         match client.list(&query).await {
             Ok(page) => matches = confirmed(page.items),
             // A stopped run is no answer: never take it for "not found".
-            Err(err @ ApiError::Stopped(_)) => return Err(err),
+            Err(err) if err.is_stop() => return Err(err),
             Err(_) => {}
         }
     }

@@ -233,6 +233,7 @@ pub async fn run(matched: Matched, client: &Client, session: Session) -> anyhow:
         Column::Outcome,
         Column::Status,
         Column::Error,
+        Column::Note,
         Column::Changes,
         Column::Note,
     ];

@@ -171,6 +171,7 @@ pub async fn run(plan: Plan, client: &Client, session: Session) -> anyhow::Resul
         Column::Outcome,
         Column::Status,
         Column::Error,
+        Column::Note,
         Column::Conflicts,
         Column::Note,
     ];
