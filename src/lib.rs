@@ -12,6 +12,7 @@ pub mod cmd;
 pub mod compare;
 pub mod diff;
 pub mod error;
+pub mod events;
 pub mod export;
 pub mod import;
 pub mod log;

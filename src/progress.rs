@@ -13,6 +13,9 @@
 //! from counters the work updates cheaply: an atomic add per row, nothing formatted. The draw
 //! takes no lock but the bar's own: the concurrency is asked for between draws, so a log line
 //! printed under the client's lock (which clears the bar, see [`suspend`]) cannot deadlock.
+//!
+//! Every call is also forwarded, as an [`Event`], to the sink given by [`Progress::with_events`]
+//! (the page's), shown or not.
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
@@ -23,6 +26,8 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle, WeakProgressBar};
 
 use crate::api::Client;
+use crate::apply::Outcome;
+use crate::events::{Event, Sink};
 use crate::read::Extent;
 
 /// How far back the rate looks.
@@ -38,6 +43,8 @@ const BAR_CELLS: usize = 12;
 #[derive(Clone, Default)]
 pub struct Progress {
     shown: Option<Arc<Shown>>,
+    /// Who else hears of the work (the page).
+    events: Option<Arc<dyn Sink>>,
 }
 
 /// The bar and what it draws from.
@@ -115,7 +122,24 @@ impl Progress {
                 }),
             })
         });
-        Progress { shown }
+        Progress {
+            shown,
+            events: None,
+        }
+    }
+
+    /// The same progress, every call of which is also told to `sink`.
+    pub fn with_events(self, sink: Arc<dyn Sink>) -> Progress {
+        Progress {
+            events: Some(sink),
+            ..self
+        }
+    }
+
+    fn tell(&self, event: Event<'_>) {
+        if let Some(sink) = &self.events {
+            sink.event(event);
+        }
     }
 
     /// A progress that shows nothing (tests, benchmarks, pipes).
@@ -126,12 +150,22 @@ impl Progress {
     /// Starts counting `unit`s (`rows`, `records`) from 0: against `total` when it is known,
     /// with no end otherwise.
     pub fn start(&self, total: Option<u64>, unit: &str) {
+        self.tell(Event::Start {
+            unit,
+            total,
+            estimate: None,
+        });
         self.begin(unit, total.map_or(Total::Unknown, Total::Known));
     }
 
     /// Starts counting rows whose number is known only at the end of the input: against the
     /// number the reader can tell so far (`extent`).
     pub fn start_reading(&self, unit: &str, extent: Extent) {
+        self.tell(Event::Start {
+            unit,
+            total: None,
+            estimate: Some(&extent),
+        });
         self.begin(unit, Total::Estimated(extent));
     }
 
@@ -168,6 +202,7 @@ impl Progress {
 
     /// `n` more done.
     pub fn inc(&self, n: u64) {
+        self.tell(Event::Done(n));
         if let Some(shown) = &self.shown {
             shown.done.fetch_add(n, Ordering::Relaxed);
         }
@@ -175,6 +210,7 @@ impl Progress {
 
     /// The input has been read to its end: `total` rows in all.
     pub fn set_total(&self, total: u64) {
+        self.tell(Event::Total(total));
         if let Some(shown) = &self.shown {
             shown.lock().total = Total::Known(total);
         }
@@ -211,6 +247,7 @@ impl Progress {
     /// (on the bar's thread, holding no lock). The first call counts; later ones change
     /// nothing.
     pub fn follow(&self, client: &Client) {
+        self.tell(Event::Follow(client));
         if let Some(shown) = &self.shown {
             let mut shown = shown.lock();
             if shown.limit.is_none() {
@@ -221,7 +258,14 @@ impl Progress {
         }
     }
 
+    /// One row of a run of changes ended as `outcome` (the bar shows the counts in its
+    /// message; the sink hears each).
+    pub fn outcome(&self, outcome: Outcome) {
+        self.tell(Event::Outcome(outcome));
+    }
+
     pub fn finish(&self) {
+        self.tell(Event::Finish);
         if let Some(shown) = &self.shown {
             shown.bar.finish_and_clear();
             *ACTIVE.lock().unwrap_or_else(|e| e.into_inner()) = None;

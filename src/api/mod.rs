@@ -224,6 +224,16 @@ impl Client {
         })
     }
 
+    /// The same API and settings with a throttle and retry budget of its own (see
+    /// [`Throttle::renewed`]).
+    pub fn renewed(&self) -> Client {
+        Client {
+            throttle: Arc::new(self.throttle.renewed()),
+            retry: Arc::new(Retry::new(self.retry.policy.clone())),
+            ..self.clone()
+        }
+    }
+
     pub fn base_url(&self) -> &str {
         &self.base
     }

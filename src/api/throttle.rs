@@ -47,6 +47,8 @@ pub struct Throttle {
     max_wait: Duration,
     /// Every request of the client takes its place through it ([`Throttle::admit`]).
     pub gate: Arc<Gate>,
+    /// What it was made with, for [`Throttle::renewed`].
+    made: (Concurrency, Option<f64>),
 }
 
 /// A pause of every request that has not left.
@@ -110,7 +112,15 @@ impl Throttle {
             waits: Waits::default(),
             max_wait,
             gate: Arc::new(Gate::new()),
+            made: (concurrency, rate),
         }
+    }
+
+    /// A throttle made as this one was, with an open gate and nothing learnt: for the next
+    /// run of a process that outlives its runs (the page), which an earlier run's stop must
+    /// not stop.
+    pub fn renewed(&self) -> Throttle {
+        Throttle::new(self.made.0, self.made.1, self.max_wait)
     }
 
     /// A place and turn for one request ([`Throttle::slot`]) through the gate: refused, at once
