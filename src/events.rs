@@ -125,7 +125,9 @@ impl Tally {
             c.samples.pop_front();
         }
         let rate = match (c.samples.front(), c.samples.back()) {
-            (Some(&(t0, d0)), Some(&(t1, d1))) if t1.duration_since(t0) >= Duration::from_secs(1) => {
+            (Some(&(t0, d0)), Some(&(t1, d1)))
+                if t1.duration_since(t0) >= Duration::from_secs(1) =>
+            {
                 Some((d1 - d0) as f64 / t1.duration_since(t0).as_secs_f64())
             }
             _ => None,

@@ -316,6 +316,11 @@ impl Throttle {
         self.controller.limit()
     }
 
+    /// The most requests it will ever allow in flight, for sizing windows of work ahead.
+    pub fn most(&self) -> usize {
+        self.made.0.most()
+    }
+
     /// The longest wait accepted (`--max-wait`).
     pub fn max_wait(&self) -> Duration {
         self.max_wait

@@ -13,13 +13,16 @@ Examples:
   custbulk ui --port 8790 --no-open
   custbulk ui --sandbox";
 
-/// Check a customer list on a local web page: drop the file, pick each column's field, fix the
-/// rows with problems in a grid, and download the fixed file or the annotated workbook. The
-/// same engines as the commands, on this computer only.
+/// Import a customer list from a local web page: drop the file, pick each column's field, fix
+/// the rows with problems in a grid, see the plan, then run it live, stop, resume or undo it.
+/// The same engines as the commands, on this computer only.
 ///
 /// The page is served on 127.0.0.1 only, at an address with a token made for this run (printed
 /// on one line, and opened in the browser unless --no-open). The files opened in it stay in a
-/// folder only this user can read, removed when custbulk ui stops (Ctrl-C).
+/// folder only this user can read, removed when custbulk ui stops (Ctrl-C). A run started in
+/// the page keeps the file it sent, its mapping, journal and results in a folder of its own
+/// under --folder, where `custbulk import ... --resume` and `custbulk undo` find them. The API
+/// is the one the global flags name (--sandbox, --base-url, the key, the profile).
 #[derive(Debug, clap::Args)]
 #[command(after_help = EXAMPLES)]
 pub struct Args {
@@ -35,14 +38,33 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = ui::DEFAULT_MAX_UPLOAD_MB,
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_upload_mb: u64,
+
+    /// Where the page keeps its runs (runs/NAME-WHEN/: the file as sent, mapping.toml, the
+    /// journal and results).
+    #[arg(long, value_name = "DIR", default_value = ui::DEFAULT_WORK)]
+    pub folder: std::path::PathBuf,
+
+    #[command(flatten)]
+    pub load: super::Load,
 }
 
-pub async fn run(_global: &Global, args: Args) -> anyhow::Result<Exit> {
+pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     // Listen for signals before printing the address: a script may stop it as soon as it has it.
     let shutdown = super::shutdown_signal()?;
+    // Without an API the page still checks files; its Plan says why it cannot go further.
+    let connection = super::connect::connect(global, args.load.client_options()).await;
+    let api = match &connection {
+        Ok(connection) => Ok(ui::Api {
+            client: connection.client.clone(),
+            writes: connection.writes(),
+        }),
+        Err(e) => Err(format!("{e:#}")),
+    };
     let running = ui::start(Options {
         port: args.port,
         max_upload_mb: args.max_upload_mb,
+        api,
+        work: args.folder,
     })
     .await?;
     {

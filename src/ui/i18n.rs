@@ -150,12 +150,38 @@ words! {
     EditsCount: "cells edited", "cellules modifiées";
     NextPlan: "Next: the plan", "Suite : le plan";
     Later: "This step comes next.", "Cette étape arrive bientôt.";
-    LaterPlan: "The plan will show what an import would do before anything is sent: creates, updates with each field's before and after, unchanged rows, likely duplicates. Until then, the terminal does it:",
-        "Le plan montrera ce qu'un import ferait avant tout envoi : créations, mises à jour champ par champ, lignes inchangées, doublons probables. En attendant, le terminal le fait :";
-    LaterRun: "The run will show the import live, with a Stop button, Resume and Undo. Until then, the terminal does it:",
-        "L'envoi montrera l'import en direct, avec un bouton Arrêter, Reprendre et Annuler. En attendant, le terminal le fait :";
     LaterBackups: "Backups will export the account, verify, compare and restore. Until then, the terminal does it:",
         "Les sauvegardes exporteront le compte, vérifieront, compareront et restaureront. En attendant, le terminal le fait :";
+    Mode: "Mode", "Mode";
+    MatchOn: "Match on", "Correspondance par";
+    OnDuplicate: "Likely duplicates", "Doublons probables";
+    MakePlan: "Make the plan", "Établir le plan";
+    PlanHelp: "The plan asks the server (reading only) what each row would do; nothing is sent until you start the run.",
+        "Le plan demande au serveur (en lecture seule) ce que ferait chaque ligne ; rien n'est envoyé avant que vous lanciez l'envoi.";
+    PlanStale: "The file or the choices changed since this plan: make it again before sending.",
+        "Le fichier ou les choix ont changé depuis ce plan : refaites-le avant d'envoyer.";
+    WhatWouldHappen: "What the run would do", "Ce que ferait l'envoi";
+    PossibleDuplicates: "would be created although likely duplicates (see below)", "seraient créés bien que doublons probables (voir plus bas)";
+    Updates: "Updates, field by field", "Mises à jour, champ par champ";
+    Before: "Before", "Avant";
+    After: "After", "Après";
+    LikelyDuplicates: "Likely duplicates", "Doublons probables";
+    NotSent: "Rows that will not be sent", "Lignes qui ne seront pas envoyées";
+    ConfirmDelete: "Yes, delete these customers:", "Oui, supprimer ces clients :";
+    Send: "Start the run", "Lancer l'envoi";
+    NoRun: "No run yet: make the plan, then start it from there.", "Pas encore d'envoi : établissez le plan, puis lancez-le depuis celui-ci.";
+    Stop: "Stop", "Arrêter";
+    StopHelp: "Requests in flight finish, the rest is skipped; Resume finishes it later.",
+        "Les requêtes en cours se terminent, le reste est sauté ; Reprendre le termine plus tard.";
+    FromTerminal: "The same from a terminal", "La même chose depuis un terminal";
+    RunDone: "The run is over.", "L'envoi est terminé.";
+    Results: "The results file", "Le fichier de résultats";
+    FailedRows: "The rows to fix and send again", "Les lignes à corriger et renvoyer";
+    Resume: "Resume", "Reprendre";
+    Undo: "Undo this import", "Annuler cet import";
+    ConfirmUndo: "Yes, delete the customers it created:", "Oui, supprimer les clients qu'il a créés :";
+    PerSecond: "rows/s", "lignes/s";
+    Concurrency: "concurrency", "concurrence";
     NoFile: "Open a file first.", "Ouvrez d'abord un fichier.";
     Problem: "Something went wrong", "Un problème est survenu";
     Back: "Back", "Retour";

@@ -11,6 +11,8 @@ use crate::read::{self, ReadError, ReadOptions, Row, Table};
 use crate::validate::{Problem, ValidateOptions};
 
 use super::check::Check;
+use super::plan::{Choice, Planned};
+use super::run::Live;
 
 /// Hex digits of a job's id: 64 random bits, so ids cannot be guessed from one another.
 pub const ID_LEN: usize = 16;
@@ -85,6 +87,12 @@ pub(crate) struct Job {
     pub edits: BTreeMap<u32, CellEdits>,
     /// Rows edited since the last check, as checked alone.
     pub rechecked: BTreeMap<u32, Rechecked>,
+    /// How its rows go to the API.
+    pub choice: Choice,
+    /// The last plan (of the file as it then was: see [`super::plan::holds`]).
+    pub planned: Option<Arc<Planned>>,
+    /// The runs of changes started from the page, oldest first.
+    pub runs: Vec<Arc<Live>>,
 }
 
 impl Job {
@@ -100,6 +108,9 @@ impl Job {
             check: None,
             edits: BTreeMap::new(),
             rechecked: BTreeMap::new(),
+            choice: Choice::default(),
+            planned: None,
+            runs: Vec::new(),
         }
     }
 
@@ -125,12 +136,14 @@ impl Job {
         self.check = None;
         self.edits.clear();
         self.rechecked.clear();
+        self.planned = None;
     }
 
     /// The mapping changed: the check no longer holds; edits of cells still do.
     pub fn mapping_changed(&mut self) {
         self.check = None;
         self.rechecked.clear();
+        self.planned = None;
     }
 
     /// What it takes to read the job on another thread: the file, the choices, the edits.

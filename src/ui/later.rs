@@ -1,5 +1,5 @@
-//! Plan, Run and Backups: the steps that need the engines to report their events (issue 24)
-//! come next. Until then each says so, and gives the command that does it today.
+//! Backups: the step still to come. Until then it says so, and gives the commands that do it
+//! today.
 
 use axum::extract::State;
 use axum::response::Response;
@@ -35,11 +35,7 @@ impl Page for Later {
     }
 
     fn body(&self, lang: Lang) -> Markup {
-        let what = match self.step {
-            Step::Plan => W::LaterPlan,
-            Step::Run => W::LaterRun,
-            _ => W::LaterBackups,
-        };
+        let what = W::LaterBackups;
         html! {
             h1 { (lang.t(step_word(self.step))) }
             div.later {
@@ -51,39 +47,13 @@ impl Page for Later {
     }
 }
 
-fn step_word(step: Step) -> W {
-    match step {
-        Step::Plan => W::StepPlan,
-        Step::Run => W::StepRun,
-        _ => W::StepBackups,
-    }
+fn step_word(_: Step) -> W {
+    W::StepBackups
 }
 
 /// The id of the file opened last.
 fn last(state: &Shared) -> Option<String> {
     state.jobs.list().pop().map(|(id, ..)| id)
-}
-
-pub async fn plan(State(state): State<Shared>, ask: Ask) -> Response {
-    ask.page(&Later {
-        step: Step::Plan,
-        file: last(&state),
-        available: false,
-        commands: &["custbulk import FILE --map mapping.toml --plan"],
-    })
-}
-
-pub async fn run(State(state): State<Shared>, ask: Ask) -> Response {
-    ask.page(&Later {
-        step: Step::Run,
-        file: last(&state),
-        available: false,
-        commands: &[
-            "custbulk import FILE --map mapping.toml",
-            "custbulk import FILE --map mapping.toml --resume",
-            "custbulk undo FILE.journal",
-        ],
-    })
 }
 
 pub async fn backups(State(state): State<Shared>, ask: Ask) -> Response {

@@ -46,9 +46,9 @@ impl Step {
             (Step::File, None) => Some("/".into()),
             (Step::Columns, Some(id)) => Some(format!("/files/{id}/columns")),
             (Step::Problems, Some(id)) => Some(format!("/files/{id}/problems")),
-            (Step::Columns | Step::Problems, None) => None,
-            (Step::Plan, _) => Some("/plan".into()),
-            (Step::Run, _) => Some("/run".into()),
+            (Step::Plan, Some(id)) => Some(format!("/files/{id}/plan")),
+            (Step::Run, Some(id)) => Some(format!("/files/{id}/run")),
+            (Step::Columns | Step::Problems | Step::Plan | Step::Run, None) => None,
             (Step::Backups, _) => Some("/backups".into()),
         }
     }

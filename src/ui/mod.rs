@@ -26,12 +26,15 @@ mod i18n;
 mod job;
 mod later;
 mod layout;
+mod plan;
 mod problems;
+mod run;
 mod security;
+mod sent;
 mod server;
 mod spool;
 mod upload;
 mod view;
 
-pub use server::{start, Options, Running};
+pub use server::{start, Api, Options, Running, DEFAULT_WORK};
 pub use upload::DEFAULT_MAX_MB as DEFAULT_MAX_UPLOAD_MB;

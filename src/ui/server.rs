@@ -13,7 +13,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::job::{Job, Jobs};
-use super::{assets, columns, file, later, problems, security, upload, view};
+use super::{assets, columns, file, later, plan, problems, run, security, upload, view};
+use crate::api::Client;
+use crate::apply::Writes;
 
 /// How the page is served.
 #[derive(Debug, Clone)]
@@ -22,13 +24,34 @@ pub struct Options {
     pub port: u16,
     /// The largest file accepted, in MB.
     pub max_upload_mb: u64,
+    /// The API the Plan, Run and Backups steps talk to; why there is none, else.
+    pub api: Result<Api, String>,
+    /// Where the runs (each in a folder: the file as sent, its mapping, journal and results)
+    /// and the backups are kept, so that the terminal finds them; created when first needed.
+    pub work: PathBuf,
 }
+
+/// The API, as the global flags made it.
+#[derive(Debug, Clone)]
+pub struct Api {
+    /// Each run of changes takes a [`Client::renewed`] copy, with a gate of its own.
+    pub client: Client,
+    /// What the API profile says about its writes.
+    pub writes: Writes,
+}
+
+/// The work folder by default: beside where custbulk ui was started.
+pub const DEFAULT_WORK: &str = "custbulk-ui";
 
 impl Default for Options {
     fn default() -> Options {
         Options {
             port: 0,
             max_upload_mb: upload::DEFAULT_MAX_MB,
+            api: Err(
+                "no API was given: start custbulk ui with --sandbox, or with an API key".into(),
+            ),
+            work: PathBuf::from(DEFAULT_WORK),
         }
     }
 }
@@ -43,6 +66,8 @@ pub(crate) struct State {
     /// Removes the folder when taken and dropped: at [`Running::stop`], or when the state goes.
     folder_guard: Mutex<Option<tempfile::TempDir>>,
     pub jobs: Jobs,
+    pub api: Result<Api, String>,
+    pub work: PathBuf,
 }
 
 impl State {
@@ -120,6 +145,9 @@ pub async fn start(options: Options) -> anyhow::Result<Running> {
         folder: folder.path().to_path_buf(),
         folder_guard: Mutex::new(Some(folder)),
         jobs: Jobs::default(),
+        api: options.api,
+        // Absolute, so the commands the page shows work from any folder.
+        work: std::path::absolute(&options.work)?,
     });
     let app = view::rewrite_json_suffix(router(state.clone()));
     let (stop, stopped) = oneshot::channel::<()>();
@@ -171,8 +199,13 @@ fn router(state: Shared) -> Router {
         .route("/files/{id}/rows/{row}/cells/{col}", post(problems::edit))
         .route("/files/{id}/fixed", get(problems::download_fixed))
         .route("/files/{id}/annotated", get(problems::download_annotated))
-        .route("/plan", get(later::plan))
-        .route("/run", get(later::run))
+        .route("/files/{id}/plan", get(plan::show).post(plan::make))
+        .route("/files/{id}/run", get(run::show).post(run::start))
+        .route("/files/{id}/run/events", get(run::events))
+        .route("/files/{id}/run/stop", post(run::stop))
+        .route("/files/{id}/run/resume", post(run::resume))
+        .route("/files/{id}/run/undo", post(run::undo))
+        .route("/files/{id}/run/{file}", get(run::download))
         .route("/backups", get(later::backups))
         .route("/assets/{name}", get(assets::serve))
         .fallback(view::not_found)

@@ -51,3 +51,45 @@ document.addEventListener("DOMContentLoaded", function () {
     document.body.addEventListener("htmx:afterRequest", function () { busy.classList.remove("on"); });
   }
 });
+// The Run page: the run's progress from its server-sent events; at the end, the page again
+// (the summary, the files, Resume and Undo).
+document.addEventListener("DOMContentLoaded", function () {
+  var live = document.getElementById("live");
+  if (!live || !window.EventSource) return;
+  var events = new EventSource(live.dataset.events);
+  function set(id, text) {
+    var el = document.getElementById(id);
+    if (el) el.textContent = text;
+  }
+  events.onmessage = function (e) {
+    var r = JSON.parse(e.data);
+    var bar = document.getElementById("bar");
+    if (bar) {
+      bar.max = Math.max(r.total || 0, 1);
+      bar.value = r.done;
+    }
+    set("done", r.done);
+    set("total", r.total == null ? "?" : (r.estimated ? "~" : "") + r.total);
+    set("rate", r.rate == null ? "" : Math.round(r.rate));
+    set("eta", r.eta_secs == null ? "" : r.eta_secs + " s");
+    set("concurrency", r.concurrency == null ? "" : r.concurrency);
+    set("waiting", r.waiting || "");
+    var table = document.getElementById("run-outcomes");
+    if (table) {
+      table.textContent = "";
+      Object.keys(r.outcomes).forEach(function (name) {
+        var row = table.insertRow();
+        var th = document.createElement("th");
+        th.textContent = name;
+        row.appendChild(th);
+        var td = row.insertCell();
+        td.id = "n-" + name;
+        td.textContent = r.outcomes[name];
+      });
+    }
+  };
+  events.addEventListener("end", function () {
+    events.close();
+    window.location.reload();
+  });
+});
