@@ -3,6 +3,7 @@
 
 mod browser;
 mod flow;
+mod run;
 mod security;
 
 use reqwest::header::{HeaderMap, HeaderValue, COOKIE, ORIGIN};
