@@ -267,3 +267,171 @@ async fn a_person_fixes_the_sample_in_the_browser() {
     );
     s.running.stop().await.unwrap();
 }
+
+/// `custbulk sandbox` as a person starts it, with a behaviour variant; killed when dropped.
+struct SandboxCommand {
+    child: Child,
+    url: String,
+}
+
+impl Drop for SandboxCommand {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn sandbox_command(args: &[&str]) -> SandboxCommand {
+    use std::io::BufRead as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_custbulk"))
+        .args(["sandbox", "--port", "0", "--token", "t0k"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("custbulk sandbox starts");
+    let mut url = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    SandboxCommand {
+        child,
+        url: url.trim().to_string(),
+    }
+}
+
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// The customers the sandbox holds.
+async fn customers(sandbox: &SandboxCommand) -> usize {
+    let page: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/customers?limit=100", sandbox.url))
+        .bearer_auth("t0k")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    page["docs"].as_array().map_or(0, Vec::len)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_plans_runs_stops_resumes_and_undoes_in_the_browser() {
+    let Some(b) = browser().await else {
+        return;
+    };
+    // `custbulk sandbox` answering a POST with its id only (a behaviour variant), slow enough
+    // for Stop to land mid-run.
+    let sandbox = sandbox_command(&[
+        "--post-answer",
+        "id",
+        "--latency-ms",
+        "40",
+        "--capacity",
+        "2",
+    ]);
+    let work = tempfile::tempdir().unwrap();
+    let api = custbulk::api::Client::new(
+        &sandbox.url,
+        custbulk::api::ApiKey::new("t0k"),
+        Default::default(),
+    )
+    .unwrap();
+    let s = Served::with(custbulk::ui::Options {
+        api: Ok(custbulk::ui::Api {
+            client: api,
+            writes: Default::default(),
+        }),
+        work: work.path().to_path_buf(),
+        ..Default::default()
+    })
+    .await;
+    let c = &b.client;
+    c.goto(&s.running.url).await.unwrap();
+    let sample = project_file("samples/customers.xlsx");
+    c.find(Locator::Css("input#file"))
+        .await
+        .unwrap()
+        .send_keys(sample.to_str().unwrap())
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Css("#format")).await.unwrap();
+
+    // Plan: the choices, then what the run would do; nothing sent.
+    click(c, "ol.steps a[href$='/plan']").await;
+    c.wait()
+        .for_element(Locator::Css("form#choice"))
+        .await
+        .unwrap();
+    click(c, "form#choice button[type=submit]").await;
+    c.wait()
+        .for_element(Locator::Css("#outcomes"))
+        .await
+        .unwrap();
+    assert_eq!(text(c, "#would-create").await, "35");
+    assert_eq!(text(c, "#invalid").await, "5");
+    assert_eq!(customers(&sandbox).await, 0, "a plan sends nothing");
+    screenshot(c, "6-plan").await;
+
+    // Run, live; Stop once a few are created.
+    click(c, "form#send button").await;
+    c.wait().for_element(Locator::Css("#live")).await.unwrap();
+    until("a few created", || async {
+        let n = c.find(Locator::Css("#n-created")).await;
+        match n {
+            Ok(n) => {
+                n.text()
+                    .await
+                    .unwrap_or_default()
+                    .parse::<u32>()
+                    .unwrap_or(0)
+                    >= 3
+            }
+            Err(_) => false,
+        }
+    })
+    .await;
+    screenshot(c, "7-run").await;
+    click(c, "#stop").await;
+    c.wait()
+        .for_element(Locator::Css("form#resume"))
+        .await
+        .unwrap();
+    assert!(text(c, "#stopped").await.contains("interrupted"));
+    let created = customers(&sandbox).await;
+    assert!(created > 0 && created < 35, "{created}");
+    screenshot(c, "8-stopped").await;
+
+    // Resume: the rest, none twice.
+    click(c, "form#resume button").await;
+    c.wait()
+        .for_element(Locator::Css("#done-ok"))
+        .await
+        .unwrap();
+    assert_eq!(customers(&sandbox).await, 35);
+    assert!(c.find(Locator::Css("a#results")).await.is_ok());
+    assert!(c.find(Locator::Css("a#failed")).await.is_ok());
+    screenshot(c, "9-done").await;
+
+    // Undo, with the yes its deletes need.
+    click(c, "#confirm-undo").await;
+    click(c, "form#undo button").await;
+    until("the undo", || async {
+        let run = s
+            .json(&format!("{}.json", c.current_url().await.unwrap().path()))
+            .await;
+        run["kind"] == "undo" && !run["ended"].is_null()
+    })
+    .await;
+    assert_eq!(customers(&sandbox).await, 0);
+    s.running.stop().await.unwrap();
+}
