@@ -149,9 +149,16 @@ words! {
     CheckedIn: "checked in", "vérifiées en";
     EditsCount: "cells edited", "cellules modifiées";
     NextPlan: "Next: the plan", "Suite : le plan";
-    Later: "This step comes next.", "Cette étape arrive bientôt.";
-    LaterBackups: "Backups will export the account, verify, compare and restore. Until then, the terminal does it:",
-        "Les sauvegardes exporteront le compte, vérifieront, compareront et restaureront. En attendant, le terminal le fait :";
+    BackupsFolder: "Backups go to, and are listed from, the page's folder:", "Les sauvegardes vont dans le dossier de la page, et y sont listées :";
+    Search: "Search", "Recherche";
+    Export: "Export the account", "Exporter le compte";
+    Backup: "Backup", "Sauvegarde";
+    Records: "Records", "Fiches";
+    CompareLive: "Compare with the account", "Comparer avec le compte";
+    Compare: "Compare", "Comparer";
+    Live: "the account (live)", "le compte (en direct)";
+    RestorePlan: "Restore's plan", "Plan de restauration";
+    Restore: "Restore this backup", "Restaurer cette sauvegarde";
     Mode: "Mode", "Mode";
     MatchOn: "Match on", "Correspondance par";
     OnDuplicate: "Likely duplicates", "Doublons probables";

@@ -18,13 +18,13 @@
 //! that the fixed file and the annotated workbook apply as they are written.
 
 mod assets;
+mod backups;
 mod check;
 mod columns;
 mod file;
 mod fixed;
 mod i18n;
 mod job;
-mod later;
 mod layout;
 mod plan;
 mod problems;

@@ -90,10 +90,6 @@ fn name<E: ValueEnum>(value: &E) -> String {
         .unwrap_or_default()
 }
 
-fn shared<S: serde::Serializer>(plan: &Option<Arc<Planned>>, s: S) -> Result<S::Ok, S::Error> {
-    plan.as_deref().serialize(s)
-}
-
 fn as_name<S: serde::Serializer>(value: &OnDuplicate, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&name(value))
 }
@@ -205,7 +201,7 @@ struct PlanPage {
     choice: Choice,
     /// Why the page cannot reach the API, when it cannot.
     api: Option<String>,
-    #[serde(serialize_with = "shared")]
+    #[serde(serialize_with = "super::view::shared")]
     plan: Option<Arc<Planned>>,
     /// The plan is of the file as it was: edits made since need a new one.
     stale: bool,

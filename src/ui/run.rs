@@ -254,7 +254,7 @@ impl RunPage {
 }
 
 /// The counts of a run, which the page's script keeps up to date from the events.
-fn progress(lang: Lang, r: &Reading) -> Markup {
+pub fn progress(lang: Lang, r: &Reading) -> Markup {
     let rate = r.rate.map_or(String::new(), |r| format!("{r:.0}"));
     let eta = r.eta_secs.map_or(String::new(), |s| format!("{s} s"));
     html! {
@@ -507,26 +507,32 @@ pub async fn events(
     Path(id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Failure> {
     let job = state.job(&id).ok_or_else(Failure::not_found)?;
-    let live = lock(&job)
-        .runs
-        .last()
-        .cloned()
-        .ok_or_else(Failure::not_found)?;
-    let stream = futures::stream::unfold(Some(live), |live| async move {
-        let live = live?;
-        let ended = live.ended().is_some();
+    let live = lock(&job).runs.last().cloned();
+    let live = live.ok_or_else(Failure::not_found)?;
+    Ok(sse(move || (live.reading(), live.ended().is_some())))
+}
+
+/// A task's readings as server-sent events: `watch` says how it stands and whether it has
+/// ended; the stream ends with an `end` event, on which the page's script reloads the page.
+pub fn sse<F>(watch: F) -> Sse<impl Stream<Item = Result<Event, Infallible>>>
+where
+    F: Fn() -> (Reading, bool) + Send + Sync + 'static,
+{
+    let stream = futures::stream::unfold(Some(watch), |watch| async move {
+        let watch = watch?;
+        let (reading, ended) = watch();
         let event = match ended {
             true => Event::default().event("end").data("end"),
-            false => {
-                tokio::time::sleep(EVERY).await;
-                Event::default()
-                    .json_data(live.reading())
-                    .unwrap_or_else(|_| Event::default().data("{}"))
-            }
+            false => Event::default()
+                .json_data(reading)
+                .unwrap_or_else(|_| Event::default().data("{}")),
         };
-        Some((Ok(event), (!ended).then_some(live)))
+        if !ended {
+            tokio::time::sleep(EVERY).await;
+        }
+        Some((Ok(event), (!ended).then_some(watch)))
     });
-    Ok(Sse::new(stream))
+    Sse::new(stream)
 }
 
 /// `GET /files/ID/run/results` and `.../failed`: the last run's files, copied into the

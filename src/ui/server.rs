@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::job::{Job, Jobs};
-use super::{assets, columns, file, later, plan, problems, run, security, upload, view};
+use super::{assets, backups, columns, file, plan, problems, run, security, upload, view};
 use crate::api::Client;
 use crate::apply::Writes;
 
@@ -66,6 +66,8 @@ pub(crate) struct State {
     /// Removes the folder when taken and dropped: at [`Running::stop`], or when the state goes.
     folder_guard: Mutex<Option<tempfile::TempDir>>,
     pub jobs: Jobs,
+    /// The Backups step's export or restore, diff and restore plan.
+    pub backups: Mutex<backups::Backups>,
     pub api: Result<Api, String>,
     pub work: PathBuf,
 }
@@ -145,6 +147,7 @@ pub async fn start(options: Options) -> anyhow::Result<Running> {
         folder: folder.path().to_path_buf(),
         folder_guard: Mutex::new(Some(folder)),
         jobs: Jobs::default(),
+        backups: Mutex::default(),
         api: options.api,
         // Absolute, so the commands the page shows work from any folder.
         work: std::path::absolute(&options.work)?,
@@ -206,7 +209,12 @@ fn router(state: Shared) -> Router {
         .route("/files/{id}/run/resume", post(run::resume))
         .route("/files/{id}/run/undo", post(run::undo))
         .route("/files/{id}/run/{file}", get(run::download))
-        .route("/backups", get(later::backups))
+        .route("/backups", get(backups::show))
+        .route("/backups/export", post(backups::export))
+        .route("/backups/events", get(backups::events))
+        .route("/backups/diff", post(backups::compare))
+        .route("/backups/restore/plan", post(backups::restore_plan))
+        .route("/backups/restore", post(backups::restore))
         .route("/assets/{name}", get(assets::serve))
         .fallback(view::not_found)
         .layer(axum::middleware::from_fn(view::finish))

@@ -61,6 +61,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Ask {
     }
 }
 
+/// A value held in an `Arc` by the page's state, serialised as itself.
+pub fn shared<T: Serialize, S: serde::Serializer>(
+    value: &Option<std::sync::Arc<T>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    value.as_deref().serialize(s)
+}
+
 /// A page of the flow.
 pub trait Page: Serialize {
     fn title(&self, lang: Lang) -> String;

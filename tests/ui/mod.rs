@@ -1,6 +1,7 @@
 //! `custbulk ui`: the page over real HTTP on 127.0.0.1 (security, the flow's JSON twins, the
 //! binary's life), and in a real browser (`browser`).
 
+mod backups;
 mod browser;
 mod flow;
 mod run;

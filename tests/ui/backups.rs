@@ -1,0 +1,154 @@
+//! Export → verify → diff → restore from the Backups step, against a real sandbox: the backups
+//! are the export engine's, in the page's one folder; a diff shows what changed since, field
+//! by field; a restore, planned first, makes the account equal to the backup again.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use super::Served;
+use crate::util::{client, sandbox, Workdir};
+use custbulk::sandbox::Options as SandboxOptions;
+use custbulk::ui::{Api, Options};
+
+async fn backups_until(s: &Served, what: &str, ready: impl Fn(&Value) -> bool) -> Value {
+    let started = Instant::now();
+    loop {
+        let page = s.json("/backups.json").await;
+        if ready(&page) {
+            return page;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "waited for {what}: {page}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn task_ended(page: &Value) -> bool {
+    !page["task"][2].is_null()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_is_exported_verified_compared_and_restored_from_the_page() {
+    let sandbox = sandbox(SandboxOptions::default()).await;
+    let http = reqwest::Client::new();
+    for (name, city) in [("Alpha", "Lyon"), ("Beta", "Nantes"), ("Gamma", "Lille")] {
+        let r = http
+            .post(format!("{}/customers", sandbox.base_url))
+            .bearer_auth("k")
+            .json(&json!({"name": name, "city": city}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+    let work = Workdir::new();
+    let s = Served::with(Options {
+        api: Ok(Api {
+            client: client(&sandbox),
+            writes: Default::default(),
+        }),
+        work: work.path("page"),
+        ..Default::default()
+    })
+    .await;
+
+    // Export, into the page's folder, verified.
+    let r = s
+        .post_form("/backups/export", &[("format", "json"), ("q", "")])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let page = backups_until(&s, "the export", task_ended).await;
+    assert!(
+        page["task"][2]["Ok"]
+            .as_str()
+            .unwrap()
+            .starts_with("3 records"),
+        "{page}"
+    );
+    let backup = &page["backups"][0];
+    assert_eq!(
+        (backup["records"].as_u64(), backup["ok"].as_bool()),
+        (Some(3), Some(true))
+    );
+    let name = backup["name"].as_str().unwrap().to_string();
+    assert!(work.path("page/backups").join(&name).is_file());
+
+    // The account changes: one customer gone, one moved.
+    let records = sandbox.records();
+    let id = |i: usize| records[i]["_id"].as_str().unwrap().to_string();
+    http.delete(format!("{}/customers/{}", sandbox.base_url, id(0)))
+        .bearer_auth("k")
+        .send()
+        .await
+        .unwrap();
+    http.patch(format!("{}/customers/{}", sandbox.base_url, id(1)))
+        .bearer_auth("k")
+        .json(&json!({"city": "Brest"}))
+        .send()
+        .await
+        .unwrap();
+
+    // The diff, backup → account, field by field.
+    let r = s
+        .post_form("/backups/diff", &[("old", &name), ("new", "live")])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let diff = s.json("/backups.json").await["diff"].clone();
+    let counts = &diff["summary"];
+    assert_eq!(
+        (
+            counts["removed"].as_u64(),
+            counts["changed"].as_u64(),
+            counts["unchanged"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1)),
+        "{diff}"
+    );
+    let changed = diff["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l[0] == "changed")
+        .unwrap();
+    assert_eq!(changed[3], "city");
+    assert_eq!(
+        (changed[4].as_str(), changed[5].as_str()),
+        (Some("Nantes"), Some("Brest"))
+    );
+
+    // A name that is not one of the page's backups is never opened.
+    let r = s
+        .post_form(
+            "/backups/diff",
+            &[("old", "../../etc/passwd"), ("new", "live")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    // Restore: its plan first (nothing sent), then the run.
+    s.post_form("/backups/restore/plan", &[("backup", &name)])
+        .await;
+    let plan = s.json("/backups.json").await["restore"].clone();
+    assert_eq!(plan["outcomes"]["would-create"], 1, "{plan}");
+    assert_eq!(plan["outcomes"]["would-update"], 1, "{plan}");
+    assert_eq!(sandbox.records().len(), 2, "a plan sends nothing");
+    let r = s.post_form("/backups/restore", &[("backup", &name)]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let page = backups_until(&s, "the restore", |p| {
+        p["task"][0] == "restore" && task_ended(p)
+    })
+    .await;
+    assert!(page["task"][2]["Ok"].is_string(), "{page}");
+    let mut cities: Vec<String> = sandbox
+        .records()
+        .iter()
+        .map(|r| r["city"].as_str().unwrap().to_string())
+        .collect();
+    cities.sort();
+    assert_eq!(cities, ["Lille", "Lyon", "Nantes"]);
+    s.running.stop().await.unwrap();
+}
