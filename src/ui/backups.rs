@@ -77,6 +77,8 @@ struct Listed {
 
 #[derive(Serialize)]
 struct BackupsPage {
+    /// The file opened last, for the steps' links.
+    file: Option<String>,
     folder: String,
     api: Option<String>,
     task: Option<(&'static str, Reading, Option<Result<String, String>>)>,
@@ -144,7 +146,7 @@ impl Page for BackupsPage {
     }
 
     fn job(&self) -> Option<&str> {
-        None
+        self.file.as_deref()
     }
 
     fn body(&self, lang: Lang) -> Markup {
@@ -168,7 +170,7 @@ impl Page for BackupsPage {
                 button type="submit" { (lang.t(W::Export)) }
             }
             @if let Some((what, reading, ended)) = &self.task {
-                h2 { (what) }
+                h2 { (lang.t(if *what == "export" { W::Export } else { W::Restore })) }
                 @match ended {
                     None => div #live data-events="/backups/events" { (progress(lang, reading)) },
                     Some(Ok(said)) => p #task-done { (said) },
@@ -186,7 +188,7 @@ impl Page for BackupsPage {
                                 td.verify {
                                     @if b.ok { span.good { "OK" } } @else { span.err-text { (b.problems.join("; ")) } }
                                 }
-                                td.actions {
+                                td.do {
                                     form method="post" action="/backups/diff" {
                                         input type="hidden" name="old" value=(b.name);
                                         input type="hidden" name="new" value="live";
@@ -246,6 +248,7 @@ pub async fn show(State(state): State<Shared>, ask: Ask) -> Result<Response, Fai
         .map_err(Failure::failed)?;
     let held = lock(&state.backups);
     let page = BackupsPage {
+        file: state.jobs.list().pop().map(|(id, ..)| id),
         folder: folder(&state).display().to_string(),
         api: state.api.as_ref().err().cloned(),
         task: held

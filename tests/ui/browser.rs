@@ -421,6 +421,30 @@ async fn a_person_plans_runs_stops_resumes_and_undoes_in_the_browser() {
     assert!(c.find(Locator::Css("a#results")).await.is_ok());
     assert!(c.find(Locator::Css("a#failed")).await.is_ok());
     screenshot(c, "9-done").await;
+    let run_page = c.current_url().await.unwrap();
+
+    // Backups: the account exported, verified, and compared with itself.
+    click(c, "ol.steps a[href='/backups']").await;
+    c.wait()
+        .for_element(Locator::Css("form#export"))
+        .await
+        .unwrap();
+    click(c, "form#export button").await;
+    c.wait()
+        .for_element(Locator::Css("#task-done"))
+        .await
+        .unwrap();
+    assert!(text(c, "#task-done").await.starts_with("35 records"));
+    assert_eq!(text(c, "#backups td.verify").await, "OK");
+    screenshot(c, "10-backups").await;
+    click(c, "#backups td.do form:first-child button").await;
+    c.wait()
+        .for_element(Locator::Css("#diff-counts"))
+        .await
+        .unwrap();
+    assert_eq!(text(c, "#unchanged").await, "35");
+    screenshot(c, "11-diff").await;
+    c.goto(run_page.as_str()).await.unwrap();
 
     // Undo, with the yes its deletes need.
     click(c, "#confirm-undo").await;
