@@ -47,9 +47,11 @@ pub struct Backups {
 struct Task {
     what: &'static str,
     tally: Arc<Tally>,
-    /// What it did, in the engine's words, or why it failed.
-    ended: Mutex<Option<Result<String, String>>>,
+    ended: Mutex<Said>,
 }
+
+/// What a task did, in the engine's words, or why it failed; `None` while it runs.
+type Said = Option<Result<String, String>>;
 
 /// A diff as the page shows it.
 #[derive(Debug, Serialize)]
@@ -81,7 +83,7 @@ struct BackupsPage {
     file: Option<String>,
     folder: String,
     api: Option<String>,
-    task: Option<(&'static str, Reading, Option<Result<String, String>>)>,
+    task: Option<(&'static str, Reading, Said)>,
     backups: Vec<Listed>,
     #[serde(serialize_with = "super::view::shared")]
     diff: Option<Arc<Diffed>>,
