@@ -130,9 +130,9 @@ where
     tokio::task::spawn_blocking(move || runtime.block_on(work()))
 }
 
-/// Starts `work` in the background, with a client of its own (its own gate, which Stop
-/// closes) whose progress the page hears.
-fn launch<F, Fut>(api: &Api, kind: Kind, sent: Sent, work: F) -> Arc<Live>
+/// Starts `work` in the background as `job`'s latest run, with a client of its own (its own
+/// gate, which Stop closes) whose progress the page hears; then shows the Run page.
+fn launch<F, Fut>(api: &Api, job: &Mutex<Job>, kind: Kind, sent: Sent, work: F) -> Response
 where
     F: FnOnce(Client, Session) -> Fut + Send + 'static,
     Fut: Future<Output = anyhow::Result<Report>>,
@@ -156,7 +156,23 @@ where
         let ended = Ended::of(work(client, session).await);
         *lock(&ends.ended) = Some(ended);
     });
-    live
+    let mut job = lock(job);
+    job.runs.push(live);
+    Redirect::to(&format!("/files/{}/run", job.id)).into_response()
+}
+
+/// Starts the import `plan` of `sent` (a run, or one resumed).
+fn launch_import(
+    api: &Api,
+    job: &Mutex<Job>,
+    kind: Kind,
+    sent: Sent,
+    plan: import::Plan,
+) -> Response {
+    let plan = plan.with_writes(api.writes.clone());
+    launch(api, job, kind, sent, |client, session| async move {
+        import::run(plan, Some(&client), session).await
+    })
 }
 
 /// The Run page.
@@ -406,12 +422,7 @@ pub async fn start(
             .map_err(|e| Failure::failed(format!("{e:#}")))?;
         deletes_confirmed(count, &confirm, "import")?;
     }
-    let plan = plan.with_writes(api.writes.clone());
-    let live = launch(&api, Kind::Import, sent, |client, session| async move {
-        import::run(plan, Some(&client), session).await
-    });
-    lock(&job).runs.push(live);
-    Ok(Redirect::to(&format!("/files/{id}/run")).into_response())
+    Ok(launch_import(&api, &job, Kind::Import, sent, plan))
 }
 
 /// The import engine's plan of `sent`: the journal claimed (or, resuming, reopened).
@@ -454,12 +465,7 @@ pub async fn resume(
         (last.sent.clone(), job.choice.clone())
     };
     let plan = import_plan(&choice, &sent, &api, true).await?;
-    let plan = plan.with_writes(api.writes.clone());
-    let live = launch(&api, Kind::Resume, sent, |client, session| async move {
-        import::run(plan, Some(&client), session).await
-    });
-    lock(&job).runs.push(live);
-    Ok(Redirect::to(&format!("/files/{id}/run")).into_response())
+    Ok(launch_import(&api, &job, Kind::Resume, sent, plan))
 }
 
 /// `POST /files/ID/run/undo`: the last import undone, as `custbulk undo JOURNAL` does.
@@ -494,11 +500,13 @@ pub async fn undo(
     let (plan, count) = plan.map_err(|e| Failure::bad(format!("{e:#}")))?;
     deletes_confirmed(count, &confirm, "undo")?;
     let plan = plan.with_writes(api.writes.clone());
-    let live = launch(&api, Kind::Undo, sent, |client, session| async move {
-        undo::run(plan, &client, session).await
-    });
-    lock(&job).runs.push(live);
-    Ok(Redirect::to(&format!("/files/{id}/run")).into_response())
+    Ok(launch(
+        &api,
+        &job,
+        Kind::Undo,
+        sent,
+        |client, session| async move { undo::run(plan, &client, session).await },
+    ))
 }
 
 /// `GET /files/ID/run/events`: the run's reading 4 times a second (`data:` JSON), then `end`.

@@ -72,7 +72,8 @@ async fn a_backup_is_exported_verified_compared_and_restored_from_the_page() {
     let backup = &page["backups"][0];
     assert_eq!(
         (backup["records"].as_u64(), backup["ok"].as_bool()),
-        (Some(3), Some(true))
+        (Some(3), Some(true)),
+        "{page}"
     );
     let name = backup["name"].as_str().unwrap().to_string();
     assert!(work.path("page/backups").join(&name).is_file());

@@ -147,15 +147,8 @@ async fn until<F: std::future::Future<Output = bool>>(what: &str, ready: impl Fn
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_person_fixes_the_sample_in_the_browser() {
-    let Some(b) = browser().await else {
-        return;
-    };
-    let s = Served::start().await;
-    let c = &b.client;
-
-    // File: the tokened address, the drop zone, the file chosen.
+/// The tokened address, the drop zone, samples/customers.xlsx chosen.
+async fn open_sample(c: &Client, s: &Served) {
     c.goto(&s.running.url).await.unwrap();
     assert_eq!(c.current_url().await.unwrap().path(), "/");
     assert!(
@@ -171,6 +164,18 @@ async fn a_person_fixes_the_sample_in_the_browser() {
         .await
         .unwrap();
     c.wait().for_element(Locator::Css("#format")).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_fixes_the_sample_in_the_browser() {
+    let Some(b) = browser().await else {
+        return;
+    };
+    let s = Served::start().await;
+    let c = &b.client;
+
+    // File: the tokened address, the drop zone, the file chosen.
+    open_sample(c, &s).await;
     assert_eq!(text(c, "#format").await, "XLSX");
     screenshot(c, "2-file").await;
 
@@ -330,14 +335,14 @@ async fn a_person_plans_runs_stops_resumes_and_undoes_in_the_browser() {
         return;
     };
     // `custbulk sandbox` answering a POST with its id only (a behaviour variant), slow enough
-    // for Stop to land mid-run.
+    // for Stop to land mid-run even on a loaded machine: 100 ms a request, one at a time.
     let sandbox = sandbox_command(&[
         "--post-answer",
         "id",
         "--latency-ms",
-        "40",
+        "100",
         "--capacity",
-        "2",
+        "1",
     ]);
     let work = tempfile::tempdir().unwrap();
     let api = custbulk::api::Client::new(
@@ -356,15 +361,7 @@ async fn a_person_plans_runs_stops_resumes_and_undoes_in_the_browser() {
     })
     .await;
     let c = &b.client;
-    c.goto(&s.running.url).await.unwrap();
-    let sample = project_file("samples/customers.xlsx");
-    c.find(Locator::Css("input#file"))
-        .await
-        .unwrap()
-        .send_keys(sample.to_str().unwrap())
-        .await
-        .unwrap();
-    c.wait().for_element(Locator::Css("#format")).await.unwrap();
+    open_sample(c, &s).await;
 
     // Plan: the choices, then what the run would do; nothing sent.
     click(c, "ol.steps a[href$='/plan']").await;

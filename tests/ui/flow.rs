@@ -293,12 +293,27 @@ async fn the_page_speaks_the_browsers_language() {
     );
     let en = page("en-GB").await.unwrap().text().await.unwrap();
     assert!(en.contains("lang=\"en\"") && en.contains("Drop a customer list"));
-    // The six steps, each reachable; the three to come say so, with the command of today.
+    // The six steps; without an API, the Plan says why it cannot go on, in the page's words.
     for step in ["File", "Columns", "Problems", "Plan", "Run", "Backups"] {
         assert!(en.contains(step), "{step}");
     }
-    let plan = s.json("/plan.json").await;
-    assert_eq!(plan["available"], false);
-    assert!(plan["commands"][0].as_str().unwrap().contains("--plan"));
+    let id = s.upload("clients.csv", &french_list()).await;
+    let plan = s.json(&format!("/files/{id}/plan.json")).await;
+    assert!(
+        plan["api"].as_str().unwrap().contains("--sandbox"),
+        "{plan}"
+    );
+    let fr = s
+        .http
+        .get(s.url(&format!("/files/{id}/plan")))
+        .headers(s.own())
+        .header("accept-language", "fr")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(fr.contains("Établir le plan"), "{fr}");
     s.running.stop().await.unwrap();
 }

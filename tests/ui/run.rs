@@ -152,9 +152,9 @@ async fn the_plan_is_the_commands_and_nothing_is_sent_before_the_run() {
     s.running.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_run_stopped_in_the_page_resumes_and_undoes_without_a_lost_or_doubled_customer() {
-    // Slow enough that Stop lands mid-run: 40 ms a request, two at a time.
+/// The sample planned and run against a sandbox slow enough that Stop lands mid-run (40 ms a
+/// request, two at a time), and stopped once `after` customers are created.
+async fn stopped_mid_run(after: u64) -> (Sandbox, Workdir, Served, String, Value) {
     let sandbox = sandbox(SandboxOptions {
         latency_ms: 40,
         capacity: Some(2),
@@ -166,12 +166,18 @@ async fn a_run_stopped_in_the_page_resumes_and_undoes_without_a_lost_or_doubled_
     let (id, _) = planned(&s, CREATE).await;
     s.post_form(&format!("/files/{id}/run"), &[]).await;
     run_until(&s, &id, "a few rows sent", |r| {
-        r["reading"]["outcomes"]["created"].as_u64() >= Some(4)
+        r["reading"]["outcomes"]["created"].as_u64() >= Some(after)
     })
     .await;
     let r = s.post_form(&format!("/files/{id}/run/stop"), &[]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let stopped = run_until(&s, &id, "the stop", ended).await;
+    (sandbox, work, s, id, stopped)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_stopped_in_the_page_resumes_and_undoes_without_a_lost_or_doubled_customer() {
+    let (sandbox, _work, s, id, stopped) = stopped_mid_run(4).await;
     let created = stopped["ended"]["outcomes"]["created"].as_u64().unwrap();
     assert!(created < 35, "stopped mid-run: {stopped}");
     assert!(stopped["ended"]["resumable"].as_bool().unwrap());
@@ -210,22 +216,7 @@ async fn a_run_stopped_in_the_page_resumes_and_undoes_without_a_lost_or_doubled_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_stopped_in_the_page_is_finished_from_the_terminal() {
     // Why: the page's runs keep the command's files, so a person can go on at a terminal.
-    let sandbox = sandbox(SandboxOptions {
-        latency_ms: 40,
-        capacity: Some(2),
-        ..Default::default()
-    })
-    .await;
-    let work = Workdir::new();
-    let s = served(&sandbox, &work).await;
-    let (id, _) = planned(&s, CREATE).await;
-    s.post_form(&format!("/files/{id}/run"), &[]).await;
-    run_until(&s, &id, "a few rows sent", |r| {
-        r["reading"]["outcomes"]["created"].as_u64() >= Some(2)
-    })
-    .await;
-    s.post_form(&format!("/files/{id}/run/stop"), &[]).await;
-    let stopped = run_until(&s, &id, "the stop", ended).await;
+    let (sandbox, work, s, _, stopped) = stopped_mid_run(2).await;
     let resume = stopped["commands"][1].as_str().unwrap().to_string();
     assert!(resume.ends_with("--resume"), "{resume}");
     let args: Vec<String> = resume.split(' ').skip(1).map(String::from).collect();

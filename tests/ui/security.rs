@@ -258,6 +258,7 @@ async fn the_command_prints_one_address_and_removes_the_uploads_on_ctrl_c() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK, "followed to the file's page");
+    let file = r.url().path().to_string();
     let page = r.text().await.unwrap();
     assert!(page.contains("customers.xlsx"));
     let folders: Vec<_> = std::fs::read_dir(tmp.path())
@@ -271,7 +272,8 @@ async fn the_command_prints_one_address_and_removes_the_uploads_on_ctrl_c() {
         let mode = std::fs::metadata(&folders[0]).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o700);
     }
-    for path in ["/", "/plan", "/run", "/backups"] {
+    let (plan, run) = (format!("{file}/plan"), format!("{file}/run"));
+    for path in ["/", &plan, &run, "/backups", "/backups.json"] {
         let body = http
             .get(format!("{origin}{path}"))
             .header(COOKIE, &cookie)
