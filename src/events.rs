@@ -29,6 +29,8 @@ pub enum Event<'a> {
     Done(u64),
     /// One row ended so (a run of changes).
     Outcome(Outcome),
+    /// Something the person should know, in the engine's words (printed as a warning).
+    Warning(&'a str),
     /// The requests go through `client`: its concurrency and long waits can be asked.
     Follow(&'a Client),
     /// The work is over.
@@ -55,6 +57,7 @@ struct Counted {
     total: Option<u64>,
     estimate: Option<Extent>,
     counts: BTreeMap<Outcome, u64>,
+    warnings: Vec<String>,
     client: Option<Client>,
     finished: bool,
     /// (when, done) at each reading, for the rate.
@@ -79,6 +82,7 @@ pub struct Reading {
     pub waiting: Option<String>,
     /// Rows by outcome (a run of changes).
     pub outcomes: BTreeMap<&'static str, u64>,
+    pub warnings: Vec<String>,
     pub finished: bool,
 }
 
@@ -100,6 +104,7 @@ impl Sink for Tally {
             Event::Total(total) => c.total = Some(total),
             Event::Done(n) => c.done += n,
             Event::Outcome(outcome) => *c.counts.entry(outcome).or_default() += 1,
+            Event::Warning(text) => c.warnings.push(text.to_string()),
             Event::Follow(client) => {
                 c.client.get_or_insert_with(|| client.clone());
             }
@@ -155,6 +160,7 @@ impl Tally {
             concurrency: live.map(|client| client.throttle.limit()),
             waiting: live.and_then(|client| client.throttle.waits.status()),
             outcomes: c.counts.iter().map(|(o, n)| (o.as_str(), *n)).collect(),
+            warnings: c.warnings.clone(),
             finished: c.finished,
         }
     }

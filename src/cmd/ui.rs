@@ -77,6 +77,15 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     }
     info!("Press Ctrl-C to stop; the files opened in the page are removed then.");
     shutdown.await?;
+    // As a command's first Ctrl-C: the runs under way finish what is in flight; a second one
+    // exits at once (their journals say what was sent).
+    info!("Stopping: the runs under way finish their requests in flight (Ctrl-C again aborts).");
+    tokio::spawn(async {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("Aborted. Resume the runs with the commands their pages showed (--resume).");
+            std::process::exit(130);
+        }
+    });
     running.stop().await?;
     Ok(Exit::Ok)
 }

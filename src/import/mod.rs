@@ -208,7 +208,9 @@ pub async fn run(plan: Plan, client: Option<&Client>, session: Session) -> anyho
         if let Some(why) = imported_before(&producer, &source).await? {
             let instead = duplicates::INSTEAD;
             match options.plan {
-                true => crate::warn!("{why}: the import would stop before sending any. {instead}."),
+                true => session.progress.warn(&format!(
+                    "{why}: the import would stop before sending any. {instead}."
+                )),
                 false => anyhow::bail!("{why}, so nothing was sent. {instead}"),
             }
         }

@@ -21,6 +21,7 @@ use super::sent::Sent;
 use super::server::{Api, Shared};
 use super::view::{Ask, Failure, Page};
 use crate::apply::{Limits, Settings};
+use crate::events::Tally;
 use crate::import::{self, Blank, Mode};
 use crate::lookup::duplicates::OnDuplicate;
 use crate::progress::Progress;
@@ -111,6 +112,8 @@ pub struct Planned {
     pub invalid: Vec<Noted>,
     /// The customers the run would delete: it needs a yes.
     pub deletes: u64,
+    /// What the engine warned of (a create whose rows look imported before).
+    pub warnings: Vec<String>,
     #[serde(skip)]
     pub edits: BTreeMap<u32, CellEdits>,
     /// The command that makes the same plan.
@@ -264,6 +267,9 @@ impl Page for PlanPage {
 fn plan_view(lang: Lang, file: &str, plan: &Planned, stale: bool) -> Markup {
     html! {
         h2 { (lang.t(W::WhatWouldHappen)) }
+        @for w in &plan.warnings {
+            p.failure.warning role="alert" { (w) }
+        }
         table #outcomes.counts {
             @for (outcome, n) in &plan.outcomes {
                 tr { th { (outcome) } td id=(outcome) { (count(lang, *n)) } }
@@ -386,9 +392,10 @@ pub async fn make(
         .map_err(|e| Failure::bad(format!("{e:#}")))?
     };
     let client = api.client.renewed();
+    let heard = Arc::new(Tally::default());
     let session = crate::apply::Session {
         stop: Arc::new(crate::apply::Stop::new(client.throttle.gate.clone())),
-        progress: Progress::hidden(),
+        progress: Progress::hidden().with_events(heard.clone()),
     };
     let plan = plan.with_writes(api.writes.clone());
     let report =
@@ -415,6 +422,7 @@ pub async fn make(
         updates: Vec::new(),
         duplicates: Vec::new(),
         invalid: Vec::new(),
+        warnings: heard.reading().warnings,
         edits,
         sent,
     };

@@ -108,6 +108,11 @@ impl Ended {
 }
 
 impl Live {
+    /// Stops it as Ctrl-C stops a command (see [`Stop::interrupt`]).
+    pub fn interrupt(&self) {
+        self.stop.interrupt();
+    }
+
     pub fn ended(&self) -> Option<Ended> {
         lock(&self.ended).clone()
     }
@@ -236,10 +241,16 @@ impl Page for RunPage {
 impl RunPage {
     fn ended_view(&self, lang: Lang, base: &str, ended: &Ended) -> Markup {
         html! {
+            @for w in self.reading.iter().flat_map(|r| &r.warnings) {
+                p.failure role="alert" { (w) }
+            }
             @if let Some(error) = &ended.error {
                 p.failure #stopped role="alert" { (error) }
             } @else {
                 p #done-ok { (lang.t(W::RunDone)) }
+            }
+            @if let Some(took) = ended.summary.as_ref().and_then(took) {
+                p #took { (took) " " (lang.t(W::PerSecond)) }
             }
             p.downloads {
                 @if ended.results.is_some() {
@@ -267,6 +278,14 @@ impl RunPage {
             }
         }
     }
+}
+
+/// `40 rows, 1.2 s, 33` (rows per second follow) from a run's summary.
+fn took(summary: &serde_json::Value) -> Option<String> {
+    let rows = summary["rows"].as_u64()?;
+    let secs = summary["duration_secs"].as_f64()?;
+    let rate = summary["rows_per_sec"].as_f64()?;
+    Some(format!("{rows} · {secs:.1} s · {rate:.0}"))
 }
 
 /// The counts of a run, which the page's script keeps up to date from the events.

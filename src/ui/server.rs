@@ -76,6 +76,25 @@ impl State {
     pub fn job(&self, id: &str) -> Option<Arc<Mutex<Job>>> {
         self.jobs.get(id)
     }
+
+    /// Stops the runs under way as Ctrl-C stops a command, and waits for their ends (those in
+    /// flight finish and are journaled), so each can be resumed from its journal.
+    async fn end_runs(&self) {
+        let runs: Vec<_> = self
+            .jobs
+            .list()
+            .iter()
+            .filter_map(|(id, ..)| self.job(id))
+            .filter_map(|job| super::job::lock(&job).runs.last().cloned())
+            .filter(|live| live.ended().is_none())
+            .collect();
+        for live in &runs {
+            live.interrupt();
+        }
+        while runs.iter().any(|live| live.ended().is_none()) {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
 }
 
 pub(crate) type Shared = Arc<State>;
@@ -102,6 +121,7 @@ impl Running {
     }
 
     async fn shut(&mut self) -> anyhow::Result<()> {
+        self.state.end_runs().await;
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

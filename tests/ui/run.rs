@@ -106,6 +106,21 @@ async fn the_plan_is_the_commands_and_nothing_is_sent_before_the_run() {
     let run = run_until(&s, &id, "the run's end", ended).await;
     assert_eq!(run["ended"]["outcomes"]["created"], 35);
     assert_eq!(sandbox.records().len(), 35);
+
+    // The same file planned as a create again: every row a likely duplicate, and the engine's
+    // warning that the run would stop before sending any.
+    s.post_form(&format!("/files/{id}/plan"), CREATE).await;
+    let again = s.json(&format!("/files/{id}/plan.json")).await;
+    assert_eq!(
+        again["plan"]["outcomes"]["skipped-duplicate"], 35,
+        "{again}"
+    );
+    assert_eq!(again["plan"]["duplicates"].as_array().unwrap().len(), 35);
+    let warning = again["plan"]["warnings"][0].as_str().unwrap();
+    assert!(
+        warning.contains("would stop before sending any"),
+        "{warning}"
+    );
     let upsert = [
         ("mode", "upsert"),
         ("match_on", "siret,name"),
@@ -152,9 +167,9 @@ async fn the_plan_is_the_commands_and_nothing_is_sent_before_the_run() {
     s.running.stop().await.unwrap();
 }
 
-/// The sample planned and run against a sandbox slow enough that Stop lands mid-run (40 ms a
-/// request, two at a time), and stopped once `after` customers are created.
-async fn stopped_mid_run(after: u64) -> (Sandbox, Workdir, Served, String, Value) {
+/// The sample planned and run against a sandbox slow enough that a stop lands mid-run (40 ms
+/// a request, two at a time), once `after` customers are created: the run as it stands.
+async fn under_way(after: u64) -> (Sandbox, Workdir, Served, String, Value) {
     let sandbox = sandbox(SandboxOptions {
         latency_ms: 40,
         capacity: Some(2),
@@ -165,10 +180,16 @@ async fn stopped_mid_run(after: u64) -> (Sandbox, Workdir, Served, String, Value
     let s = served(&sandbox, &work).await;
     let (id, _) = planned(&s, CREATE).await;
     s.post_form(&format!("/files/{id}/run"), &[]).await;
-    run_until(&s, &id, "a few rows sent", |r| {
+    let run = run_until(&s, &id, "a few rows sent", |r| {
         r["reading"]["outcomes"]["created"].as_u64() >= Some(after)
     })
     .await;
+    (sandbox, work, s, id, run)
+}
+
+/// As [`under_way`], then Stop pressed.
+async fn stopped_mid_run(after: u64) -> (Sandbox, Workdir, Served, String, Value) {
+    let (sandbox, work, s, id, _) = under_way(after).await;
     let r = s.post_form(&format!("/files/{id}/run/stop"), &[]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let stopped = run_until(&s, &id, "the stop", ended).await;
@@ -214,10 +235,20 @@ async fn a_run_stopped_in_the_page_resumes_and_undoes_without_a_lost_or_doubled_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_run_stopped_in_the_page_is_finished_from_the_terminal() {
-    // Why: the page's runs keep the command's files, so a person can go on at a terminal.
-    let (sandbox, work, s, _, stopped) = stopped_mid_run(2).await;
-    let resume = stopped["commands"][1].as_str().unwrap().to_string();
+async fn a_run_under_way_when_the_page_stops_is_finished_from_the_terminal() {
+    // Why: the page's runs keep the command's files, so a person can go on at a terminal; and
+    // stopping custbulk ui stops its runs as Ctrl-C stops a command (journaled, resumable).
+    let (sandbox, work, s, _, running) = under_way(2).await;
+    s.running.stop().await.unwrap();
+    let runs: Vec<_> = std::fs::read_dir(work.path("page/runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let journal = std::fs::read_to_string(runs[0].join("customers.journal")).unwrap();
+    let last = journal.lines().last().unwrap();
+    assert!(last.contains("\"complete\":false"), "{last}");
+    assert!(sandbox.records().len() < 35);
+    let resume = running["commands"][1].as_str().unwrap().to_string();
     assert!(resume.ends_with("--resume"), "{resume}");
     let args: Vec<String> = resume.split(' ').skip(1).map(String::from).collect();
     let mut command = work.command(&[]);
@@ -236,7 +267,6 @@ async fn a_run_stopped_in_the_page_is_finished_from_the_terminal() {
         35,
         "no customer twice"
     );
-    s.running.stop().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
