@@ -174,7 +174,7 @@ words! {
     After: "After", "Après";
     LikelyDuplicates: "Likely duplicates", "Doublons probables";
     NotSent: "Rows that will not be sent", "Lignes qui ne seront pas envoyées";
-    ConfirmDelete: "Yes, delete these customers:", "Oui, supprimer ces clients :";
+    ConfirmDelete: "Yes, delete them; customers at most:", "Oui, les supprimer ; clients au plus :";
     Send: "Start the run", "Lancer l'envoi";
     NoRun: "No run yet: make the plan, then start it from there.", "Pas encore d'envoi : établissez le plan, puis lancez-le depuis celui-ci.";
     Stop: "Stop", "Arrêter";

@@ -110,7 +110,7 @@ pub struct Planned {
     pub duplicates: Vec<Noted>,
     /// Rows that cannot be sent, with why.
     pub invalid: Vec<Noted>,
-    /// The customers the run would delete: it needs a yes.
+    /// The rows that would delete a customer (found or not): the run needs a yes.
     pub deletes: u64,
     /// What the engine warned of (a create whose rows look imported before).
     pub warnings: Vec<String>,
@@ -413,12 +413,11 @@ pub async fn make(
             .map(|(o, n)| (o.to_string(), *n))
             .collect(),
         possible_duplicates: report.summary.similar.possible_duplicates,
-        deletes: report
-            .summary
-            .outcomes
-            .get("would-delete")
-            .copied()
-            .unwrap_or(0),
+        // The rows the run's confirmation counts, as the command's does: found or not.
+        deletes: ["would-delete", "not-found"]
+            .iter()
+            .filter_map(|o| report.summary.outcomes.get(o))
+            .sum(),
         updates: Vec::new(),
         duplicates: Vec::new(),
         invalid: Vec::new(),
