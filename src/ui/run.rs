@@ -50,6 +50,8 @@ pub struct Live {
     pub kind: Kind,
     /// The import's file and mapping (an undo's: the import's).
     pub sent: Sent,
+    /// The import's flags (`--mode ...`), as chosen when it started.
+    flags: String,
     tally: Arc<Tally>,
     stop: Arc<Stop>,
     ended: Mutex<Option<Ended>>,
@@ -149,9 +151,11 @@ where
         stop: stop.clone(),
         progress: Progress::hidden().with_events(tally.clone()),
     };
+    let mut job = lock(job);
     let live = Arc::new(Live {
         kind,
         sent,
+        flags: job.choice.flags(),
         tally,
         stop,
         ended: Mutex::new(None),
@@ -161,7 +165,6 @@ where
         let ended = Ended::of(work(client, session).await);
         *lock(&ends.ended) = Some(ended);
     });
-    let mut job = lock(job);
     job.runs.push(live);
     Redirect::to(&format!("/files/{}/run", job.id)).into_response()
 }
@@ -260,7 +263,8 @@ impl RunPage {
                     " · " a #failed href={ (base) "/failed" } { (lang.t(W::FailedRows)) }
                 }
             }
-            @if ended.resumable {
+            // An undo stopped early is resumed from a terminal (`custbulk undo JOURNAL --resume`).
+            @if ended.resumable && self.kind != Some(Kind::Undo) {
                 form #resume.busy method="post" action={ (base) "/resume" } {
                     button type="submit" { (lang.t(W::Resume)) }
                 }
@@ -280,7 +284,7 @@ impl RunPage {
     }
 }
 
-/// `40 rows, 1.2 s, 33` (rows per second follow) from a run's summary.
+/// `40 · 1.2 s · 33` (rows, time, then rows per second) from a run's summary.
 fn took(summary: &serde_json::Value) -> Option<String> {
     let rows = summary["rows"].as_u64()?;
     let secs = summary["duration_secs"].as_f64()?;
@@ -314,9 +318,8 @@ fn page(job: &Job) -> RunPage {
     let ended = last.and_then(|l| l.ended());
     let mut commands = Vec::new();
     if let Some(live) = last {
-        let flags = job.choice.flags();
-        commands.push(live.sent.command(&flags));
-        commands.push(live.sent.command(&format!("{flags} --resume")));
+        commands.push(live.sent.command(&live.flags));
+        commands.push(live.sent.command(&format!("{} --resume", live.flags)));
     }
     let journal = import_journal(job);
     if let Some(journal) = &journal {
