@@ -229,6 +229,23 @@ impl Progress {
     }
 }
 
+/// A list walked ([`crate::api::list`]): records against the server's total, the page, and the
+/// concurrency the client allows.
+impl crate::api::list::Watch for Progress {
+    fn started(&self, expected: Option<u64>, client: &Client) {
+        self.start(expected, "records");
+        self.follow(client);
+    }
+
+    fn page(&self, number: u64, last: Option<u64>, records: u64) {
+        self.inc(records);
+        self.message(|| match last {
+            Some(last) => format!("page {number}/{}", last.max(number)),
+            None => format!("page {number}"),
+        });
+    }
+}
+
 /// Redraws the bar every [`TICK`] until it is finished or dropped, asking for the concurrency
 /// before each draw, outside any lock.
 fn tick(shown: Weak<Shown>) {

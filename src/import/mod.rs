@@ -28,7 +28,7 @@ use crate::api::Client;
 use crate::apply::journal::{Claim, Resume};
 use crate::apply::summary::Files;
 use crate::apply::{
-    self, Applier, Column, Done, Finished, Job, Layout, Outcome, Report, Results, Session,
+    self, Applier, Column, Done, Finished, Job, Layout, Outcome, Report, Results, RowSink, Session,
     Settings, Summary, UpdateWith, Writes,
 };
 use crate::lookup::duplicates::{self, OnDuplicate};
@@ -315,7 +315,7 @@ fn results(options: &Options, paths: &Paths, source: &Source) -> anyhow::Result<
         Some(path) => {
             let mut annotated = Annotator::create(path, &source.headers, true)?;
             annotated.match_source(source.table());
-            Some(annotated)
+            Some(Box::new(annotated) as Box<dyn RowSink>)
         }
         None => None,
     };
@@ -338,6 +338,18 @@ fn results(options: &Options, paths: &Paths, source: &Source) -> anyhow::Result<
         columns: &columns,
     };
     Results::create(layout, annotated)
+}
+
+/// The annotated copy takes each finished row: its cells, problems and outcome.
+impl RowSink for Annotator {
+    fn row(&mut self, row: &Finished) -> anyhow::Result<()> {
+        let outcome = (row.done.outcome.as_str(), row.done.id.as_deref());
+        Annotator::row(self, row.row, &row.cells, &row.problems, Some(outcome))
+    }
+
+    fn finish(self: Box<Self>) -> anyhow::Result<()> {
+        Annotator::finish(*self)
+    }
 }
 
 /// A row as a job of the run: invalid rows and `--dry-run` rows end without a request.

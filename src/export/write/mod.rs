@@ -19,6 +19,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use crate::api::Record;
+use crate::backup::hex;
 pub use crate::output::{directory_of, sync_directory, TempFile};
 
 pub use self::csv::CsvWriter;
@@ -78,16 +79,6 @@ impl<W: Write> Write for Hashing<W> {
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
     }
-}
-
-/// Lower-case hex of a digest.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
 }
 
 /// The buffered, hashing file every writer writes through, on its way to disk as it grows.
