@@ -12,8 +12,8 @@ use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 
 use super::write::{
-    directory_of, sync_directory, Columns, CsvWriter, JsonWriter, KeyCollector, NdjsonWriter,
-    RecordWriter, TempFile, Written, XlsxWriter,
+    directory_of, Columns, CsvWriter, JsonWriter, KeyCollector, NdjsonWriter, RecordWriter,
+    TempFile, Written, XlsxWriter,
 };
 use super::{field_list, format_of, Format, Options};
 use crate::api::list::{self, Batch, ListPlan, PageReport, PagingError};
@@ -329,19 +329,13 @@ fn commit(
     manifest_path: &Path,
 ) -> anyhow::Result<()> {
     let manifest_tmp = TempFile::beside(manifest_path, "tmp");
-    let write = || -> std::io::Result<()> {
-        let mut out = File::create(manifest_tmp.path())?;
-        out.write_all(&manifest.to_json())?;
-        out.sync_all()
-    };
-    write().with_context(|| format!("cannot write {}", manifest_tmp.path().display()))?;
-    data.persist(file)?;
-    if let Err(e) = manifest_tmp.persist(manifest_path) {
+    manifest_tmp.write_synced(|out| out.write_all(&manifest.to_json()))?;
+    data.commit(file)?;
+    if let Err(e) = manifest_tmp.commit(manifest_path) {
         // A backup without its manifest cannot be proved whole: take it back.
         let _ = std::fs::remove_file(file);
         return Err(e);
     }
-    sync_directory(directory_of(file));
     Ok(())
 }
 

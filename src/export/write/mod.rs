@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 
 use crate::api::Record;
 use crate::backup::hex;
-pub use crate::output::{directory_of, sync_directory, TempFile};
+pub use crate::output::{directory_of, TempFile};
 
 pub use self::csv::CsvWriter;
 pub use self::json::{JsonWriter, NdjsonWriter};
@@ -127,7 +127,7 @@ mod tests {
     }
 
     #[test]
-    fn a_temp_file_vanishes_unless_persisted() {
+    fn a_temp_file_vanishes_unless_committed() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("out.csv");
         let temp = TempFile::beside(&target, "tmp");
@@ -144,7 +144,7 @@ mod tests {
 
         let temp = TempFile::beside(&target, "tmp");
         std::fs::write(temp.path(), "y").unwrap();
-        temp.persist(&target).unwrap();
+        temp.commit(&target).unwrap();
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "y");
     }
 }
