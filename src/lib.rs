@@ -14,6 +14,7 @@ pub mod compare;
 pub mod diff;
 pub mod error;
 pub mod export;
+pub mod hash;
 pub mod import;
 pub mod log;
 pub mod lookup;

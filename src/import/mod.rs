@@ -28,8 +28,8 @@ use crate::api::Client;
 use crate::apply::journal::{Claim, Resume};
 use crate::apply::summary::Files;
 use crate::apply::{
-    self, Applier, Column, Done, Finished, Job, Layout, Outcome, Report, Results, RowSink, Session,
-    Settings, Summary, UpdateWith, Writes,
+    self, Applier, Column, Done, Finished, Job, Layout, Outcome, Results, RowSink, RunReport,
+    Session, Settings, Summary, UpdateWith, Writes,
 };
 use crate::lookup::duplicates::{self, OnDuplicate};
 use crate::lookup::{Finder, Needs};
@@ -171,7 +171,11 @@ impl Plan {
 }
 
 /// Runs a planned import: `client` is `None` for `--dry-run`.
-pub async fn run(plan: Plan, client: Option<&Client>, session: Session) -> anyhow::Result<Report> {
+pub async fn run(
+    plan: Plan,
+    client: Option<&Client>,
+    session: Session,
+) -> anyhow::Result<RunReport> {
     let started = Instant::now();
     let Plan {
         options,

@@ -23,7 +23,7 @@ use crate::apply::journal::{Claim, Line};
 use crate::apply::summary::Files;
 use crate::apply::writes::sendable;
 use crate::apply::{
-    self, Applier, Change, Column, Done, Finished, Layout, Outcome, Report, Results, Session,
+    self, Applier, Change, Column, Done, Finished, Layout, Outcome, Results, RunReport, Session,
     Settings, Step, Summary, UpdateWith, Writes,
 };
 use crate::backup;
@@ -205,7 +205,7 @@ pub async fn match_live(
 }
 
 /// Runs a matched restore.
-pub async fn run(matched: Matched, client: &Client, session: Session) -> anyhow::Result<Report> {
+pub async fn run(matched: Matched, client: &Client, session: Session) -> anyhow::Result<RunReport> {
     let started = Instant::now();
     let Matched { plan, live, paired } = matched;
     let Plan {

@@ -16,7 +16,7 @@ use crate::api::list::{self, Batch};
 use crate::api::{Client, ListQuery, Record};
 use crate::lookup::Keys;
 use crate::pipeline::{Input, Pipeline};
-use crate::read::records::{Record as Split, Records};
+use crate::read::records::{Records, Split};
 use crate::validate::{Checked, Mode, ValidateOptions};
 
 /// Reads a backup file into a side; `keys` are what records may also be matched on,
