@@ -3,13 +3,14 @@
 //! file is put in place.
 //!
 //! Each is written to a hidden temporary file beside its target ([`TempFile`]) and renamed onto
-//! it only when complete ([`TempFile::commit`]), so a crash or a full disk never leaves a half-written file under the final name,
-//! an earlier file of that name stays whole until then, and a symlink planted at the target is
-//! replaced rather than written through. A run killed before it could remove its temporary
-//! files leaves them behind; the next run writing the same name removes those of processes
-//! that no longer exist. A file whose loss costs more than a run (a backup, a manifest, a profile,
-//! sandbox data, results) is synced before it takes its name ([`TempFile::write_synced`],
-//! [`write_whole`], or its writer's own sync), and the directory after, so the rename lasts too.
+//! it only when complete ([`TempFile::commit`]), so a crash or a full disk never leaves a
+//! half-written file under the final name, an earlier file of that name stays whole until then,
+//! and a symlink planted at the target is replaced rather than written through. A run killed
+//! before it could remove its temporary files leaves them behind; the next run writing the same
+//! name removes those of processes that no longer exist. A file whose loss costs more than a
+//! run (a backup, a manifest, a profile, sandbox data, results) is synced before it takes its
+//! name ([`TempFile::write_synced`], [`write_whole`], or its writer's own sync), and the
+//! directory after, so that the rename lasts too.
 
 use std::fs::File;
 use std::io::BufWriter;

@@ -1,9 +1,9 @@
 //! `custbulk export`: every customer into a file a person can open and custbulk can import
 //! back, as a backup that is provably complete and never half-written.
 //!
-//! The flow: the list walk ([`crate::api::list`]) fetches pages in order (concurrently when the total is known) and sends
-//! each page's new records over a bounded channel to one writer thread. JSON and NDJSON are
-//! written directly. CSV and XLSX need their columns before the first row, and a key may first
+//! The flow: the list walk ([`crate::api::list`]) fetches pages in order (concurrently when
+//! the total is known) and sends each page's new records over a bounded channel to one writer
+//! thread. JSON and NDJSON are written directly. CSV and XLSX need their columns before the first row, and a key may first
 //! appear on the last page, so their records are spooled as NDJSON beside the target while the
 //! key set is gathered, then written as a table in a second pass: memory stays flat either way.
 //! Everything is written to hidden temporary files beside the target; only a complete export is

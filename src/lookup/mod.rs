@@ -7,7 +7,7 @@
 //! can find as typed (the id, a SIRET, a postcode, a number); every other run reads the list
 //! once, so that `Epicerie Zoe` finds `SARL Épicerie Zoé` whatever the server's search does.
 //!
-//! An index that misses customers turns an upsert into duplicates, so the list is walked by
+//! An index that misses customers turns an upsert into duplicates, so the list is read by
 //! the list walk ([`crate::api::list`]), with its end-of-list rules and its checks for a
 //! server that ignores or repeats pages, and an index that holds fewer customers than the
 //! server says it has is refused before any row is sent.

@@ -1,4 +1,5 @@
-//! Reading a side: a backup file in any export format, or the account through the list walk ([`crate::api::list`]).
+//! Reading a side: a backup file in any export format, or the account through the list walk
+//! ([`crate::api::list`]).
 //!
 //! JSON and NDJSON backups keep each record as the API returned it, so their records are split
 //! without parsing and taken as written (their identity computed from the text), and left in
