@@ -11,8 +11,9 @@
 //! README's `[fields]` and `[split]`.
 //!
 //! `cargo bench --bench validate` (add `-- --rows N --xlsx-rows M` for other sizes, `--ndjson`
-//! for the NDJSON case alone, `--transforms` for the two CSV cases alone). Files are generated
-//! once under `target/bench-data/`.
+//! for the NDJSON case alone, `--transforms` for the two CSV cases alone; `CUSTBULK_BIN=PATH`
+//! measures another build's `custbulk validate`). Files are generated once under
+//! `target/bench-data/`.
 
 use std::hint::black_box;
 use std::io::Write;
@@ -313,6 +314,13 @@ impl FrenchList {
     }
 }
 
+/// The binary measured: `CUSTBULK_BIN`, else this build's (as the export bench does).
+fn bin() -> std::ffi::OsString {
+    std::env::var_os("CUSTBULK_BIN")
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_custbulk").into())
+}
+
 /// Runs `custbulk validate FILE` and returns (wall time, peak RSS in MB).
 fn command(path: &Path) -> (Duration, f64) {
     command_with(path, &[])
@@ -322,7 +330,7 @@ fn command(path: &Path) -> (Duration, f64) {
 #[allow(clippy::zombie_processes)] // reaped by wait4 below, which also gives its peak RSS
 fn command_with(path: &Path, more: &[&std::ffi::OsStr]) -> (Duration, f64) {
     let t = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_custbulk"))
+    let child = Command::new(bin())
         .args(["-q", "validate"])
         .arg(path)
         .args(more)

@@ -7,6 +7,7 @@
 pub mod annotate;
 pub mod api;
 pub mod apply;
+pub mod backup;
 pub mod cli;
 pub mod cmd;
 pub mod compare;
@@ -14,6 +15,7 @@ pub mod diff;
 pub mod error;
 pub mod events;
 pub mod export;
+pub mod hash;
 pub mod import;
 pub mod log;
 pub mod lookup;

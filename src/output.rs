@@ -1,14 +1,19 @@
-//! Files custbulk writes for people: backups, results, failed rows, problem reports.
+//! Files custbulk writes for people: backups and their manifests, results, failed rows,
+//! problem reports, annotated copies, API profiles, the sandbox's data. This is the one place a
+//! file is put in place.
 //!
-//! Each is written to a hidden temporary file beside its target and renamed onto it only when
-//! complete, so a crash or a full disk never leaves a half-written file under the final name,
-//! an earlier file of that name stays whole until then, and a symlink planted at the target is
-//! replaced rather than written through. A run killed before it could remove its temporary
-//! files leaves them behind; the next run writing the same name removes those of processes
-//! that no longer exist.
+//! Each is written to a hidden temporary file beside its target ([`TempFile`]) and renamed onto
+//! it only when complete ([`TempFile::commit`]), so a crash or a full disk never leaves a
+//! half-written file under the final name, an earlier file of that name stays whole until then,
+//! and a symlink planted at the target is replaced rather than written through. A run killed
+//! before it could remove its temporary files leaves them behind; the next run writing the same
+//! name removes those of processes that no longer exist. A file whose loss costs more than a
+//! run (a backup, a manifest, a profile, sandbox data, results) is synced before it takes its
+//! name ([`TempFile::write_synced`], [`write_whole`], or its writer's own sync), and the
+//! directory after, so that the rename lasts too.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -43,8 +48,22 @@ impl TempFile {
         &self.path
     }
 
-    /// Renames the file onto `target`, replacing any file there in one step.
-    pub fn persist(mut self, target: &Path) -> anyhow::Result<()> {
+    /// Creates the file, fills it with `write`, and syncs it to disk.
+    pub fn write_synced(
+        &self,
+        write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+    ) -> anyhow::Result<()> {
+        let filled = || -> std::io::Result<()> {
+            let mut out = BufWriter::new(File::create(&self.path)?);
+            write(&mut out)?;
+            out.into_inner().map_err(|e| e.into_error())?.sync_all()
+        };
+        filled().with_context(|| format!("cannot write {}", self.path.display()))
+    }
+
+    /// Renames the complete file onto `target`, replacing any file there in one step, then
+    /// syncs the directory so that the new name outlives a crash.
+    pub fn commit(mut self, target: &Path) -> anyhow::Result<()> {
         std::fs::rename(&self.path, target).map_err(|e| {
             anyhow::Error::new(e).context(format!(
                 "cannot rename {} to {}",
@@ -53,8 +72,20 @@ impl TempFile {
             ))
         })?;
         self.persisted = true;
+        sync_directory(directory_of(target));
         Ok(())
     }
+}
+
+/// Writes a whole small file in place (a profile, the sandbox's data): `write` fills a
+/// temporary file beside `target`, which is synced and then renamed onto it.
+pub fn write_whole(
+    target: &Path,
+    write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    let temp = TempFile::beside(target, "tmp");
+    temp.write_synced(write)?;
+    temp.commit(target)
 }
 
 impl Drop for TempFile {
@@ -92,8 +123,16 @@ fn remove_stale(dir: &Path, name: &str) {
     }
 }
 
-/// The pid of a temporary file's name past `.NAME.`: `TAG-PID`, the tag in lowercase letters.
+/// The pid of a temporary file's name past `.NAME.`: `TAG-PID`, the tag in lowercase letters,
+/// or `TAG-PID.PART` for a file that goes with another (an annotated workbook's notes).
 fn temp_pid(rest: &str) -> Option<u32> {
+    let rest = match rest.split_once('.') {
+        Some((rest, part)) if !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase()) => {
+            rest
+        }
+        Some(_) => return None,
+        None => rest,
+    };
     let (tag, pid) = rest.rsplit_once('-')?;
     let tag_ok = !tag.is_empty() && tag.bytes().all(|b| b.is_ascii_lowercase());
     let pid_ok = !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit());
@@ -160,7 +199,7 @@ pub fn directory_of(path: &Path) -> &Path {
 }
 
 /// Makes renames in `dir` durable. Not every platform can open a directory; that is not fatal.
-pub fn sync_directory(dir: &Path) {
+fn sync_directory(dir: &Path) {
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }
@@ -210,13 +249,15 @@ impl CsvOutput {
         &self.path
     }
 
-    /// Flushes the file and puts it under its name.
+    /// Flushes and syncs the file, and puts it under its name.
     pub fn commit(self) -> anyhow::Result<()> {
         let CsvOutput { writer, temp, path } = self;
-        let written =
-            || -> std::io::Result<()> { writer.into_inner().map_err(|e| e.into_error())?.flush() };
+        let written = || -> std::io::Result<()> {
+            let file = writer.into_inner().map_err(|e| e.into_error())?;
+            file.into_inner().map_err(|e| e.into_error())?.sync_all()
+        };
         written().with_context(|| format!("cannot write {}", path.display()))?;
-        temp.persist(&path)
+        temp.commit(&path)
     }
 }
 
@@ -228,6 +269,7 @@ mod tests {
     fn a_temporary_files_pid_is_read_from_its_name() {
         assert_eq!(temp_pid("tmp-123"), Some(123));
         assert_eq!(temp_pid("spool-7"), Some(7));
+        assert_eq!(temp_pid("tmp-8.comments"), Some(8));
         for other in [
             "tmp-",
             "tmp-+1",
@@ -235,6 +277,8 @@ mod tests {
             "manifest.json.tmp-5",
             "tmp-12a",
             "TMP-3",
+            "tmp-3.",
+            "tmp-3.X",
         ] {
             assert_eq!(temp_pid(other), None, "{other}");
         }

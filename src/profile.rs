@@ -226,7 +226,8 @@ impl Profile {
         })
     }
 
-    /// Writes the profile to a temporary file beside `path`, then renames it over `path`.
+    /// Writes the profile in place ([`crate::output::write_whole`]): synced, then renamed over
+    /// `path`.
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
         let body = toml::to_string(self).context("cannot write the API profile as TOML")?;
         let command = match self.probe {
@@ -239,20 +240,7 @@ impl Profile {
              # check again (or delete this file) when the API changes.\n\n{body}",
             self.base_url, self.made
         );
-        let dir = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| FILE_NAME.to_owned());
-        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-        std::fs::write(&tmp, text)
-            .and_then(|()| std::fs::rename(&tmp, path))
-            .inspect_err(|_| {
-                let _ = std::fs::remove_file(&tmp);
-            })
+        crate::output::write_whole(path, |out| std::io::Write::write_all(out, text.as_bytes()))
             .with_context(|| format!("cannot save the API profile to {}", path.display()))
     }
 

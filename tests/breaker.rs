@@ -104,19 +104,7 @@ fn an_undo_refused_again_and_again_stops_and_resume_finishes_it() {
     }
     wd.write("clients.csv", csv);
     let before: Vec<_> = clean.records().iter().map(canonical).collect();
-    wd.exec_against(
-        &clean,
-        &[
-            "import",
-            "clients.csv",
-            "--mode",
-            "upsert",
-            "--match-on",
-            "siret",
-            "--no-progress",
-        ],
-    )
-    .assert_ok();
+    wd.upsert(&clean).assert_ok();
 
     let refusing = Server::start(Options {
         variants: Variants {

@@ -50,16 +50,6 @@ pub fn store(server: &Server, name: &str) -> Vec<Record> {
         .collect()
 }
 
-/// The store exactly, but for the update timestamp.
-fn snapshot(server: &Server) -> Vec<Record> {
-    let mut records = server.records();
-    for r in &mut records {
-        r.remove("updatedAt");
-    }
-    records.sort_by_key(record_id);
-    records
-}
-
 fn playing(variants: Variants) -> Server {
     Server::start(Options {
         variants,
@@ -104,18 +94,6 @@ fn run(wd: &Workdir, server: &Server, args: &[&str]) -> Run {
     wd.exec_against(server, &args)
 }
 
-fn upsert(wd: &Workdir, server: &Server) -> Run {
-    let args = [
-        "import",
-        "clients.csv",
-        "--mode",
-        "upsert",
-        "--match-on",
-        "siret",
-    ];
-    run(wd, server, &args)
-}
-
 fn outcomes(wd: &Workdir, file: &str) -> Vec<String> {
     wd.results(file)
         .into_iter()
@@ -140,9 +118,9 @@ fn undo_is_exact_with_a_profile_where_patch_answers_the_old_record_and_ignores_n
     let wd = Workdir::new();
     customers_and_sheet(&server, &wd, 5);
     run(&wd, &server, &["check", "--write", "--save"]).assert_ok();
-    let before = snapshot(&server);
+    let before = server.snapshot();
 
-    let import = upsert(&wd, &server);
+    let import = wd.upsert(&server);
     import.assert_ok();
     assert!(
         all(&outcomes(&wd, "clients.results.csv"), "updated"),
@@ -159,7 +137,7 @@ fn undo_is_exact_with_a_profile_where_patch_answers_the_old_record_and_ignores_n
     );
     assert_eq!(count(&server, "PUT") - puts, 5, "the pre-image PUT back");
     assert_eq!(
-        snapshot(&server),
+        server.snapshot(),
         before,
         "the store exactly as before the import"
     );
@@ -177,8 +155,8 @@ fn without_a_profile_that_undo_reports_failed_and_says_what_to_do() {
     });
     let wd = Workdir::new();
     customers_and_sheet(&server, &wd, 5);
-    let before = snapshot(&server);
-    upsert(&wd, &server).assert_ok();
+    let before = server.snapshot();
+    wd.upsert(&server).assert_ok();
     assert!(all(&outcomes(&wd, "clients.results.csv"), "updated"));
 
     let undo = run(&wd, &server, &["undo", "clients.journal", "--yes"]);
@@ -209,7 +187,7 @@ fn without_a_profile_that_undo_reports_failed_and_says_what_to_do() {
         all(&outcomes(&wd, "clients.undo.results.csv"), "restored"),
         "{again}"
     );
-    assert_eq!(snapshot(&server), before);
+    assert_eq!(server.snapshot(), before);
 }
 
 /// A PUT that merges leaves the fields it is not sent: `--restore-with put` there is a failure
@@ -222,7 +200,7 @@ fn a_put_that_merges_is_not_counted_as_a_restore() {
     });
     let wd = Workdir::new();
     customers_and_sheet(&server, &wd, 3);
-    upsert(&wd, &server).assert_ok();
+    wd.upsert(&server).assert_ok();
     let undo = run(
         &wd,
         &server,
@@ -293,7 +271,7 @@ fn updates_are_read_back_only_where_the_answer_cannot_show_them() {
         });
         let wd = Workdir::new();
         customers_and_sheet(&server, &wd, 6);
-        let import = upsert(&wd, &server);
+        let import = wd.upsert(&server);
         import.assert_ok();
         assert!(
             all(&outcomes(&wd, "clients.results.csv"), "updated"),
@@ -339,10 +317,10 @@ fn undo_and_restore_remove_a_field_the_import_added_where_put_replaces() {
     let wd = Workdir::new();
     customers_and_a_street2(&server, &wd, 4);
     run(&wd, &server, &["check", "--write", "--save"]).assert_ok();
-    let before = snapshot(&server);
+    let before = server.snapshot();
     run(&wd, &server, &["export", "before.ndjson"]).assert_ok();
 
-    upsert(&wd, &server).assert_ok();
+    wd.upsert(&server).assert_ok();
     assert!(store(&server, "Client 1")[0].contains_key("street2"));
     let undo = run(&wd, &server, &["undo", "clients.journal"]);
     undo.assert_ok();
@@ -353,16 +331,16 @@ fn undo_and_restore_remove_a_field_the_import_added_where_put_replaces() {
         "{rows:?}"
     );
     assert_eq!(
-        snapshot(&server),
+        server.snapshot(),
         before,
         "exactly as before: no street2 at all"
     );
 
-    upsert(&wd, &server).assert_ok();
+    wd.upsert(&server).assert_ok();
     run(&wd, &server, &["restore", "before.ndjson", "--yes"]).assert_ok();
     let rows = wd.results("before.restore.results.csv");
     assert!(rows.iter().all(|r| r["_note"].is_empty()), "{rows:?}");
-    assert_eq!(snapshot(&server), before, "restored exactly too");
+    assert_eq!(server.snapshot(), before, "restored exactly too");
 }
 
 /// Where no verb can remove a field (`null` ignored, PUT merges), undo and restore leave it
@@ -378,7 +356,7 @@ fn where_no_verb_removes_a_field_undo_and_restore_say_they_left_it_empty() {
     customers_and_a_street2(&server, &wd, 3);
     run(&wd, &server, &["check", "--write", "--save"]).assert_ok();
     run(&wd, &server, &["export", "before.ndjson"]).assert_ok();
-    upsert(&wd, &server).assert_ok();
+    wd.upsert(&server).assert_ok();
     run(&wd, &server, &["undo", "clients.journal"]).assert_ok();
     let said = "street2 left empty: this API cannot remove a field";
     for row in wd.results("clients.undo.results.csv") {
@@ -392,7 +370,7 @@ fn where_no_verb_removes_a_field_undo_and_restore_say_they_left_it_empty() {
         assert_eq!(customer["street2"], "", "emptied, as said");
     }
 
-    upsert(&wd, &server).assert_ok();
+    wd.upsert(&server).assert_ok();
     run(&wd, &server, &["restore", "before.ndjson", "--yes"]).assert_ok();
     for row in wd.results("before.restore.results.csv") {
         assert_eq!(row["_note"], said, "{row:?}");

@@ -132,22 +132,7 @@ fn upsert_updates_matches_creates_the_rest_and_leaves_equal_rows_alone() {
     let before = server.records();
     let wd = Workdir::new();
     wd.write("clients.csv", sheet(3, &[]));
-    let out = wd
-        .against(
-            &server,
-            &[
-                "import",
-                "clients.csv",
-                "--mode",
-                "upsert",
-                "--match-on",
-                "siret",
-                "--no-progress",
-            ],
-        )
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    wd.upsert(&server).assert_ok();
     let rows = results(&wd, "clients.results.csv");
     let outcomes: Vec<_> = rows.iter().map(|r| r["_outcome"].as_str()).collect();
     assert_eq!(outcomes, ["unchanged", "updated", "created"]);
@@ -187,21 +172,18 @@ fn update_by_id_column_and_plan_changes_nothing() {
         ),
     );
 
-    let out = wd
-        .against(
-            &server,
-            &[
-                "import",
-                "edit.csv",
-                "--mode",
-                "update",
-                "--plan",
-                "--no-progress",
-            ],
-        )
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    wd.exec_against(
+        &server,
+        &[
+            "import",
+            "edit.csv",
+            "--mode",
+            "update",
+            "--plan",
+            "--no-progress",
+        ],
+    )
+    .assert_code(1);
     let plan = results(&wd, "edit.results.csv");
     let outcomes: Vec<_> = plan.iter().map(|r| r["_outcome"].as_str()).collect();
     assert_eq!(outcomes, ["would-update", "unchanged", "failed"]);
@@ -448,20 +430,17 @@ fn annotate_writes_the_input_with_problems_outcomes_and_new_ids() {
     let server = Server::start(Options::default());
     let wd = Workdir::new();
     wd.write("clients.csv", sheet(4, &[2]));
-    let out = wd
-        .against(
-            &server,
-            &[
-                "import",
-                "clients.csv",
-                "--annotate",
-                "annotated.xlsx",
-                "--no-progress",
-            ],
-        )
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    wd.exec_against(
+        &server,
+        &[
+            "import",
+            "clients.csv",
+            "--annotate",
+            "annotated.xlsx",
+            "--no-progress",
+        ],
+    )
+    .assert_code(1);
     let mut book = open_workbook_auto(wd.path("annotated.xlsx")).unwrap();
     let range = book.worksheet_range_at(0).unwrap().unwrap();
     let text = |r: usize, c: usize| match range.get((r, c)) {

@@ -2,21 +2,11 @@
 
 use serde_json::json;
 
-use custbulk::api::{record_id, Record};
+use custbulk::api::record_id;
 use custbulk::sandbox::Options;
 
 use crate::import::{results, siret};
 use crate::util::{record, stderr, with, Server, Workdir};
-
-/// The store as a user sees it: every record without the update timestamp.
-fn snapshot(server: &Server) -> Vec<Record> {
-    let mut records = server.records();
-    for r in &mut records {
-        r.remove("updatedAt");
-    }
-    records.sort_by_key(record_id);
-    records
-}
 
 /// A store of `existing` customers, and a sheet that updates the first two of them, leaves the
 /// third as it is, and creates `new` more.
@@ -51,25 +41,6 @@ fn scenario(existing: u64, new: u64) -> (Server, Workdir) {
     (server, wd)
 }
 
-fn import(server: &Server, wd: &Workdir) {
-    let out = wd
-        .against(
-            server,
-            &[
-                "import",
-                "clients.csv",
-                "--mode",
-                "upsert",
-                "--match-on",
-                "siret",
-                "--no-progress",
-            ],
-        )
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-}
-
 fn outcomes(wd: &Workdir) -> Vec<String> {
     results(wd, "clients.undo.results.csv")
         .into_iter()
@@ -80,18 +51,15 @@ fn outcomes(wd: &Workdir) -> Vec<String> {
 #[test]
 fn undo_puts_the_store_back_exactly_and_twice_does_no_harm() {
     let (server, wd) = scenario(3, 4);
-    let before = snapshot(&server);
-    import(&server, &wd);
+    let before = server.snapshot();
+    wd.upsert(&server).assert_ok();
     assert_eq!(server.records().len(), 7);
 
-    let out = wd
-        .against(
-            &server,
-            &["undo", "clients.journal", "--plan", "--no-progress"],
-        )
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    wd.exec_against(
+        &server,
+        &["undo", "clients.journal", "--plan", "--no-progress"],
+    )
+    .assert_ok();
     let mut plan = outcomes(&wd);
     plan.sort();
     assert_eq!(
@@ -107,16 +75,13 @@ fn undo_puts_the_store_back_exactly_and_twice_does_no_harm() {
     );
     assert_eq!(server.records().len(), 7, "--plan changes nothing");
 
-    let out = wd
-        .against(
-            &server,
-            &["undo", "clients.journal", "--yes", "--no-progress"],
-        )
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    wd.exec_against(
+        &server,
+        &["undo", "clients.journal", "--yes", "--no-progress"],
+    )
+    .assert_ok();
     assert_eq!(
-        snapshot(&server),
+        server.snapshot(),
         before,
         "ids, fields and contacts as before the import"
     );
@@ -130,26 +95,23 @@ fn undo_puts_the_store_back_exactly_and_twice_does_no_harm() {
         2
     );
 
-    let out = wd
-        .against(
-            &server,
-            &["undo", "clients.journal", "--yes", "--no-progress"],
-        )
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    wd.exec_against(
+        &server,
+        &["undo", "clients.journal", "--yes", "--no-progress"],
+    )
+    .assert_ok();
     assert!(
         outcomes(&wd).iter().all(|o| o == "unchanged"),
         "{:?}",
         outcomes(&wd)
     );
-    assert_eq!(snapshot(&server), before);
+    assert_eq!(server.snapshot(), before);
 }
 
 #[test]
 fn a_customer_edited_since_the_import_is_a_conflict_and_left_alone() {
     let (server, wd) = scenario(3, 2);
-    import(&server, &wd);
+    wd.upsert(&server).assert_ok();
     // Someone edits one updated and one created customer after the import.
     let edited: Vec<String> = server
         .records()
@@ -197,28 +159,25 @@ fn a_customer_edited_since_the_import_is_a_conflict_and_left_alone() {
         "the rest is undone"
     );
 
-    let out = wd
-        .against(
-            &server,
-            &[
-                "undo",
-                "clients.journal",
-                "--yes",
-                "--force",
-                "--no-progress",
-            ],
-        )
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    wd.exec_against(
+        &server,
+        &[
+            "undo",
+            "clients.journal",
+            "--yes",
+            "--force",
+            "--no-progress",
+        ],
+    )
+    .assert_ok();
     assert!(!server.records().iter().any(|r| r["city"] == "Marseille"));
 }
 
 #[test]
 fn undo_under_faults_loses_nothing() {
     let (clean, wd) = scenario(20, 60);
-    let before = snapshot(&clean);
-    import(&clean, &wd);
+    let before = clean.snapshot();
+    wd.upsert(&clean).assert_ok();
     // The same store, served by a sandbox that fails 10% of requests in every way.
     let faulty = Server::start(Options {
         fail_rate: 0.1,
@@ -240,14 +199,14 @@ fn undo_under_faults_loses_nothing() {
         .filter(|r| r["_outcome"] != "deleted" && r["_outcome"] != "restored")
         .collect();
     assert_eq!(out.status.code(), Some(0), "{failed:?}");
-    assert_eq!(snapshot(&faulty), before);
+    assert_eq!(faulty.snapshot(), before);
 }
 
 #[test]
 fn undo_killed_mid_run_finishes_with_resume() {
     let (clean, wd) = scenario(3, 300);
-    let before = snapshot(&clean);
-    import(&clean, &wd);
+    let before = clean.snapshot();
+    wd.upsert(&clean).assert_ok();
     let slow = Server::start(Options {
         latency_ms: 20,
         ..Options::default()
@@ -267,7 +226,7 @@ fn undo_killed_mid_run_finishes_with_resume() {
 
     wd.exec_against(&slow, &with(&args, &["--resume"]))
         .assert_ok();
-    assert_eq!(snapshot(&slow), before);
+    assert_eq!(slow.snapshot(), before);
     let rows = results(&wd, "clients.undo.results.csv");
     assert_eq!(rows.len(), 302, "every step of the import reported once");
     assert!(rows.iter().all(|r| r["_outcome"] != "failed"));
@@ -278,7 +237,7 @@ fn undo_killed_mid_run_finishes_with_resume() {
 #[test]
 fn undo_takes_an_import_journal_and_nothing_else() {
     let (server, wd) = scenario(2, 2);
-    import(&server, &wd);
+    wd.upsert(&server).assert_ok();
     let undo = |file: &str| {
         wd.against(&server, &["undo", file, "--yes", "--no-progress"])
             .output()
@@ -293,11 +252,11 @@ fn undo_takes_an_import_journal_and_nothing_else() {
         ),
         ("clients.csv", "is not a custbulk import journal"),
     ] {
-        let before = snapshot(&server);
+        let before = server.snapshot();
         let out = undo(file);
         assert_eq!(out.status.code(), Some(2), "{file}: {}", stderr(&out));
         assert!(stderr(&out).contains(why), "{file}: {}", stderr(&out));
-        assert_eq!(snapshot(&server), before, "{file}: nothing sent");
+        assert_eq!(server.snapshot(), before, "{file}: nothing sent");
     }
 }
 
@@ -308,24 +267,24 @@ fn undo_takes_an_import_journal_and_nothing_else() {
 #[test]
 fn undo_deletes_what_an_import_created_only_with_yes_off_a_terminal() {
     let (server, wd) = scenario(3, 2);
-    let before = snapshot(&server);
-    import(&server, &wd);
-    let after = snapshot(&server);
+    let before = server.snapshot();
+    wd.upsert(&server).assert_ok();
+    let after = server.snapshot();
     let refused = wd.exec_against(&server, &["undo", "clients.journal", "--no-progress"]);
     refused.assert_code(2);
     assert!(refused.stderr.contains("--yes"), "{refused}");
-    assert_eq!(snapshot(&server), after, "nothing sent");
+    assert_eq!(server.snapshot(), after, "nothing sent");
     wd.exec_against(
         &server,
         &["undo", "clients.journal", "--no-progress", "--yes"],
     )
     .assert_ok();
-    assert_eq!(snapshot(&server), before);
+    assert_eq!(server.snapshot(), before);
 
     let (server, wd) = scenario(3, 0);
-    let before = snapshot(&server);
-    import(&server, &wd);
+    let before = server.snapshot();
+    wd.upsert(&server).assert_ok();
     wd.exec_against(&server, &["undo", "clients.journal", "--no-progress"])
         .assert_ok();
-    assert_eq!(snapshot(&server), before, "restores need no yes");
+    assert_eq!(server.snapshot(), before, "restores need no yes");
 }

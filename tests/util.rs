@@ -108,6 +108,16 @@ impl Server {
         self.running.records()
     }
 
+    /// The store as a user sees it: every record without its update timestamp, in id order.
+    pub fn snapshot(&self) -> Vec<custbulk::api::Record> {
+        let mut records = self.records();
+        for r in &mut records {
+            r.remove("updatedAt");
+        }
+        records.sort_by_key(custbulk::api::record_id);
+        records
+    }
+
     pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
         self.runtime.block_on(future)
     }
@@ -189,6 +199,11 @@ impl Workdir {
         Run::of(&command, out)
     }
 
+    /// [`UPSERT`] against `server`.
+    pub fn upsert(&self, server: &Server) -> Run {
+        self.exec_against(server, UPSERT)
+    }
+
     /// Starts the binary against `server`, waits until `ready()` holds (the run is under way),
     /// and kills it with SIGKILL: no chance to flush, clean up or say goodbye.
     pub fn kill_9_when(&self, server: &Server, args: &[&str], ready: impl Fn() -> bool) {
@@ -219,6 +234,18 @@ impl Workdir {
             .collect()
     }
 }
+
+/// The import the tests of changes to customers a sheet already has start from: `clients.csv`
+/// upserted by SIRET.
+pub const UPSERT: &[&str] = &[
+    "import",
+    "clients.csv",
+    "--mode",
+    "upsert",
+    "--match-on",
+    "siret",
+    "--no-progress",
+];
 
 /// `args` followed by `more`: the same command again with, say, `--resume`.
 pub fn with<'a>(args: &[&'a str], more: &[&'a str]) -> Vec<&'a str> {

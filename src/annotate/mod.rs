@@ -43,6 +43,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
+use crate::output::TempFile;
 use crate::read::{Cells, Table};
 use crate::validate::Problem;
 use writer::Writer;
@@ -59,7 +60,8 @@ pub const MAX_NOTES: u64 = 20_000;
 /// Writes an annotated copy of a sheet, row by row in input order.
 pub struct Annotator {
     path: PathBuf,
-    tmp: PathBuf,
+    /// The workbook until it is complete; `None` once it is under its name.
+    temp: Option<TempFile>,
     writer: Option<Writer>,
 }
 
@@ -72,23 +74,19 @@ impl Annotator {
         headers: &[String],
         with_outcome: bool,
     ) -> anyhow::Result<Annotator> {
-        let tmp = temp_path(path);
-        let file = File::create(&tmp).with_context(|| {
+        let temp = TempFile::beside(path, "tmp");
+        let tmp = temp.path();
+        let file = File::create(tmp).with_context(|| {
             format!(
                 "cannot write the annotated copy {}: check that its folder exists and is writable",
                 path.display()
             )
         })?;
-        let writer = match Writer::new(file, &tmp, headers, with_outcome) {
-            Ok(w) => w,
-            Err(e) => {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(e.context(format!("annotating into {}", path.display())));
-            }
-        };
+        let writer = Writer::new(file, tmp, headers, with_outcome)
+            .with_context(|| format!("annotating into {}", path.display()))?;
         Ok(Annotator {
             path: path.to_path_buf(),
-            tmp,
+            temp: Some(temp),
             writer: Some(writer),
         })
     }
@@ -131,15 +129,16 @@ impl Annotator {
         };
         w.finish()
             .with_context(|| format!("writing the annotated copy {}", self.path.display()))?;
-        std::fs::rename(&self.tmp, &self.path).with_context(|| {
+        let temp = self
+            .temp
+            .take()
+            .expect("the workbook until it is committed");
+        temp.commit(&self.path).with_context(|| {
             format!(
                 "moving the annotated copy into place as {}",
                 self.path.display()
             )
-        })?;
-        // Renamed: nothing left for `drop` to clean up.
-        self.tmp = PathBuf::new();
-        Ok(())
+        })
     }
 
     fn failed_earlier(&self) -> anyhow::Error {
@@ -150,21 +149,11 @@ impl Annotator {
 impl Drop for Annotator {
     /// An annotator dropped before [`Annotator::finish`] (the run failed) leaves no file.
     fn drop(&mut self) {
-        if self.tmp.as_os_str().is_empty() {
+        let Some(temp) = self.temp.take() else {
             return;
-        }
+        };
         // The writer's compressing thread stops first, so nothing writes after the removal.
         self.writer = None;
-        let _ = std::fs::remove_file(&self.tmp);
-        xlsx::remove_temp_files(&self.tmp);
+        xlsx::remove_temp_files(temp.path());
     }
-}
-
-/// `.NAME.PID.tmp` beside `path`.
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "annotated.xlsx".into());
-    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
 }

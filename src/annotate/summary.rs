@@ -33,7 +33,7 @@ struct KindTally {
 
 /// Everything the `Summary` sheet shows.
 #[derive(Default)]
-pub(super) struct Summary {
+pub(super) struct SummarySheet {
     pub rows: u64,
     pub rows_with_errors: u64,
     pub rows_with_warnings_only: u64,
@@ -54,7 +54,7 @@ pub(super) struct Summary {
     kind: String,
 }
 
-impl Summary {
+impl SummarySheet {
     /// Counts one non-blank row's problems.
     pub fn add_row(&mut self, problems: &[Problem]) {
         self.rows += 1;
@@ -368,7 +368,7 @@ mod tests {
 
     #[test]
     fn kinds_are_capped() {
-        let mut s = Summary::default();
+        let mut s = SummarySheet::default();
         for i in 0..(MAX_KINDS + 10) {
             let p = Problem {
                 row: 2,

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use super::summary::Summary;
+use super::summary::SummarySheet;
 use super::xlsx::{needs_escape, Book, SheetXml, Style};
 use super::{MAX_NOTES, NEW_ID, OUTCOME, PROBLEMS, SUMMARY_SHEET};
 use crate::lookup::duplicates;
@@ -49,7 +49,7 @@ pub(super) struct Writer {
     /// The last sheet row written (0-based).
     last_row: u32,
     sheet_name: String,
-    summary: Summary,
+    summary: SummarySheet,
     /// Per-row scratch: (input column, problem index), sorted.
     marks: Vec<(usize, usize)>,
     text: String,
@@ -104,7 +104,7 @@ impl Writer {
             layout: None,
             last_row: 0,
             sheet_name: DEFAULT_SHEET.to_string(),
-            summary: Summary::default(),
+            summary: SummarySheet::default(),
             marks: Vec::new(),
             text: String::new(),
             note: String::new(),

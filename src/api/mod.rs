@@ -15,6 +15,7 @@ pub mod envelope;
 mod error;
 mod exchange;
 pub mod gate;
+pub mod list;
 mod options;
 pub mod pace;
 pub mod retry;

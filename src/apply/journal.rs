@@ -24,6 +24,7 @@ use sha2::{Digest, Sha256};
 
 use super::Outcome;
 use crate::api::Record;
+use crate::backup::hex;
 pub use claim::{numbered, Claim, Start};
 pub use lock::Lock;
 pub use resume::{InFlight, Lines, Resume};
@@ -124,10 +125,6 @@ impl Fingerprint {
             sha256: hex(&hasher.finalize()),
         })
     }
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The appending side: one line per call, handed to the OS before the call returns. It holds

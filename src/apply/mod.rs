@@ -40,8 +40,8 @@ use journal::{Line, Op};
 
 pub use breaker::Limits;
 pub use outcome::Outcome;
-pub use results::{Column, Finished, Layout, Results};
-pub use run::{run, Job, Producer, Report, Run, Session, Settings};
+pub use results::{Column, Finished, Layout, Results, RowSink};
+pub use run::{run, Job, Producer, Run, RunReport, Session, Settings};
 pub use stop::Stop;
 pub use summary::Summary;
 pub use writes::Writes;

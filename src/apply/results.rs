@@ -4,13 +4,14 @@
 //! input order, so the results file has one line per input row, in order: the producer's own
 //! cells (an import's input columns) then the outcome columns it asked for. Rows that need
 //! fixing also go, in the input's own columns, to the failed file, ready to correct and import
-//! again. Both are [`CsvOutput`]s: they appear under their names only when complete.
+//! again. Both are [`CsvOutput`]s: they appear under their names only when complete. Any other
+//! file a producer keeps of its rows (an import's annotated copy) takes them, in the same order,
+//! through a [`RowSink`].
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::{Done, Outcome};
-use crate::annotate::Annotator;
 use crate::output::CsvOutput;
 use crate::read::Cells;
 use crate::schema::{self, columns};
@@ -147,6 +148,15 @@ impl Finished {
     }
 }
 
+/// Another file a producer keeps of its finished rows, in input order, beside the results
+/// file: an import's annotated copy. The run writes to it without knowing what it is.
+pub trait RowSink: Send {
+    /// One finished row, with its problems (and what resembled it) and its outcome.
+    fn row(&mut self, row: &Finished) -> anyhow::Result<()>;
+    /// The run is over: complete the file.
+    fn finish(self: Box<Self>) -> anyhow::Result<()>;
+}
+
 /// The files a run's results go to.
 pub struct Layout<'a> {
     pub results: &'a Path,
@@ -173,12 +183,12 @@ pub struct Results {
     /// Rows that resembled a customer, by what became of them.
     pub similar: Similar,
     record: Vec<String>,
-    /// `--annotate`: the input's own rows with problems marked and outcomes added.
-    annotated: Option<Annotator>,
+    /// The producer's other file of its rows (`--annotate`).
+    also: Option<Box<dyn RowSink>>,
 }
 
 impl Results {
-    pub fn create(layout: Layout, annotated: Option<Annotator>) -> anyhow::Result<Results> {
+    pub fn create(layout: Layout, also: Option<Box<dyn RowSink>>) -> anyhow::Result<Results> {
         let headers = layout.headers;
         let keep: Vec<usize> = (0..headers.len())
             .filter(|&i| !schema::is_result_column(&headers[i]))
@@ -205,7 +215,7 @@ impl Results {
             counts: BTreeMap::new(),
             similar: Similar::default(),
             record: Vec::new(),
-            annotated,
+            also,
         })
     }
 
@@ -241,13 +251,8 @@ impl Results {
                 value: String::new(),
             });
         }
-        if let Some(annotated) = &mut self.annotated {
-            annotated.row(
-                row.row,
-                &row.cells,
-                &row.problems,
-                Some((outcome.as_str(), row.done.id.as_deref())),
-            )?;
+        if let Some(also) = &mut self.also {
+            also.row(&row)?;
         }
         // Ragged rows are cut or padded to the header's columns so the outcome columns line
         // up; validation has already reported them.
@@ -274,8 +279,8 @@ impl Results {
         if let Some(failed) = self.failed {
             failed.commit()?;
         }
-        if let Some(annotated) = self.annotated {
-            annotated.finish()?;
+        if let Some(also) = self.also {
+            also.finish()?;
         }
         Ok((self.counts, self.similar))
     }

@@ -148,14 +148,14 @@ pub struct Ran {
 
 /// A finished run: its summary, and the error that stopped it early, if one did. Commands
 /// print the summary first, then fail with the error.
-pub struct Report {
+pub struct RunReport {
     pub summary: Summary,
     pub stopped: Option<anyhow::Error>,
 }
 
 impl Ran {
     /// The report of a run of `noun` (`import`, `undo`, `restore`).
-    pub fn report(self, noun: &str, mut summary: Summary) -> Report {
+    pub fn report(self, noun: &str, mut summary: Summary) -> RunReport {
         summary.similar = self.similar;
         summary.stopped = self.fatal.clone().or_else(|| {
             let interrupted = "interrupted (Ctrl-C)".to_string();
@@ -176,7 +176,7 @@ impl Ran {
         } else {
             None
         };
-        Report { summary, stopped }
+        RunReport { summary, stopped }
     }
 }
 

@@ -49,7 +49,7 @@ pub struct Args {
 
 /// What the probe found; printed as text or JSON.
 #[derive(Debug, Default, Serialize)]
-pub struct Report {
+pub struct ProbeReport {
     pub base_url: String,
     pub reachable: bool,
     pub authorized: bool,
@@ -76,7 +76,7 @@ pub struct Report {
 #[derive(Serialize)]
 struct WithWrite<'a> {
     #[serde(flatten)]
-    read: &'a Report,
+    read: &'a ProbeReport,
     write: Option<&'a WriteReport>,
 }
 
@@ -158,7 +158,7 @@ async fn interrupted() {
 }
 
 /// The profile of what this check found.
-fn made_profile(base_url: &str, read: &Report, write: Option<&WriteReport>) -> Profile {
+fn made_profile(base_url: &str, read: &ProbeReport, write: Option<&WriteReport>) -> Profile {
     let kind = if write.is_some() {
         Probe::Write
     } else {
@@ -185,10 +185,10 @@ fn made_profile(base_url: &str, read: &Report, write: Option<&WriteReport>) -> P
 }
 
 /// Runs the probe. Never writes.
-pub async fn probe(client: &Client) -> Report {
-    let mut report = Report {
+pub async fn probe(client: &Client) -> ProbeReport {
+    let mut report = ProbeReport {
         base_url: client.base_url().to_string(),
-        ..Report::default()
+        ..ProbeReport::default()
     };
     let first = match list(client, 1, Some(1)).await {
         Ok(page) => page,
@@ -227,7 +227,7 @@ pub async fn probe(client: &Client) -> Report {
     report
 }
 
-async fn probe_paging(client: &Client, report: &mut Report) -> Result<(), ApiError> {
+async fn probe_paging(client: &Client, report: &mut ProbeReport) -> Result<(), ApiError> {
     let ids = |page: &Page| {
         page.items
             .iter()
@@ -347,7 +347,7 @@ async fn list(client: &Client, limit: u64, page: Option<u64>) -> Result<Page, Ap
         .await
 }
 
-fn print_text(out: &mut dyn Write, report: &Report) -> io::Result<()> {
+fn print_text(out: &mut dyn Write, report: &ProbeReport) -> io::Result<()> {
     let yes_no = |b: bool| if b { "yes" } else { "no" };
     let or_unknown = |v: Option<String>, why: &str| v.unwrap_or_else(|| format!("unknown ({why})"));
     writeln!(out, "API            {}", report.base_url)?;

@@ -9,7 +9,6 @@ use crate::api::ClientOptions;
 use crate::cmd::Global;
 use crate::diff::{self, Options};
 use crate::error::{usage, Exit};
-use crate::export::Progress;
 use crate::lookup::Keys;
 use crate::side::{self, By, Side};
 
@@ -129,7 +128,7 @@ async fn live(
     indexed: bool,
 ) -> anyhow::Result<Side> {
     let connection = super::connect::connect(global, ClientOptions::default()).await?;
-    let progress = Progress::new(super::progress(global));
+    let progress = super::progress(global);
     let (_cancel_tx, cancel) = watch::channel(false);
     let live = side::Live {
         client: &connection.client,

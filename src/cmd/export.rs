@@ -125,7 +125,7 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     };
     let connection = super::connect::connect(global, client_options).await?;
     let job = Job::new(&options, connection.client.base_url())?;
-    let progress = export::Progress::new(super::progress(global));
+    let progress = super::progress(global);
     let (cancel_tx, cancel) = watch::channel(false);
     let watcher = tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {

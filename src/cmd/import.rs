@@ -28,7 +28,7 @@ Examples:
 #[command(after_help = EXAMPLES)]
 pub struct Args {
     #[command(flatten)]
-    pub rows: super::Rows,
+    pub rows: super::RowFlags,
 
     /// How updates are sent: PATCH the changed fields, or PUT the whole record. Default: as
     /// the API profile says (`custbulk check --write --save`), else PATCH.

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::api::Client;
-use crate::apply::{Limits, Report, Session, Settings, Stop};
+use crate::apply::{Limits, RunReport, Session, Settings, Stop};
 
 use crate::error::{usage, Exit};
 use crate::progress::Progress;
@@ -39,7 +39,7 @@ pub use load::Load;
 /// The input and how its rows find their customers: the same flags for `validate` and
 /// `import`, so a dry run checks exactly what the import will do.
 #[derive(Debug, Clone, clap::Args)]
-pub struct Rows {
+pub struct RowFlags {
     #[command(flatten)]
     pub input: InputArgs,
 
@@ -115,7 +115,7 @@ pub fn print<S: Serialize + Display>(global: &Global, summary: &S) -> anyhow::Re
 }
 
 /// Prints a run's summary, then fails with what stopped it early, if anything did.
-pub fn finish(global: &Global, report: Report) -> anyhow::Result<Exit> {
+pub fn finish(global: &Global, report: RunReport) -> anyhow::Result<Exit> {
     print(global, &report.summary)?;
     match report.stopped {
         Some(err) => Err(err),

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use crate::apply::UpdateWith;
 use crate::cmd::Global;
 use crate::error::Exit;
-use crate::export::Progress;
 use crate::lookup::Keys;
 use crate::restore::{self, Plan};
 
@@ -101,7 +100,7 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     })?;
     let connection = super::connect::connect(global, args.changes.load.client_options()).await?;
     let plan = plan.with_writes(connection.writes());
-    let listing = Progress::new(super::progress(global));
+    let listing = super::progress(global);
     let matched = restore::match_live(plan, &connection.client, &listing).await;
     listing.finish();
     let matched = matched?;

@@ -32,7 +32,7 @@ Examples:
 #[command(after_help = EXAMPLES)]
 pub struct Args {
     #[command(flatten)]
-    pub rows: super::Rows,
+    pub rows: super::RowFlags,
 
     /// Write every problem to this CSV file (row, column, header, field, severity, message,
     /// value).

@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
+use crate::backup;
 use crate::cmd::{Global, Output};
 use crate::error::Exit;
-use crate::export::manifest;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -29,8 +29,8 @@ pub struct Args {
 pub fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     let manifest = args
         .manifest
-        .unwrap_or_else(|| manifest::path_for(&args.file));
-    let verdict = manifest::verify(&args.file, &manifest)?;
+        .unwrap_or_else(|| backup::manifest_path(&args.file));
+    let verdict = backup::verify(&args.file, &manifest)?;
     match global.output {
         // Only what is wrong, as errors.
         _ if global.quiet => {

@@ -321,7 +321,7 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for RawFields<'a> {
                 mut map: M,
             ) -> Result<Self::Value, M::Error> {
                 let mut fields = Vec::with_capacity(24);
-                while let Some(key) = map.next_key::<Key<'de>>()? {
+                while let Some(key) = map.next_key::<KeyText<'de>>()? {
                     fields.push((key.0, map.next_value()?));
                 }
                 Ok(RawFields(fields))
@@ -332,7 +332,7 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for RawFields<'a> {
 }
 
 #[derive(serde::Deserialize)]
-struct Key<'a>(#[serde(borrow)] Cow<'a, str>);
+struct KeyText<'a>(#[serde(borrow)] Cow<'a, str>);
 
 #[cfg(test)]
 mod tests {

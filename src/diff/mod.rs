@@ -18,7 +18,7 @@ use crate::compare;
 use crate::error::Exit;
 use crate::lookup::Keys;
 use crate::side::{pairs, By, Pair, Side};
-use report::Report;
+use report::ReportFile;
 
 /// What a diff is asked for.
 #[derive(Debug, Clone)]
@@ -82,7 +82,7 @@ pub fn compare(old: &Side, new: &Side, options: &Options) -> anyhow::Result<Summ
         report: options.report.as_ref().map(|p| p.display().to_string()),
         ..Summary::default()
     };
-    let mut report = Report::create(options.report.as_deref())?;
+    let mut report = ReportFile::create(options.report.as_deref())?;
     let name = |record: &Record| Named::of(record, &options.keys);
     for pair in pairs(old, new, options.by) {
         let (kind, record, changes) = match pair {

@@ -9,16 +9,16 @@ use super::Named;
 use crate::compare::Change;
 use crate::output::CsvOutput;
 
-pub struct Report(Option<CsvOutput>);
+pub struct ReportFile(Option<CsvOutput>);
 
-impl Report {
-    pub fn create(path: Option<&Path>) -> anyhow::Result<Report> {
+impl ReportFile {
+    pub fn create(path: Option<&Path>) -> anyhow::Result<ReportFile> {
         let Some(path) = path else {
-            return Ok(Report(None));
+            return Ok(ReportFile(None));
         };
         let mut out = CsvOutput::create(path)?;
         out.write_record(["id", "key", "kind", "field", "old", "new"])?;
-        Ok(Report(Some(out)))
+        Ok(ReportFile(Some(out)))
     }
 
     /// One line for an added or removed record, one per field for a changed one.

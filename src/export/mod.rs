@@ -1,28 +1,24 @@
 //! `custbulk export`: every customer into a file a person can open and custbulk can import
 //! back, as a backup that is provably complete and never half-written.
 //!
-//! The flow: [`pager`] fetches pages in order (concurrently when the total is known) and sends
-//! each page's new records over a bounded channel to one writer thread. JSON and NDJSON are
-//! written directly. CSV and XLSX need their columns before the first row, and a key may first
+//! The flow: the list walk ([`crate::api::list`]) fetches pages in order (concurrently when
+//! the total is known) and sends each page's new records over a bounded channel to one writer
+//! thread. JSON and NDJSON are written directly. CSV and XLSX need their columns before the first row, and a key may first
 //! appear on the last page, so their records are spooled as NDJSON beside the target while the
 //! key set is gathered, then written as a table in a second pass: memory stays flat either way.
 //! Everything is written to hidden temporary files beside the target; only a complete export is
-//! renamed onto the final name, with its manifest ([`manifest`]).
+//! renamed onto the final name, with its manifest ([`crate::backup`]).
 
-pub mod manifest;
-pub mod pager;
-mod progress;
 mod run;
 pub mod write;
 
 use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
-use serde::{Deserialize, Serialize};
 
 use crate::error::usage;
 
-pub use progress::Progress;
+pub use crate::backup::Format;
 pub use run::{export, Job, Summary};
 
 /// What an export is asked for: the command line, checked into plain values.
@@ -43,48 +39,6 @@ pub struct Options {
     pub max_pages: u64,
     /// Keep a backup that ends short of the server's own total, marked incomplete.
     pub allow_incomplete: bool,
-}
-
-/// The export formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    /// UTF-8 CSV with a header row.
-    Csv,
-    /// An Excel workbook.
-    Xlsx,
-    /// One JSON array of records as the API returned them.
-    Json,
-    /// One JSON record per line, as the API returned it.
-    Ndjson,
-}
-
-impl Format {
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Csv => "CSV",
-            Format::Xlsx => "XLSX",
-            Format::Json => "JSON",
-            Format::Ndjson => "NDJSON",
-        }
-    }
-
-    /// The format a file name's extension stands for.
-    pub fn from_path(path: &Path) -> Option<Format> {
-        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-        Some(match ext.as_str() {
-            "csv" => Format::Csv,
-            "xlsx" => Format::Xlsx,
-            "json" => Format::Json,
-            "ndjson" | "jsonl" => Format::Ndjson,
-            _ => return None,
-        })
-    }
-
-    /// CSV and XLSX: a header row, so the columns must be known first.
-    pub fn is_table(self) -> bool {
-        matches!(self, Format::Csv | Format::Xlsx)
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,4 +1,4 @@
-//! Running an export: options checked into a [`Job`] before any request, the pager and the
+//! Running an export: options checked into a [`Job`] before any request, the list walk and the
 //! writer thread wired together, the table pass for CSV and XLSX, the atomic commit, and the
 //! summary.
 
@@ -11,15 +11,16 @@ use anyhow::{anyhow, Context};
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 
-use super::manifest::{self, Manifest};
-use super::pager::{self, Batch, PagingError, Report};
 use super::write::{
-    directory_of, sync_directory, Columns, CsvWriter, JsonWriter, KeyCollector, NdjsonWriter,
-    RecordWriter, TempFile, Written, XlsxWriter,
+    directory_of, Columns, CsvWriter, JsonWriter, KeyCollector, NdjsonWriter, RecordWriter,
+    TempFile, Written, XlsxWriter,
 };
-use super::{field_list, format_of, Format, Options, Progress};
+use super::{field_list, format_of, Format, Options};
+use crate::api::list::{self, Batch, ListPlan, PageReport, PagingError};
 use crate::api::{Client, ListQuery, Record, Traffic};
+use crate::backup::{self, Manifest};
 use crate::error::usage;
+use crate::progress::Progress;
 
 /// An export, checked and planned.
 #[derive(Debug, Clone)]
@@ -30,8 +31,8 @@ pub struct Job {
     pub bom: bool,
     /// The `--fields` list, split.
     pub fields: Option<Vec<String>>,
-    pub paging: pager::Plan,
-    pub query: manifest::Query,
+    pub paging: ListPlan,
+    pub query: backup::Query,
     /// Keep a backup that ends short of the server's total (see [`short_of_total`]).
     pub allow_incomplete: bool,
 }
@@ -76,18 +77,18 @@ impl Job {
         };
         Ok(Job {
             file: args.file.clone(),
-            manifest: manifest::path_for(&args.file),
+            manifest: backup::manifest_path(&args.file),
             format,
             bom: args.bom,
             fields: args.fields.as_deref().map(field_list),
-            paging: pager::Plan {
+            paging: ListPlan {
                 query,
                 concurrency: args.concurrency,
                 max_records: args.max,
                 max_pages: args.max_pages,
                 collect_keys: format.is_table(),
             },
-            query: manifest::Query {
+            query: backup::Query {
                 base_url: base_url.to_string(),
                 sort_by: sort_by.unwrap_or_default(),
                 order: args.order.as_str().to_string(),
@@ -104,7 +105,7 @@ impl Job {
 
 /// How many records an export ends short of the server's own total (at the end, and within
 /// `--max`): `None` when it is whole, or the server tells no total.
-fn short_of_total(report: &Report, max: Option<u64>) -> Option<(u64, u64)> {
+fn short_of_total(report: &PageReport, max: Option<u64>) -> Option<(u64, u64)> {
     let total = report.server_total?;
     let expected = max.map_or(total, |m| m.min(total));
     (report.records < expected).then_some((report.records, expected))
@@ -160,18 +161,18 @@ pub async fn export(
         (None, _) => Sink::Ndjson(Box::new(NdjsonWriter::create(data.path())?)),
     };
 
-    // Pages wait in the pager's reorder buffer; the channel only smooths the hand-over.
+    // Pages wait in the walk's reorder buffer; the channel only smooths the hand-over.
     let (tx, rx) = mpsc::channel::<Batch>(2);
     let writer_cancel = cancel.clone();
     let writer = tokio::task::spawn_blocking(move || drain(rx, sink, &writer_cancel));
-    let paged = pager::fetch_all(client, &job.paging, tx, progress, cancel.clone()).await;
+    let paged = list::fetch_all(client, &job.paging, tx, progress, cancel.clone()).await;
     let fetch_secs = clock.elapsed().as_secs_f64();
     let drained = writer
         .await
         .map_err(|e| anyhow!("the file writer failed: {e}"))?;
     let (report, sink) = match (paged, drained) {
         (Ok(report), Ok(sink)) => (report, sink),
-        // The pager only stops for the writer when the writer failed: its error is the cause.
+        // The walk only stops for the writer when the writer failed: its error is the cause.
         (Ok(_) | Err(PagingError::WriterGone), Err(e)) => return Err(e),
         (Err(e), _) => return Err(e.into()),
     };
@@ -208,7 +209,7 @@ pub async fn export(
     drop(spool);
 
     let manifest = Manifest {
-        manifest_version: manifest::VERSION,
+        manifest_version: backup::VERSION,
         file: job
             .file
             .file_name()
@@ -241,7 +242,7 @@ pub async fn export(
     Ok(summary)
 }
 
-/// Writes batches until the pager is done (the channel closes), then hands the sink back so
+/// Writes batches until the walk is done (the channel closes), then hands the sink back so
 /// the caller decides whether the export completed.
 fn drain(
     mut rx: mpsc::Receiver<Batch>,
@@ -289,7 +290,9 @@ impl TableJob {
             )?),
             _ => Box::new(CsvWriter::create(&self.target, columns.clone(), self.bom)?),
         };
-        self.progress.writing(spooled.records, self.format.name());
+        self.progress.start(Some(spooled.records), "rows");
+        self.progress
+            .message(|| format!("writing {}", self.format.name()));
         let read_error = |e: std::io::Error| {
             anyhow::Error::new(e).context(format!("cannot read back {}", spool.display()))
         };
@@ -307,7 +310,7 @@ impl TableJob {
             table.write(&record)?;
             rows += 1;
             if rows.is_multiple_of(1024) {
-                self.progress.rows(1024);
+                self.progress.inc(1024);
                 if *self.cancel.borrow() {
                     anyhow::bail!("interrupted");
                 }
@@ -326,19 +329,13 @@ fn commit(
     manifest_path: &Path,
 ) -> anyhow::Result<()> {
     let manifest_tmp = TempFile::beside(manifest_path, "tmp");
-    let write = || -> std::io::Result<()> {
-        let mut out = File::create(manifest_tmp.path())?;
-        out.write_all(&manifest.to_json())?;
-        out.sync_all()
-    };
-    write().with_context(|| format!("cannot write {}", manifest_tmp.path().display()))?;
-    data.persist(file)?;
-    if let Err(e) = manifest_tmp.persist(manifest_path) {
+    manifest_tmp.write_synced(|out| out.write_all(&manifest.to_json()))?;
+    data.commit(file)?;
+    if let Err(e) = manifest_tmp.commit(manifest_path) {
         // A backup without its manifest cannot be proved whole: take it back.
         let _ = std::fs::remove_file(file);
         return Err(e);
     }
-    sync_directory(directory_of(file));
     Ok(())
 }
 
@@ -376,7 +373,7 @@ pub struct Summary {
 impl Summary {
     fn new(
         job: &Job,
-        report: &Report,
+        report: &PageReport,
         written: &Written,
         client: &Client,
         clock: Instant,

@@ -28,8 +28,8 @@ use crate::api::Client;
 use crate::apply::journal::{Claim, Resume};
 use crate::apply::summary::Files;
 use crate::apply::{
-    self, Applier, Column, Done, Finished, Job, Layout, Outcome, Report, Results, Session,
-    Settings, Summary, UpdateWith, Writes,
+    self, Applier, Column, Done, Finished, Job, Layout, Outcome, Results, RowSink, RunReport,
+    Session, Settings, Summary, UpdateWith, Writes,
 };
 use crate::lookup::duplicates::{self, OnDuplicate};
 use crate::lookup::{Finder, Needs};
@@ -171,7 +171,11 @@ impl Plan {
 }
 
 /// Runs a planned import: `client` is `None` for `--dry-run`.
-pub async fn run(plan: Plan, client: Option<&Client>, session: Session) -> anyhow::Result<Report> {
+pub async fn run(
+    plan: Plan,
+    client: Option<&Client>,
+    session: Session,
+) -> anyhow::Result<RunReport> {
     let started = Instant::now();
     let Plan {
         options,
@@ -317,7 +321,7 @@ fn results(options: &Options, paths: &Paths, source: &Source) -> anyhow::Result<
         Some(path) => {
             let mut annotated = Annotator::create(path, &source.headers, true)?;
             annotated.match_source(source.table());
-            Some(annotated)
+            Some(Box::new(annotated) as Box<dyn RowSink>)
         }
         None => None,
     };
@@ -340,6 +344,18 @@ fn results(options: &Options, paths: &Paths, source: &Source) -> anyhow::Result<
         columns: &columns,
     };
     Results::create(layout, annotated)
+}
+
+/// The annotated copy takes each finished row: its cells, problems and outcome.
+impl RowSink for Annotator {
+    fn row(&mut self, row: &Finished) -> anyhow::Result<()> {
+        let outcome = (row.done.outcome.as_str(), row.done.id.as_deref());
+        Annotator::row(self, row.row, &row.cells, &row.problems, Some(outcome))
+    }
+
+    fn finish(self: Box<Self>) -> anyhow::Result<()> {
+        Annotator::finish(*self)
+    }
 }
 
 /// A row as a job of the run: invalid rows and `--dry-run` rows end without a request.

@@ -59,12 +59,21 @@ fn push_folded(c: char, out: &mut String) {
         'ß' | 'ẞ' => return out.push_str("ss"),
         '\u{2018}' | '\u{2019}' | '\u{02BC}' | '\u{2032}' => return out.push('\''),
         '\u{2010}'..='\u{2015}' | '\u{2212}' => return out.push('-'),
-        '\u{0640}' => return, // Arabic tatweel: a stretch, not a letter
         _ => {}
+    }
+    unmarked_lowercase(c, |l| out.push(l));
+}
+
+/// The core of every fold, this one and a header's ([`crate::mapping::normalize`]): `c`
+/// lower-cased without its accents or other combining marks (`É` → `e`, Arabic harakat), the
+/// Arabic tatweel (a stretch, not a letter) dropped.
+pub fn unmarked_lowercase(c: char, mut emit: impl FnMut(char)) {
+    if c == '\u{0640}' {
+        return;
     }
     decompose_canonical(c, |d| {
         if !is_combining_mark(d) {
-            out.extend(d.to_lowercase());
+            d.to_lowercase().for_each(&mut emit);
         }
     });
 }

@@ -11,7 +11,7 @@
 //! about 150 MB; the benchmark in `benches/matching.rs` measures it.
 
 use std::fs::{File, OpenOptions};
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+use std::hash::BuildHasher;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
@@ -22,6 +22,7 @@ use super::duplicates::{Likeness, Probe, Why};
 use super::key::Keys;
 use super::Found;
 use crate::api::{record_id, Record};
+use crate::hash::BuildPrehashed;
 use crate::output::TempFile;
 
 /// The end of a chain.
@@ -67,7 +68,7 @@ impl Needs {
 /// Customers by one key or probe: hash → newest record, record → next with the same hash.
 #[derive(Default)]
 struct Table {
-    heads: HashMap<u32, u32, BuildHasherDefault<Mix>>,
+    heads: HashMap<u32, u32, BuildPrehashed>,
     next: Vec<u32>,
 }
 
@@ -88,27 +89,6 @@ impl Table {
             Some(self.next[r as usize]).filter(|&n| n != NONE)
         })
         .take(CHAIN_READS)
-    }
-}
-
-/// Spreads a 32-bit hash over the 64 bits hashbrown reads (it takes its control bits from the
-/// top ones).
-#[derive(Default)]
-struct Mix(u64);
-
-impl Hasher for Mix {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.0 = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 

@@ -7,8 +7,8 @@
 //! can find as typed (the id, a SIRET, a postcode, a number); every other run reads the list
 //! once, so that `Epicerie Zoe` finds `SARL Épicerie Zoé` whatever the server's search does.
 //!
-//! An index that misses customers turns an upsert into duplicates, so the list is walked by
-//! export's pager ([`crate::export::pager`]), with its end-of-list rules and its checks for a
+//! An index that misses customers turns an upsert into duplicates, so the list is read by
+//! the list walk ([`crate::api::list`]), with its end-of-list rules and its checks for a
 //! server that ignores or repeats pages, and an index that holds fewer customers than the
 //! server says it has is refused before any row is sent.
 
@@ -22,8 +22,8 @@ use std::path::Path;
 
 use tokio::sync::{mpsc, watch};
 
+use crate::api::list::{self, Batch, PagingError};
 use crate::api::{ApiError, Client, ListQuery, Record};
-use crate::export::pager::{self, Batch, PagingError};
 use duplicates::Likeness;
 pub use index::{Index, Needs};
 pub use key::{Key, Keys, Picked};
@@ -130,7 +130,7 @@ impl Finder {
 /// beside `beside`. Fails (exit 3) when the list cannot be proved complete: the server ignores
 /// or repeats pages, or it gave fewer customers than it says it has.
 pub async fn read_list(client: &Client, needs: &Needs, beside: &Path) -> anyhow::Result<Index> {
-    let plan = pager::Plan {
+    let plan = list::ListPlan {
         query: ListQuery {
             limit: Some(INDEX_PAGE),
             sort_by: Some("createdAt".into()),
@@ -146,9 +146,8 @@ pub async fn read_list(client: &Client, needs: &Needs, beside: &Path) -> anyhow:
     let (tx, rx) = mpsc::channel::<Batch>(2);
     // Never cancelled: the import has not started when the index is built.
     let (_cancel, cancel) = watch::channel(false);
-    let progress = crate::export::Progress::hidden();
     let (paged, index) = tokio::join!(
-        pager::fetch_all(client, &plan, tx, &progress, cancel),
+        list::fetch_all(client, &plan, tx, &(), cancel),
         fill(rx, index)
     );
     let report = paged.map_err(incomplete)?;
@@ -169,7 +168,7 @@ fn local(err: anyhow::Error) -> ApiError {
     ApiError::Local(format!("{err:#}"))
 }
 
-/// Indexes the records the pager hands over, each once, until it is done.
+/// Indexes the records the walk hands over, each once, until it is done.
 async fn fill(mut rx: mpsc::Receiver<Batch>, mut index: Index) -> anyhow::Result<Index> {
     let mut scratch = Likeness::default();
     while let Some(batch) = rx.recv().await {
@@ -181,7 +180,7 @@ async fn fill(mut rx: mpsc::Receiver<Batch>, mut index: Index) -> anyhow::Result
     Ok(index)
 }
 
-/// Why the list could not be walked, in an import's words (the pager speaks of an export).
+/// Why the list could not be walked, in an import's words (the walk speaks of an export).
 fn incomplete(err: PagingError) -> anyhow::Error {
     let why = match err {
         PagingError::PageIgnored => "the server ignores `page`: page 2 returned exactly the \

@@ -15,9 +15,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::OnceLock;
 
-use unicode_normalization::char::is_combining_mark;
-use unicode_normalization::UnicodeNormalization;
-
+use crate::lookup::fold::unmarked_lowercase;
 use crate::schema::{self, Field, FIELDS};
 
 pub use crate::read::column_letter;
@@ -500,16 +498,13 @@ fn contact_target(norm: &str) -> Option<Target> {
 
 /// Normalises a header for matching: lower case, accents and Arabic vowel marks removed, only
 /// letters and digits kept, and a `N°`/`Nº` (number) prefix dropped, so that `N° SIRET`,
-/// `n_siret` and `Siret` agree. Writes into `out` to spare an allocation.
+/// `n_siret` and `Siret` agree. Its letters are those of the match keys' fold
+/// ([`crate::lookup::fold::unmarked_lowercase`]). Writes into `out` to spare an allocation.
 pub fn normalize(header: &str, out: &mut String) {
     out.clear();
     let mut word_start = 0;
     let mut in_word = false;
-    for c in header.nfd() {
-        if is_combining_mark(c) || c == '\u{0640}' {
-            // accents, Arabic harakat, tatweel
-            continue;
-        }
+    for c in header.chars() {
         if c == '°' || c == 'º' {
             if in_word && &out[word_start..] == "n" {
                 out.truncate(word_start);
@@ -517,17 +512,17 @@ pub fn normalize(header: &str, out: &mut String) {
             in_word = false;
             continue;
         }
-        if c.is_alphanumeric() {
-            if !in_word {
-                word_start = out.len();
-                in_word = true;
-            }
-            for l in c.to_lowercase() {
+        unmarked_lowercase(c, |l| {
+            if l.is_alphanumeric() {
+                if !in_word {
+                    word_start = out.len();
+                    in_word = true;
+                }
                 out.push(l);
+            } else {
+                in_word = false;
             }
-        } else {
-            in_word = false;
-        }
+        });
     }
 }
 

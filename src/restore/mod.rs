@@ -23,11 +23,11 @@ use crate::apply::journal::{Claim, Line};
 use crate::apply::summary::Files;
 use crate::apply::writes::sendable;
 use crate::apply::{
-    self, Applier, Change, Column, Done, Finished, Layout, Outcome, Report, Results, Session,
+    self, Applier, Change, Column, Done, Finished, Layout, Outcome, Results, RunReport, Session,
     Settings, Step, Summary, UpdateWith, Writes,
 };
+use crate::backup;
 use crate::compare;
-use crate::export::manifest;
 use crate::lookup::{self, Keys};
 use crate::output::beside;
 use crate::side::{self, Live, Pair, Side};
@@ -127,7 +127,7 @@ impl Plan {
 /// A backup is restored only if it is the file that was written: checked against its manifest
 /// when there is one (a mismatch refuses, unless `--force`), and said when there is none.
 fn trust(options: &Options) -> anyhow::Result<()> {
-    let path = manifest::path_for(&options.backup);
+    let path = backup::manifest_path(&options.backup);
     if !path.exists() {
         crate::warn!(
             "{} has no manifest ({}), so it cannot be checked for damage; restoring it as it is.",
@@ -136,7 +136,7 @@ fn trust(options: &Options) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    let verdict = manifest::verify(&options.backup, &path)?;
+    let verdict = backup::verify(&options.backup, &path)?;
     if verdict.ok {
         return Ok(());
     }
@@ -187,7 +187,7 @@ impl Matched {
 pub async fn match_live(
     mut plan: Plan,
     client: &Client,
-    progress: &crate::export::Progress,
+    progress: &crate::progress::Progress,
 ) -> anyhow::Result<Matched> {
     let (_cancel_tx, cancel) = tokio::sync::watch::channel(false);
     let live = Live {
@@ -205,7 +205,7 @@ pub async fn match_live(
 }
 
 /// Runs a matched restore.
-pub async fn run(matched: Matched, client: &Client, session: Session) -> anyhow::Result<Report> {
+pub async fn run(matched: Matched, client: &Client, session: Session) -> anyhow::Result<RunReport> {
     let started = Instant::now();
     let Matched { plan, live, paired } = matched;
     let Plan {

@@ -18,8 +18,7 @@ mod store;
 mod timeline;
 mod variants;
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -267,33 +266,16 @@ fn load(path: &Path, mut store: Store) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-/// Writes every record, oldest first, to a temporary file beside `path`, then renames it over
-/// `path`, so an interrupted save never leaves half a file.
+/// Writes every record, oldest first, in place ([`crate::output::write_whole`]), so an
+/// interrupted save never leaves half a file.
 fn save(path: &Path, store: &Store) -> anyhow::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "data".into());
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let write = || -> anyhow::Result<()> {
-        let mut out = BufWriter::new(File::create(&tmp)?);
+    crate::output::write_whole(path, |out| {
         out.write_all(b"[")?;
         for (i, record) in store.iter().enumerate() {
             out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
             out.write_all(&record.json)?;
         }
-        out.write_all(b"\n]\n")?;
-        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        Ok(())
-    };
-    write()
-        .inspect_err(|_| {
-            let _ = std::fs::remove_file(&tmp);
-        })
-        .with_context(|| format!("cannot save the sandbox data to {}", path.display()))
+        out.write_all(b"\n]\n")
+    })
+    .with_context(|| format!("cannot save the sandbox data to {}", path.display()))
 }

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Map, Value};
 
 use super::scan;
-use super::store::{Record, Store, CREATED_AT, UPDATED_AT};
+use super::store::{Store, Stored, CREATED_AT, UPDATED_AT};
 use super::ListShape;
 
 pub(crate) const DEFAULT_LIMIT: usize = 10;
@@ -125,11 +125,11 @@ impl ListQuery {
 /// One page of results.
 pub(crate) struct Page {
     pub total: usize,
-    pub items: Vec<Arc<Record>>,
+    pub items: Vec<Arc<Stored>>,
 }
 
 /// A full ordered result: store generation, query signature, records.
-type Entry = (u64, String, Arc<Vec<Arc<Record>>>);
+type Entry = (u64, String, Arc<Vec<Arc<Stored>>>);
 
 /// The few most recent full results of filtered or sorted lists.
 #[derive(Default)]
@@ -157,7 +157,7 @@ pub(crate) fn select(store: &Store, query: &ListQuery, cache: &Cache) -> Page {
 }
 
 /// A page straight off the creation-ordered timeline.
-fn walk(store: &Store, offset: usize, limit: usize, desc: bool) -> Vec<Arc<Record>> {
+fn walk(store: &Store, offset: usize, limit: usize, desc: bool) -> Vec<Arc<Stored>> {
     let len = store.len();
     if offset >= len {
         return Vec::new();
@@ -173,7 +173,7 @@ fn walk(store: &Store, offset: usize, limit: usize, desc: bool) -> Vec<Arc<Recor
 }
 
 /// The full filtered and ordered result, from the cache when the store has not changed.
-fn ordered(store: &Store, query: &ListQuery, cache: &Cache) -> Arc<Vec<Arc<Record>>> {
+fn ordered(store: &Store, query: &ListQuery, cache: &Cache) -> Arc<Vec<Arc<Stored>>> {
     let signature = query.signature();
     let generation = store.generation();
     {
@@ -205,7 +205,7 @@ fn ordered(store: &Store, query: &ListQuery, cache: &Cache) -> Arc<Vec<Arc<Recor
     } else {
         &[id_key, CREATED_AT, UPDATED_AT, "name"]
     };
-    let mut keyed: Vec<(SortKey, Arc<Record>)> = Vec::new();
+    let mut keyed: Vec<(SortKey, Arc<Stored>)> = Vec::new();
     for record in store.iter() {
         let picked = if names.is_empty() {
             Vec::new()
@@ -237,7 +237,7 @@ fn ordered(store: &Store, query: &ListQuery, cache: &Cache) -> Arc<Vec<Arc<Recor
         // Stable, so ties keep creation order and the order is total.
         keyed.sort_by(|a, b| a.0.cmp(&b.0));
     }
-    let mut all: Vec<Arc<Record>> = keyed.into_iter().map(|(_, r)| r).collect();
+    let mut all: Vec<Arc<Stored>> = keyed.into_iter().map(|(_, r)| r).collect();
     if query.desc {
         all.reverse();
     }
@@ -381,7 +381,7 @@ pub(crate) fn render(page: &Page, query: &ListQuery, shape: ListShape, id_key: &
 }
 
 /// Serialises a record, or only the id and the requested fields of it.
-fn write_record(out: &mut Vec<u8>, record: &Record, fields: Option<&[String]>, id_key: &str) {
+fn write_record(out: &mut Vec<u8>, record: &Stored, fields: Option<&[String]>, id_key: &str) {
     let Some(fields) = fields else {
         out.extend_from_slice(&record.json);
         return;

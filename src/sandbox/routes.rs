@@ -13,7 +13,7 @@ use axum::{middleware, Router};
 use serde_json::{json, Map, Value};
 
 use super::query::{self, ListQuery};
-use super::store::{Record, RESERVED};
+use super::store::{Stored, RESERVED};
 use super::variants::PutMode;
 use super::{faults, Shared};
 use crate::schema::{self, Kind};
@@ -45,7 +45,7 @@ pub(crate) fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
 }
 
 /// One record, from its bytes serialised at write time.
-pub(crate) fn record_response(status: StatusCode, record: &Record) -> Response {
+pub(crate) fn record_response(status: StatusCode, record: &Stored) -> Response {
     Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, "application/json")

@@ -29,7 +29,7 @@ pub(crate) const UPDATED_AT: &str = "updatedAt";
 
 /// One stored customer.
 #[derive(Debug)]
-pub(crate) struct Record {
+pub(crate) struct Stored {
     /// The id as a string (the lookup key).
     pub id: String,
     pub key: Key,
@@ -37,13 +37,13 @@ pub(crate) struct Record {
     pub json: Bytes,
 }
 
-impl Record {
-    fn new(id: String, key: Key, doc: &Map<String, Value>) -> Record {
+impl Stored {
+    fn new(id: String, key: Key, doc: &Map<String, Value>) -> Stored {
         // A Map of JSON values always serialises.
         let mut json = serde_json::to_vec(doc).unwrap_or_default();
         // Bytes keeps a Vec's spare capacity; a million records would carry it all.
         json.shrink_to_fit();
-        Record {
+        Stored {
             id,
             key,
             json: Bytes::from(json),
@@ -60,15 +60,15 @@ impl Record {
 
 /// A record before and after a write, so a server may answer either.
 pub(crate) struct Change {
-    pub old: Arc<Record>,
-    pub new: Arc<Record>,
+    pub old: Arc<Stored>,
+    pub new: Arc<Stored>,
 }
 
 #[derive(Debug)]
 pub(crate) struct Store {
     id_key: &'static str,
     records: Timeline,
-    ids: HashMap<String, Arc<Record>>,
+    ids: HashMap<String, Arc<Stored>>,
     seq: u64,
     /// The largest id issued or loaded, as a number, so new ids keep increasing.
     last_id: u128,
@@ -111,29 +111,29 @@ impl Store {
         self.id_key
     }
 
-    pub fn get(&self, id: &str) -> Option<&Arc<Record>> {
+    pub fn get(&self, id: &str) -> Option<&Arc<Stored>> {
         self.ids.get(id)
     }
 
     /// Every record, oldest first.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Arc<Record>> {
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Arc<Stored>> {
         self.records.iter()
     }
 
     /// Up to `count` records from position `start` in creation order, oldest first.
-    pub fn range(&self, start: usize, count: usize) -> Vec<Arc<Record>> {
+    pub fn range(&self, start: usize, count: usize) -> Vec<Arc<Stored>> {
         self.records.range(start, count)
     }
 
     /// Creates a record from a checked body (reserved keys already removed).
-    pub fn create(&mut self, body: Map<String, Value>) -> Arc<Record> {
+    pub fn create(&mut self, body: Map<String, Value>) -> Arc<Stored> {
         let now = now_ms();
         let id = self.next_id(now);
         let stamp = Value::String(iso_ms(now));
         let key = self.next_key(now);
         let doc = self.assemble(&id, body, stamp.clone(), stamp);
         self.writes += 1;
-        self.put(Record::new(id, key, &doc))
+        self.put(Stored::new(id, key, &doc))
     }
 
     /// Replaces the body of a record, keeping its id and createdAt. Returns the record before
@@ -143,7 +143,7 @@ impl Store {
         let created = old.doc().shift_remove(CREATED_AT).unwrap_or(Value::Null);
         let doc = self.assemble(&old.id, body, created, Value::String(iso_ms(now_ms())));
         self.writes += 1;
-        let new = self.put(Record::new(old.id.clone(), old.key, &doc));
+        let new = self.put(Stored::new(old.id.clone(), old.key, &doc));
         Some(Change { old, new })
     }
 
@@ -157,7 +157,7 @@ impl Store {
         merged.extend(body);
         let doc = self.assemble(&old.id, merged, created, Value::String(iso_ms(now_ms())));
         self.writes += 1;
-        let new = self.put(Record::new(old.id.clone(), old.key, &doc));
+        let new = self.put(Stored::new(old.id.clone(), old.key, &doc));
         Some(Change { old, new })
     }
 
@@ -206,10 +206,10 @@ impl Store {
         }
         let key = self.next_key(created_ms);
         let doc = self.assemble(&id, doc, created, updated);
-        self.put(Record::new(id, key, &doc));
+        self.put(Stored::new(id, key, &doc));
     }
 
-    fn put(&mut self, record: Record) -> Arc<Record> {
+    fn put(&mut self, record: Stored) -> Arc<Stored> {
         let record = Arc::new(record);
         self.ids.insert(record.id.clone(), record.clone());
         self.records.upsert(record.clone());

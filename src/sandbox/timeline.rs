@@ -9,13 +9,13 @@
 
 use std::sync::Arc;
 
-use super::store::{Key, Record};
+use super::store::{Key, Stored};
 
 const BLOCK: usize = 512;
 
 #[derive(Debug, Default)]
 pub(crate) struct Timeline {
-    blocks: Vec<Vec<Arc<Record>>>,
+    blocks: Vec<Vec<Arc<Stored>>>,
     len: usize,
 }
 
@@ -33,7 +33,7 @@ impl Timeline {
     }
 
     /// Inserts a record, or replaces the one with the same key.
-    pub fn upsert(&mut self, record: Arc<Record>) {
+    pub fn upsert(&mut self, record: Arc<Stored>) {
         if self.blocks.is_empty() {
             self.blocks.push(Vec::with_capacity(2 * BLOCK));
         }
@@ -70,12 +70,12 @@ impl Timeline {
     }
 
     /// Every record, oldest first.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Arc<Record>> {
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Arc<Stored>> {
         self.blocks.iter().flatten()
     }
 
     /// Up to `count` records from ascending position `start`, oldest first.
-    pub fn range(&self, start: usize, count: usize) -> Vec<Arc<Record>> {
+    pub fn range(&self, start: usize, count: usize) -> Vec<Arc<Stored>> {
         let mut out = Vec::with_capacity(count.min(self.len.saturating_sub(start)));
         let mut skip = start;
         for block in &self.blocks {
@@ -98,15 +98,15 @@ impl Timeline {
 mod tests {
     use super::*;
 
-    fn rec(ms: i64, seq: u64) -> Arc<Record> {
-        Arc::new(Record {
+    fn rec(ms: i64, seq: u64) -> Arc<Stored> {
+        Arc::new(Stored {
             id: format!("{seq}"),
             key: (ms, seq),
             json: Default::default(),
         })
     }
 
-    fn seqs(records: &[Arc<Record>]) -> Vec<u64> {
+    fn seqs(records: &[Arc<Stored>]) -> Vec<u64> {
         records.iter().map(|r| r.key.1).collect()
     }
 
@@ -128,7 +128,7 @@ mod tests {
         sorted.sort();
         assert_eq!(all, sorted);
         assert_eq!(t.len(), all.len());
-        let owned: Vec<Arc<Record>> = t.iter().cloned().collect();
+        let owned: Vec<Arc<Stored>> = t.iter().cloned().collect();
         for (start, count) in [
             (0, 10),
             (1234, 1000),
@@ -154,7 +154,7 @@ mod tests {
             t.upsert(rec(seq as i64, seq));
         }
         for seq in [0u64, 1234] {
-            let replacement = Arc::new(Record {
+            let replacement = Arc::new(Stored {
                 id: format!("replaced {seq}"),
                 key: (seq as i64, seq),
                 json: Default::default(),

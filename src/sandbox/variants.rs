@@ -17,7 +17,7 @@ use serde_json::{json, Map, Value};
 
 use super::query::ListQuery;
 use super::routes::{json_bytes, json_value, record_response};
-use super::store::Record;
+use super::store::Stored;
 
 /// What a successful POST answers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -248,7 +248,7 @@ impl Variants {
     }
 
     /// The answer to a POST that stored `record`.
-    pub(crate) fn created(&self, record: &Record, id_key: &str) -> Response {
+    pub(crate) fn created(&self, record: &Stored, id_key: &str) -> Response {
         let status = match self.post_status {
             PostStatus::Created => StatusCode::CREATED,
             PostStatus::Ok => StatusCode::OK,
@@ -268,7 +268,7 @@ impl Variants {
     }
 
     /// The answer to a PATCH or PUT that turned `old` into `new`.
-    pub(crate) fn updated(&self, old: &Record, new: &Record) -> Response {
+    pub(crate) fn updated(&self, old: &Stored, new: &Stored) -> Response {
         match self.patch_answer {
             UpdateAnswer::New => record_response(StatusCode::OK, new),
             UpdateAnswer::Old => record_response(StatusCode::OK, old),

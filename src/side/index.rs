@@ -5,11 +5,11 @@
 
 /// See the module doc.
 #[derive(Debug, Default)]
-pub struct Index {
+pub struct SortedIndex {
     slots: Vec<u64>,
 }
 
-impl Index {
+impl SortedIndex {
     pub fn push(&mut self, hash: u64, position: u32) {
         self.slots.push((hash & !0xffff_ffff) | u64::from(position));
     }
@@ -79,7 +79,7 @@ mod tests {
             0x1,
             0xaaaa_0000_0000_0001,
         ];
-        let mut index = Index::default();
+        let mut index = SortedIndex::default();
         for (i, h) in hashes.iter().enumerate() {
             index.push(*h, i as u32);
         }

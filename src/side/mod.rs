@@ -23,7 +23,7 @@ use crate::api::Record;
 use crate::compare::Identity;
 use crate::lookup::Keys;
 use crate::output::TempFile;
-use index::Index;
+use index::SortedIndex;
 
 pub use pair::{pairs, By, Pair, Pairs};
 pub use read::{from_file, from_live, Live};
@@ -57,8 +57,8 @@ pub struct Side {
     /// What the side is, for messages: a file name, or `live`.
     pub name: String,
     pub entries: Vec<Entry>,
-    by_id: Index,
-    by_key: Index,
+    by_id: SortedIndex,
+    by_key: SortedIndex,
     /// Records whose id an earlier record of this side already had (the first one counts).
     pub duplicate_ids: u64,
     /// Records without an id.
@@ -146,8 +146,8 @@ pub struct Builder {
     name: String,
     keys: Option<Keys>,
     entries: Vec<Entry>,
-    by_id: Index,
-    by_key: Index,
+    by_id: SortedIndex,
+    by_key: SortedIndex,
     indexed: bool,
     duplicate_ids: u64,
     without_id: u64,
@@ -203,8 +203,8 @@ impl Builder {
             name: name.to_string(),
             keys: keys.cloned(),
             entries: Vec::new(),
-            by_id: Index::default(),
-            by_key: Index::default(),
+            by_id: SortedIndex::default(),
+            by_key: SortedIndex::default(),
             indexed,
             duplicate_ids: 0,
             without_id: 0,

@@ -1,4 +1,5 @@
-//! Reading a side: a backup file in any export format, or the account through export's pager.
+//! Reading a side: a backup file in any export format, or the account through the list walk
+//! ([`crate::api::list`]).
 //!
 //! JSON and NDJSON backups keep each record as the API returned it, so their records are split
 //! without parsing and taken as written (their identity computed from the text), and left in
@@ -12,12 +13,11 @@ use anyhow::Context;
 use tokio::sync::{mpsc, watch};
 
 use super::{Builder, Side};
+use crate::api::list::{self, Batch};
 use crate::api::{Client, ListQuery, Record};
-use crate::export::pager::{self, Batch};
-use crate::export::Progress;
 use crate::lookup::Keys;
 use crate::pipeline::{Input, Pipeline};
-use crate::read::records::{Record as Split, Records};
+use crate::read::records::{Records, Split};
 use crate::validate::{Checked, Mode, ValidateOptions};
 
 /// Reads a backup file into a side; `keys` are what records may also be matched on,
@@ -91,7 +91,7 @@ pub struct Live<'a> {
     pub page_size: u64,
     /// Pages in flight, when the server tells the total.
     pub concurrency: usize,
-    pub progress: &'a Progress,
+    pub progress: &'a crate::progress::Progress,
     pub cancel: watch::Receiver<bool>,
 }
 
@@ -105,7 +105,7 @@ pub async fn from_live(
     indexed: bool,
 ) -> anyhow::Result<Side> {
     let mut side = Builder::new("live", beside, keys, indexed)?;
-    let plan = pager::Plan {
+    let plan = list::ListPlan {
         query: ListQuery {
             limit: Some(live.page_size),
             sort_by: Some("createdAt".into()),
@@ -118,7 +118,7 @@ pub async fn from_live(
         collect_keys: false,
     };
     let (tx, mut rx) = mpsc::channel::<Batch>(4);
-    let paging = pager::fetch_all(live.client, &plan, tx, live.progress, live.cancel);
+    let paging = list::fetch_all(live.client, &plan, tx, live.progress, live.cancel);
     let mut row = 0u32;
     let taking = async {
         while let Some(batch) = rx.recv().await {

@@ -2,7 +2,7 @@
 //! (`WORK/backups`, the only folder it lists, by names it made), each backup with its
 //! `verify` verdict; a diff of a backup with the account or with another backup, as a table of
 //! what was added, removed and changed, field by field; and a restore, its plan first. The
-//! engines are the commands': [`export::export`], [`manifest::verify`], [`diff::compare`],
+//! engines are the commands': [`export::export`], [`backup::verify`], [`diff::compare`],
 //! [`restore`].
 
 use std::path::PathBuf;
@@ -24,8 +24,9 @@ use super::run::{drive, progress, sse};
 use super::server::{Api, Shared};
 use super::view::{Ask, Failure, Page};
 use crate::apply::{Session, Stop};
+use crate::backup::{self, Format};
 use crate::events::{Reading, Tally};
-use crate::export::{self, manifest, Format, Order};
+use crate::export::{self, Order};
 use crate::lookup::Keys;
 use crate::progress::Progress;
 use crate::side::{self, By};
@@ -103,7 +104,7 @@ fn list(state: &Shared) -> Vec<Listed> {
     let mut names: Vec<String> = entries
         .filter_map(|e| e.ok())
         .filter(|e| e.path().is_file())
-        .filter(|e| manifest::path_for(&e.path()).is_file())
+        .filter(|e| backup::manifest_path(&e.path()).is_file())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     names.sort_by(|a, b| b.cmp(a));
@@ -111,7 +112,7 @@ fn list(state: &Shared) -> Vec<Listed> {
         .into_iter()
         .map(|name| {
             let path = folder(state).join(&name);
-            match manifest::verify(&path, &manifest::path_for(&path)) {
+            match backup::verify(&path, &backup::manifest_path(&path)) {
                 Ok(v) => Listed {
                     name,
                     records: v.expected_records,
@@ -332,7 +333,6 @@ pub async fn export(
     start(&state, "export", move |progress| async move {
         let client = api.client.renewed();
         let (_cancel, cancel) = tokio::sync::watch::channel(false);
-        let progress = export::Progress::new(progress);
         let summary = export::export(&client, &job, &progress, cancel).await;
         progress.finish();
         let summary = summary?;
@@ -392,7 +392,7 @@ pub async fn compare(
                 match (path, live) {
                     (Some(path), _) => side::from_file(&path, None, indexed),
                     (None, Some(api)) => {
-                        let progress = export::Progress::hidden();
+                        let progress = crate::progress::Progress::hidden();
                         let (_cancel, cancel) = tokio::sync::watch::channel(false);
                         let client = api.client.renewed();
                         let live = side::Live {
@@ -480,10 +480,10 @@ async fn restore_with(
     options: restore::Options,
     api: &Api,
     progress: Progress,
-) -> anyhow::Result<crate::apply::Report> {
+) -> anyhow::Result<crate::apply::RunReport> {
     let client = api.client.renewed();
     let plan = restore::Plan::new(options)?.with_writes(api.writes.clone());
-    let matched = restore::match_live(plan, &client, &export::Progress::hidden()).await?;
+    let matched = restore::match_live(plan, &client, &crate::progress::Progress::hidden()).await?;
     let session = Session {
         stop: Arc::new(Stop::new(client.throttle.gate.clone())),
         progress,

@@ -28,7 +28,7 @@ use super::sent::{quote, Sent};
 use super::server::{Api, Shared};
 use super::view::{Ask, Failure, Page};
 use crate::api::Client;
-use crate::apply::{Report, Session, Stop};
+use crate::apply::{RunReport, Session, Stop};
 use crate::events::{Reading, Tally};
 use crate::progress::Progress;
 use crate::{import, undo};
@@ -73,7 +73,7 @@ pub struct Ended {
 }
 
 impl Ended {
-    fn of(result: anyhow::Result<Report>) -> Ended {
+    fn of(result: anyhow::Result<RunReport>) -> Ended {
         match result {
             Ok(report) => {
                 let s = &report.summary;
@@ -142,7 +142,7 @@ where
 fn launch<F, Fut>(api: &Api, job: &Mutex<Job>, kind: Kind, sent: Sent, work: F) -> Response
 where
     F: FnOnce(Client, Session) -> Fut + Send + 'static,
-    Fut: Future<Output = anyhow::Result<Report>>,
+    Fut: Future<Output = anyhow::Result<RunReport>>,
 {
     let client = api.client.renewed();
     let tally = Arc::new(Tally::default());

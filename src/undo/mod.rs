@@ -21,8 +21,8 @@ use crate::apply::journal::{Claim, Line, Lock};
 use crate::apply::summary::Files;
 use crate::apply::writes;
 use crate::apply::{
-    self, Applier, Change, Column, Done, Finished, Job, Layout, Outcome, Report, Results, Session,
-    Settings, Step, Summary, UpdateWith, Writes,
+    self, Applier, Change, Column, Done, Finished, Job, Layout, Outcome, Results, RunReport,
+    Session, Settings, Step, Summary, UpdateWith, Writes,
 };
 use crate::compare;
 use crate::lookup::{Found, Keys};
@@ -151,7 +151,7 @@ impl Plan {
     }
 }
 
-pub async fn run(plan: Plan, client: &Client, session: Session) -> anyhow::Result<Report> {
+pub async fn run(plan: Plan, client: &Client, session: Session) -> anyhow::Result<RunReport> {
     let started = Instant::now();
     let (options, results) = (&plan.options, &plan.results);
     let (applier, resume) = match plan.claim {

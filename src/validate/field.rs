@@ -2,6 +2,8 @@
 //! field's type, and the rules of that field alone (SIRET, Arabic script, negative capital,
 //! contacts JSON), and its length. Checks across fields and rows live in `across`.
 
+use indicatif::HumanCount;
+
 use super::coerce::{self, IntError, SiretError};
 use super::made::Made;
 use super::record::{Slot, State};
@@ -71,8 +73,8 @@ fn counted_too_long(text: &str, max: usize, what: &str) -> Option<(String, Strin
     start.push('…');
     let message = format!(
         "{start:?} is {} characters long; {what} holds at most {}",
-        thousands(chars),
-        thousands(max)
+        HumanCount(chars as u64),
+        HumanCount(max as u64)
     );
     Some((start, message))
 }
@@ -338,19 +340,6 @@ fn coerce_contacts(text: &str, slot: &mut Slot, contacts: &mut ContactList) -> F
             "contacts must be a JSON array of objects such as [{{\"name\":\"Jeanne\",\"email\":\"j@example.fr\"}}]: {why}"
         )),
     }
-}
-
-/// `20000000` as `20,000,000`.
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(d);
-    }
-    out
 }
 
 fn parse_contacts(text: &str) -> Result<serde_json::Value, String> {

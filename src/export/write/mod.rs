@@ -19,7 +19,8 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use crate::api::Record;
-pub use crate::output::{directory_of, sync_directory, TempFile};
+use crate::backup::hex;
+pub use crate::output::{directory_of, TempFile};
 
 pub use self::csv::CsvWriter;
 pub use self::json::{JsonWriter, NdjsonWriter};
@@ -80,16 +81,6 @@ impl<W: Write> Write for Hashing<W> {
     }
 }
 
-/// Lower-case hex of a digest.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
-}
-
 /// The buffered, hashing file every writer writes through, on its way to disk as it grows.
 pub type Output = io::BufWriter<Hashing<WriteBack>>;
 
@@ -136,7 +127,7 @@ mod tests {
     }
 
     #[test]
-    fn a_temp_file_vanishes_unless_persisted() {
+    fn a_temp_file_vanishes_unless_committed() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("out.csv");
         let temp = TempFile::beside(&target, "tmp");
@@ -153,7 +144,7 @@ mod tests {
 
         let temp = TempFile::beside(&target, "tmp");
         std::fs::write(temp.path(), "y").unwrap();
-        temp.persist(&target).unwrap();
+        temp.commit(&target).unwrap();
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "y");
     }
 }

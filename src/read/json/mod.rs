@@ -18,7 +18,7 @@ pub(crate) mod records;
 use std::path::Path;
 
 use object::{Columns, Keys, Order};
-use records::{Record, Records, MAX_RECORD_BYTES};
+use records::{Records, Split, MAX_RECORD_BYTES};
 
 use super::threaded::{self, Emitter};
 use super::{Extent, Format, ReadError, ReadOptions, Row, RowIssue, Source};
@@ -58,7 +58,7 @@ fn collect_keys(path: &Path, format: Format) -> Result<Keys, ReadError> {
     let mut first = true;
     loop {
         let record = match records.next() {
-            Ok(Some((_, Record::Text))) => records.bytes(),
+            Ok(Some((_, Split::Text))) => records.bytes(),
             Ok(Some(_)) => continue,
             Ok(None) => break,
             Err(ReadError::Json { .. }) => break,
@@ -123,12 +123,12 @@ fn rows(
         };
         row.begin(number);
         match record {
-            Record::Blank => {}
-            Record::TooLong => row.issues.push(invalid(format!(
+            Split::Blank => {}
+            Split::TooLong => row.issues.push(invalid(format!(
                 "the {unit} is longer than {} MB; a customer record is a few hundred bytes",
                 MAX_RECORD_BYTES >> 20
             ))),
-            Record::Text => match object::fill(records.bytes(), keys, &mut order, &mut cols) {
+            Split::Text => match object::fill(records.bytes(), keys, &mut order, &mut cols) {
                 Ok(()) => {
                     for cell in &cols.bufs[..cols.filled] {
                         row.cells.push(cell);

@@ -24,7 +24,7 @@ const WINDOW: usize = 256 * 1024;
 
 /// What the next record is.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Record {
+pub(crate) enum Split {
     /// Its bytes are in [`Records::bytes`].
     Text,
     /// An NDJSON line with nothing but white space on it.
@@ -101,7 +101,7 @@ impl Records {
         self.extent.clone()
     }
 
-    /// The bytes of the record [`Records::next`] last returned as [`Record::Text`].
+    /// The bytes of the record [`Records::next`] last returned as [`Split::Text`].
     pub(crate) fn bytes(&self) -> &[u8] {
         &self.buf[self.record.clone()]
     }
@@ -122,7 +122,7 @@ impl Records {
 
     /// The next record and its row number; `None` at the end. A truncated or garbled array is
     /// an error naming the line, returned after every record before it.
-    pub(crate) fn next(&mut self) -> Result<Option<(u32, Record)>, ReadError> {
+    pub(crate) fn next(&mut self) -> Result<Option<(u32, Split)>, ReadError> {
         self.record = 0..0;
         let record = if self.lines {
             self.next_line()?
@@ -170,7 +170,7 @@ impl Records {
         self.start = self.end;
     }
 
-    fn next_line(&mut self) -> Result<Option<Record>, ReadError> {
+    fn next_line(&mut self) -> Result<Option<Split>, ReadError> {
         // Bytes of the line already searched for its end.
         let mut searched = 0;
         loop {
@@ -183,7 +183,7 @@ impl Records {
             if pending.len() > MAX_RECORD_BYTES {
                 self.number = self.number.saturating_add(1);
                 self.skip_line()?;
-                return Ok(Some(Record::TooLong));
+                return Ok(Some(Split::TooLong));
             }
             if self.fill()? == 0 {
                 return Ok((searched > 0).then(|| self.take_line(searched)));
@@ -192,15 +192,15 @@ impl Records {
     }
 
     /// The next `len` pending bytes are a line.
-    fn take_line(&mut self, len: usize) -> Record {
+    fn take_line(&mut self, len: usize) -> Split {
         self.number = self.number.saturating_add(1);
         self.record = self.start..self.start + len;
         self.start += len;
         if self.bytes().iter().all(u8::is_ascii_whitespace) {
             self.record = 0..0;
-            Record::Blank
+            Split::Blank
         } else {
-            Record::Text
+            Split::Text
         }
     }
 
@@ -218,7 +218,7 @@ impl Records {
         }
     }
 
-    fn next_element(&mut self) -> Result<Option<Record>, ReadError> {
+    fn next_element(&mut self) -> Result<Option<Split>, ReadError> {
         loop {
             match self.array {
                 Array::Done => return self.after_array(),
@@ -244,7 +244,7 @@ impl Records {
     }
 
     /// After the closing `]`: nothing but white space may follow.
-    fn after_array(&mut self) -> Result<Option<Record>, ReadError> {
+    fn after_array(&mut self) -> Result<Option<Split>, ReadError> {
         match self.skip_space()? {
             None => Ok(None),
             found => Err(self.unexpected(found, "the end of the file after the array's ]")),
@@ -252,7 +252,7 @@ impl Records {
     }
 
     /// Finds one element, up to the `,` or `]` that ends it (outside strings and brackets).
-    fn element(&mut self) -> Result<Record, ReadError> {
+    fn element(&mut self) -> Result<Split, ReadError> {
         self.number = self.number.saturating_add(1);
         self.element_line = self.line;
         let mut scan = Scan::default();
@@ -269,11 +269,11 @@ impl Records {
                     let text = self.start..self.start + len;
                     self.start += if closing { len } else { len + 1 };
                     if too_long || len > MAX_RECORD_BYTES {
-                        return Ok(Record::TooLong);
+                        return Ok(Split::TooLong);
                     }
                     let trimmed = self.buf[text.clone()].trim_ascii_end().len();
                     self.record = text.start..text.start + trimmed;
-                    return Ok(Record::Text);
+                    return Ok(Split::Text);
                 }
                 None => scanned = self.end - self.start,
             }
@@ -389,7 +389,7 @@ mod tests {
         let mut out = Vec::new();
         loop {
             match r.next() {
-                Ok(Some((n, Record::Text))) => {
+                Ok(Some((n, Split::Text))) => {
                     out.push((n, String::from_utf8(r.bytes().to_vec()).unwrap()))
                 }
                 Ok(Some((n, kind))) => out.push((n, format!("{kind:?}"))),
@@ -466,7 +466,7 @@ mod tests {
             let mut r = Records::open(&path, format).unwrap();
             let mut n = 0;
             while let Some((number, kind)) = r.next().unwrap() {
-                assert_eq!(kind, Record::Text);
+                assert_eq!(kind, Split::Text);
                 let at = r.at() as usize;
                 assert_eq!(r.bytes(), &text.as_bytes()[at..at + r.bytes().len()]);
                 assert_eq!(

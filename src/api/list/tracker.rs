@@ -3,13 +3,14 @@
 //! Ids are kept as 64-bit fingerprints, so a million cost about 18 MB.
 
 use std::collections::HashSet;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 
 use super::{Batch, Fetched, PagingError};
+use crate::hash::BuildPrehashed;
 
 /// The ids seen so far and the counts, in page order.
 pub(super) struct Tracker {
-    seen: HashSet<u64, BuildHasherDefault<Prehashed>>,
+    seen: HashSet<u64, BuildPrehashed>,
     /// Fingerprints of page 1, kept until page 2 has been compared with them.
     first_page: Vec<u64>,
     max: Option<u64>,
@@ -117,26 +118,6 @@ pub(super) fn fingerprint(id: Option<&str>, serialised: &[u8]) -> (u64, bool) {
             serialised.hash(&mut hasher);
             (hasher.finish(), false)
         }
-    }
-}
-
-/// A hasher for keys that are already hashes.
-#[derive(Default)]
-struct Prehashed(u64);
-
-impl Hasher for Prehashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
     }
 }
 

@@ -1,4 +1,5 @@
-//! `FILE.manifest.json`: the proof that a backup is whole, and the check against it.
+//! A backup (what `custbulk export` writes; `verify`, `diff` and `restore` read): its formats,
+//! and `FILE.manifest.json`, the proof that it is whole, and the check against it.
 //!
 //! Written beside the export when the export completes: record count, byte size and sha256 of
 //! the file (computed while it was written), the query that produced it, start and end times and
@@ -14,8 +15,49 @@ use serde::de::{IgnoredAny, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::write::hex;
-use super::Format;
+use clap::ValueEnum;
+
+/// The export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// UTF-8 CSV with a header row.
+    Csv,
+    /// An Excel workbook.
+    Xlsx,
+    /// One JSON array of records as the API returned them.
+    Json,
+    /// One JSON record per line, as the API returned it.
+    Ndjson,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Csv => "CSV",
+            Format::Xlsx => "XLSX",
+            Format::Json => "JSON",
+            Format::Ndjson => "NDJSON",
+        }
+    }
+
+    /// The format a file name's extension stands for.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        Some(match ext.as_str() {
+            "csv" => Format::Csv,
+            "xlsx" => Format::Xlsx,
+            "json" => Format::Json,
+            "ndjson" | "jsonl" => Format::Ndjson,
+            _ => return None,
+        })
+    }
+
+    /// CSV and XLSX: a header row, so the columns must be known first.
+    pub fn is_table(self) -> bool {
+        matches!(self, Format::Csv | Format::Xlsx)
+    }
+}
 
 /// The manifest's own format version.
 pub const VERSION: u32 = 1;
@@ -72,7 +114,7 @@ pub struct Query {
 }
 
 /// Where the manifest of `file` lives: `FILE.manifest.json`.
-pub fn path_for(file: &Path) -> PathBuf {
+pub fn manifest_path(file: &Path) -> PathBuf {
     let mut name = file.as_os_str().to_owned();
     name.push(".manifest.json");
     PathBuf::from(name)
@@ -91,6 +133,16 @@ impl Manifest {
         serde_json::from_slice(&text)
             .with_context(|| format!("{} is not a custbulk manifest", path.display()))
     }
+}
+
+/// Lower-case hex of a digest.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
 }
 
 /// The outcome of checking a file against its manifest.
@@ -307,7 +359,7 @@ mod tests {
     #[test]
     fn the_manifest_sits_beside_the_file() {
         assert_eq!(
-            path_for(Path::new("out/backup.csv")),
+            manifest_path(Path::new("out/backup.csv")),
             Path::new("out/backup.csv.manifest.json")
         );
     }

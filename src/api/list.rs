@@ -1,4 +1,5 @@
-//! Paging through `GET /customers` for an export: every page in order, each record once.
+//! Walking the customer list (`GET /customers`): every page in order, each record once. Export,
+//! the index of a look-up and the account's side of a comparison all walk it here.
 //!
 //! The API documents `limit` and `page` but no response schema, so the end of the list is read
 //! from whatever the envelope offers (an empty page, `hasNextPage`/`nextPage`, `totalPages`, or a
@@ -24,15 +25,14 @@ use serde_json::value::RawValue;
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinHandle;
 
-use super::progress::Progress;
-use crate::api::{
+use super::{
     record_id, ApiError, Client, Concurrency, Envelope, ListQuery, Page, Record, Response,
 };
 use tracker::{fingerprint, Tracker};
 
 /// What to fetch and how.
 #[derive(Debug, Clone)]
-pub struct Plan {
+pub struct ListPlan {
     /// `limit`, sort and filters; `page` is set per request.
     pub query: ListQuery,
     /// The most pages in flight when the total is known (the concurrency cap, or the fixed
@@ -44,9 +44,9 @@ pub struct Plan {
     pub collect_keys: bool,
 }
 
-/// What the paging saw.
+/// What the walk saw.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct Report {
+pub struct PageReport {
     pub pages: u64,
     pub records: u64,
     /// Records skipped because an earlier page already had their id.
@@ -96,6 +96,20 @@ pub enum PagingError {
     /// The writer stopped; its own error says why.
     #[error("the file writer stopped")]
     WriterGone,
+}
+
+/// Who hears of a walk's pages: the progress bar ([`crate::progress::Progress`]), or no one
+/// (`()`).
+pub trait Watch: Sync {
+    /// The first page is in: the records to expect, when the server or `--max` says.
+    fn started(&self, expected: Option<u64>, client: &Client);
+    /// Page `number` (of `last`, once known) brought `records` new records.
+    fn page(&self, number: u64, last: Option<u64>, records: u64);
+}
+
+impl Watch for () {
+    fn started(&self, _: Option<u64>, _: &Client) {}
+    fn page(&self, _: u64, _: Option<u64>, _: u64) {}
 }
 
 /// New records on their way to the writer: NDJSON lines, exactly the records as returned.
@@ -233,11 +247,11 @@ type InFlight = VecDeque<JoinHandle<Result<Fetched, ApiError>>>;
 /// Fetches every page and sends each page's new records, in order, to `tx`.
 pub async fn fetch_all(
     client: &Client,
-    plan: &Plan,
+    plan: &ListPlan,
     tx: mpsc::Sender<Batch>,
-    progress: &Progress,
+    progress: &dyn Watch,
     cancel: watch::Receiver<bool>,
-) -> Result<Report, PagingError> {
+) -> Result<PageReport, PagingError> {
     let mut walk = Walk::new(client, plan);
     let result = page_through(&mut walk, &tx, progress, cancel).await;
     for handle in walk.in_flight {
@@ -249,9 +263,9 @@ pub async fn fetch_all(
 async fn page_through(
     walk: &mut Walk<'_>,
     tx: &mpsc::Sender<Batch>,
-    progress: &Progress,
+    progress: &dyn Watch,
     mut cancel: watch::Receiver<bool>,
-) -> Result<Report, PagingError> {
+) -> Result<PageReport, PagingError> {
     let (client, plan) = (walk.client, walk.plan);
     // Pages are reads: a walk opens wide rather than ramping up from the usual start, which
     // would take longer than a short list does (docs/concurrency.md).
@@ -259,9 +273,9 @@ async fn page_through(
         .throttle
         .open_at(Concurrency::READS.min(plan.concurrency));
     let asked = walk.size;
-    let mut report = Report {
+    let mut report = PageReport {
         page_size: asked,
-        ..Report::default()
+        ..PageReport::default()
     };
     let mut tracker = Tracker::new(plan.max_records);
     // Whether the page before said, with no total, that more would follow.
@@ -283,7 +297,7 @@ async fn page_through(
             walk.one_ahead = !report.concurrent;
             let expected = plan.max_records.into_iter().chain(meta.total).min();
             tracker.reserve(expected.unwrap_or(0));
-            progress.start(expected, client);
+            progress.started(expected, client);
         }
         walk.learn(number, &meta);
         if promised && meta.count == 0 {
@@ -314,7 +328,7 @@ async fn page_through(
 /// The pages asked for: those in flight, in order, and what is known of the last.
 struct Walk<'a> {
     client: &'a Client,
-    plan: &'a Plan,
+    plan: &'a ListPlan,
     /// Pages asked for and not yet written, in order (answered or not).
     in_flight: InFlight,
     unanswered: Arc<Unanswered>,
@@ -329,7 +343,7 @@ struct Walk<'a> {
 }
 
 impl<'a> Walk<'a> {
-    fn new(client: &'a Client, plan: &'a Plan) -> Walk<'a> {
+    fn new(client: &'a Client, plan: &'a ListPlan) -> Walk<'a> {
         let size = plan.query.limit.unwrap_or(100).max(1);
         Walk {
             client,
@@ -498,109 +512,4 @@ fn is_end(number: u64, page: &Meta, size: u64) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::api::envelope::parse_page;
-    use serde_json::json;
-
-    fn page(ids: &[&str]) -> Page {
-        Page {
-            items: ids
-                .iter()
-                .map(|id| json!({"_id": id, "n": 1}).as_object().unwrap().clone())
-                .collect(),
-            envelope: Envelope::Array,
-            total: None,
-            total_from: None,
-            total_pages: None,
-            has_next: None,
-            limit: None,
-        }
-    }
-
-    pub(super) fn fetched(ids: &[&str]) -> Fetched {
-        Fetched::compact(page(ids), true)
-    }
-
-    pub(super) fn lines(batch: &Batch) -> Vec<String> {
-        String::from_utf8(batch.lines.clone())
-            .unwrap()
-            .lines()
-            .map(str::to_string)
-            .collect()
-    }
-
-    #[test]
-    fn pages_are_compacted_to_lines_with_their_keys() {
-        let f = fetched(&["a", "b"]);
-        assert_eq!(
-            f.lines,
-            b"{\"_id\":\"a\",\"n\":1}\n{\"_id\":\"b\",\"n\":1}\n"
-        );
-        let mut keys = f.keys.clone();
-        keys.sort();
-        assert_eq!(keys, ["_id", "n"]);
-        assert_eq!(f.meta.count, 2);
-    }
-
-    #[test]
-    fn raw_records_are_written_as_sent_one_line_each_with_the_same_ids() {
-        let body = br#"{"docs": [
-            {"_id": "a", "name": "Caf\u00e9",
-             "n": 12345678901234567890123},
-            {"id": 7, "name": "x"},
-            {"_id": {"$oid": "b"}},
-            {"name": "no id"},
-            {"_id": "c", "_id": "d"}
-        ], "totalDocs": 5, "hasNextPage": false}"#;
-        let page = crate::api::envelope::parse_raw_page(body, None).unwrap();
-        assert_eq!((page.total, page.has_next), (Some(5), Some(false)));
-        let raw = Fetched::raw(page);
-        let text = String::from_utf8(raw.lines.clone()).unwrap();
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 5, "{text}");
-        assert_eq!(
-            lines[0],
-            r#"{"_id": "a", "name": "Caf\u00e9",              "n": 12345678901234567890123}"#,
-            "the server's own text: escapes and digits kept"
-        );
-        let parsed = Fetched::compact(parse_page(body, None).unwrap(), false);
-        let prints = |f: &Fetched| f.spans.iter().map(|s| (s.0, s.1)).collect::<Vec<_>>();
-        let (raw_prints, parsed_prints) = (prints(&raw), prints(&parsed));
-        assert_eq!(
-            raw_prints[..3],
-            parsed_prints[..3],
-            "ids read as a parsed record's"
-        );
-        assert_eq!(
-            raw_prints[4], parsed_prints[4],
-            "a repeated key: the last wins"
-        );
-        assert!(!raw_prints[3].1, "no id");
-        assert!(crate::api::envelope::parse_raw_page(br#"{"docs": [1, 2]}"#, None).is_err());
-    }
-
-    #[test]
-    fn the_end_is_read_from_the_best_signal() {
-        let mut p = fetched(&["a"]).meta;
-        assert!(!is_end(1, &p, 1), "a bare array ends only on an empty page");
-        assert!(is_end(1, &fetched(&[]).meta, 1));
-        p.total = Some(3);
-        assert!(!is_end(2, &p, 1) && is_end(3, &p, 1));
-        p.total_pages = Some(2);
-        assert!(is_end(2, &p, 1));
-        p.has_next = Some(true);
-        assert!(!is_end(2, &p, 1), "hasNextPage wins: the list grew");
-    }
-
-    #[test]
-    fn a_capped_page_size_is_detected() {
-        let mut p = fetched(&["a", "b"]).meta;
-        assert_eq!(page_size(&p, 100), 100, "no total: cannot tell a cap");
-        p.total = Some(10);
-        assert_eq!(page_size(&p, 100), 2);
-        assert_eq!(last_page(&p, 2), Some(5));
-        p.limit = Some(50);
-        assert_eq!(page_size(&p, 100), 50);
-    }
-}
+mod tests;
