@@ -7,11 +7,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use axum::body::{Body, Bytes};
+use axum::extract::{self, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use tokio::io::AsyncReadExt as _;
 
-use super::job::Snapshot;
+use super::job::{lock, Snapshot};
+use super::server::Shared;
+use super::view::Failure;
 use crate::annotate::Annotator;
 use crate::pipeline::Pipeline;
 use crate::read::{Format, Row};
@@ -63,9 +66,18 @@ pub fn download_name(name: &str, what: &str, ext: &str) -> String {
 
 /// Writes the upload with its edits into `dir`; returns the file and what it is.
 pub fn write_fixed(job: &Snapshot, dir: &Path) -> anyhow::Result<(PathBuf, Written)> {
+    write_fixed_as(job, dir, &format!("{}.fixed", job.id))
+}
+
+/// Writes the upload with its edits into `dir` as `STEM.EXT` (the extension of what it is).
+pub fn write_fixed_as(
+    job: &Snapshot,
+    dir: &Path,
+    stem: &str,
+) -> anyhow::Result<(PathBuf, Written)> {
     let mut table = job.open().map_err(|e| anyhow::anyhow!(job.say(e)))?;
     let written = Written::of(table.format);
-    let path = dir.join(format!("{}.fixed.{}", job.id, written.extension()));
+    let path = dir.join(format!("{stem}.{}", written.extension()));
     let (delimiter, header_row) = (table.delimiter.unwrap_or(b','), table.header_row.max(1) - 1);
     let (headers, sheet_name) = (table.headers.clone(), table.sheet.clone());
     let mut amend = job.amend();
@@ -195,6 +207,44 @@ pub async fn send(path: &Path, name: &str, kind: &'static str) -> anyhow::Result
         Body::from_stream(pieces),
     )
         .into_response())
+}
+
+/// `GET /files/ID/fixed`: the upload with the edits, streamed.
+pub async fn download_fixed(
+    state: State<Shared>,
+    id: extract::Path<String>,
+) -> Result<Response, Failure> {
+    download(state, id, "fixed", write_fixed).await
+}
+
+/// `GET /files/ID/annotated`: the annotated workbook, edits applied, checked whole.
+pub async fn download_annotated(
+    state: State<Shared>,
+    id: extract::Path<String>,
+) -> Result<Response, Failure> {
+    download(state, id, "annotated", write_annotated).await
+}
+
+/// Writes a download of the job with `write` (away from the server's threads), then streams
+/// it as `NAME.WHAT.EXT`.
+async fn download(
+    State(state): State<Shared>,
+    extract::Path(id): extract::Path<String>,
+    what: &str,
+    write: fn(&Snapshot, &Path) -> anyhow::Result<(PathBuf, Written)>,
+) -> Result<Response, Failure> {
+    let job = state.job(&id).ok_or_else(Failure::not_found)?;
+    let snapshot = lock(&job).snapshot();
+    let folder = state.folder.clone();
+    let name = snapshot.name.clone();
+    let (path, written) = tokio::task::spawn_blocking(move || write(&snapshot, &folder))
+        .await
+        .map_err(Failure::failed)?
+        .map_err(|e| Failure::failed(format!("{e:#}")))?;
+    let name = download_name(&name, what, written.extension());
+    send(&path, &name, written.content_type())
+        .await
+        .map_err(Failure::failed)
 }
 
 #[cfg(test)]

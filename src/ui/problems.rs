@@ -13,7 +13,6 @@ use maud::{html, Markup};
 use serde::{Deserialize, Serialize};
 
 use super::check::{self, Check};
-use super::fixed;
 use super::i18n::{Lang, W};
 use super::job::{lock, Rechecked};
 use super::layout::{self, Step};
@@ -573,42 +572,4 @@ pub async fn edit(
         return Ok(Html(fragment.into_string()).into_response());
     }
     Ok(Redirect::to(&format!("/files/{id}/problems")).into_response())
-}
-
-/// `GET /files/ID/fixed`: the upload with the edits, streamed.
-pub async fn download_fixed(state: State<Shared>, id: Path<String>) -> Result<Response, Failure> {
-    download(state, id, "fixed", fixed::write_fixed).await
-}
-
-/// `GET /files/ID/annotated`: the annotated workbook, edits applied, checked whole.
-pub async fn download_annotated(
-    state: State<Shared>,
-    id: Path<String>,
-) -> Result<Response, Failure> {
-    download(state, id, "annotated", fixed::write_annotated).await
-}
-
-/// Writes a download of the job with `write` (away from the server's threads), then streams
-/// it as `NAME.WHAT.EXT`.
-async fn download(
-    State(state): State<Shared>,
-    Path(id): Path<String>,
-    what: &str,
-    write: fn(
-        &super::job::Snapshot,
-        &std::path::Path,
-    ) -> anyhow::Result<(std::path::PathBuf, fixed::Written)>,
-) -> Result<Response, Failure> {
-    let job = state.job(&id).ok_or_else(Failure::not_found)?;
-    let snapshot = lock(&job).snapshot();
-    let folder = state.folder.clone();
-    let name = snapshot.name.clone();
-    let (path, written) = tokio::task::spawn_blocking(move || write(&snapshot, &folder))
-        .await
-        .map_err(Failure::failed)?
-        .map_err(|e| Failure::failed(format!("{e:#}")))?;
-    let name = fixed::download_name(&name, what, written.extension());
-    fixed::send(&path, &name, written.content_type())
-        .await
-        .map_err(Failure::failed)
 }

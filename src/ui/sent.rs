@@ -43,9 +43,7 @@ impl Sent {
             .join(format!("{stem}-{when}-{}", &job.id[..4]));
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot make the run's folder {}", dir.display()))?;
-        let (fixed, written) = fixed::write_fixed(job, &dir)?;
-        let file = dir.join(format!("{stem}.{}", written.extension()));
-        std::fs::rename(&fixed, &file)?;
+        let (file, _) = fixed::write_fixed_as(job, &dir, &stem)?;
         let table = job.open().map_err(|e| anyhow::anyhow!(job.say(e)))?;
         let mapping = crate::mapping::Mapping::infer(&table.headers, Some(&job.map));
         let map = dir.join("mapping.toml");

@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::job::{Job, Jobs};
-use super::{assets, backups, columns, file, plan, problems, run, security, upload, view};
+use super::{assets, backups, columns, file, fixed, plan, problems, run, security, upload, view};
 use crate::api::Client;
 use crate::apply::Writes;
 
@@ -220,8 +220,8 @@ fn router(state: Shared) -> Router {
         .route("/files/{id}/problems", get(problems::show))
         .route("/files/{id}/check", post(problems::check_again))
         .route("/files/{id}/rows/{row}/cells/{col}", post(problems::edit))
-        .route("/files/{id}/fixed", get(problems::download_fixed))
-        .route("/files/{id}/annotated", get(problems::download_annotated))
+        .route("/files/{id}/fixed", get(fixed::download_fixed))
+        .route("/files/{id}/annotated", get(fixed::download_annotated))
         .route("/files/{id}/plan", get(plan::show).post(plan::make))
         .route("/files/{id}/run", get(run::show).post(run::start))
         .route("/files/{id}/run/events", get(run::events))
