@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::api::Client;
-use crate::apply::Outcome;
 use crate::read::Extent;
 
 /// One thing the work reports.
@@ -27,8 +26,8 @@ pub enum Event<'a> {
     Total(u64),
     /// `n` more done.
     Done(u64),
-    /// One row ended so (a run of changes).
-    Outcome(Outcome),
+    /// One row ended so (a run of changes): the outcome's name, as the results file says it.
+    Outcome(&'static str),
     /// Something the person should know, in the engine's words (printed as a warning).
     Warning(&'a str),
     /// The requests go through `client`: its concurrency and long waits can be asked.
@@ -56,7 +55,7 @@ struct Counted {
     done: u64,
     total: Option<u64>,
     estimate: Option<Extent>,
-    counts: BTreeMap<Outcome, u64>,
+    counts: BTreeMap<&'static str, u64>,
     warnings: Vec<String>,
     client: Option<Client>,
     finished: bool,
@@ -159,7 +158,7 @@ impl Tally {
             eta_secs,
             concurrency: live.map(|client| client.throttle.limit()),
             waiting: live.and_then(|client| client.throttle.waits.status()),
-            outcomes: c.counts.iter().map(|(o, n)| (o.as_str(), *n)).collect(),
+            outcomes: c.counts.clone(),
             warnings: c.warnings.clone(),
             finished: c.finished,
         }
@@ -182,9 +181,9 @@ mod tests {
         assert_eq!(tally.reading_at(t).rate, None);
         tally.event(Event::Done(40));
         for _ in 0..40 {
-            tally.event(Event::Outcome(Outcome::Created));
+            tally.event(Event::Outcome("created"));
         }
-        tally.event(Event::Outcome(Outcome::Failed));
+        tally.event(Event::Outcome("failed"));
         let r = tally.reading_at(t + Duration::from_secs(2));
         assert_eq!((r.done, r.total, r.rate), (40, Some(100), Some(20.0)));
         assert_eq!(r.eta_secs, Some(3));

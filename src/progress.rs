@@ -28,7 +28,6 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle, WeakProgressBar};
 
 use crate::api::Client;
-use crate::apply::Outcome;
 use crate::events::{Event, Sink};
 use crate::read::Extent;
 
@@ -215,7 +214,7 @@ impl Progress {
 
     /// One row of a run of changes ended as `outcome` (the bar shows the counts in its
     /// message; the sink hears each).
-    pub fn outcome(&self, outcome: Outcome) {
+    pub fn outcome(&self, outcome: &'static str) {
         self.tell(Event::Outcome(outcome));
     }
 

@@ -311,7 +311,9 @@ async fn finish<P: Producer>(
 impl<P: Producer> Run<P> {
     fn push(&mut self, finished: Finished) -> anyhow::Result<()> {
         self.session.progress.inc(1);
-        self.session.progress.outcome(finished.done.outcome);
+        self.session
+            .progress
+            .outcome(finished.done.outcome.as_str());
         self.results.push(finished)?;
         if self.session.progress.due() {
             let counts = &self.results.counts;
