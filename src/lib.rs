@@ -31,6 +31,7 @@ pub mod restore;
 pub mod sandbox;
 pub mod schema;
 pub mod side;
+pub mod tls;
 pub mod ui;
 pub mod undo;
 pub mod validate;

@@ -115,17 +115,7 @@ fn is_plain_http(base_url: &str) -> bool {
         .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"))
 }
 
-/// Makes ring the process's rustls crypto provider, once. Since reqwest 0.13 the application
-/// chooses it (reqwest's own default is aws-lc-rs, a C build custbulk does without), and every
-/// reqwest client built in the process needs one: code that builds its own reqwest client
-/// beside ours (tests, benchmarks) calls this first; [`Client::new`] and the sandbox do.
-pub fn install_tls_provider() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // An error means another provider was installed first: that one serves.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-}
+pub use crate::tls::install_provider as install_tls_provider;
 
 /// The Customers API client. Cheap to clone; clones share the pool, throttle and retry budget.
 #[derive(Clone)]

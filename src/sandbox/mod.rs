@@ -189,7 +189,7 @@ impl Shared {
 /// Starts a sandbox on 127.0.0.1 in the current tokio runtime; it is listening on return.
 pub async fn start(options: Options) -> anyhow::Result<Running> {
     // Tests and benchmarks start a sandbox before building their own HTTP clients.
-    crate::api::install_tls_provider();
+    crate::tls::install_provider();
     for (flag, p) in [
         ("--fail-rate", options.fail_rate),
         ("--fail-after-commit-rate", options.fail_after_commit_rate),
