@@ -208,7 +208,29 @@ pub async fn export(
     }
     drop(spool);
 
-    let manifest = Manifest {
+    let manifest = manifest_of(job, &report, &written, columns, short.is_none(), started_at);
+    commit(data, &job.file, &manifest, &job.manifest)?;
+    crate::debug!(
+        "Fetched {} pages in {fetch_secs:.2} s; the file was complete {:.2} s later.",
+        report.pages,
+        clock.elapsed().as_secs_f64() - fetch_secs
+    );
+    let mut summary = Summary::new(job, &report, &written, client, clock);
+    summary.fetch_secs = fetch_secs;
+    summary.complete = short.is_none();
+    Ok(summary)
+}
+
+/// The proof of a backup written: what it holds, how it was read, its digest.
+fn manifest_of(
+    job: &Job,
+    report: &PageReport,
+    written: &Written,
+    columns: Option<Columns>,
+    complete: bool,
+    started_at: String,
+) -> Manifest {
+    Manifest {
         manifest_version: backup::VERSION,
         file: job
             .file
@@ -225,21 +247,11 @@ pub async fn export(
         pages: report.pages,
         duplicates_skipped: report.duplicates,
         server_total: report.server_total,
-        complete: short.is_none(),
+        complete,
         started_at,
         finished_at: now(),
         custbulk_version: env!("CARGO_PKG_VERSION").to_string(),
-    };
-    commit(data, &job.file, &manifest, &job.manifest)?;
-    crate::debug!(
-        "Fetched {} pages in {fetch_secs:.2} s; the file was complete {:.2} s later.",
-        report.pages,
-        clock.elapsed().as_secs_f64() - fetch_secs
-    );
-    let mut summary = Summary::new(job, &report, &written, client, clock);
-    summary.fetch_secs = fetch_secs;
-    summary.complete = short.is_none();
-    Ok(summary)
+    }
 }
 
 /// Writes batches until the walk is done (the channel closes), then hands the sink back so

@@ -10,7 +10,7 @@ use crate::apply::journal::{Line, Op};
 use crate::apply::{Applier, Change, Done, Finished, Outcome, Producer, Step, UpdateWith};
 use crate::compare;
 use crate::lookup::duplicates::{self, Decision, Likely, OnDuplicate, Why};
-use crate::lookup::{self, Finder, Found, Keys};
+use crate::lookup::{self, Finder, Found, Keys, Picked};
 use crate::schema::{self, Kind};
 use crate::validate::Action;
 
@@ -69,22 +69,9 @@ impl Producer for Rows {
         let key = self.keys.pick(&row.record, row.id.as_deref());
         // A create an earlier run sent is reconciled by the applier, not taken for a duplicate.
         let resumed_create = matches!(resumed, Some(Line::Send { op: Op::Create, .. }));
-        let current = match (mode, &key) {
-            (Mode::Create, Some(key)) if self.create_keys && !resumed_create => {
-                self.finder.find(&self.keys, key, &row.record, None).await?
-            }
-            (Mode::Create, _) | (Mode::Upsert, None) => Found::None,
-            (Mode::Update | Mode::Delete, None) => {
-                return Err(ApiError::Local(format!(
-                    "the match key ({}) is blank",
-                    self.keys
-                )))
-            }
-            (_, Some(key)) => {
-                let id = row.id.as_deref();
-                self.finder.find(&self.keys, key, &row.record, id).await?
-            }
-        };
+        let current = self
+            .current(mode, key.as_ref(), &row, resumed_create)
+            .await?;
         let shown = key.as_ref().map(|k| k.shown.clone()).unwrap_or_default();
         let absent = || format!("no customer has {shown}");
         let mut similar = None;
@@ -155,6 +142,31 @@ impl Producer for Rows {
 }
 
 impl Rows {
+    /// The customers the row's key finds now: none looked for when a create does not check its
+    /// key, or repeats a create an earlier run sent (the applier reconciles that one).
+    async fn current(
+        &self,
+        mode: Mode,
+        key: Option<&Picked>,
+        row: &Wanted,
+        resumed_create: bool,
+    ) -> Result<Found, ApiError> {
+        match (mode, key) {
+            (Mode::Create, Some(key)) if self.create_keys && !resumed_create => {
+                self.finder.find(&self.keys, key, &row.record, None).await
+            }
+            (Mode::Create, _) | (Mode::Upsert, None) => Ok(Found::None),
+            (Mode::Update | Mode::Delete, None) => Err(ApiError::Local(format!(
+                "the match key ({}) is blank",
+                self.keys
+            ))),
+            (_, Some(key)) => {
+                let id = row.id.as_deref();
+                self.finder.find(&self.keys, key, &row.record, id).await
+            }
+        }
+    }
+
     /// What the row asks: its own `_action`, else `--mode`; or why it is left out.
     fn mode_of(&self, row: &Wanted) -> Result<Mode, Box<Done>> {
         match row.action {
