@@ -15,28 +15,19 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use custbulk::sandbox::{self, Options, Running};
-use serde_json::{json, Map, Value};
+
+/// The lists every benchmark runs on.
+#[path = "gen/mod.rs"]
+mod gen;
 
 const IN_FLIGHT: usize = 96;
 const PHASE: Duration = Duration::from_secs(5);
 
-fn customer(i: usize) -> Map<String, Value> {
-    let city = ["Lyon", "Paris", "Nantes", "Lille", "Bourg-en-Bresse"][i % 5];
-    let v = json!({
-        "name": format!("Client {i:07}"),
-        "isCompany": !i.is_multiple_of(3),
-        "capital": (i % 1000) * 1000,
-        "street1": format!("{} rue de la République", i % 200 + 1),
-        "zipCode": format!("{:05}", i % 99_000 + 1000),
-        "city": city,
-        "contacts": [{"name": "Jeanne Martin", "email": format!("contact{i}@example.fr")}],
-        "siret": "55212022200013",
-        "status": if i.is_multiple_of(4) { "inactif" } else { "actif" },
-        "category": "commerce",
-    });
-    match v {
-        Value::Object(m) => m,
-        _ => unreachable!(),
+/// Stores the first `n` customers of the generated list, 10,000 at a time.
+fn load(running: &Running, n: u64) {
+    let mut customers = gen::served(n, |_| false).peekable();
+    while customers.peek().is_some() {
+        running.insert(customers.by_ref().take(10_000).collect());
     }
 }
 
@@ -150,7 +141,7 @@ async fn drive(running: &Running, ids: Arc<Vec<String>>, mix: Mix, duration: Dur
 }
 
 async fn throughput(running: &Running) {
-    running.insert((0..10_000).map(customer).collect());
+    load(running, 10_000);
     let ids: Arc<Vec<String>> = Arc::new(
         running
             .records()
@@ -189,13 +180,7 @@ async fn throughput(running: &Running) {
 
 async fn million(running: &Running) {
     let t = Instant::now();
-    for chunk in 0..100 {
-        running.insert(
-            (chunk * 10_000..(chunk + 1) * 10_000)
-                .map(customer)
-                .collect(),
-        );
-    }
+    load(running, 1_000_000);
     println!(
         "\n1,000,000 customers inserted in {:.1}s; process resident memory {} MB",
         t.elapsed().as_secs_f64(),
