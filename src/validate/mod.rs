@@ -16,6 +16,7 @@ mod plan;
 mod record;
 mod repeats;
 pub mod server;
+mod table;
 
 use serde::Serialize;
 
@@ -294,6 +295,7 @@ impl Validator {
     /// and its hash in `out` for [`Validator::check_key`], which must follow, in row order.
     fn check_row(&mut self, out: &mut Checked) {
         out.reset();
+        self.lookalikes.start_row();
         if out.cells.is_blank() {
             // A record that could not be read has no cells, and an error saying why.
             if out.issues.iter().any(|i| i.error) {
@@ -361,6 +363,8 @@ impl Validator {
                 run_plan(plan, &cells, row, &self.columns, out, &mut self.scratch);
             }
         }
+        // Fetched while contacts, RCS and name are checked.
+        self.prepare_likely(&cells, out);
         self.check_contacts(&cells, out);
         out.cells = cells;
         self.check_rcs(out);
