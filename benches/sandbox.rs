@@ -3,7 +3,8 @@
 //! 1. Simple requests per second: 10,000 customers, reqwest with many requests in flight for a
 //!    few seconds, GET one customer by id, then list `limit=10`, then both mixed.
 //! 2. A million customers: the time of a deep page (`page=500&limit=1000`), and of a whole
-//!    export of them page by page.
+//!    export of them page by page; `--data` saved and loaded, and how soon `custbulk sandbox
+//!    --data` holding them exits on SIGTERM.
 //!
 //! Run with `cargo bench --bench sandbox` (add `-- throughput` or `-- million` for one part).
 //! The sandbox runs in its own runtime whose threads are named `sandbox-server`, so besides the
@@ -242,6 +243,40 @@ async fn million(running: &Running) {
     }
 }
 
+/// Starts `custbulk sandbox --data PATH`, sends SIGTERM once it serves, and returns how long
+/// it took to exit (saving `--data` first) and its peak RSS.
+fn sigterm(path: &std::path::Path) -> (Duration, f64) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_custbulk"))
+        .args(["sandbox", "--port", "0", "--data"])
+        .arg(path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("custbulk binary");
+    // The URL comes once the data is loaded.
+    let mut url = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+    let peak_kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(f64::NAN);
+    let t = Instant::now();
+    // SAFETY: kill signals our own child, not yet reaped.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
+        0
+    );
+    assert!(child.wait().unwrap().success());
+    (t.elapsed(), peak_kb / 1024.0)
+}
+
 fn main() {
     // The sandbox gets its own runtime, as in `custbulk sandbox`, so its threads can be measured.
     let server = tokio::runtime::Builder::new_multi_thread()
@@ -284,11 +319,18 @@ fn main() {
         let loaded = t.elapsed();
         println!(
             "  --data of {} customers ({size} MB): saved in {:.1} s, loaded in {:.1} s",
-            running.records().len(),
+            running.len(),
             saved.as_secs_f64(),
             loaded.as_secs_f64()
         );
         drop(running);
+        let (exited, peak_mb) = sigterm(&path);
+        println!(
+            "  `custbulk sandbox --data` of them: exits {:.2} s after SIGTERM, --data saved \
+             (peak RSS {peak_mb:.0} MB; load average {})",
+            exited.as_secs_f64(),
+            load_average()
+        );
         let _ = std::fs::remove_file(&path);
     }
 }
