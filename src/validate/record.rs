@@ -148,6 +148,8 @@ pub struct Checked {
     /// Between `Validator::check_row` and `check_key`: the key's state and hash.
     pub(crate) key_state: State,
     pub(crate) key_hash: Option<super::KeyHash>,
+    /// Between `Validator::check_row` and `check_likely`: the likely-duplicate values.
+    pub(crate) probes: super::repeats::Probes,
 }
 
 impl Default for Checked {
@@ -175,6 +177,7 @@ impl Checked {
             action: None,
             key_state: State::Absent,
             key_hash: None,
+            probes: Default::default(),
         }
     }
 
@@ -262,5 +265,6 @@ impl Checked {
         self.action = None;
         self.key_state = State::Absent;
         self.key_hash = None;
+        self.probes.clear();
     }
 }
