@@ -26,18 +26,12 @@
 //! an id) come out of [`Pipeline::open`] as usage errors (exit 2) before any row is read; an
 //! unreadable file is an ordinary error (exit 3) naming the file.
 //!
-//! Three threads share the work, for two cores. Reading runs on a thread of its own (`read`
-//! tokenises and decodes CSV, and parses XLSX, there); the checks that need one row alone
-//! (coercion, folding, hashing its key and likely-duplicate values) run on a checking thread,
-//! on batches of rows; the checks across rows (a key seen before, a likely duplicate: table
-//! lookups in file order, their slots fetched a few rows ahead) run on the caller's thread as
-//! it takes the rows, with whatever the caller does with them. Each row is one buffer of text
-//! (see [`Cells`](crate::read::Cells)) and its checked form moves between threads by pointer,
-//! so a row crossing cores costs one sequential read.
+//! Reading runs on a thread of its own (`read` tokenises and decodes CSV, and parses XLSX,
+//! there); the checks run on the caller's thread as rows arrive, each row one buffer of text
+//! (see [`Cells`](crate::read::Cells)) so that handing it over costs little. Two threads for two cores: a third,
+//! checking thread between them was measured slower, as each row then crossed cores twice.
 
-use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::mpsc;
 
 use anyhow::Context as _;
 
@@ -98,7 +92,6 @@ pub fn open_error(e: ReadError) -> anyhow::Error {
 /// A file being read, mapped and validated row by row.
 pub struct Pipeline {
     mapping: Mapping,
-    /// The checks across rows (the row checks run on [`Checker`]'s clone of it).
     validator: Validator,
     table: Box<Table>,
     row: Row,
@@ -106,80 +99,6 @@ pub struct Pipeline {
     /// Notes of the table already known when it was opened (the commands print those); the
     /// ones made at the end of the file are printed here.
     notes_said: usize,
-    checker: Checker,
-    /// Checked rows, in file order, waiting for the checks across rows.
-    ready: VecDeque<Checked>,
-    /// Rows whose buffers can be filled again.
-    spare: Vec<Checked>,
-    /// Batches at the checking thread.
-    in_flight: usize,
-    /// What ended the reading: the end of the table, or an error to give after the rows
-    /// before it.
-    ended: Option<Result<(), ReadError>>,
-}
-
-/// Rows a batch sent to the checking thread holds: channel operations rare, the batch in
-/// cache.
-const BATCH: usize = 256;
-/// Batches at the checking thread (or on their way back) at most: enough to keep it busy
-/// while the caller takes rows, few enough to bound memory.
-const IN_FLIGHT: usize = 3;
-/// How many rows ahead of the one taken the table slots of its checks across rows are
-/// fetched.
-const PREFETCH_AHEAD: usize = 8;
-
-/// The checking thread: batches of rows in, the same rows checked out.
-struct Checker {
-    to: Option<mpsc::SyncSender<Vec<Checked>>>,
-    from: mpsc::Receiver<Vec<Checked>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Checker {
-    fn start(mut validator: Validator) -> std::io::Result<Checker> {
-        let (to, rows) = mpsc::sync_channel::<Vec<Checked>>(IN_FLIGHT);
-        let (done, from) = mpsc::sync_channel(IN_FLIGHT);
-        let thread = std::thread::Builder::new()
-            .name("custbulk-check".into())
-            .spawn(move || {
-                for mut batch in rows {
-                    for row in &mut batch {
-                        validator.check_row(row);
-                    }
-                    if done.send(batch).is_err() {
-                        return;
-                    }
-                }
-            })?;
-        Ok(Checker {
-            to: Some(to),
-            from,
-            thread: Some(thread),
-        })
-    }
-
-    fn send(&self, batch: Vec<Checked>) {
-        if let Some(to) = &self.to {
-            // The thread only stops when this side hangs up.
-            let _ = to.send(batch);
-        }
-    }
-
-    /// The oldest batch sent, checked.
-    fn receive(&self) -> Vec<Checked> {
-        self.from.recv().expect("the checking thread checks every batch it gets")
-    }
-}
-
-impl Drop for Checker {
-    fn drop(&mut self) {
-        self.to = None;
-        if let Some(thread) = self.thread.take() {
-            // A batch may be on its way back: let it come so that the thread can end.
-            while self.from.recv().is_ok() {}
-            let _ = thread.join();
-        }
-    }
 }
 
 impl Pipeline {
@@ -207,8 +126,6 @@ impl Pipeline {
                 table.location()
             )
         })?;
-        let checker = Checker::start(validator.clone())
-            .context("cannot start the thread that checks rows")?;
         Ok(Pipeline {
             mapping,
             validator,
@@ -216,11 +133,6 @@ impl Pipeline {
             table: Box::new(table),
             row: Row::new(),
             counts: Counts::default(),
-            checker,
-            ready: VecDeque::new(),
-            spare: Vec::new(),
-            in_flight: 0,
-            ended: None,
         })
     }
 
@@ -256,73 +168,20 @@ impl Pipeline {
     /// Reads and checks the next row into `out` (reusing its buffers); `Ok(false)` at the end.
     /// Blank rows come through with `out.blank_row` set, so callers can keep every input row.
     pub fn next(&mut self, out: &mut Checked) -> Result<bool, ReadError> {
-        if self.ready.is_empty() {
-            self.refill();
+        if !self.table.next_row(&mut self.row)? {
+            for note in &self.table.notes[self.notes_said..] {
+                crate::warn!("{note}");
+            }
+            self.notes_said = self.table.notes.len();
+            return Ok(false);
         }
-        let Some(mut row) = self.ready.pop_front() else {
-            return match self.ended.replace(Ok(())) {
-                Some(Err(e)) => Err(e),
-                _ => {
-                    for note in &self.table.notes[self.notes_said..] {
-                        crate::warn!("{note}");
-                    }
-                    self.notes_said = self.table.notes.len();
-                    Ok(false)
-                }
-            };
-        };
-        if let Some(ahead) = self.ready.get(PREFETCH_AHEAD) {
-            self.validator.prefetch(ahead);
-        }
-        std::mem::swap(out, &mut row);
-        self.spare.push(row);
-        self.validator.check_across(out);
+        out.row = self.row.number;
+        out.ragged = self.row.ragged;
+        std::mem::swap(&mut out.cells, &mut self.row.cells);
+        std::mem::swap(&mut out.issues, &mut self.row.issues);
+        self.validator.check(out);
         self.count(out);
         Ok(true)
-    }
-
-    /// Keeps the checking thread busy with batches read from the table, and takes back the
-    /// oldest, checked.
-    fn refill(&mut self) {
-        while self.in_flight < IN_FLIGHT && self.ended.is_none() {
-            let batch = self.read_batch();
-            if batch.is_empty() {
-                break;
-            }
-            self.checker.send(batch);
-            self.in_flight += 1;
-        }
-        if self.in_flight > 0 {
-            let batch = self.checker.receive();
-            self.in_flight -= 1;
-            self.ready.extend(batch);
-        }
-    }
-
-    /// Up to [`BATCH`] rows from the table, in buffers used before; at the table's end or a
-    /// read error, what was read before it (the error is kept for after those rows).
-    fn read_batch(&mut self) -> Vec<Checked> {
-        let mut batch = Vec::with_capacity(BATCH);
-        while batch.len() < BATCH {
-            match self.table.next_row(&mut self.row) {
-                Ok(true) => {}
-                Ok(false) => {
-                    self.ended = Some(Ok(()));
-                    break;
-                }
-                Err(e) => {
-                    self.ended = Some(Err(e));
-                    break;
-                }
-            }
-            let mut out = self.spare.pop().unwrap_or_default();
-            out.row = self.row.number;
-            out.ragged = self.row.ragged;
-            std::mem::swap(&mut out.cells, &mut self.row.cells);
-            std::mem::swap(&mut out.issues, &mut self.row.issues);
-            batch.push(out);
-        }
-        batch
     }
 
     fn count(&mut self, out: &Checked) {

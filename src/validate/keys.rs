@@ -33,7 +33,7 @@ impl KeyHash {
     }
 }
 
-#[derive(Default, Clone)]
+#[derive(Default)]
 pub struct KeySet {
     hasher: DefaultHashBuilder,
     /// Each entry: the row and the packed key (see [`store`]).
@@ -138,7 +138,6 @@ fn store(chunks: &mut Vec<Vec<u8>>, key: &[u8], row: u32) -> Option<u32> {
 /// bytes a slot, no value kept. A slot is the hash's top bits with the row in the bits below:
 /// as few as the rows so far need (21 for two million rows), so the hash keeps 43 or more
 /// bits, about one chance in 10^13 that two given values share them.
-#[derive(Clone)]
 pub struct Seen {
     slots: Table,
     /// Bits of a slot that hold the row.

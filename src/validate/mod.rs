@@ -134,9 +134,7 @@ struct GroupPlan {
 }
 
 /// Checks rows of one sheet. Holds the plan derived from the mapping and the match keys seen
-/// so far. A clone made before the first row checks rows alone ([`Validator::check_row`]) on
-/// another thread: its hashes are the original's.
-#[derive(Clone)]
+/// so far.
 pub struct Validator {
     fields: Vec<FieldPlan>,
     groups: Vec<GroupPlan>,
@@ -289,19 +287,15 @@ impl Validator {
     /// Checks the row in `out.row` / `out.cells` (and `out.ragged`), filling the rest of `out`.
     pub fn check(&mut self, out: &mut Checked) {
         self.check_row(out);
-        self.check_across(out);
-    }
-
-    /// The checks across rows, in row order: a key seen before, a likely duplicate.
-    pub(crate) fn check_across(&mut self, out: &mut Checked) {
         self.check_key(out);
         self.check_likely(out);
     }
 
-    /// Every check that needs this row alone. Leaves the row's key and likely-duplicate values
-    /// hashed in `out` for [`Validator::check_across`], which must follow, in row order.
-    pub(crate) fn check_row(&mut self, out: &mut Checked) {
+    /// Every check that needs this row alone: all but the repeated key. Leaves the row's key
+    /// and its hash in `out` for [`Validator::check_key`], which must follow, in row order.
+    fn check_row(&mut self, out: &mut Checked) {
         out.reset();
+        self.lookalikes.start_row();
         if out.cells.is_blank() {
             // A record that could not be read has no cells, and an error saying why.
             if out.issues.iter().any(|i| i.error) {
@@ -369,9 +363,8 @@ impl Validator {
                 run_plan(plan, &cells, row, &self.columns, out, &mut self.scratch);
             }
         }
-        let mut probes = std::mem::take(&mut out.probes);
-        self.prepare_likely(&cells, out, &mut probes);
-        out.probes = probes;
+        // Fetched while contacts, RCS and name are checked.
+        self.prepare_likely(&cells, out);
         self.check_contacts(&cells, out);
         out.cells = cells;
         self.check_rcs(out);

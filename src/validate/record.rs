@@ -148,8 +148,6 @@ pub struct Checked {
     /// Between `Validator::check_row` and `check_key`: the key's state and hash.
     pub(crate) key_state: State,
     pub(crate) key_hash: Option<super::KeyHash>,
-    /// Between `Validator::check_row` and `check_likely`: the likely-duplicate values.
-    pub(crate) probes: super::repeats::Probes,
 }
 
 impl Default for Checked {
@@ -177,7 +175,6 @@ impl Checked {
             action: None,
             key_state: State::Absent,
             key_hash: None,
-            probes: Default::default(),
         }
     }
 
@@ -265,6 +262,5 @@ impl Checked {
         self.action = None;
         self.key_state = State::Absent;
         self.key_hash = None;
-        self.probes.clear();
     }
 }

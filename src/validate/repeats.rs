@@ -3,11 +3,11 @@
 //! warning that names both rows; [`crate::lookup::duplicates`] says when two are likely the
 //! same).
 //!
-//! Each row's key and likely-duplicate values are built and hashed with the rest of the row's
-//! checks ([`Validator::prepare_key`], [`Validator::prepare_likely`]), which may run on another
-//! thread; the tables are then looked up in file order ([`Validator::check_across`]), their
-//! slots fetched ahead ([`Validator::prefetch`]). The likely duplicates' values are kept as
-//! hashes with their first row ([`Seen`]), 8 bytes per value of a row that would create.
+//! Rows must come in file order. The key's table slot is fetched while the rest of the row is
+//! checked ([`Validator::prepare_key`]), and so are the likely duplicates' slots
+//! ([`Validator::prepare_likely`]); their values are kept as hashes with their first row
+//! ([`Seen`]), 8 bytes per value of a row that would create, each part of a value folded and
+//! hashed once a row.
 
 use std::hash::BuildHasher;
 
@@ -21,33 +21,19 @@ use crate::lookup::key::{Part, Val};
 use crate::read::Cells;
 use crate::schema::{Kind, FIELDS};
 
-/// What the likely-duplicate check keeps between rows.
-#[derive(Default, Clone)]
+/// What the likely-duplicate check keeps between rows, and the current row's probes.
+#[derive(Default)]
 pub(super) struct Lookalikes {
     seen: Seen,
     hasher: DefaultHashBuilder,
     like: Likeness,
-}
-
-/// One row's likely-duplicate values, hashed where the row is checked (perhaps on another
-/// thread) for the check across rows to look up and keep.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Probes {
-    /// Whether the lists below are the row's.
+    /// Whether the probes below are the current row's.
     ready: bool,
-    /// The values the row is looked up by, strongest first, as [`Lookalikes::find`] tries
-    /// them: hashes of (entry, parts) with the reason each stands for.
-    find: Vec<(u64, Why)>,
+    /// The values the row is looked up by, strongest first, as `find` tries them: hashes of
+    /// (entry, parts) with the reason each stands for.
+    probes: Vec<(u64, Why)>,
     /// The values the row is kept by.
-    keep: Vec<u64>,
-}
-
-impl Probes {
-    pub(super) fn clear(&mut self) {
-        self.ready = false;
-        self.find.clear();
-        self.keep.clear();
-    }
+    records: Vec<u64>,
 }
 
 /// The kind of value an entry of [`Seen`] stands for, with the facts the rule needs of the row
@@ -177,10 +163,9 @@ impl Validator {
             && matches!(self.mode_of(out), Mode::Create | Mode::Upsert)
     }
 
-    /// Hashes the row's likely-duplicate values into `probes`, for
-    /// [`Validator::check_likely`].
-    pub(super) fn prepare_likely(&mut self, cells: &Cells, out: &Checked, probes: &mut Probes) {
-        probes.clear();
+    /// Hashes the row's likely-duplicate values and prefetches their table slots, so that
+    /// [`Validator::check_likely`], after the rest of the row's checks, finds them in cache.
+    pub(super) fn prepare_likely(&mut self, cells: &Cells, out: &Checked) {
         if !self.may_create(out) || !out.is_valid() {
             return;
         }
@@ -197,19 +182,7 @@ impl Validator {
             };
             slot_value(out, cells, i)
         });
-        look.probes(siret_is_key, probes);
-    }
-
-    /// Asks the CPU to fetch the table slots of the row's key and likely-duplicate values,
-    /// ahead of [`Validator::check_across`].
-    pub(crate) fn prefetch(&self, out: &Checked) {
-        if let Some(h) = out.key_hash {
-            self.keys.prefetch(h);
-        }
-        let probes = &out.probes;
-        for &h in probes.find.iter().map(|(h, _)| h).chain(&probes.keep) {
-            self.lookalikes.seen.prefetch(h);
-        }
+        look.prepare(siret_is_key);
     }
 
     /// Warns of a row that is likely the same customer as an earlier row: both would be
@@ -219,14 +192,12 @@ impl Validator {
         if !self.may_create(out) || !out.is_valid() {
             return;
         }
-        if !out.probes.ready {
-            let mut probes = std::mem::take(&mut out.probes);
-            self.prepare_likely(&out.cells, out, &mut probes);
-            out.probes = probes;
+        if !self.lookalikes.ready {
+            self.prepare_likely(&out.cells, out);
         }
         let look = &mut self.lookalikes;
-        let found = look.find(&out.probes);
-        look.keep(&out.probes, out.row);
+        let found = look.find();
+        look.record(out.row);
         let Some((first, why)) = found else {
             return;
         };
@@ -286,11 +257,18 @@ fn shown_key(key: &crate::lookup::Key, out: &Checked) -> String {
 }
 
 impl Lookalikes {
-    /// Lists the current likeness's probes and the values it is kept by. A row with a SIRET
-    /// resembles only earlier rows without one by name (two SIRETs are two establishments); a
-    /// row with a postcode, by city only earlier rows without one.
-    fn probes(&self, siret_is_key: bool, probes: &mut Probes) {
-        probes.ready = true;
+    /// A new row: the probes are no longer its.
+    pub(super) fn start_row(&mut self) {
+        self.ready = false;
+    }
+
+    /// Lists the current likeness's probes and records, and prefetches their slots.
+    /// A row with a SIRET resembles only earlier rows without one by name (two SIRETs are two
+    /// establishments); a row with a postcode, by city only earlier rows without one.
+    fn prepare(&mut self, siret_is_key: bool) {
+        self.ready = true;
+        self.probes.clear();
+        self.records.clear();
         let hash = |text: &str| (!text.is_empty()).then(|| self.hasher.hash_one(text));
         let like = &self.like;
         let (siret, name, zip, city) = (
@@ -301,46 +279,49 @@ impl Lookalikes {
         );
         let (s, z) = (siret.is_some(), zip.is_some());
         let entry = |entry: Entry, a: u64, b: u64| self.hasher.hash_one((entry, a, b));
-        let Probes { find, keep, .. } = probes;
         if let Some(siret) = siret.filter(|_| !siret_is_key) {
             let h = entry(Entry::Siret, siret, 0);
-            find.push((h, Why::SameSiret));
-            keep.push(h);
+            self.probes.push((h, Why::SameSiret));
+            self.records.push(h);
         }
-        let Some(name) = name else {
-            return;
-        };
-        let theirs: &[bool] = if s { &[false] } else { &[false, true] };
-        if let Some(zip) = zip {
-            for &siret in theirs {
-                let h = entry(Entry::NamePostcode { siret }, name, zip);
-                find.push((h, Why::SamePostcode));
-            }
-            keep.push(entry(Entry::NamePostcode { siret: s }, name, zip));
-        }
-        if let Some(city) = city {
-            let zips: &[bool] = if z { &[false] } else { &[false, true] };
-            for &siret in theirs {
-                for &zip in zips {
-                    let h = entry(Entry::NameCity { siret, zip }, name, city);
-                    find.push((h, Why::SameCity));
+        if let Some(name) = name {
+            let theirs: &[bool] = if s { &[false] } else { &[false, true] };
+            if let Some(zip) = zip {
+                for &siret in theirs {
+                    let h = entry(Entry::NamePostcode { siret }, name, zip);
+                    self.probes.push((h, Why::SamePostcode));
                 }
+                self.records
+                    .push(entry(Entry::NamePostcode { siret: s }, name, zip));
             }
-            keep.push(entry(Entry::NameCity { siret: s, zip: z }, name, city));
+            if let Some(city) = city {
+                let zips: &[bool] = if z { &[false] } else { &[false, true] };
+                for &siret in theirs {
+                    for &zip in zips {
+                        let h = entry(Entry::NameCity { siret, zip }, name, city);
+                        self.probes.push((h, Why::SameCity));
+                    }
+                }
+                let kept = Entry::NameCity { siret: s, zip: z };
+                self.records.push(entry(kept, name, city));
+            }
+        }
+        for &h in self.probes.iter().map(|(h, _)| h).chain(&self.records) {
+            self.seen.prefetch(h);
         }
     }
 
-    /// The first earlier row the likeness of `probes` resembles, and why.
-    fn find(&self, probes: &Probes) -> Option<(u32, Why)> {
-        probes
-            .find
+    /// The first earlier row the current likeness resembles, and why.
+    fn find(&self) -> Option<(u32, Why)> {
+        self.probes
             .iter()
             .find_map(|&(h, why)| Some((self.seen.get(h)?, why)))
     }
 
-    /// Keeps the likeness of `probes` as seen on `row`.
-    fn keep(&mut self, probes: &Probes, row: u32) {
-        for &h in &probes.keep {
+    /// Keeps the current likeness as seen on `row`.
+    fn record(&mut self, row: u32) {
+        self.ready = false;
+        for &h in &self.records {
             self.seen.insert(h, row);
         }
     }
@@ -424,14 +405,13 @@ mod tests {
             siret_is_key in any::<bool>(),
         ) {
             let mut look = Lookalikes::default();
-            let mut probes = Probes::default();
             let mut found = Vec::new();
             for (i, like) in rows.iter().enumerate() {
-                probes.clear();
+                look.start_row();
                 look.like = like.clone();
-                look.probes(siret_is_key, &mut probes);
-                found.push(look.find(&probes));
-                look.keep(&probes, i as u32 + 2);
+                look.prepare(siret_is_key);
+                found.push(look.find());
+                look.record(i as u32 + 2);
             }
             prop_assert_eq!(found, plainly(&rows, siret_is_key));
         }

@@ -19,7 +19,7 @@ const PLACE_BITS: u32 = 32 - SHARD_BITS;
 const FIRST_SIZE: usize = 256;
 
 /// One shard: open addressing with linear probing; 0 is an empty slot.
-#[derive(Default, Clone)]
+#[derive(Default)]
 struct Shard {
     slots: Vec<u64>,
     len: usize,
@@ -28,7 +28,6 @@ struct Shard {
 /// Slots placed by their top bits: the shard by the first 6, the home within it by the next.
 /// Every slot a caller stores must be non-zero and share its top 32 bits with the `top` it was
 /// stored under.
-#[derive(Clone)]
 pub(super) struct Table {
     shards: Vec<Shard>,
 }
