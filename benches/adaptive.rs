@@ -7,11 +7,18 @@
 //! - `small`: 40 ms latency, capacity 4: rows/s against a fixed `--concurrency 4`, and the
 //!   median round trip;
 //! - `export`: 200 pages of 100 through the capacity-32 sandbox: pages/s against 800 (median of
-//!   five), and 2,000 pages for the steady state.
+//!   five), and 2,000 pages for the steady state;
+//! - `limiters`: issue 23's table: 20 ms latency, 300 requests/s as fixed 1-s windows, a sliding
+//!   1-s window and a token bucket of 60, without and with `RateLimit-*` (and `X-RateLimit-*`)
+//!   headers, 3,000 rows each (`ADAPTIVE_BENCH_LIMITER_ROWS`): rows/s against 300 and the share
+//!   of 429s. The run starts at a random point of the server's window, as against a server that
+//!   has been up for a while;
+//! - `fast`: no latency (a LAN API): default flags against the best of `--concurrency 1, 4, 8,
+//!   16, 32`, 100,000 rows (`ADAPTIVE_BENCH_FAST_ROWS`).
 //!
 //! Round trips are read from `-v`'s per-request lines (`POST /customers -> 201 in 41 ms`), the
 //! limit's moves from its `Concurrency a → b: reason.` lines, 429s from the sandbox's stats.
-//! `ADAPTIVE_BENCH_ONLY=capacity,rate,small,export` runs some; `ADAPTIVE_BENCH_ROWS` scales the
+//! `ADAPTIVE_BENCH_ONLY=capacity,rate,small,export,limiters,fast` runs some; `ADAPTIVE_BENCH_ROWS` scales the
 //! import runs (default 20,000 for `capacity`; `rate` and `small` use a third and a tenth).
 //!
 //! The sheets and the exported customers are the generated list (`gen/mod.rs`).
@@ -24,7 +31,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use custbulk::sandbox::{self, Options, Running};
+use custbulk::sandbox::{self, Options, RateHeaders, RateWindow, Running};
 
 /// The lists every benchmark runs on.
 #[path = "gen/mod.rs"]
@@ -102,10 +109,15 @@ fn run(server: &Running, dir: &Path, args: &[&str], call: &str) -> Run {
     }
 }
 
+/// `DIR/in.csv`: a link to the generated list of `rows` customers.
+fn link_list(dir: &Path, rows: usize) {
+    let list = gen::data_file("list", gen::Format::Csv, rows as u64);
+    std::os::unix::fs::symlink(list, dir.join("in.csv")).expect("a link to the list");
+}
+
 fn import(rt: &tokio::runtime::Runtime, options: Options, rows: usize, extra: &[&str]) -> Run {
     let dir = tempfile::tempdir().expect("temp dir");
-    let list = gen::data_file("list", gen::Format::Csv, rows as u64);
-    std::os::unix::fs::symlink(list, dir.path().join("in.csv")).expect("a link to the list");
+    link_list(dir.path(), rows);
     let server = rt.block_on(sandbox::start(options)).expect("sandbox");
     let mut args = vec!["import", "in.csv"];
     args.extend_from_slice(extra);
@@ -207,6 +219,125 @@ fn main() {
     if part("export") {
         export(&rt);
     }
+
+    if part("limiters") {
+        limiters(&rt);
+    }
+
+    if part("fast") {
+        fast(&rt);
+    }
+}
+
+fn env_rows(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// 429s and all answers, from the sandbox's stats.
+fn refusals(run: &Run) -> (f64, f64) {
+    let statuses = &run.summary["sandbox"]["statuses"];
+    let refused = statuses["429"].as_f64().unwrap_or(0.0);
+    let total: f64 = statuses
+        .as_object()
+        .map_or(0.0, |m| m.values().filter_map(Value::as_f64).sum());
+    (refused, total)
+}
+
+/// Issue 23's table: each kind of limiter at 300 requests/s, 20 ms, without and with headers.
+fn limiters(rt: &tokio::runtime::Runtime) {
+    let rows = env_rows("ADAPTIVE_BENCH_LIMITER_ROWS", 3_000);
+    let kinds = [
+        ("fixed 1-s windows", RateWindow::Fixed),
+        ("sliding 1-s window", RateWindow::Sliding),
+        ("token bucket, burst 60", RateWindow::Bucket),
+    ];
+    let headers = [
+        (None, ""),
+        (Some(RateHeaders::Ietf), ", RateLimit-* headers"),
+        (Some(RateHeaders::X), ", X-RateLimit-* headers"),
+    ];
+    for (headers, said) in headers {
+        for (name, window) in kinds {
+            let options = Options {
+                latency_ms: 20,
+                rate_limit: Some(300),
+                rate_window: window,
+                rate_burst: Some(60),
+                rate_headers: headers,
+                ..Options::default()
+            };
+            let run = import_at_random_phase(rt, options, rows);
+            let (refused, total) = refusals(&run);
+            println!(
+                "{name}{said}, 300/s, 20 ms, {rows} rows, default flags: {:.0} rows/s = {:.1}% \
+                 of 300; {refused:.0} of {total:.0} requests answered 429 = {:.2}%; {}; {:.1} s \
+                 wall",
+                rate(&run),
+                rate(&run) / 3.0,
+                refused / total * 100.0,
+                run.limits(),
+                run.wall_secs
+            );
+        }
+    }
+}
+
+/// An import that starts at a random point of the sandbox's first second, as a run against a
+/// server that has been up for a while does.
+fn import_at_random_phase(rt: &tokio::runtime::Runtime, options: Options, rows: usize) -> Run {
+    let dir = tempfile::tempdir().expect("temp dir");
+    link_list(dir.path(), rows);
+    let server = rt.block_on(sandbox::start(options)).expect("sandbox");
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    std::thread::sleep(std::time::Duration::from_nanos(
+        u64::from(nanos) % 1_000_000_000,
+    ));
+    let mut run = run(
+        &server,
+        dir.path(),
+        &["import", "in.csv"],
+        "POST /customers",
+    );
+    assert_eq!(server.records().len(), rows, "every row stored once");
+    run.summary["sandbox"] = rt.block_on(stats(&server));
+    run
+}
+
+/// A fast server: default flags against the best fixed concurrency.
+fn fast(rt: &tokio::runtime::Runtime) {
+    let rows = env_rows("ADAPTIVE_BENCH_FAST_ROWS", 100_000);
+    let mut best = (0.0, 0);
+    for n in [1, 4, 8, 16, 32] {
+        let fixed = import(
+            rt,
+            Options::default(),
+            rows,
+            &["--concurrency", &n.to_string()],
+        );
+        println!(
+            "fast server, {rows} rows, --concurrency {n}: {:.0} rows/s",
+            rate(&fixed)
+        );
+        if rate(&fixed) > best.0 {
+            best = (rate(&fixed), n);
+        }
+    }
+    let adaptive = import(rt, Options::default(), rows, &[]);
+    println!(
+        "fast server, {rows} rows, default flags: {:.0} rows/s = {:.1}% of the best fixed \
+         (--concurrency {}, {:.0} rows/s; bar 90%); settled at {}; {}",
+        rate(&adaptive),
+        rate(&adaptive) / best.0 * 100.0,
+        best.1,
+        best.0,
+        adaptive.summary["load"]["settled"],
+        adaptive.limits()
+    );
 }
 
 /// Exports through the capacity-32 sandbox: 200 pages five times, then 2,000 pages once.

@@ -130,7 +130,7 @@ impl Bench<'_> {
         let import = self.import(&server, name, rows);
         let journal = self.dir.join(format!("{name}.journal"));
         let undo = self.child(&server, rows, |c| {
-            c.args(["undo", journal.to_str().unwrap()]);
+            c.args(["undo", journal.to_str().unwrap(), "--yes"]);
         });
         assert!(server.records().is_empty(), "every customer deleted again");
         (import, undo)

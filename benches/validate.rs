@@ -6,13 +6,18 @@
 //! 1,000,000-record NDJSON backup, as `custbulk export` writes one: its speed, and peak RSS ≤
 //! 100 MB (both of its passes stream).
 //!
+//! And (issue 22) the CSV bar still with the mapping file's transforms: a French list holding
+//! the manager's first and last names apart and the whole address in one cell, mapped with the
+//! README's `[fields]` and `[split]`.
+//!
 //! `cargo bench --bench validate` (add `-- --rows N --xlsx-rows M` for other sizes, `--ndjson`
-//! for the NDJSON case alone). Files are generated once under `target/bench-data/`, lists like
-//! real ones (`gen/mod.rs`: every name, SIRET and e-mail distinct).
+//! for the NDJSON case alone, `--transforms` for the two CSV cases alone). Files are generated
+//! once under `target/bench-data/`, lists like real ones (`gen/mod.rs`: every name, SIRET and
+//! e-mail distinct).
 
 use std::hint::black_box;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -104,8 +109,14 @@ fn checks_only(path: &Path, rows: usize) -> f64 {
 
 /// The validate command's path minus printing: pipeline, problem log, counts.
 fn pipeline(path: &Path) -> u64 {
+    pipeline_mapped(path, None)
+}
+
+/// [`pipeline`] with a mapping file.
+fn pipeline_mapped(path: &Path, map: Option<&Path>) -> u64 {
     let input = Input {
         file: path.to_path_buf(),
+        map: map.map(Path::to_path_buf),
         ..Input::default()
     };
     let mut p = Pipeline::open(&input, &ValidateOptions::default()).unwrap();
@@ -145,13 +156,98 @@ fn ndjson_case(
     );
 }
 
+/// The README's transforms, for the columns of [`Format::CsvFrenchList`].
+const FRENCH_LIST_MAPPING: &str = r#"
+[fields]
+manager = "{Prénom du gérant} {Nom du gérant}"
+
+[split."Adresse complète"]
+pattern = '^(?P<street1>.+?),?\s+(?P<zipCode>\d{5})\s+(?P<city>.+)$'
+"#;
+
+/// The same with a pattern the regex crate runs one-pass (each character leads one way: the
+/// street is what precedes the comma, spaces are spaces), for lists that always write one.
+const ONE_PASS_MAPPING: &str = r#"
+[fields]
+manager = "{Prénom du gérant} {Nom du gérant}"
+
+[split."Adresse complète"]
+pattern = '^(?P<street1>[^,]+),[ ]*(?P<zipCode>\d{5})[ ]+(?P<city>[^ ].*)$'
+"#;
+
+/// The French list with its two mapping files, and the command's (wall time, peak RSS) on it
+/// with the README's.
+struct FrenchList {
+    list: PathBuf,
+    maps: [(&'static str, PathBuf); 2],
+    command: (Duration, f64),
+}
+
+impl FrenchList {
+    /// Writes the list (once) and its mapping files, and runs the command on them.
+    fn new(rows: u64) -> FrenchList {
+        let list = gen::data_file("list", Format::CsvFrenchList, rows);
+        let map = |name: &str, text: &str| {
+            let path = list.with_file_name(format!("{name}.toml"));
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        let maps = [
+            ("the README's", map("french-list", FRENCH_LIST_MAPPING)),
+            ("one-pass", map("french-list-one-pass", ONE_PASS_MAPPING)),
+        ];
+        let command = command_with(&list, &["--map".as_ref(), maps[0].1.as_os_str()]);
+        FrenchList {
+            list,
+            maps,
+            command,
+        }
+    }
+
+    /// The CSV bar on it: raw read against validate with each mapping's transforms.
+    fn measure(&self, rows: u64, runs: usize, out: &mut impl Write) {
+        let (list, (cmd, rss)) = (&self.list, self.command);
+        let size = std::fs::metadata(list).unwrap().len() as f64 / 1e6;
+        let (raw, _) = best_of(runs, || raw_csv(list));
+        let (plain, _) = best_of(runs, || pipeline(list));
+        let _ = writeln!(
+            out,
+            "french list {rows} rows, {size:.0} MB: raw ByteRecord {:.2}s; validate without its \
+             transforms (unmapped columns) {:.2}s = {:.0}% of raw; the command with the README's \
+             {:.2}s, peak RSS {rss:.0} MB (bar 100)",
+            raw.as_secs_f64(),
+            plain.as_secs_f64(),
+            100.0 * raw.as_secs_f64() / plain.as_secs_f64(),
+            cmd.as_secs_f64(),
+        );
+        for (name, map) in &self.maps {
+            let (val, n) = best_of(runs, || pipeline_mapped(list, Some(map)));
+            assert_eq!(n, rows);
+            let _ = writeln!(
+                out,
+                "  with {name} transforms ([fields] manager, [split] address): validate {:.2}s \
+                 ({:.0} rows/s) = {:.0}% of raw (bar 50%)",
+                val.as_secs_f64(),
+                rows as f64 / val.as_secs_f64(),
+                100.0 * raw.as_secs_f64() / val.as_secs_f64(),
+            );
+        }
+    }
+}
+
 /// Runs `custbulk validate FILE` and returns (wall time, peak RSS in MB).
-#[allow(clippy::zombie_processes)] // reaped by wait4 below, which also gives its peak RSS
 fn command(path: &Path) -> (Duration, f64) {
+    command_with(path, &[])
+}
+
+/// [`command`] with more arguments.
+#[allow(clippy::zombie_processes)] // reaped by wait4 below, which also gives its peak RSS
+fn command_with(path: &Path, more: &[&std::ffi::OsStr]) -> (Duration, f64) {
     let t = Instant::now();
     let child = Command::new(env!("CARGO_BIN_EXE_custbulk"))
         .args(["-q", "validate"])
         .arg(path)
+        .args(more)
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -186,6 +282,7 @@ fn main() {
     }
 
     let csv = gen::data_file("list", Format::Csv, rows);
+    let only_csv = std::env::args().any(|a| a == "--transforms");
     if std::env::args().any(|a| a == "--checks-only") {
         let _ = writeln!(
             out,
@@ -194,13 +291,14 @@ fn main() {
         );
         return;
     }
-    let xlsx = gen::data_file("list", Format::Xlsx, xlsx_rows);
     // The commands first: a child's peak RSS includes this process's peak at the time it is
     // started (Linux carries it over exec), so this process must still be small.
     let (csv_cmd, csv_rss) = command(&csv);
-    let (xlsx_cmd, xlsx_rss) = command(&xlsx);
-    let ndjson = gen::data_file("list", Format::Ndjson, rows);
-    let ndjson_cmd = command(&ndjson);
+    let french = FrenchList::new(rows);
+    let xlsx = (!only_csv).then(|| gen::data_file("list", Format::Xlsx, xlsx_rows));
+    let xlsx_cmd = xlsx.as_deref().map(command);
+    let ndjson = (!only_csv).then(|| gen::data_file("list", Format::Ndjson, rows));
+    let ndjson_cmd = ndjson.as_deref().map(command);
 
     let size = std::fs::metadata(&csv).unwrap().len() as f64 / 1e6;
     let (raw, _) = best_of(runs, || raw_csv(&csv));
@@ -221,6 +319,12 @@ fn main() {
         100.0 * raw.as_secs_f64() / val.as_secs_f64(),
         csv_cmd.as_secs_f64(),
     );
+    french.measure(rows, runs, &mut out);
+    let (Some(xlsx), Some((xlsx_cmd, xlsx_rss)), Some(ndjson), Some(ndjson_cmd)) =
+        (xlsx, xlsx_cmd, ndjson, ndjson_cmd)
+    else {
+        return;
+    };
 
     let (raw, _) = best_of(runs, || raw_xlsx(&xlsx));
     let (read, _) = best_of(runs, || read_only(&xlsx));

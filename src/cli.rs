@@ -41,6 +41,7 @@ pub enum Command {
     Template(cmd::template::Args),
     Check(cmd::check::Args),
     Verify(cmd::verify::Args),
+    Ui(cmd::ui::Args),
     Sandbox(cmd::sandbox::Args),
     Completions(cmd::completions::Args),
 }
@@ -72,6 +73,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         match command {
             Command::Check(args) => cmd::check::run(&global, args).await,
             Command::Sandbox(args) => cmd::sandbox::run(&global, args).await,
+            Command::Ui(args) => cmd::ui::run(&global, args).await,
             Command::Completions(args) => cmd::completions::run(args, Cli::command()),
             Command::Validate(args) => cmd::validate::run(&global, args),
             Command::Import(args) => cmd::import::run(&global, args).await,

@@ -28,5 +28,6 @@ pub mod restore;
 pub mod sandbox;
 pub mod schema;
 pub mod side;
+pub mod ui;
 pub mod undo;
 pub mod validate;

@@ -24,20 +24,27 @@
 //!
 //! All configuration mistakes (mapping file, duplicate columns, `--match-on`, update without
 //! an id) come out of [`Pipeline::open`] as usage errors (exit 2) before any row is read; an
-//! unreadable file is an ordinary error (exit 3) naming the file.
+//! unreadable file is an ordinary error (exit 3) naming the file. So does a CSV file read in a
+//! code page without Arabic letters whose Arabic fields have none (`validate::mojibake`): the
+//! first rows are read ahead to tell, before any is handed on.
 //!
 //! Reading runs on a thread of its own (`read` tokenises and decodes CSV, and parses XLSX,
 //! there); the checks run on the caller's thread as rows arrive, each row one buffer of text
 //! (see [`Cells`](crate::read::Cells)) so that handing it over costs little. Two threads for two cores: a third,
 //! checking thread between them was measured slower, as each row then crossed cores twice.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
 
 use crate::mapping::{self, MapFile, Mapping};
-use crate::read::{self, ReadError, ReadOptions, Row, Table};
+use crate::read::{self, Format, ReadError, ReadOptions, Row, Table};
+use crate::validate::mojibake::{self, Sample};
 use crate::validate::{Checked, Severity, ValidateOptions, Validator};
+
+/// A change made to each row as read, before it is checked: the page's edits of cells.
+pub type Amend = Box<dyn FnMut(&mut Row) + Send>;
 
 /// Where the rows come from: the file and how to read and map it.
 #[derive(Debug, Clone, Default)]
@@ -95,10 +102,15 @@ pub struct Pipeline {
     validator: Validator,
     table: Box<Table>,
     row: Row,
+    /// Rows read ahead and checked, not handed on yet.
+    ahead: VecDeque<Checked>,
+    /// The table has given its last row.
+    ended: bool,
     counts: Counts,
     /// Notes of the table already known when it was opened (the commands print those); the
     /// ones made at the end of the file are printed here.
     notes_said: usize,
+    amend: Option<Amend>,
 }
 
 impl Pipeline {
@@ -119,6 +131,26 @@ impl Pipeline {
         file: Option<&MapFile>,
         opts: &ValidateOptions,
     ) -> anyhow::Result<Pipeline> {
+        Pipeline::build(table, file, opts, None)
+    }
+
+    /// Like [`Pipeline::from_table`], with `amend` applied to each row as read, before it is
+    /// checked (rows read ahead included): the page's edits, checked as if the file held them.
+    pub fn from_table_amended(
+        table: Table,
+        file: Option<&MapFile>,
+        opts: &ValidateOptions,
+        amend: Amend,
+    ) -> anyhow::Result<Pipeline> {
+        Pipeline::build(table, file, opts, Some(amend))
+    }
+
+    fn build(
+        table: Table,
+        file: Option<&MapFile>,
+        opts: &ValidateOptions,
+        amend: Option<Amend>,
+    ) -> anyhow::Result<Pipeline> {
         let mapping = Mapping::infer(&table.headers, file);
         let validator = Validator::new(&mapping, opts).with_context(|| {
             format!(
@@ -126,14 +158,46 @@ impl Pipeline {
                 table.location()
             )
         })?;
-        Ok(Pipeline {
+        let mut pipeline = Pipeline {
             mapping,
             validator,
             notes_said: table.notes.len(),
             table: Box::new(table),
             row: Row::new(),
+            ahead: VecDeque::new(),
+            ended: false,
             counts: Counts::default(),
-        })
+            amend,
+        };
+        pipeline.check_script()?;
+        Ok(pipeline)
+    }
+
+    /// Refuses a CSV file decoded in a code page without Arabic letters when its Arabic fields
+    /// have none as a rule (see `validate::mojibake`), from rows read ahead.
+    fn check_script(&mut self) -> anyhow::Result<()> {
+        let table = &self.table;
+        let read_as = table
+            .encoding
+            .and_then(|e| encoding_rs::Encoding::for_label(e.as_bytes()));
+        let Some(read_as) = read_as.filter(|e| !mojibake::can_hold_arabic(e)) else {
+            return Ok(());
+        };
+        if table.format != Format::Csv || !self.validator.has_arabic_fields() {
+            return Ok(());
+        }
+        let mut sample = Sample::default();
+        while self.ahead.len() < mojibake::SAMPLE_ROWS && !sample.is_enough() {
+            let mut row = Checked::new();
+            if !self.read(&mut row)? {
+                break;
+            }
+            sample.add(&row);
+            self.ahead.push_back(row);
+        }
+        sample
+            .verdict(&self.table.location(), read_as)
+            .map_err(crate::error::usage)
     }
 
     /// The file as read: its sheet, header row, headers and the notes on how it was read.
@@ -168,19 +232,33 @@ impl Pipeline {
     /// Reads and checks the next row into `out` (reusing its buffers); `Ok(false)` at the end.
     /// Blank rows come through with `out.blank_row` set, so callers can keep every input row.
     pub fn next(&mut self, out: &mut Checked) -> Result<bool, ReadError> {
-        if !self.table.next_row(&mut self.row)? {
+        match self.ahead.pop_front() {
+            Some(mut row) => std::mem::swap(out, &mut row),
+            None if !self.read(out)? => return Ok(false),
+            None => {}
+        }
+        self.count(out);
+        Ok(true)
+    }
+
+    /// Reads and checks the next row of the table into `out`.
+    fn read(&mut self, out: &mut Checked) -> Result<bool, ReadError> {
+        if self.ended || !self.table.next_row(&mut self.row)? {
+            self.ended = true;
             for note in &self.table.notes[self.notes_said..] {
                 crate::warn!("{note}");
             }
             self.notes_said = self.table.notes.len();
             return Ok(false);
         }
+        if let Some(amend) = &mut self.amend {
+            amend(&mut self.row);
+        }
         out.row = self.row.number;
         out.ragged = self.row.ragged;
         std::mem::swap(&mut out.cells, &mut self.row.cells);
         std::mem::swap(&mut out.issues, &mut self.row.issues);
         self.validator.check(out);
-        self.count(out);
         Ok(true)
     }
 
@@ -204,5 +282,33 @@ impl Pipeline {
         } else {
             c.invalid += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amended_rows_are_checked_as_if_the_file_held_them() {
+        // The page's edits are an overlay on the uploaded file: the pass must check them.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.csv");
+        std::fs::write(&path, "name,capital\nA,1\nB,\"1,5\"\nC,2\n").unwrap();
+        let table = read::open(&path, &ReadOptions::default(), &mapping::is_header).unwrap();
+        let amend: Amend = Box::new(|row: &mut Row| {
+            if row.number == 3 {
+                row.cells.set(1, |c| c.push('7'));
+            }
+        });
+        let mut pipeline =
+            Pipeline::from_table_amended(table, None, &ValidateOptions::default(), amend).unwrap();
+        let mut row = Checked::new();
+        let mut seen = Vec::new();
+        while pipeline.next(&mut row).unwrap() {
+            seen.push((row.row, row.cells.to_vec(), row.problems.len()));
+        }
+        assert_eq!(seen[1], (3, vec!["B".to_string(), "7".to_string()], 0));
+        assert_eq!(pipeline.counts().invalid, 0);
     }
 }

@@ -98,6 +98,9 @@ pub struct WriteFacts {
     /// Fields the server adds to what it was sent (`createdAt`, `__v`, ...).
     #[serde(default)]
     pub server_fields: Vec<String>,
+    /// Whether `q` finds a customer by its name (some APIs search other fields only).
+    #[serde(default)]
+    pub search_finds_names: Option<bool>,
     /// Whether values come back as they were sent.
     pub values: Option<ValueFacts>,
 }
@@ -268,6 +271,9 @@ impl Profile {
 impl Loaded {
     /// Puts what the profile knows into the client's options, where no flag said otherwise.
     pub fn apply(&self, options: &mut ClientOptions) {
+        if let Some(first) = self.profile.list.first_page {
+            options.first_page = first.into();
+        }
         let known = &self.profile.list.items_path;
         match (&options.items_path, known) {
             (None, Some(path)) => options.items_path = Some(path.clone()),
@@ -383,6 +389,7 @@ mod tests {
             clear_with: Some(ClearWith::Empty),
             update_with: Some(UpdateWith::Patch),
             server_fields: vec!["createdAt".into(), "__v".into()],
+            search_finds_names: Some(false),
             values: Some(ValueFacts {
                 capital_as_number: true,
                 ..ValueFacts::default()

@@ -6,7 +6,8 @@
 //! the reader can tell before the end (a sheet's dimension; a CSV or JSON file's size over its
 //! bytes per row so far, see [`Extent`]); the rate over the last few seconds, not since the start, so that an ETA follows a
 //! server that slows down or speeds up; the ETA from that rate; the concurrency the client
-//! allows at the moment; and a message (counts by outcome, the page).
+//! allows at the moment; a long wait for the server while it lasts (`waiting 5 s: the server
+//! asked (429)`); and a message (counts by outcome, the page).
 //!
 //! Everything is worked out when the bar draws (4 times a second, on the bar's own thread),
 //! from counters the work updates cheaply: an atomic add per row, nothing formatted. The draw
@@ -21,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle, WeakProgressBar};
 
+use crate::api::Client;
 use crate::read::Extent;
 
 /// How far back the rate looks.
@@ -50,17 +52,21 @@ struct Shown {
     next_due: AtomicU64,
     /// The requests in flight the client allowed at the last tick; 0 when not known.
     concurrency: AtomicUsize,
+    /// The client's long wait at the last tick, if one was on.
+    waiting: Mutex<Option<String>>,
     state: Mutex<State>,
 }
 
-/// Asks the client how many requests it allows in flight now.
+/// Asks the client how many requests it allows in flight now, and what long wait is on.
 type Limit = Arc<dyn Fn() -> usize + Send + Sync>;
+type Waiting = Arc<dyn Fn() -> Option<String> + Send + Sync>;
 
 struct State {
     unit: String,
     total: Total,
     window: Window,
     limit: Option<Limit>,
+    waiting: Option<Waiting>,
 }
 
 /// What the rows done are counted against.
@@ -99,11 +105,13 @@ impl Progress {
                 drawing: AtomicBool::new(false),
                 next_due: AtomicU64::new(0),
                 concurrency: AtomicUsize::new(0),
+                waiting: Mutex::new(None),
                 state: Mutex::new(State {
                     unit: String::new(),
                     total: Total::Unknown,
                     window: Window::default(),
                     limit: None,
+                    waiting: None,
                 }),
             })
         });
@@ -199,13 +207,16 @@ impl Progress {
                 .is_ok()
     }
 
-    /// Shows the requests in flight `limit()` allows, asked before each draw (on the bar's
-    /// thread, holding no lock). The first call counts; later ones change nothing.
-    pub fn concurrency(&self, limit: impl Fn() -> usize + Send + Sync + 'static) {
+    /// Shows what `client` allows in flight and any long wait it is in, asked before each draw
+    /// (on the bar's thread, holding no lock). The first call counts; later ones change
+    /// nothing.
+    pub fn follow(&self, client: &Client) {
         if let Some(shown) = &self.shown {
             let mut shown = shown.lock();
             if shown.limit.is_none() {
-                shown.limit = Some(Arc::new(limit));
+                let (limit, waiting) = (client.clone(), client.clone());
+                shown.limit = Some(Arc::new(move || limit.throttle.limit()));
+                shown.waiting = Some(Arc::new(move || waiting.throttle.waits.status()));
             }
         }
     }
@@ -227,9 +238,16 @@ fn tick(shown: Weak<Shown>) {
         if shown.bar.is_finished() {
             return;
         }
-        let limit = shown.lock().limit.clone();
+        let (limit, waiting) = {
+            let state = shown.lock();
+            (state.limit.clone(), state.waiting.clone())
+        };
         if let Some(limit) = limit {
             shown.concurrency.store(limit(), Ordering::Relaxed);
+        }
+        if let Some(waiting) = waiting {
+            let now = waiting();
+            *shown.waiting.lock().unwrap_or_else(|e| e.into_inner()) = now;
         }
         shown.bar.tick();
     };
@@ -261,6 +279,11 @@ impl Shown {
             rate: state.window.rate(),
             unit: &state.unit,
             concurrency: Some(self.concurrency.load(Ordering::Relaxed)).filter(|&n| n > 0),
+            waiting: self
+                .waiting
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
             spinner: (now - self.born).as_millis() as usize / TICK.as_millis() as usize,
         };
         status.render()
@@ -318,6 +341,8 @@ struct Status<'a> {
     rate: Option<f64>,
     unit: &'a str,
     concurrency: Option<usize>,
+    /// A long wait for the server, in words.
+    waiting: Option<String>,
     /// Ticks since the bar started, to turn the spinner.
     spinner: usize,
 }
@@ -370,6 +395,9 @@ impl Status<'_> {
         }
         if let Some(n) = self.concurrency {
             let _ = write!(line, "  concurrency {n}");
+        }
+        if let Some(waiting) = &self.waiting {
+            let _ = write!(line, "  {waiting}");
         }
         line
     }
@@ -458,17 +486,28 @@ mod tests {
             rate: Some(812.4),
             unit: "rows",
             concurrency: Some(24),
+            waiting: None,
             spinner: 0,
         };
         assert_eq!(
             status.render(),
             "[███░░░░░░░░░] 31%  3,100/~10,000 rows  812/s  ETA 9s  concurrency 24"
         );
+        let waiting = Status {
+            waiting: Some("waiting 5 s: the server asked (429)".to_owned()),
+            ..status
+        };
+        assert_eq!(
+            waiting.render(),
+            "[███░░░░░░░░░] 31%  3,100/~10,000 rows  812/s  ETA 9s  concurrency 24  waiting 5 s: \
+             the server asked (429)"
+        );
         let known = Status {
             total: Some((10_000, false)),
             rate: Some(0.0),
             concurrency: None,
-            ..status
+            waiting: None,
+            ..waiting
         };
         assert_eq!(
             known.render(),

@@ -32,6 +32,8 @@ struct Tally {
     errors: u64,
     warnings: u64,
     examples: Vec<Problem>,
+    /// The first errors alone, for `-q`, which shows nothing else.
+    error_examples: Vec<Problem>,
 }
 
 /// Collects the problems of a run.
@@ -87,6 +89,7 @@ impl ProblemLog {
                         errors: 0,
                         warnings: 0,
                         examples: Vec::new(),
+                        error_examples: Vec::new(),
                     });
                     self.tallies.last_mut().expect("just pushed")
                 }
@@ -97,6 +100,9 @@ impl ProblemLog {
             }
             if t.examples.len() < EXAMPLES {
                 t.examples.push(p.clone());
+            }
+            if p.severity == Severity::Error && t.error_examples.len() < EXAMPLES {
+                t.error_examples.push(p.clone());
             }
             if self.keep_all {
                 self.all.push(p.clone());
@@ -120,6 +126,13 @@ impl ProblemLog {
 
     pub fn report_path(&self) -> Option<&Path> {
         self.report.as_deref()
+    }
+
+    /// The problems counted by field, as the summary orders them (row-level ones, field `""`,
+    /// first; then schema order): `(field, errors, warnings)`.
+    pub fn by_field(&self) -> Vec<(&'static str, u64, u64)> {
+        let tallies = self.sorted().into_iter();
+        tallies.map(|t| (t.field, t.errors, t.warnings)).collect()
     }
 
     /// Tallies in schema order, row-level problems first.
@@ -148,8 +161,8 @@ fn severity_word(s: Severity) -> &'static str {
 }
 
 /// The JSON summary of a validation (`--format json`):
-/// `{file, sheet, format, encoding, rows, valid, invalid, blank_rows, mapping, unmapped,
-/// problems, ...}`.
+/// `{file, sheet, format, encoding, rows, valid, invalid, blank_rows, mapping, transforms,
+/// unmapped, problems, ...}`.
 pub fn json_summary(source: &Table, mapping: &Mapping, counts: &Counts, log: &ProblemLog) -> Value {
     let mapped: Vec<Value> = mapping
         .columns
@@ -177,6 +190,7 @@ pub fn json_summary(source: &Table, mapping: &Mapping, counts: &Counts, log: &Pr
         "invalid": counts.invalid,
         "blank_rows": counts.blank_rows,
         "mapping": mapped,
+        "transforms": mapping.transforms.iter().map(|t| t.written()).collect::<Vec<_>>(),
         "unmapped": unmapped,
         "problems": log.problems(),
         "errors": counts.errors,
@@ -282,6 +296,37 @@ pub fn write_text(
                 );
             }
         }
+    }
+    out.write_all(s.as_bytes())
+}
+
+/// What `-q` shows of a validation: its first errors by field, one line each, and how many
+/// more there are; nothing for a file without errors.
+pub fn write_errors(out: &mut dyn Write, source: &Table, log: &ProblemLog) -> io::Result<()> {
+    let mut s = String::new();
+    let (mut errors, mut shown) = (0, 0);
+    for t in log.sorted() {
+        errors += t.errors;
+        shown += t.error_examples.len() as u64;
+        for p in &t.error_examples {
+            let _ = write!(s, "error: {}, row {}", source.location(), p.row);
+            if !p.column.is_empty() {
+                let _ = write!(s, ", column {} ({})", p.column, p.header);
+            }
+            let _ = writeln!(s, ": {}", p.message);
+        }
+    }
+    if errors > shown {
+        let all = match log.report_path() {
+            Some(p) => format!("{} lists them all", p.display()),
+            None => "--report PROBLEMS.csv lists them all".to_string(),
+        };
+        let _ = writeln!(
+            s,
+            "error: {}: {} more; {all}",
+            source.location(),
+            plural(errors - shown, "error")
+        );
     }
     out.write_all(s.as_bytes())
 }

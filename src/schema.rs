@@ -13,6 +13,18 @@ pub enum Kind {
     Contacts,
 }
 
+impl Kind {
+    /// The type's name, as a list of fields shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Boolean => "boolean",
+            Kind::Integer => "integer",
+            Kind::Text => "text",
+            Kind::Contacts => "contacts",
+        }
+    }
+}
+
 /// One customer field as the API names it.
 #[derive(Debug)]
 pub struct Field {

@@ -149,7 +149,7 @@ fn diff_says_what_changed_and_restore_prune_gives_the_backup_back_in_every_forma
         let again = wd.exec_against(&server, &["diff", &backup, "live", "--match-on", "siret"]);
         again.assert_ok();
 
-        let undo = wd.exec_against(&server, &["undo", "backup.restore.journal"]);
+        let undo = wd.exec_against(&server, &["undo", "backup.restore.journal", "--yes"]);
         undo.assert_ok();
         assert_eq!(
             account(&server),
@@ -312,4 +312,47 @@ fn restore_and_diff_pair_records_by_fallback_and_composite_keys() {
     assert!(rows.iter().all(|r| r["_outcome"] == "updated"), "{rows:?}");
     assert_eq!(account(&other), account(&source));
     assert_eq!(other.records().len(), 6, "nothing created");
+}
+
+/// Issue 21, case 5: a restore run again (as one does after a failure) replaced the first
+/// run's journal, so undo could no longer bring back what the first deleted or changed. A
+/// journal is never overwritten: the second run writes `backup.restore.2.journal` and says
+/// so, and undo of each, newest first, gives back the account as it was before either.
+#[test]
+fn a_second_restore_keeps_the_first_ones_journal_and_undo_of_both_gives_the_account_back() {
+    let server = seeded(12);
+    let wd = Workdir::new();
+    wd.exec_against(&server, &["export", "backup.ndjson"])
+        .assert_ok();
+    change(&server);
+    let changed = account(&server);
+    let restore = ["restore", "backup.ndjson", "--prune", "--yes"];
+    wd.exec_against(&server, &restore).assert_ok();
+    let first = wd.read("backup.restore.journal");
+    let again = wd.exec_against(&server, &restore);
+    again.assert_ok();
+    assert!(
+        again.stderr.contains("backup.restore.2.journal"),
+        "says where its journal is: {again}"
+    );
+    assert_eq!(
+        wd.read("backup.restore.journal"),
+        first,
+        "the first is kept whole"
+    );
+    assert!(wd.path("backup.restore.2.journal").exists());
+
+    for journal in ["backup.restore.2.journal", "backup.restore.journal"] {
+        wd.exec_against(&server, &["undo", journal, "--yes"])
+            .assert_ok();
+    }
+    assert_eq!(account(&server), changed, "both restores undone");
+
+    // Its journal where it is told, and the help names the real default.
+    let elsewhere = wd.path("elsewhere.journal");
+    let restore = [&restore[..], &["--journal", elsewhere.to_str().unwrap()]].concat();
+    wd.exec_against(&server, &restore).assert_ok();
+    assert!(elsewhere.exists());
+    let help = wd.exec(&["restore", "--help"]);
+    assert!(help.stdout.contains("NAME.restore.journal"), "{help}");
 }

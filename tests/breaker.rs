@@ -126,7 +126,7 @@ fn an_undo_refused_again_and_again_stops_and_resume_finishes_it() {
         ..Options::default()
     });
     refusing.running.insert(clean.records());
-    let args = ["undo", "clients.journal", "--no-progress"];
+    let args = ["undo", "clients.journal", "--yes", "--no-progress"];
     let run = wd.exec_against(&refusing, &args);
     run.assert_code(3);
     assert!(

@@ -205,7 +205,7 @@ fn undo_of_a_delete_run_recreates_the_customers() {
     assert_eq!(names(&server), ["Client 1"]);
 
     let out = wd
-        .against(&server, &["undo", "gone.journal", "--no-progress"])
+        .against(&server, &["undo", "gone.journal", "--yes", "--no-progress"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

@@ -17,7 +17,7 @@ pub fn requests(server: &Server) -> Value {
 }
 
 /// The sandbox's stats, as `GET /__sandbox/stats` gives them.
-fn stats(server: &Server) -> Value {
+pub fn stats(server: &Server) -> Value {
     let url = format!("http://{}/__sandbox/stats", server.running.addr);
     server.block_on(async {
         reqwest::get(url)
@@ -70,6 +70,20 @@ fn playing(variants: Variants) -> Server {
 /// `n` customers with a name, a SIRET and a city, and a sheet that changes each one's city and
 /// gives it a zipCode and a capital it did not have.
 fn customers_and_sheet(server: &Server, wd: &Workdir, n: u64) {
+    customers_and_sheet_adding(server, wd, n, "zipCode;capital", |i| {
+        format!("0{:04};{}", 1000 + i, 2000 + i)
+    });
+}
+
+/// `n` customers with a name, a SIRET and a city, and a sheet that changes each one's city and
+/// gives it the columns `added` (`;`-separated), with the cells `cells(i)`.
+fn customers_and_sheet_adding(
+    server: &Server,
+    wd: &Workdir,
+    n: u64,
+    added: &str,
+    cells: impl Fn(u64) -> String,
+) {
     server.running.insert(
         (0..n)
             .map(|i| {
@@ -77,14 +91,9 @@ fn customers_and_sheet(server: &Server, wd: &Workdir, n: u64) {
             })
             .collect(),
     );
-    let mut csv = String::from("name;siret;city;zipCode;capital\n");
+    let mut csv = format!("name;siret;city;{added}\n");
     for i in 0..n {
-        csv.push_str(&format!(
-            "Client {i};{};Paris;0{:04};{}\n",
-            siret(i),
-            1000 + i,
-            2000 + i
-        ));
+        csv.push_str(&format!("Client {i};{};Paris;{}\n", siret(i), cells(i)));
     }
     wd.write("clients.csv", csv);
 }
@@ -142,7 +151,7 @@ fn undo_is_exact_with_a_profile_where_patch_answers_the_old_record_and_ignores_n
     assert_eq!(store(&server, "Client 3")[0]["zipCode"], "01003");
 
     let puts = count(&server, "PUT");
-    let undo = run(&wd, &server, &["undo", "clients.journal"]);
+    let undo = run(&wd, &server, &["undo", "clients.journal", "--yes"]);
     undo.assert_ok();
     assert!(
         all(&outcomes(&wd, "clients.undo.results.csv"), "restored"),
@@ -172,7 +181,7 @@ fn without_a_profile_that_undo_reports_failed_and_says_what_to_do() {
     upsert(&wd, &server).assert_ok();
     assert!(all(&outcomes(&wd, "clients.results.csv"), "updated"));
 
-    let undo = run(&wd, &server, &["undo", "clients.journal"]);
+    let undo = run(&wd, &server, &["undo", "clients.journal", "--yes"]);
     undo.assert_code(1);
     let rows = wd.results("clients.undo.results.csv");
     for row in &rows {
@@ -193,7 +202,7 @@ fn without_a_profile_that_undo_reports_failed_and_says_what_to_do() {
     let again = run(
         &wd,
         &server,
-        &["undo", "clients.journal", "--restore-with", "put"],
+        &["undo", "clients.journal", "--yes", "--restore-with", "put"],
     );
     again.assert_ok();
     assert!(
@@ -217,7 +226,7 @@ fn a_put_that_merges_is_not_counted_as_a_restore() {
     let undo = run(
         &wd,
         &server,
-        &["undo", "clients.journal", "--restore-with", "put"],
+        &["undo", "clients.journal", "--yes", "--restore-with", "put"],
     );
     undo.assert_code(1);
     for row in wd.results("clients.undo.results.csv") {
@@ -230,7 +239,7 @@ fn a_put_that_merges_is_not_counted_as_a_restore() {
             assert!(row["_error"].contains(said), "{said:?} in {row:?}");
         }
     }
-    run(&wd, &server, &["undo", "clients.journal"]).assert_ok();
+    run(&wd, &server, &["undo", "clients.journal", "--yes"]).assert_ok();
     assert!(store(&server, "Client 1")[0]
         .get("capital")
         .is_none_or(Value::is_null));
@@ -304,10 +313,88 @@ fn updates_are_read_back_only_where_the_answer_cannot_show_them() {
         }
 
         let gets = count(&server, "GET");
-        let undo = run(&wd, &server, &["undo", "clients.journal"]);
+        let undo = run(&wd, &server, &["undo", "clients.journal", "--yes"]);
         undo.assert_ok();
         assert!(all(&outcomes(&wd, "clients.undo.results.csv"), "restored"));
         // One GET a step to see the customer as it is now, then the read-backs.
         assert_eq!(count(&server, "GET") - gets, 6 + read_backs, "{answer:?}");
+    }
+}
+
+/// `n` customers, and a sheet that gives each a `street2` it did not have: text only, which
+/// `""` can empty but not remove.
+fn customers_and_a_street2(server: &Server, wd: &Workdir, n: u64) {
+    customers_and_sheet_adding(server, wd, n, "street2", |i| format!("Bâtiment {i}"));
+}
+
+/// Regression (issue 23): where PATCH ignores `null` and PUT replaces (the profile knows both),
+/// undo of an update that added `street2` left `street2: ""`. The field is removed now, by a
+/// PUT of the whole earlier record, and so is it by a restore to a backup made before.
+#[test]
+fn undo_and_restore_remove_a_field_the_import_added_where_put_replaces() {
+    let server = playing(Variants {
+        patch_null: NullOnPatch::Ignored,
+        ..Variants::default()
+    });
+    let wd = Workdir::new();
+    customers_and_a_street2(&server, &wd, 4);
+    run(&wd, &server, &["check", "--write", "--save"]).assert_ok();
+    let before = snapshot(&server);
+    run(&wd, &server, &["export", "before.ndjson"]).assert_ok();
+
+    upsert(&wd, &server).assert_ok();
+    assert!(store(&server, "Client 1")[0].contains_key("street2"));
+    let undo = run(&wd, &server, &["undo", "clients.journal"]);
+    undo.assert_ok();
+    let rows = wd.results("clients.undo.results.csv");
+    assert!(
+        rows.iter()
+            .all(|r| r["_outcome"] == "restored" && r["_note"].is_empty()),
+        "{rows:?}"
+    );
+    assert_eq!(
+        snapshot(&server),
+        before,
+        "exactly as before: no street2 at all"
+    );
+
+    upsert(&wd, &server).assert_ok();
+    run(&wd, &server, &["restore", "before.ndjson", "--yes"]).assert_ok();
+    let rows = wd.results("before.restore.results.csv");
+    assert!(rows.iter().all(|r| r["_note"].is_empty()), "{rows:?}");
+    assert_eq!(snapshot(&server), before, "restored exactly too");
+}
+
+/// Where no verb can remove a field (`null` ignored, PUT merges), undo and restore leave it
+/// empty and say so on the row, rather than count it restored in silence.
+#[test]
+fn where_no_verb_removes_a_field_undo_and_restore_say_they_left_it_empty() {
+    let server = playing(Variants {
+        patch_null: NullOnPatch::Ignored,
+        put: PutMode::Merge,
+        ..Variants::default()
+    });
+    let wd = Workdir::new();
+    customers_and_a_street2(&server, &wd, 3);
+    run(&wd, &server, &["check", "--write", "--save"]).assert_ok();
+    run(&wd, &server, &["export", "before.ndjson"]).assert_ok();
+    upsert(&wd, &server).assert_ok();
+    run(&wd, &server, &["undo", "clients.journal"]).assert_ok();
+    let said = "street2 left empty: this API cannot remove a field";
+    for row in wd.results("clients.undo.results.csv") {
+        assert_eq!(
+            (row["_outcome"].as_str(), row["_note"].as_str()),
+            ("restored", said)
+        );
+    }
+    for customer in server.records() {
+        assert_eq!(customer["city"], "Lyon");
+        assert_eq!(customer["street2"], "", "emptied, as said");
+    }
+
+    upsert(&wd, &server).assert_ok();
+    run(&wd, &server, &["restore", "before.ndjson", "--yes"]).assert_ok();
+    for row in wd.results("before.restore.results.csv") {
+        assert_eq!(row["_note"], said, "{row:?}");
     }
 }

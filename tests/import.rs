@@ -1,14 +1,13 @@
 //! `custbulk import` as a user runs it: the real binary against a real sandbox over HTTP.
 
 use std::collections::HashMap;
-use std::process::Stdio;
 
 use serde_json::json;
 
 use custbulk::api::record_id;
 use custbulk::sandbox::Options;
 
-use crate::util::{record, stderr, stdout, wait_until, with, Server, Workdir};
+use crate::util::{record, stderr, stdout, with, Server, Workdir};
 
 /// A valid SIRET (Luhn) built from a number.
 pub fn siret(n: u64) -> String {
@@ -335,6 +334,79 @@ fn a_changed_input_refuses_the_old_journal() {
     assert!(stderr(&out).contains("changed"), "{}", stderr(&out));
 }
 
+/// Issue 21, case 5, for import: a journal is never overwritten. A run beside a complete
+/// journal writes the next one (`clients.2.journal`) and says so; beside an unfinished one it
+/// is refused unless `--resume` or `--fresh`, which starts the next one and leaves the
+/// unfinished one as it is. Each stays undoable.
+#[test]
+fn a_new_run_takes_the_next_journal_and_never_overwrites_one() {
+    let refusing = Server::start(Options {
+        variants: custbulk::sandbox::Variants {
+            require: vec!["category".into()],
+            ..Default::default()
+        },
+        ..Options::default()
+    });
+    let wd = Workdir::new();
+    wd.write("clients.csv", sheet(30, &[]));
+    let args = ["import", "clients.csv", "--no-progress"];
+    // Every POST refused: the breaker stops the run and leaves its journal unfinished.
+    wd.exec_against(&refusing, &args).assert_code(3);
+    let unfinished = wd.read("clients.journal");
+    let server = Server::start(Options::default());
+    let again = wd.exec_against(&server, &args);
+    again.assert_code(2);
+    assert!(
+        again.stderr.contains("--resume") && again.stderr.contains("--fresh"),
+        "{again}"
+    );
+    let fresh = wd.exec_against(&server, &with(&args, &["--fresh"]));
+    fresh.assert_ok();
+    assert!(fresh.stderr.contains("clients.2.journal"), "{fresh}");
+    assert_eq!(wd.read("clients.journal"), unfinished, "kept as it was");
+    assert_eq!(server.records().len(), 30);
+
+    // Beside a complete journal, the next run takes the next name by itself.
+    let third = [
+        "import",
+        "clients.csv",
+        "--no-progress",
+        "--on-duplicate",
+        "create",
+    ];
+    let run = wd.exec_against(&server, &third);
+    run.assert_ok();
+    assert!(run.stderr.contains("clients.3.journal"), "{run}");
+    assert_eq!(server.records().len(), 60);
+    for journal in ["clients.3.journal", "clients.2.journal"] {
+        wd.exec_against(&server, &["undo", journal, "--yes", "--no-progress"])
+            .assert_ok();
+    }
+    assert!(
+        server.records().is_empty(),
+        "each run undone from its own journal"
+    );
+}
+
+/// `_status` is the status the server sent: a sandbox whose POST answers 200 gives 200, not
+/// the 201 the results file used to write for every created row.
+#[test]
+fn the_status_written_is_the_one_the_server_sent() {
+    let server = Server::start(Options {
+        variants: custbulk::sandbox::Variants {
+            post_status: custbulk::sandbox::PostStatus::Ok,
+            ..Default::default()
+        },
+        ..Options::default()
+    });
+    let wd = Workdir::new();
+    wd.write("clients.csv", sheet(3, &[]));
+    wd.exec_against(&server, &["import", "clients.csv", "--no-progress"])
+        .assert_ok();
+    let rows = results(&wd, "clients.results.csv");
+    assert!(rows.iter().all(|r| r["_status"] == "200"), "{rows:?}");
+}
+
 #[test]
 fn the_key_is_in_no_file_written() {
     let server = Server::start(Options {
@@ -368,62 +440,6 @@ fn dry_run_needs_no_network_and_no_key() {
     let rows = results(&wd, "clients.results.csv");
     assert_eq!(count(&rows, "valid"), 4);
     assert_eq!(count(&rows, "invalid"), 1);
-}
-
-#[test]
-fn ctrl_c_finishes_what_is_in_flight_and_resume_completes_the_run() {
-    let server = Server::start(Options {
-        latency_ms: 20,
-        ..Options::default()
-    });
-    let wd = Workdir::new();
-    wd.write("clients.csv", sheet(300, &[]));
-    let args = [
-        "import",
-        "clients.csv",
-        "--no-progress",
-        "--concurrency",
-        "2",
-    ];
-    let child = wd
-        .against(&server, &args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_until(|| server.records().len() >= 20);
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("--resume"),
-        "says how to resume: {}",
-        stderr(&out)
-    );
-    let rows = results(&wd, "clients.results.csv");
-    assert_eq!(
-        rows.len(),
-        300,
-        "every row has an outcome, even after Ctrl-C"
-    );
-    let created = count(&rows, "created");
-    assert_eq!(created + count(&rows, "skipped"), 300);
-    assert_eq!(
-        created,
-        server.records().len(),
-        "what was in flight finished and is reported"
-    );
-
-    let mut resume = args.to_vec();
-    resume.push("--resume");
-    let out = wd.against(&server, &resume).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(count(&results(&wd, "clients.results.csv"), "created"), 300);
-    assert_store_has_each_once(&server, 300);
 }
 
 #[test]

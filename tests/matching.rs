@@ -218,7 +218,8 @@ fn candidates() -> String {
 /// `--plan` says, for each row it would create, which customer it probably duplicates and
 /// why: legal forms, accents, case and punctuation aside, with the same postcode (or city when
 /// one has no postcode), or the same SIRET; another postcode is not a duplicate, and another
-/// establishment of the same company is said as such.
+/// establishment of the same company is said as such. The row with a SIRET already there is
+/// left out by default, and the plan says so.
 #[test]
 fn the_plan_lists_likely_duplicates_with_the_customer_and_what_matched() {
     let server = Server::start(Options::default());
@@ -243,7 +244,18 @@ fn the_plan_lists_likely_duplicates_with_the_customer_and_what_matched() {
             String::new(),
         ]
     );
-    assert!(rows.iter().all(|r| r["_outcome"] == "would-create"));
+    let planned: Vec<&str> = rows.iter().map(|r| r["_outcome"].as_str()).collect();
+    assert_eq!(
+        planned,
+        [
+            "would-create",
+            "would-create",
+            "would-create",
+            "skipped-duplicate",
+            "would-create",
+            "would-create"
+        ]
+    );
     assert_eq!(server.records().len(), 3, "a plan changes nothing");
 }
 
@@ -476,10 +488,123 @@ fn undo_finds_a_customer_put_back_by_the_keys_of_the_import() {
     server.running.insert(vec![record(
         json!({"name": "Épicerie Zoé", "zipCode": "75011", "city": "Paris"}),
     )]);
-    wd.exec_against(&server, &["undo", "gone.journal"])
+    wd.exec_against(&server, &["undo", "gone.journal", "--yes"])
         .assert_ok();
     let rows = wd.results("gone.undo.results.csv");
     assert_eq!(rows[0]["_outcome"], "unchanged", "{rows:?}");
     assert!(rows[0]["_error"].contains("already recreated"), "{rows:?}");
     assert_eq!(server.records().len(), 2, "no second Épicerie Zoé in 75011");
+}
+
+/// Issue 21, case 6: the same list imported twice (again from a copy `clients (1).csv`, with
+/// default flags) doubled the account, exit 0. A file whose first rows mostly find their
+/// customers already there stops before sending anything, exit 3, and says to use
+/// `--mode upsert`; `--on-duplicate create` still creates them all.
+#[test]
+fn the_same_list_imported_twice_stops_before_creating_anything() {
+    let server = Server::start(Options::default());
+    let wd = Workdir::new();
+    let mut csv = String::from("name;siret;zipCode\n");
+    for i in 0..200 {
+        csv.push_str(&format!(
+            "Client {i};{};0{i:04}\n",
+            siret(552_100_000 + i, 1)
+        ));
+    }
+    wd.write("clients.csv", &csv);
+    wd.exec_against(&server, &["import", "clients.csv", "--no-progress"])
+        .assert_ok();
+    wd.write("clients (1).csv", &csv);
+    let posts = crate::honest::count(&server, "POST");
+    let again = wd.exec_against(&server, &["import", "clients (1).csv", "--no-progress"]);
+    again.assert_code(3);
+    assert!(
+        again.stderr.contains("100 of the first 100 rows")
+            && again.stderr.contains("--mode upsert"),
+        "{again}"
+    );
+    assert_eq!(crate::honest::count(&server, "POST"), posts, "nothing sent");
+    assert_eq!(server.records().len(), 200);
+
+    let upsert = [
+        "import",
+        "clients (1).csv",
+        "--mode",
+        "upsert",
+        "--match-on",
+        "siret",
+    ];
+    let run = wd.exec_against(&server, &[&upsert[..], &["--no-progress"]].concat());
+    run.assert_ok();
+    assert_eq!(
+        server.records().len(),
+        200,
+        "upsert finds them all unchanged"
+    );
+
+    let create = [
+        "import",
+        "clients (1).csv",
+        "--on-duplicate",
+        "create",
+        "--no-progress",
+    ];
+    wd.exec_against(&server, &create).assert_ok();
+    assert_eq!(
+        server.records().len(),
+        400,
+        "--on-duplicate create keeps the old way"
+    );
+}
+
+/// By default a row whose SIRET (or `--match-on` key) finds a customer is not created: it is
+/// `skipped-duplicate`, with the customer's id in `_note`; a row that only resembles one by
+/// name and postcode is created, and said. A few such rows among many new ones do not stop the
+/// run.
+#[test]
+fn a_create_whose_siret_or_key_finds_a_customer_is_skipped_by_default() {
+    let server = Server::start(Options::default());
+    let stored = store(
+        &server,
+        vec![
+            json!({"name": "Boulangerie Martin", "siret": siret(552_120_222, 1), "zipCode": "69002"}),
+            json!({"name": "Epicerie Zoe", "zipCode": "75011"}),
+            json!({"name": "Atelier Bois", "city": "Lyon", "zipCode": "69001"}),
+        ],
+    );
+    let wd = Workdir::new();
+    let mut csv = format!(
+        "name;siret;zipCode;city\nLe Fournil;{};;\nSARL Épicerie Zoé;;75011;\nAtelier Bois;;69001;Lyon\n",
+        siret(552_120_222, 1)
+    );
+    for i in 0..10 {
+        csv.push_str(&format!(
+            "Nouveau {i};{};01000;\n",
+            siret(731_000_000 + i, 1)
+        ));
+    }
+    wd.write("new.csv", csv);
+    let args = [
+        "import",
+        "new.csv",
+        "--no-progress",
+        "--match-on",
+        "name+zipCode",
+    ];
+    wd.exec_against(&server, &args).assert_ok();
+    let rows = outcomes(&wd, "new.results.csv");
+    let martin = id(&stored["Boulangerie Martin"]);
+    let bois = id(&stored["Atelier Bois"]);
+    let zoe = id(&stored["Epicerie Zoe"]);
+    assert_eq!(rows[0]["_outcome"], "skipped-duplicate", "{:?}", rows[0]);
+    assert!(rows[0]["_note"].contains(&martin), "{:?}", rows[0]);
+    assert_eq!(rows[1]["_outcome"], "created", "a likeness is only said");
+    assert!(rows[1]["_note"].contains(&zoe), "{:?}", rows[1]);
+    assert_eq!(
+        rows[2]["_outcome"], "skipped-duplicate",
+        "its --match-on key finds it"
+    );
+    assert!(rows[2]["_note"].contains(&bois), "{:?}", rows[2]);
+    assert_eq!(count(&rows, "created"), 11);
+    assert_eq!(server.records().len(), 3 + 11);
 }

@@ -37,7 +37,7 @@ fn no_bar_reaches_a_piped_stderr() {
     let run = wd.exec_against(&server, &["-v", "export", "backup.ndjson"]);
     run.assert_ok();
     assert_no_bar(&run);
-    let run = wd.exec_against(&server, &["undo", "clients.journal"]);
+    let run = wd.exec_against(&server, &["undo", "clients.journal", "--yes"]);
     run.assert_ok();
     assert_no_bar(&run);
     let run = wd.exec_against(&server, &["restore", "backup.ndjson"]);
@@ -64,25 +64,7 @@ fn a_terminal_shows_the_percentage_the_eta_and_the_concurrency() {
         latency_ms: 5,
         ..Options::default()
     });
-    let wd = Workdir::new();
-    wd.write("clients.csv", sheet(600, &[]));
-    let import = format!(
-        "'{}' import clients.csv --base-url '{}' --concurrency 1 >/dev/null",
-        env!("CARGO_BIN_EXE_custbulk"),
-        server.url()
-    );
-    // The environment of the harness's own runs: a key, no base URL or profile of the user's.
-    let out = Command::new("script")
-        .args(["-q", "-e", "-c", &import, "/dev/null"])
-        .current_dir(wd.dir())
-        .env_remove("ICLOUDREADY_BASE_URL")
-        .env("ICLOUDREADY_API_KEY", "test-key-SECRET-123")
-        .env("XDG_CONFIG_HOME", wd.path("config"))
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run script");
-    let screen = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{screen}");
+    let screen = import_at_a_terminal(&server, 600, "--concurrency 1");
     assert_eq!(server.records().len(), 600);
     let frames: Vec<&str> = screen.split(['\r', '\n']).collect();
     let shows = |what: &dyn Fn(&str) -> bool| frames.iter().any(|f| what(f));
@@ -104,6 +86,54 @@ fn a_terminal_shows_the_percentage_the_eta_and_the_concurrency() {
     );
     assert!(shows(&|f| f.contains("created ")), "counts:\n{screen}");
     assert!(!screen.contains("test-key-SECRET-123"));
+}
+
+/// Regression (issue 21): a wait for the server, here a `Retry-After` of 3 s, showed nothing
+/// on the bar. At a terminal it says how long is left and why, and the log line says until
+/// when.
+#[test]
+fn a_terminal_shows_a_long_wait_for_the_server() {
+    if !script_runs() {
+        eprintln!("skipped: util-linux `script` is not available to give a pseudo-terminal");
+        return;
+    }
+    let server = Server::start(Options {
+        rate_limit: Some(6),
+        rate_period: Some(std::time::Duration::from_secs(3)),
+        ..Options::default()
+    });
+    let screen = import_at_a_terminal(&server, 9, "");
+    assert_eq!(server.records().len(), 9);
+    assert!(
+        screen.contains("s: the server asked (429)") && screen.contains("waiting "),
+        "the bar says it waits, and why:\n{screen}"
+    );
+    assert!(screen.contains("Waiting 3 s (until "), "{screen}");
+}
+
+/// The screen of an import of `rows` rows at a terminal (a pseudo-terminal from util-linux's
+/// `script`), with `flags`; the import must succeed.
+fn import_at_a_terminal(server: &Server, rows: u64, flags: &str) -> String {
+    let wd = Workdir::new();
+    wd.write("clients.csv", sheet(rows, &[]));
+    let import = format!(
+        "'{}' import clients.csv --base-url '{}' {flags} >/dev/null",
+        env!("CARGO_BIN_EXE_custbulk"),
+        server.url()
+    );
+    // The environment of the harness's own runs: a key, no base URL or profile of the user's.
+    let out = Command::new("script")
+        .args(["-q", "-e", "-c", &import, "/dev/null"])
+        .current_dir(wd.dir())
+        .env_remove("ICLOUDREADY_BASE_URL")
+        .env("ICLOUDREADY_API_KEY", "test-key-SECRET-123")
+        .env("XDG_CONFIG_HOME", wd.path("config"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run script");
+    let screen = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{screen}");
+    screen
 }
 
 /// Whether `script -q -e -c CMD /dev/null` runs here (util-linux's; BSD's takes other flags).

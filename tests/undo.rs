@@ -108,7 +108,10 @@ fn undo_puts_the_store_back_exactly_and_twice_does_no_harm() {
     assert_eq!(server.records().len(), 7, "--plan changes nothing");
 
     let out = wd
-        .against(&server, &["undo", "clients.journal", "--no-progress"])
+        .against(
+            &server,
+            &["undo", "clients.journal", "--yes", "--no-progress"],
+        )
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -128,7 +131,10 @@ fn undo_puts_the_store_back_exactly_and_twice_does_no_harm() {
     );
 
     let out = wd
-        .against(&server, &["undo", "clients.journal", "--no-progress"])
+        .against(
+            &server,
+            &["undo", "clients.journal", "--yes", "--no-progress"],
+        )
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -158,7 +164,10 @@ fn a_customer_edited_since_the_import_is_a_conflict_and_left_alone() {
             .unwrap();
     }
     let out = wd
-        .against(&server, &["undo", "clients.journal", "--no-progress"])
+        .against(
+            &server,
+            &["undo", "clients.journal", "--yes", "--no-progress"],
+        )
         .output()
         .unwrap();
     assert_eq!(
@@ -191,7 +200,13 @@ fn a_customer_edited_since_the_import_is_a_conflict_and_left_alone() {
     let out = wd
         .against(
             &server,
-            &["undo", "clients.journal", "--force", "--no-progress"],
+            &[
+                "undo",
+                "clients.journal",
+                "--yes",
+                "--force",
+                "--no-progress",
+            ],
         )
         .output()
         .unwrap();
@@ -214,7 +229,10 @@ fn undo_under_faults_loses_nothing() {
     });
     faulty.running.insert(clean.records());
     let out = wd
-        .against(&faulty, &["undo", "clients.journal", "--no-progress"])
+        .against(
+            &faulty,
+            &["undo", "clients.journal", "--yes", "--no-progress"],
+        )
         .output()
         .unwrap();
     let failed: Vec<_> = results(&wd, "clients.undo.results.csv")
@@ -239,6 +257,7 @@ fn undo_killed_mid_run_finishes_with_resume() {
     let args = [
         "undo",
         "clients.journal",
+        "--yes",
         "--no-progress",
         "--concurrency",
         "2",
@@ -261,7 +280,7 @@ fn undo_takes_an_import_journal_and_nothing_else() {
     let (server, wd) = scenario(2, 2);
     import(&server, &wd);
     let undo = |file: &str| {
-        wd.against(&server, &["undo", file, "--no-progress"])
+        wd.against(&server, &["undo", file, "--yes", "--no-progress"])
             .output()
             .unwrap()
     };
@@ -280,4 +299,33 @@ fn undo_takes_an_import_journal_and_nothing_else() {
         assert!(stderr(&out).contains(why), "{file}: {}", stderr(&out));
         assert_eq!(snapshot(&server), before, "{file}: nothing sent");
     }
+}
+
+/// Issue 21: undo deleted customers without asking and refused `--yes`, while `import --mode
+/// delete` and `restore --prune` needed it off a terminal. Now the three agree: an undo that
+/// deletes the customers an import created is refused off a terminal without `--yes` (exit 2,
+/// nothing sent), and one that only restores needs none.
+#[test]
+fn undo_deletes_what_an_import_created_only_with_yes_off_a_terminal() {
+    let (server, wd) = scenario(3, 2);
+    let before = snapshot(&server);
+    import(&server, &wd);
+    let after = snapshot(&server);
+    let refused = wd.exec_against(&server, &["undo", "clients.journal", "--no-progress"]);
+    refused.assert_code(2);
+    assert!(refused.stderr.contains("--yes"), "{refused}");
+    assert_eq!(snapshot(&server), after, "nothing sent");
+    wd.exec_against(
+        &server,
+        &["undo", "clients.journal", "--no-progress", "--yes"],
+    )
+    .assert_ok();
+    assert_eq!(snapshot(&server), before);
+
+    let (server, wd) = scenario(3, 0);
+    let before = snapshot(&server);
+    import(&server, &wd);
+    wd.exec_against(&server, &["undo", "clients.journal", "--no-progress"])
+        .assert_ok();
+    assert_eq!(snapshot(&server), before, "restores need no yes");
 }

@@ -269,7 +269,7 @@ fn exercise(v: &Variant, profiled: bool) {
     }
 
     // undo of the upsert: the store as before it, or a clear failure.
-    let undo = run(&["undo", "upsert.journal"]);
+    let undo = run(&["undo", "upsert.journal", "--yes"]);
     let rows = wd.results("upsert.undo.results.csv");
     let alpha_undo = rows.iter().find(|r| r["_outcome"] != "deleted").unwrap();
     match (v.undo, profiled) {

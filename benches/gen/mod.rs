@@ -607,4 +607,4 @@ pub fn served(rows: u64, edited: fn(u64) -> bool) -> impl Iterator<Item = Map<St
 }
 
 #[allow(unused_imports)]
-pub use write::{data_file, write, Format};
+pub use write::{data_file, data_file_made, write, Format};

@@ -13,6 +13,10 @@ type Result = std::result::Result<(), Box<dyn std::error::Error>>;
 pub enum Format {
     /// Semicolon-separated UTF-8, as French Excel users share.
     Csv,
+    /// The same as a French list often holds it (issue 22's transforms): `Prénom du gérant` and
+    /// `Nom du gérant` in place of `Gérant`, `Adresse complète` (`12 rue de la Paix, 01000
+    /// Bourg-en-Bresse`) in place of `Adresse`, `Code postal` and `Ville`.
+    CsvFrenchList,
     /// XLSX in constant-memory mode: inline strings.
     Xlsx,
     /// XLSX with a shared-strings table, as Excel and LibreOffice write workbooks.
@@ -28,6 +32,7 @@ pub enum Format {
 pub fn write(path: &Path, format: Format, rows: u64, seed: u64) -> Result {
     match format {
         Format::Csv => csv(path, rows, seed),
+        Format::CsvFrenchList => french_list(path, rows, seed),
         Format::Xlsx => workbook(path, rows, seed, false),
         Format::XlsxSharedStrings => workbook(path, rows, seed, true),
         Format::Ndjson => backup(path, rows, seed, false),
@@ -45,6 +50,44 @@ fn csv(path: &Path, rows: u64, seed: u64) -> Result {
     for _ in 0..rows {
         g.next();
         w.write_record(&g.cells)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn french_list(path: &Path, rows: u64, seed: u64) -> Result {
+    use super::col::{CITY, MANAGER, STREET1, ZIP};
+    let file = std::fs::File::create(path)?;
+    let mut w = csv::WriterBuilder::new()
+        .delimiter(b';')
+        .from_writer(std::io::BufWriter::with_capacity(1 << 16, file));
+    let mut record: Vec<String> = Vec::new();
+    for (c, h) in HEADERS.iter().enumerate() {
+        match c {
+            MANAGER => record.extend(["Prénom du gérant".into(), "Nom du gérant".into()]),
+            STREET1 => record.push("Adresse complète".into()),
+            ZIP | CITY => {}
+            _ => record.push(h.to_string()),
+        }
+    }
+    w.write_record(&record)?;
+    let mut g = Generator::new(seed);
+    for _ in 0..rows {
+        g.next();
+        let cells = &g.cells;
+        record.clear();
+        for (c, cell) in cells.iter().enumerate() {
+            match c {
+                MANAGER => {
+                    let (first, last) = cell.split_once(' ').unwrap_or(("", cell));
+                    record.extend([first.to_string(), last.to_string()]);
+                }
+                STREET1 => record.push(format!("{cell}, {} {}", cells[ZIP], cells[CITY])),
+                ZIP | CITY => {}
+                _ => record.push(cell.clone()),
+            }
+        }
+        w.write_record(&record)?;
     }
     w.flush()?;
     Ok(())
@@ -112,17 +155,28 @@ fn backup(path: &Path, rows: u64, seed: u64, later: bool) -> Result {
 /// [`SEED`]), written on first use.
 pub fn data_file(name: &str, format: Format, rows: u64) -> PathBuf {
     let ext = match format {
-        Format::Csv => "csv",
+        Format::Csv | Format::CsvFrenchList => "csv",
         Format::Xlsx | Format::XlsxSharedStrings => "xlsx",
         Format::Ndjson | Format::NdjsonADayLater => "ndjson",
     };
+    data_file_made(name, ext, rows, |path| write(path, format, rows, SEED))
+}
+
+/// The file `target/bench-data/NAME-vVERSION-ROWS.EXT`, made by `make` on first use: for a
+/// benchmark's own variant of the lists.
+pub fn data_file_made(
+    name: &str,
+    ext: &str,
+    rows: u64,
+    make: impl FnOnce(&Path) -> Result,
+) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{name}-v{VERSION}-{rows}.{ext}"));
     if !path.exists() {
         eprintln!("generating {} ...", path.display());
         let tmp = path.with_extension("tmp");
-        write(&tmp, format, rows, SEED).unwrap();
+        make(&tmp).unwrap();
         std::fs::rename(&tmp, &path).unwrap();
     }
     path

@@ -3,6 +3,10 @@
 //! The vendor documents no response schema, so every list response is inspected: a bare array,
 //! the mongoose-paginate `docs` envelope, or an object keeping its items under one of the usual
 //! keys. Anything else is an error that quotes the start of the body, never a silent guess.
+//! The paging facts (the total, the pages, whether more follow, the page size) are looked for
+//! where APIs put them: beside the items, or in a `meta`, `pagination`, `paging` or `pageInfo`
+//! object (and the total in an `X-Total-Count` header, [`Page::with_header_total`]); the page
+//! says where its total was found.
 
 use std::collections::HashMap;
 
@@ -15,7 +19,38 @@ pub type Record = Map<String, Value>;
 /// Keys under which list envelopes commonly keep their items, in the order they are tried.
 const ITEM_KEYS: &[&str] = &["docs", "data", "items", "results", "rows", "customers"];
 /// Keys that carry the total number of matching records.
-const TOTAL_KEYS: &[&str] = &["totalDocs", "total", "count", "totalCount", "totalItems"];
+const TOTAL_KEYS: &[&str] = &[
+    "totalDocs",
+    "total",
+    "count",
+    "totalCount",
+    "total_count",
+    "totalItems",
+    "total_items",
+    "totalResults",
+    "total_results",
+    "totalElements",
+    "totalRecords",
+];
+/// Keys that carry the number of pages.
+const PAGES_KEYS: &[&str] = &[
+    "totalPages",
+    "total_pages",
+    "pages",
+    "pageCount",
+    "last_page",
+];
+/// Keys that carry the page size the server used.
+const LIMIT_KEYS: &[&str] = &["limit", "perPage", "per_page", "pageSize", "page_size"];
+/// Objects beside the items in which envelopes keep their paging facts.
+const CONTAINERS: &[&str] = &[
+    "meta",
+    "pagination",
+    "paging",
+    "pageInfo",
+    "page_info",
+    "_meta",
+];
 
 /// Where a list response keeps its items.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,8 +77,10 @@ impl std::fmt::Display for Envelope {
 pub struct Page<T = Record> {
     pub items: Vec<T>,
     pub envelope: Envelope,
-    /// Total matching records, when the envelope says.
+    /// Total matching records, when the envelope (or a header) says.
     pub total: Option<u64>,
+    /// Where the total was found: `totalDocs`, `meta.total`, `header X-Total-Count`.
+    pub total_from: Option<String>,
     pub total_pages: Option<u64>,
     /// The envelope's own end signal (`hasNextPage`, or `nextPage` present or null).
     pub has_next: Option<bool>,
@@ -161,26 +198,55 @@ fn raw_path<'a>(object: &HashMap<String, &'a RawValue>, path: &str) -> Option<&'
     Some(current)
 }
 
-/// A page of `items` with the paging facts the envelope's other keys give (`fact(key)`).
+/// A page of `items` with the paging facts the envelope's other keys give (`fact(key)`),
+/// beside the items or in one of the [`CONTAINERS`].
 fn with_facts<T>(
     items: Vec<T>,
     envelope: Envelope,
     fact: impl Fn(&str) -> Option<Value>,
 ) -> Page<T> {
-    let number = |key: &str| fact(key).as_ref().and_then(as_u64);
-    let has_next = match fact("hasNextPage") {
-        Some(Value::Bool(b)) => Some(b),
-        _ => fact("nextPage").map(|next| !next.is_null()),
+    let containers: Vec<(&str, Value)> = CONTAINERS
+        .iter()
+        .filter_map(|c| Some((*c, fact(c).filter(Value::is_object)?)))
+        .collect();
+    // The first of `keys` found, and where: beside the items first, then in each container.
+    let find = |keys: &[&str]| -> Option<(Value, String)> {
+        let beside = keys.iter().find_map(|k| Some((fact(k)?, k.to_string())));
+        beside.or_else(|| {
+            containers.iter().find_map(|(c, object)| {
+                keys.iter()
+                    .find_map(|k| Some((object.get(*k)?.clone(), format!("{c}.{k}"))))
+            })
+        })
     };
+    let number = |keys: &[&str]| {
+        let (value, at) = find(keys)?;
+        Some((as_u64(&value)?, at))
+    };
+    let has_next = match find(&["hasNextPage", "has_next", "hasMore", "has_more"]) {
+        Some((Value::Bool(b), _)) => Some(b),
+        _ => find(&["nextPage", "next_page", "next"]).map(|(next, _)| !next.is_null()),
+    };
+    let total = number(TOTAL_KEYS);
     Page {
         items,
         envelope,
-        total: TOTAL_KEYS.iter().find_map(|k| number(k)),
-        total_pages: number("totalPages").or_else(|| number("pages")),
+        total: total.as_ref().map(|t| t.0),
+        total_from: total.map(|t| t.1),
+        total_pages: number(PAGES_KEYS).map(|p| p.0),
         has_next,
-        limit: number("limit")
-            .or_else(|| number("perPage"))
-            .or_else(|| number("pageSize")),
+        limit: number(LIMIT_KEYS).map(|l| l.0),
+    }
+}
+
+impl<T> Page<T> {
+    /// The total from a header (`X-Total-Count` and the like), when the body told none.
+    pub fn with_header_total(mut self, header: Option<(u64, &str)>) -> Page<T> {
+        if let (None, Some((total, name))) = (self.total, header) {
+            self.total = Some(total);
+            self.total_from = Some(format!("header {name}"));
+        }
+        self
     }
 }
 
@@ -276,6 +342,7 @@ mod tests {
             (docs.total, docs.total_pages, docs.has_next, docs.limit),
             (Some(3), Some(3), Some(true), Some(1))
         );
+        assert_eq!(docs.total_from.as_deref(), Some("totalDocs"));
 
         for key in ["data", "items", "results", "rows", "customers"] {
             let body = format!(r#"{{"{key}":[{{"id":7}}],"count":"9"}}"#);
@@ -285,6 +352,51 @@ mod tests {
             assert_eq!(page.total, Some(9));
             assert_eq!(page.has_next, None);
         }
+    }
+
+    #[test]
+    fn paging_facts_are_found_in_the_usual_containers_and_named() {
+        let total = |body: &str| {
+            let page = parse_page(body.as_bytes(), None).unwrap();
+            let raw = parse_raw_page(body.as_bytes(), None).unwrap();
+            assert_eq!(
+                (raw.total, &raw.total_from, raw.total_pages, raw.has_next),
+                (
+                    page.total,
+                    &page.total_from,
+                    page.total_pages,
+                    page.has_next
+                ),
+                "both parsers read the same facts: {body}"
+            );
+            (page.total, page.total_from, page.total_pages, page.has_next)
+        };
+        assert_eq!(
+            total(r#"{"data":[{"id":1}],"meta":{"total":20,"last_page":2}}"#),
+            (Some(20), Some("meta.total".into()), Some(2), None)
+        );
+        assert_eq!(
+            total(r#"{"items":[],"pagination":{"totalCount":"7","hasMore":false}}"#),
+            (
+                Some(7),
+                Some("pagination.totalCount".into()),
+                None,
+                Some(false)
+            )
+        );
+        assert_eq!(
+            total(r#"{"results":[],"count":4,"next":null}"#),
+            (Some(4), Some("count".into()), None, Some(false))
+        );
+        assert_eq!(total(r#"{"data":[],"meta":"x"}"#), (None, None, None, None));
+        let with_header = parse_page(b"[]", None)
+            .unwrap()
+            .with_header_total(Some((9, "X-Total-Count")));
+        assert_eq!(with_header.total, Some(9));
+        assert_eq!(
+            with_header.total_from.as_deref(),
+            Some("header X-Total-Count")
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::envelope;
 use super::retry;
+use super::waits;
 
 /// What went wrong with one call, after any retries.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +52,7 @@ pub enum ApiError {
     )]
     TooLarge {
         request: String,
+        status: u16,
         write: bool,
         limit_mb: u64,
     },
@@ -60,6 +62,22 @@ pub enum ApiError {
     /// A failure found on our side about one record (no match, ambiguous match, journal).
     #[error("{0}")]
     Local(String),
+    /// Not sent: the run stopped (the [`super::Gate`] closed) before the request left.
+    #[error("not sent: the run stopped ({0})")]
+    Stopped(String),
+    /// The server asked to wait longer than `--max-wait` (a spent quota, a long `Retry-After`):
+    /// the request was not sent, and the run stops instead of waiting for hours.
+    #[error(
+        "{why}: the server asks to wait {} ({until}), more than --max-wait ({}), so nothing \
+         more is sent",
+        waits::seconds(*.wait), waits::seconds(*.max)
+    )]
+    WaitTooLong {
+        wait: Duration,
+        until: String,
+        why: String,
+        max: Duration,
+    },
 }
 
 fn unknown_note(write: bool) -> &'static str {
@@ -86,7 +104,7 @@ impl ApiError {
         }
     }
 
-    /// The server's `Retry-After`, clamped, when it sent one.
+    /// The server's `Retry-After`, when it sent one.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             ApiError::Status { retry_after, .. } => *retry_after,
@@ -108,7 +126,9 @@ impl ApiError {
             | ApiError::Unreadable { .. }
             | ApiError::TooLarge { .. }
             | ApiError::Redirected(_)
-            | ApiError::Local(_) => false,
+            | ApiError::Local(_)
+            | ApiError::Stopped(_)
+            | ApiError::WaitTooLong { .. } => false,
         }
     }
 
@@ -116,7 +136,7 @@ impl ApiError {
     pub fn not_acted(&self) -> bool {
         match self {
             ApiError::Status { status, .. } => retry::refused_without_acting(*status),
-            ApiError::Connect { .. } => true,
+            ApiError::Connect { .. } | ApiError::Stopped(_) => true,
             _ => false,
         }
     }
@@ -133,9 +153,38 @@ impl ApiError {
         }
     }
 
+    /// The status of a 2xx answer to a write whose body could not be read (cut short, not
+    /// JSON, too large): the server accepted the write, whatever its body says.
+    pub fn accepted(&self) -> Option<u16> {
+        match self {
+            ApiError::Unreadable {
+                status,
+                write: true,
+                ..
+            }
+            | ApiError::TooLarge {
+                status,
+                write: true,
+                ..
+            } => Some(*status),
+            _ => None,
+        }
+    }
+
     /// The server refused to serve us at all: wrong key or no right to the resource.
     pub fn is_auth(&self) -> bool {
         matches!(self.status(), Some(401 | 403))
+    }
+
+    /// The request was never sent, and no later one will be before the server's wait is over.
+    pub fn is_wait_too_long(&self) -> bool {
+        matches!(self, ApiError::WaitTooLong { .. })
+    }
+
+    /// The run stopped before this request was served: refused at the gate, or held by a wait
+    /// past `--max-wait` (the stop it caused). No answer about the record, never "not found".
+    pub fn is_stop(&self) -> bool {
+        matches!(self, ApiError::Stopped(_) | ApiError::WaitTooLong { .. })
     }
 }
 
@@ -224,6 +273,7 @@ mod tests {
         assert!(!unreadable(false).outcome_unknown());
         let big = ApiError::TooLarge {
             request: "GET /customers".into(),
+            status: 200,
             write: false,
             limit_mb: 64,
         };

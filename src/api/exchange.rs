@@ -1,6 +1,7 @@
 //! One HTTP exchange, no retry: the request with the key, the answer read as a stream and cut
 //! off at `--max-response-mb`, the key redacted from every body kept or quoted, redirects to
-//! another origin refused, and each failure turned into an [`ApiError`].
+//! another origin refused, and each failure turned into an [`ApiError`]. The answer's rate-limit
+//! headers go to the throttle; an answer slower than two seconds is said while it is awaited.
 
 use reqwest::Method;
 use serde_json::value::RawValue;
@@ -9,7 +10,7 @@ use tokio::time::Instant;
 use super::envelope::{self, Record};
 use super::error::{error_message, ApiError};
 use super::retry::parse_retry_after;
-use super::{Client, Response};
+use super::{allowance, waits, Client, Response};
 
 /// The most of an error body read and kept: enough for any message, never gigabytes.
 const ERROR_BODY_KEPT: u64 = 1024 * 1024;
@@ -69,27 +70,43 @@ impl Client {
                 .body(payload.to_vec());
         }
         let started = Instant::now();
-        let mut response = request
-            .send()
-            .await
-            .map_err(|e| self.transport_error(method, path, &url, e))?;
-        let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, self.retry.policy.max_retry_after));
-        if let Some(asked) = retry_after.and_then(|r| r.clamped_from) {
-            self.retry.clamped(asked);
-        }
-        let cap = if status.is_success() {
-            self.max_response
-        } else {
-            self.max_response.min(ERROR_BODY_KEPT)
+        let exchange = async {
+            let mut response = request
+                .send()
+                .await
+                .map_err(|e| self.transport_error(method, path, &url, e))?;
+            let status = response.status();
+            if let Some(said) = allowance::read(response.headers(), server_time(&response)) {
+                self.throttle.told(&said);
+            }
+            let retry_after = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_retry_after);
+            let header_total = header_total(response.headers());
+            let cap = if status.is_success() {
+                self.max_response
+            } else {
+                self.max_response.min(ERROR_BODY_KEPT)
+            };
+            let body = match read_capped(&mut response, cap).await {
+                Ok(body) => body,
+                // The status line said the write was accepted: a body cut short does not undo it.
+                Err(e) if status.is_success() && is_write(method) => {
+                    return Err(ApiError::Unreadable {
+                        request: format!("{method} {path}"),
+                        status: status.as_u16(),
+                        write: true,
+                        problem: format!("broke off ({e})"),
+                    })
+                }
+                Err(e) => return Err(self.transport_error(method, path, &url, e)),
+            };
+            Ok((status, retry_after, header_total, body))
         };
-        let body = read_capped(&mut response, cap)
-            .await
-            .map_err(|e| self.transport_error(method, path, &url, e))?;
+        let (status, retry_after, header_total, body) =
+            self.said_if_slow(exchange, method, path).await?;
         crate::debug!(
             "{method} {path} -> {} in {} ms",
             status.as_u16(),
@@ -100,11 +117,13 @@ impl Client {
                 return Ok(Response {
                     status: status.as_u16(),
                     body,
+                    header_total,
                 })
             }
             (Body::Cut(_), true) => {
                 return Err(ApiError::TooLarge {
                     request: format!("{method} {path}"),
+                    status: status.as_u16(),
                     write: is_write(method),
                     limit_mb: self.max_response / (1024 * 1024),
                 })
@@ -120,8 +139,29 @@ impl Client {
             status: status.as_u16(),
             message: error_message(status, body.as_bytes()),
             body,
-            retry_after: retry_after.map(|r| r.wait),
+            retry_after,
         })
+    }
+
+    /// Awaits `exchange`; past [`waits::LONG`] the wait is said (once for all the answers slow
+    /// at the same time) and shown on the progress bar until the answer is in.
+    async fn said_if_slow<T>(
+        &self,
+        exchange: impl std::future::Future<Output = Result<T, ApiError>>,
+        method: &Method,
+        path: &str,
+    ) -> Result<T, ApiError> {
+        let began = Instant::now();
+        tokio::pin!(exchange);
+        tokio::select! {
+            done = &mut exchange => return done,
+            () = tokio::time::sleep(waits::LONG) => {}
+        }
+        let waits = &self.throttle.waits;
+        waits.slow_began(began, &format!("{method} {path}"));
+        let done = exchange.await;
+        waits.slow_ended();
+        done
     }
 
     fn transport_error(
@@ -213,6 +253,44 @@ impl Client {
 
 fn is_write(method: &Method) -> bool {
     matches!(*method, Method::POST | Method::PUT | Method::PATCH)
+}
+
+/// Headers some APIs tell a list's total in (json-server's, Yii's, and their kin).
+const TOTAL_HEADERS: &[&str] = &[
+    "X-Total-Count",
+    "X-Total",
+    "Total-Count",
+    "X-Pagination-Total-Count",
+];
+
+/// The total a list's headers tell, and which header told it.
+fn header_total(headers: &reqwest::header::HeaderMap) -> Option<(u64, &'static str)> {
+    TOTAL_HEADERS.iter().find_map(|name| {
+        let value = headers.get(*name)?.to_str().ok()?.trim().parse().ok()?;
+        Some((value, *name))
+    })
+}
+
+/// The time now since the Unix epoch on the server's clock, for a reset given as a date: ours,
+/// moved by whole seconds to the server's `Date` when they disagree by more than a second (the
+/// `Date` is whole seconds, ours is finer).
+fn server_time(response: &reqwest::Response) -> std::time::Duration {
+    let ours = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let theirs = response
+        .headers()
+        .get(reqwest::header::DATE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
+        .map(|d| d.timestamp() as f64);
+    match theirs {
+        Some(theirs) if (theirs - ours.as_secs_f64()).abs() > 1.5 => {
+            let skew = (theirs - ours.as_secs_f64()).round();
+            std::time::Duration::from_secs_f64((ours.as_secs_f64() + skew).max(0.0))
+        }
+        _ => ours,
+    }
 }
 
 /// Reads a body chunk by chunk, stopping as soon as it would pass `cap` bytes: a 3 GB answer

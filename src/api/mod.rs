@@ -2,19 +2,25 @@
 //!
 //! One `reqwest` client (rustls, one connection pool) per run. Every call goes through
 //! [`Client::send`], which owns the retry loop: it takes a place from the [`Throttle`]
-//! (adaptive concurrency, pauses, `--rate`), makes one [`exchange`], tells the concurrency
-//! controller what the round trip showed, and asks [`Retry::decide`] whether to go again. POSTs
-//! are only re-sent when the server surely did not act (connect refused, 408, 429, 503);
-//! otherwise the ambiguous error goes back to the caller, which looks the record up first.
+//! (adaptive concurrency, pauses, the pace) through the [`Gate`] (refused once the run
+//! stopped), makes one [`exchange`] (which also reads the server's rate-limit headers,
+//! [`allowance`]), tells the throttle what the attempt showed, and asks [`Retry::decide`]
+//! whether to go again. Waits longer than two seconds are said ([`waits`]). POSTs are only
+//! re-sent when the server surely did not act (connect refused, 408, 429, 503); otherwise the
+//! ambiguous error goes back to the caller, which looks the record up first.
 
+pub mod allowance;
 pub mod concurrency;
 pub mod envelope;
 mod error;
 mod exchange;
+pub mod gate;
 mod options;
+pub mod pace;
 pub mod retry;
 pub mod throttle;
 mod traffic;
+pub mod waits;
 
 use std::fmt;
 use std::sync::Arc;
@@ -27,6 +33,7 @@ pub use concurrency::{Concurrency, LoadReport};
 use concurrency::{Pushback, Signal};
 pub use envelope::{record_id, Envelope, Page, Record};
 pub use error::{error_message, ApiError};
+pub use gate::Gate;
 pub use options::{ClientOptions, MAX_RESPONSE_MB};
 use retry::Retry;
 use throttle::Throttle;
@@ -127,6 +134,7 @@ pub struct Client {
     key: ApiKey,
     timeout: Duration,
     items_path: Option<Arc<str>>,
+    first_page: u64,
     max_response: u64,
     /// Bounds, pauses and paces requests; its controller moves the limit. Shared by clones.
     pub throttle: Arc<Throttle>,
@@ -143,12 +151,39 @@ impl fmt::Debug for Client {
     }
 }
 
-/// A successful answer: status and body.
+/// A successful answer: status and body, and the total a header told (`X-Total-Count` and the
+/// like), for a list.
 #[derive(Debug)]
 pub struct Response {
     pub status: u16,
     pub body: Vec<u8>,
+    pub header_total: Option<(u64, &'static str)>,
 }
+
+/// A change to one customer, as sent by [`Client::write`].
+#[derive(Debug, Clone, Copy)]
+pub enum Write<'a> {
+    /// `POST /customers`. Never re-sent when the outcome is unknown: the caller decides.
+    Create(&'a Record),
+    /// `PATCH /customers/:id`: changes only the fields sent.
+    Patch(&'a str, &'a Record),
+    /// `PUT /customers/:id`: replaces the record.
+    Put(&'a str, &'a Record),
+    /// `DELETE /customers/:id`.
+    Delete(&'a str),
+}
+
+/// A write's answer: the status the server sent and the record it answered (empty for a
+/// DELETE, or when it answered none).
+#[derive(Debug)]
+pub struct Written {
+    pub status: u16,
+    pub record: Record,
+}
+
+/// What runs once a write has its place under the throttle, just before it leaves: the
+/// journal's write-ahead mark. An error from it keeps the request from leaving.
+pub type Ahead<'a> = &'a (dyn Fn() -> Result<(), ApiError> + Sync);
 
 impl Client {
     /// Builds a client for `base_url` (e.g. `https://api.icloud-ready.com/api/v2`). A key that
@@ -178,14 +213,24 @@ impl Client {
             key,
             timeout: options.timeout,
             items_path: options.items_path.map(Into::into),
+            first_page: options.first_page,
             max_response: options.max_response_bytes.max(1),
-            throttle: Arc::new(Throttle::new(options.concurrency, options.rate)),
+            throttle: Arc::new(Throttle::new(
+                options.concurrency,
+                options.rate,
+                options.max_wait,
+            )),
             retry: Arc::new(Retry::new(options.retry)),
         })
     }
 
     pub fn base_url(&self) -> &str {
         &self.base
+    }
+
+    /// The number of a list's first page (1, or 0 as the API profile says).
+    pub fn first_page(&self) -> u64 {
+        self.first_page
     }
 
     /// The concurrency limit it settled at, the current one, and the round trips it saw.
@@ -195,16 +240,16 @@ impl Client {
 
     /// `GET /customers` for one page.
     pub async fn list(&self, query: &ListQuery) -> Result<Page, ApiError> {
-        let body = self.list_body(query).await?;
-        self.page_from(&body)
+        let listed = self.list_body(query).await?;
+        Ok(self
+            .page_from(&listed.body)?
+            .with_header_total(listed.header_total))
     }
 
     /// `GET /customers` answered, unparsed: for [`Client::raw_page_from`].
-    pub async fn list_body(&self, query: &ListQuery) -> Result<Vec<u8>, ApiError> {
-        let response = self
-            .send(Method::GET, "/customers", &query.pairs(), None)
-            .await?;
-        Ok(response.body)
+    pub async fn list_body(&self, query: &ListQuery) -> Result<Response, ApiError> {
+        self.send(Method::GET, "/customers", &query.pairs(), None)
+            .await
     }
 
     /// `GET /customers/:id`.
@@ -213,29 +258,44 @@ impl Client {
             .await
     }
 
-    /// `POST /customers`. Never re-sent when the outcome is unknown: the caller decides.
+    /// Sends one change; `ahead` runs once, just before the first attempt leaves.
+    pub async fn write(&self, write: Write<'_>, ahead: Ahead<'_>) -> Result<Written, ApiError> {
+        let (method, path, body) = match write {
+            Write::Create(body) => (Method::POST, "/customers".to_owned(), Some(body)),
+            Write::Patch(id, body) => (Method::PATCH, customer_path(id)?, Some(body)),
+            Write::Put(id, body) => (Method::PUT, customer_path(id)?, Some(body)),
+            Write::Delete(id) => (Method::DELETE, customer_path(id)?, None),
+        };
+        let response = self
+            .call(method.clone(), &path, &[], body, Some(ahead))
+            .await?;
+        let status = response.status;
+        let record = match write {
+            Write::Delete(_) => Record::new(),
+            _ => self.record_from(&method, &path, response)?,
+        };
+        Ok(Written { status, record })
+    }
+
+    /// `POST /customers` with no journal mark (tools and tests; runs of changes use
+    /// [`Client::write`]).
     pub async fn create(&self, body: &Record) -> Result<Record, ApiError> {
-        self.record_call(Method::POST, "/customers", Some(body))
-            .await
+        Ok(self.write(Write::Create(body), &|| Ok(())).await?.record)
     }
 
-    /// `PUT /customers/:id`: replaces the record.
+    /// `PUT /customers/:id` with no journal mark.
     pub async fn replace(&self, id: &str, body: &Record) -> Result<Record, ApiError> {
-        self.record_call(Method::PUT, &customer_path(id)?, Some(body))
-            .await
+        Ok(self.write(Write::Put(id, body), &|| Ok(())).await?.record)
     }
 
-    /// `PATCH /customers/:id`: changes only the fields sent.
+    /// `PATCH /customers/:id` with no journal mark.
     pub async fn patch(&self, id: &str, body: &Record) -> Result<Record, ApiError> {
-        self.record_call(Method::PATCH, &customer_path(id)?, Some(body))
-            .await
+        Ok(self.write(Write::Patch(id, body), &|| Ok(())).await?.record)
     }
 
-    /// `DELETE /customers/:id`.
+    /// `DELETE /customers/:id` with no journal mark: for `check --write`'s test customer.
     pub async fn delete(&self, id: &str) -> Result<(), ApiError> {
-        self.send(Method::DELETE, &customer_path(id)?, &[], None)
-            .await
-            .map(drop)
+        self.write(Write::Delete(id), &|| Ok(())).await.map(drop)
     }
 
     /// One call to the collection (`id` None) or to one customer, answered with the raw status
@@ -272,14 +332,46 @@ impl Client {
         query: &[(&str, String)],
         body: Option<&Record>,
     ) -> Result<Response, ApiError> {
+        self.call(method, path, query, body, None).await
+    }
+
+    /// [`Client::send`], running `ahead` before the first attempt leaves. A call's final
+    /// error that dooms every other request (the key refused, no connection) closes the gate.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Record>,
+        ahead: Option<Ahead<'_>>,
+    ) -> Result<Response, ApiError> {
+        let result = self.attempts(method, path, query, body, ahead).await;
+        if let Err(err) = &result {
+            self.throttle.gate.judge(err);
+        }
+        result
+    }
+
+    async fn attempts(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Record>,
+        mut ahead: Option<Ahead<'_>>,
+    ) -> Result<Response, ApiError> {
         let idempotent = method != Method::POST;
         let payload = body.map(|b| serde_json::to_vec(b).expect("a JSON map always serialises"));
         let mut attempt = 1;
         loop {
-            let slot = self.throttle.slot().await;
+            let turn = self.throttle.admit().await?;
+            if let Some(ahead) = ahead.take() {
+                ahead()?;
+            }
             let started = Instant::now();
             let result = self.attempt(&method, path, query, payload.as_deref()).await;
-            slot.finish(signal(&result, started.elapsed()));
+            turn.finish(signal(&result, started.elapsed()));
+            self.throttle.gate.count(started, &result);
             let err = match result {
                 Ok(response) => {
                     self.retry.refund();
@@ -293,17 +385,43 @@ impl Client {
                     .throttles
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 // The server said to slow down: every request waits, not only this one.
-                if let Some(pause) = wait.or(err.retry_after()) {
-                    self.throttle.pause(pause);
+                if let Some(pause) = err.retry_after().or(wait) {
+                    let (short, detail) = throttle_words(&err);
+                    self.throttle.pause(pause, &short, &detail)?;
                 }
             }
             let Some(wait) = wait else {
                 return Err(err);
             };
             crate::debug!("{method} {path} will be retried in {wait:?}: {err}");
+            if wait > waits::LONG && !err.is_throttle() {
+                let until = tokio::time::Instant::now() + wait;
+                let detail = format!("{method} {path} is retried after: {err}");
+                self.throttle
+                    .waits
+                    .ahead(until, "retrying after a failure", &detail);
+            }
             tokio::time::sleep(wait).await;
             attempt += 1;
         }
+    }
+}
+
+/// How a throttle's pause is said: on the progress bar, and in the log line.
+fn throttle_words(err: &ApiError) -> (String, String) {
+    let status = err.status().unwrap_or(429);
+    match err.retry_after() {
+        Some(asked) => (
+            format!("the server asked ({status})"),
+            format!(
+                "the server answered {status} and asked to wait {} (Retry-After)",
+                waits::seconds(asked)
+            ),
+        ),
+        None => (
+            format!("backing off after a {status}"),
+            format!("the server answered {status} without saying how long to wait: backing off"),
+        ),
     }
 }
 
@@ -322,9 +440,13 @@ fn signal(result: &Result<Response, ApiError>, rtt: Duration) -> Signal {
             Signal::Pushback(Pushback::Connection)
         }
         Err(ApiError::Shape(_) | ApiError::Unreadable { .. }) => Signal::Answered(rtt),
-        Err(ApiError::TooLarge { .. } | ApiError::Redirected(_) | ApiError::Local(_)) => {
-            Signal::Silent
-        }
+        Err(
+            ApiError::TooLarge { .. }
+            | ApiError::Redirected(_)
+            | ApiError::Local(_)
+            | ApiError::Stopped(_)
+            | ApiError::WaitTooLong { .. },
+        ) => Signal::Silent,
     }
 }
 

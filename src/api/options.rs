@@ -16,9 +16,13 @@ pub struct ClientOptions {
     pub concurrency: Concurrency,
     /// Requests per second at most.
     pub rate: Option<f64>,
+    /// The longest wait the server may ask for before the run stops (`--max-wait`).
+    pub max_wait: Duration,
     pub retry: RetryPolicy,
     /// Where list responses keep their records, when detection is not enough.
     pub items_path: Option<String>,
+    /// The number of a list's first page: 1, or 0 where `check` found paging counted from 0.
+    pub first_page: u64,
     /// The largest response body read, in bytes; a larger 2xx answer fails its call.
     pub max_response_bytes: u64,
 }
@@ -29,8 +33,10 @@ impl Default for ClientOptions {
             timeout: Duration::from_secs(60),
             concurrency: Concurrency::default(),
             rate: None,
+            max_wait: super::throttle::MAX_WAIT,
             retry: RetryPolicy::default(),
             items_path: None,
+            first_page: 1,
             max_response_bytes: MAX_RESPONSE_MB * 1024 * 1024,
         }
     }

@@ -3,12 +3,12 @@
 //! [`Retry::decide`] is the one place that says whether a failed attempt is tried again and
 //! after how long: for a call that is safe to repeat, 408, 429, 5xx but 501, timeouts and broken
 //! connections; for a POST, only what the server surely did not act on (the rest is handed back
-//! as an unknown outcome, for the caller to look up). Waits are the server's `Retry-After`
-//! (clamped, and said so with `-v`) or capped exponential backoff with full jitter; a run-wide
-//! budget stops a dead server from being hammered. How many requests go at once is
-//! [`super::throttle`]'s business.
+//! as an unknown outcome, for the caller to look up). Waits are the server's `Retry-After`, in
+//! full (one past `--max-wait` stops the run instead: [`super::throttle`]), or capped
+//! exponential backoff with full jitter; a run-wide budget stops a dead server from being
+//! hammered. How many requests go at once is [`super::throttle`]'s business.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use rand::RngExt;
@@ -22,8 +22,6 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     pub base: Duration,
     pub cap: Duration,
-    /// The longest `Retry-After` honoured; longer ones are clamped to this.
-    pub max_retry_after: Duration,
     /// Retries allowed across the whole run beyond those refunded by successes.
     pub budget: u64,
 }
@@ -34,7 +32,6 @@ impl Default for RetryPolicy {
             max_attempts: 10,
             base: Duration::from_millis(100),
             cap: Duration::from_secs(5),
-            max_retry_after: Duration::from_secs(120),
             budget: 500,
         }
     }
@@ -50,31 +47,18 @@ pub fn backoff(policy: &RetryPolicy, retry: u32) -> Duration {
     Duration::from_millis(rand::rng().random_range(0..=millis))
 }
 
-/// A `Retry-After` as read: the wait to honour, and what the server asked when that was more.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryAfter {
-    pub wait: Duration,
-    /// The server's own wait, when it was longer than the cap and clamped.
-    pub clamped_from: Option<Duration>,
-}
-
-/// Parses `Retry-After`: delta-seconds or an HTTP date, clamped to `max`.
-pub fn parse_retry_after(value: &str, max: Duration) -> Option<RetryAfter> {
+/// Parses `Retry-After`: delta-seconds or an HTTP date.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
-    let asked = if let Ok(seconds) = value.parse::<f64>() {
+    if let Ok(seconds) = value.parse::<f64>() {
         if !seconds.is_finite() || seconds < 0.0 {
             return None;
         }
-        Duration::from_secs_f64(seconds.min(1e9))
-    } else {
-        let date = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-        let millis = date.timestamp_millis() - chrono::Utc::now().timestamp_millis();
-        Duration::from_millis(millis.max(0) as u64)
-    };
-    Some(RetryAfter {
-        wait: asked.min(max),
-        clamped_from: (asked > max).then_some(asked),
-    })
+        return Some(Duration::from_secs_f64(seconds.min(1e9)));
+    }
+    let date = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let millis = date.timestamp_millis() - chrono::Utc::now().timestamp_millis();
+    Some(Duration::from_millis(millis.max(0) as u64))
 }
 
 /// Run-wide retry accounting, shared by every call of a run.
@@ -86,10 +70,6 @@ pub struct Retry {
     pub retries: AtomicU64,
     /// 429/503 answers seen, for the summary.
     pub throttles: AtomicU64,
-    /// `Retry-After` values longer than the policy's cap, clamped to it, for the summary.
-    pub clamped: AtomicU64,
-    /// Whether a clamp has been told at `-v` (once a run; every time at `-vv`).
-    clamp_told: AtomicBool,
 }
 
 impl Retry {
@@ -99,8 +79,6 @@ impl Retry {
             policy,
             retries: AtomicU64::new(0),
             throttles: AtomicU64::new(0),
-            clamped: AtomicU64::new(0),
-            clamp_told: AtomicBool::new(false),
         }
     }
 
@@ -154,21 +132,6 @@ impl Retry {
                 (t < cap).then_some(t + 1)
             });
     }
-
-    /// Counts a `Retry-After` clamped to the cap, and says so: once a run with `-v`, each time
-    /// with `-vv`.
-    pub fn clamped(&self, asked: Duration) {
-        self.clamped.fetch_add(1, Ordering::Relaxed);
-        let first = !self.clamp_told.swap(true, Ordering::Relaxed);
-        if (first && crate::log::level() >= 2) || crate::log::level() >= 3 {
-            eprintln!(
-                "The server asked to wait {} s before retrying (Retry-After); custbulk waits \
-                 {} s at most, and retries then.",
-                asked.as_secs(),
-                self.policy.max_retry_after.as_secs()
-            );
-        }
-    }
 }
 
 /// Whether an HTTP status is worth retrying for an idempotent call: 408, 429, 5xx but 501.
@@ -200,30 +163,22 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_reads_seconds_and_dates_and_is_clamped() {
-        let max = Duration::from_secs(60);
-        let wait = |v: &str| parse_retry_after(v, max).map(|r| r.wait);
+    fn retry_after_reads_seconds_and_dates() {
+        let wait = parse_retry_after;
         assert_eq!(wait("3"), Some(Duration::from_secs(3)));
         assert_eq!(wait("0.5"), Some(Duration::from_millis(500)));
-        assert_eq!(
-            parse_retry_after("86400", max),
-            Some(RetryAfter {
-                wait: max,
-                clamped_from: Some(Duration::from_secs(86400))
-            })
-        );
-        assert_eq!(parse_retry_after("60", max).unwrap().clamped_from, None);
+        assert_eq!(wait("86400"), Some(Duration::from_secs(86400)), "never cut");
         assert_eq!(wait("-1"), None);
         assert_eq!(wait("soon"), None);
         let in_ten = chrono::Utc::now() + chrono::Duration::seconds(10);
         let date = in_ten.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
-        let wait = parse_retry_after(&date, max).unwrap().wait;
+        let wait = parse_retry_after(&date).unwrap();
         assert!(
             wait > Duration::from_secs(7) && wait <= Duration::from_secs(10),
             "{wait:?}"
         );
         assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", max).map(|r| r.wait),
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
             Some(Duration::ZERO)
         );
     }

@@ -1,5 +1,5 @@
-//! What a run's requests met, for its summary: retries, throttling, clamped waits, and the
-//! concurrency the controller settled at. One report for every command that sends many
+//! What a run's requests met, for its summary: retries, throttling, what the server said it
+//! allows and the pace kept, and the concurrency the controller settled at. One report for every command that sends many
 //! requests, so each summary says it the same way.
 
 use std::fmt;
@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 
 use serde::Serialize;
 
+use super::pace::PaceReport;
 use super::{Client, LoadReport};
 
 /// See the module doc. Flattened into each command's JSON summary.
@@ -15,9 +16,8 @@ pub struct Traffic {
     pub retries: u64,
     /// 429 and 503 answers.
     pub throttles: u64,
-    /// `Retry-After` waits longer than custbulk waits, cut to its cap.
-    pub retry_after_clamped: u64,
     pub load: LoadReport,
+    pub pace: PaceReport,
 }
 
 impl Client {
@@ -27,30 +27,33 @@ impl Client {
         Traffic {
             retries: count(&self.retry.retries),
             throttles: count(&self.retry.throttles),
-            retry_after_clamped: count(&self.retry.clamped),
             load: self.load(),
+            pace: self.throttle.pace_report(),
         }
     }
 }
 
-/// The summary's lines: retries when there were any, and the concurrency with the round trips
-/// once any request was answered.
+/// The summary's lines: retries when there were any, what the server allows and the pace kept
+/// when either is known, and the concurrency with the round trips once any request was
+/// answered.
 impl fmt::Display for Traffic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.retries > 0 || self.throttles > 0 || self.retry_after_clamped > 0 {
-            write!(
+        if self.retries > 0 || self.throttles > 0 {
+            writeln!(
                 f,
                 "  retries {}, throttled {} times",
                 self.retries, self.throttles
             )?;
-            if self.retry_after_clamped > 0 {
-                write!(
-                    f,
-                    ", {} Retry-After waits cut to the cap",
-                    self.retry_after_clamped
-                )?;
+        }
+        let pace = &self.pace;
+        if let (Some(allows), Some(from)) = (&pace.server_allows, &pace.read_from) {
+            write!(f, "  the server allows {allows} (read from {from})")?;
+            match pace.per_sec {
+                Some(rate) => writeln!(f, "; paced at {rate:.0} a second")?,
+                None => writeln!(f)?,
             }
-            writeln!(f)?;
+        } else if let Some(rate) = pace.per_sec {
+            writeln!(f, "  paced at {rate:.0} requests a second")?;
         }
         let load = &self.load;
         if load.round_trips == 0 {

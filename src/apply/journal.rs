@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 
 use super::Outcome;
 use crate::api::Record;
-pub use claim::Claim;
+pub use claim::{numbered, Claim, Start};
 pub use lock::Lock;
 pub use resume::{InFlight, Lines, Resume};
 
@@ -85,6 +85,9 @@ pub enum Line {
         /// A customer the row resembles (a likely duplicate), for the results of a resumed run.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         similar: Option<crate::lookup::duplicates::Likely>,
+        /// What else the results' `_note` said of the row.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
     },
     /// The run ended (completely, or interrupted and resumable).
     End { finished: String, complete: bool },
@@ -128,36 +131,41 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// The appending side: one line per call, handed to the OS before the call returns. It holds
-/// the journal's [`Lock`] for as long as the run lasts.
+/// the journal's [`Lock`]s for as long as the run lasts.
 pub struct Writer {
     file: Mutex<Appending>,
     pub path: PathBuf,
-    _lock: Lock,
+    _locks: Vec<Lock>,
 }
 
 /// The open journal and its length: where the next line starts, and where to cut back to
-/// when a line could only be written in part.
+/// when a line could only be written in part; and whether a line could not be written.
 struct Appending {
     file: File,
     len: u64,
+    broken: bool,
 }
 
 impl Writer {
-    /// Starts a new journal, replacing any file at `path`.
+    /// Starts a new journal at `path` ([`Claim`] chose it: never one holding a run).
     pub fn create(
         path: &Path,
         input: &Path,
         fingerprint: &Fingerprint,
         mode: &str,
         match_on: Option<&str>,
-        lock: Lock,
+        locks: Vec<Lock>,
     ) -> anyhow::Result<Writer> {
         let file = File::create(path)
             .with_context(|| format!("cannot create the journal {}", path.display()))?;
         let writer = Writer {
-            file: Mutex::new(Appending { file, len: 0 }),
+            file: Mutex::new(Appending {
+                file,
+                len: 0,
+                broken: false,
+            }),
             path: path.to_path_buf(),
-            _lock: lock,
+            _locks: locks,
         };
         writer.append(&Line::Start {
             version: VERSION,
@@ -172,7 +180,7 @@ impl Writer {
     }
 
     /// Continues an existing journal (after [`Resume::load`] checked it).
-    pub fn reopen(path: &Path, lock: Lock) -> anyhow::Result<Writer> {
+    pub fn reopen(path: &Path, locks: Vec<Lock>) -> anyhow::Result<Writer> {
         let mut file = OpenOptions::new()
             .read(true)
             .append(true)
@@ -181,21 +189,34 @@ impl Writer {
         let len = end_last_line(&mut file)
             .with_context(|| format!("cannot mend the end of the journal {}", path.display()))?;
         Ok(Writer {
-            file: Mutex::new(Appending { file, len }),
+            file: Mutex::new(Appending {
+                file,
+                len,
+                broken: false,
+            }),
             path: path.to_path_buf(),
-            _lock: lock,
+            _locks: locks,
         })
     }
 
     /// Appends one line and hands it to the OS before returning, so it survives a kill -9. A
     /// line written only in part (a full disk) is cut off again, so that a later line is never
-    /// glued onto it and the journal stays readable.
+    /// glued onto it and the journal stays readable. After a line that could not be written,
+    /// no `send` line is: the run has stopped, and no request may start, even if a shorter
+    /// line would fit; the `done` lines of requests in flight are still tried.
     pub fn append(&self, line: &Line) -> anyhow::Result<()> {
         let mut text = serde_json::to_vec(line)?;
         text.push(b'\n');
         let mut journal = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        if journal.broken && matches!(line, Line::Send { .. }) {
+            anyhow::bail!(
+                "an earlier line of the journal {} could not be written",
+                self.path.display()
+            );
+        }
         if let Err(err) = journal.file.write_all(&text) {
             let _ = journal.file.set_len(journal.len);
+            journal.broken = true;
             return Err(anyhow::Error::new(err)
                 .context(format!("cannot write the journal {}", self.path.display())));
         }

@@ -5,9 +5,11 @@
 //! [`Step`]s; the [`Applier`] sends them safely and [`run`] drives a whole run. Everything about
 //! doing a change safely lives here and nowhere else:
 //!
-//! - the journal: a `send` line before each request, a `done` line after each row ([`journal`]);
-//! - the rule for a POST whose outcome is unknown: look the customer up, confirm every field
-//!   sent, and send again only if it is absent;
+//! - the journal: a `send` line just before each request leaves, a `done` line after each row
+//!   ([`journal`]); a `send` line that cannot be written keeps its request from leaving;
+//! - the rule for a POST ([`create`]): a 2xx is proof of creation, never sent again; one whose
+//!   outcome is unknown is looked up, and sent again only if surely absent;
+//! - when a run stops, and what becomes of each row then ([`stop`]);
 //! - a DELETE answered 404 after a retry counts as done (the first attempt got through);
 //! - no step counted done that the API's answer, or the customer read back, does not show
 //!   ([`confirm`]), and the bodies that set and clear fields the way this API does ([`writes`]);
@@ -16,19 +18,21 @@
 
 mod breaker;
 mod confirm;
+mod create;
 pub mod journal;
 mod outcome;
 pub mod results;
 mod run;
+mod stop;
 pub mod summary;
 pub mod writes;
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use clap::ValueEnum;
 
-use crate::api::{record_id, retry, ApiError, Client, Record};
+use crate::api::{ApiError, Client, Record, Write};
 use crate::compare;
 use crate::lookup::duplicates::Likely;
 use crate::lookup::{self, Found, Keys};
@@ -38,6 +42,7 @@ pub use breaker::Limits;
 pub use outcome::Outcome;
 pub use results::{Column, Finished, Layout, Results};
 pub use run::{run, Job, Producer, Report, Run, Session, Settings};
+pub use stop::Stop;
 pub use summary::Summary;
 pub use writes::Writes;
 
@@ -57,13 +62,15 @@ pub enum Change {
     /// `find_by` the body has (else its SIRET, else its name) before anything is sent again.
     Create { body: Record, find_by: Option<Keys> },
     /// PATCH (the fields in `body`) or PUT (`body` is the whole record) customer `id`, whose
-    /// whole record was `before`; `after` is what the change leaves, for a later undo.
+    /// whole record was `before`; `after` is what the change leaves, for a later undo; `note`
+    /// what it cannot do exactly, for the row.
     Update {
         id: String,
         body: Record,
         with: UpdateWith,
         before: Record,
         after: Record,
+        note: Option<String>,
     },
     /// DELETE customer `id`, whose whole record was `before` (kept so undo can re-create it).
     Delete { id: String, before: Record },
@@ -96,6 +103,13 @@ pub struct Done {
     /// A customer the row resembles: the one a created row possibly duplicates, the one a
     /// skipped or updated duplicate was taken for, or another establishment of its company.
     pub similar: Option<Likely>,
+    /// What else to know about a row that did not fail (a created customer whose id is not
+    /// known, values the API keeps otherwise, a field left empty where this API cannot remove
+    /// one).
+    pub note: Option<String>,
+    /// A write of this row left for the server in this run (its `send` line is journaled):
+    /// not journaled, never on a line.
+    pub sent: bool,
 }
 
 impl Done {
@@ -109,6 +123,8 @@ impl Done {
             before: None,
             after: None,
             similar: None,
+            note: None,
+            sent: false,
         }
     }
 
@@ -140,6 +156,7 @@ impl Done {
             before,
             after,
             similar,
+            note,
             ..
         } = line
         else {
@@ -154,6 +171,8 @@ impl Done {
             before,
             after,
             similar,
+            note,
+            sent: false,
         })
     }
 
@@ -167,34 +186,8 @@ impl Done {
             before: self.before.clone(),
             after: self.after.clone(),
             similar: self.similar.clone(),
+            note: self.note.clone(),
         }
-    }
-}
-
-/// When a run stops taking rows: Ctrl-C (`interrupt`) or a failure that dooms the rest.
-#[derive(Debug, Default)]
-pub struct Stop {
-    halted: AtomicBool,
-    interrupted: AtomicBool,
-}
-
-impl Stop {
-    /// The user asked to stop (Ctrl-C): finish what is in flight, take nothing more.
-    pub fn interrupt(&self) {
-        self.interrupted.store(true, Ordering::SeqCst);
-        self.halt();
-    }
-
-    pub fn halt(&self) {
-        self.halted.store(true, Ordering::SeqCst);
-    }
-
-    pub fn halted(&self) -> bool {
-        self.halted.load(Ordering::SeqCst)
-    }
-
-    pub fn interrupted(&self) -> bool {
-        self.interrupted.load(Ordering::SeqCst)
     }
 }
 
@@ -204,8 +197,8 @@ pub struct Applier {
     client: Client,
     /// `None` for `--plan`, which writes nothing.
     journal: Option<Arc<journal::Writer>>,
-    /// Why the journal could not be written, once it could not: the run must stop.
-    journal_broken: OnceLock<String>,
+    /// A journal line could not be written: the run stopped, and the journal gets no end.
+    journal_broken: AtomicBool,
     plan: bool,
     /// How this API's writes behave, from the API profile.
     writes: Writes,
@@ -217,7 +210,7 @@ impl Applier {
         Applier {
             client,
             journal: Some(journal),
-            journal_broken: OnceLock::new(),
+            journal_broken: AtomicBool::new(false),
             plan: false,
             writes: Writes::default(),
         }
@@ -228,7 +221,7 @@ impl Applier {
         Applier {
             client,
             journal: None,
-            journal_broken: OnceLock::new(),
+            journal_broken: AtomicBool::new(false),
             plan: true,
             writes: Writes::default(),
         }
@@ -270,19 +263,22 @@ impl Applier {
         self.plan
     }
 
-    /// Why the journal could not be written, if it could not: nothing more may be sent.
-    pub fn journal_broken(&self) -> Option<&str> {
-        self.journal_broken.get().map(String::as_str)
+    /// Whether a journal line could not be written.
+    pub fn journal_broken(&self) -> bool {
+        self.journal_broken.load(Ordering::SeqCst)
     }
 
-    /// Appends a journal line; a failure is remembered, so the run stops.
+    /// Appends a journal line. The first that cannot be written stops the run: the gate
+    /// closes before this returns, so no request starts after it.
     fn journal_line(&self, line: &Line) -> Result<(), String> {
         let Some(journal) = &self.journal else {
             return Ok(());
         };
         journal.append(line).map_err(|e| {
             let why = format!("{e:#}");
-            let _ = self.journal_broken.set(why.clone());
+            let stop = format!("the journal could not be written ({why})");
+            self.client.throttle.gate.close(stop);
+            self.journal_broken.store(true, Ordering::SeqCst);
             why
         })
     }
@@ -319,17 +315,11 @@ impl Applier {
             done_as,
             key,
         } = step;
-        match change {
+        let mark = Mark::new(self, row, &change, key);
+        let result = match change {
             Change::Create { body, find_by } => {
-                let created = self.create(row, &body, find_by.as_ref(), key, resumed);
-                let (record, note) = self.confirm_created(&body, created.await?).await?;
-                Ok(Done {
-                    id: record_id(&record),
-                    status: Some(201),
-                    error: note,
-                    after: Some(body),
-                    ..Done::new(done_as)
-                })
+                self.create(&body, find_by.as_ref(), &mark, resumed, done_as)
+                    .await
             }
             Change::Update {
                 id,
@@ -337,12 +327,8 @@ impl Applier {
                 with,
                 before,
                 after,
+                note,
             } => {
-                let op = match with {
-                    UpdateWith::Patch => Op::Patch,
-                    UpdateWith::Put => Op::Put,
-                };
-                self.send(row, op, key, Some(&id), Some(&before))?;
                 let sent = confirm::Sent {
                     id: &id,
                     body: &body,
@@ -351,93 +337,72 @@ impl Applier {
                     after: &after,
                     done_as,
                 };
-                let answer = match with {
-                    UpdateWith::Patch => self.client.patch(&id, &body).await,
-                    UpdateWith::Put => self.client.replace(&id, &body).await,
-                };
-                let answer =
-                    answer.map_err(|e| confirm::explain_refusal(e, &sent, &self.writes))?;
-                Ok(match self.confirm_update(&sent, answer).await? {
-                    None => Done {
-                        id: Some(id),
-                        status: Some(200),
-                        before: Some(before),
-                        after: Some(after),
-                        ..Done::new(done_as)
-                    },
-                    // Kept with what it left, so undo can put back what did take.
-                    Some(not) => Done {
-                        id: Some(id),
-                        before: Some(before),
-                        after: Some(not.shown),
-                        ..Done::because(Outcome::Failed, not.why)
-                    },
-                })
+                self.update(&sent, note, &mark).await
             }
             Change::Delete { id, before } => {
-                self.send(row, Op::Delete, key, Some(&id), Some(&before))?;
-                match self.client.delete(&id).await {
-                    // A 404 here means it is gone: after a retry, the first attempt got through.
-                    Err(err) if err.status() != Some(404) => Err(err),
-                    _ => Ok(Done {
+                match self
+                    .client
+                    .write(Write::Delete(&id), &|| mark.write())
+                    .await
+                {
+                    Ok(written) => Ok(Done {
                         id: Some(id),
-                        status: Some(204),
+                        status: Some(written.status),
                         before: Some(before),
                         ..Done::new(done_as)
                     }),
+                    // A 404 here means it is gone: after a retry, the first attempt got through.
+                    Err(err) if err.status() == Some(404) => Ok(Done {
+                        id: Some(id),
+                        status: Some(404),
+                        before: Some(before),
+                        note: Some("already gone: an earlier attempt deleted it".into()),
+                        ..Done::new(done_as)
+                    }),
+                    Err(err) => Err(err),
                 }
             }
-        }
+        };
+        mark.settle(result)
     }
 
-    /// POSTs `body`, never creating it twice: a create whose outcome is unknown (or that an
-    /// earlier run sent before dying) is looked up before it is sent again.
-    async fn create(
+    /// Sends an update and confirms it shows; `note`, what it cannot do exactly, goes on the
+    /// row when it does.
+    async fn update(
         &self,
-        row: u32,
-        body: &Record,
-        find_by: Option<&Keys>,
-        key: Option<String>,
-        resumed: Option<&Line>,
-    ) -> Result<Record, ApiError> {
-        if let Some(Line::Send { op: Op::Create, .. }) = resumed {
-            if let Found::One(record) = self.find_created(body, find_by).await? {
-                return Ok(record);
-            }
-        }
-        self.send(row, Op::Create, key, None, None)?;
-        let mut attempt = 1;
-        loop {
-            let unknown = match self.client.create(body).await {
-                Ok(record) if record_id(&record).is_some() => return Ok(record),
-                // A 2xx without an id: the customer exists, but we must find it to know its id.
-                Ok(_) => None,
-                Err(err) if err.outcome_unknown() => Some(err),
-                Err(err) => return Err(err),
-            };
-            // The server may have stored it: look it up before sending it again.
-            match self.find_created(body, find_by).await? {
-                Found::One(record) => return Ok(record),
-                Found::Many(n) => {
-                    return Err(ApiError::Local(format!(
-                        "the create's outcome was unknown and {n} customers now match it"
-                    )))
-                }
-                Found::None => {}
-            }
-            let Some(err) = unknown else {
-                return Err(ApiError::Local(
-                    "the server accepted the customer but returned no id, and it cannot be found"
-                        .into(),
-                ));
-            };
-            if !self.client.retry.take(attempt) {
-                return Err(err);
-            }
-            crate::debug!("row {row}: {err}; the customer is not on the server, sending it again");
-            tokio::time::sleep(retry::backoff(&self.client.retry.policy, attempt)).await;
-            attempt += 1;
-        }
+        sent: &confirm::Sent<'_>,
+        note: Option<String>,
+        mark: &Mark<'_>,
+    ) -> Result<Done, ApiError> {
+        let write = match sent.with {
+            UpdateWith::Patch => Write::Patch(sent.id, sent.body),
+            UpdateWith::Put => Write::Put(sent.id, sent.body),
+        };
+        let (status, answer) = match self.client.write(write, &|| mark.write()).await {
+            Ok(written) => (written.status, written.record),
+            // Accepted, with a body that cannot be read: the customer is read back.
+            Err(err) if err.accepted().is_some() => (err.accepted().unwrap_or(200), Record::new()),
+            Err(err) => return Err(confirm::explain_refusal(err, sent, &self.writes)),
+        };
+        let (id, before) = (Some(sent.id.to_string()), Some(sent.before.clone()));
+        Ok(match self.confirm_update(sent, answer).await? {
+            None => Done {
+                id,
+                status: Some(status),
+                before,
+                after: Some(sent.after.clone()),
+                note,
+                ..Done::new(sent.done_as)
+            },
+            // Kept with what it left, so undo can put back what did take.
+            Some(not) => Done {
+                id,
+                status: Some(status),
+                before,
+                after: Some(not.shown),
+                ..Done::because(Outcome::Failed, not.why)
+            },
+        })
     }
 
     /// The customer a create of `body` would have made: same key (the first of `find_by` the
@@ -464,24 +429,73 @@ impl Applier {
             },
         )
     }
+}
 
-    /// Writes a `send` line: the write-ahead mark that must be on disk before the request
-    /// leaves. One that cannot be written stops the row before its request.
-    fn send(
-        &self,
-        row: u32,
-        op: Op,
-        key: Option<String>,
-        id: Option<&str>,
-        before: Option<&Record>,
-    ) -> Result<(), ApiError> {
-        let line = Line::Send {
-            row,
-            op,
-            key,
-            id: id.map(str::to_string),
-            before: before.cloned(),
+/// A row's write-ahead mark: its `send` line, written once its request has a place under the
+/// throttle and just before it leaves ([`Client::write`]'s `ahead`), and whether it was. A line
+/// that cannot be written keeps the request from leaving; a stop after it leaves the row
+/// `unknown`, not `skipped`.
+struct Mark<'a> {
+    applier: &'a Applier,
+    line: Line,
+    written: AtomicBool,
+}
+
+impl<'a> Mark<'a> {
+    fn new(applier: &'a Applier, row: u32, change: &Change, key: Option<String>) -> Mark<'a> {
+        let (op, id, before) = match change {
+            Change::Create { .. } => (Op::Create, None, None),
+            Change::Update {
+                id, with, before, ..
+            } => {
+                let op = match with {
+                    UpdateWith::Patch => Op::Patch,
+                    UpdateWith::Put => Op::Put,
+                };
+                (op, Some(id.clone()), Some(before.clone()))
+            }
+            Change::Delete { id, before } => (Op::Delete, Some(id.clone()), Some(before.clone())),
         };
-        self.journal_line(&line).map_err(ApiError::Local)
+        Mark {
+            applier,
+            line: Line::Send {
+                row,
+                op,
+                key,
+                id,
+                before,
+            },
+            written: AtomicBool::new(false),
+        }
+    }
+
+    /// Writes the `send` line, once.
+    fn write(&self) -> Result<(), ApiError> {
+        if self.written() {
+            return Ok(());
+        }
+        self.applier.journal_line(&self.line).map_err(|why| {
+            ApiError::Stopped(format!("the journal could not be written ({why})"))
+        })?;
+        self.written.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn written(&self) -> bool {
+        self.written.load(Ordering::SeqCst)
+    }
+
+    /// The row's end once its writes are over: an error before any write left goes back to
+    /// the run (see [`stop::ending`]); after one left, as [`stop::after_sent`] says.
+    fn settle(&self, result: Result<Done, ApiError>) -> Result<Done, ApiError> {
+        let sent = self.written();
+        match result {
+            Ok(done) => Ok(Done {
+                sent: sent || done.sent,
+                ..done
+            }),
+            Err(err) if !sent => Err(err),
+            Err(err) => stop::after_sent(err),
+        }
     }
 }

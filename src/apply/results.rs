@@ -95,12 +95,14 @@ impl Column {
             Column::Response => text(&row.done.response),
             Column::Changes => text(&row.changes),
             Column::Conflicts => text(&row.conflicts),
-            Column::Note => row
-                .done
-                .similar
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default(),
+            Column::Note => {
+                let similar = row.done.similar.as_ref().map(ToString::to_string);
+                [similar, row.done.note.clone()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            }
         }
     }
 }

@@ -3,9 +3,11 @@
 //!
 //! Rows are taken at most a window ahead of the first unwritten one, so a row stuck in retries
 //! holds back a bounded number of finished rows whatever the input's size; requests in flight
-//! are bounded by the client's throttle. When the run must stop (Ctrl-C, a refused key, an API
-//! that cannot be reached, a journal that cannot be written), rows not yet started are
-//! `skipped`, the ones in flight finish, and the journal says the run is resumable.
+//! are bounded by the client's throttle. When the run must stop (Ctrl-C, the breaker, a refused
+//! key, an API that cannot be reached, a journal that cannot be written), the gate closes
+//! ([`super::stop`]): rows taken ahead that were waiting for a place are refused and end
+//! `skipped` like the rows not yet taken, the ones in flight finish, and the journal says the
+//! run is resumable.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -16,6 +18,7 @@ use tokio::sync::mpsc;
 
 use super::breaker::{Breaker, Limits};
 use super::journal::{self, Line, Resume};
+use super::stop::{self, Ending};
 use super::{Applier, Done, Finished, Outcome, Results, Stop, Summary};
 use crate::api::ApiError;
 use crate::progress::Progress;
@@ -104,9 +107,20 @@ pub struct Settings {
     pub resume: bool,
     /// Go on past damaged journal lines, looking up every row without a `done`.
     pub repair: bool,
+    /// Start a new journal beside an unfinished one (never over it).
+    pub fresh: bool,
 }
 
 impl Settings {
+    /// How the run treats the journal an earlier run left.
+    pub fn start(&self) -> journal::Start {
+        journal::Start {
+            resume: self.resume,
+            repair: self.repair,
+            fresh: self.fresh,
+        }
+    }
+
     /// Rows taken ahead of the first unwritten one: a row stuck in retries holds back a
     /// bounded number of finished rows, whatever the input's size.
     pub fn window(&self) -> u64 {
@@ -172,28 +186,22 @@ where
     P: Producer,
     S: Stream<Item = anyhow::Result<Job<P::Work>>> + Unpin,
 {
-    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(Finished, Option<String>)>();
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(Finished, bool)>();
     let mut breaker = Breaker::new(run.limits);
     if let Some(applier) = &run.applier {
-        let client = applier.client().clone();
-        run.session
-            .progress
-            .concurrency(move || client.throttle.limit());
+        run.session.progress.follow(applier.client());
     }
     let mut seq = 0u64;
-    let mut fatal: Option<String> = None;
     let mut read_error = None;
     let mut reading = true;
     let mut outstanding = 0u64;
     while reading || outstanding > 0 {
         tokio::select! {
             biased;
-            Some((finished, why)) = done_rx.recv() => {
+            Some((finished, attempted)) = done_rx.recv() => {
                 outstanding -= 1;
-                let why = why.or_else(|| breaker.record(&finished.done));
-                if let (Some(why), None) = (why, &fatal) {
-                    fatal = Some(why);
-                    run.session.stop.halt();
+                if let Some(why) = attempted.then(|| breaker.record(&finished.done)).flatten() {
+                    run.session.stop.halt(why);
                 }
                 run.push(finished)?;
             }
@@ -203,8 +211,8 @@ where
                 let job = match item {
                     Some(Ok(job)) => job,
                     Some(Err(err)) => {
+                        run.session.stop.halt("the input could not be read further");
                         read_error = Some(err);
-                        run.session.stop.halt();
                         reading = false;
                         continue;
                     }
@@ -236,12 +244,7 @@ where
                         });
                         continue;
                     }
-                    (None, Some(_), _) => {
-                        line.done = Done::because(
-                            Outcome::Skipped,
-                            "not attempted: the run stopped; run again with --resume",
-                        );
-                    }
+                    (None, Some(_), _) => line.done = stop::not_attempted(),
                     (None, None, _) => {}
                 }
                 run.push(line)?;
@@ -251,10 +254,13 @@ where
     drop(done_tx);
     run.session.progress.finish();
     let interrupted = run.session.stop.interrupted();
+    let fatal = match (&read_error, interrupted) {
+        (None, false) => run.session.stop.reason(),
+        _ => None,
+    };
     let (counts, similar) = run.results.finish()?;
     if let Some(applier) = &run.applier {
-        let complete = fatal.is_none() && read_error.is_none() && !interrupted;
-        end_journal(applier, complete)?;
+        end_journal(applier, !run.session.stop.halted())?;
     }
     Ok(Ran {
         counts,
@@ -268,10 +274,7 @@ where
 /// The journal's last line: whether the run completed or can be resumed. A journal that broke
 /// during the run gets none; its rows in flight say `unknown`, which `--resume` reconciles.
 fn end_journal(applier: &Applier, complete: bool) -> anyhow::Result<()> {
-    let Some(journal) = applier
-        .journal()
-        .filter(|_| applier.journal_broken().is_none())
-    else {
+    let Some(journal) = applier.journal().filter(|_| !applier.journal_broken()) else {
         return Ok(());
     };
     journal.append(&Line::End {
@@ -281,48 +284,28 @@ fn end_journal(applier: &Applier, complete: bool) -> anyhow::Result<()> {
     journal.sync()
 }
 
-/// Finishes one row and journals its end. Returns the row and, when the whole run must stop,
-/// why: the key was refused, the API cannot be reached, or the journal cannot be written.
+/// Finishes one row and journals its end, as [`stop::ending`] decides. Returns the row, and
+/// whether it was attempted (a row the stop refused was not: the breaker does not count it).
 async fn finish<P: Producer>(
     producer: &P,
     applier: &Applier,
     work: P::Work,
     resumed: Option<Line>,
     mut line: Finished,
-) -> (Finished, Option<String>) {
+) -> (Finished, bool) {
     let result = producer.finish(applier, work, resumed, &mut line).await;
-    let mut fatal = None;
-    line.done = match result {
-        Ok(done) => done,
-        Err(_) if applier.journal_broken().is_some() => {
-            // Its `send` line could not be written, so its request never left.
-            let why = "not attempted: the journal could not be written; run again with --resume";
-            Done::because(Outcome::Skipped, why)
+    let done = match stop::ending(result) {
+        Ending::Skipped(done) => {
+            line.done = done;
+            return (line, false);
         }
-        Err(err) => {
-            if err.is_auth() || matches!(err, ApiError::Connect { .. }) {
-                fatal = Some(err.to_string());
-            }
-            Done::failed(&err)
-        }
+        Ending::Journal(done) => done,
     };
-    if let Err(why) = applier.journal_line(&line.done.line(line.row)) {
-        // The request may have gone through, and nothing on disk says so: only a lookup on
-        // `--resume` can tell.
-        let (id, status) = (line.done.id.take(), line.done.status);
-        line.done = Done {
-            id,
-            status,
-            ..Done::because(
-                Outcome::Unknown,
-                format!("{why}; run again with --resume to find out"),
-            )
-        };
-    }
-    if let Some(why) = applier.journal_broken() {
-        fatal = Some(format!("the journal could not be written ({why})"));
-    }
-    (line, fatal)
+    line.done = match applier.journal_line(&done.line(line.row)) {
+        Ok(()) => done,
+        Err(why) => stop::unjournaled(done, &why),
+    };
+    (line, true)
 }
 
 impl<P: Producer> Run<P> {

@@ -5,8 +5,11 @@
 //! back) to see that a change took. With a profile (`custbulk check --write --save`) it knows
 //! what POST and PATCH answer, whether PUT replaces or merges, and how a field is cleared, so
 //! it sends the body that works on this API: `""` where `null` is ignored, a PUT of the whole
-//! record where nothing in a PATCH clears a field. [`Writes::update_to`] builds that body for
-//! every producer (undo, restore, import's updates); a flag (`--update-with`,
+//! record where nothing in a PATCH clears a field. A field the target record does not have at
+//! all (undo of an update that added it, a restore to a backup without it) is removed, not
+//! emptied: `null` where that clears, else a PUT of the whole record where PUT replaces; where
+//! no verb removes a field, it is left empty and the step says so. [`Writes::update_to`] builds
+//! that body for every producer (undo, restore, import's updates); a flag (`--update-with`,
 //! `--restore-with`) still wins over the profile.
 
 use serde_json::Value;
@@ -54,6 +57,14 @@ impl Writes {
     /// Whether a PUT leaves out of the record what its body leaves out.
     pub fn put_replaces(&self) -> bool {
         self.put() == Some(PutEffect::Replace)
+    }
+
+    /// Whether a PATCH can remove a field (send it `null`), rather than only empty it (`""`).
+    /// Without a profile, `null` is assumed to.
+    fn patch_removes(&self) -> bool {
+        self.facts
+            .as_ref()
+            .is_none_or(|f| matches!(f.clear_with, Some(ClearWith::Null) | None))
     }
 
     /// The profile's choice between PATCH and PUT for updates.
@@ -145,6 +156,12 @@ impl Writes {
         if set.is_empty() && clear.is_empty() {
             return None;
         }
+        // Fields `target` does not have at all, which a PATCH here can only empty.
+        let only_emptied: Vec<String> = clear
+            .iter()
+            .filter(|(_, given)| given.is_none() && !self.patch_removes())
+            .map(|(field, _)| field.clone())
+            .collect();
         let clearing: Vec<(String, Option<Value>)> = clear
             .into_iter()
             .map(|(field, given)| {
@@ -159,9 +176,22 @@ impl Writes {
         let unclearable = clearing.iter().any(|(_, v)| v.is_none());
         let with = match with {
             Some(flag) => flag,
-            None if unclearable && self.put_replaces() => UpdateWith::Put,
+            None if (unclearable || !only_emptied.is_empty()) && self.put_replaces() => {
+                UpdateWith::Put
+            }
             None => self.preferred().unwrap_or(UpdateWith::Patch),
         };
+        let merges = self.put() == Some(PutEffect::Merge);
+        let removes = match with {
+            UpdateWith::Patch => false,
+            UpdateWith::Put => !merges,
+        };
+        let note = (!removes && !only_emptied.is_empty()).then(|| {
+            format!(
+                "{} left empty: this API cannot remove a field",
+                only_emptied.join(", ")
+            )
+        });
         let body = match with {
             UpdateWith::Patch => {
                 let mut body = set;
@@ -174,7 +204,6 @@ impl Writes {
             }
             UpdateWith::Put => {
                 let mut body = wanted;
-                let merges = self.put() == Some(PutEffect::Merge);
                 for (field, value) in clearing {
                     // A replacing PUT clears what it leaves out; a merging one must be sent it.
                     if let Some(given) = body.get_mut(&field) {
@@ -194,6 +223,7 @@ impl Writes {
             with,
             before: current.clone(),
             after: target.clone(),
+            note,
         })
     }
 }
@@ -296,7 +326,7 @@ mod tests {
     #[test]
     fn where_null_is_ignored_text_is_cleared_with_empty_and_the_rest_by_a_replacing_put() {
         let writes = profile(ClearWith::Empty, PutEffect::Replace);
-        let target = record(json!({"name": "A", "city": "Lyon", "capital": "2000"}));
+        let target = record(json!({"name": "A", "city": "Lyon", "capital": "2000", "zipCode": ""}));
         let (with, body) = parts(writes.update_to("1", &current(), &target, None).unwrap());
         assert_eq!((with, body), (UpdateWith::Patch, json!({"zipCode": ""})));
 
@@ -313,6 +343,53 @@ mod tests {
         let (with, body) = parts(forced.unwrap());
         assert_eq!(with, UpdateWith::Patch, "the flag wins");
         assert_eq!(body, json!({"zipCode": "", "capital": null}));
+    }
+
+    fn note(change: &Change) -> Option<&str> {
+        match change {
+            Change::Update { note, .. } => note.as_deref(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Issue 23: where `null` is ignored, a field the target does not have (undo of an update
+    /// that added it) was emptied with `""` and left there. It is removed where PUT replaces,
+    /// and said where no verb can remove it.
+    #[test]
+    fn a_field_the_target_lacks_is_removed_by_a_replacing_put_or_said_to_be_left_empty() {
+        let current = record(json!({"_id": "1", "name": "A", "city": "Paris", "street2": "B"}));
+        let target = record(json!({"name": "A", "city": "Lyon"}));
+        let replace = profile(ClearWith::Empty, PutEffect::Replace);
+        let change = replace.update_to("1", &current, &target, None).unwrap();
+        assert_eq!(note(&change), None);
+        let (with, body) = parts(change);
+        assert_eq!(
+            (with, body),
+            (UpdateWith::Put, json!({"name": "A", "city": "Lyon"}))
+        );
+
+        let merge = profile(ClearWith::Empty, PutEffect::Merge);
+        let change = merge.update_to("1", &current, &target, None).unwrap();
+        assert_eq!(
+            note(&change),
+            Some("street2 left empty: this API cannot remove a field")
+        );
+        let (with, body) = parts(change);
+        assert_eq!(
+            (with, body),
+            (UpdateWith::Patch, json!({"city": "Lyon", "street2": ""}))
+        );
+
+        // A blank the target does have is an empty field, exact as sent; and where null
+        // clears, a PATCH removes.
+        let blank = record(json!({"name": "A", "city": "Lyon", "street2": ""}));
+        let change = replace.update_to("1", &current, &blank, None).unwrap();
+        assert_eq!(note(&change), None);
+        assert_eq!(parts(change).0, UpdateWith::Patch);
+        let nulls = profile(ClearWith::Null, PutEffect::Merge);
+        let change = nulls.update_to("1", &current, &target, None).unwrap();
+        assert_eq!(note(&change), None);
+        assert_eq!(parts(change).1, json!({"city": "Lyon", "street2": null}));
     }
 
     #[test]

@@ -55,13 +55,17 @@ pub struct Report {
     pub authorized: bool,
     pub envelope: Option<String>,
     pub id_field: Option<String>,
-    /// `1`, `0`, or null when it could not be told (fewer than two records).
+    /// `1`, `0`, or null when it could not be told (no records).
     pub first_page: Option<u8>,
+    /// How the first page was told: what pages 0, 1 and 2 answered.
+    pub first_page_why: Option<String>,
     /// Whether `page` changes what comes back; false means paging is ignored.
     pub paging_works: Option<bool>,
     /// The largest page the server returned when asked for more than it would give.
     pub page_size_cap: Option<u64>,
     pub total: Option<u64>,
+    /// Where the total was found: `totalDocs`, `meta.total`, `header X-Total-Count`.
+    pub total_from: Option<String>,
     pub problems: Vec<String>,
     /// The envelope as detected, for the profile.
     #[serde(skip)]
@@ -96,6 +100,8 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     };
     let mut out = std::io::stdout().lock();
     match global.output {
+        // Only the problems, in the error below.
+        _ if global.quiet => {}
         Output::Json if args.write => {
             let both = WithWrite {
                 read: &report,
@@ -117,10 +123,12 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         if args.write {
             crate::warn!("the write probe did not run: the read-only check found problems");
         }
-        return Err(anyhow::anyhow!(
-            "the API check found {} problem(s)",
-            report.problems.len()
-        ));
+        let mut message = format!("the API check found {} problem(s)", report.problems.len());
+        if global.quiet {
+            // Not shown above: say them here.
+            message = format!("{message}: {}", report.problems.join("; "));
+        }
+        return Err(anyhow::anyhow!(message));
     }
     if let Some(write) = &write {
         if let Some(why) = &write.cleanup_error {
@@ -200,6 +208,7 @@ pub async fn probe(client: &Client) -> Report {
     report.envelope = Some(first.envelope.to_string());
     report.detected = Some(first.envelope.clone());
     report.total = first.total;
+    report.total_from = first.total_from.clone();
     report.id_field = first
         .items
         .first()
@@ -225,22 +234,107 @@ async fn probe_paging(client: &Client, report: &mut Report) -> Result<(), ApiErr
             .filter_map(api::record_id)
             .collect::<Vec<_>>()
     };
-    let page0 = ids(&list(client, 1, Some(0)).await?);
+    let unpaged = ids(&list(client, 1, None).await?);
+    // Page 0 may be refused where pages count from 1: that says so too.
+    let page0 = match list(client, 1, Some(0)).await {
+        Ok(page) => Ok(ids(&page)),
+        Err(e) if matches!(e.status(), Some(400..=499)) && !e.is_auth() => Err(e),
+        Err(e) => return Err(e),
+    };
     let page1 = ids(&list(client, 1, Some(1)).await?);
     let page2 = ids(&list(client, 1, Some(2)).await?);
-    if !page1.is_empty() && !page2.is_empty() {
-        report.paging_works = Some(page1 != page2);
-        report.first_page = Some(if page0 == page1 { 1 } else { 0 });
-    }
-    let big = list(client, BIG_PAGE, Some(1)).await?;
+    let paging = first_page(&unpaged, page0, &page1, &page2);
+    report.first_page = paging.first;
+    report.paging_works = paging.works;
+    report.first_page_why = Some(paging.why);
+    let big = list(client, BIG_PAGE, Some(paging.first.unwrap_or(1).into())).await?;
     let returned = big.items.len() as u64;
     report.page_size_cap = match (big.limit, big.total) {
         (Some(limit), _) if limit < BIG_PAGE => Some(limit),
         (_, Some(total)) if returned < BIG_PAGE && returned < total => Some(returned),
         _ => None,
     };
-    report.total = report.total.or(big.total);
+    if report.total.is_none() {
+        report.total = big.total;
+        report.total_from = big.total_from;
+    }
     Ok(())
+}
+
+/// How pages are numbered, as told from what one record a page shows at pages 0, 1 and 2, and
+/// without `page` (the first page, whatever its number).
+struct Paging {
+    first: Option<u8>,
+    works: Option<bool>,
+    why: String,
+}
+
+/// Tells where pages start by what they hold, not by whether page 0 and page 1 differ: an API
+/// counting from 1 may answer page 0 with nothing, or with page 1, or refuse it.
+fn first_page(
+    unpaged: &[String],
+    page0: Result<Vec<String>, ApiError>,
+    page1: &[String],
+    page2: &[String],
+) -> Paging {
+    let told = |first: u8, works: Option<bool>, why: &str| Paging {
+        first: Some(first),
+        works,
+        why: why.to_owned(),
+    };
+    let page0 = match page0 {
+        Ok(ids) => ids,
+        Err(e) => {
+            let why = format!("page 0 is refused ({e}), page 1 is not");
+            return Paging {
+                works: (!page1.is_empty() && !page2.is_empty()).then(|| page1 != page2),
+                ..told(1, None, &why)
+            };
+        }
+    };
+    let differ = |a: &[String], b: &[String]| !a.is_empty() && !b.is_empty() && a != b;
+    match (page0.is_empty(), page1.is_empty(), page2.is_empty()) {
+        (true, true, _) => Paging {
+            first: None,
+            works: None,
+            why: "pages 0 and 1 are empty: no records to tell by".to_owned(),
+        },
+        (true, false, _) => told(
+            1,
+            (!page2.is_empty()).then(|| differ(page1, page2)),
+            "page 0 answers an empty list, page 1 a record",
+        ),
+        (false, true, _) => told(
+            0,
+            None,
+            "page 0 holds the only record, page 1 nothing: pages count from 0",
+        ),
+        (false, false, _) if page0 == page1 && page1 == page2 => told(
+            1,
+            Some(false),
+            "pages 0, 1 and 2 answer the same record: page is ignored",
+        ),
+        (false, false, _) if page0 == page1 => told(
+            1,
+            (!page2.is_empty()).then_some(true),
+            "page 0 answers what page 1 does (read as page 1): pages count from 1",
+        ),
+        (false, false, _) if page0 == unpaged => told(
+            0,
+            Some(true),
+            "page 0 holds the first record (as the list without page does), page 1 the next",
+        ),
+        (false, false, _) if page1 == unpaged => told(
+            1,
+            (!page2.is_empty()).then(|| differ(page1, page2)),
+            "page 1 holds the first record (as the list without page does), page 0 another",
+        ),
+        (false, false, _) => Paging {
+            first: None,
+            works: Some(true),
+            why: "pages 0 and 1 hold different records, neither the list's first".to_owned(),
+        },
+    }
 }
 
 async fn list(client: &Client, limit: u64, page: Option<u64>) -> Result<Page, ApiError> {
@@ -270,14 +364,12 @@ fn print_text(out: &mut dyn Write, report: &Report) -> io::Result<()> {
             "id field       {}",
             or_unknown(report.id_field.clone(), "no records to look at")
         )?;
-        writeln!(
-            out,
-            "first page     {}",
-            or_unknown(
-                report.first_page.map(|p| p.to_string()),
-                "fewer than two records"
-            )
-        )?;
+        let first = report.first_page.map(|p| p.to_string());
+        let why = report.first_page_why.as_deref().unwrap_or("no answer");
+        match first {
+            Some(first) => writeln!(out, "first page     {first} ({why})")?,
+            None => writeln!(out, "first page     unknown ({why})")?,
+        }
         let paging = report
             .paging_works
             .map(|w| if w { "yes" } else { "NO: page is ignored" }.to_string());
@@ -291,13 +383,14 @@ fn print_text(out: &mut dyn Write, report: &Report) -> io::Result<()> {
             .map(|c| c.to_string())
             .unwrap_or_else(|| format!("none seen up to {BIG_PAGE}"));
         writeln!(out, "page size cap  {cap}")?;
+        let total = report.total.map(|t| match &report.total_from {
+            Some(from) => format!("{t} (from {from})"),
+            None => t.to_string(),
+        });
         writeln!(
             out,
             "total          {}",
-            or_unknown(
-                report.total.map(|t| t.to_string()),
-                "the envelope does not say"
-            )
+            or_unknown(total, "neither the envelope nor a header says")
         )?;
     }
     for problem in &report.problems {

@@ -54,6 +54,7 @@ async fn open(
     read_profile: bool,
 ) -> anyhow::Result<Connection> {
     options.timeout = Duration::from_secs(global.timeout.max(1));
+    options.max_wait = Duration::from_secs(global.max_wait);
     options.max_response_bytes = global.max_response_mb.saturating_mul(1024 * 1024);
     if global.sandbox {
         let running = sandbox::start(sandbox::Options::default())

@@ -23,8 +23,9 @@ Examples:
 /// customer once even if the list shifts between pages, and writes CSV, XLSX, JSON or NDJSON,
 /// chosen by --format or the file's extension. The file appears under its name only when the
 /// export is complete, with FILE.manifest.json beside it (record count, size, sha256, query);
-/// `custbulk verify FILE` checks it later. A failed export leaves no new file and exits 3; the
-/// hidden temporary files of one that was killed are removed by the next export to FILE.
+/// `custbulk verify FILE` checks it later. A failed export leaves no new file and exits 3, and
+/// so does one whose list ends short of the server's own total (unless --allow-incomplete);
+/// the hidden temporary files of one that was killed are removed by the next export to FILE.
 ///
 /// Columns of CSV and XLSX: the id, the customer fields in a fixed order, then every other
 /// field the API returned; contacts are JSON text.
@@ -86,6 +87,12 @@ pub struct Args {
     /// Where list responses keep their records, as a dotted path, when detection fails.
     #[arg(long, value_name = "PATH")]
     pub items_path: Option<String>,
+
+    /// Keep an export that ends short of the server's own total (its list gave fewer
+    /// customers than it says it has): written, with `complete: false` in the manifest, exit 1.
+    /// Without it such an export writes nothing and exits 3.
+    #[arg(long)]
+    pub allow_incomplete: bool,
 }
 
 impl Args {
@@ -103,6 +110,7 @@ impl Args {
             fields: self.fields.clone(),
             max: self.max,
             max_pages: self.max_pages,
+            allow_incomplete: self.allow_incomplete,
         }
     }
 }
@@ -135,5 +143,8 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     })?;
     summary.warn();
     super::print(global, &summary)?;
-    Ok(Exit::Ok)
+    Ok(match summary.complete {
+        true => Exit::Ok,
+        false => Exit::SomeRowsFailed,
+    })
 }

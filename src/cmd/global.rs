@@ -34,6 +34,11 @@ pub struct Global {
     #[arg(long, global = true, value_name = "SECS", default_value_t = 60)]
     pub timeout: u64,
 
+    /// The longest the server may ask custbulk to wait (Retry-After, a spent quota), in
+    /// seconds: a longer wait stops the run (exit 3; --resume continues it later).
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 600)]
+    pub max_wait: u64,
+
     /// The largest response body read, in MB: a larger answer fails its request, unread.
     #[arg(long, global = true, value_name = "N", default_value_t = crate::api::MAX_RESPONSE_MB,
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]

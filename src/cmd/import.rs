@@ -40,10 +40,14 @@ pub struct Args {
     pub blank: Blank,
 
     /// What a row that would create a customer does when one already there is likely the
-    /// same (same SIRET; or same name, legal forms and accents aside, and same postcode or
-    /// city): create it anyway and say so in the results' _note, skip it
-    /// (`skipped-duplicate`), or update that customer instead.
-    #[arg(long, value_enum, default_value_t = OnDuplicate::Create)]
+    /// same (same SIRET, or same --match-on key; or same name, legal forms and accents aside,
+    /// and same postcode or city). By default a row whose SIRET (or --match-on key) finds a
+    /// customer is left out (`skipped-duplicate`, the customer's id in _note) and one that
+    /// only resembles a customer by name is created and said in _note; and a create whose
+    /// first 100 rows are mostly likely duplicates stops before sending any (exit 3: use
+    /// --mode upsert). `create` creates them all anyway, `skip` leaves out every likely
+    /// duplicate, `update` updates the customer instead.
+    #[arg(long, value_enum, default_value_t = OnDuplicate::SkipSameKey)]
     pub on_duplicate: OnDuplicate,
 
     #[command(flatten)]
@@ -53,7 +57,8 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub results: Option<PathBuf>,
 
-    /// The journal (default: NAME.journal beside the input).
+    /// The journal (default: NAME.journal beside the input). A journal holding an earlier
+    /// run is never overwritten: the next run writes NAME.2.journal, and so on.
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,
 
@@ -134,6 +139,6 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         None => plan,
     };
     let client = connection.as_ref().map(|c| &c.client);
-    let report = import::run(plan, client, super::session(global)).await?;
+    let report = import::run(plan, client, super::session(global, client)).await?;
     super::finish(global, report)
 }

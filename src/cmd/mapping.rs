@@ -10,11 +10,9 @@ use serde_json::json;
 use crate::cmd::{Global, Output};
 use crate::error::{self, Exit};
 use crate::mapping::{self, MapFile, Mapping, Target};
-use crate::read::{self, Row};
+use crate::read;
+use crate::validate::sample::{Samples, SAMPLE_ROWS};
 use crate::{info, warn};
-
-/// How many data rows are looked at to find a sample value for each column.
-const SAMPLE_ROWS: usize = 100;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -23,8 +21,9 @@ Examples:
   custbulk validate clients.xlsx --map mapping.toml";
 
 /// Show how the columns of FILE map to customer fields, with a sample value from each, and the
-/// columns that map to nothing. Two columns on one field, or no column mapped at all, is a
-/// usage error (exit 2), shown after the table.
+/// columns that map to nothing; with --map, each field the mapping file makes from columns
+/// ([fields], [split]) with what it makes of a row. Two columns on one field, or no column
+/// mapped at all, is a usage error (exit 2), shown after the table.
 ///
 /// With --write, save the mapping as a TOML file to edit and pass back with --map.
 #[derive(Debug, clap::Args)]
@@ -49,20 +48,43 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         warn!("{note}");
     }
     let mapping = Mapping::infer(&table.headers, file.as_ref());
-    let samples = samples(&mut table, mapping.columns.len())?;
+    let samples = Samples::read(&mut table, &mapping, 1)?;
     let mut out = std::io::stdout().lock();
-    if global.output == Output::Json {
+    if global.quiet {
+        // Nothing but errors: the checks below.
+    } else if global.output == Output::Json {
         let columns: Vec<_> = mapping
             .columns
             .iter()
             .map(|c| {
                 json!({"column": c.letter, "header": c.header, "field": c.target.field_name(),
-                       "target": target_word(c.target), "sample": samples[c.index]})
+                       "target": target_word(&mapping, c), "sample": samples.first(c.index)})
+            })
+            .collect();
+        let transforms: Vec<_> = mapping
+            .transforms
+            .iter()
+            .zip(&samples.made)
+            .map(|(t, sample)| {
+                let fields: Vec<&str> = t.fields().iter().map(|f| f.name).collect();
+                let (made, error) = match sample {
+                    Some(Ok(values)) => {
+                        let pairs = fields.iter().zip(values);
+                        let made: serde_json::Map<_, _> =
+                            pairs.map(|(f, v)| (f.to_string(), json!(v))).collect();
+                        (Some(made), None)
+                    }
+                    Some(Err(e)) => (None, Some(e)),
+                    None => (None, None),
+                };
+                json!({"transform": t.written(), "fields": fields, "sample": made,
+                       "sample_error": error})
             })
             .collect();
         let unmapped: Vec<&str> = mapping.unmapped().map(|c| c.header.as_str()).collect();
         let v = json!({"file": table.file.display().to_string(), "sheet": table.sheet,
-                       "header_row": table.header_row, "columns": columns, "unmapped": unmapped});
+                       "header_row": table.header_row, "columns": columns,
+                       "transforms": transforms, "unmapped": unmapped});
         serde_json::to_writer_pretty(&mut out, &v)?;
         writeln!(out)?;
     } else {
@@ -90,49 +112,41 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// The first non-blank value of each column among the first rows.
-fn samples(table: &mut read::Table, width: usize) -> anyhow::Result<Vec<String>> {
-    let mut samples = vec![String::new(); width];
-    let mut row = Row::new();
-    for _ in 0..SAMPLE_ROWS {
-        if !table.next_row(&mut row)? {
-            break;
-        }
-        for (sample, cell) in samples.iter_mut().zip(&row.cells) {
-            if sample.is_empty() && !cell.trim().is_empty() {
-                *sample = cell.trim().to_string();
-            }
-        }
-        if samples.iter().all(|s| !s.is_empty()) {
-            break;
-        }
-    }
-    Ok(samples)
-}
-
-fn target_word(t: Target) -> String {
-    match t {
+/// What a column feeds, in words.
+fn target_word(mapping: &Mapping, c: &mapping::Column) -> String {
+    match c.target {
         Target::Unmapped => String::new(),
         Target::Ignore(mapping::Ignored::Result) => "ignore (results column)".into(),
         Target::Ignore(mapping::Ignored::Action) => "(action per row)".into(),
+        Target::Transform => {
+            let fields = mapping.transform_reading(c.index).map(|t| {
+                t.fields()
+                    .iter()
+                    .map(|f| f.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            });
+            format!("→ {}", fields.unwrap_or_default())
+        }
         t => t.to_string(),
     }
 }
 
-/// The table people read: column, header, field, sample.
-fn render(location: &str, header_row: u32, mapping: &Mapping, samples: &[String]) -> String {
+/// The table people read: column, header, field, sample; then the transforms.
+fn render(location: &str, header_row: u32, mapping: &Mapping, samples: &Samples) -> String {
     const SAMPLE_WIDTH: usize = 40;
     let rows: Vec<[String; 4]> = mapping
         .columns
         .iter()
         .map(|c| {
-            let mut sample: String = samples[c.index].chars().take(SAMPLE_WIDTH).collect();
-            if samples[c.index].chars().count() > SAMPLE_WIDTH {
+            let value = samples.first(c.index);
+            let mut sample: String = value.chars().take(SAMPLE_WIDTH).collect();
+            if value.chars().count() > SAMPLE_WIDTH {
                 sample.push('…');
             }
             let field = match c.target {
                 Target::Unmapped => "-".to_string(),
-                t => target_word(t),
+                _ => target_word(mapping, c),
             };
             [c.letter.clone(), c.header.clone(), field, sample]
         })
@@ -165,6 +179,7 @@ fn render(location: &str, header_row: u32, mapping: &Mapping, samples: &[String]
     for r in &rows {
         line(&mut s, [&r[0], &r[1], &r[2], &r[3]]);
     }
+    write_transforms(&mut s, mapping, samples);
     let unmapped: Vec<String> = mapping
         .unmapped()
         .map(|c| format!("{} ({:?})", c.letter, c.header))
@@ -180,4 +195,27 @@ fn render(location: &str, header_row: u32, mapping: &Mapping, samples: &[String]
         );
     }
     s
+}
+
+/// Each transform as the mapping file writes it, and what it makes of the first row it reads.
+fn write_transforms(s: &mut String, mapping: &Mapping, samples: &Samples) {
+    if mapping.transforms.is_empty() {
+        return;
+    }
+    s.push_str("\nFields made from columns, with what they make of the first row that has them:\n");
+    for (t, sample) in mapping.transforms.iter().zip(&samples.made) {
+        let _ = writeln!(s, "  {}", t.written());
+        let made = match sample {
+            Some(Ok(values)) => t
+                .fields()
+                .iter()
+                .zip(values)
+                .map(|(f, v)| format!("{} = {v:?}", f.name))
+                .collect::<Vec<_>>()
+                .join(", "),
+            Some(Err(why)) => why.clone(),
+            None => format!("(its cells are blank in the first {SAMPLE_ROWS} rows)"),
+        };
+        let _ = writeln!(s, "    → {made}");
+    }
 }

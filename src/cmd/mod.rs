@@ -15,6 +15,7 @@ pub mod mapping;
 pub mod restore;
 pub mod sandbox;
 pub mod template;
+pub mod ui;
 pub mod undo;
 pub mod validate;
 pub mod verify;
@@ -25,6 +26,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::api::Client;
 use crate::apply::{Limits, Report, Session, Settings, Stop};
 
 use crate::error::{usage, Exit};
@@ -67,10 +69,17 @@ pub struct Changes {
     #[arg(long, value_name = "N")]
     pub max_errors: Option<u64>,
 
-    /// Continue the interrupted run its journal describes: finished rows are skipped, rows
-    /// that were in flight are looked up before anything is sent again.
+    /// Continue the interrupted run its journal describes (the newest of its series):
+    /// finished rows are skipped, rows that were in flight are looked up before anything is
+    /// sent again.
     #[arg(long)]
     pub resume: bool,
+
+    /// Start a new run beside an unfinished journal instead of continuing it: the new run
+    /// writes the next journal of the series (NAME.2.journal, ...); the unfinished one is kept
+    /// as it is. A journal is never overwritten.
+    #[arg(long, conflicts_with = "resume")]
+    pub fresh: bool,
 }
 
 impl Changes {
@@ -84,6 +93,7 @@ impl Changes {
             },
             resume: self.resume,
             repair,
+            fresh: self.fresh,
         }
     }
 }
@@ -93,9 +103,11 @@ pub fn progress(global: &Global) -> Progress {
     Progress::new(!global.no_progress && !global.quiet && std::io::stderr().is_terminal())
 }
 
-/// Prints a summary for people, or as JSON with `--output json`.
+/// Prints a summary for people, or as JSON with `--output json`; nothing with `-q`, whose
+/// runs tell how they went by their exit code (and errors, which are printed regardless).
 pub fn print<S: Serialize + Display>(global: &Global, summary: &S) -> anyhow::Result<()> {
     match global.output {
+        _ if global.quiet => {}
         Output::Json => println!("{}", serde_json::to_string_pretty(summary)?),
         Output::Text => print!("{summary}"),
     }
@@ -139,29 +151,55 @@ pub fn confirm_deletes(
     }
 }
 
-/// A run of changes' link to the terminal: its progress bar, and Ctrl-C.
-pub fn session(global: &Global) -> Session {
+/// A run of changes' link to the terminal: its progress bar, and Ctrl-C, which closes the
+/// gate of `client`'s requests (`None` for a run that sends none).
+pub fn session(global: &Global, client: Option<&Client>) -> Session {
+    let gate = client.map_or_else(Default::default, |c| c.throttle.gate.clone());
     Session {
-        stop: watch_ctrl_c(),
+        stop: watch_ctrl_c(Arc::new(Stop::new(gate))),
         progress: progress(global),
     }
 }
 
-/// First Ctrl-C: the run stops taking rows and finishes what is in flight. Second: the process
-/// exits at once with code 130 (journals are flushed line by line, so nothing written is lost).
-fn watch_ctrl_c() -> Arc<Stop> {
-    let stop = Arc::new(Stop::default());
+/// First Ctrl-C: the gate closes (no request starts after it) and the run finishes what is
+/// in flight. Second: the process exits at once with code 130 (journals are flushed line by
+/// line, so nothing written is lost).
+fn watch_ctrl_c(stop: Arc<Stop>) -> Arc<Stop> {
     let watched = stop.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_err() {
             return;
         }
-        crate::warn!("Stopping: finishing the requests in flight (Ctrl-C again aborts).");
         watched.interrupt();
+        crate::warn!(
+            "Stopping: no request starts now; finishing those in flight (Ctrl-C again aborts)."
+        );
         if tokio::signal::ctrl_c().await.is_ok() {
             eprintln!("Aborted. Run the same command with --resume to continue.");
             std::process::exit(130);
         }
     });
     stop
+}
+
+/// A future that completes on Ctrl-C or SIGTERM; the handlers are installed on return.
+pub(crate) fn shutdown_signal(
+) -> anyhow::Result<impl std::future::Future<Output = anyhow::Result<()>>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = term.recv() => {}
+            }
+            Ok(())
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async { Ok(tokio::signal::ctrl_c().await?) })
+    }
 }

@@ -15,7 +15,8 @@ Examples:
   custbulk restore backup.ndjson
   custbulk restore backup.xlsx --prune
   custbulk restore backup.ndjson --resume
-  custbulk undo backup.restore.journal";
+  custbulk undo backup.restore.journal
+  custbulk restore backup.ndjson --journal /var/backups/restore.journal";
 
 /// Make the account's customers equal a backup: update the ones that differ, create the ones
 /// missing, and with --prune delete the ones the backup does not have.
@@ -24,8 +25,11 @@ Examples:
 /// against its manifest first (a mismatch refuses, unless --force). Each record is matched to a
 /// customer by id, else by --match-on (the SIRET by default). A customer that differs is
 /// updated so that every field equals the backup's, including fields the backup lacks or has
-/// empty, which are cleared. Journaled like an import: --resume continues it, and `custbulk
-/// undo BACKUP.restore.journal` puts the account back as it was before the restore.
+/// empty, which are cleared. Journaled like an import, in NAME.restore.journal beside the
+/// backup (NAME: the backup's name without its extension; a later restore of it writes
+/// NAME.restore.2.journal, and so on: a journal is never overwritten): --resume continues it,
+/// and `custbulk undo NAME.restore.journal` puts the account back as it was before that
+/// restore.
 #[derive(Debug, clap::Args)]
 #[command(after_help = EXAMPLES)]
 pub struct Args {
@@ -63,6 +67,12 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub results: Option<PathBuf>,
 
+    /// The journal (default: NAME.restore.journal beside the backup, NAME its name without
+    /// its extension). A journal holding an earlier restore is never overwritten: the next
+    /// run writes NAME.restore.2.journal, and so on.
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+
     /// With --resume: go on past damaged journal lines, looking up every row without a `done`.
     #[arg(long, requires = "resume")]
     pub repair: bool,
@@ -85,6 +95,7 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         force: args.force,
         update_with: args.update_with,
         results: args.results.clone(),
+        journal: args.journal.clone(),
         run: args.changes.settings(args.repair),
         page_size: args.page_size,
     })?;
@@ -102,6 +113,11 @@ pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
             }))
         })?;
     }
-    let report = restore::run(matched, &connection.client, super::session(global)).await?;
+    let report = restore::run(
+        matched,
+        &connection.client,
+        super::session(global, Some(&connection.client)),
+    )
+    .await?;
     super::finish(global, report)
 }

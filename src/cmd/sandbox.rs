@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use crate::cmd::Global;
 use crate::error::Exit;
 use crate::info;
-use crate::sandbox::{self, IdField, ListShape, Options, Quirks, Variants};
+use crate::sandbox::{
+    self, IdField, ListShape, Options, Quirks, RateHeaders, RateWindow, Variants,
+};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -18,6 +20,9 @@ Examples:
 
   # Rehearse a bulk import against a flaky, rate-limited server (same faults every run):
   custbulk sandbox --port 0 --fail-rate 0.05 --drop-rate 0.01 --rate-limit 50 --seed 7
+
+  # A token bucket of 60 refilled at 300 a second, saying so in RateLimit-* headers:
+  custbulk sandbox --rate-limit 300 --rate-window bucket --rate-burst 60 --rate-headers
 
   # Play an API whose POST answers only the id and whose PATCH ignores null:
   custbulk sandbox --post-answer id --patch-null ignored
@@ -72,9 +77,28 @@ pub struct Args {
     #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
     pub drop_rate: f64,
 
-    /// Answer 429 with Retry-After to requests beyond N in the same second.
+    /// Answer 429 with Retry-After to requests beyond N a second (or a --rate-period).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit: Option<u32>,
+
+    /// How --rate-limit counts: in fixed windows of the period, in a sliding period ending now,
+    /// or as a token bucket refilled at the rate (holding --rate-burst tokens).
+    #[arg(long, value_enum, value_name = "KIND", default_value = "fixed")]
+    pub rate_window: RateWindow,
+
+    /// The period --rate-limit counts over, in seconds (86400 plays a daily quota).
+    #[arg(long, value_name = "SECS", default_value_t = 1.0, value_parser = positive_seconds)]
+    pub rate_period: f64,
+
+    /// The token bucket's size with --rate-window bucket (default: a fifth of --rate-limit).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_burst: Option<u32>,
+
+    /// Tell the allowance on every answer: the IETF draft's RateLimit-* fields (ietf, the
+    /// default), X-RateLimit-* with an epoch reset (x), or the later draft's RateLimit and
+    /// RateLimit-Policy (combined).
+    #[arg(long, value_enum, value_name = "STYLE", num_args = 0..=1, default_missing_value = "ietf")]
+    pub rate_headers: Option<RateHeaders>,
 
     /// Serve at most N requests at a time (latency included) and queue the rest, so round
     /// trips grow with the load as a real server's do.
@@ -106,9 +130,18 @@ fn probability(s: &str) -> Result<f64, String> {
     }
 }
 
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs > 0.0 => Ok(secs),
+        _ => Err(format!(
+            "{s:?} is not a number of seconds: give one above 0, such as 1 or 86400"
+        )),
+    }
+}
+
 pub async fn run(_global: &Global, args: Args) -> anyhow::Result<Exit> {
     // Listen for signals before printing the URL: a script may send SIGTERM as soon as it has it.
-    let shutdown = shutdown_signal()?;
+    let shutdown = super::shutdown_signal()?;
     let data = args.data.clone();
     let running = sandbox::start(Options {
         port: args.port,
@@ -121,6 +154,10 @@ pub async fn run(_global: &Global, args: Args) -> anyhow::Result<Exit> {
         fail_after_commit_rate: args.fail_after_commit_rate,
         drop_rate: args.drop_rate,
         rate_limit: args.rate_limit,
+        rate_window: args.rate_window,
+        rate_period: Some(std::time::Duration::from_secs_f64(args.rate_period)),
+        rate_burst: args.rate_burst,
+        rate_headers: args.rate_headers,
         capacity: args.capacity.map(|n| n as usize),
         seed: args.seed,
         data: args.data,
@@ -150,25 +187,4 @@ pub async fn run(_global: &Global, args: Args) -> anyhow::Result<Exit> {
         info!("Saved {count} customers to {}.", path.display());
     }
     Ok(Exit::Ok)
-}
-
-/// A future that completes on Ctrl-C or SIGTERM; the handlers are installed on return.
-fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = anyhow::Result<()>>> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate())?;
-        let mut interrupt = signal(SignalKind::interrupt())?;
-        Ok(async move {
-            tokio::select! {
-                _ = interrupt.recv() => {}
-                _ = term.recv() => {}
-            }
-            Ok(())
-        })
-    }
-    #[cfg(not(unix))]
-    {
-        Ok(async { Ok(tokio::signal::ctrl_c().await?) })
-    }
 }

@@ -11,13 +11,15 @@ const EXAMPLES: &str = "\
 Examples:
   custbulk undo clients.journal --plan
   custbulk undo clients.journal
+  custbulk undo clients.journal --yes        # not from a terminal: deletes without asking
   custbulk undo clients.journal --resume";
 
 /// Reverse an import: delete the customers it created, restore the ones it updated to their
 /// values before it, and create again the ones it deleted (they get new ids).
 ///
 /// A customer changed by someone else since the import is reported as a conflict and left
-/// alone, unless --force. Results go to JOURNAL-NAME.undo.results.csv; undo keeps its own
+/// alone, unless --force. Deleting the customers the import created needs a yes: typed at a
+/// terminal, or --yes. Results go to JOURNAL-NAME.undo.results.csv; undo keeps its own
 /// journal (JOURNAL-NAME.undo.journal), so --resume continues an interrupted undo. An undo holds
 /// both journals while it runs: no import resumes the one it reads.
 #[derive(Debug, clap::Args)]
@@ -51,19 +53,38 @@ pub struct Args {
     /// change on a damaged line of the import's journal, if any, is not undone.
     #[arg(long)]
     pub repair: bool,
+
+    /// Delete without asking: undo deletes the customers the import created, and asks first
+    /// on a terminal; not run from a terminal, it needs --yes (as import --mode delete and
+    /// restore --prune do).
+    #[arg(long)]
+    pub yes: bool,
 }
 
 pub async fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     let plan = Plan::new(undo::Options {
-        journal: args.journal,
+        journal: args.journal.clone(),
         plan: args.plan,
         force: args.force,
         restore_with: args.restore_with,
         results: args.results,
         run: args.changes.settings(args.repair),
     })?;
+    if plan.may_delete() && !args.yes {
+        super::confirm_deletes("undo", || {
+            let count = plan.count_deletes()?;
+            Ok((count > 0).then(|| {
+                format!("This undo deletes up to {count} customer(s) the import created.")
+            }))
+        })?;
+    }
     let connection = super::connect::connect(global, args.changes.load.client_options()).await?;
     let plan = plan.with_writes(connection.writes());
-    let report = undo::run(plan, &connection.client, super::session(global)).await?;
+    let report = undo::run(
+        plan,
+        &connection.client,
+        super::session(global, Some(&connection.client)),
+    )
+    .await?;
     super::finish(global, report)
 }

@@ -143,7 +143,9 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     }
     let counts = *pipeline.counts();
     let mut stdout = std::io::stdout().lock();
-    if json {
+    if global.quiet {
+        report::write_errors(&mut std::io::stderr().lock(), pipeline.source(), &log)?;
+    } else if json {
         let summary = report::json_summary(pipeline.source(), pipeline.mapping(), &counts, &log);
         serde_json::to_writer_pretty(&mut stdout, &summary)?;
         writeln!(stdout)?;

@@ -32,6 +32,15 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         .unwrap_or_else(|| manifest::path_for(&args.file));
     let verdict = manifest::verify(&args.file, &manifest)?;
     match global.output {
+        // Only what is wrong, as errors.
+        _ if global.quiet => {
+            for problem in &verdict.problems {
+                eprintln!(
+                    "error: {} does not match {}: {problem}",
+                    verdict.file, verdict.manifest
+                );
+            }
+        }
         Output::Json => println!("{}", serde_json::to_string_pretty(&verdict)?),
         Output::Text if verdict.ok => println!(
             "{}: OK, {} records, {} bytes, sha256 {} as the manifest says.",

@@ -229,8 +229,8 @@ fn ordinary(b: &[u8], mut i: usize) -> usize {
 #[cfg(target_arch = "x86_64")]
 fn ordinary_sse2(b: &[u8], mut i: usize) -> Result<usize, usize> {
     use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8,
-        _mm_or_si128, _mm_set1_epi8,
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
     };
     while let Some(block) = b.get(i..i + 16) {
         // SAFETY: SSE2 is part of x86-64; the load reads the 16 bytes of `block`, unaligned.

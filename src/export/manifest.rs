@@ -41,9 +41,17 @@ pub struct Manifest {
     /// The total the server reported on the last page, when it reports one.
     #[serde(default)]
     pub server_total: Option<u64>,
+    /// False when the export ended short of the server's total and was kept anyway
+    /// (`--allow-incomplete`); manifests written before it are complete.
+    #[serde(default = "complete")]
+    pub complete: bool,
     pub started_at: String,
     pub finished_at: String,
     pub custbulk_version: String,
+}
+
+fn complete() -> bool {
+    true
 }
 
 /// The request that produced the export. The API key is deliberately not part of it.
@@ -99,6 +107,9 @@ pub struct Verdict {
     /// The records counted in the file; none when the file could not be parsed.
     pub records: Option<u64>,
     pub expected_records: u64,
+    /// What the manifest says: false for a backup kept although it ended short of the
+    /// server's total (a problem too: it does not hold every customer).
+    pub complete: bool,
 }
 
 /// Checks `file` against `manifest_path`. An unreadable file or manifest is an error (exit 3);
@@ -107,6 +118,15 @@ pub fn verify(file: &Path, manifest_path: &Path) -> anyhow::Result<Verdict> {
     let manifest = Manifest::read(manifest_path)?;
     let (bytes, sha256) = digest(file)?;
     let mut problems = Vec::new();
+    if !manifest.complete {
+        let total = manifest
+            .server_total
+            .map_or(String::new(), |t| format!(" of {t}"));
+        problems.push(format!(
+            "it is incomplete: the export kept {}{total} customers (--allow-incomplete)",
+            manifest.records
+        ));
+    }
     if bytes != manifest.bytes {
         problems.push(format!(
             "the size is {bytes} bytes; the manifest says {}",
@@ -150,6 +170,7 @@ pub fn verify(file: &Path, manifest_path: &Path) -> anyhow::Result<Verdict> {
         sha256,
         records,
         expected_records: manifest.records,
+        complete: manifest.complete,
     })
 }
 

@@ -41,6 +41,8 @@ pub struct Options {
     pub fields: Option<String>,
     pub max: Option<u64>,
     pub max_pages: u64,
+    /// Keep a backup that ends short of the server's own total, marked incomplete.
+    pub allow_incomplete: bool,
 }
 
 /// The export formats.

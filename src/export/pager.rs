@@ -25,7 +25,9 @@ use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinHandle;
 
 use super::progress::Progress;
-use crate::api::{record_id, ApiError, Client, Concurrency, Envelope, ListQuery, Page, Record};
+use crate::api::{
+    record_id, ApiError, Client, Concurrency, Envelope, ListQuery, Page, Record, Response,
+};
 use tracker::{fingerprint, Tracker};
 
 /// What to fetch and how.
@@ -128,13 +130,16 @@ struct Fetched {
 }
 
 impl Fetched {
-    /// A list body read as a page: its records' own text when no keys are needed (JSON and
-    /// NDJSON), else parsed, for their keys.
-    fn parse(client: &Client, body: &[u8], collect_keys: bool) -> Result<Fetched, ApiError> {
+    /// A list answer read as a page: its records' own text when no keys are needed (JSON and
+    /// NDJSON), else parsed, for their keys. Its total is the envelope's, or a header's.
+    fn parse(client: &Client, listed: &Response, collect_keys: bool) -> Result<Fetched, ApiError> {
+        let total = listed.header_total;
         if collect_keys {
-            Ok(Fetched::compact(client.page_from(body)?, true))
+            let page = client.page_from(&listed.body)?.with_header_total(total);
+            Ok(Fetched::compact(page, true))
         } else {
-            Ok(Fetched::raw(client.raw_page_from(body)?))
+            let page = client.raw_page_from(&listed.body)?.with_header_total(total);
+            Ok(Fetched::raw(page))
         }
     }
 
@@ -371,14 +376,15 @@ impl<'a> Walk<'a> {
                 break;
             }
             let mut query = self.plan.query.clone();
-            query.page = Some(self.next);
+            // Pages are numbered from 1 here; the API may count from 0.
+            query.page = Some(self.next - 1 + self.client.first_page());
             let client = self.client.clone();
             let keys = self.plan.collect_keys;
             let ticket = Unanswered::ticket(&self.unanswered);
             self.in_flight.push_back(tokio::spawn(async move {
-                let body = client.list_body(&query).await;
+                let listed = client.list_body(&query).await;
                 drop(ticket);
-                Fetched::parse(&client, &body?, keys)
+                Fetched::parse(&client, &listed?, keys)
             }));
             self.next += 1;
         }
@@ -505,6 +511,7 @@ mod tests {
                 .collect(),
             envelope: Envelope::Array,
             total: None,
+            total_from: None,
             total_pages: None,
             has_next: None,
             limit: None,

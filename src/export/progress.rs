@@ -19,8 +19,7 @@ impl Progress {
     /// concurrency shown is `client`'s.
     pub fn start(&self, total: Option<u64>, client: &crate::api::Client) {
         self.0.start(total, "records");
-        let client = client.clone();
-        self.0.concurrency(move || client.throttle.limit());
+        self.0.follow(client);
     }
 
     /// A page was taken in, with this many new records.

@@ -32,6 +32,8 @@ pub struct Job {
     pub fields: Option<Vec<String>>,
     pub paging: pager::Plan,
     pub query: manifest::Query,
+    /// Keep a backup that ends short of the server's total (see [`short_of_total`]).
+    pub allow_incomplete: bool,
 }
 
 impl Job {
@@ -95,8 +97,17 @@ impl Job {
                 q: args.q.clone(),
                 max: args.max,
             },
+            allow_incomplete: args.allow_incomplete,
         })
     }
+}
+
+/// How many records an export ends short of the server's own total (at the end, and within
+/// `--max`): `None` when it is whole, or the server tells no total.
+fn short_of_total(report: &Report, max: Option<u64>) -> Option<(u64, u64)> {
+    let total = report.server_total?;
+    let expected = max.map_or(total, |m| m.min(total));
+    (report.records < expected).then_some((report.records, expected))
 }
 
 /// Where records go while the pages arrive.
@@ -164,6 +175,15 @@ pub async fn export(
         (Ok(_) | Err(PagingError::WriterGone), Err(e)) => return Err(e),
         (Err(e), _) => return Err(e.into()),
     };
+    let short = short_of_total(&report, job.paging.max_records);
+    if let (Some((records, expected)), false) = (short, job.allow_incomplete) {
+        anyhow::bail!(
+            "the server's list gave {records} customers where it says it has {expected}: the \
+             backup would be incomplete, so none is written. Run the export again; if it \
+             persists, the server's paging is broken (`custbulk check` looks at it). \
+             --allow-incomplete keeps what was read, marked incomplete in its manifest"
+        );
+    }
 
     let table = TableJob {
         format: job.format,
@@ -204,6 +224,7 @@ pub async fn export(
         pages: report.pages,
         duplicates_skipped: report.duplicates,
         server_total: report.server_total,
+        complete: short.is_none(),
         started_at,
         finished_at: now(),
         custbulk_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -216,6 +237,7 @@ pub async fn export(
     );
     let mut summary = Summary::new(job, &report, &written, client, clock);
     summary.fetch_secs = fetch_secs;
+    summary.complete = short.is_none();
     Ok(summary)
 }
 
@@ -345,6 +367,8 @@ pub struct Summary {
     /// The part of `duration_secs` spent fetching pages (the rest completes the file).
     pub fetch_secs: f64,
     pub records_per_sec: f64,
+    /// False for a backup that ends short of the server's total, kept by `--allow-incomplete`.
+    pub complete: bool,
     #[serde(skip)]
     max: Option<u64>,
 }
@@ -375,6 +399,7 @@ impl Summary {
             duration_secs: seconds,
             fetch_secs: seconds,
             records_per_sec: written.records as f64 / seconds.max(1e-9),
+            complete: true,
             max: job.paging.max_records,
         }
     }
@@ -395,11 +420,18 @@ impl Summary {
         }
         if let Some(total) = self.server_total {
             let expected = self.max.map_or(total, |m| m.min(total));
-            if self.records != expected {
+            if !self.complete {
+                crate::warn!(
+                    "INCOMPLETE backup (--allow-incomplete): the server says it has {expected} \
+                     customers but its list gave {}; the manifest says so, and `custbulk \
+                     verify` reports it.",
+                    self.records
+                );
+            } else if self.records != expected {
                 crate::warn!(
                     "the server reported {total} records at the end but {} were exported: \
-                     customers were added or deleted during the export; run it again for an \
-                     exact snapshot.",
+                     customers were added during the export; run it again for an exact \
+                     snapshot.",
                     self.records
                 );
             }

@@ -13,6 +13,7 @@
 mod rows;
 mod source;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -30,7 +31,7 @@ use crate::apply::{
     self, Applier, Column, Done, Finished, Job, Layout, Outcome, Report, Results, Session,
     Settings, Summary, UpdateWith, Writes,
 };
-use crate::lookup::duplicates::OnDuplicate;
+use crate::lookup::duplicates::{self, OnDuplicate};
 use crate::lookup::{Finder, Needs};
 use crate::output::beside;
 use crate::pipeline::Input;
@@ -131,13 +132,7 @@ impl Plan {
             None
         } else {
             let (file, journal) = (&options.input.file, &paths.journal);
-            Some(Claim::take(
-                journal,
-                file,
-                "import",
-                options.run.resume,
-                options.run.repair,
-            )?)
+            Some(Claim::take(journal, file, "import", options.run.start())?)
         };
         Ok(Plan {
             options,
@@ -205,7 +200,19 @@ pub async fn run(plan: Plan, client: Option<&Client>, session: Session) -> anyho
         update_with: options.update_with,
         blank: options.blank,
         strict: options.strict,
+        create_keys: options.on_duplicate.checks_keys() && options.match_on.is_some(),
     };
+    // A resumed run's first rows are its own customers: only a new run is looked at.
+    let creates = options.mode == Mode::Create && options.on_duplicate == OnDuplicate::SkipSameKey;
+    if creates && !options.run.resume && client.is_some() {
+        if let Some(why) = imported_before(&producer, &source).await? {
+            let instead = duplicates::INSTEAD;
+            match options.plan {
+                true => crate::warn!("{why}: the import would stop before sending any. {instead}."),
+                false => anyhow::bail!("{why}, so nothing was sent. {instead}"),
+            }
+        }
+    }
     source.show(&session.progress);
 
     let network = client.is_some();
@@ -270,7 +277,9 @@ async fn finder(
         return Ok(Finder::offline());
     };
     let creates = matches!(options.mode, Mode::Create | Mode::Upsert) || source.has_actions;
-    let matches = options.mode != Mode::Create || source.has_actions;
+    // A create's --match-on key finds the customers it would duplicate.
+    let key_duplicates = options.on_duplicate.checks_keys() && options.match_on.is_some();
+    let matches = options.mode != Mode::Create || source.has_actions || key_duplicates;
     let wanted = Needs::for_run(creates, matches, &source.keys, source.is_large());
     let Some(wanted) = wanted else {
         return Ok(Finder::search(client));
@@ -282,6 +291,21 @@ async fn finder(
     Finder::index(client, &wanted, &paths.results)
         .await
         .context("cannot list the customers to match rows")
+}
+
+/// Why a create should not start: most of its first rows would be likely duplicates of
+/// customers already there (see [`duplicates::imported_before`]); looked at before any request
+/// but the list's.
+async fn imported_before(producer: &Rows, source: &Source) -> anyhow::Result<Option<String>> {
+    let mut found = BTreeMap::new();
+    let mut sample = 0;
+    for row in source.first_rows().take(duplicates::SAMPLE) {
+        if let Some(why) = producer.likely_duplicate(&row).await? {
+            *found.entry(why).or_default() += 1;
+        }
+        sample += 1;
+    }
+    Ok(duplicates::imported_before(sample, &found))
 }
 
 /// The results file (with the annotated copy, when asked): the input's columns, then the

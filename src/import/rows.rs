@@ -9,7 +9,7 @@ use crate::api::{record_id, ApiError, Record};
 use crate::apply::journal::{Line, Op};
 use crate::apply::{Applier, Change, Done, Finished, Outcome, Producer, Step, UpdateWith};
 use crate::compare;
-use crate::lookup::duplicates::{self, Decision, OnDuplicate};
+use crate::lookup::duplicates::{self, Decision, Likely, OnDuplicate, Why};
 use crate::lookup::{self, Finder, Found, Keys};
 use crate::schema::{self, Kind};
 use crate::validate::Action;
@@ -40,6 +40,9 @@ pub struct Rows {
     pub blank: Blank,
     /// Delete mode: a key that finds nobody is a failure, not `not-found`.
     pub strict: bool,
+    /// A row to create is first looked up by its `--match-on` key: one it finds is a likely
+    /// duplicate ([`OnDuplicate::checks_keys`], with `--match-on` given).
+    pub create_keys: bool,
 }
 
 impl Producer for Rows {
@@ -64,7 +67,12 @@ impl Producer for Rows {
             _ => None,
         };
         let key = self.keys.pick(&row.record, row.id.as_deref());
+        // A create an earlier run sent is reconciled by the applier, not taken for a duplicate.
+        let resumed_create = matches!(resumed, Some(Line::Send { op: Op::Create, .. }));
         let current = match (mode, &key) {
+            (Mode::Create, Some(key)) if self.create_keys && !resumed_create => {
+                self.finder.find(&self.keys, key, &row.record, None).await?
+            }
             (Mode::Create, _) | (Mode::Upsert, None) => Found::None,
             (Mode::Update | Mode::Delete, None) => {
                 return Err(ApiError::Local(format!(
@@ -81,6 +89,22 @@ impl Producer for Rows {
         let absent = || format!("no customer has {shown}");
         let mut similar = None;
         let step = match (mode, current) {
+            (Mode::Create, Found::Many(n)) if self.on_duplicate != OnDuplicate::Update => {
+                return Ok(Done::because(
+                    Outcome::SkippedDuplicate,
+                    format!("left out: {n} customers already have {shown}"),
+                ))
+            }
+            (Mode::Create, Found::One(current)) => {
+                let found = vec![(current, Why::SameKey)];
+                match self.decide(applier, &row, found, self.on_duplicate, before, line)? {
+                    Ok((step, likely)) => {
+                        similar = likely;
+                        step
+                    }
+                    Err(done) => return Ok(done),
+                }
+            }
             (_, Found::Many(n)) => {
                 return Err(ApiError::Local(format!(
                     "{n} customers have {shown}; fix the duplicates or match on another field"
@@ -104,29 +128,22 @@ impl Producer for Rows {
                 done_as: Outcome::Deleted,
                 key: key.map(|k| k.shown),
             },
-            (_, Found::None) => match self.before_create(&row, resumed.as_ref())? {
-                Decision::Create(likely) => {
-                    similar = likely;
-                    self.create(applier, &row)?
-                }
-                Decision::Skip(likely) => {
-                    return Ok(Done {
-                        similar: Some(likely),
-                        ..Done::because(
-                            Outcome::SkippedDuplicate,
-                            "left out: likely the same as a customer already there \
-                             (--on-duplicate skip)",
-                        )
-                    })
-                }
-                Decision::Update(current, likely) => {
-                    similar = Some(likely);
-                    match self.update(applier, &row, current, before, line)? {
-                        Ok(step) => step,
-                        Err(done) => return Ok(Done { similar, ..done }),
+            (_, Found::None) => {
+                // A create an earlier run sent was decided then: it goes on (the applier finds
+                // it if it got through).
+                let choice = match resumed_create {
+                    true => OnDuplicate::Create,
+                    false => self.on_duplicate,
+                };
+                let found = self.resembling(&row, resumed_create)?;
+                match self.decide(applier, &row, found, choice, before, line)? {
+                    Ok((step, likely)) => {
+                        similar = likely;
+                        step
                     }
+                    Err(done) => return Ok(done),
                 }
-            },
+            }
             (_, Found::One(current)) => match self.update(applier, &row, current, before, line)? {
                 Ok(step) => step,
                 Err(done) => return Ok(done),
@@ -180,21 +197,71 @@ impl Rows {
         })
     }
 
-    /// What becomes of a row that would create a customer: created, or, when it is likely
-    /// the same as one already there, what `--on-duplicate` says. For a create an earlier run
-    /// sent before dying, the decision was made then: it is created (the applier finds it if
-    /// it got through), and a customer equal to the body is the one that run made, not a
-    /// duplicate.
-    fn before_create(&self, row: &Wanted, resumed: Option<&Line>) -> Result<Decision, ApiError> {
-        let resumed = matches!(resumed, Some(Line::Send { op: Op::Create, .. }));
+    /// The customers a row that would create one resembles, strongest first. For a create an
+    /// earlier run sent before dying (`resumed`), a customer equal to the body is the one that
+    /// run made, not a duplicate.
+    fn resembling(&self, row: &Wanted, resumed: bool) -> Result<Vec<(Record, Why)>, ApiError> {
         let body = self.body(row);
         let mut found = self.finder.resembling(&body)?;
-        let mut choice = self.on_duplicate;
         if resumed {
             found.retain(|(record, _)| !compare::changes(&body, record).is_empty());
-            choice = OnDuplicate::Create;
         }
-        duplicates::decide(found, choice).map_err(ApiError::Local)
+        Ok(found)
+    }
+
+    /// What becomes of a row that would create a customer and resembles the customers
+    /// `found`: created, or, when it is likely the same as one already there, what `choice`
+    /// (`--on-duplicate`) says (skipped or updated, as a [`Done`]). The step comes with the
+    /// customer it resembles, said in the results.
+    fn decide(
+        &self,
+        applier: &Applier,
+        row: &Wanted,
+        found: Vec<(Record, Why)>,
+        choice: OnDuplicate,
+        before: Option<Record>,
+        line: &mut Finished,
+    ) -> Result<Result<(Step, Option<Likely>), Done>, ApiError> {
+        Ok(
+            match duplicates::decide(found, choice).map_err(ApiError::Local)? {
+                Decision::Create(likely) => Ok((self.create(applier, row)?, likely)),
+                Decision::Skip(likely) => Err(Done {
+                    error: Some(skipped_because(&likely)),
+                    similar: Some(likely),
+                    ..Done::new(Outcome::SkippedDuplicate)
+                }),
+                Decision::Update(current, likely) => {
+                    match self.update(applier, row, current, before, line)? {
+                        Ok(step) => Ok((step, Some(likely))),
+                        Err(done) => Err(Done {
+                            similar: Some(likely),
+                            ..done
+                        }),
+                    }
+                }
+            },
+        )
+    }
+
+    /// Whether a row that would create a customer is a likely duplicate, and why: its
+    /// `--match-on` key finds a customer, or it resembles one. For the first rows, looked at
+    /// before any is sent ([`duplicates::imported_before`]).
+    pub async fn likely_duplicate(&self, row: &Wanted) -> Result<Option<Why>, ApiError> {
+        if !matches!(self.mode_of(row), Ok(Mode::Create)) {
+            return Ok(None);
+        }
+        let key = self.keys.pick(&row.record, None);
+        if let (true, Some(key)) = (self.create_keys, &key) {
+            let found = self.finder.find(&self.keys, key, &row.record, None).await?;
+            if !matches!(found, Found::None) {
+                return Ok(Some(Why::SameKey));
+            }
+        }
+        let found = self.resembling(row, false)?;
+        Ok(found
+            .first()
+            .map(|(_, why)| *why)
+            .filter(|w| w.is_duplicate()))
     }
 
     /// The update a row asks for, or how it ended without one (`unchanged`, or an update an
@@ -262,6 +329,15 @@ impl Rows {
         }
         body
     }
+}
+
+/// What a skipped duplicate is said to be: whose, and the flag that made it so.
+fn skipped_because(likely: &Likely) -> String {
+    let flag = match likely.why.is_identity() {
+        true => "the default --on-duplicate skip-same-key",
+        false => "--on-duplicate skip",
+    };
+    format!("left out: likely the same as a customer already there ({flag})")
 }
 
 fn id_of(record: &Record) -> Result<String, ApiError> {

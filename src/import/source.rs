@@ -134,6 +134,14 @@ impl Source {
             .then(|| self.ahead.iter().filter(|r| !r.blank_row).count() as u64)
     }
 
+    /// The valid rows read ahead, in order, as the producer takes them.
+    pub fn first_rows(&self) -> impl Iterator<Item = Wanted> + '_ {
+        self.ahead
+            .iter()
+            .filter(|row| !row.blank_row && row.is_valid())
+            .map(|row| input_row(row).wanted)
+    }
+
     /// More rows than per-row lookups suit.
     pub fn is_large(&self) -> bool {
         !self.ended

@@ -72,6 +72,8 @@ pub fn core_name(name: &str) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Why {
+    /// The row's `--match-on` key finds it.
+    SameKey,
     SameSiret,
     SamePostcode,
     SameCity,
@@ -87,11 +89,18 @@ impl Why {
 
     pub fn words(self) -> &'static str {
         match self {
+            Why::SameKey => "same --match-on key",
             Why::SameSiret => "same SIRET",
             Why::SamePostcode => "same name and postcode",
             Why::SameCity => "same name and city",
             Why::SameCompany => "same SIREN",
         }
+    }
+
+    /// Whether it is the same customer by an identifier, not only by likeness: the same SIRET,
+    /// or the same `--match-on` key.
+    pub fn is_identity(self) -> bool {
+        matches!(self, Why::SameKey | Why::SameSiret)
     }
 }
 
@@ -246,13 +255,24 @@ impl fmt::Display for Likely {
 /// What an import does with a row that would create a likely duplicate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum OnDuplicate {
-    /// Create it anyway, and say of which customer it is a possible duplicate.
+    /// Leave out a row whose SIRET (or --match-on key) finds a customer (`skipped-duplicate`);
+    /// create one that only resembles a customer by name, and say so.
     #[default]
+    SkipSameKey,
+    /// Create it anyway, and say of which customer it is a possible duplicate.
     Create,
-    /// Leave it out: its outcome is `skipped-duplicate`.
+    /// Leave out every likely duplicate: its outcome is `skipped-duplicate`.
     Skip,
     /// Update the customer it probably duplicates instead.
     Update,
+}
+
+impl OnDuplicate {
+    /// Whether a row's `--match-on` key is looked up before it is created (rows the key finds
+    /// are duplicates): for every choice but `create`.
+    pub fn checks_keys(self) -> bool {
+        self != OnDuplicate::Create
+    }
 }
 
 /// What becomes of a row that would create a customer.
@@ -265,6 +285,37 @@ pub enum Decision {
     /// Update this customer instead (`--on-duplicate update`).
     Update(Record, Likely),
 }
+
+/// The first rows of a create looked at before any is sent: when more than half of them would
+/// be likely duplicates, the file was most likely imported before.
+pub const SAMPLE: usize = 100;
+
+/// Why a create should not start, when more than half of the `sample` rows looked at (the
+/// first [`SAMPLE`] that would create a customer) are likely duplicates: `found` counts them by
+/// why. [`INSTEAD`] says what to do.
+pub fn imported_before(
+    sample: usize,
+    found: &std::collections::BTreeMap<Why, usize>,
+) -> Option<String> {
+    let duplicates: usize = found.values().sum();
+    if duplicates * 2 <= sample {
+        return None;
+    }
+    let whys: Vec<String> = found
+        .iter()
+        .map(|(why, n)| format!("{n}: {}", why.words()))
+        .collect();
+    Some(format!(
+        "{duplicates} of the first {sample} rows would create a customer the account most likely \
+         has already ({}): this file looks imported before",
+        whys.join(", ")
+    ))
+}
+
+/// What to do instead, after [`imported_before`]'s reason.
+pub const INSTEAD: &str = "To update those customers instead, run with --mode upsert (and \
+     --match-on siret, or your key); to leave the likely duplicates out and create the rest, \
+     --on-duplicate skip; to create them anyway, --on-duplicate create";
 
 /// Decides by `choice` for a row that resembles the customers `found` (strongest first, as
 /// [`super::Index::resembling`] gives them). Another establishment of the same company is said
@@ -288,7 +339,8 @@ pub fn decide(mut found: Vec<(Record, Why)>, choice: OnDuplicate) -> Result<Deci
     }
     Ok(match choice {
         OnDuplicate::Create => Decision::Create(Some(likely)),
-        OnDuplicate::Skip => Decision::Skip(likely),
+        OnDuplicate::SkipSameKey if !why.is_identity() => Decision::Create(Some(likely)),
+        OnDuplicate::Skip | OnDuplicate::SkipSameKey => Decision::Skip(likely),
         OnDuplicate::Update if likely.others.is_empty() => {
             let (record, _) = found.swap_remove(0);
             Decision::Update(record, likely)
@@ -373,6 +425,36 @@ mod tests {
             company.to_string(),
             "another establishment of the same company as c3 (same SIREN)"
         );
+    }
+
+    #[test]
+    fn by_default_a_same_siret_is_skipped_and_a_same_name_created_and_said() {
+        let customer = |id: &str| crate::api::Record::from_iter([("_id".into(), id.into())]);
+        let siret = vec![(customer("c1"), Why::SameSiret)];
+        let skipped = decide(siret.clone(), OnDuplicate::SkipSameKey).unwrap();
+        assert!(matches!(skipped, Decision::Skip(l) if l.id == "c1"));
+        let key = vec![(customer("c2"), Why::SameKey)];
+        let skipped = decide(key, OnDuplicate::SkipSameKey).unwrap();
+        assert!(matches!(skipped, Decision::Skip(l) if l.why == Why::SameKey));
+        let name = vec![(customer("c3"), Why::SamePostcode)];
+        let created = decide(name, OnDuplicate::SkipSameKey).unwrap();
+        assert!(matches!(created, Decision::Create(Some(l)) if l.id == "c3"));
+        let created = decide(siret, OnDuplicate::Create).unwrap();
+        assert!(matches!(created, Decision::Create(Some(_))));
+    }
+
+    #[test]
+    fn a_create_stops_when_more_than_half_of_its_first_rows_are_likely_duplicates() {
+        let found = std::collections::BTreeMap::from([(Why::SameSiret, 50)]);
+        assert_eq!(imported_before(100, &found), None, "half is not most");
+        let found = std::collections::BTreeMap::from([(Why::SameSiret, 48), (Why::SameCity, 3)]);
+        let why = imported_before(100, &found).unwrap();
+        assert!(
+            why.starts_with("51 of the first 100 rows")
+                && why.contains("48: same SIRET, 3: same name and city"),
+            "{why}"
+        );
+        assert_eq!(imported_before(0, &Default::default()), None);
     }
 
     /// The README's table of likely duplicates.

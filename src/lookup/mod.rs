@@ -48,16 +48,6 @@ pub enum Found {
     Many(usize),
 }
 
-impl Found {
-    /// The customer, when exactly one was found.
-    pub fn one(self) -> Option<Record> {
-        match self {
-            Found::One(record) => Some(record),
-            _ => None,
-        }
-    }
-}
-
 /// How rows are matched to customers.
 pub enum Finder {
     /// The whole list, indexed by every key and probe the run needs.

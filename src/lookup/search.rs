@@ -77,8 +77,11 @@ pub async fn search(
             limit: Some(100),
             ..ListQuery::default()
         };
-        if let Ok(page) = client.list(&query).await {
-            matches = confirmed(page.items);
+        match client.list(&query).await {
+            Ok(page) => matches = confirmed(page.items),
+            // A stopped run is no answer: never take it for "not found".
+            Err(err) if err.is_stop() => return Err(err),
+            Err(_) => {}
         }
     }
     matches.sort_by_key(record_id);

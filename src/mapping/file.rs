@@ -13,6 +13,12 @@
 //!
 //! [values.status]                      # cell text → value sent, ignoring case and spaces
 //! "Actif" = "actif"
+//!
+//! [fields]                             # a field made from columns (see `transform`)
+//! manager = "{Prénom du gérant} {Nom du gérant}"
+//!
+//! [split."Adresse complète"]           # one column cut into fields by a regex
+//! pattern = '^(?P<street1>.+?),?\s+(?P<zipCode>\d{5})\s+(?P<city>.+)$'
 //! ```
 
 use std::collections::BTreeMap;
@@ -22,6 +28,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use serde::Deserialize;
 
+use super::transform::{basic_string, literal_string, quoted_key, Split, Template, Transform};
 use super::{parse_target, Ignored, Mapping, Target};
 use crate::error;
 use crate::schema::{self, Field, Kind, FIELDS};
@@ -35,6 +42,20 @@ pub struct MapFile {
     pub defaults: Vec<(&'static Field, String)>,
     /// Field → (cell text, replacement) pairs.
     pub values: Vec<(&'static Field, Vec<(String, String)>)>,
+    /// `[fields]`: fields made from columns.
+    pub templates: Vec<Template>,
+    /// `[split."Header"]`: columns cut into fields.
+    pub splits: Vec<Split>,
+}
+
+impl MapFile {
+    /// Every header the file names: under `[columns]` and `ignore`, in braces, and split.
+    pub fn headers(&self) -> impl Iterator<Item = &str> {
+        let columns = self.columns.iter().map(|(h, _)| h.as_str());
+        let templates = self.templates.iter().flat_map(Template::headers);
+        let splits = self.splits.iter().map(|s| s.header.as_str());
+        columns.chain(templates).chain(splits)
+    }
 }
 
 #[derive(Deserialize)]
@@ -48,6 +69,16 @@ struct Raw {
     defaults: BTreeMap<String, toml::Value>,
     #[serde(default)]
     values: BTreeMap<String, BTreeMap<String, toml::Value>>,
+    #[serde(default)]
+    fields: BTreeMap<String, String>,
+    #[serde(default)]
+    split: BTreeMap<String, RawSplit>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSplit {
+    pattern: String,
 }
 
 impl MapFile {
@@ -110,6 +141,12 @@ impl MapFile {
             }
             file.values.push((field, pairs));
         }
+        for (field, text) in raw.fields {
+            file.templates.push(Template::parse(&field, &text)?);
+        }
+        for (header, split) in raw.split {
+            file.splits.push(Split::parse(&header, &split.pattern)?);
+        }
         Ok(file)
     }
 }
@@ -123,7 +160,7 @@ fn field_named(name: &str, table: &str) -> Result<&'static Field, String> {
     })
 }
 
-fn field_list() -> String {
+pub(super) fn field_list() -> String {
     FIELDS.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
 }
 
@@ -137,7 +174,7 @@ fn scalar_text(v: &toml::Value) -> Option<String> {
 }
 
 fn quoted(s: &str) -> String {
-    toml::Value::String(s.to_string()).to_string()
+    basic_string(s)
 }
 
 /// Writes `mapping` as an editable mapping file.
@@ -152,6 +189,17 @@ pub(super) fn write(mapping: &Mapping) -> String {
     out.push_str("[columns]\n");
     for c in &mapping.columns {
         match c.target {
+            Target::Transform => {
+                let _ = writeln!(
+                    out,
+                    "# {} = \"\"   # column {}: read by {}",
+                    quoted(&c.header),
+                    c.letter,
+                    mapping
+                        .transform_reading(c.index)
+                        .map_or(String::new(), Transform::name)
+                );
+            }
             Target::Unmapped => {
                 let _ = writeln!(
                     out,
@@ -186,5 +234,48 @@ pub(super) fn write(mapping: &Mapping) -> String {
             let _ = writeln!(out, "{} = {}", quoted(from), quoted(to));
         }
     }
+    write_transforms(mapping, &mut out);
     out
+}
+
+/// The `[fields]` and `[split."Header"]` tables, as the mapping file gave them.
+fn write_transforms(mapping: &Mapping, out: &mut String) {
+    out.push_str(
+        "\n# Fields made from columns ({Header} is that row's cell), and columns cut into fields\n\
+         # by a regex whose named groups are fields.\n",
+    );
+    let templates: Vec<&Template> = mapping
+        .transforms
+        .iter()
+        .filter_map(|t| match t {
+            Transform::Fields { template, .. } => Some(template),
+            Transform::Split { .. } => None,
+        })
+        .collect();
+    if templates.is_empty() {
+        out.push_str("# [fields]\n# manager = \"{Prénom du gérant} {Nom du gérant}\"\n");
+    } else {
+        out.push_str("[fields]\n");
+    }
+    for t in templates {
+        let _ = writeln!(out, "{} = {}", t.field.name, quoted(&t.text));
+    }
+    let mut any_split = false;
+    for t in &mapping.transforms {
+        if let Transform::Split { split, .. } = t {
+            any_split = true;
+            let _ = writeln!(
+                out,
+                "\n[split.{}]\npattern = {}",
+                quoted_key(&split.header),
+                literal_string(&split.pattern)
+            );
+        }
+    }
+    if !any_split {
+        out.push_str(
+            "# [split.\"Adresse complète\"]\n\
+             # pattern = '^(?P<street1>.+?),?\\s+(?P<zipCode>\\d{5})\\s+(?P<city>.+)$'\n",
+        );
+    }
 }

@@ -3,11 +3,13 @@
 //! Spreadsheets name their columns as people write them (`N° SIRET`, `Raison sociale`,
 //! `Contact 2 Téléphone`, `الاسم`), so a header is normalised (case, accents, spaces and
 //! punctuation gone) and matched against the field names and synonyms that [`crate::schema`]
-//! holds. A mapping file ([`MapFile`]) overrides and extends the automatic choice. The result,
-//! a [`Mapping`], is what validation, the `mapping` command and the results file read: every
-//! column with its target, including the ones left unmapped, which are reported, never dropped.
+//! holds. A mapping file ([`MapFile`]) overrides and extends the automatic choice, and may make
+//! fields from columns ([`Transform`]). The result, a [`Mapping`], is what validation, the
+//! `mapping` command and the results file read: every column with its target, including the
+//! ones left unmapped, which are reported, never dropped.
 
 mod file;
+pub mod transform;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -20,6 +22,7 @@ use crate::schema::{self, Field, FIELDS};
 
 pub use crate::read::column_letter;
 pub use file::MapFile;
+pub use transform::Transform;
 
 /// Where a column's cells go.
 #[derive(Debug, Clone, Copy)]
@@ -30,6 +33,9 @@ pub enum Target {
     Id,
     /// One key of one contact from a column group such as `Contact 2 Email`.
     Contact { index: u16, key: &'static str },
+    /// Read by a transform of the mapping file (`[fields]` or `[split]`), which makes fields
+    /// of it.
+    Transform,
     /// Known, and deliberately not imported.
     Ignore(Ignored),
     /// Nothing matched: reported to the user, kept in the results file.
@@ -51,7 +57,9 @@ impl PartialEq for Target {
     fn eq(&self, other: &Target) -> bool {
         match (self, other) {
             (Target::Field(a), Target::Field(b)) => a.name == b.name,
-            (Target::Id, Target::Id) | (Target::Unmapped, Target::Unmapped) => true,
+            (Target::Id, Target::Id)
+            | (Target::Unmapped, Target::Unmapped)
+            | (Target::Transform, Target::Transform) => true,
             (Target::Contact { index: i, key: k }, Target::Contact { index: j, key: l }) => {
                 i == j && k == l
             }
@@ -71,13 +79,13 @@ impl Target {
             Target::Field(f) => Some(f.name),
             Target::Id => Some(schema::ID),
             Target::Contact { .. } => Some("contacts"),
-            Target::Ignore(_) | Target::Unmapped => None,
+            Target::Transform | Target::Ignore(_) | Target::Unmapped => None,
         }
     }
 
-    /// Whether the column feeds the record (a field, the id or a contact key).
+    /// Whether the column feeds the record (a field, the id, a contact key, or a transform).
     pub fn is_mapped(&self) -> bool {
-        self.field_name().is_some()
+        self.field_name().is_some() || *self == Target::Transform
     }
 }
 
@@ -89,7 +97,7 @@ impl fmt::Display for Target {
             Target::Id => f.write_str(schema::ID),
             Target::Contact { index, key } => write!(f, "contact{index}.{key}"),
             Target::Ignore(_) => f.write_str("ignore"),
-            Target::Unmapped => f.write_str(""),
+            Target::Transform | Target::Unmapped => f.write_str(""),
         }
     }
 }
@@ -122,6 +130,8 @@ pub struct Mapping {
     pub values: Vec<(&'static Field, Vec<(String, String)>)>,
     /// Columns named in the mapping file that the sheet does not have.
     pub missing_from_sheet: Vec<String>,
+    /// `[fields]` and `[split]` of the mapping file, with the columns they read.
+    pub transforms: Vec<Transform>,
 }
 
 /// A mapping that cannot be used: a usage error (exit 2) for the commands.
@@ -144,6 +154,24 @@ pub enum MappingError {
         .headers.join(", ")
     )]
     Nothing { headers: Vec<String> },
+    #[error(
+        "{transform} names the column {header:?}, which the sheet does not have (headers: {})",
+        .headers.join(", ")
+    )]
+    NoColumn {
+        transform: String,
+        header: String,
+        headers: Vec<String>,
+    },
+    #[error(
+        "{field} comes both from {first} and from {second}; keep one (map a column to \
+         \"ignore\" in the mapping file, or remove the transform)"
+    )]
+    Twice {
+        field: String,
+        first: String,
+        second: String,
+    },
 }
 
 impl Mapping {
@@ -165,23 +193,7 @@ impl Mapping {
         let mut mapping = Mapping::default();
         if let Some(file) = file {
             for (name, target) in &file.columns {
-                normalize(name, &mut norm);
-                let found = columns
-                    .iter_mut()
-                    .filter(|c| c.header.trim() == name.trim())
-                    .map(|c| c.index)
-                    .next()
-                    .or_else(|| {
-                        let mut n2 = String::new();
-                        columns
-                            .iter()
-                            .find(|c| {
-                                normalize(&c.header, &mut n2);
-                                !norm.is_empty() && n2 == norm
-                            })
-                            .map(|c| c.index)
-                    });
-                match found {
+                match find_column(&columns, name) {
                     Some(i) => {
                         columns[i].target = *target;
                         columns[i].from_file = true;
@@ -191,16 +203,23 @@ impl Mapping {
             }
             mapping.defaults = file.defaults.clone();
             mapping.values = file.values.clone();
+            mapping.transforms = transforms(file, &mut columns);
         }
         mapping.columns = columns;
         mapping
     }
 
     /// The usage errors of this mapping: two columns on one target, contacts from two sources,
+    /// a transform reading a column the sheet lacks or making a field something else makes,
     /// or nothing mapped at all.
     pub fn check(&self) -> Result<(), MappingError> {
+        self.check_transforms()?;
         let mut seen: Vec<(Target, Vec<String>)> = Vec::new();
-        for c in self.columns.iter().filter(|c| c.target.is_mapped()) {
+        for c in self
+            .columns
+            .iter()
+            .filter(|c| c.target.field_name().is_some())
+        {
             let label = format!("{} ({})", c.letter, c.header);
             match seen.iter_mut().find(|(t, _)| *t == c.target) {
                 Some((_, cols)) => cols.push(label),
@@ -239,12 +258,48 @@ impl Mapping {
         Ok(())
     }
 
+    fn check_transforms(&self) -> Result<(), MappingError> {
+        for t in &self.transforms {
+            if let Some(header) = t.missing().first() {
+                return Err(MappingError::NoColumn {
+                    transform: t.name(),
+                    header: header.to_string(),
+                    headers: self
+                        .columns
+                        .iter()
+                        .map(|c| format!("{:?}", c.header))
+                        .collect(),
+                });
+            }
+        }
+        for (i, t) in self.transforms.iter().enumerate() {
+            for field in t.fields() {
+                let column = self.column_of(Target::Field(field));
+                let other = self.transforms[..i]
+                    .iter()
+                    .find(|o| o.fields().iter().any(|f| f.name == field.name));
+                let first = match (column, other) {
+                    (Some(c), _) => format!("column {} ({})", c.letter, c.header),
+                    (None, Some(o)) => o.name(),
+                    (None, None) => continue,
+                };
+                return Err(MappingError::Twice {
+                    field: field.name.to_string(),
+                    first,
+                    second: t.name(),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// The column feeding `target`, if any.
     pub fn column_of(&self, target: Target) -> Option<&Column> {
         self.columns.iter().find(|c| c.target == target)
     }
 
-    /// The column feeding the field called `name` (`id` for the id column).
+    /// The column feeding the field called `name` (`id` for the id column), or the column a
+    /// transform making it reads (the first).
     pub fn column_of_field(&self, name: &str) -> Option<&Column> {
         if name == schema::ID {
             return self.column_of(Target::Id);
@@ -252,6 +307,29 @@ impl Mapping {
         self.columns
             .iter()
             .find(|c| matches!(c.target, Target::Field(f) if f.name == name))
+            .or_else(|| {
+                let (t, _) = self.made_by(name)?;
+                self.columns.get(self.transforms[t].column()?)
+            })
+    }
+
+    /// The transform making the field called `name`, and its place among that transform's
+    /// fields.
+    pub fn made_by(&self, name: &str) -> Option<(usize, usize)> {
+        self.transforms
+            .iter()
+            .enumerate()
+            .find_map(|(t, transform)| {
+                let place = transform.fields().iter().position(|f| f.name == name)?;
+                Some((t, place))
+            })
+    }
+
+    /// The transform reading column `index`, if one does.
+    pub fn transform_reading(&self, index: usize) -> Option<&Transform> {
+        self.transforms
+            .iter()
+            .find(|t| t.columns().contains(&index))
     }
 
     /// Columns nothing matched, in sheet order.
@@ -277,13 +355,63 @@ pub fn is_header(cells: &[String]) -> bool {
         >= 2
 }
 
+/// The column whose header is `name`: as written (trimmed), else alike once normalised.
+fn find_column(columns: &[Column], name: &str) -> Option<usize> {
+    let (mut norm, mut other) = (String::new(), String::new());
+    normalize(name, &mut norm);
+    columns
+        .iter()
+        .find(|c| c.header.trim() == name.trim())
+        .or_else(|| {
+            columns.iter().find(|c| {
+                normalize(&c.header, &mut other);
+                !norm.is_empty() && other == norm
+            })
+        })
+        .map(|c| c.index)
+}
+
+/// The mapping file's transforms with the columns they read. A column a transform reads loses
+/// its automatic target (a split `Adresse` is not also `street1`, the `Nom` of a manager not
+/// the customer's name); one the file maps under `[columns]` keeps it.
+fn transforms(file: &MapFile, columns: &mut [Column]) -> Vec<Transform> {
+    let mut made = Vec::new();
+    for template in &file.templates {
+        let found = template
+            .headers()
+            .map(|h| find_column(columns, h))
+            .collect();
+        made.push(Transform::Fields {
+            template: template.clone(),
+            columns: found,
+        });
+    }
+    for split in &file.splits {
+        made.push(Transform::Split {
+            split: split.clone(),
+            column: find_column(columns, &split.header),
+        });
+    }
+    for i in made.iter().flat_map(Transform::columns) {
+        let c = &mut columns[i];
+        let automatic = matches!(
+            c.target,
+            Target::Field(_) | Target::Contact { .. } | Target::Unmapped
+        );
+        if automatic && !c.from_file {
+            c.target = Target::Transform;
+        }
+    }
+    made
+}
+
 /// Like [`is_header`], also counting the columns a mapping file names.
 pub fn is_header_with(cells: &[String], file: Option<&MapFile>) -> bool {
     let Some(file) = file else {
         return is_header(cells);
     };
     let mut norm = String::new();
-    let named = |c: &String| file.columns.iter().any(|(name, _)| name.trim() == c.trim());
+    let named = |c: &String| file.headers().any(|name| name.trim() == c.trim());
     cells
         .iter()
         .filter(|c| named(c) || auto_target(c, &mut norm).is_mapped())

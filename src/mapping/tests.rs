@@ -290,3 +290,36 @@ fn a_written_mapping_file_reads_back_to_the_same_mapping() {
     assert_eq!(a, b);
     assert_eq!(again.columns[2].target, Target::Unmapped);
 }
+
+/// `mapping --write` keeps the mapping file's transforms: what it writes reads back to the
+/// same fields made from the same columns.
+#[test]
+fn a_written_mapping_file_keeps_its_transforms() {
+    let file = MapFile::parse(
+        r#"
+[fields]
+manager = "{Prénom du gérant} {Nom du gérant}"
+[split."Adresse complète"]
+pattern = '^(?P<street1>.+?),?\s+(?P<zipCode>\d{5})\s+(?P<city>.+)$'
+"#,
+    )
+    .unwrap();
+    let h = headers(&[
+        "Raison sociale",
+        "Prénom du gérant",
+        "Nom du gérant",
+        "Adresse complète",
+    ]);
+    let m = Mapping::infer(&h, Some(&file));
+    let again = Mapping::infer(&h, Some(&MapFile::parse(&m.to_toml()).unwrap()));
+    let written = |m: &Mapping| {
+        m.transforms
+            .iter()
+            .map(Transform::written)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(written(&again), written(&m));
+    assert_eq!(written(&m).len(), 2);
+    let targets = |m: &Mapping| m.columns.iter().map(|c| c.target).collect::<Vec<_>>();
+    assert_eq!(targets(&again), targets(&m));
+}

@@ -7,7 +7,9 @@
 //! whatever happens: after a failure, and after Ctrl-C (the caller's `cancel`), when the round
 //! trip is dropped and the deletion runs on its own. A probe killed outright leaves its customer
 //! behind; the next probe finds such customers by their marked name, confirmed exactly, and
-//! deletes them first.
+//! deletes them first. Customers are found by name with `q` when it searches names; when the
+//! probe's own customer shows it does not (a finding the profile keeps), by a walk of the list,
+//! newest first.
 
 mod answer;
 mod report;
@@ -25,10 +27,20 @@ pub use report::{Call, Leftover, WriteReport};
 use crate::api::{self, ApiError, Client, ListQuery, Record, Response};
 use crate::profile::{ClearEffect, ClearWith, PutEffect, UpdateWith};
 
-/// Pages of earlier probes' search looked at, at most: enough for any number of killed probes
-/// even where the server ignores `q`, without reading a whole account.
+/// Pages of earlier probes' search, or of the walk of the list, looked at, at most: enough for
+/// any number of killed probes even where the server ignores `q`, without reading a whole
+/// account.
 const LEFTOVER_PAGES: u64 = 10;
 const LEFTOVER_PAGE_SIZE: u64 = 100;
+
+/// How customers are looked for by name.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Finding {
+    /// `q` with the name.
+    Search,
+    /// Pages of the list, newest first (`q` does not search names).
+    Walk,
+}
 
 /// Runs the probe to its end, or until an `interrupted()` future completes (Ctrl-C), and always
 /// tries to delete what it created; a second interruption stops that too, and the report says
@@ -101,7 +113,7 @@ type Outcome = Result<Response, ApiError>;
 
 impl Probe<'_> {
     async fn round_trip(&mut self) -> Result<(), String> {
-        self.remove_leftovers().await;
+        self.remove_leftovers(Finding::Search, None).await;
         let id = self.create().await?;
         let fetched = self
             .read_back(&id, "GET /customers/{id}")
@@ -229,34 +241,115 @@ impl Probe<'_> {
         Some(record)
     }
 
-    /// The ids of customers named exactly as this probe's, found by searching for the name.
+    /// The ids of customers named exactly as this probe's: by `q`, then by a walk of the list
+    /// when `q` found nothing and is not known to search names.
     async fn find_by_name(&mut self, request: &str) -> Result<Vec<String>, String> {
+        let name = self.report.customer.clone();
+        let searches = self.report.findings.search_finds_names != Some(false);
+        if searches {
+            let query = [
+                ("q", name.clone()),
+                ("limit", "10".to_owned()),
+                ("page", self.first_page.to_string()),
+            ];
+            let response = self
+                .call(request.into(), Method::GET, None, &query, None)
+                .await
+                .map_err(|e| answer::error_words(self.client, &e))?;
+            let page = self
+                .client
+                .page_from(&response.body)
+                .map_err(|e| self.client.redact(e.to_string()))?;
+            let ids = named(&page.items, |n| n == name);
+            if !ids.is_empty() || self.report.findings.search_finds_names == Some(true) {
+                return Ok(ids.into_iter().map(|(id, _)| id).collect());
+            }
+        }
+        let found = self.look(Finding::Walk, |n| n == name).await?;
+        Ok(found.into_iter().map(|(id, _)| id).collect())
+    }
+
+    /// Customers whose name `wanted` accepts, with their names: from `q` with what earlier
+    /// probes' names share, or from a walk of the list, newest first; at most
+    /// [`LEFTOVER_PAGES`] pages either way.
+    async fn look(
+        &self,
+        how: Finding,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Result<Vec<(String, String)>, String> {
+        let mut found: Vec<(String, String)> = Vec::new();
+        let mut previous: Vec<String> = Vec::new();
+        for page in self.first_page..self.first_page + LEFTOVER_PAGES {
+            let mut query = ListQuery {
+                limit: Some(LEFTOVER_PAGE_SIZE),
+                page: Some(page),
+                ..ListQuery::default()
+            };
+            match how {
+                Finding::Search => query.q = Some(sample::SEARCH.to_owned()),
+                Finding::Walk => {
+                    query.sort_by = Some("createdAt".to_owned());
+                    query.order = Some("desc".to_owned());
+                }
+            }
+            let listed = self
+                .client
+                .list(&query)
+                .await
+                .map_err(|e| answer::error_words(self.client, &e))?;
+            let ids: Vec<String> = listed.items.iter().filter_map(api::record_id).collect();
+            if ids.is_empty() || ids == previous {
+                break;
+            }
+            for (id, name) in named(&listed.items, &wanted) {
+                if !found.iter().any(|(i, _)| *i == id) {
+                    found.push((id, name));
+                }
+            }
+            let short = (ids.len() as u64) < LEFTOVER_PAGE_SIZE;
+            if listed.has_next == Some(false) || (short && listed.has_next.is_none()) {
+                break;
+            }
+            previous = ids;
+        }
+        Ok(found)
+    }
+
+    /// Whether a search for the name finds the new customer: `q` may not search names, and
+    /// then earlier probes' customers, which the search looked for, are looked for again by a
+    /// walk of the list.
+    async fn list(&mut self, id: &str) {
+        let name = self.report.customer.clone();
         let query = [
-            ("q", self.report.customer.clone()),
+            ("q", name.clone()),
             ("limit", "10".to_owned()),
             ("page", self.first_page.to_string()),
         ];
-        let response = self
-            .call(request.into(), Method::GET, None, &query, None)
+        let answer = self
+            .call(
+                "GET /customers?q=NAME".into(),
+                Method::GET,
+                None,
+                &query,
+                None,
+            )
             .await
-            .map_err(|e| answer::error_words(self.client, &e))?;
-        let page = self
-            .client
-            .page_from(&response.body)
-            .map_err(|e| self.client.redact(e.to_string()))?;
-        let name = Value::String(self.report.customer.clone());
-        Ok(page
-            .items
+            .map_err(|e| answer::error_words(self.client, &e))
+            .and_then(|r| {
+                let page = self.client.page_from(&r.body);
+                page.map_err(|e| self.client.redact(e.to_string()))
+            });
+        let page = match answer {
+            Ok(page) => page,
+            Err(why) => return self.warn(format!("the list could not be read: {why}")),
+        };
+        let found = named(&page.items, |n| n == name)
             .iter()
-            .filter(|r| r.get("name") == Some(&name))
-            .filter_map(api::record_id)
-            .collect())
-    }
-
-    async fn list(&mut self, id: &str) {
-        match self.find_by_name("GET /customers?q=NAME").await {
-            Ok(ids) => self.report.list_finds_it = Some(ids.iter().any(|i| i == id)),
-            Err(why) => self.warn(format!("the list could not be read: {why}")),
+            .any(|(i, _)| i == id);
+        self.report.list_finds_it = Some(found);
+        self.report.findings.search_finds_names = Some(found);
+        if !found {
+            self.remove_leftovers(Finding::Walk, Some(id)).await;
         }
     }
 
@@ -357,45 +450,29 @@ impl Probe<'_> {
         effect
     }
 
-    /// Deletes the customers that earlier probes, killed before their clean-up, left behind.
-    async fn remove_leftovers(&mut self) {
-        let mut found: Vec<(String, String)> = Vec::new();
-        let mut previous: Vec<String> = Vec::new();
-        for page in self.first_page..self.first_page + LEFTOVER_PAGES {
-            let query = ListQuery {
-                q: Some(sample::SEARCH.to_owned()),
-                limit: Some(LEFTOVER_PAGE_SIZE),
-                page: Some(page),
-                ..ListQuery::default()
-            };
-            let listed = match self.client.list(&query).await {
-                Ok(listed) => listed,
-                Err(e) => {
-                    let why = answer::error_words(self.client, &e);
-                    return self.warn(format!(
-                        "earlier probes' customers were not looked for: {why}"
-                    ));
-                }
-            };
-            let ids: Vec<String> = listed.items.iter().filter_map(api::record_id).collect();
-            if ids.is_empty() || ids == previous {
-                break;
+    /// Deletes the customers that earlier probes, killed before their clean-up, left behind,
+    /// found `how` (never `own`, this probe's customer).
+    async fn remove_leftovers(&mut self, how: Finding, own: Option<&str>) {
+        self.report.leftovers_looked_for = Some(match how {
+            Finding::Search => format!("by searching q={:?}", sample::SEARCH),
+            Finding::Walk => format!(
+                "by walking the list, newest first ({LEFTOVER_PAGES} pages of \
+                 {LEFTOVER_PAGE_SIZE} at most), since q does not search names"
+            ),
+        });
+        let found = match self.look(how, sample::is_probe_name).await {
+            Ok(found) => found,
+            Err(why) => {
+                return self.warn(format!(
+                    "earlier probes' customers were not looked for: {why}"
+                ))
             }
-            for item in &listed.items {
-                let name = item.get("name").and_then(Value::as_str).unwrap_or("");
-                if let Some(id) = api::record_id(item).filter(|_| sample::is_probe_name(name)) {
-                    if !found.iter().any(|(i, _)| *i == id) {
-                        found.push((id, name.to_owned()));
-                    }
-                }
-            }
-            let short = (ids.len() as u64) < LEFTOVER_PAGE_SIZE;
-            if listed.has_next == Some(false) || (short && listed.has_next.is_none()) {
-                break;
-            }
-            previous = ids;
-        }
+        };
         for (id, name) in found {
+            let known = self.report.leftovers.iter().any(|l| l.id == id);
+            if known || own == Some(id.as_str()) {
+                continue;
+            }
             let error = match self.client.delete(&id).await {
                 Ok(()) => None,
                 Err(e) if e.status() == Some(404) => None,
@@ -501,6 +578,18 @@ impl Probe<'_> {
             _ => None,
         };
     }
+}
+
+/// The ids and names of the records whose name `wanted` accepts.
+fn named(items: &[Record], wanted: impl Fn(&str) -> bool) -> Vec<(String, String)> {
+    items
+        .iter()
+        .filter_map(|item| {
+            let name = item.get("name").and_then(Value::as_str)?;
+            let id = api::record_id(item)?;
+            wanted(name).then(|| (id, name.to_owned()))
+        })
+        .collect()
 }
 
 fn record(value: Value) -> Record {

@@ -20,6 +20,9 @@ pub struct WriteReport {
     pub id_field: Option<String>,
     /// Customers left by earlier probes that were killed, deleted before this one started.
     pub leftovers: Vec<Leftover>,
+    /// How they were looked for: by `q`, or by a walk of the list where `q` does not search
+    /// names.
+    pub leftovers_looked_for: Option<String>,
     /// Every call of the round trip, in order.
     pub calls: Vec<Call>,
     /// What the API profile keeps.
@@ -97,6 +100,14 @@ impl WriteReport {
         conclude(out, "PUT", f.put.map(put_words))?;
         conclude(out, "null on PATCH", f.null_on_patch.map(clear_words))?;
         conclude(out, "\"\" on PATCH", f.empty_on_patch.map(clear_words))?;
+        let search = f.search_finds_names.map(|finds| match finds {
+            true => "searches names (it found the probe's customer)",
+            false => {
+                "does NOT search names: GET /customers?q=NAME did not find the probe's \
+                 customer, which exists"
+            }
+        });
+        conclude(out, "q", search)?;
         for check in &self.values {
             let verdict = if check.as_sent {
                 "yes".to_owned()
@@ -140,6 +151,9 @@ impl WriteReport {
     fn print_leftovers(&self, out: &mut dyn Write) -> io::Result<()> {
         if self.leftovers.is_empty() {
             writeln!(out, "earlier probes none left behind")?;
+        }
+        if let Some(how) = &self.leftovers_looked_for {
+            writeln!(out, "               (looked for {how})")?;
         }
         for l in &self.leftovers {
             match &l.error {

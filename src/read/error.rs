@@ -55,7 +55,7 @@ pub enum ReadError {
         reason: String,
     },
     #[error(
-        "unknown encoding \"{asked}\"; use a label such as utf-8, windows-1252, latin1 or utf-16"
+        "unknown encoding \"{asked}\"; use a label such as utf-8, windows-1252, windows-1256, latin1 or utf-16"
     )]
     UnknownEncoding { asked: String },
 }

@@ -47,8 +47,9 @@ pub struct ReadOptions {
     pub sheet: Option<String>,
     /// 1-based spreadsheet row of the header; `None` detects it.
     pub header_row: Option<u32>,
-    /// CSV only: an encoding label such as `utf-8`, `windows-1252`, `latin1`, `utf-16`;
-    /// `None` detects UTF-8 (with or without BOM), UTF-16 (with BOM), else Windows-1252.
+    /// CSV only: an encoding label such as `utf-8`, `windows-1256`, `latin1`, `utf-16`;
+    /// `None` detects UTF-8 (with or without BOM), UTF-16, else the legacy code page the bytes
+    /// read best in (Windows-1252, Windows-1256, ISO-8859-6, ...).
     pub encoding: Option<String>,
     /// CSV only: the delimiter byte; `None` detects it among `,` `;` tab `|`.
     pub delimiter: Option<u8>,

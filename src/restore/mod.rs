@@ -49,6 +49,9 @@ pub struct Options {
     pub update_with: Option<UpdateWith>,
     /// The results file (default: NAME.restore.results.csv beside the backup).
     pub results: Option<PathBuf>,
+    /// The journal (default: NAME.restore.journal beside the backup, NAME its name without
+    /// its extension; a later run takes NAME.restore.2.journal, ...).
+    pub journal: Option<PathBuf>,
     /// Concurrency, failure limits, resume and repair.
     pub run: Settings,
     /// Records per page when listing the account.
@@ -97,15 +100,12 @@ impl Plan {
         let claim = match options.plan {
             true => None,
             false => {
-                let journal = beside(&options.backup, "restore.journal");
-                let (resume, repair) = (options.run.resume, options.run.repair);
-                Some(Claim::take(
-                    &journal,
-                    &options.backup,
-                    "restore",
-                    resume,
-                    repair,
-                )?)
+                let journal = options
+                    .journal
+                    .clone()
+                    .unwrap_or_else(|| beside(&options.backup, "restore.journal"));
+                let start = options.run.start();
+                Some(Claim::take(&journal, &options.backup, "restore", start)?)
             }
         };
         Ok(Plan {
@@ -139,6 +139,14 @@ fn trust(options: &Options) -> anyhow::Result<()> {
     let verdict = manifest::verify(&options.backup, &path)?;
     if verdict.ok {
         return Ok(());
+    }
+    if !verdict.complete && options.prune {
+        anyhow::bail!(
+            "{} is an incomplete backup (its manifest says so): --prune would delete the \
+             customers it misses, so nothing was sent. Restore it without --prune, or take a \
+             complete backup",
+            options.backup.display()
+        );
     }
     let problems = verdict.problems.join("; ");
     if options.force {
@@ -225,7 +233,9 @@ pub async fn run(matched: Matched, client: &Client, session: Session) -> anyhow:
         Column::Outcome,
         Column::Status,
         Column::Error,
+        Column::Note,
         Column::Changes,
+        Column::Note,
     ];
     let layout = Layout {
         results: &results,

@@ -1,5 +1,5 @@
-//! What stands in front of the sandbox's routes: request and status counting, the rate limit,
-//! a capacity (requests served at once; the rest queue), injected latency and failures, bearer
+//! What stands in front of the sandbox's routes: request and status counting, the rate limit
+//! (its kinds and headers in [`super::limiter`]), a capacity (requests served at once; the rest queue), injected latency and failures, bearer
 //! auth, and the `quirks` that damage answers.
 //!
 //! Faults come from one seeded RNG, drawn in a fixed order (jitter, fail, fail-after-commit,
@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -21,6 +21,7 @@ use rand::{RngExt, SeedableRng};
 use serde_json::{json, Value};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
+use super::limiter::{whole_seconds, Limiter, Verdict};
 use super::routes::{error, STATS_PATH};
 use super::server::DropSignal;
 use super::{Options, Shared};
@@ -36,12 +37,9 @@ pub(crate) struct Gate {
     /// Whether any fault needs the RNG; a well-behaved sandbox skips its lock.
     random: bool,
     rng: Mutex<StdRng>,
-    rate_limit: Option<u32>,
+    limiter: Option<Limiter>,
     /// Requests served at once, latency included; `None` is unbounded.
     capacity: Option<Capacity>,
-    /// (second since start, requests seen in it)
-    window: Mutex<(u64, u32)>,
-    started: Instant,
     counts: Mutex<Counts>,
 }
 
@@ -77,10 +75,8 @@ impl Gate {
                 || options.fail_after_commit_rate > 0.0
                 || options.drop_rate > 0.0,
             rng: Mutex::new(StdRng::seed_from_u64(options.seed)),
-            rate_limit: options.rate_limit,
+            limiter: options.rate_limit().map(Limiter::new),
             capacity: options.capacity.map(Capacity::new),
-            window: Mutex::new((0, 0)),
-            started: Instant::now(),
             counts: Mutex::new(Counts::default()),
         }
     }
@@ -100,18 +96,6 @@ impl Gate {
             fail_after_commit: rng.random::<f64>() < self.fail_after_commit_rate,
             drop: rng.random::<f64>() < self.drop_rate,
         }
-    }
-
-    /// Counts this request in the current one-second window; true when it is over the limit.
-    fn over_limit(&self) -> Option<u32> {
-        let limit = self.rate_limit?;
-        let second = self.started.elapsed().as_secs();
-        let mut window = self.window.lock().unwrap_or_else(PoisonError::into_inner);
-        if window.0 != second {
-            *window = (second, 0);
-        }
-        window.1 = window.1.saturating_add(1);
-        (window.1 > limit).then_some(limit)
     }
 
     /// Accepts `Authorization: Bearer <token>`: the configured token, or any non-empty one.
@@ -227,15 +211,10 @@ pub(crate) async fn gate(
     let signal = request.extensions_mut().remove::<DropSignal>();
     let echoed = shared.quirks.keep_auth(request.headers());
     let draw = gate.draw();
+    let verdict = gate.limiter.as_ref().map(|l| (l, l.check()));
     let response = 'answer: {
-        if let Some(limit) = gate.over_limit() {
-            let mut r = error(
-                StatusCode::TOO_MANY_REQUESTS,
-                &format!("Too many requests: at most {limit} per second; retry after 1 second"),
-            );
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            break 'answer r;
+        if let Some((limiter, verdict)) = verdict.as_ref().filter(|(_, v)| !v.allowed) {
+            break 'answer refused(limiter, verdict);
         }
         // Past the rate limit (a quick refusal, as at a real server's edge), a request waits
         // for a free place and holds it while it is slept on and served.
@@ -274,9 +253,33 @@ pub(crate) async fn gate(
         }
         shared.quirks.after_write(&method, response).await
     };
-    let response = shared.quirks.echo(echoed, as_json(response)).await;
+    let mut response = shared.quirks.echo(echoed, as_json(response)).await;
+    if let Some((limiter, verdict)) = &verdict {
+        limiter.tell(verdict, response.headers_mut());
+    }
     gate.count_status(response.status());
     response
+}
+
+/// The 429 of a request over the rate limit, with `Retry-After` in whole seconds.
+fn refused(limiter: &Limiter, verdict: &Verdict) -> Response {
+    let wait = whole_seconds(verdict.retry_after).max(1);
+    let period = limiter.period();
+    let per = if period == Duration::from_secs(1) {
+        "second".to_owned()
+    } else {
+        format!("{} s", period.as_secs_f64())
+    };
+    let mut r = error(
+        StatusCode::TOO_MANY_REQUESTS,
+        &format!(
+            "Too many requests: at most {} per {per}; retry after {wait} s",
+            limiter.limit()
+        ),
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+    r
 }
 
 /// Waits `latency`, as a server busy that long would. Tokio's timer fires on the first

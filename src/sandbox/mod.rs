@@ -3,11 +3,12 @@
 //!
 //! `store` keeps the records (serialised, in a creation-ordered `timeline`), `query` answers
 //! lists (with `scan` reading fields out of stored JSON), `routes` maps the API's endpoints,
-//! `variants` makes them play the other plausible APIs, `faults` puts auth, the rate limit and
-//! injected failures in front of them, `quirks` the deterministic misbehaviours, and `server`
+//! `variants` makes them play the other plausible APIs, `faults` puts auth, the rate limit (of
+//! the kind `limiter` plays) and injected failures in front of them, `quirks` the deterministic misbehaviours, and `server`
 //! accepts connections so that a dropped write can really drop its connection.
 
 mod faults;
+pub(crate) mod limiter;
 mod query;
 mod quirks;
 mod routes;
@@ -31,8 +32,12 @@ use tokio::task::JoinHandle;
 
 use store::Store;
 
+pub use limiter::{RateHeaders, RateLimit, RateWindow};
 pub use quirks::{Quirks, WriteBody};
-pub use variants::{NullOnPatch, PostAnswer, PostStatus, PutMode, UpdateAnswer, Variants};
+pub use variants::{
+    FirstPage, NullOnPatch, PageZero, PostAnswer, PostStatus, PutMode, Search, UpdateAnswer,
+    Variants,
+};
 
 /// How list responses are wrapped.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -42,6 +47,8 @@ pub enum ListShape {
     Docs,
     /// `{data,total}`
     Data,
+    /// `{data,meta:{total,page,limit}}`
+    Meta,
     /// A bare JSON array.
     Array,
 }
@@ -73,8 +80,16 @@ pub struct Options {
     pub fail_after_commit_rate: f64,
     /// Probability of closing the connection without a response after a write is stored.
     pub drop_rate: f64,
-    /// Requests per second above which the sandbox answers 429 with Retry-After.
+    /// Requests per `rate_period` above which the sandbox answers 429 with Retry-After.
     pub rate_limit: Option<u32>,
+    /// How requests are counted against `rate_limit`.
+    pub rate_window: RateWindow,
+    /// The rate limit's period; `None` is one second.
+    pub rate_period: Option<std::time::Duration>,
+    /// The token bucket's size (`RateWindow::Bucket`); a fifth of the limit by default.
+    pub rate_burst: Option<u32>,
+    /// Which headers tell the allowance, if any.
+    pub rate_headers: Option<RateHeaders>,
     /// Requests served at once at most (latency included); the rest wait their turn, so the
     /// round trip grows with the load as a real server's does.
     pub capacity: Option<usize>,
@@ -85,6 +100,21 @@ pub struct Options {
     pub variants: Variants,
     /// Deterministic misbehaviours (damaged answers, lying lists, echoed keys).
     pub quirks: Quirks,
+}
+
+impl Options {
+    /// The rate limit these options describe, if any.
+    pub fn rate_limit(&self) -> Option<RateLimit> {
+        Some(RateLimit {
+            limit: self.rate_limit?,
+            window: self.rate_window,
+            period: self
+                .rate_period
+                .unwrap_or(std::time::Duration::from_secs(1)),
+            burst: self.rate_burst,
+            headers: self.rate_headers,
+        })
+    }
 }
 
 /// A running sandbox. Dropping it stops the server (without saving `data`).

@@ -22,7 +22,12 @@ pub(crate) const MAX_LIMIT: usize = 1000;
 #[derive(Debug, Default)]
 pub(crate) struct ListQuery {
     pub limit: usize,
+    /// From 1.
     pub page: usize,
+    /// `page` as asked, before it was read as from 1.
+    pub asked_page: Option<i64>,
+    /// Whether `q` looks in `name` too.
+    pub q_in_names: bool,
     pub sort_by: Option<String>,
     pub desc: bool,
     pub fields: Option<Vec<String>>,
@@ -47,10 +52,8 @@ impl ListQuery {
             Some(n) if n > 0 => (n as usize).min(MAX_LIMIT),
             _ => DEFAULT_LIMIT,
         };
-        let page = get("page")
-            .and_then(|v| v.parse::<i64>().ok())
-            .unwrap_or(1)
-            .max(1) as usize;
+        let asked_page = get("page").and_then(|v| v.parse::<i64>().ok());
+        let page = asked_page.unwrap_or(1).max(1) as usize;
         let sort_by = get("sortBy").filter(|s| !s.is_empty()).map(str::to_owned);
         let desc = match get("order").map(str::to_ascii_lowercase).as_deref() {
             None | Some("") | Some("desc") | Some("descending") | Some("-1") => true,
@@ -80,6 +83,8 @@ impl ListQuery {
         Ok(ListQuery {
             limit,
             page,
+            asked_page,
+            q_in_names: true,
             sort_by,
             desc,
             fields,
@@ -104,10 +109,11 @@ impl ListQuery {
     /// What identifies the full ordered result, apart from the store's generation.
     fn signature(&self) -> String {
         format!(
-            "{:?}|{}|{:?}|{}",
+            "{:?}|{}|{:?}|{}|{}",
             self.sort_by,
             self.desc,
             self.q,
+            self.q_in_names,
             self.p
                 .as_ref()
                 .map(|p| Value::Object(p.clone()).to_string())
@@ -194,7 +200,11 @@ fn ordered(store: &Store, query: &ListQuery, cache: &Cache) -> Arc<Vec<Arc<Recor
         })),
         _ => None,
     };
-    let skip = [id_key, CREATED_AT, UPDATED_AT];
+    let skip: &[&str] = if query.q_in_names {
+        &[id_key, CREATED_AT, UPDATED_AT]
+    } else {
+        &[id_key, CREATED_AT, UPDATED_AT, "name"]
+    };
     let mut keyed: Vec<(SortKey, Arc<Record>)> = Vec::new();
     for record in store.iter() {
         let picked = if names.is_empty() {
@@ -212,7 +222,7 @@ fn ordered(store: &Store, query: &ListQuery, cache: &Cache) -> Arc<Vec<Arc<Recor
             }
         }
         if let Some(q) = &query.q {
-            if !scan::contains_text(&record.json, q, &skip) {
+            if !scan::contains_text(&record.json, q, skip) {
                 continue;
             }
         }
@@ -319,7 +329,7 @@ pub(crate) fn render(page: &Page, query: &ListQuery, shape: ListShape, id_key: &
         Vec::with_capacity(256 + page.items.iter().map(|r| r.json.len() + 1).sum::<usize>());
     let open: &[u8] = match shape {
         ListShape::Docs => b"{\"docs\":[",
-        ListShape::Data => b"{\"data\":[",
+        ListShape::Data | ListShape::Meta => b"{\"data\":[",
         ListShape::Array => b"[",
     };
     out.extend_from_slice(open);
@@ -358,6 +368,13 @@ pub(crate) fn render(page: &Page, query: &ListQuery, shape: ListShape, id_key: &
             );
         }
         ListShape::Data => out.extend_from_slice(format!(",\"total\":{}}}", page.total).as_bytes()),
+        ListShape::Meta => out.extend_from_slice(
+            format!(
+                ",\"meta\":{{\"total\":{},\"page\":{},\"limit\":{}}}}}",
+                page.total, query.page, query.limit
+            )
+            .as_bytes(),
+        ),
         ListShape::Array => {}
     }
     out

@@ -77,6 +77,7 @@ async fn list(
         Ok(q) => q,
         Err(message) => return error(StatusCode::BAD_REQUEST, &message),
     };
+    let empty = shared.variants.read_list(&mut query);
     if shared.quirks.ignore_page {
         query.page = 1;
     }
@@ -84,13 +85,19 @@ async fn list(
         let store = shared.read();
         query::select(&store, &query, &shared.cache)
     };
-    if shared.quirks.short_list && query.page > 1 {
+    if empty || (shared.quirks.short_list && query.page > 1) {
         page.items.clear();
     }
-    json_bytes(
+    let mut response = json_bytes(
         StatusCode::OK,
         query::render(&page, &query, shared.list_shape, shared.id_key),
-    )
+    );
+    if shared.variants.total_header {
+        response
+            .headers_mut()
+            .insert("x-total-count", axum::http::HeaderValue::from(page.total));
+    }
+    response
 }
 
 async fn get_one(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {

@@ -2,7 +2,9 @@
 //! the real API may answer a POST with the record, only its id, an envelope or nothing; a PATCH
 //! with the new record, the old one or nothing; its PUT may replace or merge; `null` may clear,
 //! be ignored or be refused; it may require a field the page does not name, or return numbers
-//! and booleans as strings. Each is a switch here, so `check --write`, the API profile and every
+//! and booleans as strings; its pages may count from 0, or answer page 0 with nothing; its `q`
+//! may not search names, or nothing at all; it may tell a list's total in a header. Each is a
+//! switch here, so `check --write`, the API profile and every
 //! command can be tested against each.
 //!
 //! `""` is an ordinary string under every switch: it is stored as `""` (a `name` of `""` is
@@ -13,6 +15,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{json, Map, Value};
 
+use super::query::ListQuery;
 use super::routes::{json_bytes, json_value, record_response};
 use super::store::Record;
 
@@ -74,6 +77,40 @@ pub enum NullOnPatch {
     Reject,
 }
 
+/// The number of the first page of a list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum FirstPage {
+    /// Pages count from 1.
+    #[default]
+    #[value(name = "1")]
+    One,
+    /// Pages count from 0.
+    #[value(name = "0")]
+    Zero,
+}
+
+/// What `page=0` answers when pages count from 1.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum PageZero {
+    /// Page 1, as if asked for it.
+    #[default]
+    First,
+    /// An empty list.
+    Empty,
+}
+
+/// What `q` searches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Search {
+    /// Every field's text.
+    #[default]
+    All,
+    /// Every field's text but the name.
+    NoNames,
+    /// Nothing: `q` is ignored, the whole list comes back.
+    Ignored,
+}
+
 /// The behaviour switches; `Default` is the API as the sandbox plays it by default.
 #[derive(Debug, Clone, Default, clap::Args)]
 #[command(next_help_heading = "Behaviour variants (the other plausible APIs)")]
@@ -109,9 +146,43 @@ pub struct Variants {
     /// Return capital and isCompany as strings ("1000", "true"), as some APIs do.
     #[arg(long)]
     pub string_types: bool,
+
+    /// The number of a list's first page: 1 (page=0 is answered as --page-zero says) or 0.
+    #[arg(long, value_enum, value_name = "N", default_value_t)]
+    pub first_page: FirstPage,
+
+    /// What page=0 answers when pages count from 1: page 1, or an empty list.
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t)]
+    pub page_zero: PageZero,
+
+    /// What q searches: every field, every field but the name, or nothing (q is ignored).
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t)]
+    pub search: Search,
+
+    /// Tell a list's total in an X-Total-Count header too.
+    #[arg(long)]
+    pub total_header: bool,
 }
 
 impl Variants {
+    /// Reads a list query as this server does: its page counted from 1, and its search.
+    /// Returns whether the page asked for answers nothing (page 0, with `--page-zero empty`).
+    pub(crate) fn read_list(&self, query: &mut ListQuery) -> bool {
+        match self.search {
+            Search::All => {}
+            Search::NoNames => query.q_in_names = false,
+            Search::Ignored => query.q = None,
+        }
+        match (self.first_page, self.page_zero, query.asked_page) {
+            (FirstPage::Zero, _, asked) => {
+                query.page = asked.unwrap_or(0).max(0) as usize + 1;
+                false
+            }
+            (FirstPage::One, PageZero::Empty, Some(0)) => true,
+            _ => false,
+        }
+    }
+
     /// The 422 answer when a required field is missing, null or `""`.
     pub(crate) fn missing_required(&self, body: &Map<String, Value>) -> Option<Response> {
         let missing: Map<String, Value> = self

@@ -25,7 +25,7 @@ use crate::apply::{
     Settings, Step, Summary, UpdateWith, Writes,
 };
 use crate::compare;
-use crate::lookup::Keys;
+use crate::lookup::{Found, Keys};
 use crate::output::beside;
 use crate::schema;
 use steps::{find_steps, StepReader};
@@ -87,6 +87,8 @@ pub struct Plan {
     steps: Vec<(u32, u64)>,
     /// The import's match keys, which find a customer undo re-creates.
     keys: Option<Keys>,
+    /// The import created customers, which undo deletes.
+    creates: bool,
     results: PathBuf,
     /// Undo's claim on its own journal; `None` for `--plan`, which writes none.
     claim: Option<Claim>,
@@ -103,30 +105,42 @@ impl Plan {
             false => {
                 let reading = Lock::take(&options.journal, "undo")?;
                 let own = beside(&options.journal, "undo.journal");
-                let claim = Claim::take(
-                    &own,
-                    &options.journal,
-                    "undo",
-                    options.run.resume,
-                    options.run.repair,
-                )?;
+                let claim = Claim::take(&own, &options.journal, "undo", options.run.start())?;
                 (Some(reading), Some(claim))
             }
         };
-        let (steps, keys) = find_steps(&options.journal, options.run.repair)?;
+        let found = find_steps(&options.journal, options.run.repair)?;
         let results = options
             .results
             .clone()
             .unwrap_or_else(|| beside(&options.journal, "undo.results.csv"));
         Ok(Plan {
             options,
-            steps,
-            keys,
+            steps: found.positions,
+            keys: found.keys,
+            creates: found.creates,
             results,
             claim,
             _reading: reading,
             writes: Writes::default(),
         })
+    }
+
+    /// Whether this undo may delete customers (those the import created; not in `--plan`),
+    /// which needs a yes, as `import --mode delete` and `restore --prune` do.
+    pub fn may_delete(&self) -> bool {
+        self.creates && !self.options.plan
+    }
+
+    /// How many customers this undo would delete at most, for the confirmation: one more
+    /// read of the journal.
+    pub fn count_deletes(&self) -> anyhow::Result<u64> {
+        let mut reader = StepReader::open(&self.options.journal)?;
+        let mut count = 0;
+        for &(_, at) in &self.steps {
+            count += u64::from(matches!(reader.load(at)?, Reversal::Delete { .. }));
+        }
+        Ok(count)
     }
 
     /// What the API profile says about this API's writes: how undo clears a field, and which
@@ -157,7 +171,9 @@ pub async fn run(plan: Plan, client: &Client, session: Session) -> anyhow::Resul
         Column::Outcome,
         Column::Status,
         Column::Error,
+        Column::Note,
         Column::Conflicts,
+        Column::Note,
     ];
     let layout = Layout {
         results,
@@ -300,11 +316,22 @@ impl Undoer {
                 let body = writes::sendable(before);
                 // A recreate an earlier undo made (or that was in flight when it died).
                 let keys = self.keys.as_ref();
-                if let Some(record) = applier.find_created(&body, keys).await?.one() {
-                    return Ok(Err(Done {
-                        id: record_id(&record),
-                        ..Done::because(Outcome::Unchanged, "already recreated")
-                    }));
+                match applier.find_created(&body, keys).await? {
+                    Found::One(record) => {
+                        return Ok(Err(Done {
+                            id: record_id(&record),
+                            ..Done::because(Outcome::Unchanged, "already recreated")
+                        }))
+                    }
+                    // One of them may be an earlier undo's: never make one more.
+                    Found::Many(n) => {
+                        let why = format!(
+                            "{n} customers already match it, so it is not created again; \
+                             look at them and remove any duplicate"
+                        );
+                        return Ok(Err(Done::because(Outcome::Conflict, why)));
+                    }
+                    Found::None => {}
                 }
                 Change::Create {
                     body,

@@ -23,14 +23,24 @@ const ADVICE: &str = "Add --repair to undo what the other lines record (the chan
 /// Each step's row, and where its line starts in the journal.
 pub type Positions = Vec<(u32, u64)>;
 
+/// What undo finds in an import journal.
+pub struct Found {
+    /// Where the steps to take are, newest first.
+    pub positions: Positions,
+    /// The import's match keys, which find a customer undo re-creates.
+    pub keys: Option<Keys>,
+    /// The import created customers: undo deletes them (unless already gone).
+    pub creates: bool,
+}
+
 /// Where the steps to take are in the import journal, newest first: the line of each row's
 /// last successful outcome. Only positions are kept, so a million-row undo holds a few MB; each
-/// step is read again when its turn comes ([`StepReader`]). Also the import's match keys,
-/// which find a customer undo re-creates.
-pub fn find_steps(path: &Path, repair: bool) -> anyhow::Result<(Positions, Option<Keys>)> {
+/// step is read again when its turn comes ([`StepReader`]).
+pub fn find_steps(path: &Path, repair: bool) -> anyhow::Result<Found> {
     let mut lines = Lines::open(path, repair, ADVICE)?;
     let mut last: HashMap<u32, u64> = HashMap::new();
     let mut complete = false;
+    let mut creates = false;
     let keys = match lines.first()? {
         Some(Line::Start { mode, match_on, .. }) if mode != "undo" => {
             match_on.and_then(|keys| Keys::parse(&keys).ok())
@@ -52,7 +62,8 @@ pub fn find_steps(path: &Path, repair: bool) -> anyhow::Result<(Positions, Optio
         match line {
             Line::End { complete: true, .. } => complete = true,
             line => {
-                if let Some((row, _)) = step_of(line) {
+                if let Some((row, step)) = step_of(line) {
+                    creates |= matches!(step, Reversal::Delete { .. });
                     last.insert(row, at);
                 }
             }
@@ -65,9 +76,13 @@ pub fn find_steps(path: &Path, repair: bool) -> anyhow::Result<(Positions, Optio
             path.display()
         );
     }
-    let mut steps: Vec<(u32, u64)> = last.into_iter().collect();
-    steps.sort_unstable_by_key(|&(_, at)| std::cmp::Reverse(at));
-    Ok((steps, keys))
+    let mut positions: Vec<(u32, u64)> = last.into_iter().collect();
+    positions.sort_unstable_by_key(|&(_, at)| std::cmp::Reverse(at));
+    Ok(Found {
+        positions,
+        keys,
+        creates,
+    })
 }
 
 /// The step a journal line asks for: a successful create, update or delete with its id, or an

@@ -80,10 +80,10 @@ impl Validator {
             let contact = &mut list.groups[list.used];
             let mut any = false;
             for (k, col) in g.cols.iter().enumerate() {
-                let cell = col.and_then(|c| cells.get(c)).unwrap_or("");
+                let cell = coerce::cell_text(col.and_then(|c| cells.get(c)).unwrap_or(""));
                 if out.cells_nfc {
                     contact[k].clear();
-                    contact[k].push_str(coerce::trim(cell));
+                    contact[k].push_str(cell);
                 } else {
                     coerce::clean_text(cell, &mut contact[k]);
                 }

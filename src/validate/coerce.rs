@@ -54,7 +54,12 @@ enum Sep {
     Apostrophe,
     Dot,
     Comma,
+    /// U+066C, the Arabic thousands separator: never a decimal point.
+    Arabic,
 }
+
+/// U+066B, the Arabic decimal separator: never a thousands separator.
+const ARABIC_DECIMAL: char = '\u{066B}';
 
 fn sep_of(c: char) -> Option<Sep> {
     match c {
@@ -62,6 +67,7 @@ fn sep_of(c: char) -> Option<Sep> {
         '\'' | '\u{2019}' => Some(Sep::Apostrophe),
         '.' => Some(Sep::Dot),
         ',' => Some(Sep::Comma),
+        '\u{066C}' => Some(Sep::Arabic),
         _ => None,
     }
 }
@@ -70,15 +76,29 @@ fn sep_of(c: char) -> Option<Sep> {
 /// space), `2,000,000`, `2.000.000`, `2'000'000`, `1000.0`, `1 000,00`, with an optional sign
 /// and currency mark (`€`, `EUR`). Separators are accepted only where they group by three, so
 /// the reading is never a guess; a `.` or `,` not followed by exactly three digits is a decimal
-/// point, and its fraction must be zero.
+/// point, and its fraction must be zero. Arabic-Indic and Eastern Arabic-Indic digits count as
+/// digits, with the Arabic thousands (`١٢٠٬٠٠٠`) and decimal (`١٢٠٫٠`) separators.
 pub fn parse_int(s: &str) -> Result<i64, IntError> {
     // Plain digits (most cells): the same value the general path below finds, sooner.
     if (1..=18).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()) {
         return Ok(s.bytes().fold(0i64, |v, b| v * 10 + i64::from(b - b'0')));
     }
+    if has_arabic_digits(s) {
+        let mut folded = String::with_capacity(s.len());
+        fold_digits(s, &mut folded);
+        return parse_number(&folded);
+    }
+    parse_number(s)
+}
+
+/// [`parse_int`] past its fast path, on ASCII digits.
+fn parse_number(s: &str) -> Result<i64, IntError> {
     let (neg, s) = sign_and_digits(s)?;
     let (int_part, frac) = match decimal_point(s)? {
-        Some(at) => (&s[..at], &s[at + 1..]),
+        Some(at) => {
+            let point = s[at..].chars().next().map_or(1, char::len_utf8);
+            (&s[..at], &s[at + point..])
+        }
         None => (s, ""),
     };
     if !frac.bytes().all(|b| b.is_ascii_digit()) {
@@ -112,7 +132,7 @@ fn sign_and_digits(s: &str) -> Result<(bool, &str), IntError> {
     };
     if s.is_empty()
         || s.chars()
-            .any(|c| sep_of(c).is_none() && !c.is_ascii_digit())
+            .any(|c| sep_of(c).is_none() && !c.is_ascii_digit() && c != ARABIC_DECIMAL)
     {
         return Err(IntError::NotNumber);
     }
@@ -123,6 +143,12 @@ fn sign_and_digits(s: &str) -> Result<(bool, &str), IntError> {
 /// last is the decimal point and must be the only one of its kind; a lone `.` or `,` is a
 /// thousands separator only when exactly three digits follow and one to three precede.
 fn decimal_point(s: &str) -> Result<Option<usize>, IntError> {
+    if let Some(at) = s.find(ARABIC_DECIMAL) {
+        if s[at + ARABIC_DECIMAL.len_utf8()..].contains(ARABIC_DECIMAL) {
+            return Err(IntError::NotNumber);
+        }
+        return Ok(Some(at));
+    }
     let (mut dots, mut commas, mut others) = (0, 0, false);
     for c in s.chars() {
         match sep_of(c) {
@@ -202,6 +228,20 @@ fn grouped_value(int_part: &str, no_fraction: bool) -> Result<i64, IntError> {
         return Err(IntError::Grouping);
     }
     Ok(value)
+}
+
+/// A cell as a value: trimmed, and for Excel's `="01000"` (how a CSV keeps a leading zero when
+/// Excel opens it) the text inside the quotes. A formula of any other shape stays as written.
+#[inline]
+pub fn cell_text(s: &str) -> &str {
+    let t = trim(s);
+    if t.as_bytes().first() != Some(&b'=') {
+        return t;
+    }
+    match t.strip_prefix("=\"").and_then(|r| r.strip_suffix('"')) {
+        Some(inside) if !inside.contains('"') => trim(inside),
+        _ => t,
+    }
 }
 
 /// `str::trim` with a fast exit for the usual cell that starts and ends with a visible
@@ -342,13 +382,37 @@ fn luhn_sum(digits: &str, check_digit_missing: bool) -> u32 {
         .sum()
 }
 
-/// Copies `s` without whitespace into `out` (SIRETs are often written `552 120 222 00013`).
+/// Copies `s` without whitespace, and with its Arabic-Indic digits as ASCII, into `out` (SIRETs
+/// are often written `552 120 222 00013`).
 pub fn strip_spaces(s: &str, out: &mut String) {
     out.clear();
     if s.bytes().all(|b| b > b' ' && b < 0x80) {
         out.push_str(s);
     } else {
-        out.extend(s.chars().filter(|c| !c.is_whitespace()));
+        out.extend(s.chars().filter(|c| !c.is_whitespace()).map(ascii_digit));
+    }
+}
+
+/// Whether `s` holds an Arabic-Indic (U+0660..U+0669) or Eastern Arabic-Indic (U+06F0..U+06F9)
+/// digit. ASCII text (nearly every postcode and SIRET) is cleared by one word-wise check.
+#[inline]
+pub fn has_arabic_digits(s: &str) -> bool {
+    !s.is_ascii() && s.chars().any(|c| c != ascii_digit(c))
+}
+
+/// Copies `s` into `out` with its Arabic-Indic and Eastern Arabic-Indic digits as ASCII digits.
+pub fn fold_digits(s: &str, out: &mut String) {
+    out.clear();
+    out.extend(s.chars().map(ascii_digit));
+}
+
+/// The ASCII digit an Arabic-Indic or Eastern Arabic-Indic (Persian, Urdu) digit stands for;
+/// any other character unchanged.
+fn ascii_digit(c: char) -> char {
+    match c {
+        '\u{0660}'..='\u{0669}' => char::from(b'0' + (c as u32 - 0x0660) as u8),
+        '\u{06F0}'..='\u{06F9}' => char::from(b'0' + (c as u32 - 0x06F0) as u8),
+        _ => c,
     }
 }
 

@@ -3,6 +3,7 @@
 //! contacts JSON), and its length. Checks across fields and rows live in `across`.
 
 use super::coerce::{self, IntError, SiretError};
+use super::made::Made;
 use super::record::{Slot, State};
 use super::{problem, Checked, ContactList, Severity};
 use crate::read::Cells;
@@ -12,8 +13,10 @@ use crate::schema::{Field, Kind};
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Rule {
     None,
-    /// 14 digits with their checksum; spaces removed.
+    /// 14 digits with their checksum; spaces removed, Arabic-Indic digits made ASCII.
     Siret,
+    /// Text whose digits are read (postcodes, RCS numbers): Arabic-Indic digits made ASCII.
+    Digits,
     /// Must hold Arabic script (a warning).
     Arabic,
     /// A whole number that cannot be negative.
@@ -24,6 +27,7 @@ impl Rule {
     pub(super) fn of(field: &Field) -> Rule {
         match field.name {
             "siret" => Rule::Siret,
+            "zipCode" | "rcs" => Rule::Digits,
             "name_ar" | "address_ar" => Rule::Arabic,
             "capital" => Rule::NotNegative,
             _ => Rule::None,
@@ -82,7 +86,11 @@ pub(super) struct FieldPlan {
     pub(super) max_chars: usize,
     /// Index into `FIELDS` and `Checked::slots`.
     pub(super) slot: usize,
+    /// The column whose cell is the value, or, for a value a transform makes, where its
+    /// problems are shown (the column it reads).
     pub(super) col: Option<usize>,
+    /// The transform making the value, and the value's place among what it makes.
+    pub(super) made: Option<(usize, usize)>,
     pub(super) default: Option<String>,
     /// (lower-cased cell text, replacement).
     pub(super) values: Vec<(String, String)>,
@@ -94,19 +102,35 @@ fn eq_lower(text: &str, lower: &str) -> bool {
     text.chars().flat_map(char::to_lowercase).eq(lower.chars())
 }
 
-/// Takes one field's cell (or default), applies the mapping file's translation, and coerces it.
-pub(super) fn run_plan(
-    plan: &FieldPlan,
-    cells: &Cells,
-    row: u32,
-    columns: &[(String, String)],
-    out: &mut Checked,
-    scratch: &mut String,
-) {
-    let cell = plan.col.and_then(|c| cells.get(c)).unwrap_or("");
-    let mut text = coerce::trim(cell);
+/// The row being checked, as the field plans read it: its cells and the transforms' values.
+pub(super) struct Input<'a> {
+    pub(super) cells: &'a Cells,
+    pub(super) made: &'a Made,
+    pub(super) row: u32,
+    /// (letter, header) per column, for problems.
+    pub(super) columns: &'a [(String, String)],
+}
+
+/// Takes one field's cell, value made by a transform, or default, applies the mapping file's
+/// translation, and coerces it.
+pub(super) fn run_plan(plan: &FieldPlan, input: &Input, out: &mut Checked, scratch: &mut String) {
+    let (cell, from_cell) = match plan.made {
+        Some(at) => match input.made.value(at) {
+            Some(value) => (value, false),
+            None => {
+                // The split's pattern did not fit: its error is the row's already.
+                out.slots[plan.slot].state = State::Invalid;
+                return;
+            }
+        },
+        None => (
+            plan.col.and_then(|c| input.cells.get(c)).unwrap_or(""),
+            true,
+        ),
+    };
+    let mut text = coerce::cell_text(cell);
     // Where `text` lies in the cells, so a value equal to it need not be copied.
-    let mut origin = plan.col.map(|c| {
+    let mut origin = plan.col.filter(|_| from_cell).map(|c| {
         let start = text.as_ptr() as usize - cell.as_ptr() as usize;
         (c as u32, start as u32, (start + text.len()) as u32)
     });
@@ -131,24 +155,30 @@ pub(super) fn run_plan(
         }
     }
     let origin = if from_default { None } else { origin };
-    coerce_field(plan, text, origin, from_default, row, columns, out, scratch);
+    let col = if from_default { None } else { plan.col };
+    let before = out.problems.len();
+    coerce_field(plan, text, origin, col, input, out, scratch);
+    if let (Some((t, _)), false) = (plan.made, from_default) {
+        for p in &mut out.problems[before..] {
+            p.message
+                .push_str(&format!(" (made by {})", input.made.name(t)));
+        }
+    }
 }
 
 /// Coerces `text` (trimmed, translated, not blank) into the field's slot, with the checks of
-/// that field alone.
-#[allow(clippy::too_many_arguments)]
+/// that field alone; problems are shown on column `col` (`None`: a mapping-file default).
 pub(super) fn coerce_field(
     plan: &FieldPlan,
     text: &str,
     origin: Option<(u32, u32, u32)>,
-    from_default: bool,
-    row: u32,
-    columns: &[(String, String)],
+    col: Option<usize>,
+    input: &Input,
     out: &mut Checked,
     scratch: &mut String,
 ) {
     let field = plan.field;
-    let col = if from_default { None } else { plan.col };
+    let (row, columns) = (input.row, input.columns);
     if let Some((start, message)) = too_long(text, plan.max_chars, field.name) {
         out.slots[plan.slot].state = State::Invalid;
         let p = problem(
@@ -235,7 +265,10 @@ fn coerce_text(
     slot.cell = None;
     let clean = (origin.is_some() && cells_nfc) || coerce::is_nfc(text);
     if rule != Rule::Siret {
-        if clean && origin.is_some() {
+        if rule == Rule::Digits && coerce::has_arabic_digits(text) {
+            coerce::clean_text(text, scratch);
+            coerce::fold_digits(scratch, &mut slot.text);
+        } else if clean && origin.is_some() {
             slot.cell = origin;
         } else {
             coerce::clean_text(text, &mut slot.text);
@@ -258,10 +291,32 @@ fn coerce_text(
     };
     match coerce::check_siret(value) {
         Ok(()) => None,
+        Err(SiretError::NotFourteenDigits) if value.len() == 13 && is_digits(value) => {
+            error(lost_leading_zero(text, value))
+        }
         Err(SiretError::NotFourteenDigits) => error(format!("{text:?} is not 14 digits")),
         Err(SiretError::Checksum) => error(format!(
             "{text:?} is not a valid SIRET: its check digit is wrong (mistyped digit?)"
         )),
+    }
+}
+
+fn is_digits(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A 13-digit SIRET: a number cell drops the leading zero of SIRETs such as `01234...`. The
+/// 14-digit value is suggested when it passes the checksum.
+fn lost_leading_zero(text: &str, digits: &str) -> String {
+    let whole = format!("0{digits}");
+    let lost = format!(
+        "{text:?} has 13 digits, a SIRET 14: its leading 0 was probably lost in a cell formatted \
+         as a number"
+    );
+    if coerce::check_siret(&whole).is_ok() {
+        format!("{lost}; {whole:?} passes the checksum: write that, in a column formatted as text")
+    } else {
+        format!("{lost}, but {whole:?} does not pass the checksum either: check the number")
     }
 }
 

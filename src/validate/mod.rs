@@ -12,9 +12,12 @@ mod across;
 pub mod coerce;
 mod field;
 mod keys;
+pub(crate) mod made;
+pub(crate) mod mojibake;
 mod plan;
 mod record;
 mod repeats;
+pub mod sample;
 pub mod server;
 mod table;
 
@@ -25,9 +28,10 @@ use crate::lookup::key::{Keys, Part};
 use crate::mapping::{Mapping, Target};
 use crate::read::Cells;
 use crate::schema::FIELDS;
-use field::{coerce_field, run_plan, FieldPlan};
+use field::{coerce_field, run_plan, FieldPlan, Input};
 pub(crate) use keys::KeyHash;
 use keys::KeySet;
+use made::Made;
 pub use record::{Checked, ContactList, FieldValue};
 
 /// What an import will do with the rows, which decides what a row needs.
@@ -99,7 +103,7 @@ pub struct ValidateOptions {
     pub match_on: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// The row cannot be imported.
@@ -137,6 +141,8 @@ struct GroupPlan {
 /// so far.
 pub struct Validator {
     fields: Vec<FieldPlan>,
+    /// The values the mapping file's transforms make of each row.
+    made: Made,
     groups: Vec<GroupPlan>,
     id_col: Option<usize>,
     /// The `_action` column, when the sheet has one.
@@ -204,6 +210,7 @@ impl Validator {
         plan::require_name(&fields, opts, action_col)?;
         let mut v = Validator {
             fields,
+            made: Made::new(mapping),
             groups: plan::contact_groups(mapping),
             id_col,
             action_col,
@@ -247,24 +254,15 @@ impl Validator {
     }
 
     /// Refuses a mapping file whose defaults would not pass their own field's rules.
-    fn check_defaults(&mut self) -> anyhow::Result<()> {
-        let mut probe = Checked::new();
-        for i in 0..self.fields.len() {
-            let Some(default) = self.fields[i].default.clone() else {
+    fn check_defaults(&self) -> anyhow::Result<()> {
+        let (mut probe, mut scratch, no_cells) = (Checked::new(), String::new(), Cells::new());
+        let input = self.input(&no_cells, 0);
+        for plan in &self.fields {
+            let Some(default) = &plan.default else {
                 continue;
             };
             probe.reset();
-            let plan = &self.fields[i];
-            coerce_field(
-                plan,
-                &default,
-                None,
-                true,
-                0,
-                &self.columns,
-                &mut probe,
-                &mut self.scratch,
-            );
+            coerce_field(plan, default, None, None, &input, &mut probe, &mut scratch);
             if let Some(p) = probe
                 .problems
                 .iter()
@@ -284,11 +282,26 @@ impl Validator {
         self.matching.as_ref().map(|m| &m.keys)
     }
 
+    /// Whether a column (or a default) feeds `name_ar` or `address_ar`.
+    pub(crate) fn has_arabic_fields(&self) -> bool {
+        self.fields.iter().any(|p| p.rule == field::Rule::Arabic)
+    }
+
     /// Checks the row in `out.row` / `out.cells` (and `out.ragged`), filling the rest of `out`.
     pub fn check(&mut self, out: &mut Checked) {
         self.check_row(out);
+        out.alone = out.problems.len();
         self.check_key(out);
         self.check_likely(out);
+    }
+
+    /// The checks of [`Validator::check`] that need this row alone: all but a key seen on an
+    /// earlier row and a likely duplicate of one, which need every row before it, in order. For
+    /// a row edited after its file was checked (the page): checking it again does not disturb
+    /// what the validator remembers of the other rows.
+    pub fn check_alone(&mut self, out: &mut Checked) {
+        self.check_row(out);
+        out.alone = out.problems.len();
     }
 
     /// Every check that needs this row alone: all but the repeated key. Leaves the row's key
@@ -343,26 +356,24 @@ impl Validator {
         out.cells_nfc = coerce::surely_nfc(out.cells.text());
         let cells = std::mem::take(&mut out.cells);
         if let Some(c) = self.id_col {
-            coerce::clean_text(cells.get(c).unwrap_or(""), &mut out.id);
+            coerce::clean_text(coerce::cell_text(cells.get(c).unwrap_or("")), &mut out.id);
         }
+        self.made.run(&cells, row, &self.columns, &mut out.problems);
+        // Taken for the loops, which read the rest of `self`, and put back: no allocation.
+        let mut scratch = std::mem::take(&mut self.scratch);
         // The keys first, so the key's table slot is fetched while the rest of the row is
         // checked.
         for &k in &self.key_plans {
-            run_plan(
-                &self.fields[k],
-                &cells,
-                row,
-                &self.columns,
-                out,
-                &mut self.scratch,
-            );
+            run_plan(&self.fields[k], &self.input(&cells, row), out, &mut scratch);
         }
         self.prepare_key(&cells, out);
+        let input = self.input(&cells, row);
         for (i, plan) in self.fields.iter().enumerate() {
             if !self.key_plans.contains(&i) {
-                run_plan(plan, &cells, row, &self.columns, out, &mut self.scratch);
+                run_plan(plan, &input, out, &mut scratch);
             }
         }
+        self.scratch = scratch;
         // Fetched while contacts, RCS and name are checked.
         self.prepare_likely(&cells, out);
         self.check_contacts(&cells, out);
@@ -372,6 +383,18 @@ impl Validator {
         if out.problems.len() > 1 {
             out.problems
                 .sort_by(|a, b| column_order(&a.column, &b.column));
+        }
+    }
+}
+
+impl Validator {
+    /// Row `row` of `cells` as the field plans read it.
+    fn input<'a>(&'a self, cells: &'a Cells, row: u32) -> Input<'a> {
+        Input {
+            cells,
+            made: &self.made,
+            row,
+            columns: &self.columns,
         }
     }
 }

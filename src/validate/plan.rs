@@ -19,11 +19,17 @@ pub(super) struct MatchKeys {
     pub siret_is_key: bool,
 }
 
-/// One plan per field that a column or a mapping-file default feeds, in schema order.
+/// One plan per field that a column, a transform or a mapping-file default feeds, in schema
+/// order.
 pub(super) fn field_plans(mapping: &Mapping) -> Vec<FieldPlan> {
     let mut fields = Vec::new();
     for (slot, field) in FIELDS.iter().enumerate() {
-        let col = mapping.column_of(Target::Field(field)).map(|c| c.index);
+        let made = mapping.made_by(field.name);
+        let col = match made {
+            Some(_) => mapping.column_of_field(field.name),
+            None => mapping.column_of(Target::Field(field)),
+        }
+        .map(|c| c.index);
         let default = mapping
             .defaults
             .iter()
@@ -46,6 +52,7 @@ pub(super) fn field_plans(mapping: &Mapping) -> Vec<FieldPlan> {
                 max_chars: max_chars(field),
                 slot,
                 col,
+                made,
                 default,
                 values,
             });
@@ -105,9 +112,7 @@ pub(super) fn match_keys(
     };
     let column = |part: Part| match part {
         Part::Id => id_col,
-        Part::Field(i) => mapping
-            .column_of(Target::Field(&FIELDS[i]))
-            .map(|c| c.index),
+        Part::Field(i) => mapping.column_of_field(FIELDS[i].name).map(|c| c.index),
     };
     for key in keys.iter() {
         if let Some(&part) = key.parts().iter().find(|&&p| column(p).is_none()) {

@@ -134,8 +134,10 @@ pub struct Checked {
     pub issues: Vec<RowIssue>,
     /// Every cell is blank: the row is skipped and counted, and nothing else is filled.
     pub blank_row: bool,
-    /// Errors and warnings of this row, in column order.
+    /// Errors and warnings of this row, in column order; those found across rows follow.
     pub problems: Vec<Problem>,
+    /// Where the problems found across rows (see [`Checked::across_rows`]) begin.
+    pub(crate) alone: usize,
     pub(crate) slots: Vec<Slot>,
     pub(crate) contacts: ContactList,
     pub(crate) id: String,
@@ -166,6 +168,7 @@ impl Checked {
             issues: Vec::new(),
             blank_row: false,
             problems: Vec::new(),
+            alone: 0,
             slots: vec![Slot::default(); FIELDS.len()],
             contacts: ContactList::default(),
             id: String::new(),
@@ -181,6 +184,12 @@ impl Checked {
     /// True when the row has no error (warnings allowed) and is not blank.
     pub fn is_valid(&self) -> bool {
         !self.blank_row && !self.problems.iter().any(|p| p.severity == Severity::Error)
+    }
+
+    /// The problems found by comparing the row with the rows before it (a key seen before, a
+    /// likely duplicate), after those of the row alone.
+    pub fn across_rows(&self) -> &[Problem] {
+        &self.problems[self.alone.min(self.problems.len())..]
     }
 
     /// The id from the id column (`_id` or `id`), when mapped and not blank.
@@ -251,6 +260,7 @@ impl Checked {
 
     pub(crate) fn reset(&mut self) {
         self.problems.clear();
+        self.alone = 0;
         self.blank_row = false;
         for s in &mut self.slots {
             s.state = State::Absent;

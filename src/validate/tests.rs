@@ -564,3 +564,29 @@ fn text_longer_than_its_field_allows_is_an_error_quoting_its_start() {
         .message
         .ends_with("a contact's email holds at most 1,000"));
 }
+
+mod digits;
+mod transforms;
+
+#[test]
+fn a_row_checked_alone_keeps_the_other_rows_keys_and_says_which_problems_came_from_them() {
+    // The page checks an edited row again at once: only the row's own checks, and the
+    // validator's memory of the file's keys stays as the pass left it.
+    let mut s = Sheet::new(&["name", "siret", "capital"]);
+    s.check(&["A", "55212022200013", "1"]);
+    let c = s.check(&["B", "55212022200013", "1,5"]);
+    assert_eq!(c.problems.len(), 2);
+    assert_eq!(c.across_rows().len(), 1);
+    assert!(c.across_rows()[0]
+        .message
+        .contains("already appears on row 2"));
+    let mut edited = Checked::new();
+    edited.row = 3;
+    edited.cells = ["B", "55212022200013", "1"].iter().collect();
+    s.v.check_alone(&mut edited);
+    assert!(edited.problems.is_empty(), "{:?}", edited.problems);
+    assert!(edited.across_rows().is_empty());
+    // The key of row 2 is still known: a later row repeating it is still caught.
+    let c = s.check(&["C", "55212022200013", "1"]);
+    assert!(c.problems[0].message.contains("already appears on row 2"));
+}

@@ -3,6 +3,7 @@
 //! kill -9 too), that the key shows nowhere, and that every command reads the profile.
 
 mod interrupt;
+mod paging;
 mod profile;
 
 use custbulk::profile::Profile;

@@ -1,5 +1,8 @@
-//! Adaptive concurrency end to end: the sandbox's capacity, the client's limit moving against
-//! it, and imports and exports that lose and duplicate nothing while it moves.
+//! Adaptive concurrency and pacing end to end: the sandbox's capacity and rate limiters, the
+//! client's limit and pace moving against them, long waits said, and imports and exports that
+//! lose and duplicate nothing while they move.
 
 mod capacity;
+mod limiters;
 mod moving;
+mod waits;

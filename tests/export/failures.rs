@@ -34,6 +34,58 @@ async fn a_server_dying_mid_export_leaves_no_file_and_exits_3() {
     }
 }
 
+/// Issue 21, case 7: a list that claims `totalDocs: 1000` and serves 5 records exited 0 with a
+/// warning, and a manifest that `verify` accepted. A backup short of the server's own total is
+/// incomplete: exit 3 and no file, unless `--allow-incomplete` (exit 1, `complete: false` in
+/// the manifest, which `verify` reports, and which `restore --prune` refuses).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_short_of_the_servers_total_is_incomplete() {
+    let base = fake_api(|page| {
+        let docs: Vec<Value> = (0..if page == 1 { 5 } else { 0 })
+            .map(|i| json!({"_id": format!("c{i}"), "name": format!("Client {i}")}))
+            .collect();
+        Some(json!({"docs": docs, "totalDocs": 1000}).to_string())
+    })
+    .await;
+    let wd = Workdir::new();
+    let out = custbulk(&wd, &base, &["export", "short.ndjson"]).await;
+    assert_code(&out, 3);
+    assert!(
+        stderr(&out).contains("says it has 1000"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        files_in(&wd),
+        Vec::<String>::new(),
+        "nothing under any name"
+    );
+
+    let kept = ["export", "short.ndjson", "--allow-incomplete"];
+    let out = custbulk(&wd, &base, &kept).await;
+    assert_code(&out, 1);
+    let manifest: Value = serde_json::from_str(&wd.read("short.ndjson.manifest.json")).unwrap();
+    assert_eq!(
+        (&manifest["complete"], &manifest["records"]),
+        (&json!(false), &json!(5))
+    );
+    let verify = custbulk(&wd, &base, &["verify", "short.ndjson"]).await;
+    assert_code(&verify, 1);
+    assert!(
+        stdout(&verify).contains("incomplete"),
+        "{}",
+        stdout(&verify)
+    );
+    let prune = ["restore", "short.ndjson", "--prune", "--yes", "--force"];
+    let out = custbulk(&wd, &base, &prune).await;
+    assert_code(&out, 3);
+    assert!(
+        stderr(&out).contains("incomplete backup"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_export_leaves_an_earlier_backup_untouched() {
     let base = fake_api(|page| (page < 3).then(|| docs_page(page, 10))).await;

@@ -92,7 +92,7 @@ fn a_damaged_line_in_the_import_journal_stops_undo_unless_repair() {
         .collect();
     let number = write_journal(&wd, &damaged, r#"{"t":"done","row":9,"outcome":"crea"#);
 
-    let undo = ["undo", "clients.journal", "--no-progress"];
+    let undo = ["undo", "clients.journal", "--yes", "--no-progress"];
     let refused = wd.exec_against(&server, &undo);
     refused.assert_code(2);
     assert!(

@@ -73,40 +73,44 @@ fn a_key_echoed_in_an_error_body_is_redacted_everywhere() {
     assert!(!everything.contains(KEY), "{everything}");
 }
 
-/// Regression: a `Retry-After` of two hours was clamped to the cap without a word. It is still
-/// clamped, and counted for the summary (and said with `-v`).
+/// Regression: a `Retry-After` of two hours was clamped to a cap without a word, and the call
+/// retried into the same refusal. Now a wait past `--max-wait` is not waited at all: the call
+/// fails at once saying how long the server asked, and every later call too (the run stops).
 #[tokio::test]
-async fn a_retry_after_of_hours_is_clamped_and_counted() {
+async fn a_retry_after_of_hours_stops_at_once_and_says_how_long() {
     let calls = Arc::new(AtomicU64::new(0));
     let seen = calls.clone();
     let app = Router::new().route(
         "/api/v2/customers",
         get(move || {
-            let first = seen.fetch_add(1, Ordering::SeqCst) == 0;
+            seen.fetch_add(1, Ordering::SeqCst);
             async move {
-                if first {
-                    (
-                        StatusCode::TOO_MANY_REQUESTS,
-                        [(header::RETRY_AFTER, "7200")],
-                        "{}",
-                    )
-                        .into_response()
-                } else {
-                    axum::Json(json!([])).into_response()
-                }
+                (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(header::RETRY_AFTER, "7200")],
+                    "{}",
+                )
+                    .into_response()
             }
         }),
     );
-    let mut options = ClientOptions::default();
-    options.retry.max_retry_after = Duration::from_millis(200);
+    let options = ClientOptions {
+        max_wait: Duration::from_secs(60),
+        ..ClientOptions::default()
+    };
     let api = Client::new(&serve(app), ApiKey::new("k"), options).unwrap();
     let started = std::time::Instant::now();
-    api.list(&ListQuery::default()).await.unwrap();
+    let err = api.list(&ListQuery::default()).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5), "not waited out");
+    assert!(err.is_wait_too_long(), "{err}");
+    let said = err.to_string();
     assert!(
-        started.elapsed() >= Duration::from_millis(200),
-        "waited the cap"
+        said.contains("asked to wait 2 h 00 min (Retry-After)"),
+        "{said}"
     );
-    assert_eq!(api.retry.clamped.load(Ordering::Relaxed), 1);
+    assert!(said.contains("more than --max-wait (60 s)"), "{said}");
+    let again = api.list(&ListQuery::default()).await.unwrap_err();
+    assert!(again.is_wait_too_long(), "{again}");
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "nothing more sent");
     assert_eq!(api.retry.throttles.load(Ordering::Relaxed), 1);
-    assert_eq!(calls.load(Ordering::SeqCst), 2);
 }

@@ -104,7 +104,7 @@ fn an_undo_is_refused_while_an_import_holds_its_journal() {
         .spawn()
         .unwrap();
     crate::util::wait_until(|| wd.path("two.journal.lock").exists());
-    let undo = wd.exec_against(&server, &["undo", "two.journal", "--no-progress"]);
+    let undo = wd.exec_against(&server, &["undo", "two.journal", "--yes", "--no-progress"]);
     let plan = wd.exec_against(
         &server,
         &[

@@ -6,20 +6,22 @@
 //! At the end of each window its mean round trip feeds an EWMA (`recent`), and the lowest window
 //! mean seen is the `baseline`: the server's pace when our requests do not queue. Then:
 //! - the limit grows when the window filled it, nothing pushed back, and `recent` stays within
-//!   10% of the baseline: it doubles until the first decrease (slow start), then grows by one;
-//! - it is cut to 90% when the server throttled (429, 503), a request timed out or a connection
-//!   failed, or when `recent` climbed 30% past the baseline (the server is queueing us);
+//!   10% of the baseline (or within 2 ms): it doubles until the first decrease (slow
+//!   start), then grows by one;
+//! - it is cut to 90% when a request timed out or a connection failed, or when `recent` climbed
+//!   30% past the baseline and more than 4 ms (the server is queueing us; less is the
+//!   scheduler's noise);
 //! - a change is judged only once a whole limit's worth of requests sent after it has come
 //!   back, since the answers to requests sent before cannot show its effect;
 //! - the first queue in slow start goes where Little's law puts the server's places (in flight ×
 //!   the fastest round trip ÷ the window's), when that is below the cut, and the baseline is
 //!   read afresh: a doubling, or a walk through a list that opened wide
 //!   ([`Controller::open_at`]), may have overshot many times;
-//! - on a throttle, when the server's pace since the last one (answers a second × round trip,
-//!   Little's law) explains a lower limit than the cut, it goes there at once: a rate limit;
-//! - after push-back, the limit stays at or below where it was cut to for 30 s, then grows one
-//!   step every two seconds until it is half again that level: a rate limit, which round trips do
-//!   not show, is then hit about once every half minute, not every few round trips.
+//! - a throttle (429, 503) cuts nothing: a rate limit is met by the pace ([`super::pace`]), and
+//!   the limit then goes where that pace needs it ([`Controller::fit`]); it only holds growth;
+//! - after other push-back (timeouts, failed connections), the limit stays at or below where it
+//!   was cut to for 30 s, then grows one step every two seconds until it is half again that
+//!   level.
 //!
 //! A fixed limit (`--concurrency N`) is measured the same way, for the summary, but never moved.
 
@@ -129,6 +131,16 @@ const CEILING_MEMORY: Duration = Duration::from_secs(30);
 const PROBE_STEP: Duration = Duration::from_secs(2);
 /// ...until it passes the cut by this factor: then the push-back was a passing one.
 const CEILING_CLEARED: f64 = 1.5;
+/// A paced limit leaves room for round trips this many times the usual.
+const PACED_ROOM: f64 = 2.0;
+/// A rise in round trips smaller than this is never a queue, nor one half as large a reason to
+/// hold: sub-millisecond round trips (a server on this machine or the LAN) jitter by far more
+/// than 30% with the scheduler, and a limit held down by that noise settled at 1, at half the
+/// throughput of 16 in flight.
+const NOISE_FLOOR: f64 = 0.004;
+/// A window lasts at least this long, so that its mean is of many round trips, not of the few a
+/// sub-millisecond round trip holds.
+const SHORTEST_WINDOW: Duration = Duration::from_millis(10);
 /// A window's length before any round trip has been measured, at most: the first window also
 /// ends once the first wave (a limit's worth of answers) is back, which is one round trip.
 const FIRST_WINDOW: Duration = Duration::from_millis(100);
@@ -163,15 +175,9 @@ struct State {
     /// are not measured: they waited in the queue it drains, and would be taken for a queue
     /// still there.
     drained_at: Option<Instant>,
-    /// The first request, and the last throttle (429/503), with the answers since.
-    first: Option<Instant>,
-    throttled_at: Option<Instant>,
-    answers_since_throttle: u64,
-    /// When the last pause the server asked for ends, and when the one before it ended: the
-    /// throttle that starts a pause is judged after it started, so the rate it reads is
-    /// counted from the end of the pause before.
-    paused_until: Option<Instant>,
-    pause_ended: Option<Instant>,
+    /// The pace that governs the requests, when one does: the limit is never cut below what
+    /// it needs, since the round trips the pace keeps short are no queue of ours.
+    paced: Option<f64>,
     /// Answers to requests sent since the limit last changed: a change is judged on a whole
     /// limit's worth of them, since answers to requests sent before cannot show its effect (a
     /// doubling's queue is only in the answers to the requests it let through).
@@ -259,11 +265,7 @@ impl Controller {
                 grown: Instant::now(),
                 slow_start: true,
                 drained_at: None,
-                first: None,
-                throttled_at: None,
-                answers_since_throttle: 0,
-                paused_until: None,
-                pause_ended: None,
+                paced: None,
                 fresh: 0,
                 rtts: Histogram::new(),
                 held: Held::new(max),
@@ -319,14 +321,34 @@ impl Controller {
         }
     }
 
-    /// Told by the throttle: no request starts before `until`.
-    pub fn paused(&self, until: Instant) {
-        let mut state = self.lock();
-        if let Some(ended) = state.paused_until.filter(|p| *p <= Instant::now()) {
-            state.pause_ended = Some(ended);
+    /// A pace governs the requests now (a rate limit): the limit goes where that pace needs
+    /// it, its requests a second × the round trip (Little's law), with room for round trips
+    /// twice as long, so that the pace and not the limit decides how many go. `None`: no pace
+    /// any more.
+    pub fn fit(&self, paced: Option<f64>) {
+        if !self.adaptive {
+            return;
         }
-        if state.paused_until.is_none_or(|p| p < until) {
-            state.paused_until = Some(until);
+        let change = {
+            let mut state = self.lock();
+            state.paced = paced;
+            let (Some(per_sec), Some(rtt)) = (paced, state.recent.map(|r| r.mean)) else {
+                return;
+            };
+            state.slow_start = false;
+            let target = ((per_sec * rtt * PACED_ROOM).ceil() as usize).clamp(2, self.max);
+            if target == state.limit {
+                return;
+            }
+            self.set(
+                &mut state,
+                Instant::now(),
+                target,
+                Reason::Paced { per_sec, rtt },
+            )
+        };
+        if let Some((from, to, reason)) = change {
+            crate::debug!("Concurrency {from} → {to}: {reason}.");
         }
     }
 
@@ -357,7 +379,6 @@ impl Controller {
         let now = Instant::now();
         let mut state = self.lock();
         state.since.get_or_insert(now);
-        state.first.get_or_insert(now);
         state.in_flight += 1;
         if state.in_flight >= state.limit {
             state.window.reached = true;
@@ -372,7 +393,6 @@ impl Controller {
             state.in_flight = state.in_flight.saturating_sub(1);
             match signal {
                 Signal::Answered(rtt) => {
-                    state.answers_since_throttle += 1;
                     if state.since.is_none_or(|since| begun >= since) {
                         state.fresh += 1;
                     }
@@ -423,10 +443,10 @@ impl Controller {
         } else {
             None
         };
-        // The next window lasts one round trip, as it is now.
-        let length = state
-            .recent
-            .map_or(FIRST_WINDOW, |r| Duration::from_secs_f64(r.mean));
+        // The next window lasts one round trip, as it is now (and no less than a few ms).
+        let length = state.recent.map_or(FIRST_WINDOW, |r| {
+            Duration::from_secs_f64(r.mean).max(SHORTEST_WINDOW)
+        });
         state.window.ends = now + length;
         change
     }

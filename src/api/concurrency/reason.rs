@@ -24,10 +24,9 @@ pub(super) enum Reason {
     Pushback(Pushback),
     /// A walk through a list opens wide ([`super::Controller::open_at`]).
     Reads,
-    /// Throttled, and the answers a second since the last throttle explain this limit.
-    Explained {
-        status: u16,
-        rate: f64,
+    /// A pace governs: this limit leaves it room.
+    Paced {
+        per_sec: f64,
         rtt: f64,
     },
 }
@@ -60,12 +59,12 @@ impl fmt::Display for Reason {
             ),
             Reason::Pushback(Pushback::Timeout) => f.write_str("a request timed out"),
             Reason::Pushback(Pushback::Connection) => f.write_str("a connection failed"),
-            Reason::Explained { status, rate, rtt } => write!(
+            Reason::Paced { per_sec, rtt } => write!(
                 f,
-                "{}; {rate:.0} answers a second at {} each need {:.1} in flight",
-                Reason::Pushback(Pushback::Throttled(status)),
+                "paced at {per_sec:.0} requests a second, which at {} each need {:.1} in flight \
+                 (room left for twice that)",
                 Ms(rtt),
-                rate * rtt
+                per_sec * rtt
             ),
         }
     }

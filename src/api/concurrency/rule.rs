@@ -5,10 +5,9 @@
 use tokio::time::Instant;
 
 use super::reason::{Ms, Reason};
-use super::stats::Ewma;
 use super::{
     Controller, Pushback, State, Window, CEILING_MEMORY, DECREASE, DEVIATION_SCALE, MAX_WIDENING,
-    PROBE_STEP, QUEUEING, STEADY,
+    NOISE_FLOOR, PROBE_STEP, QUEUEING, STEADY,
 };
 
 impl Controller {
@@ -27,7 +26,9 @@ impl Controller {
         }
         let (recent, baseline) = (state.recent?, state.baseline?);
         let noise = (DEVIATION_SCALE * recent.deviation()).min(MAX_WIDENING * baseline);
-        if recent.mean > baseline * (1.0 + QUEUEING) + noise && state.fresh >= state.limit {
+        let rise = recent.mean - baseline;
+        let queueing = rise > (baseline * QUEUEING + noise).max(NOISE_FLOOR);
+        if queueing && state.fresh >= state.limit {
             if state.limit == 1 {
                 // One request at a time cannot queue behind our own: the server got slower.
                 crate::debug!(
@@ -50,7 +51,7 @@ impl Controller {
             };
             return self.decrease(state, now, reason);
         }
-        let steady = recent.mean <= baseline * (1.0 + STEADY);
+        let steady = rise <= (baseline * STEADY).max(NOISE_FLOOR / 2.0);
         let judged = state.fresh >= state.limit;
         if steady && window.reached && judged && state.limit < self.max && may_grow(state, now) {
             // Slow start: double until the first sign of a queue or push-back, then one step.
@@ -65,69 +66,21 @@ impl Controller {
         None
     }
 
-    /// Push-back: cut by 10%, and stay at or below the cut for [`CEILING_MEMORY`].
+    /// Push-back: a throttle holds growth (the pace answers it); a timeout or a failed
+    /// connection cuts by 10%, and the limit stays at or below the cut for [`CEILING_MEMORY`].
     fn pushed_back(
         &self,
         state: &mut State,
         now: Instant,
         pushback: Pushback,
     ) -> Option<(usize, usize, Reason)> {
-        let explained = match (pushback, state.recent) {
-            (Pushback::Throttled(status), Some(recent)) => {
-                self.explained(state, now, status, recent)
-            }
-            _ => None,
-        };
-        let change = match explained {
-            Some((need, reason)) => self.set(state, now, need, reason),
-            None => self.decrease(state, now, Reason::Pushback(pushback)),
-        };
         state.slow_start = false;
-        state.ceiling = Some((state.limit + 1, now));
-        change
-    }
-
-    /// After a throttle: the limit that the server's pace since the last throttle explains, by
-    /// Little's law (answers a second × round trip = requests in flight), when it is below the
-    /// usual cut. That is a rate limit's level, reached in one step instead of a cut per
-    /// `Retry-After` pause.
-    fn explained(
-        &self,
-        state: &mut State,
-        now: Instant,
-        status: u16,
-        recent: Ewma,
-    ) -> Option<(usize, Reason)> {
-        let earlier = state.throttled_at;
-        let since = earlier.or(state.first)?;
-        // Counted from the end of the pause that followed the last throttle (the server's
-        // allowance was unused while we waited), over a second at least: rate limits are
-        // counted per second or longer, so a burst that spent a second's allowance in a third
-        // of it is that allowance, not three times it.
-        let since = [state.paused_until, state.pause_ended]
-            .into_iter()
-            .flatten()
-            .filter(|p| *p > since && *p < now)
-            .max()
-            .unwrap_or(since);
-        let answers = std::mem::take(&mut state.answers_since_throttle);
-        state.throttled_at = Some(now);
-        let secs = now.duration_since(since).as_secs_f64();
-        if earlier.is_some() && secs < 1.0 {
-            // Less than a second since the last pause is part of one of the server's windows,
-            // not its rate: spread over a second, it took 7 in flight at 300/s for 5.
+        if let Pushback::Throttled(_) = pushback {
             return None;
         }
-        let rate = answers as f64 / secs.max(1.0);
-        // Rounded up: 5.5 in flight are met by 6, and the probe above waits 30 s.
-        let need = ((rate * recent.mean).ceil() as usize).max(1);
-        let cut = ((state.limit as f64 * DECREASE) as usize).max(1);
-        let reason = Reason::Explained {
-            status,
-            rate,
-            rtt: recent.mean,
-        };
-        (need < cut).then_some((need, reason))
+        let change = self.decrease(state, now, Reason::Pushback(pushback));
+        state.ceiling = Some((state.limit + 1, now));
+        change
     }
 
     /// The first queue, in slow start: the limit goes where Little's law puts the server's
@@ -145,7 +98,9 @@ impl Controller {
         window: &Window,
     ) -> Option<(usize, usize, Reason)> {
         let (rtt, pace) = (window.mean()?, state.rtts.fastest()?);
-        let places = ((state.limit as f64 * pace / rtt) as usize).max(1);
+        // Never less than the noise floor: for a server whose round trips are a fraction of it,
+        // the fastest round trip says nothing of its service time.
+        let places = ((state.limit as f64 * pace.max(NOISE_FLOOR) / rtt) as usize).max(1);
         let cut = ((state.limit as f64 * DECREASE) as usize).max(1);
         if places >= cut {
             return None;
@@ -165,8 +120,13 @@ impl Controller {
         reason: Reason,
     ) -> Option<(usize, usize, Reason)> {
         state.slow_start = false;
-        let target = ((state.limit as f64 * DECREASE) as usize).max(1);
-        if target == state.limit {
+        // Under a pace, never below what it needs (requests a second × round trip).
+        let need = match (state.paced, state.recent) {
+            (Some(per_sec), Some(recent)) => (per_sec * recent.mean).ceil() as usize,
+            _ => 1,
+        };
+        let target = ((state.limit as f64 * DECREASE) as usize).max(need).max(1);
+        if target >= state.limit {
             return None;
         }
         self.set(state, now, target, reason)

@@ -1,30 +1,50 @@
-//! The controller against simulated servers, in paused time (as vector's own scenario tests
-//! run): a steady server, one with a capacity that queues, one with a rate limit that is then
-//! lifted, and a fixed limit that must never move. Time is virtual, so a 30-second run takes
-//! milliseconds and the figures are exact.
+//! The controller and the pace against simulated servers, in paused time (as vector's own
+//! scenario tests run): a steady server, one with a capacity that queues, the three kinds of
+//! rate limiter the sandbox plays (fixed windows, a sliding window, a token bucket), with and
+//! without rate-limit headers, one whose limit is then lifted, and a fixed limit that must
+//! never move. Time is virtual, so a 30-second run takes milliseconds and the figures are
+//! exact.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::http::HeaderMap;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use super::{Concurrency, LoadReport, Pushback, Signal};
-use crate::api::throttle::Throttle;
+use crate::api::allowance;
+use crate::api::throttle::{Throttle, MAX_WAIT};
+use crate::sandbox::limiter::{whole_seconds, Limiter};
+use crate::sandbox::{RateHeaders, RateLimit, RateWindow};
 
-/// A server as the sandbox plays it: a rate limit per wall-clock second that answers 429 at
-/// once, then a capacity (requests served at once), then a latency with optional jitter.
+/// A server as the sandbox plays it: a rate limiter (refusing with `Retry-After` in whole
+/// seconds, at once or after the latency), then a capacity (requests served at once), then a
+/// latency with optional jitter.
 struct Server {
     latency: Duration,
     /// Up to this fraction of the latency more, drawn per request.
     jitter: f64,
     capacity: Option<Semaphore>,
-    /// Requests per second; 0 is none. Can be changed while the scenario runs.
+    /// Fixed one-second windows of this many requests; 0 is none. Can be changed while the
+    /// scenario runs.
     rate_limit: AtomicU32,
     window: Mutex<(u64, u32)>,
+    /// Another kind of limiter, in place of `rate_limit`.
+    limiter: Option<Limiter>,
+    /// Whether a refusal takes the latency too (a round trip is a round trip), or comes at
+    /// once (a quick refusal at the server's edge).
+    refusals_wait: bool,
     started: Instant,
     seed: AtomicU64,
+}
+
+/// How the server answered one request, and what its headers said.
+struct Answer {
+    accepted: bool,
+    retry_after: Duration,
+    said: Option<allowance::Allowance>,
 }
 
 impl Server {
@@ -35,6 +55,8 @@ impl Server {
             capacity: None,
             rate_limit: AtomicU32::new(0),
             window: Mutex::new((0, 0)),
+            limiter: None,
+            refusals_wait: true,
             started: Instant::now(),
             seed: AtomicU64::new(7),
         }
@@ -55,6 +77,28 @@ impl Server {
         self
     }
 
+    /// `per_second` counted as `window` says (a bucket holds 60), telling it in `headers`.
+    fn limiter(
+        mut self,
+        window: RateWindow,
+        per_second: u32,
+        headers: Option<RateHeaders>,
+    ) -> Server {
+        self.limiter = Some(Limiter::new(RateLimit {
+            limit: per_second,
+            window,
+            period: Duration::from_secs(1),
+            burst: Some(60),
+            headers,
+        }));
+        self
+    }
+
+    fn refusing_at_once(mut self) -> Server {
+        self.refusals_wait = false;
+        self
+    }
+
     /// A uniform draw in [0, 1) from a linear congruential generator: reproducible.
     fn draw(&self) -> f64 {
         let next = self
@@ -64,27 +108,64 @@ impl Server {
         (next >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    /// Serves one request: true when it was answered, false for a 429.
-    async fn call(&self) -> bool {
+    /// The fixed windows of `rate_limit`: whether this request is allowed, and when the window
+    /// turns.
+    fn fixed_window(&self) -> (bool, Duration) {
         let limit = self.rate_limit.load(Ordering::Relaxed);
-        if limit > 0 {
-            let second = self.started.elapsed().as_secs();
-            let mut window = self.window.lock().unwrap();
-            if window.0 != second {
-                *window = (second, 0);
+        if limit == 0 {
+            return (true, Duration::ZERO);
+        }
+        let elapsed = self.started.elapsed();
+        let second = elapsed.as_secs();
+        let mut window = self.window.lock().unwrap();
+        if window.0 != second {
+            *window = (second, 0);
+        }
+        window.1 += 1;
+        let turns = Duration::from_secs(second + 1) - elapsed;
+        (window.1 <= limit, turns)
+    }
+
+    /// Serves one request.
+    async fn call(&self) -> Answer {
+        let (accepted, retry_after, said) = match &self.limiter {
+            Some(limiter) => {
+                let verdict = limiter.check();
+                let mut headers = HeaderMap::new();
+                limiter.tell(&verdict, &mut headers);
+                let epoch = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap();
+                let said = allowance::read(&headers, epoch);
+                (verdict.allowed, verdict.retry_after, said)
             }
-            window.1 += 1;
-            if window.1 > limit {
-                return false;
+            None => {
+                let (allowed, turns) = self.fixed_window();
+                (allowed, turns, None)
             }
+        };
+        let delay = self.latency.mul_f64(1.0 + self.jitter * self.draw());
+        if !accepted {
+            if self.refusals_wait {
+                tokio::time::sleep(delay).await;
+            }
+            let retry_after = Duration::from_secs(whole_seconds(retry_after).max(1));
+            return Answer {
+                accepted,
+                retry_after,
+                said,
+            };
         }
         let _place = match &self.capacity {
             Some(capacity) => Some(capacity.acquire().await.unwrap()),
             None => None,
         };
-        let delay = self.latency.mul_f64(1.0 + self.jitter * self.draw());
         tokio::time::sleep(delay).await;
-        true
+        Answer {
+            accepted,
+            retry_after: Duration::ZERO,
+            said,
+        }
     }
 }
 
@@ -96,11 +177,26 @@ struct Run {
     report: LoadReport,
     /// The limit every 100 ms.
     limits: Vec<usize>,
+    /// How long it ran.
+    took: Duration,
 }
 
-/// Workers that always have a request to send, as an import does, for `duration`. A 429
-/// pauses every request for a second, as the client does with `Retry-After: 1`.
-async fn drive(throttle: &Arc<Throttle>, server: &Arc<Server>, duration: Duration) -> Run {
+impl Run {
+    /// The share of requests refused.
+    fn refused(&self) -> f64 {
+        self.throttled as f64 / (self.answered + self.throttled) as f64
+    }
+}
+
+/// Workers that always have a request to send, as an import does, for `duration` or until
+/// `rows` are answered. A 429 pauses every request for its `Retry-After`, as the client does;
+/// headers go to the throttle as the client's exchange hands them.
+async fn drive_until(
+    throttle: &Arc<Throttle>,
+    server: &Arc<Server>,
+    duration: Duration,
+    rows: u64,
+) -> Run {
     let answered = Arc::new(AtomicU64::new(0));
     let throttled = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
@@ -110,25 +206,33 @@ async fn drive(throttle: &Arc<Throttle>, server: &Arc<Server>, duration: Duratio
         let (answered, throttled, stop) = (answered.clone(), throttled.clone(), stop.clone());
         workers.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
-                let slot = throttle.slot().await;
+                let turn = throttle.slot().await.unwrap();
                 let started = Instant::now();
-                if server.call().await {
-                    slot.finish(Signal::Answered(started.elapsed()));
-                    answered.fetch_add(1, Ordering::Relaxed);
+                let answer = server.call().await;
+                if let Some(said) = &answer.said {
+                    throttle.told(said);
+                }
+                if answer.accepted {
+                    turn.finish(Signal::Answered(started.elapsed()));
+                    if answered.fetch_add(1, Ordering::Relaxed) + 1 >= rows {
+                        stop.store(true, Ordering::Relaxed);
+                    }
                 } else {
-                    slot.finish(Signal::Pushback(Pushback::Throttled(429)));
+                    turn.finish(Signal::Pushback(Pushback::Throttled(429)));
                     throttled.fetch_add(1, Ordering::Relaxed);
-                    throttle.pause(Duration::from_secs(1));
+                    let _ = throttle.pause(answer.retry_after, "", "");
                 }
             }
         }));
     }
     let mut limits = Vec::new();
-    let end = Instant::now() + duration;
-    while Instant::now() < end {
+    let began = Instant::now();
+    let end = began + duration;
+    while Instant::now() < end && !stop.load(Ordering::Relaxed) {
         tokio::time::sleep(Duration::from_millis(100)).await;
         limits.push(throttle.limit());
     }
+    let took = began.elapsed();
     stop.store(true, Ordering::Relaxed);
     for worker in workers {
         worker.await.unwrap();
@@ -138,7 +242,13 @@ async fn drive(throttle: &Arc<Throttle>, server: &Arc<Server>, duration: Duratio
         throttled: throttled.load(Ordering::Relaxed),
         report: throttle.report(),
         limits,
+        took,
     }
+}
+
+/// [`drive_until`] for `duration`, however many are answered.
+async fn drive(throttle: &Arc<Throttle>, server: &Arc<Server>, duration: Duration) -> Run {
+    drive_until(throttle, server, duration, u64::MAX).await
 }
 
 fn adaptive(max: usize) -> Arc<Throttle> {
@@ -148,6 +258,7 @@ fn adaptive(max: usize) -> Arc<Throttle> {
             max,
         },
         None,
+        MAX_WAIT,
     ))
 }
 
@@ -176,6 +287,38 @@ async fn slow_start_doubles_from_the_first_wave_back() {
     assert!(run.limits[0] >= 16, "{run:?}");
 }
 
+/// Issue 23, item 8: a server on the LAN answers in a fraction of a millisecond, and the round
+/// trips jitter by more than 30% from one to the next. That is not a queue: the limit held
+/// down by it settled at 1, at half the throughput of 16 in flight. Tokio's timer wakes in whole
+/// milliseconds, so the answers are played as events: each request is answered 0.2-0.6 ms after
+/// it left, whatever the number in flight (a server far from its capacity).
+#[tokio::test(start_paused = true)]
+async fn sub_millisecond_jitter_is_not_taken_for_a_queue() {
+    let throttle = adaptive(64);
+    let server = Server::new(0);
+    let mut in_flight: Vec<(Instant, crate::api::throttle::Turn<'_>)> = Vec::new();
+    let end = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < end {
+        while in_flight.len() < throttle.limit() {
+            let turn = throttle.slot().await.unwrap();
+            let rtt = Duration::from_micros(200 + (server.draw() * 400.0) as u64);
+            in_flight.push((Instant::now() + rtt, turn));
+        }
+        in_flight.sort_by_key(|(due, _)| std::cmp::Reverse(*due));
+        let (due, turn) = in_flight.pop().unwrap();
+        tokio::time::advance(due.saturating_duration_since(Instant::now())).await;
+        turn.finish(Signal::Answered(Duration::from_micros(
+            200 + (server.draw() * 400.0) as u64,
+        )));
+    }
+    let report = throttle.report();
+    assert_eq!(report.limit, 64, "grows to the cap: {report:?}");
+    assert!(
+        report.lowest >= Concurrency::INITIAL,
+        "never cut: {report:?}"
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_saturated_server_holds_the_limit_near_its_capacity() {
     let server = Arc::new(Server::new(40).capacity(16));
@@ -200,47 +343,6 @@ async fn a_saturated_server_holds_the_limit_near_its_capacity() {
     assert!(report.baseline_ms.unwrap() < 41.0);
 }
 
-/// `n` answers of 20 ms, one after another, at `per_second`.
-async fn answer(throttle: &Throttle, n: u32, per_second: f64) {
-    for _ in 0..n {
-        let slot = throttle.slot().await;
-        tokio::time::advance(Duration::from_secs_f64(1.0 / per_second)).await;
-        slot.finish(Signal::Answered(Duration::from_millis(20)));
-    }
-}
-
-/// A 429 while other requests are in flight, judged (as the client's often is) on an answer
-/// that comes during the pause it began: one answer closes a window just before the 429, so
-/// the 429 alone does not.
-async fn throttled(throttle: &Throttle) {
-    let (closer, judge) = (throttle.slot().await, throttle.slot().await);
-    let refused = throttle.slot().await;
-    tokio::time::advance(Duration::from_millis(25)).await;
-    closer.finish(Signal::Answered(Duration::from_millis(20)));
-    refused.finish(Signal::Pushback(Pushback::Throttled(429)));
-    throttle.pause(Duration::from_secs(1));
-    tokio::time::advance(Duration::from_millis(30)).await;
-    judge.finish(Signal::Answered(Duration::from_millis(20)));
-}
-
-#[tokio::test(start_paused = true)]
-async fn a_rate_is_read_from_the_end_of_the_pause_before() {
-    // 300 answers a second at 20 ms each: 6 in flight. The second throttle's rate counts the
-    // two seconds since the first pause ended, not the pause too (200/s: 4 in flight).
-    let throttle = Throttle::new(Concurrency::default(), None);
-    throttle.open_at(64);
-    answer(&throttle, 300, 300.0).await;
-    throttled(&throttle).await;
-    assert_eq!(throttle.limit(), 6, "300/s × 20 ms");
-    answer(&throttle, 600, 300.0).await;
-    throttled(&throttle).await;
-    assert_eq!(
-        throttle.limit(),
-        5,
-        "a cut of 10%, not a rate read over the pause"
-    );
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_rate_limited_server_is_met_with_few_refusals() {
     // 270 requests a second at 20 ms each allow 5 in flight (250/s), not 6 (300/s).
@@ -250,7 +352,8 @@ async fn a_rate_limited_server_is_met_with_few_refusals() {
     assert!(share <= 0.02, "few requests refused: {share} {run:?}");
     let rate = run.answered as f64 / 120.0;
     assert!(rate >= 0.85 * 270.0, "{rate} requests/s: {run:?}");
-    assert!(run.report.settled <= 6, "{:?}", run.report);
+    // Paced, the limit leaves room for twice the 5.4 in flight 270/s at 20 ms need.
+    assert!(run.report.settled <= 12, "{:?}", run.report);
 }
 
 #[tokio::test(start_paused = true)]
@@ -264,7 +367,7 @@ async fn a_throttling_server_is_backed_off_from_and_then_recovered() {
     let throttled = drive(&throttle, &server, Duration::from_secs(30)).await;
     assert!(throttled.throttled > 0);
     let tail = &throttled.limits[throttled.limits.len() - 50..];
-    assert!(tail.iter().all(|l| *l <= 6), "backed off: {tail:?}");
+    assert!(tail.iter().all(|l| *l <= 10), "backed off: {tail:?}");
 
     server.rate_limit.store(0, Ordering::Relaxed);
     let free = drive(&throttle, &server, Duration::from_secs(45)).await;
@@ -275,7 +378,7 @@ async fn a_throttling_server_is_backed_off_from_and_then_recovered() {
 #[tokio::test(start_paused = true)]
 async fn a_fixed_limit_never_moves() {
     let server = Arc::new(Server::new(40).capacity(4).rate_limit(80));
-    let throttle = Arc::new(Throttle::new(Concurrency::Fixed(8), None));
+    let throttle = Arc::new(Throttle::new(Concurrency::Fixed(8), None, MAX_WAIT));
     let run = drive(&throttle, &server, Duration::from_secs(10)).await;
     assert!(run.throttled > 0, "the server pushed back: {run:?}");
     assert!(run.limits.iter().all(|l| *l == 8), "{:?}", run.limits);
@@ -290,7 +393,7 @@ async fn a_fixed_limit_never_moves() {
         (0, 8, 8, 8)
     );
     assert!(!report.adaptive);
-    assert!(report.median_ms.unwrap() > 40.0, "still measured");
+    assert!(report.median_ms.unwrap() >= 40.0, "still measured");
 }
 
 /// A run of reads opened at [`Concurrency::READS`], as export's pager opens one.
@@ -347,7 +450,7 @@ async fn reads_opened_wide_keep_a_larger_server_busy() {
 
 #[tokio::test(start_paused = true)]
 async fn only_an_adaptive_limit_that_never_moved_opens_wide() {
-    let fixed = Throttle::new(Concurrency::Fixed(8), None);
+    let fixed = Throttle::new(Concurrency::Fixed(8), None, MAX_WAIT);
     fixed.open_at(Concurrency::READS);
     assert_eq!(fixed.limit(), 8);
     let capped = Throttle::new(
@@ -356,6 +459,7 @@ async fn only_an_adaptive_limit_that_never_moved_opens_wide() {
             max: 12,
         },
         None,
+        MAX_WAIT,
     );
     capped.open_at(Concurrency::READS);
     assert_eq!(capped.limit(), 12, "never past the cap");
@@ -369,4 +473,72 @@ async fn only_an_adaptive_limit_that_never_moved_opens_wide() {
         before,
         "a limit that has learnt the server keeps it"
     );
+}
+
+/// Issue 23's table: 3,000 rows against 300 requests a second at 20 ms, the run starting at
+/// several points of the server's second, its refusals answered at once or after the latency.
+async fn limited(
+    window: RateWindow,
+    headers: Option<RateHeaders>,
+    phase_ms: u64,
+    at_once: bool,
+) -> Run {
+    let mut server = Server::new(20).jitter(0.2).limiter(window, 300, headers);
+    if at_once {
+        server = server.refusing_at_once();
+    }
+    let server = Arc::new(server);
+    tokio::time::advance(Duration::from_millis(phase_ms)).await;
+    drive_until(&adaptive(64), &server, Duration::from_secs(60), 3000).await
+}
+
+fn per_second(run: &Run) -> f64 {
+    run.answered as f64 / run.took.as_secs_f64()
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_kind_of_limiter_is_paced_from_its_refusals() {
+    let cases = [
+        (RateWindow::Fixed, [0, 500, 900]),
+        (RateWindow::Sliding, [0, 0, 0]),
+        (RateWindow::Bucket, [0, 0, 0]),
+    ];
+    for (window, phases) in cases {
+        for phase in phases {
+            for at_once in [false, true] {
+                let run = limited(window, None, phase, at_once).await;
+                let case = format!("{window:?} from {phase} ms, refused at once: {at_once}");
+                assert!(
+                    per_second(&run) >= 0.85 * 300.0,
+                    "{case}: {:.0}/s",
+                    per_second(&run)
+                );
+                assert!(
+                    run.refused() <= 0.05,
+                    "{case}: {:.3} refused",
+                    run.refused()
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn rate_limit_headers_pace_every_kind_with_nothing_refused() {
+    for window in [RateWindow::Fixed, RateWindow::Sliding, RateWindow::Bucket] {
+        for style in [RateHeaders::Ietf, RateHeaders::X, RateHeaders::Combined] {
+            let run = limited(window, Some(style), 300, true).await;
+            let case = format!("{window:?} said in {style:?}");
+            assert!(
+                per_second(&run) >= 0.9 * 300.0,
+                "{case}: {:.0}/s",
+                per_second(&run)
+            );
+            assert!(
+                run.refused() <= 0.01,
+                "{case}: {:.3} refused",
+                run.refused()
+            );
+        }
+    }
 }

@@ -305,6 +305,7 @@ mod tests {
             before: None,
             after: None,
             similar: None,
+            note: None,
         }
     }
 
@@ -325,7 +326,8 @@ mod tests {
         let fingerprint = Fingerprint::of(&input).unwrap();
         let path = dir.join("in.journal");
         let lock = Lock::take(&path, "import").unwrap();
-        let writer = Writer::create(&path, &input, &fingerprint, "create", None, lock).unwrap();
+        let writer =
+            Writer::create(&path, &input, &fingerprint, "create", None, vec![lock]).unwrap();
         writer.append(&send(2)).unwrap();
         writer.append(&done(2, "id2")).unwrap();
         writer.append(&send(3)).unwrap();
@@ -353,7 +355,7 @@ mod tests {
         assert!(resume.in_flight.contains_key(&3));
         assert!(!resume.complete);
 
-        let writer = Writer::reopen(&path, Lock::take(&path, "import").unwrap()).unwrap();
+        let writer = Writer::reopen(&path, vec![Lock::take(&path, "import").unwrap()]).unwrap();
         writer.append(&done(3, "id3")).unwrap();
         drop(writer);
         let text = std::fs::read_to_string(&path).unwrap();
@@ -362,7 +364,7 @@ mod tests {
         assert_eq!(resume.finished(), 2, "the line after the torn one is read");
         assert!(resume.done(3).unwrap().is_some());
         // Resumed again: the journal has no damage in the middle.
-        Writer::reopen(&path, Lock::take(&path, "import").unwrap()).unwrap();
+        Writer::reopen(&path, vec![Lock::take(&path, "import").unwrap()]).unwrap();
         Resume::load(&path, &input, &fingerprint, false).unwrap();
     }
 

@@ -1,15 +1,18 @@
-//! Guessing how a CSV file was written from its first 64 KiB: the encoding (BOM, UTF-16 without
-//! BOM, UTF-8 or else Windows-1252) and the delimiter.
+//! Guessing how a CSV file was written from its first 64 KiB: the encoding and the delimiter.
 //!
-//! UTF-8 is chosen for text that is UTF-8 but for a few bad sequences: decoding such a file as
-//! Windows-1252 would turn every `é` of it into `Ã©`, silently. The rule ([`mostly_utf8`]): at
-//! least [`GOOD_PER_BAD`] well-formed multi-byte characters for each malformed sequence. A real
-//! Windows-1252 file has next to no well-formed sequences (an accented letter is one byte,
-//! followed by ASCII), so it is not mistaken for UTF-8.
-
+//! The encoding, in order: `--encoding`; a BOM; UTF-16 without BOM (NULs in every other byte);
+//! UTF-8, also for text that is UTF-8 but for a few bad sequences, since decoding such a file in
+//! a legacy code page would turn every `é` of it into `Ã©`, silently. The rule ([`mostly_utf8`]):
+//! at least [`GOOD_PER_BAD`] well-formed multi-byte characters for each malformed sequence. A
+//! file in a legacy code page has next to no well-formed sequences (an accented letter is one
+//! byte, followed by ASCII), so it is not mistaken for UTF-8. Anything else is in one of the
+//! code pages spreadsheet programs save in, which chardetng (Firefox's detector) tells from the
+//! same bytes: Windows-1252 for French Excel, Windows-1256 for Arabic Excel, ISO-8859-6, the
+//! other Windows-125x pages, and the East Asian multi-byte ones.
 use std::path::Path;
 
-use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
+use chardetng::{EncodingDetector, Iso2022JpDetection, Utf8Detection};
+use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8};
 
 use crate::read::sniff::is_binary;
 use crate::read::ReadError;
@@ -53,14 +56,18 @@ pub(super) fn choose_encoding(
             reason: "it looks like a binary file, not CSV text or a spreadsheet".into(),
         });
     }
-    Ok((
-        if mostly_utf8(prefix, whole) {
-            UTF_8
-        } else {
-            WINDOWS_1252
-        },
-        0,
-    ))
+    if mostly_utf8(prefix, whole) {
+        return Ok((UTF_8, 0));
+    }
+    Ok((legacy_code_page(prefix, whole), 0))
+}
+
+/// The legacy code page `text` reads best in, as chardetng judges it (no top-level domain to
+/// go by, UTF-8 already ruled out). `whole`: the file ends with `text`.
+fn legacy_code_page(text: &[u8], whole: bool) -> &'static Encoding {
+    let mut detector = EncodingDetector::new(Iso2022JpDetection::Deny);
+    detector.feed(text, whole);
+    detector.guess(None, Utf8Detection::Deny)
 }
 
 /// Whether `text` is UTF-8, or UTF-8 with at most one malformed sequence for every
@@ -222,6 +229,33 @@ mod tests {
         // A character cut by the window's end is not malformed, unless the file ends there.
         assert!(mostly_utf8(&"Orléans".as_bytes()[..4], false));
         assert!(!mostly_utf8(b"caf\xc3", true));
+    }
+
+    /// Arabic Excel's "CSV (point-virgule)" is Windows-1256, Arabic and French letters both;
+    /// French Excel's is Windows-1252; ISO-8859-6 and the Central European page are told too.
+    #[test]
+    fn legacy_code_pages_are_told_apart() {
+        let arabic = "Raison sociale;Nom (arabe)\nGarçon & Fils;الشركة العامة للتجارة\n";
+        let cases = [
+            (encoding_rs::WINDOWS_1256, arabic),
+            (
+                encoding_rs::WINDOWS_1252,
+                "Nom;Ville\nCrêperie François;Lyon à côté\n",
+            ),
+            (
+                encoding_rs::ISO_8859_6,
+                "الاسم;المدينة\nالشركة العامة;الرباط\n",
+            ),
+            (
+                encoding_rs::WINDOWS_1250,
+                "Jméno;Město\nČeská spořitelna;Žluťoučký kůň\n",
+            ),
+        ];
+        for (encoding, text) in cases {
+            let bytes = encoding.encode(text).0;
+            let (chosen, bom) = choose_encoding(Path::new("x.csv"), &bytes, true, None).unwrap();
+            assert_eq!((chosen.name(), bom), (encoding.name(), 0), "{text}");
+        }
     }
 
     #[test]

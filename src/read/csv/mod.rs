@@ -1,13 +1,13 @@
 //! CSV sources: the delimiter, encoding and BOM that spreadsheet programs choose, detected from
 //! the first 64 KiB, then a streaming record loop that decodes fields into reused buffers.
 //!
-//! French Excel writes `;`-separated Windows-1252 files; LibreOffice UTF-8 with `,`; Excel's
-//! "Unicode text" is tab-separated UTF-16. UTF-8 files are read as bytes and each field is
+//! French Excel writes `;`-separated Windows-1252 files, Arabic Excel Windows-1256; LibreOffice
+//! UTF-8 with `,`; Excel's "Unicode text" is tab-separated UTF-16. UTF-8 files are read as bytes and each field is
 //! checked; a field that is not UTF-8 in a UTF-8 file is decoded as Windows-1252 (its likeliest
 //! origin) and is an error on its row, so that it is looked at rather than imported as a guess.
 //! Other encodings are transcoded to UTF-8 on the fly before parsing.
 
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -116,15 +116,18 @@ impl CsvSource {
                     .map_err(|e| io_error(path, e))?;
                 file.read_exact(&mut last).map_err(|e| io_error(path, e))?;
             }
+            file.seek(SeekFrom::Start(prefix.len() as u64))
+                .map_err(|e| io_error(path, e))?;
             (!matches!(last[0], b'\n' | b'\r')).then_some(len - bom as u64)
         } else {
             None
         };
-        file.seek(SeekFrom::Start(bom as u64))
-            .map_err(|e| io_error(path, e))?;
         let size = file.metadata().map_err(|e| io_error(path, e))?.len();
         let extent = Extent::bytes(size);
-        let file = extent.count(file, bom as u64);
+        // The prefix already read, then the rest of the file: nothing is read twice.
+        let mut head = Cursor::new(prefix);
+        head.set_position(bom as u64);
+        let file = extent.count(head.chain(file), bom as u64);
         let record_end = Arc::new(AtomicU64::new(0));
         let input: Box<dyn Read + Send> = if encoding == UTF_8 {
             Box::new(RecordLimit::new(file, record_end.clone()))
