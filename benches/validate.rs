@@ -186,7 +186,7 @@ struct FrenchList {
 impl FrenchList {
     /// Writes the list (once) and its mapping files, and runs the command on them.
     fn new(rows: u64) -> FrenchList {
-        let list = gen::data_file("list", Format::CsvFrenchList, rows);
+        let list = gen::data_file("list-french", Format::CsvFrenchList, rows);
         let map = |name: &str, text: &str| {
             let path = list.with_file_name(format!("{name}.toml"));
             std::fs::write(&path, text).unwrap();
