@@ -98,7 +98,13 @@ fn plan(sheet: &Path, base_url: &str) -> (f64, f64) {
     let out = child.wait_with_output().unwrap();
     let secs = started.elapsed().as_secs_f64();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "custbulk {args:?}: {stderr}");
+    // Exit 1 is a plan with invalid rows, made all the same: 3 of the 100,000 rows are on the
+    // lists like real ones (the new customers are another list's, made apart from this one).
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "custbulk {args:?}: {}: {stderr}",
+        out.status
+    );
     (secs, peak.join().unwrap() as f64 / 1024.0)
 }
 
