@@ -9,13 +9,13 @@ use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_custbulk");
 
-#[tokio::test]
-async fn the_command_prints_a_url_that_answers_and_saves_data_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("store.json");
+/// Starts `custbulk sandbox --port 0 ARGS --data PATH` and reads the URL it prints first.
+fn start(args: &[&str], path: &std::path::Path) -> (std::process::Child, String) {
     let mut child = Command::new(BIN)
-        .args(["sandbox", "--port", "0", "--token", "t0k", "--data"])
-        .arg(&path)
+        .args(["sandbox", "--port", "0"])
+        .args(args)
+        .arg("--data")
+        .arg(path)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -24,7 +24,14 @@ async fn the_command_prints_a_url_that_answers_and_saves_data_on_sigterm() {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut url)
         .unwrap();
-    let url = url.trim().to_owned();
+    (child, url.trim().to_owned())
+}
+
+#[tokio::test]
+async fn the_command_prints_a_url_that_answers_and_saves_data_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.json");
+    let (child, url) = start(&["--token", "t0k"], &path);
     assert!(
         url.starts_with("http://127.0.0.1:") && url.ends_with("/api/v2"),
         "{url:?}"
@@ -87,20 +94,10 @@ async fn a_large_sandbox_saves_its_data_whole_and_exits_promptly_on_sigterm() {
         })
         .collect();
     std::fs::write(&path, serde_json::to_vec(&customers).unwrap()).unwrap();
-    let mut child = Command::new(BIN)
-        .args(["sandbox", "--port", "0", "--data"])
-        .arg(&path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut url = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut url)
-        .unwrap();
+    let (mut child, url) = start(&[], &path);
     custbulk::api::install_tls_provider();
     let created = reqwest::Client::new()
-        .post(format!("{}/customers", url.trim()))
+        .post(format!("{url}/customers"))
         .bearer_auth("k")
         .json(&json!({"name": "Added before the signal"}))
         .send()
