@@ -21,16 +21,21 @@
 //! `ADAPTIVE_BENCH_ONLY=capacity,rate,small,export,limiters,fast` runs some; `ADAPTIVE_BENCH_ROWS` scales the
 //! import runs (default 20,000 for `capacity`; `rate` and `small` use a third and a tenth).
 //!
+//! The sheets and the exported customers are the generated list (`gen/mod.rs`).
+//!
 //! Run: `cargo bench --bench adaptive`.
 
-use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use custbulk::sandbox::{self, Options, RateHeaders, RateWindow, Running};
+
+/// The lists every benchmark runs on.
+#[path = "gen/mod.rs"]
+mod gen;
 
 const BIN: &str = env!("CARGO_BIN_EXE_custbulk");
 
@@ -104,17 +109,15 @@ fn run(server: &Running, dir: &Path, args: &[&str], call: &str) -> Run {
     }
 }
 
-fn write_sheet(path: &Path, rows: usize) {
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    writeln!(out, "name;city;zipCode").unwrap();
-    for i in 0..rows {
-        writeln!(out, "Société {i};Lyon;{:05}", i % 100_000).unwrap();
-    }
+/// `DIR/in.csv`: a link to the generated list of `rows` customers.
+fn link_list(dir: &Path, rows: usize) {
+    let list = gen::data_file("list", gen::Format::Csv, rows as u64);
+    std::os::unix::fs::symlink(list, dir.join("in.csv")).expect("a link to the list");
 }
 
 fn import(rt: &tokio::runtime::Runtime, options: Options, rows: usize, extra: &[&str]) -> Run {
     let dir = tempfile::tempdir().expect("temp dir");
-    write_sheet(&dir.path().join("in.csv"), rows);
+    link_list(dir.path(), rows);
     let server = rt.block_on(sandbox::start(options)).expect("sandbox");
     let mut args = vec!["import", "in.csv"];
     args.extend_from_slice(extra);
@@ -286,7 +289,7 @@ fn limiters(rt: &tokio::runtime::Runtime) {
 /// server that has been up for a while does.
 fn import_at_random_phase(rt: &tokio::runtime::Runtime, options: Options, rows: usize) -> Run {
     let dir = tempfile::tempdir().expect("temp dir");
-    write_sheet(&dir.path().join("in.csv"), rows);
+    link_list(dir.path(), rows);
     let server = rt.block_on(sandbox::start(options)).expect("sandbox");
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -347,14 +350,9 @@ fn export(rt: &tokio::runtime::Runtime) {
                 ..Options::default()
             }))
             .expect("sandbox");
-        let mut batch = Vec::with_capacity(10_000);
-        for i in 0..records {
-            let record =
-                json!({"name": format!("Société {i}"), "city": "Lyon", "zipCode": "01000"});
-            batch.push(record.as_object().unwrap().clone());
-            if batch.len() == 10_000 {
-                server.insert(std::mem::take(&mut batch));
-            }
+        let mut customers = gen::served(records as u64, |_| false).peekable();
+        while customers.peek().is_some() {
+            server.insert(customers.by_ref().take(10_000).collect());
         }
         let dir = tempfile::tempdir().expect("temp dir");
         let mut rates = Vec::new();

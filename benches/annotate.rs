@@ -7,7 +7,6 @@
 //! worst case for notes). `ANNOTATE_BENCH_ROWS` sets the size (default 200,000), and
 //! `ANNOTATE_BENCH_RUNS` the runs per figure (default 3, the best is kept).
 
-use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -15,13 +14,12 @@ use std::time::{Duration, Instant};
 
 use custbulk::annotate::Annotator;
 use custbulk::pipeline::{Input, Pipeline};
-use custbulk::validate::coerce::luhn;
 use custbulk::validate::{Checked, ValidateOptions};
 
-/// The generator shared with the read and validate benchmarks (its headers).
+/// The lists every benchmark runs on.
 #[path = "gen/mod.rs"]
 mod gen;
-use gen::HEADERS;
+use gen::{col, Generator, HEADERS};
 
 fn main() {
     let rows: u64 = env_or("ANNOTATE_BENCH_ROWS", 200_000);
@@ -33,7 +31,7 @@ fn main() {
     write_csv(&csv, rows, 20);
     write_xlsx(&xlsx, rows, 20);
     write_csv(&all_bad, rows, 1);
-    println!("{rows} rows, 19 columns, one row in 20 with a problem, best of {runs} runs:");
+    println!("{rows} rows, 22 columns, one row in 20 with a problem, best of {runs} runs:");
 
     for input in [&csv, &xlsx] {
         let out = dir.path().join("annotated.xlsx");
@@ -162,66 +160,27 @@ fn vm_hwm_kb(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Fills `cells` with row `i`: realistic values, and one problem in every `bad_every` rows
-/// (a mistyped SIRET, a negative capital, Latin text in an Arabic column, a bad e-mail).
-fn fill(cells: &mut [String], i: u64, bad_every: u64) {
-    const CITIES: [(&str, &str); 5] = [
-        ("Bourg-en-Bresse", "01000"),
-        ("Paris", "75011"),
-        ("Lyon", "69002"),
-        ("Nice", "06000"),
-        ("Lille", "59000"),
-    ];
-    for c in cells.iter_mut() {
-        c.clear();
+/// Spoils row `i` when it is one of every `bad_every`: a mistyped SIRET, a negative capital,
+/// Latin text in the Arabic name, a bad e-mail, in turn.
+fn spoil(cells: &mut [String], i: u64, bad_every: u64) {
+    if !i.is_multiple_of(bad_every) {
+        return;
     }
-    let (city, zip) = CITIES[(i % 5) as usize];
-    let siret = siret(i);
-    let _ = write!(cells[0], "Boulangerie Martin {i}");
-    cells[1].push_str(if i.is_multiple_of(3) { "non" } else { "oui" });
-    let _ = write!(cells[2], "{}", (i % 2000 + 1) * 500);
-    cells[3].push_str("Jean Martin");
-    let _ = write!(cells[4], "{} rue de la Paix", i % 200 + 1);
-    if i.is_multiple_of(4) {
-        cells[5].push_str("Bâtiment B");
-    }
-    cells[6].push_str(zip);
-    cells[7].push_str(city);
-    cells[8].push_str(&siret);
-    let _ = write!(cells[9], "RCS {city} B {}", &siret[..9]);
-    let _ = write!(cells[10], "{}", i % 1000);
-    cells[11].push_str("actif");
-    cells[12].push_str("Commerce de détail");
-    cells[13].push_str("boulangerie");
-    cells[14].push_str("مخبزة مارتن");
-    cells[15].push_str("شارع الحرية");
-    let _ = write!(cells[16], "Fatima Benali {i}");
-    let _ = write!(cells[17], "contact{i}@example.fr");
-    cells[18].push_str("+33 4 72 00 00 00");
-    if i.is_multiple_of(bad_every) {
-        match (i / bad_every) % 4 {
-            0 => {
-                let last = cells[8].pop().unwrap();
-                let wrong = (last as u8 - b'0' + 1) % 10;
-                cells[8].push((b'0' + wrong) as char);
+    match (i / bad_every) % 4 {
+        0 => {
+            let siret = &mut cells[col::SIRET];
+            match siret.pop() {
+                Some(last) => siret.push(char::from(b'0' + (last as u8 - b'0' + 1) % 10)),
+                None => siret.push_str("123"),
             }
-            1 => cells[2].insert(0, '-'),
-            2 => {
-                cells[14].clear();
-                cells[14].push_str("Boulangerie Martin");
-            }
-            _ => cells[17].push_str(" chez"),
         }
+        1 => cells[col::CAPITAL].insert(0, '-'),
+        2 => {
+            let name = cells[col::NAME].clone();
+            cells[col::NAME_AR] = name;
+        }
+        _ => cells[col::CONTACTS + 1].push_str(" chez"),
     }
-}
-
-/// A Luhn-valid SIRET unique to `i`.
-fn siret(i: u64) -> String {
-    let payload = format!("{:013}", 4_000_000_000_000 + i * 7);
-    (0..10)
-        .map(|check| format!("{payload}{check}"))
-        .find(|s| luhn(s))
-        .unwrap()
 }
 
 fn write_csv(path: &Path, rows: u64, bad_every: u64) {
@@ -229,10 +188,11 @@ fn write_csv(path: &Path, rows: u64, bad_every: u64) {
         std::fs::File::create(path).unwrap(),
     ));
     out.write_record(HEADERS).unwrap();
-    let mut cells = vec![String::new(); HEADERS.len()];
+    let mut g = Generator::new(gen::SEED);
     for i in 0..rows {
-        fill(&mut cells, i, bad_every);
-        out.write_record(&cells).unwrap();
+        g.next();
+        spoil(&mut g.cells, i, bad_every);
+        out.write_record(&g.cells).unwrap();
     }
     out.into_inner().unwrap().flush().unwrap();
 }
@@ -244,14 +204,15 @@ fn write_xlsx(path: &Path, rows: u64, bad_every: u64) {
     for (c, h) in HEADERS.iter().enumerate() {
         ws.write_string(0, c as u16, *h).unwrap();
     }
-    let mut cells = vec![String::new(); HEADERS.len()];
+    let mut g = Generator::new(gen::SEED);
     for i in 0..rows {
-        fill(&mut cells, i, bad_every);
+        g.next();
+        spoil(&mut g.cells, i, bad_every);
         let r = i as u32 + 1;
-        for (c, v) in cells.iter().enumerate() {
+        for (c, v) in g.cells.iter().enumerate() {
             match (c, v.parse::<f64>()) {
                 // Capital and UN number as numbers, as people's sheets have them.
-                (2 | 10, Ok(n)) => ws.write_number(r, c as u16, n).unwrap(),
+                (c, Ok(n)) if gen::NUMERIC.contains(&c) => ws.write_number(r, c as u16, n).unwrap(),
                 _ if v.is_empty() => ws,
                 _ => ws.write_string(r, c as u16, v).unwrap(),
             };

@@ -3,18 +3,22 @@
 //!
 //! `cargo bench --bench backups` prints records/s and peak RSS for each. `BACKUPS_BENCH_RECORDS`
 //! sets the large size (default 1,000,000); `BACKUPS_BENCH_ONLY=diff|plan|slow` runs one case;
-//! `BACKUPS_BENCH_RUNS` how many times `diff` runs (default 3, the best counts). The backups are
-//! generated once under `target/bench-data/`. The sandbox runs in this process, custbulk in a
+//! `BACKUPS_BENCH_RUNS` how many times `diff` runs (default 5; the median and the best are
+//! printed). The backups are the generated list (`gen/mod.rs`) and the same a day later (1%
+//! edited, 0.5% gone, 0.5% new), as `custbulk export` writes them, generated once under
+//! `target/bench-data/`. The sandbox runs in this process, custbulk in a
 //! child, so the child's peak RSS (its own VmHWM) is custbulk's alone.
 
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Map, Value};
-
 use custbulk::sandbox::{self, Options};
+
+/// The lists every benchmark runs on.
+#[path = "gen/mod.rs"]
+mod gen;
+use gen::Format;
 
 fn main() {
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
@@ -27,7 +31,7 @@ fn main() {
     let only = std::env::var("BACKUPS_BENCH_ONLY").unwrap_or_default();
     let run = |case: &str| only.is_empty() || only == case;
     if run("diff") {
-        diff(n, setting("BACKUPS_BENCH_RUNS", 3));
+        diff(n, setting("BACKUPS_BENCH_RUNS", 5));
     }
     if run("plan") {
         plan(&runtime, n);
@@ -45,26 +49,40 @@ fn setting(name: &str, default: u64) -> u64 {
 }
 
 fn diff(n: u64, runs: u64) {
-    let (old, new) = (backup(n, 0), backup(n, 1));
+    let old = gen::data_file("list", Format::Ndjson, n);
+    let new = gen::data_file("list-a-day-later", Format::NdjsonADayLater, n);
     let args = ["diff", path(&old), path(&new)];
-    let (secs, peak) = (0..runs.max(1))
-        .map(|_| measure(&args, None, 1))
-        .fold((f64::MAX, 0f64), |(s, p), (secs, peak)| {
-            (s.min(secs), p.max(peak))
-        });
+    let mut times = Vec::new();
+    let mut peak = 0f64;
+    for _ in 0..runs.max(1) {
+        let (secs, mb) = measure(&args, None, 1);
+        times.push(secs);
+        peak = peak.max(mb);
+    }
+    times.sort_by(f64::total_cmp);
+    let (best, median) = (times[0], times[times.len() / 2]);
     println!(
-        "diff of two {n}-record NDJSON backups: {secs:.2} s, {:.0} records/s per side \
-         (bar 500,000), peak RSS {peak:.1} MB (bar 200)",
-        n as f64 / secs
+        "diff of two {n}-record NDJSON backups, {} runs: median {median:.2} s = {:.0} records/s \
+         per side (bar 500,000), best {best:.2} s = {:.0}/s; peak RSS {peak:.1} MB (bar 200); \
+         load average {}",
+        times.len(),
+        n as f64 / median,
+        n as f64 / best,
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
     );
 }
 
 fn plan(runtime: &tokio::runtime::Runtime, n: u64) {
-    let new = backup(n, 1);
+    let new = gen::data_file("list-a-day-later", Format::NdjsonADayLater, n);
     let server = runtime
         .block_on(sandbox::start(Options::default()))
         .expect("sandbox");
-    server.insert(records(n, 0).collect());
+    let mut customers = gen::served(n, |_| false).peekable();
+    while customers.peek().is_some() {
+        server.insert(customers.by_ref().take(10_000).collect());
+    }
     let args = ["restore", path(&new), "--plan", "--page-size", "1000", "-q"];
     let (secs, peak) = measure(&args, Some(&server.base_url), 0);
     println!("restore --plan of {n} records against {n} customers: {secs:.1} s, peak RSS {peak:.1} MB (bar 200)");
@@ -79,9 +97,9 @@ fn slow(runtime: &tokio::runtime::Runtime, dir: &Path) {
         }))
         .expect("sandbox");
     // Every customer of the account differs from its record in the backup.
-    slow.insert(records(changes, 7).collect());
+    slow.insert(gen::served(changes, |_| true).collect());
     let backup = dir.join("slow.ndjson");
-    write_backup(&backup, changes, 0);
+    gen::write(&backup, Format::Ndjson, changes, gen::SEED).unwrap();
     let args = [
         "restore",
         path(&backup),
@@ -143,65 +161,4 @@ fn vm_hwm_kb(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// The backup of `n` records at `version` under `target/bench-data/`, written the first time.
-fn backup(n: u64, version: u64) -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("backup-v{version}-{n}.ndjson"));
-    if !path.exists() {
-        let tmp = path.with_extension("tmp");
-        write_backup(&tmp, n, version);
-        std::fs::rename(&tmp, &path).unwrap();
-    }
-    path
-}
-
-/// A backup as `custbulk export` writes it. Version 1 differs from version 0 as a day of work
-/// would: 1% of the customers edited, 0.5% gone, 0.5% new.
-fn write_backup(path: &Path, n: u64, version: u64) {
-    let mut out = BufWriter::new(std::fs::File::create(path).unwrap());
-    for record in records(n, version) {
-        serde_json::to_writer(&mut out, &record).unwrap();
-        out.write_all(b"\n").unwrap();
-    }
-    out.flush().unwrap();
-}
-
-/// `n` customers as the API returns them; `version` changes some of them (7: every one).
-fn records(n: u64, version: u64) -> impl Iterator<Item = Map<String, Value>> {
-    (0..n).filter_map(move |i| {
-        if version == 1 && i % 200 == 0 {
-            return None;
-        }
-        let id = if version == 1 && i % 200 == 1 {
-            i + n
-        } else {
-            i
-        };
-        let city = match version {
-            7 => "Marseille",
-            1 if i % 100 == 2 => "Lyon",
-            _ => "Bourg-en-Bresse",
-        };
-        let record = json!({
-            "_id": format!("{:024x}", 0x6b00_0000_0000_0000_0000_0000u128 + id as u128),
-            "name": format!("Société {i}"),
-            "isCompany": true,
-            "capital": 1000 + i % 900,
-            "manager": "Jeanne Martin",
-            "name_ar": "مخبزة مارتان",
-            "street1": format!("{} rue de la République", i % 200 + 1),
-            "zipCode": format!("{:05}", i % 100_000),
-            "city": city,
-            "contacts": [{"name": format!("Jo {i}"), "email": format!("jo{i}@example.fr")}],
-            "siret": format!("{:014}", 10_000_000_000_000u64 + i),
-            "status": "actif",
-            "category": "boulangerie",
-            "createdAt": "2026-11-01T10:00:00.000Z",
-            "updatedAt": "2026-11-01T10:00:00.000Z",
-        });
-        record.as_object().cloned()
-    })
 }

@@ -4,7 +4,7 @@
 //! against the sandbox's URL), so the child's peak RSS (read by `/usr/bin/time`) counts the
 //! exporter alone, never the sandbox's million records.
 //!
-//! Figures: pages/s against a 50 ms sandbox with 8 pages in flight (the bound is 8 / 0.05 s =
+//! The customers are the generated list (`gen/mod.rs`). Figures: pages/s against a 50 ms sandbox with 8 pages in flight (the bound is 8 / 0.05 s =
 //! 160 pages/s), records/s to NDJSON with no latency, and peak RSS exporting 1,000,000 records
 //! in every format. `EXPORT_BENCH_BIG=N` changes the record count of the memory run;
 //! `EXPORT_BENCH_ONLY=latency|speed|memory` runs one part; `EXPORT_BENCH_ARGS="--flag v ..."`
@@ -18,9 +18,13 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use custbulk::sandbox::{self, Options, Running};
+
+/// The lists every benchmark runs on.
+#[path = "gen/mod.rs"]
+mod gen;
 
 /// The binary measured: `CUSTBULK_BIN`, else this build's.
 fn bin() -> std::ffi::OsString {
@@ -29,42 +33,12 @@ fn bin() -> std::ffi::OsString {
         .unwrap_or_else(|| env!("CARGO_BIN_EXE_custbulk").into())
 }
 
-fn customer(i: usize) -> Map<String, Value> {
-    let v = json!({
-        "name": format!("Boulangerie Martin {i}"),
-        "isCompany": i.is_multiple_of(2),
-        "capital": 2_000_000 + i as i64,
-        "manager": "Jeanne Martin",
-        "name_ar": "مخبزة مارتان",
-        "address_ar": "12 شارع الجمهورية، باريس",
-        "street1": format!("{} rue de la République", i % 200),
-        "street2": "Bâtiment B",
-        "zipCode": format!("{:05}", i % 99_999),
-        "city": "Bourg-en-Bresse",
-        "contacts": [{"name": "Jeanne Martin", "email": format!("jeanne{i}@example.fr"), "phone": "+33 1 23 45 67 89"}],
-        "siret": "55212022200013",
-        "rcs": "RCS Paris B 552 120 222",
-        "unNumber": 1203,
-        "status": "actif",
-        "subject": "Fournitures",
-        "category": "boulangerie",
-    });
-    match v {
-        Value::Object(m) => m,
-        _ => unreachable!(),
-    }
-}
-
 fn start(rt: &tokio::runtime::Runtime, options: Options, records: usize) -> Running {
     let server = rt.block_on(sandbox::start(options)).expect("sandbox");
-    let mut batch = Vec::with_capacity(10_000);
-    for i in 0..records {
-        batch.push(customer(i));
-        if batch.len() == 10_000 {
-            server.insert(std::mem::take(&mut batch));
-        }
+    let mut customers = gen::served(records as u64, |_| false).peekable();
+    while customers.peek().is_some() {
+        server.insert(customers.by_ref().take(10_000).collect());
     }
-    server.insert(batch);
     server
 }
 

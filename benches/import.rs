@@ -3,24 +3,36 @@
 //! `cargo bench --bench import` prints rows/s for a latency-bound run (50 ms per request,
 //! 16 in flight: the bound is 16 / 0.05 s = 320 requests/s), a CPU-bound run (100,000 rows,
 //! no latency), and the import's peak RSS on a large file; after the first two, the undo of
-//! that import (a GET and a DELETE a row, so 160 rows/s at 50 ms). The sandbox runs in this
+//! that import (a GET and a DELETE a row, so 160 rows/s at 50 ms). Sheets are the generated
+//! lists like real ones (`gen/mod.rs`), 22 columns. The sandbox runs in this
 //! process, the import and undo in a child process, so the child's memory is theirs alone.
 //!
 //! Switches: `IMPORT_BENCH_ROWS` the large file's size (default 1,000,000),
 //! `IMPORT_BENCH_LATENCY_ROWS` the latency run's (default 3,000), `IMPORT_BENCH_ONLY=latency,
 //! fast,large` the parts to run, and `CUSTBULK_BIN=PATH` another build of custbulk to measure
 //! (an older commit's, for before/after figures). Every run passes `--concurrency 16`, a fixed
-//! limit in today's build and in older ones.
+//! limit in today's build and in older ones, unless `IMPORT_BENCH_CONCURRENCY` gives another
+//! number, or `default` for none (the adaptive limit).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use custbulk::sandbox::{self, Options, Running};
 
-/// Requests in flight, fixed, for import and undo alike.
-const CONCURRENCY: &str = "16";
+/// The lists every benchmark runs on.
+#[path = "gen/mod.rs"]
+mod gen;
+
+/// Requests in flight, fixed, for import and undo alike, unless `IMPORT_BENCH_CONCURRENCY`
+/// says otherwise (`default`: no flag, the adaptive limit).
+fn concurrency() -> Option<String> {
+    match std::env::var("IMPORT_BENCH_CONCURRENCY") {
+        Ok(v) if v == "default" => None,
+        Ok(v) if !v.is_empty() => Some(v),
+        _ => Some("16".into()),
+    }
+}
 
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -125,8 +137,10 @@ impl Bench<'_> {
     }
 
     fn import(&self, server: &Running, name: &str, rows: usize) -> Figures {
+        // The list, linked into the temporary directory where results and journal go.
         let file = self.dir.join(format!("{name}.csv"));
-        write_sheet(&file, rows);
+        let list = gen::data_file("list", gen::Format::Csv, rows as u64);
+        std::os::unix::fs::symlink(list, &file).expect("a link to the list");
         let figures = self.child(server, rows, |c| {
             c.args(["import", file.to_str().unwrap()]);
         });
@@ -139,10 +153,13 @@ impl Bench<'_> {
     fn child(&self, server: &Running, rows: usize, command: impl FnOnce(&mut Command)) -> Figures {
         let mut cmd = Command::new(self.bin);
         command(&mut cmd);
-        cmd.args(["--no-progress", "-q", "--concurrency", CONCURRENCY])
+        cmd.args(["--no-progress", "-q"])
             .args(["--base-url", &server.base_url])
             .env("ICLOUDREADY_API_KEY", "bench")
             .stdout(Stdio::null());
+        if let Some(n) = concurrency() {
+            cmd.args(["--concurrency", &n]);
+        }
         let started = Instant::now();
         let mut child = cmd.spawn().expect("custbulk binary");
         let mut peak_kb = 0u64;
@@ -167,27 +184,4 @@ fn vm_hwm_kb(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// A realistic customer sheet: every row valid.
-fn write_sheet(path: &Path, rows: usize) {
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    writeln!(out, "name;isCompany;capital;manager;street1;zipCode;city;siret;status;category;Contact 1 Name;Contact 1 Email").unwrap();
-    for i in 0..rows {
-        writeln!(
-            out,
-            "Société {i};oui;{} 000;Jeanne Martin;{} rue de la République;{:05};Lyon;{};actif;boulangerie;Jo {i};jo{i}@example.fr",
-            i % 900 + 1,
-            i % 200 + 1,
-            i % 100_000,
-            siret(i as u64),
-        )
-        .unwrap();
-    }
-}
-
-fn siret(n: u64) -> String {
-    let payload = format!("{:013}", 1_000_000_000_000 + n);
-    let check = custbulk::validate::coerce::luhn_check_digit(&payload);
-    format!("{payload}{check}")
 }

@@ -139,10 +139,10 @@ fn main() {
     let csv_rows = env_rows("READ_BENCH_ROWS", 1_000_000);
     let xlsx_rows = env_rows("READ_BENCH_XLSX_ROWS", 200_000);
 
-    let csv_path = gen::data_file("customers-csv", "csv", csv_rows, gen::write_csv);
+    let csv_path = gen::data_file("list", gen::Format::Csv, csv_rows);
     let size = std::fs::metadata(&csv_path).unwrap().len() as f64 / 1e6;
     println!(
-        "CSV: {} ({size:.0} MB, {csv_rows} rows, 19 columns); raw = csv ByteRecord loop",
+        "CSV: {} ({size:.0} MB, {csv_rows} rows, 22 columns); raw = csv ByteRecord loop",
         csv_path.display()
     );
     let (raw, ours) = measure_pair(
@@ -168,7 +168,7 @@ fn main() {
     );
     compare(&raw, &ours, 80);
 
-    let inline = gen::data_file("customers-xlsx", "xlsx", xlsx_rows, gen::write_xlsx);
+    let inline = gen::data_file("list", gen::Format::Xlsx, xlsx_rows);
     bench_xlsx(
         runs,
         &inline,
@@ -176,12 +176,7 @@ fn main() {
         "inline strings, as rust_xlsxwriter's constant memory",
     );
     if std::env::var_os("READ_BENCH_SKIP_SHARED").is_none() {
-        let shared = gen::data_file(
-            "customers-shared",
-            "xlsx",
-            xlsx_rows,
-            gen::write_xlsx_shared_strings,
-        );
+        let shared = gen::data_file("list-shared", gen::Format::XlsxSharedStrings, xlsx_rows);
         bench_xlsx(
             runs,
             &shared,
@@ -194,7 +189,7 @@ fn main() {
 fn bench_xlsx(runs: usize, path: &Path, rows: u64, kind: &str) {
     let size = std::fs::metadata(path).unwrap().len() as f64 / 1e6;
     println!(
-        "XLSX: {} ({size:.0} MB, {rows} rows, 19 columns, {kind}); raw = calamine next_cell loop",
+        "XLSX: {} ({size:.0} MB, {rows} rows, 22 columns, {kind}); raw = calamine next_cell loop",
         path.display()
     );
     let (raw, ours) = measure_pair(

@@ -3,7 +3,8 @@
 //! 1. Simple requests per second: 10,000 customers, reqwest with many requests in flight for a
 //!    few seconds, GET one customer by id, then list `limit=10`, then both mixed.
 //! 2. A million customers: the time of a deep page (`page=500&limit=1000`), and of a whole
-//!    export of them page by page.
+//!    export of them page by page; `--data` saved and loaded, and how soon `custbulk sandbox
+//!    --data` holding them exits on SIGTERM.
 //!
 //! Run with `cargo bench --bench sandbox` (add `-- throughput` or `-- million` for one part).
 //! The sandbox runs in its own runtime whose threads are named `sandbox-server`, so besides the
@@ -15,28 +16,19 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use custbulk::sandbox::{self, Options, Running};
-use serde_json::{json, Map, Value};
+
+/// The lists every benchmark runs on.
+#[path = "gen/mod.rs"]
+mod gen;
 
 const IN_FLIGHT: usize = 96;
 const PHASE: Duration = Duration::from_secs(5);
 
-fn customer(i: usize) -> Map<String, Value> {
-    let city = ["Lyon", "Paris", "Nantes", "Lille", "Bourg-en-Bresse"][i % 5];
-    let v = json!({
-        "name": format!("Client {i:07}"),
-        "isCompany": !i.is_multiple_of(3),
-        "capital": (i % 1000) * 1000,
-        "street1": format!("{} rue de la République", i % 200 + 1),
-        "zipCode": format!("{:05}", i % 99_000 + 1000),
-        "city": city,
-        "contacts": [{"name": "Jeanne Martin", "email": format!("contact{i}@example.fr")}],
-        "siret": "55212022200013",
-        "status": if i.is_multiple_of(4) { "inactif" } else { "actif" },
-        "category": "commerce",
-    });
-    match v {
-        Value::Object(m) => m,
-        _ => unreachable!(),
+/// Stores the first `n` customers of the generated list, 10,000 at a time.
+fn load(running: &Running, n: u64) {
+    let mut customers = gen::served(n, |_| false).peekable();
+    while customers.peek().is_some() {
+        running.insert(customers.by_ref().take(10_000).collect());
     }
 }
 
@@ -150,7 +142,7 @@ async fn drive(running: &Running, ids: Arc<Vec<String>>, mix: Mix, duration: Dur
 }
 
 async fn throughput(running: &Running) {
-    running.insert((0..10_000).map(customer).collect());
+    load(running, 10_000);
     let ids: Arc<Vec<String>> = Arc::new(
         running
             .records()
@@ -189,13 +181,7 @@ async fn throughput(running: &Running) {
 
 async fn million(running: &Running) {
     let t = Instant::now();
-    for chunk in 0..100 {
-        running.insert(
-            (chunk * 10_000..(chunk + 1) * 10_000)
-                .map(customer)
-                .collect(),
-        );
-    }
+    load(running, 1_000_000);
     println!(
         "\n1,000,000 customers inserted in {:.1}s; process resident memory {} MB",
         t.elapsed().as_secs_f64(),
@@ -257,6 +243,40 @@ async fn million(running: &Running) {
     }
 }
 
+/// Starts `custbulk sandbox --data PATH`, sends SIGTERM once it serves, and returns how long
+/// it took to exit (saving `--data` first) and its peak RSS.
+fn sigterm(path: &std::path::Path) -> (Duration, f64) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_custbulk"))
+        .args(["sandbox", "--port", "0", "--data"])
+        .arg(path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("custbulk binary");
+    // The URL comes once the data is loaded.
+    let mut url = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+    let peak_kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(f64::NAN);
+    let t = Instant::now();
+    // SAFETY: kill signals our own child, not yet reaped.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
+        0
+    );
+    assert!(child.wait().unwrap().success());
+    (t.elapsed(), peak_kb / 1024.0)
+}
+
 fn main() {
     // The sandbox gets its own runtime, as in `custbulk sandbox`, so its threads can be measured.
     let server = tokio::runtime::Builder::new_multi_thread()
@@ -299,11 +319,18 @@ fn main() {
         let loaded = t.elapsed();
         println!(
             "  --data of {} customers ({size} MB): saved in {:.1} s, loaded in {:.1} s",
-            running.records().len(),
+            running.len(),
             saved.as_secs_f64(),
             loaded.as_secs_f64()
         );
         drop(running);
+        let (exited, peak_mb) = sigterm(&path);
+        println!(
+            "  `custbulk sandbox --data` of them: exits {:.2} s after SIGTERM, --data saved \
+             (peak RSS {peak_mb:.0} MB; load average {})",
+            exited.as_secs_f64(),
+            load_average()
+        );
         let _ = std::fs::remove_file(&path);
     }
 }

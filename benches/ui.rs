@@ -179,16 +179,16 @@ fn write_flawed(path: &Path, rows: u64) -> Result<(), Box<dyn std::error::Error>
     let file = std::io::BufWriter::with_capacity(1 << 16, std::fs::File::create(path)?);
     let mut w = csv::WriterBuilder::new().delimiter(b';').from_writer(file);
     w.write_record(gen::HEADERS)?;
-    let mut g = gen::Generator::new(42);
+    let mut g = gen::Generator::new(gen::SEED);
     for i in 0..rows {
-        g.fill(i);
+        g.next();
         if i % 3 == 0 {
-            let siret = &mut g.cells[8];
+            let siret = &mut g.cells[gen::col::SIRET];
             let last = siret.pop().and_then(|d| d.to_digit(10)).unwrap_or(0);
             siret.push(char::from_digit((last + 1) % 10, 10).unwrap());
         }
         if i % 7 == 0 {
-            g.cells[2] = "12,5".into();
+            g.cells[gen::col::CAPITAL] = "12,5".into();
         }
         w.write_record(&g.cells)?;
     }
@@ -223,9 +223,9 @@ fn main() {
     let small = env_num("UI_BENCH_SMALL", 100_000);
     let large = env_num("UI_BENCH_LARGE", 1_000_000);
     let pages = env_num("UI_BENCH_PAGES", 30);
-    let small_file = gen::data_file("customers", "csv", small, gen::write_csv);
-    let small_flawed = gen::data_file("customers-flawed", "csv", small, write_flawed);
-    let large_file = gen::data_file("customers-flawed", "csv", large, write_flawed);
+    let small_file = gen::data_file("list", gen::Format::Csv, small);
+    let flawed = |rows| gen::data_file_made("list-flawed", "csv", rows, |p| write_flawed(p, rows));
+    let (small_flawed, large_file) = (flawed(small), flawed(large));
     println!("load average before: {}", loadavg());
 
     for (what, file) in [("valid", &small_file), ("flawed", &small_flawed)] {

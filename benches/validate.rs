@@ -1,6 +1,6 @@
 //! The validate pipeline's speed against the raw readers, on the same files, in one run.
 //!
-//! Bars (DESIGN.md, issue 3): a 1,000,000-row, 19-column CSV validated at ≥ 50% of the csv
+//! Bars (DESIGN.md, issue 3): a 1,000,000-row, 22-column CSV validated at ≥ 50% of the csv
 //! crate's raw `ByteRecord` read; a 200,000-row XLSX at ≥ 80% of calamine's raw streaming
 //! cell read; peak RSS ≤ 100 MB for the `custbulk validate` process on both. And (issue 12) a
 //! 1,000,000-record NDJSON backup, as `custbulk export` writes one: its speed, and peak RSS ≤
@@ -13,7 +13,8 @@
 //! `cargo bench --bench validate` (add `-- --rows N --xlsx-rows M` for other sizes, `--ndjson`
 //! for the NDJSON case alone, `--transforms` for the two CSV cases alone; `CUSTBULK_BIN=PATH`
 //! measures another build's `custbulk validate`). Files are generated once under
-//! `target/bench-data/`.
+//! `target/bench-data/`, lists like real ones (`gen/mod.rs`: every name, SIRET and e-mail
+//! distinct).
 
 use std::hint::black_box;
 use std::io::Write;
@@ -28,6 +29,7 @@ use custbulk::validate::{Checked, ValidateOptions};
 /// The generator shared with the read benchmark and `examples/gen_customers.rs`.
 #[path = "gen/mod.rs"]
 mod gen;
+use gen::Format;
 
 fn best_of(runs: usize, mut f: impl FnMut() -> u64) -> (Duration, u64) {
     let mut best = Duration::MAX;
@@ -129,46 +131,6 @@ fn pipeline_mapped(path: &Path, map: Option<&Path>) -> u64 {
     p.counts().rows
 }
 
-/// Writes `rows` customers as NDJSON, one API record per line as `custbulk export` writes a
-/// backup: the API's field names and types, contacts as an array, the server's own fields.
-fn write_ndjson(path: &Path, rows: u64) -> Result<(), Box<dyn std::error::Error>> {
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::fs::File::create(path)?);
-    let mut g = gen::Generator::new(42);
-    for i in 0..rows {
-        g.fill(i);
-        let c = &g.cells;
-        let mut record = serde_json::json!({
-            "_id": format!("{:024x}", 0x65a0_0000_0000u64 + i),
-            "name": c[0],
-            "isCompany": c[1] == "oui",
-            "capital": c[2].parse::<i64>()?,
-            "manager": c[3],
-            "street1": c[4],
-            "zipCode": c[6],
-            "city": c[7],
-            "siret": c[8],
-            "rcs": c[9],
-            "unNumber": c[10].parse::<i64>()?,
-            "status": c[11],
-            "subject": c[12],
-            "category": c[13],
-            "name_ar": c[14],
-            "address_ar": c[15],
-            "contacts": [{"name": c[16], "email": c[17], "phone": c[18]}],
-            "createdAt": "2024-03-01T10:30:00.000Z",
-            "updatedAt": "2024-03-01T10:30:00.000Z",
-            "__v": 0,
-        });
-        if !c[5].is_empty() {
-            record["street2"] = serde_json::Value::from(c[5].as_str());
-        }
-        serde_json::to_writer(&mut out, &record)?;
-        out.write_all(b"\n")?;
-    }
-    out.flush()?;
-    Ok(())
-}
-
 /// The NDJSON case: the validate command's path (both passes), with the command's time and
 /// peak RSS measured earlier (`command`, while this process was small).
 fn ndjson_case(
@@ -195,7 +157,7 @@ fn ndjson_case(
     );
 }
 
-/// The README's transforms, for [`write_french_list`]'s columns.
+/// The README's transforms, for the columns of [`Format::CsvFrenchList`].
 const FRENCH_LIST_MAPPING: &str = r#"
 [fields]
 manager = "{Prénom du gérant} {Nom du gérant}"
@@ -214,46 +176,6 @@ manager = "{Prénom du gérant} {Nom du gérant}"
 pattern = '^(?P<street1>[^,]+),[ ]*(?P<zipCode>\d{5})[ ]+(?P<city>[^ ].*)$'
 "#;
 
-/// The generator's customers as a French list holds them: `Prénom du gérant` and `Nom du
-/// gérant` in place of `Gérant`, `Adresse complète` (`12 rue de la Paix, 01000 Bourg-en-Bresse`)
-/// in place of `Adresse`, `Code postal` and `Ville`.
-fn write_french_list(path: &Path, rows: u64) -> Result<(), Box<dyn std::error::Error>> {
-    let at = |h: &str| gen::HEADERS.iter().position(|x| *x == h).expect(h);
-    let (manager, street, zip, city) =
-        (at("Gérant"), at("Adresse"), at("Code postal"), at("Ville"));
-    let file = std::io::BufWriter::with_capacity(1 << 16, std::fs::File::create(path)?);
-    let mut w = csv::WriterBuilder::new().delimiter(b';').from_writer(file);
-    let mut g = gen::Generator::new(42);
-    let mut record: Vec<String> = Vec::new();
-    for i in 0..=rows {
-        let cells: Vec<String> = if i == 0 {
-            gen::HEADERS.iter().map(|h| h.to_string()).collect()
-        } else {
-            g.fill(i - 1);
-            g.cells.clone()
-        };
-        record.clear();
-        for (c, cell) in cells.iter().enumerate() {
-            match c {
-                _ if c == manager && i == 0 => {
-                    record.extend(["Prénom du gérant".into(), "Nom du gérant".into()])
-                }
-                _ if c == manager => {
-                    let (first, last) = cell.split_once(' ').unwrap_or(("", cell));
-                    record.extend([first.to_string(), last.to_string()]);
-                }
-                _ if c == street && i == 0 => record.push("Adresse complète".into()),
-                _ if c == street => record.push(format!("{cell}, {} {}", cells[zip], cells[city])),
-                _ if c == zip || c == city => {}
-                _ => record.push(cell.clone()),
-            }
-        }
-        w.write_record(&record)?;
-    }
-    w.flush()?;
-    Ok(())
-}
-
 /// The French list with its two mapping files, and the command's (wall time, peak RSS) on it
 /// with the README's.
 struct FrenchList {
@@ -265,7 +187,7 @@ struct FrenchList {
 impl FrenchList {
     /// Writes the list (once) and its mapping files, and runs the command on them.
     fn new(rows: u64) -> FrenchList {
-        let list = gen::data_file("customers-french-list", "csv", rows, write_french_list);
+        let list = gen::data_file("list-french", Format::CsvFrenchList, rows);
         let map = |name: &str, text: &str| {
             let path = list.with_file_name(format!("{name}.toml"));
             std::fs::write(&path, text).unwrap();
@@ -361,13 +283,13 @@ fn main() {
     let runs = arg("--runs", 3) as usize;
     let mut out = std::io::stdout().lock();
     if std::env::args().any(|a| a == "--ndjson") {
-        let ndjson = gen::data_file("customers-ndjson", "ndjson", rows, write_ndjson);
+        let ndjson = gen::data_file("list", Format::Ndjson, rows);
         let ndjson_cmd = command(&ndjson);
         ndjson_case(&ndjson, ndjson_cmd, rows, runs, &mut out);
         return;
     }
 
-    let csv = gen::data_file("customers-csv", "csv", rows, gen::write_csv);
+    let csv = gen::data_file("list", Format::Csv, rows);
     let only_csv = std::env::args().any(|a| a == "--transforms");
     if std::env::args().any(|a| a == "--checks-only") {
         let _ = writeln!(
@@ -381,11 +303,9 @@ fn main() {
     // started (Linux carries it over exec), so this process must still be small.
     let (csv_cmd, csv_rss) = command(&csv);
     let french = FrenchList::new(rows);
-    let xlsx =
-        (!only_csv).then(|| gen::data_file("customers-xlsx", "xlsx", xlsx_rows, gen::write_xlsx));
+    let xlsx = (!only_csv).then(|| gen::data_file("list", Format::Xlsx, xlsx_rows));
     let xlsx_cmd = xlsx.as_deref().map(command);
-    let ndjson =
-        (!only_csv).then(|| gen::data_file("customers-ndjson", "ndjson", rows, write_ndjson));
+    let ndjson = (!only_csv).then(|| gen::data_file("list", Format::Ndjson, rows));
     let ndjson_cmd = ndjson.as_deref().map(command);
 
     let size = std::fs::metadata(&csv).unwrap().len() as f64 / 1e6;
@@ -396,7 +316,7 @@ fn main() {
     let per_row = checks_only(&csv, 200_000);
     let _ = writeln!(
         out,
-        "csv  {rows} rows, 19 columns, {size:.0} MB: raw ByteRecord {:.2}s ({:.0} MB/s), custbulk read {:.2}s, \
+        "csv  {rows} rows, 22 columns, {size:.0} MB: raw ByteRecord {:.2}s ({:.0} MB/s), custbulk read {:.2}s, \
          validate {:.2}s ({:.0} rows/s) = {:.0}% of raw (bar 50%); command {:.2}s, peak RSS {csv_rss:.0} MB \
          (bar 100); checks alone {per_row:.0} ns/row",
         raw.as_secs_f64(),
@@ -420,7 +340,7 @@ fn main() {
     assert_eq!(n, xlsx_rows);
     let _ = writeln!(
         out,
-        "xlsx {xlsx_rows} rows, 19 columns: raw calamine cells {:.2}s, custbulk read {:.2}s, validate {:.2}s \
+        "xlsx {xlsx_rows} rows, 22 columns: raw calamine cells {:.2}s, custbulk read {:.2}s, validate {:.2}s \
          ({:.0} rows/s) = {:.0}% of raw (bar 80%); command {:.2}s, peak RSS {xlsx_rss:.0} MB (bar 100)",
         raw.as_secs_f64(),
         read.as_secs_f64(),

@@ -173,7 +173,7 @@ pub async fn run(_global: &Global, args: Args) -> anyhow::Result<Exit> {
     if let Some(path) = &data {
         info!(
             "Loaded {} customers from {}.",
-            running.records().len(),
+            running.len(),
             path.display()
         );
     }
@@ -182,8 +182,7 @@ pub async fn run(_global: &Global, args: Args) -> anyhow::Result<Exit> {
     info!("  export ICLOUDREADY_API_KEY=anything   # or the value given to --token");
     info!("Press Ctrl-C to stop.");
     shutdown.await?;
-    let count = running.records().len();
-    running.stop().await?;
+    let count = running.stop_for_exit().await?;
     if let Some(path) = &data {
         info!("Saved {count} customers to {}.", path.display());
     }

@@ -2,15 +2,18 @@
 //! far ([`KeySet`], exact), and the hashed values likely duplicates are found by ([`Seen`]).
 //!
 //! A million keys must cost little memory and time. Key bytes (with the row they first
-//! appeared on) live in fixed-size arena chunks that never move; the table is an
-//! open-addressing array of 8-byte slots (32 bits of hash, the key's place in the arena), so
-//! growing it never reads the keys again, a lookup reads the arena only on a 32-bit hash match,
-//! and the caller can prefetch a key's slot while it checks the rest of the row: on a table
-//! far larger than the CPU cache, that miss was the largest cost of validating a row.
+//! appeared on; digits and hexadecimal two to a byte, so a SIRET takes 7 bytes and an id 12)
+//! live in fixed-size arena chunks that never move; the table ([`Table`]) holds
+//! 8-byte slots (32 bits of hash, the key's place in the arena), so growing it never reads the
+//! keys again, a lookup reads the arena only on a 32-bit hash match, and the caller can
+//! prefetch a key's slot while it checks the rest of the row: on a table far larger than the
+//! CPU cache, that miss was the largest cost of validating a row.
 
 use std::hash::BuildHasher;
 
 use hashbrown::DefaultHashBuilder;
+
+use super::table::{Entry, Table};
 
 /// Arena chunk size; keys longer than this get a chunk of their own.
 const CHUNK: usize = 1 << 20;
@@ -23,14 +26,22 @@ const MAX_CHUNKS: usize = (1 << (32 - CHUNK_BITS)) - 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyHash(u32);
 
+impl KeyHash {
+    /// The hash where the table wants it: in the top bits.
+    fn top(self) -> u64 {
+        u64::from(self.0) << 32
+    }
+}
+
 #[derive(Default)]
 pub struct KeySet {
     hasher: DefaultHashBuilder,
-    /// Each entry: row (u32 LE), length (u32 LE), key bytes.
+    /// Each entry: the row and the packed key (see [`store`]).
     chunks: Vec<Vec<u8>>,
-    /// 0 when empty, else `hash << 32 | (arena position + 1)`; the length is a power of two.
-    slots: Vec<u64>,
-    len: usize,
+    /// The key being looked up, packed.
+    packed: Vec<u8>,
+    /// `hash << 32 | (arena position + 1)`.
+    slots: Table,
     /// Set once the arena is full: keys are no longer tracked rather than failing the run.
     full: bool,
 }
@@ -43,18 +54,7 @@ impl KeySet {
     /// Asks the CPU to fetch the slot where `h` starts probing, ahead of [`KeySet::insert`].
     #[inline]
     pub fn prefetch(&self, h: KeyHash) {
-        if self.slots.is_empty() {
-            return;
-        }
-        let i = h.0 as usize & (self.slots.len() - 1);
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: a prefetch is a hint and never faults; the address is inside `slots` anyway.
-        unsafe {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            _mm_prefetch::<_MM_HINT_T0>(self.slots.as_ptr().add(i).cast());
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = i;
+        self.slots.prefetch(h.top());
     }
 
     /// Records `key` (whose hash is `h`) seen on `row`; returns the earlier row when the key
@@ -63,146 +63,144 @@ impl KeySet {
         if self.full {
             return None;
         }
-        if (self.len + 1) * 4 > self.slots.len() * 3 {
-            self.grow();
-        }
-        let mask = self.slots.len() - 1;
-        let mut i = h.0 as usize & mask;
-        loop {
-            let slot = self.slots[i];
-            if slot == 0 {
-                break;
-            }
-            if (slot >> 32) as u32 == h.0 {
-                let (first, bytes) = stored(&self.chunks, (slot as u32) - 1);
-                if bytes == key.as_bytes() {
-                    return Some(first);
-                }
-            }
-            i = (i + 1) & mask;
-        }
-        let Some(at) = self.store(key, row) else {
-            self.full = true;
-            return None;
+        pack(key, &mut self.packed);
+        let (chunks, packed) = (&self.chunks, &self.packed);
+        let same = |slot: u64| {
+            (slot >> 32) as u32 == h.0 && stored(chunks, (slot as u32) - 1).1 == &packed[..]
         };
-        self.slots[i] = (u64::from(h.0) << 32) | u64::from(at + 1);
-        self.len += 1;
+        let place = match self.slots.entry(h.top(), same) {
+            Entry::Found(slot) => return Some(stored(&self.chunks, (slot as u32) - 1).0),
+            Entry::Vacant(place) => place,
+        };
+        match store(&mut self.chunks, &self.packed, row) {
+            Some(at) => place.insert(h.top() | u64::from(at + 1)),
+            None => self.full = true,
+        }
         None
-    }
-
-    /// Appends (row, key) to the arena and returns its position.
-    fn store(&mut self, key: &str, row: u32) -> Option<u32> {
-        let need = 8 + key.len();
-        let fits = self
-            .chunks
-            .last()
-            .is_some_and(|c| c.len() + need <= c.capacity() && c.len() + need <= CHUNK);
-        if !fits {
-            if self.chunks.len() >= MAX_CHUNKS {
-                return None;
-            }
-            self.chunks.push(Vec::with_capacity(CHUNK.max(need)));
-        }
-        let index = self.chunks.len() - 1;
-        let chunk = &mut self.chunks[index];
-        let at = ((index as u32) << CHUNK_BITS) | chunk.len() as u32;
-        chunk.extend_from_slice(&row.to_le_bytes());
-        chunk.extend_from_slice(&(key.len() as u32).to_le_bytes());
-        chunk.extend_from_slice(key.as_bytes());
-        Some(at)
-    }
-
-    /// Doubles the table, placing entries by their stored hash.
-    fn grow(&mut self) {
-        let size = (self.slots.len() * 2).max(1024);
-        let old = std::mem::replace(&mut self.slots, vec![0; size]);
-        let mask = size - 1;
-        for slot in old.into_iter().filter(|&s| s != 0) {
-            let mut i = (slot >> 32) as usize & mask;
-            while self.slots[i] != 0 {
-                i = (i + 1) & mask;
-            }
-            self.slots[i] = slot;
-        }
     }
 }
 
-/// 64-bit hashes of values seen, each with the first row that had it. For warnings (likely
-/// duplicates), where two values sharing a hash (about one chance in 10^13 per pair) would
-/// cost a wrong warning, never a row: 12 bytes a slot, no key bytes kept.
-#[derive(Default)]
+/// Writes `key` as the arena keeps it: a kind byte, then decimal digits (a SIRET) and lowercase
+/// hexadecimal (an id) two to a byte, anything else as it is. Two keys are equal exactly when
+/// their packed forms are: the kind byte tells the forms apart, and the padding of an odd
+/// count of digits.
+fn pack(key: &str, out: &mut Vec<u8>) {
+    out.clear();
+    let b = key.as_bytes();
+    let kind = if !b.is_empty() && b.iter().all(u8::is_ascii_digit) {
+        1
+    } else if !b.is_empty() && b.iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')) {
+        2
+    } else {
+        out.push(0);
+        out.extend_from_slice(b);
+        return;
+    };
+    let nibble = |c: u8| if c <= b'9' { c - b'0' } else { c - b'a' + 10 };
+    out.push(kind + 2 * (b.len() % 2) as u8);
+    out.extend(b.chunks(2).map(|pair| match pair {
+        [hi, lo] => nibble(*hi) << 4 | nibble(*lo),
+        [hi] => nibble(*hi) << 4,
+        _ => unreachable!("chunks of two"),
+    }));
+}
+
+/// Appends (row, packed key) to the arena and returns its position; `None` when the arena is
+/// full. An entry: the row (u32 LE), the key's length (a byte, or 255 and a u32 LE), the key.
+fn store(chunks: &mut Vec<Vec<u8>>, key: &[u8], row: u32) -> Option<u32> {
+    let need = 9 + key.len();
+    let fits = chunks
+        .last()
+        .is_some_and(|c| c.len() + need <= c.capacity() && c.len() + need <= CHUNK);
+    if !fits {
+        if chunks.len() >= MAX_CHUNKS {
+            return None;
+        }
+        chunks.push(Vec::with_capacity(CHUNK.max(need)));
+    }
+    let index = chunks.len() - 1;
+    let chunk = &mut chunks[index];
+    let at = ((index as u32) << CHUNK_BITS) | chunk.len() as u32;
+    chunk.extend_from_slice(&row.to_le_bytes());
+    match u8::try_from(key.len()) {
+        Ok(len) if len < u8::MAX => chunk.push(len),
+        _ => {
+            chunk.push(u8::MAX);
+            chunk.extend_from_slice(&(key.len() as u32).to_le_bytes());
+        }
+    }
+    chunk.extend_from_slice(key);
+    Some(at)
+}
+
+/// Hashes of values seen, each with the first row that had it. For warnings (likely
+/// duplicates), where two values sharing a hash would cost a wrong warning, never a row: 8
+/// bytes a slot, no value kept. A slot is the hash's top bits with the row in the bits below:
+/// as few as the rows so far need (21 for two million rows), so the hash keeps 43 or more
+/// bits, about one chance in 10^13 that two given values share them.
 pub struct Seen {
-    /// 0 when empty; a hash of 0 is stored as 1. The length is a power of two.
-    hashes: Vec<u64>,
-    rows: Vec<u32>,
-    len: usize,
+    slots: Table,
+    /// Bits of a slot that hold the row.
+    row_bits: u32,
+}
+
+impl Default for Seen {
+    fn default() -> Seen {
+        Seen {
+            slots: Table::default(),
+            row_bits: 21,
+        }
+    }
 }
 
 impl Seen {
-    fn start(&self, h: u64) -> usize {
-        (h as usize) & (self.hashes.len() - 1)
+    fn mask(&self) -> u64 {
+        (1 << self.row_bits) - 1
+    }
+
+    /// Asks the CPU to fetch the slot where `h` starts probing.
+    #[inline]
+    pub fn prefetch(&self, h: u64) {
+        self.slots.prefetch(h);
     }
 
     /// The first row that had `h`.
     pub fn get(&self, h: u64) -> Option<u32> {
-        let h = h.max(1);
-        if self.hashes.is_empty() {
-            return None;
-        }
-        let mask = self.hashes.len() - 1;
-        let mut i = self.start(h);
-        loop {
-            match self.hashes[i] {
-                0 => return None,
-                x if x == h => return Some(self.rows[i]),
-                _ => i = (i + 1) & mask,
-            }
-        }
+        let (mask, fingerprint) = (self.mask(), h & !self.mask());
+        let found = self.slots.find(h, |slot| slot & !mask == fingerprint)?;
+        Some((found & mask) as u32)
     }
 
     /// Records that `row` had `h`, unless an earlier row did.
     pub fn insert(&mut self, h: u64, row: u32) {
-        let h = h.max(1);
-        if (self.len + 1) * 4 > self.hashes.len() * 3 {
-            self.grow();
+        if u64::from(row) > self.mask() {
+            self.widen(64 - u64::from(row).leading_zeros());
         }
-        let mask = self.hashes.len() - 1;
-        let mut i = self.start(h);
-        loop {
-            match self.hashes[i] {
-                0 => break,
-                x if x == h => return,
-                _ => i = (i + 1) & mask,
-            }
+        let (mask, fingerprint) = (self.mask(), h & !self.mask());
+        if let Entry::Vacant(place) = self.slots.entry(h, |s| s & !mask == fingerprint) {
+            place.insert(fingerprint | u64::from(row));
         }
-        self.hashes[i] = h;
-        self.rows[i] = row;
-        self.len += 1;
     }
 
-    fn grow(&mut self) {
-        let size = (self.hashes.len() * 2).max(1024);
-        let hashes = std::mem::replace(&mut self.hashes, vec![0; size]);
-        let rows = std::mem::replace(&mut self.rows, vec![0; size]);
-        let mask = size - 1;
-        for (h, row) in hashes.into_iter().zip(rows).filter(|(h, _)| *h != 0) {
-            let mut i = self.start(h);
-            while self.hashes[i] != 0 {
-                i = (i + 1) & mask;
-            }
-            self.hashes[i] = h;
-            self.rows[i] = row;
-        }
+    /// Gives the rows `bits` bits, taking them from the hashes' lowest.
+    fn widen(&mut self, bits: u32) {
+        let old = self.mask();
+        let new: u64 = (1 << bits) - 1;
+        self.slots.rewrite(|slot| slot & !new | slot & old);
+        self.row_bits = bits;
     }
 }
 
-/// The (row, key bytes) stored at `at`.
+/// The (row, packed key) stored at `at`.
 fn stored(chunks: &[Vec<u8>], at: u32) -> (u32, &[u8]) {
     let chunk = &chunks[(at >> CHUNK_BITS) as usize];
     let off = (at & ((1 << CHUNK_BITS) - 1)) as usize;
     let word = |i: usize| u32::from_le_bytes([chunk[i], chunk[i + 1], chunk[i + 2], chunk[i + 3]]);
-    let (row, len) = (word(off), word(off + 4) as usize);
-    (row, &chunk[off + 8..off + 8 + len])
+    let (len, start) = match chunk[off + 4] {
+        u8::MAX => (word(off + 5) as usize, off + 9),
+        len => (usize::from(len), off + 5),
+    };
+    (word(off), &chunk[start..start + len])
 }
 
 #[cfg(test)]
@@ -229,6 +227,53 @@ mod tests {
         assert!(set.chunks.len() > 1, "the test should cross chunks");
     }
 
+    /// Packing keeps keys apart exactly when they differ: digits, hexadecimal, odd and even
+    /// lengths, and text that only looks like them.
+    #[test]
+    fn packed_keys_are_equal_only_when_the_keys_are() {
+        let keys = [
+            "",
+            "0",
+            "00",
+            "000",
+            "1",
+            "01",
+            "10",
+            "a",
+            "0a",
+            "a0",
+            "A",
+            "1f",
+            "1F",
+            "f",
+            "ff",
+            "ff0",
+            "0ff",
+            "g",
+            "12 3",
+            "552120222",
+            "55212022200013",
+            "5521202220001",
+            "65a0f3c2e4b1d2a3f4e5d6c7",
+            "65a0f3c2e4b1d2a3f4e5d6c",
+            "Épicerie",
+        ];
+        let packed: Vec<Vec<u8>> = keys
+            .iter()
+            .map(|k| {
+                let mut out = Vec::new();
+                pack(k, &mut out);
+                out
+            })
+            .collect();
+        for (i, a) in packed.iter().enumerate() {
+            for (j, b) in packed.iter().enumerate() {
+                assert_eq!(a == b, i == j, "{:?} and {:?}", keys[i], keys[j]);
+            }
+        }
+        assert_eq!(packed[21].len(), 8, "a SIRET in 7 bytes and its kind");
+    }
+
     #[test]
     fn keys_with_the_same_32_bit_hash_stay_apart() {
         let mut set = KeySet::default();
@@ -241,15 +286,32 @@ mod tests {
 
     #[test]
     fn seen_hashes_keep_their_first_row() {
+        let spread = |n: u64| n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let mut seen = Seen::default();
-        assert_eq!(seen.get(5), None);
+        assert_eq!(seen.get(spread(5)), None);
         for h in 0..10_000u64 {
-            seen.insert(h.wrapping_mul(0x9E37_79B9_7F4A_7C15), h as u32 + 2);
+            seen.insert(spread(h), h as u32 + 2);
         }
-        seen.insert(7u64.wrapping_mul(0x9E37_79B9_7F4A_7C15), 99);
-        assert_eq!(seen.get(7u64.wrapping_mul(0x9E37_79B9_7F4A_7C15)), Some(9));
+        seen.insert(spread(7), 99);
+        assert_eq!(seen.get(spread(7)), Some(9));
         assert_eq!(seen.get(0), Some(2), "a hash of 0 is kept too");
-        assert_eq!(seen.get(12_345), None);
+        assert_eq!(seen.get(spread(12_345)), None);
+    }
+
+    /// Rows past what the slots' row bits hold take bits from the hashes, and every hash keeps
+    /// its row.
+    #[test]
+    fn seen_rows_widen_past_two_million() {
+        let spread = |n: u64| n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5555;
+        let mut seen = Seen::default();
+        seen.insert(spread(1), 2);
+        seen.insert(spread(2), 3_000_000);
+        seen.insert(spread(3), u32::MAX);
+        assert_eq!(seen.row_bits, 32);
+        assert_eq!(seen.get(spread(1)), Some(2));
+        assert_eq!(seen.get(spread(2)), Some(3_000_000));
+        assert_eq!(seen.get(spread(3)), Some(u32::MAX));
+        assert_eq!(seen.get(spread(4)), None);
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod record;
 mod repeats;
 pub mod sample;
 pub mod server;
+mod table;
 
 use serde::Serialize;
 
@@ -307,6 +308,7 @@ impl Validator {
     /// and its hash in `out` for [`Validator::check_key`], which must follow, in row order.
     fn check_row(&mut self, out: &mut Checked) {
         out.reset();
+        self.lookalikes.start_row();
         if out.cells.is_blank() {
             // A record that could not be read has no cells, and an error saying why.
             if out.issues.iter().any(|i| i.error) {
@@ -372,6 +374,8 @@ impl Validator {
             }
         }
         self.scratch = scratch;
+        // Fetched while contacts, RCS and name are checked.
+        self.prepare_likely(&cells, out);
         self.check_contacts(&cells, out);
         out.cells = cells;
         self.check_rcs(out);

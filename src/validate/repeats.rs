@@ -4,8 +4,10 @@
 //! same).
 //!
 //! Rows must come in file order. The key's table slot is fetched while the rest of the row is
-//! checked ([`Validator::prepare_key`]); the likely duplicates' values are kept as 64-bit hashes
-//! with their first row ([`Seen`]), about 12 bytes per value of a row that would create.
+//! checked ([`Validator::prepare_key`]), and so are the likely duplicates' slots
+//! ([`Validator::prepare_likely`]); their values are kept as hashes with their first row
+//! ([`Seen`]), 8 bytes per value of a row that would create, each part of a value folded and
+//! hashed once a row.
 
 use std::hash::BuildHasher;
 
@@ -19,12 +21,19 @@ use crate::lookup::key::{Part, Val};
 use crate::read::Cells;
 use crate::schema::{Kind, FIELDS};
 
-/// What the likely-duplicate check keeps between rows.
+/// What the likely-duplicate check keeps between rows, and the current row's probes.
 #[derive(Default)]
 pub(super) struct Lookalikes {
     seen: Seen,
     hasher: DefaultHashBuilder,
     like: Likeness,
+    /// Whether the probes below are the current row's.
+    ready: bool,
+    /// The values the row is looked up by, strongest first, as `find` tries them: hashes of
+    /// (entry, parts) with the reason each stands for.
+    probes: Vec<(u64, Why)>,
+    /// The values the row is kept by.
+    records: Vec<u64>,
 }
 
 /// The kind of value an entry of [`Seen`] stands for, with the facts the rule needs of the row
@@ -146,15 +155,18 @@ impl Validator {
         out.problems.push(problem);
     }
 
-    /// Warns of a row that is likely the same customer as an earlier row: both would be
-    /// created. Only rows that would create a customer (create, upsert) and have no error
-    /// take part.
-    pub(super) fn check_likely(&mut self, out: &mut Checked) {
-        if out.blank_row
-            || matches!(out.action, Some(Action::Ignore | Action::Done))
-            || !matches!(self.mode_of(out), Mode::Create | Mode::Upsert)
-            || !out.is_valid()
-        {
+    /// Whether the row takes part in the likely-duplicate check, as far as is known before its
+    /// errors are: only rows that would create a customer (create, upsert) do.
+    fn may_create(&self, out: &Checked) -> bool {
+        !out.blank_row
+            && !matches!(out.action, Some(Action::Ignore | Action::Done))
+            && matches!(self.mode_of(out), Mode::Create | Mode::Upsert)
+    }
+
+    /// Hashes the row's likely-duplicate values and prefetches their table slots, so that
+    /// [`Validator::check_likely`], after the rest of the row's checks, finds them in cache.
+    pub(super) fn prepare_likely(&mut self, cells: &Cells, out: &Checked) {
+        if !self.may_create(out) || !out.is_valid() {
             return;
         }
         let at = self.at;
@@ -168,17 +180,31 @@ impl Validator {
                 "city" => at.city,
                 _ => return None,
             };
-            slot_value(out, &out.cells, i)
+            slot_value(out, cells, i)
         });
-        let Some((first, why)) = look.find(siret_is_key) else {
-            look.record(out.row, siret_is_key);
+        look.prepare(siret_is_key);
+    }
+
+    /// Warns of a row that is likely the same customer as an earlier row: both would be
+    /// created. Only rows that would create a customer (create, upsert) and have no error
+    /// take part.
+    pub(super) fn check_likely(&mut self, out: &mut Checked) {
+        if !self.may_create(out) || !out.is_valid() {
+            return;
+        }
+        if !self.lookalikes.ready {
+            self.prepare_likely(&out.cells, out);
+        }
+        let look = &mut self.lookalikes;
+        let found = look.find();
+        look.record(out.row);
+        let Some((first, why)) = found else {
             return;
         };
-        look.record(out.row, siret_is_key);
         let col = self
             .fields
             .iter()
-            .find(|p| p.slot == at.name)
+            .find(|p| p.slot == self.at.name)
             .and_then(|p| p.col);
         let msg = format!(
             "rows {first} and {} {SAME_ROWS} ({}): both would be created",
@@ -231,67 +257,163 @@ fn shown_key(key: &crate::lookup::Key, out: &Checked) -> String {
 }
 
 impl Lookalikes {
-    fn hash(&self, entry: Entry, parts: [&str; 2]) -> u64 {
-        self.hasher.hash_one((entry, parts))
+    /// A new row: the probes are no longer its.
+    pub(super) fn start_row(&mut self) {
+        self.ready = false;
     }
 
-    fn get(&self, entry: Entry, parts: [&str; 2]) -> Option<u32> {
-        self.seen.get(self.hash(entry, parts))
+    /// Lists the current likeness's probes and records, and prefetches their slots.
+    /// A row with a SIRET resembles only earlier rows without one by name (two SIRETs are two
+    /// establishments); a row with a postcode, by city only earlier rows without one.
+    fn prepare(&mut self, siret_is_key: bool) {
+        self.ready = true;
+        self.probes.clear();
+        self.records.clear();
+        let hash = |text: &str| (!text.is_empty()).then(|| self.hasher.hash_one(text));
+        let like = &self.like;
+        let (siret, name, zip, city) = (
+            hash(&like.siret),
+            hash(&like.name),
+            hash(&like.zip),
+            hash(&like.city),
+        );
+        let (s, z) = (siret.is_some(), zip.is_some());
+        let entry = |entry: Entry, a: u64, b: u64| self.hasher.hash_one((entry, a, b));
+        if let Some(siret) = siret.filter(|_| !siret_is_key) {
+            let h = entry(Entry::Siret, siret, 0);
+            self.probes.push((h, Why::SameSiret));
+            self.records.push(h);
+        }
+        if let Some(name) = name {
+            let theirs: &[bool] = if s { &[false] } else { &[false, true] };
+            if let Some(zip) = zip {
+                for &siret in theirs {
+                    let h = entry(Entry::NamePostcode { siret }, name, zip);
+                    self.probes.push((h, Why::SamePostcode));
+                }
+                self.records
+                    .push(entry(Entry::NamePostcode { siret: s }, name, zip));
+            }
+            if let Some(city) = city {
+                let zips: &[bool] = if z { &[false] } else { &[false, true] };
+                for &siret in theirs {
+                    for &zip in zips {
+                        let h = entry(Entry::NameCity { siret, zip }, name, city);
+                        self.probes.push((h, Why::SameCity));
+                    }
+                }
+                let kept = Entry::NameCity { siret: s, zip: z };
+                self.records.push(entry(kept, name, city));
+            }
+        }
+        for &h in self.probes.iter().map(|(h, _)| h).chain(&self.records) {
+            self.seen.prefetch(h);
+        }
     }
 
     /// The first earlier row the current likeness resembles, and why.
-    fn find(&self, siret_is_key: bool) -> Option<(u32, Why)> {
-        let like = &self.like;
-        let (s, z) = (!like.siret.is_empty(), !like.zip.is_empty());
-        if s && !siret_is_key {
-            if let Some(row) = self.get(Entry::Siret, [&like.siret, ""]) {
-                return Some((row, Why::SameSiret));
-            }
-        }
-        if like.name.is_empty() {
-            return None;
-        }
-        // Two SIRETs are two establishments: a row with one is the same as a row without.
-        let theirs: &[bool] = if s { &[false] } else { &[false, true] };
-        if z {
-            for &siret in theirs {
-                let entry = Entry::NamePostcode { siret };
-                if let Some(row) = self.get(entry, [&like.name, &like.zip]) {
-                    return Some((row, Why::SamePostcode));
-                }
-            }
-        }
-        if like.city.is_empty() {
-            return None;
-        }
-        let zips: &[bool] = if z { &[false] } else { &[false, true] };
-        for &siret in theirs {
-            for &zip in zips {
-                let entry = Entry::NameCity { siret, zip };
-                if let Some(row) = self.get(entry, [&like.name, &like.city]) {
-                    return Some((row, Why::SameCity));
-                }
-            }
-        }
-        None
+    fn find(&self) -> Option<(u32, Why)> {
+        self.probes
+            .iter()
+            .find_map(|&(h, why)| Some((self.seen.get(h)?, why)))
     }
 
     /// Keeps the current likeness as seen on `row`.
-    fn record(&mut self, row: u32, siret_is_key: bool) {
-        let like = &self.like;
-        let (s, z) = (!like.siret.is_empty(), !like.zip.is_empty());
-        let named = !like.name.is_empty();
-        let entries = [
-            (s && !siret_is_key).then(|| self.hash(Entry::Siret, [&like.siret, ""])),
-            (named && z)
-                .then(|| self.hash(Entry::NamePostcode { siret: s }, [&like.name, &like.zip])),
-            (named && !like.city.is_empty()).then(|| {
-                let entry = Entry::NameCity { siret: s, zip: z };
-                self.hash(entry, [&like.name, &like.city])
-            }),
-        ];
-        for h in entries.into_iter().flatten() {
+    fn record(&mut self, row: u32) {
+        self.ready = false;
+        for &h in &self.records {
             self.seen.insert(h, row);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The rule as plainly as it reads: each earlier row's entries kept as text, each probe the
+    /// earliest row that kept it, in the order [`Lookalikes::find`] tries them.
+    fn plainly(rows: &[Likeness], siret_is_key: bool) -> Vec<Option<(u32, Why)>> {
+        type Kept = (u8, String, String);
+        let mut kept: Vec<(u32, Vec<Kept>)> = Vec::new();
+        let mut found = Vec::new();
+        for (i, like) in rows.iter().enumerate() {
+            let row = i as u32 + 2;
+            let (s, z) = (!like.siret.is_empty(), !like.zip.is_empty());
+            let (name, zip, city) = (&like.name, &like.zip, &like.city);
+            let np = |siret: bool| (1 + u8::from(siret), name.clone(), zip.clone());
+            let nc = |siret: bool, z: bool| {
+                (
+                    3 + 2 * u8::from(siret) + u8::from(z),
+                    name.clone(),
+                    city.clone(),
+                )
+            };
+            let mut probes = Vec::new();
+            let mut keep = Vec::new();
+            if s && !siret_is_key {
+                probes.push(((0, like.siret.clone(), String::new()), Why::SameSiret));
+                keep.push((0, like.siret.clone(), String::new()));
+            }
+            if !name.is_empty() {
+                let theirs: &[bool] = if s { &[false] } else { &[false, true] };
+                if z {
+                    probes.extend(theirs.iter().map(|&t| (np(t), Why::SamePostcode)));
+                    keep.push(np(s));
+                }
+                if !city.is_empty() {
+                    let zips: &[bool] = if z { &[false] } else { &[false, true] };
+                    for &t in theirs {
+                        probes.extend(zips.iter().map(|&tz| (nc(t, tz), Why::SameCity)));
+                    }
+                    keep.push(nc(s, z));
+                }
+            }
+            found.push(probes.iter().find_map(|(probe, why)| {
+                let first = kept.iter().find(|(_, entries)| entries.contains(probe))?;
+                Some((first.0, *why))
+            }));
+            kept.push((row, keep));
+        }
+        found
+    }
+
+    fn likeness() -> impl Strategy<Value = Likeness> {
+        let part = |a: &'static str, b: &'static str| prop::sample::select(vec!["", a, b]);
+        (
+            part("s1", "s2"),
+            part("n1", "n2"),
+            part("z1", "z2"),
+            part("c1", "c2"),
+        )
+            .prop_map(|(siret, name, zip, city)| Likeness {
+                siret: siret.into(),
+                name: name.into(),
+                zip: zip.into(),
+                city: city.into(),
+            })
+    }
+
+    proptest! {
+        /// The hashed table names the same earlier row, for the same reason, as the rule read
+        /// plainly: no warning lost, none added, none naming another row.
+        #[test]
+        fn lookalikes_name_the_row_the_rule_names(
+            rows in prop::collection::vec(likeness(), 1..40),
+            siret_is_key in any::<bool>(),
+        ) {
+            let mut look = Lookalikes::default();
+            let mut found = Vec::new();
+            for (i, like) in rows.iter().enumerate() {
+                look.start_row();
+                look.like = like.clone();
+                look.prepare(siret_is_key);
+                found.push(look.find());
+                look.record(i as u32 + 2);
+            }
+            prop_assert_eq!(found, plainly(&rows, siret_is_key));
         }
     }
 }
