@@ -25,13 +25,17 @@ struct Browser {
     client: Client,
     driver: Child,
     downloads: tempfile::TempDir,
-    _profile: tempfile::TempDir,
+    profile: tempfile::TempDir,
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        // Killing chromedriver leaves its chromium running (adopted by init): end the processes
+        // of this session's own profile, so no test run leaves browsers behind.
+        let profile = format!("--user-data-dir={}", self.profile.path().display());
+        let _ = Command::new("pkill").args(["-f", &profile]).status();
     }
 }
 
@@ -111,7 +115,7 @@ async fn browser() -> Option<Browser> {
         client,
         driver,
         downloads,
-        _profile: profile,
+        profile,
     })
 }
 
