@@ -34,7 +34,7 @@ impl Drop for Browser {
         let _ = self.driver.wait();
         // Killing chromedriver leaves its chromium running (adopted by init): end the processes
         // of this session's own profile, so no test run leaves browsers behind.
-        let profile = format!("--user-data-dir={}", self.profile.path().display());
+        let profile = format!("user-data-dir={}", self.profile.path().display());
         let _ = Command::new("pkill").args(["-f", &profile]).status();
     }
 }
