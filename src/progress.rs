@@ -208,7 +208,9 @@ impl Progress {
 
     /// Says `text` as a warning (on stderr, above the bar) and tells the sink.
     pub fn warn(&self, text: &str) {
-        crate::warn!("{text}");
+        if crate::log::level() >= 1 {
+            crate::log::line(format!("warning: {text}"));
+        }
         self.tell(Event::Warning(text));
     }
 

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::i18n::{Lang, W};
 use super::job::lock;
 use super::layout::{count, Step};
-use super::run::{drive, progress, sse};
+use super::run::{drive, drive_heard, progress, sse};
 use super::server::{Api, Shared};
 use super::view::{Ask, Failure, Page};
 use crate::apply::{Session, Stop};
@@ -67,6 +67,8 @@ struct Diffed {
 struct Restoring {
     backup: String,
     outcomes: std::collections::BTreeMap<String, u64>,
+    /// What the engine warned of while planning (a backup without a manifest, records left out).
+    warnings: Vec<String>,
 }
 
 /// One backup in the folder.
@@ -174,6 +176,9 @@ impl Page for BackupsPage {
             }
             @if let Some((what, reading, ended)) = &self.task {
                 h2 { (lang.t(if *what == "export" { W::Export } else { W::Restore })) }
+                @for w in &reading.warnings {
+                    p.failure.warning role="alert" { (w) }
+                }
                 @match ended {
                     None => div #live data-events="/backups/events" { (progress(lang, reading)) },
                     Some(Ok(said)) => p #task-done { (said) },
@@ -231,6 +236,9 @@ impl Page for BackupsPage {
             }
             @if let Some(r) = &self.restore {
                 h2 { (lang.t(W::RestorePlan)) ": " (r.backup) }
+                @for w in &r.warnings {
+                    p.failure.warning role="alert" { (w) }
+                }
                 table #restore-plan.counts {
                     @for (o, n) in &r.outcomes { tr { th { (o) } td id={ "r-" (o) } { (count(lang, *n)) } } }
                 }
@@ -285,7 +293,7 @@ where
         ended: Mutex::new(None),
     });
     held.task = Some(task.clone());
-    drive(move || async move {
+    drive_heard(tally.clone(), move || async move {
         let ended = work(Progress::hidden().with_events(tally)).await;
         *lock(&task.ended) = Some(ended.map_err(|e| format!("{e:#}")));
     });
@@ -336,6 +344,7 @@ pub async fn export(
         let summary = export::export(&client, &job, &progress, cancel).await;
         progress.finish();
         let summary = summary?;
+        summary.warn();
         Ok(format!("{} records → {}", summary.records, summary.file))
     })?;
     Ok(Redirect::to("/backups").into_response())
@@ -460,7 +469,8 @@ pub async fn restore_plan(
 ) -> Result<Response, Failure> {
     let api = api(&state)?;
     let path = backup(&state, &asked.backup)?;
-    let planned = drive(move || async move {
+    let heard = Arc::new(Tally::default());
+    let planned = drive_heard(heard.clone(), move || async move {
         let report =
             restore_with(restore_options(path, &api, true), &api, Progress::hidden()).await?;
         anyhow::Ok(report.summary.outcomes)
@@ -471,6 +481,7 @@ pub async fn restore_plan(
     lock(&state.backups).restore = Some(Arc::new(Restoring {
         backup: asked.backup,
         outcomes: planned.iter().map(|(o, n)| (o.to_string(), *n)).collect(),
+        warnings: heard.reading().warnings,
     }));
     Ok(Redirect::to("/backups").into_response())
 }

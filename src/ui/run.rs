@@ -29,7 +29,7 @@ use super::server::{Api, Shared};
 use super::view::{Ask, Failure, Page};
 use crate::api::Client;
 use crate::apply::{RunReport, Session, Stop};
-use crate::events::{Reading, Tally};
+use crate::events::{self, Reading, Sink, Tally};
 use crate::progress::Progress;
 use crate::{import, undo};
 
@@ -137,15 +137,38 @@ where
     tokio::task::spawn_blocking(move || runtime.block_on(work()))
 }
 
+/// [`drive`], with every warning the engine says on its thread also told to `tally`, so the
+/// page shows what the terminal would print.
+pub fn drive_heard<T, F, Fut>(tally: Arc<Tally>, work: F) -> tokio::task::JoinHandle<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = T>,
+{
+    let runtime = tokio::runtime::Handle::current();
+    let hear: crate::log::Hear = Arc::new(move |text| tally.event(events::Event::Warning(text)));
+    tokio::task::spawn_blocking(move || crate::log::heard_by(hear, || runtime.block_on(work())))
+}
+
 /// Starts `work` in the background as `job`'s latest run, with a client of its own (its own
-/// gate, which Stop closes) whose progress the page hears; then shows the Run page.
-fn launch<F, Fut>(api: &Api, job: &Mutex<Job>, kind: Kind, sent: Sent, work: F) -> Response
+/// gate, which Stop closes) whose progress the page hears, after the warnings its plan `said`;
+/// then shows the Run page.
+fn launch<F, Fut>(
+    api: &Api,
+    job: &Mutex<Job>,
+    kind: Kind,
+    (sent, said): (Sent, Vec<String>),
+    work: F,
+) -> Response
 where
     F: FnOnce(Client, Session) -> Fut + Send + 'static,
     Fut: Future<Output = anyhow::Result<RunReport>>,
 {
     let client = api.client.renewed();
     let tally = Arc::new(Tally::default());
+    for text in &said {
+        tally.event(events::Event::Warning(text));
+    }
     let stop = Arc::new(Stop::new(client.throttle.gate.clone()));
     let session = Session {
         stop: stop.clone(),
@@ -161,7 +184,7 @@ where
         ended: Mutex::new(None),
     });
     let ends = live.clone();
-    drive(move || async move {
+    drive_heard(live.tally.clone(), move || async move {
         let ended = Ended::of(work(client, session).await);
         *lock(&ends.ended) = Some(ended);
     });
@@ -169,16 +192,16 @@ where
     Redirect::to(&format!("/files/{}/run", job.id)).into_response()
 }
 
-/// Starts the import `plan` of `sent` (a run, or one resumed).
+/// Starts the import `plan` of `sent` (a run, or one resumed), after the warnings it `said`.
 fn launch_import(
     api: &Api,
     job: &Mutex<Job>,
     kind: Kind,
     sent: Sent,
-    plan: import::Plan,
+    (plan, said): (import::Plan, Vec<String>),
 ) -> Response {
     let plan = plan.with_writes(api.writes.clone());
-    launch(api, job, kind, sent, |client, session| async move {
+    launch(api, job, kind, (sent, said), |client, session| async move {
         import::run(plan, Some(&client), session).await
     })
 }
@@ -437,28 +460,31 @@ pub async fn start(
         (planned, job.choice.clone())
     };
     let sent = planned.sent.clone();
-    let plan = import_plan(&choice, &sent, &api, false).await?;
+    let (plan, said) = import_plan(&choice, &sent, &api, false).await?;
     if plan.may_delete() {
         let count = plan
             .count_deletes()
             .map_err(|e| Failure::failed(format!("{e:#}")))?;
         deletes_confirmed(count, &confirm, "import")?;
     }
-    Ok(launch_import(&api, &job, Kind::Import, sent, plan))
+    Ok(launch_import(&api, &job, Kind::Import, sent, (plan, said)))
 }
 
-/// The import engine's plan of `sent`: the journal claimed (or, resuming, reopened).
+/// The import engine's plan of `sent`: the journal claimed (or, resuming, reopened); and the
+/// warnings it said.
 async fn import_plan(
     choice: &super::plan::Choice,
     sent: &Sent,
     api: &Api,
     resume: bool,
-) -> Result<import::Plan, Failure> {
+) -> Result<(import::Plan, Vec<String>), Failure> {
     let options = choice.options(sent, api, false, resume);
-    tokio::task::spawn_blocking(move || import::Plan::new(options))
-        .await
-        .map_err(Failure::failed)?
-        .map_err(|e| Failure::bad(format!("{e:#}")))
+    let (plan, said) =
+        tokio::task::spawn_blocking(move || crate::log::collecting(|| import::Plan::new(options)))
+            .await
+            .map_err(Failure::failed)?;
+    let plan = plan.map_err(|e| Failure::bad(format!("{e:#}")))?;
+    Ok((plan, said))
 }
 
 /// `POST /files/ID/run/stop`: Ctrl-C's meaning.
@@ -486,8 +512,8 @@ pub async fn resume(
         let last = last.ok_or_else(|| Failure::bad("there is no stopped import to resume"))?;
         (last.sent.clone(), job.choice.clone())
     };
-    let plan = import_plan(&choice, &sent, &api, true).await?;
-    Ok(launch_import(&api, &job, Kind::Resume, sent, plan))
+    let planned = import_plan(&choice, &sent, &api, true).await?;
+    Ok(launch_import(&api, &job, Kind::Resume, sent, planned))
 }
 
 /// `POST /files/ID/run/undo`: the last import undone, as `custbulk undo JOURNAL` does.
@@ -509,13 +535,15 @@ pub async fn undo(
         (journal, sent)
     };
     let options = undo_options(&journal, Some(&api), false);
-    let plan = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        let plan = undo::Plan::new(options)?;
-        let count = match plan.may_delete() {
-            true => plan.count_deletes()?,
-            false => 0,
-        };
-        Ok((plan, count))
+    let (plan, said) = tokio::task::spawn_blocking(move || {
+        crate::log::collecting(|| -> anyhow::Result<_> {
+            let plan = undo::Plan::new(options)?;
+            let count = match plan.may_delete() {
+                true => plan.count_deletes()?,
+                false => 0,
+            };
+            Ok((plan, count))
+        })
     })
     .await
     .map_err(Failure::failed)?;
@@ -526,7 +554,7 @@ pub async fn undo(
         &api,
         &job,
         Kind::Undo,
-        sent,
+        (sent, said),
         |client, session| async move { undo::run(plan, &client, session).await },
     ))
 }

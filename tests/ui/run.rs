@@ -235,6 +235,28 @@ async fn a_run_stopped_in_the_page_resumes_and_undoes_without_a_lost_or_doubled_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undo_of_a_stopped_run_shows_the_warning_the_command_prints() {
+    // Why: where a command prints a warning the page shows it too (issue 26). Undo warns before
+    // its progress starts that an unfinished import's rows in flight are not undone; the page
+    // hears it from the engine's thread.
+    let (sandbox, _work, s, id, stopped) = stopped_mid_run(4).await;
+    let created = stopped["ended"]["outcomes"]["created"].as_u64().unwrap();
+    s.post_form(&format!("/files/{id}/run/undo"), &[("confirm", "yes")])
+        .await;
+    let undone = run_until(&s, &id, "the undo", |r| r["kind"] == "undo" && ended(r)).await;
+    let warnings = undone["reading"]["warnings"].as_array().unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("did not finish")),
+        "{undone}"
+    );
+    assert_eq!(undone["ended"]["outcomes"]["deleted"], created, "{undone}");
+    assert!(sandbox.records().is_empty());
+    s.running.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_under_way_when_the_page_stops_is_finished_from_the_terminal() {
     // Why: the page's runs keep the command's files, so a person can go on at a terminal; and
     // stopping custbulk ui stops its runs as Ctrl-C stops a command (journaled, resumable).
