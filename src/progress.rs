@@ -206,14 +206,6 @@ impl Progress {
         }
     }
 
-    /// Says `text` as a warning (on stderr, above the bar) and tells the sink.
-    pub fn warn(&self, text: &str) {
-        if crate::log::level() >= 1 {
-            crate::log::line(format!("warning: {text}"));
-        }
-        self.tell(Event::Warning(text));
-    }
-
     /// One row of a run of changes ended as `outcome` (the bar shows the counts in its
     /// message; the sink hears each).
     pub fn outcome(&self, outcome: &'static str) {

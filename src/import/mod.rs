@@ -212,9 +212,7 @@ pub async fn run(
         if let Some(why) = imported_before(&producer, &source).await? {
             let instead = duplicates::INSTEAD;
             match options.plan {
-                true => session.progress.warn(&format!(
-                    "{why}: the import would stop before sending any. {instead}."
-                )),
+                true => crate::warn!("{why}: the import would stop before sending any. {instead}."),
                 false => anyhow::bail!("{why}, so nothing was sent. {instead}"),
             }
         }

@@ -33,6 +33,7 @@ mod security;
 mod sent;
 mod server;
 mod spool;
+mod task;
 mod upload;
 mod view;
 

@@ -398,11 +398,12 @@ pub async fn make(
         progress: Progress::hidden().with_events(heard.clone()),
     };
     let plan = plan.with_writes(api.writes.clone());
-    let report =
-        super::run::drive(move || async move { import::run(plan, Some(&client), session).await })
-            .await
-            .map_err(Failure::failed)?
-            .map_err(|e| Failure::failed(format!("{e:#}")))?;
+    let report = super::task::drive_heard(heard.clone(), move || async move {
+        import::run(plan, Some(&client), session).await
+    })
+    .await
+    .map_err(Failure::failed)?
+    .map_err(|e| Failure::failed(format!("{e:#}")))?;
     let mut planned = Planned {
         command: sent.command(&format!("{} --plan", choice.flags())),
         choice,

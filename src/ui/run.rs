@@ -9,7 +9,6 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::response::sse::{Event, Sse};
@@ -26,15 +25,13 @@ use super::layout::{count, Step};
 use super::plan::{holds, settings};
 use super::sent::{quote, Sent};
 use super::server::{Api, Shared};
+use super::task::{drive_heard, sse};
 use super::view::{Ask, Failure, Page};
 use crate::api::Client;
 use crate::apply::{RunReport, Session, Stop};
 use crate::events::{self, Reading, Sink, Tally};
 use crate::progress::Progress;
 use crate::{import, undo};
-
-/// How often the page hears of a run.
-const EVERY: Duration = Duration::from_millis(250);
 
 /// What a run of the page does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -122,32 +119,6 @@ impl Live {
     pub fn reading(&self) -> Reading {
         self.tally.reading()
     }
-}
-
-/// Runs an engine's future on a blocking thread of its own, driven by the page's runtime: the
-/// engines hold their input across awaits, so their futures cannot move between threads as
-/// a task's must.
-pub fn drive<T, F, Fut>(work: F) -> tokio::task::JoinHandle<T>
-where
-    T: Send + 'static,
-    F: FnOnce() -> Fut + Send + 'static,
-    Fut: Future<Output = T>,
-{
-    let runtime = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || runtime.block_on(work()))
-}
-
-/// [`drive`], with every warning the engine says on its thread also told to `tally`, so the
-/// page shows what the terminal would print.
-pub fn drive_heard<T, F, Fut>(tally: Arc<Tally>, work: F) -> tokio::task::JoinHandle<T>
-where
-    T: Send + 'static,
-    F: FnOnce() -> Fut + Send + 'static,
-    Fut: Future<Output = T>,
-{
-    let runtime = tokio::runtime::Handle::current();
-    let hear: crate::log::Hear = Arc::new(move |text| tally.event(events::Event::Warning(text)));
-    tokio::task::spawn_blocking(move || crate::log::heard_by(hear, || runtime.block_on(work())))
 }
 
 /// Starts `work` in the background as `job`'s latest run, with a client of its own (its own
@@ -568,29 +539,6 @@ pub async fn events(
     let live = lock(&job).runs.last().cloned();
     let live = live.ok_or_else(Failure::not_found)?;
     Ok(sse(move || (live.reading(), live.ended().is_some())))
-}
-
-/// A task's readings as server-sent events: `watch` says how it stands and whether it has
-/// ended; the stream ends with an `end` event, on which the page's script reloads the page.
-pub fn sse<F>(watch: F) -> Sse<impl Stream<Item = Result<Event, Infallible>>>
-where
-    F: Fn() -> (Reading, bool) + Send + Sync + 'static,
-{
-    let stream = futures::stream::unfold(Some(watch), |watch| async move {
-        let watch = watch?;
-        let (reading, ended) = watch();
-        let event = match ended {
-            true => Event::default().event("end").data("end"),
-            false => Event::default()
-                .json_data(reading)
-                .unwrap_or_else(|_| Event::default().data("{}")),
-        };
-        if !ended {
-            tokio::time::sleep(EVERY).await;
-        }
-        Some((Ok(event), (!ended).then_some(watch)))
-    });
-    Sse::new(stream)
 }
 
 /// `GET /files/ID/run/results` and `.../failed`: the last run's files, copied into the
