@@ -1,6 +1,8 @@
 //! File → Columns → Problems through the pages' JSON twins: what the page shows and keeps is
 //! what the engines and the commands make of the same file.
 
+use std::fmt::Write as _;
+
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -315,5 +317,71 @@ async fn the_page_speaks_the_browsers_language() {
         .await
         .unwrap();
     assert!(fr.contains("Établir le plan"), "{fr}");
+    s.running.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_million_rows_go_through_the_grid_a_page_at_a_time() {
+    // Why: the page holds a million-row file without sending it to the browser (issue 26): the
+    // server checks it whole, then the grid is served a page at a time, and a page deep in the
+    // file holds that part of the file's own rows with their problems.
+    let mut csv = String::with_capacity(32 << 20);
+    // No city: a name alone is no likely duplicate, so the grid holds the SIRETs alone.
+    csv.push_str("name,siret\n");
+    for i in 0..1_000_000u32 {
+        // One row in ten has a SIRET of 3 digits: 100,000 rows in the grid.
+        let siret = if i % 10 == 7 { "123" } else { "" };
+        writeln!(csv, "Société {i},{siret}").unwrap();
+    }
+    let s = Served::start().await;
+    let id = s.upload("million.csv", csv.as_bytes()).await;
+    drop(csv);
+
+    let last = s
+        .json(&format!("/files/{id}/problems.json?page=2000"))
+        .await;
+    assert_eq!(last["summary"]["rows"], 1_000_000, "{}", last["summary"]);
+    assert_eq!(last["rows_with_problems"], 100_000);
+    assert_eq!(
+        (last["page"].as_u64(), last["pages"].as_u64()),
+        (Some(2000), Some(2000))
+    );
+    let rows: Vec<u64> = last["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["row"].as_u64().unwrap())
+        .collect();
+    // Data row i is on line i + 2; the last with a problem is i = 999,997.
+    let expected: Vec<u64> = (0..50).map(|k| 999_999 - 10 * (49 - k)).collect();
+    assert_eq!(rows, expected);
+    let cell = &last["rows"][49]["cells"][1];
+    assert_eq!(cell["value"], "123");
+    assert!(cell["problems"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not 14 digits"));
+
+    // The HTML page of the same grid: the same rows, fifty, not the file.
+    let html = s
+        .get(&format!("/files/{id}/problems?page=1000"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    // Page 1,000 holds the 49,951st to the 50,000th rows with a problem: i = 499,507 to 499,997.
+    let shows = |i: u32| {
+        let name = format!("Société {i}");
+        html.match_indices(&name)
+            .any(|(at, _)| !html[at + name.len()..].starts_with(|c: char| c.is_ascii_digit()))
+    };
+    for (i, shown) in [
+        (499_497, false),
+        (499_507, true),
+        (499_997, true),
+        (500_007, false),
+    ] {
+        assert_eq!(shows(i), shown, "Société {i}");
+    }
     s.running.stop().await.unwrap();
 }
