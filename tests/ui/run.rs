@@ -31,6 +31,12 @@ async fn served(sandbox: &Sandbox, work: &Workdir) -> Served {
 async fn planned(s: &Served, form: &[(&str, &str)]) -> (String, Value) {
     let sample = std::fs::read(project_file("samples/customers.xlsx")).unwrap();
     let id = s.upload("customers.xlsx", &sample).await;
+    let plan = plan_of(s, &id, form).await;
+    (id, plan)
+}
+
+/// File `id` planned (again) with `form`: the Plan page's twin.
+async fn plan_of(s: &Served, id: &str, form: &[(&str, &str)]) -> Value {
     let r = s.post_form(&format!("/files/{id}/plan"), form).await;
     assert_eq!(
         r.status(),
@@ -38,8 +44,16 @@ async fn planned(s: &Served, form: &[(&str, &str)]) -> (String, Value) {
         "{}",
         r.text().await.unwrap()
     );
-    let plan = s.json(&format!("/files/{id}/plan.json")).await;
-    (id, plan)
+    s.json(&format!("/files/{id}/plan.json")).await
+}
+
+/// The choices of a plan in `mode`, matching on SIRET then name.
+fn by_siret_then_name(mode: &str) -> [(&str, &str); 3] {
+    [
+        ("mode", mode),
+        ("match_on", "siret,name"),
+        ("on_duplicate", "skip-same-key"),
+    ]
 }
 
 /// Polls the Run page's twin until `ready` holds, for 20 s at most.
@@ -109,8 +123,7 @@ async fn the_plan_is_the_commands_and_nothing_is_sent_before_the_run() {
 
     // The same file planned as a create again: every row a likely duplicate, and the engine's
     // warning that the run would stop before sending any.
-    s.post_form(&format!("/files/{id}/plan"), CREATE).await;
-    let again = s.json(&format!("/files/{id}/plan.json")).await;
+    let again = plan_of(&s, &id, CREATE).await;
     assert_eq!(
         again["plan"]["outcomes"]["skipped-duplicate"], 35,
         "{again}"
@@ -121,13 +134,7 @@ async fn the_plan_is_the_commands_and_nothing_is_sent_before_the_run() {
         warning.contains("would stop before sending any"),
         "{warning}"
     );
-    let upsert = [
-        ("mode", "upsert"),
-        ("match_on", "siret,name"),
-        ("on_duplicate", "skip-same-key"),
-    ];
-    s.post_form(&format!("/files/{id}/plan"), &upsert).await;
-    let again = s.json(&format!("/files/{id}/plan.json")).await;
+    let again = plan_of(&s, &id, &by_siret_then_name("upsert")).await;
     assert_eq!(again["plan"]["outcomes"]["unchanged"], 35, "{again}");
 
     // A list that changes one customer's city: the plan shows it field by field.
@@ -299,13 +306,7 @@ async fn a_delete_from_the_page_needs_the_yes_the_command_needs() {
     let (id, _) = planned(&s, CREATE).await;
     s.post_form(&format!("/files/{id}/run"), &[]).await;
     run_until(&s, &id, "the import", ended).await;
-    let delete = [
-        ("mode", "delete"),
-        ("match_on", "siret,name"),
-        ("on_duplicate", "skip-same-key"),
-    ];
-    s.post_form(&format!("/files/{id}/plan"), &delete).await;
-    let plan = s.json(&format!("/files/{id}/plan.json")).await;
+    let plan = plan_of(&s, &id, &by_siret_then_name("delete")).await;
     let deletes = plan["plan"]["outcomes"]["would-delete"].as_u64().unwrap();
     assert!(deletes > 30, "{plan}");
     assert!(
