@@ -133,15 +133,29 @@ fn store(chunks: &mut Vec<Vec<u8>>, key: &[u8], row: u32) -> Option<u32> {
     Some(at)
 }
 
+/// Kinds of value a row of [`Seen`] may hold one of each.
+pub(super) const KINDS: usize = 3;
+/// Low bits of a hash [`Seen`] keeps per row and kind, to confirm a match: those a slot
+/// leaves to its row, three kinds to a u64.
+const CHECK_BITS: u32 = 21;
+/// Rows per chunk of [`Seen`]'s confirmations.
+const CHECK_ROWS: usize = 1 << 16;
+
 /// Hashes of values seen, each with the first row that had it. For warnings (likely
-/// duplicates), where two values sharing a hash would cost a wrong warning, never a row: 8
-/// bytes a slot, no value kept. A slot is the hash's top bits with the row in the bits below:
-/// as few as the rows so far need (21 for two million rows), so the hash keeps 43 or more
-/// bits, about one chance in 10^13 that two given values share them.
+/// duplicates), where two values sharing a hash would cost a wrong warning, never a row; no
+/// value kept. A slot (8 bytes) is the hash's top bits with the row in the bits below, as few
+/// as the rows so far need (21 for two million rows). Those bits alone would let a million rows'
+/// probes meet a stranger's hash about once a run (trillions of pairs against 2^43), so a match
+/// is confirmed by the hash's low 21 bits, kept per row and kind of value (8 bytes a row): 64
+/// bits compared, one false warning in millions of runs of a million rows.
 pub struct Seen {
     slots: Table,
     /// Bits of a slot that hold the row.
     row_bits: u32,
+    /// Per row, the low [`CHECK_BITS`] of the hash it holds of each kind, in chunks that never
+    /// move (growing one array would hold the old and the new at once), made when a row needs
+    /// one.
+    checks: Vec<Option<Box<[u64]>>>,
 }
 
 impl Default for Seen {
@@ -149,6 +163,7 @@ impl Default for Seen {
         Seen {
             slots: Table::default(),
             row_bits: 21,
+            checks: Vec::new(),
         }
     }
 }
@@ -164,21 +179,28 @@ impl Seen {
         self.slots.prefetch(h);
     }
 
-    /// The first row that had `h`.
-    pub fn get(&self, h: u64) -> Option<u32> {
-        let (mask, fingerprint) = (self.mask(), h & !self.mask());
-        let found = self.slots.find(h, |slot| slot & !mask == fingerprint)?;
+    /// The first row that had `h`, a value of `kind` (below [`KINDS`]).
+    pub fn get(&self, h: u64, kind: usize) -> Option<u32> {
+        let mask = self.mask();
+        let found = self.slots.find(h, holds(&self.checks, mask, h, kind))?;
         Some((found & mask) as u32)
     }
 
-    /// Records that `row` had `h`, unless an earlier row did.
-    pub fn insert(&mut self, h: u64, row: u32) {
+    /// Records that `row` had `h`, a value of `kind`, unless an earlier row did.
+    pub fn insert(&mut self, h: u64, kind: usize, row: u32) {
+        debug_assert!(kind < KINDS);
         if u64::from(row) > self.mask() {
             self.widen(64 - u64::from(row).leading_zeros());
         }
-        let (mask, fingerprint) = (self.mask(), h & !self.mask());
-        if let Entry::Vacant(place) = self.slots.entry(h, |s| s & !mask == fingerprint) {
-            place.insert(fingerprint | u64::from(row));
+        let (mask, chunk) = (self.mask(), row as usize / CHECK_ROWS);
+        if self.checks.len() <= chunk {
+            self.checks.resize_with(chunk + 1, || None);
+        }
+        let Seen { slots, checks, .. } = self;
+        if let Entry::Vacant(place) = slots.entry(h, holds(checks, mask, h, kind)) {
+            place.insert(h & !mask | u64::from(row));
+            let rows = checks[chunk].get_or_insert_with(|| vec![0; CHECK_ROWS].into());
+            rows[row as usize % CHECK_ROWS] |= low_bits(h) << (CHECK_BITS * kind as u32);
         }
     }
 
@@ -189,6 +211,31 @@ impl Seen {
         self.slots.rewrite(|slot| slot & !new | slot & old);
         self.row_bits = bits;
     }
+}
+
+/// Whether a slot of [`Seen`] (whose row bits are `mask`) holds `h` of `kind`: its
+/// fingerprint, then the low bits its row kept.
+fn holds(
+    checks: &[Option<Box<[u64]>>],
+    mask: u64,
+    h: u64,
+    kind: usize,
+) -> impl Fn(u64) -> bool + '_ {
+    move |slot| {
+        let row = (slot & mask) as usize;
+        slot & !mask == h & !mask
+            && checks
+                .get(row / CHECK_ROWS)
+                .and_then(Option::as_ref)
+                .is_some_and(|rows| {
+                    low_bits(rows[row % CHECK_ROWS] >> (CHECK_BITS * kind as u32)) == low_bits(h)
+                })
+    }
+}
+
+/// The bits of `h` [`Seen`] keeps per row and kind.
+fn low_bits(h: u64) -> u64 {
+    h & ((1 << CHECK_BITS) - 1)
 }
 
 /// The (row, packed key) stored at `at`.
@@ -288,14 +335,28 @@ mod tests {
     fn seen_hashes_keep_their_first_row() {
         let spread = |n: u64| n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let mut seen = Seen::default();
-        assert_eq!(seen.get(spread(5)), None);
+        assert_eq!(seen.get(spread(5), 0), None);
         for h in 0..10_000u64 {
-            seen.insert(spread(h), h as u32 + 2);
+            seen.insert(spread(h), 0, h as u32 + 2);
         }
-        seen.insert(spread(7), 99);
-        assert_eq!(seen.get(spread(7)), Some(9));
-        assert_eq!(seen.get(0), Some(2), "a hash of 0 is kept too");
-        assert_eq!(seen.get(spread(12_345)), None);
+        seen.insert(spread(7), 0, 99);
+        assert_eq!(seen.get(spread(7), 0), Some(9));
+        assert_eq!(seen.get(0, 0), Some(2), "a hash of 0 is kept too");
+        assert_eq!(seen.get(spread(12_345), 0), None);
+        assert_eq!(seen.get(spread(7), 1), None, "a value of another kind");
+    }
+
+    /// Two values whose hashes share every bit a slot keeps of them are told apart by the low
+    /// bits their row kept: a million rows' probes would meet such a pair about once a run.
+    #[test]
+    fn seen_hashes_sharing_their_top_bits_stay_apart() {
+        let top = 0xDEAD_BEEF_CAFE_u64 << 21;
+        let mut seen = Seen::default();
+        seen.insert(top | 5, 2, 7);
+        assert_eq!(seen.get(top | 6, 2), None);
+        seen.insert(top | 6, 2, 9);
+        assert_eq!(seen.get(top | 6, 2), Some(9));
+        assert_eq!(seen.get(top | 5, 2), Some(7));
     }
 
     /// Rows past what the slots' row bits hold take bits from the hashes, and every hash keeps
@@ -304,14 +365,14 @@ mod tests {
     fn seen_rows_widen_past_two_million() {
         let spread = |n: u64| n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5555;
         let mut seen = Seen::default();
-        seen.insert(spread(1), 2);
-        seen.insert(spread(2), 3_000_000);
-        seen.insert(spread(3), u32::MAX);
+        seen.insert(spread(1), 0, 2);
+        seen.insert(spread(2), 1, 3_000_000);
+        seen.insert(spread(3), 2, u32::MAX);
         assert_eq!(seen.row_bits, 32);
-        assert_eq!(seen.get(spread(1)), Some(2));
-        assert_eq!(seen.get(spread(2)), Some(3_000_000));
-        assert_eq!(seen.get(spread(3)), Some(u32::MAX));
-        assert_eq!(seen.get(spread(4)), None);
+        assert_eq!(seen.get(spread(1), 0), Some(2));
+        assert_eq!(seen.get(spread(2), 1), Some(3_000_000));
+        assert_eq!(seen.get(spread(3), 2), Some(u32::MAX));
+        assert_eq!(seen.get(spread(4), 0), None);
     }
 
     #[test]

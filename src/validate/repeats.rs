@@ -6,8 +6,8 @@
 //! Rows must come in file order. The key's table slot is fetched while the rest of the row is
 //! checked ([`Validator::prepare_key`]), and so are the likely duplicates' slots
 //! ([`Validator::prepare_likely`]); their values are kept as hashes with their first row
-//! ([`Seen`]), 8 bytes per value of a row that would create, each part of a value folded and
-//! hashed once a row.
+//! ([`Seen`]: 8 bytes per value of a row that would create, and 12 a row that confirm a match),
+//! each part of a value folded and hashed once a row.
 
 use std::hash::BuildHasher;
 
@@ -32,8 +32,8 @@ pub(super) struct Lookalikes {
     /// The values the row is looked up by, strongest first, as `find` tries them: hashes of
     /// (entry, parts) with the reason each stands for.
     probes: Vec<(u64, Why)>,
-    /// The values the row is kept by.
-    records: Vec<u64>,
+    /// The values the row is kept by, with the reason each stands for.
+    records: Vec<(u64, Why)>,
 }
 
 /// The kind of value an entry of [`Seen`] stands for, with the facts the rule needs of the row
@@ -282,7 +282,7 @@ impl Lookalikes {
         if let Some(siret) = siret.filter(|_| !siret_is_key) {
             let h = entry(Entry::Siret, siret, 0);
             self.probes.push((h, Why::SameSiret));
-            self.records.push(h);
+            self.records.push((h, Why::SameSiret));
         }
         if let Some(name) = name {
             let theirs: &[bool] = if s { &[false] } else { &[false, true] };
@@ -291,8 +291,8 @@ impl Lookalikes {
                     let h = entry(Entry::NamePostcode { siret }, name, zip);
                     self.probes.push((h, Why::SamePostcode));
                 }
-                self.records
-                    .push(entry(Entry::NamePostcode { siret: s }, name, zip));
+                let kept = entry(Entry::NamePostcode { siret: s }, name, zip);
+                self.records.push((kept, Why::SamePostcode));
             }
             if let Some(city) = city {
                 let zips: &[bool] = if z { &[false] } else { &[false, true] };
@@ -303,10 +303,10 @@ impl Lookalikes {
                     }
                 }
                 let kept = Entry::NameCity { siret: s, zip: z };
-                self.records.push(entry(kept, name, city));
+                self.records.push((entry(kept, name, city), Why::SameCity));
             }
         }
-        for &h in self.probes.iter().map(|(h, _)| h).chain(&self.records) {
+        for &(h, _) in self.probes.iter().chain(&self.records) {
             self.seen.prefetch(h);
         }
     }
@@ -315,15 +315,25 @@ impl Lookalikes {
     fn find(&self) -> Option<(u32, Why)> {
         self.probes
             .iter()
-            .find_map(|&(h, why)| Some((self.seen.get(h)?, why)))
+            .find_map(|&(h, why)| Some((self.seen.get(h, kind(why))?, why)))
     }
 
     /// Keeps the current likeness as seen on `row`.
     fn record(&mut self, row: u32) {
         self.ready = false;
-        for &h in &self.records {
-            self.seen.insert(h, row);
+        for &(h, why) in &self.records {
+            self.seen.insert(h, kind(why), row);
         }
+    }
+}
+
+/// The kind of value [`Seen`] confirms a match of a probe for `why` by: a row keeps at most
+/// one of each.
+fn kind(why: Why) -> usize {
+    match why {
+        Why::SameSiret => 0,
+        Why::SamePostcode => 1,
+        _ => 2,
     }
 }
 
