@@ -237,7 +237,7 @@ pub fn write_text(
         .iter()
         .filter(|c| c.target.is_mapped())
         .count();
-    write_reading(&mut s, source);
+    s.push_str(&reading(source));
     if source.title_rows_skipped > 0 {
         let _ = write!(
             s,
@@ -333,7 +333,7 @@ pub fn write_errors(out: &mut dyn Write, source: &Table, log: &ProblemLog) -> io
 
 /// How the file was read: for CSV the encoding and delimiter chosen, for JSON the kind, then
 /// where the header is. `Read as UTF-8, ";"-separated; header on row 1`.
-fn write_reading(s: &mut String, source: &Table) {
+pub(crate) fn reading(source: &Table) -> String {
     let encoding = source.encoding.unwrap_or("UTF-8");
     match source.format {
         Format::Csv => {
@@ -342,22 +342,16 @@ fn write_reading(s: &mut String, source: &Table) {
                 Some(d) => format!("{:?}", char::from(d).to_string()),
                 None => "comma".to_string(),
             };
-            let _ = write!(
-                s,
+            format!(
                 "Read as {encoding}, {delimiter}-separated; header on row {}",
                 source.header_row
-            );
+            )
         }
-        Format::Json | Format::Ndjson => {
-            let _ = write!(
-                s,
-                "Read as {} ({encoding}), the records' keys as headers",
-                source.format.name()
-            );
-        }
-        _ => {
-            let _ = write!(s, "Header on row {}", source.header_row);
-        }
+        Format::Json | Format::Ndjson => format!(
+            "Read as {} ({encoding}), the records' keys as headers",
+            source.format.name()
+        ),
+        _ => format!("Header on row {}", source.header_row),
     }
 }
 

@@ -53,8 +53,14 @@ fn a_windows_1256_csv_from_arabic_excel_imports_as_typed() {
         "the summary names the encoding read\n{checked}"
     );
     let server = Server::start(Options::default());
-    wd.exec_against(&server, &["import", "clients.csv"])
-        .assert_ok();
+    let imported = wd.exec_against(&server, &["import", "clients.csv"]);
+    imported.assert_ok();
+    assert!(
+        imported
+            .stdout
+            .contains("Read as windows-1256, \";\"-separated"),
+        "the import's summary names the encoding read too\n{imported}"
+    );
     let store = store_by_name(&server);
     assert_eq!(store.len(), 5);
     assert_fields(

@@ -21,6 +21,10 @@ pub struct Summary {
     pub rows: u64,
     pub outcomes: BTreeMap<&'static str, u64>,
     pub blank_rows: u64,
+    /// How the input was read (`Read as Windows-1256, ";"-separated; header on row 1`), for a
+    /// run that read a file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_as: Option<String>,
     /// What the requests met; none with `--dry-run`.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub traffic: Option<Traffic>,
@@ -63,6 +67,7 @@ impl Summary {
             rows,
             outcomes: counts.iter().map(|(o, n)| (o.as_str(), *n)).collect(),
             blank_rows,
+            read_as: None,
             traffic: client.map(Client::traffic),
             duration_secs: elapsed.as_secs_f64(),
             rows_per_sec: rows as f64 / elapsed.as_secs_f64().max(1e-9),
@@ -92,6 +97,9 @@ impl fmt::Display for Summary {
             "{} ({} mode): {} rows in {:.1} s, {:.0} rows/s",
             self.file, self.mode, self.rows, self.duration_secs, self.rows_per_sec
         )?;
+        if let Some(read_as) = &self.read_as {
+            writeln!(f, "  {read_as}.")?;
+        }
         for (outcome, count) in &self.outcomes {
             writeln!(f, "  {outcome:<13} {count:>9}")?;
         }

@@ -220,6 +220,7 @@ pub async fn run(
     source.show(&session.progress);
 
     let network = client.is_some();
+    let read_as = source.read_as.clone();
     let (row_tx, row_rx) = mpsc::channel::<anyhow::Result<InputRow>>(256);
     let reader = std::thread::spawn(move || source.send_rows(row_tx));
     let jobs = futures::stream::unfold(row_rx, |mut rx| async move {
@@ -246,7 +247,7 @@ pub async fn run(
         failed: &paths.failed,
         journal: journal_path.as_deref(),
     };
-    let summary = Summary::new(
+    let mut summary = Summary::new(
         options.mode.as_str(),
         &ran.counts,
         blank_rows,
@@ -254,6 +255,7 @@ pub async fn run(
         started.elapsed(),
         files,
     );
+    summary.read_as = Some(read_as);
     Ok(ran.report("import", summary))
 }
 

@@ -32,6 +32,8 @@ pub struct Source {
     pub keys: Keys,
     /// The sheet has an `_action` column: rows may choose their own mode.
     pub has_actions: bool,
+    /// How the file was read, for the summary.
+    pub read_as: String,
     /// Told how many rows are read, and the total at the end; set by [`Source::show`].
     progress: OnceLock<Progress>,
 }
@@ -70,6 +72,7 @@ impl Source {
             ahead.push(row);
         }
         Ok(Source {
+            read_as: crate::report::reading(pipeline.source()),
             pipeline,
             ahead,
             ended,
