@@ -171,6 +171,57 @@ fn is_running(pid: u32) -> Option<bool> {
     }
 }
 
+/// Removes the folders `PREFIX<pid>-*` in `dir` whose process no longer runs and whose owner
+/// is `mine`'s (the caller's own new folder): what a run killed before it could remove its
+/// private folder left (the page's uploads: customer lists, in the system's temporary folder).
+/// Symbolic links and other users' folders are never touched.
+pub fn remove_stale_folders(dir: &Path, prefix: &str, mine: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let owner = |path: &Path| std::fs::symlink_metadata(path).ok().map(|m| owner_of(&m));
+    let Some(me) = owner(mine) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix))
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        // The entry's own type: a symbolic link is not a directory here.
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        let path = entry.path();
+        if is_dir
+            && owner(&path) == Some(me)
+            && is_running(pid) == Some(false)
+            && std::fs::remove_dir_all(&path).is_ok()
+        {
+            crate::debug!(
+                "Removed {}, left behind by a run (pid {pid}) that was killed.",
+                path.display()
+            );
+        }
+    }
+}
+
+/// Who owns a file: its user id where there are users.
+fn owner_of(meta: &std::fs::Metadata) -> u32 {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::MetadataExt::uid(meta)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        0
+    }
+}
+
 /// Reads `buf.len()` bytes of `file` from `at`, without moving a shared cursor: spools are
 /// read back at random by many rows at once.
 #[cfg(unix)]

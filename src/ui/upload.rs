@@ -16,19 +16,27 @@ use super::view::Failure;
 /// `--max-upload-mb`'s default: larger than any customer list a spreadsheet holds.
 pub const DEFAULT_MAX_MB: u64 = 2048;
 
+/// How the private folders are named: `custbulk-ui-PID-RANDOM`.
+const FOLDER_PREFIX: &str = "custbulk-ui-";
+
 /// The run's private folder: under the system's temporary folder, readable by this user only
-/// (0700), removed when the run ends.
+/// (0700), removed when the run ends. Those of runs that were killed (`kill -9`, a crash, a
+/// power cut) are removed first: they hold customer lists.
 pub fn private_folder() -> anyhow::Result<tempfile::TempDir> {
+    let temp = std::env::temp_dir();
     let mut builder = tempfile::Builder::new();
-    builder.prefix("custbulk-ui-");
+    let prefix = format!("{FOLDER_PREFIX}{}-", std::process::id());
+    builder.prefix(&prefix);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(std::fs::Permissions::from_mode(0o700));
     }
-    builder
-        .tempdir()
-        .map_err(|e| anyhow::anyhow!("cannot create a private folder for the uploads: {e}"))
+    let folder = builder
+        .tempdir_in(&temp)
+        .map_err(|e| anyhow::anyhow!("cannot create a private folder for the uploads: {e}"))?;
+    crate::output::remove_stale_folders(&temp, FOLDER_PREFIX, folder.path());
+    Ok(folder)
 }
 
 /// A fresh job id: 64 random bits in hex.

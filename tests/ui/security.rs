@@ -1,7 +1,7 @@
 //! A local server is still a server: what the page refuses, and what it never lets out.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 
 use reqwest::header::{COOKIE, HOST, ORIGIN};
 use reqwest::StatusCode;
@@ -224,47 +224,11 @@ async fn the_page_listens_on_loopback_only() {
 #[tokio::test]
 async fn the_command_prints_one_address_and_removes_the_uploads_on_ctrl_c() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_custbulk"))
-        .args(["ui", "--no-open", "--port", "0"])
-        .env("TMPDIR", tmp.path())
-        .env("ICLOUDREADY_API_KEY", "key-SECRET-never-shown")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut url = String::new();
-    stdout.read_line(&mut url).unwrap();
-    let url = url.trim().to_string();
-    let rest = url.strip_prefix("http://127.0.0.1:").expect(&url);
-    let (port, token) = rest.split_once("/?token=").expect(&url);
-    assert_eq!(token.len(), 64);
-    custbulk::api::install_tls_provider();
-    let http = reqwest::Client::new();
-    let origin = format!("http://127.0.0.1:{port}");
-    let cookie = format!("custbulk-{port}={token}");
-    let upload = super::multipart(&[Part::file(
-        "file",
-        "customers.xlsx",
-        &std::fs::read(project_file("samples/customers.xlsx")).unwrap(),
-    )]);
-    let r = http
-        .post(format!("{origin}/files"))
-        .header(COOKIE, &cookie)
-        .header(ORIGIN, &origin)
-        .header("content-type", upload.0)
-        .body(upload.1)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK, "followed to the file's page");
-    let file = r.url().path().to_string();
-    let page = r.text().await.unwrap();
+    let (mut child, mut stdout, ui) = UiCommand::start(tmp.path());
+    let (http, origin, cookie) = (&ui.http, &ui.origin, &ui.cookie);
+    let (file, page) = ui.upload().await;
     assert!(page.contains("customers.xlsx"));
-    let folders: Vec<_> = std::fs::read_dir(tmp.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let folders = entries(tmp.path());
     assert_eq!(folders.len(), 1, "{folders:?}");
     #[cfg(unix)]
     {
@@ -276,7 +240,7 @@ async fn the_command_prints_one_address_and_removes_the_uploads_on_ctrl_c() {
     for path in ["/", &plan, &run, "/backups", "/backups.json"] {
         let body = http
             .get(format!("{origin}{path}"))
-            .header(COOKIE, &cookie)
+            .header(COOKIE, cookie)
             .send()
             .await
             .unwrap()
@@ -293,4 +257,107 @@ async fn the_command_prints_one_address_and_removes_the_uploads_on_ctrl_c() {
     stdout.read_line(&mut more).unwrap();
     assert_eq!(more, "", "stdout has the address alone");
     assert!(!folders[0].exists(), "the uploads are removed at exit");
+}
+
+/// `custbulk ui` run as people run it, with its own temporary folder.
+struct UiCommand {
+    http: reqwest::Client,
+    origin: String,
+    cookie: String,
+}
+
+impl UiCommand {
+    /// Starts the command with `TMPDIR` at `tmp` and reads the address it prints.
+    fn start(tmp: &std::path::Path) -> (Child, BufReader<ChildStdout>, UiCommand) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_custbulk"))
+            .args(["ui", "--no-open", "--port", "0"])
+            .env("TMPDIR", tmp)
+            .env("ICLOUDREADY_API_KEY", "key-SECRET-never-shown")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut url = String::new();
+        stdout.read_line(&mut url).unwrap();
+        let url = url.trim().to_string();
+        let rest = url.strip_prefix("http://127.0.0.1:").expect(&url);
+        let (port, token) = rest.split_once("/?token=").expect(&url);
+        assert_eq!(token.len(), 64);
+        custbulk::api::install_tls_provider();
+        let ui = UiCommand {
+            http: reqwest::Client::new(),
+            origin: format!("http://127.0.0.1:{port}"),
+            cookie: format!("custbulk-{port}={token}"),
+        };
+        (child, stdout, ui)
+    }
+
+    /// Uploads the sample workbook: the file's page's path, and the page.
+    async fn upload(&self) -> (String, String) {
+        let upload = super::multipart(&[Part::file(
+            "file",
+            "customers.xlsx",
+            &std::fs::read(project_file("samples/customers.xlsx")).unwrap(),
+        )]);
+        let r = self
+            .http
+            .post(format!("{}/files", self.origin))
+            .header(COOKIE, &self.cookie)
+            .header(ORIGIN, &self.origin)
+            .header("content-type", upload.0)
+            .body(upload.1)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "followed to the file's page");
+        let file = r.url().path().to_string();
+        (file, r.text().await.unwrap())
+    }
+}
+
+fn entries(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    found.sort();
+    found
+}
+
+/// A `kill -9` gives the page no chance to remove its uploads (customer lists, in the system's
+/// temporary folder): the next start removes them, and nothing that is not a killed run's.
+#[tokio::test]
+async fn uploads_left_by_a_killed_page_are_removed_at_the_next_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut killed, _, ui) = UiCommand::start(tmp.path());
+    ui.upload().await;
+    let left = entries(tmp.path());
+    assert_eq!(left.len(), 1, "{left:?}");
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    assert!(left[0].exists(), "SIGKILL leaves the uploads");
+    // What must stay: a folder of a process that runs (this test's), and a link named like a
+    // killed run's folder, pointing at a folder that holds a file.
+    let running = tmp
+        .path()
+        .join(format!("custbulk-ui-{}-abc", std::process::id()));
+    std::fs::create_dir(&running).unwrap();
+    let target = tempfile::tempdir().unwrap();
+    std::fs::write(target.path().join("keep.txt"), "mine").unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(target.path(), tmp.path().join("custbulk-ui-999999999-x")).unwrap();
+
+    let (mut child, _, _) = UiCommand::start(tmp.path());
+    let now = entries(tmp.path());
+    assert!(
+        !left[0].exists(),
+        "the killed run's uploads are gone: {now:?}"
+    );
+    assert!(running.exists());
+    assert!(target.path().join("keep.txt").exists());
+    assert_eq!(now.len(), if cfg!(unix) { 3 } else { 2 }, "{now:?}");
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert!(child.wait().unwrap().success());
 }
