@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use crate::mapping::{self, MapFile, Mapping};
@@ -136,14 +137,26 @@ impl Job {
         self.check = None;
         self.edits.clear();
         self.rechecked.clear();
-        self.planned = None;
+        self.set_plan(None);
     }
 
     /// The mapping changed: the check no longer holds; edits of cells still do.
     pub fn mapping_changed(&mut self) {
         self.check = None;
         self.rechecked.clear();
-        self.planned = None;
+        self.set_plan(None);
+    }
+
+    /// Replaces the last plan. One that no run was started from leaves no folder under
+    /// `runs/`: its file and mapping were written for it alone (a run's folder stays, with its
+    /// journal for undo).
+    pub fn set_plan(&mut self, plan: Option<Arc<Planned>>) {
+        let old = std::mem::replace(&mut self.planned, plan);
+        if let Some(old) = old.filter(|p| !p.used.load(Ordering::Acquire)) {
+            if let Err(e) = std::fs::remove_dir_all(&old.sent.dir) {
+                crate::debug!("cannot remove {}: {e}", old.sent.dir.display());
+            }
+        }
     }
 
     /// What it takes to read the job on another thread: the file, the choices, the edits.

@@ -118,6 +118,9 @@ pub struct Planned {
     pub edits: BTreeMap<u32, CellEdits>,
     /// The command that makes the same plan.
     pub command: String,
+    /// A run was started from it: its folder holds the run's journal and results.
+    #[serde(skip)]
+    pub used: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Debug, Serialize)]
@@ -425,12 +428,13 @@ pub async fn make(
         warnings: heard.reading().warnings,
         edits,
         sent,
+        used: Default::default(),
     };
     let results = std::path::PathBuf::from(&report.summary.results);
     tokio::task::spawn_blocking(move || planned.read(&results).map(|()| planned))
         .await
         .map_err(Failure::failed)?
-        .map(|planned| lock(&job).planned = Some(Arc::new(planned)))
+        .map(|planned| lock(&job).set_plan(Some(Arc::new(planned))))
         .map_err(|e| Failure::failed(format!("{e:#}")))?;
     Ok(Redirect::to(&format!("/files/{id}/plan")).into_response())
 }

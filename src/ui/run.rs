@@ -8,6 +8,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, State};
@@ -428,6 +429,8 @@ pub async fn start(
         let planned = planned.ok_or_else(|| {
             Failure::bad("make the plan first: the file or the choices changed since")
         })?;
+        // Under the job's lock: a new plan made meanwhile keeps this one's folder.
+        planned.used.store(true, Ordering::Release);
         (planned, job.choice.clone())
     };
     let sent = planned.sent.clone();

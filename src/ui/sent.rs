@@ -38,11 +38,10 @@ impl Sent {
             })
             .collect();
         let when = chrono::Utc::now().format("%Y%m%d-%H%M%S");
-        let dir = work
-            .join("runs")
-            .join(format!("{stem}-{when}-{}", &job.id[..4]));
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot make the run's folder {}", dir.display()))?;
+        let dir = new_folder(
+            &work.join("runs"),
+            &format!("{stem}-{when}-{}", &job.id[..4]),
+        )?;
         let (file, _) = fixed::write_fixed_as(job, &dir, &stem)?;
         let table = job.open().map_err(|e| anyhow::anyhow!(job.say(e)))?;
         let mapping = crate::mapping::Mapping::infer(&table.headers, Some(&job.map));
@@ -84,6 +83,28 @@ impl Sent {
         }
         line
     }
+}
+
+/// A new folder `NAME` in `parent`, or `NAME-2`, `NAME-3`, ... when that one is taken: two plans
+/// of a file within a second must not share one, since a run's journal names its file.
+fn new_folder(parent: &Path, name: &str) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(parent)
+        .with_context(|| format!("cannot make the folder {}", parent.display()))?;
+    for n in 1.. {
+        let dir = match n {
+            1 => parent.join(name),
+            n => parent.join(format!("{name}-{n}")),
+        };
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => continue,
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot make the run's folder {}", dir.display()))
+            }
+        }
+    }
+    unreachable!("the loop returns")
 }
 
 /// A path as a shell reads it back.

@@ -136,6 +136,9 @@ async fn the_plan_is_the_commands_and_nothing_is_sent_before_the_run() {
     );
     let again = plan_of(&s, &id, &by_siret_then_name("upsert")).await;
     assert_eq!(again["plan"]["outcomes"]["unchanged"], 35, "{again}");
+    // The plan the next one replaced, never run, left no folder; the run's folder stays.
+    let folders = std::fs::read_dir(work.path("page/runs")).unwrap().count();
+    assert_eq!(folders, 2, "the run's folder and the last plan's");
 
     // A list that changes one customer's city: the plan shows it field by field.
     let record = sandbox.records()[0].clone();
