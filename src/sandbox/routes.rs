@@ -23,11 +23,19 @@ pub(crate) const STATS_PATH: &str = "/__sandbox/stats";
 
 const COLLECTION: &str = "/api/v2/customers";
 const ITEM: &str = "/api/v2/customers/{id}";
+/// The same with a trailing slash, which Express (whose conventions the API follows: `_id`,
+/// mongoose-paginate) routes alike unless told to be strict: another client may send it.
+const COLLECTION_SLASH: &str = "/api/v2/customers/";
+const ITEM_SLASH: &str = "/api/v2/customers/{id}/";
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    let collection = get(list).post(create);
+    let item = get(get_one).put(replace).patch(patch).delete(remove);
     Router::new()
-        .route(COLLECTION, get(list).post(create))
-        .route(ITEM, get(get_one).put(replace).patch(patch).delete(remove))
+        .route(COLLECTION, collection.clone())
+        .route(COLLECTION_SLASH, collection)
+        .route(ITEM, item.clone())
+        .route(ITEM_SLASH, item)
         .route(STATS_PATH, get(stats))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

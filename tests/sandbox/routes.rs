@@ -373,3 +373,27 @@ async fn dropping_the_sandbox_stops_it() {
     }
     panic!("the sandbox still answers after being dropped");
 }
+
+/// Another client may end a path with a slash, as Express (whose conventions the API follows)
+/// routes alike: every route answers it as without.
+#[tokio::test]
+async fn a_trailing_slash_reaches_the_same_route() {
+    let api = Api::default().await;
+    let (status, created) = api
+        .call(Method::POST, "/customers/", Some(&json!({"name": "A"})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (status, list) = api.get("/customers/?limit=5").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list["docs"][0]["name"], "A", "{list}");
+    let item = format!("/customers/{}/", created["_id"].as_str().unwrap());
+    let patch = json!({"city": "Lyon"});
+    let (status, patched) = api.call(Method::PATCH, &item, Some(&patch)).await;
+    assert_eq!((status, &patched["city"]), (StatusCode::OK, &json!("Lyon")));
+    assert_eq!(api.get(&item).await.1["city"], "Lyon");
+    assert_eq!(
+        api.call(Method::DELETE, &item, None).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert!(api.sandbox.records().is_empty());
+}
