@@ -1,9 +1,9 @@
 //! The Backups step: export the account (format, search) into the page's backups folder
 //! (`WORK/backups`, the only folder it lists, by names it made), each backup with its
 //! `verify` verdict; a diff of a backup with the account or with another backup, as a table of
-//! what was added, removed and changed, field by field; and a restore, its plan first. The
-//! engines are the commands': [`export::export`], [`backup::verify`], [`diff::compare`],
-//! [`restore`].
+//! what was added, removed and changed, field by field; and a restore, its plan first. An
+//! export or restore under way stops as Ctrl-C stops the command. The engines are the
+//! commands': [`export::export`], [`backup::verify`], [`diff::compare`], [`restore`].
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -16,6 +16,7 @@ use clap::ValueEnum;
 use futures::Stream;
 use maud::{html, Markup};
 use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
 
 use super::i18n::{Lang, W};
 use super::job::lock;
@@ -50,6 +51,10 @@ struct Task {
     what: &'static str,
     tally: Arc<Tally>,
     ended: Mutex<Said>,
+    /// Set by Stop: the engine stops as on Ctrl-C.
+    stop: watch::Sender<bool>,
+    /// The backup a restore restores: one that ends short is resumed from it.
+    backup: Option<String>,
 }
 
 /// What a task did, in the engine's words, or why it failed; `None` while it runs.
@@ -87,7 +92,8 @@ struct BackupsPage {
     file: Option<String>,
     folder: String,
     api: Option<String>,
-    task: Option<(&'static str, Reading, Said)>,
+    /// What runs, how it stands, how it ended, and the backup a restore restores.
+    task: Option<(&'static str, Reading, Said, Option<String>)>,
     backups: Vec<Listed>,
     #[serde(serialize_with = "super::view::shared")]
     diff: Option<Arc<Diffed>>,
@@ -175,15 +181,28 @@ impl Page for BackupsPage {
                 " "
                 button type="submit" { (lang.t(W::Export)) }
             }
-            @if let Some((what, reading, ended)) = &self.task {
+            @if let Some((what, reading, ended, restored)) = &self.task {
                 h2 { (lang.t(if *what == "export" { W::Export } else { W::Restore })) }
                 @for w in &reading.warnings {
                     p.failure.warning role="alert" { (w) }
                 }
                 @match ended {
-                    None => div #live data-events="/backups/events" { (progress(lang, reading)) },
+                    None => div #live data-events="/backups/events" {
+                        (progress(lang, reading))
+                        form #stop-form method="post" action="/backups/stop" {
+                            button #stop type="submit" { (lang.t(W::Stop)) }
+                            " " span.help { (lang.t(W::StopBackupHelp)) }
+                        }
+                    },
                     Some(Ok(said)) => p #task-done { (said) },
                     Some(Err(why)) => p.failure #task-failed role="alert" { (why) },
+                }
+                // A restore that ended short goes on from its journal, as `restore --resume`.
+                @if let (Some(backup), Some(Err(_))) = (restored, ended) {
+                    form #resume.busy method="post" action="/backups/restore/resume" {
+                        input type="hidden" name="backup" value=(backup);
+                        button type="submit" { (lang.t(W::Resume)) }
+                    }
                 }
             }
             @if !self.backups.is_empty() {
@@ -263,10 +282,10 @@ pub async fn show(State(state): State<Shared>, ask: Ask) -> Result<Response, Fai
         file: state.jobs.list().pop().map(|(id, ..)| id),
         folder: folder(&state).display().to_string(),
         api: state.api.as_ref().err().cloned(),
-        task: held
-            .task
-            .as_ref()
-            .map(|t| (t.what, t.tally.reading(), lock(&t.ended).clone())),
+        task: held.task.as_ref().map(|t| {
+            let ended = lock(&t.ended).clone();
+            (t.what, t.tally.reading(), ended, t.backup.clone())
+        }),
         backups,
         diff: held.diff.clone(),
         restore: held.restore.clone(),
@@ -275,10 +294,16 @@ pub async fn show(State(state): State<Shared>, ask: Ask) -> Result<Response, Fai
     Ok(ask.page(&page))
 }
 
-/// Starts `work` in the background, unless an export or restore is under way.
-fn start<F, Fut>(state: &Shared, what: &'static str, work: F) -> Result<(), Failure>
+/// Starts `work` in the background, unless an export or restore is under way; it hears Stop
+/// through the receiver it is given.
+fn start<F, Fut>(
+    state: &Shared,
+    what: &'static str,
+    backup: Option<String>,
+    work: F,
+) -> Result<(), Failure>
 where
-    F: FnOnce(Progress) -> Fut + Send + 'static,
+    F: FnOnce(Progress, watch::Receiver<bool>) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = anyhow::Result<String>>,
 {
     let mut held = lock(&state.backups);
@@ -288,14 +313,17 @@ where
         ));
     }
     let tally = Arc::new(Tally::default());
+    let (stop, stopped) = watch::channel(false);
     let task = Arc::new(Task {
         what,
         tally: tally.clone(),
         ended: Mutex::new(None),
+        stop,
+        backup,
     });
     held.task = Some(task.clone());
     drive_heard(tally.clone(), move || async move {
-        let ended = work(Progress::hidden().with_events(tally)).await;
+        let ended = work(Progress::hidden().with_events(tally), stopped).await;
         *lock(&task.ended) = Some(ended.map_err(|e| format!("{e:#}")));
     });
     Ok(())
@@ -339,16 +367,29 @@ pub async fn export(
     std::fs::create_dir_all(folder(&state)).map_err(Failure::failed)?;
     let job = export::Job::new(&options, api.client.base_url())
         .map_err(|e| Failure::bad(format!("{e:#}")))?;
-    start(&state, "export", move |progress| async move {
-        let client = api.client.renewed();
-        let (_cancel, cancel) = tokio::sync::watch::channel(false);
-        let summary = export::export(&client, &job, &progress, cancel).await;
-        progress.finish();
-        let summary = summary?;
-        summary.warn();
-        Ok(format!("{} records → {}", summary.records, summary.file))
-    })?;
+    start(
+        &state,
+        "export",
+        None,
+        move |progress, stopped| async move {
+            let client = api.client.renewed();
+            let summary = export::export(&client, &job, &progress, stopped).await;
+            progress.finish();
+            let summary = summary?;
+            summary.warn();
+            Ok(format!("{} records → {}", summary.records, summary.file))
+        },
+    )?;
     Ok(Redirect::to("/backups").into_response())
+}
+
+/// `POST /backups/stop`: the export or restore under way stops, as on Ctrl-C: what is in flight
+/// finishes; an export keeps no file, a restore what it did.
+pub async fn stop(State(state): State<Shared>) -> Response {
+    if let Some(task) = &lock(&state.backups).task {
+        task.stop.send_replace(true);
+    }
+    Redirect::to("/backups").into_response()
 }
 
 /// `GET /backups/events`: the export's or restore's reading, then `end`.
@@ -403,7 +444,7 @@ pub async fn compare(
                     (Some(path), _) => side::from_file(&path, None, indexed),
                     (None, Some(api)) => {
                         let progress = crate::progress::Progress::hidden();
-                        let (_cancel, cancel) = tokio::sync::watch::channel(false);
+                        let (_cancel, cancel) = watch::channel(false);
                         let client = api.client.renewed();
                         let live = side::Live {
                             client: &client,
@@ -448,10 +489,11 @@ pub struct RestoreAsked {
     backup: String,
 }
 
-fn restore_options(path: PathBuf, api: &Api, plan: bool) -> restore::Options {
+/// A restore as the page runs it: by SIRET, without `--prune` (it deletes nothing).
+fn restore_options(path: PathBuf, api: &Api) -> restore::Options {
     restore::Options {
         backup: path,
-        plan,
+        plan: false,
         prune: false,
         match_on: "siret".parse::<Keys>().expect("a field"),
         force: false,
@@ -472,8 +514,12 @@ pub async fn restore_plan(
     let path = backup(&state, &asked.backup)?;
     let heard = Arc::new(Tally::default());
     let planned = drive_heard(heard.clone(), move || async move {
-        let report =
-            restore_with(restore_options(path, &api, true), &api, Progress::hidden()).await?;
+        let options = restore::Options {
+            plan: true,
+            ..restore_options(path, &api)
+        };
+        let never = watch::channel(false).1;
+        let report = restore_with(options, &api, Progress::hidden(), never).await?;
         anyhow::Ok(report.summary.outcomes)
     })
     .await
@@ -487,20 +533,30 @@ pub async fn restore_plan(
     Ok(Redirect::to("/backups").into_response())
 }
 
-/// The restore engine, as the command runs it: planned, matched with the account, run.
+/// The restore engine, as the command runs it: planned, matched with the account, run; `stopped`
+/// closes its gate as Ctrl-C does.
 async fn restore_with(
     options: restore::Options,
     api: &Api,
     progress: Progress,
+    mut stopped: watch::Receiver<bool>,
 ) -> anyhow::Result<crate::apply::RunReport> {
     let client = api.client.renewed();
-    let plan = restore::Plan::new(options)?.with_writes(api.writes.clone());
-    let matched = restore::match_live(plan, &client, &crate::progress::Progress::hidden()).await?;
-    let session = Session {
-        stop: Arc::new(Stop::new(client.throttle.gate.clone())),
-        progress,
-    };
-    restore::run(matched, &client, session).await
+    let stop = Arc::new(Stop::new(client.throttle.gate.clone()));
+    let hearing = stop.clone();
+    let hear = tokio::spawn(async move {
+        if stopped.wait_for(|stop| *stop).await.is_ok() {
+            hearing.interrupt();
+        }
+    });
+    let restored = async {
+        let plan = restore::Plan::new(options)?.with_writes(api.writes.clone());
+        let matched = restore::match_live(plan, &client, &Progress::hidden()).await?;
+        restore::run(matched, &client, Session { stop, progress }).await
+    }
+    .await;
+    hear.abort();
+    restored
 }
 
 /// `POST /backups/restore`: the planned restore, run in the background (without `--prune`:
@@ -509,25 +565,55 @@ pub async fn restore(
     State(state): State<Shared>,
     Form(asked): Form<RestoreAsked>,
 ) -> Result<Response, Failure> {
-    let api = api(&state)?;
     let planned = lock(&state.backups).restore.clone();
     if planned.is_none_or(|p| p.backup != asked.backup) {
         return Err(Failure::bad("make the restore's plan first"));
     }
-    let path = backup(&state, &asked.backup)?;
-    start(&state, "restore", move |progress| async move {
-        let report = restore_with(restore_options(path, &api, false), &api, progress).await?;
-        let said: Vec<String> = report
-            .summary
-            .outcomes
-            .iter()
-            .map(|(o, n)| format!("{o} {n}"))
-            .collect();
-        match report.stopped {
-            Some(e) => Err(e),
-            None => Ok(said.join(", ")),
-        }
-    })?;
+    run_restore(&state, asked.backup, false)?;
     lock(&state.backups).restore = None;
     Ok(Redirect::to("/backups").into_response())
+}
+
+/// `POST /backups/restore/resume`: the restore that ended short (Stop, the breaker) goes on
+/// from its journal, as `custbulk restore BACKUP --resume`: what it created is not created
+/// twice.
+pub async fn resume(
+    State(state): State<Shared>,
+    Form(asked): Form<RestoreAsked>,
+) -> Result<Response, Failure> {
+    let short = lock(&state.backups).task.as_ref().is_some_and(|t| {
+        t.backup.as_ref() == Some(&asked.backup) && matches!(*lock(&t.ended), Some(Err(_)))
+    });
+    if !short {
+        return Err(Failure::bad(
+            "there is no stopped restore of this backup to resume",
+        ));
+    }
+    run_restore(&state, asked.backup, true)?;
+    Ok(Redirect::to("/backups").into_response())
+}
+
+/// Starts the restore of `name` in the background, afresh or resumed.
+fn run_restore(state: &Shared, name: String, resume: bool) -> Result<(), Failure> {
+    let api = api(state)?;
+    let mut options = restore_options(backup(state, &name)?, &api);
+    options.run.resume = resume;
+    start(
+        state,
+        "restore",
+        Some(name),
+        move |progress, stopped| async move {
+            let report = restore_with(options, &api, progress, stopped).await?;
+            let said: Vec<String> = report
+                .summary
+                .outcomes
+                .iter()
+                .map(|(o, n)| format!("{o} {n}"))
+                .collect();
+            match report.stopped {
+                Some(e) => Err(e),
+                None => Ok(said.join(", ")),
+            }
+        },
+    )
 }

@@ -153,3 +153,106 @@ async fn a_backup_is_exported_verified_compared_and_restored_from_the_page() {
     assert_eq!(cities, ["Lille", "Lyon", "Nantes"]);
     s.running.stop().await.unwrap();
 }
+
+/// Stop in the Backups step, as Ctrl-C for the commands: an export stopped keeps no file; a
+/// restore stopped keeps what it did, and Resume goes on from its journal. The customers have
+/// no SIRET, so only the journal tells which the stopped run created: the account then holds
+/// each customer of the backup once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_or_a_restore_stops_from_the_page_and_a_stopped_restore_resumes() {
+    // Pages of 100, one at a time, 100 ms each: 600 customers take 0.6 s to export.
+    let source = sandbox(SandboxOptions {
+        latency_ms: 100,
+        capacity: Some(1),
+        ..Default::default()
+    })
+    .await;
+    let customer = |i: usize| {
+        let record = json!({"name": format!("Client {i:03}"), "city": "Lyon"});
+        record.as_object().unwrap().clone()
+    };
+    source.insert((0..600).map(customer).collect());
+    let work = Workdir::new();
+    let page_on = |sandbox: &custbulk::sandbox::Running| Options {
+        api: Ok(Api {
+            client: client(sandbox),
+            writes: Default::default(),
+        }),
+        work: work.path("page"),
+        ..Default::default()
+    };
+    let s = Served::with(page_on(&source)).await;
+    s.post_form("/backups/export", &[("format", "ndjson"), ("q", "")])
+        .await;
+    let page = backups_until(&s, "the export", task_ended).await;
+    assert!(
+        page["task"][2]["Ok"]
+            .as_str()
+            .unwrap()
+            .starts_with("600 records"),
+        "{page}"
+    );
+    let name = page["backups"][0]["name"].as_str().unwrap().to_string();
+    let folder = work.path("page/backups");
+    let files = || {
+        let mut names: Vec<String> = std::fs::read_dir(&folder)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let before = files();
+
+    // An export stopped after its first page: an error that says so, and no file.
+    s.post_form("/backups/export", &[("format", "json"), ("q", "")])
+        .await;
+    backups_until(&s, "the first page", |p| {
+        p["task"][1]["done"].as_u64().is_some_and(|done| done > 0)
+    })
+    .await;
+    let r = s.post_form("/backups/stop", &[]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let page = backups_until(&s, "the stop", task_ended).await;
+    let why = page["task"][2]["Err"].as_str().unwrap_or_default();
+    assert!(why.contains("interrupted"), "{page}");
+    assert_eq!(files(), before, "a stopped export leaves nothing behind");
+    s.running.stop().await.unwrap();
+
+    // The backup restored into an empty account, 2 at a time at 5 ms: stopped after 20.
+    let target = sandbox(SandboxOptions {
+        latency_ms: 5,
+        capacity: Some(2),
+        ..Default::default()
+    })
+    .await;
+    let s = Served::with(page_on(&target)).await;
+    s.post_form("/backups/restore/plan", &[("backup", &name)])
+        .await;
+    let r = s.post_form("/backups/restore", &[("backup", &name)]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    backups_until(&s, "20 created", |_| target.len() >= 20).await;
+    s.post_form("/backups/stop", &[]).await;
+    let page = backups_until(&s, "the stop", task_ended).await;
+    let why = page["task"][2]["Err"].as_str().unwrap_or_default();
+    assert!(why.contains("interrupted"), "{page}");
+    assert_eq!(page["task"][3], name.as_str(), "{page}");
+    let created = target.len();
+    assert!(created < 600, "stopped mid-way: {created} created");
+
+    let r = s
+        .post_form("/backups/restore/resume", &[("backup", &name)])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let page = backups_until(&s, "the resumed restore", task_ended).await;
+    assert!(page["task"][2]["Ok"].is_string(), "{page}");
+    let mut names: Vec<String> = target
+        .records()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    let expected: Vec<String> = (0..600).map(|i| format!("Client {i:03}")).collect();
+    assert_eq!(names, expected, "each customer once, none lost");
+    s.running.stop().await.unwrap();
+}
