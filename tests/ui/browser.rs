@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
@@ -139,6 +140,19 @@ async fn text(client: &Client, css: &str) -> String {
         .unwrap()
 }
 
+/// Waits for `css` to appear, for 15 s at most. A page that reloads itself (a run's end) can
+/// abort a look made during its navigation: that look is made again.
+async fn appears(client: &Client, css: &str) -> Element {
+    let started = Instant::now();
+    loop {
+        match client.find(Locator::Css(css)).await {
+            Ok(found) => return found,
+            Err(e) if started.elapsed() > Duration::from_secs(15) => panic!("{css}: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
 /// Polls until `ready` holds, for 15 s at most.
 async fn until<F: std::future::Future<Output = bool>>(what: &str, ready: impl Fn() -> F) {
     let started = Instant::now();
@@ -167,7 +181,7 @@ async fn open_sample(c: &Client, s: &Served) {
         .send_keys(sample.to_str().unwrap())
         .await
         .unwrap();
-    c.wait().for_element(Locator::Css("#format")).await.unwrap();
+    appears(c, "#format").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -190,11 +204,7 @@ async fn a_person_fixes_the_sample_in_the_browser() {
         .click()
         .await
         .unwrap();
-    let first = c
-        .wait()
-        .for_element(Locator::Css("select#c0"))
-        .await
-        .unwrap();
+    let first = appears(c, "select#c0").await;
     assert_eq!(first.prop("value").await.unwrap().as_deref(), Some("name"));
     screenshot(c, "3-columns").await;
 
@@ -205,7 +215,7 @@ async fn a_person_fixes_the_sample_in_the_browser() {
         .click()
         .await
         .unwrap();
-    c.wait().for_element(Locator::Css("#grid")).await.unwrap();
+    appears(c, "#grid").await;
     assert_eq!(text(c, "#invalid").await, "5");
     assert_eq!(text(c, "#warnings").await, "2");
     let rows = c.find_all(Locator::Css("#grid tbody tr")).await.unwrap();
@@ -369,15 +379,9 @@ async fn a_person_plans_runs_stops_resumes_and_undoes_in_the_browser() {
 
     // Plan: the choices, then what the run would do; nothing sent.
     click(c, "ol.steps a[href$='/plan']").await;
-    c.wait()
-        .for_element(Locator::Css("form#choice"))
-        .await
-        .unwrap();
+    appears(c, "form#choice").await;
     click(c, "form#choice button[type=submit]").await;
-    c.wait()
-        .for_element(Locator::Css("#outcomes"))
-        .await
-        .unwrap();
+    appears(c, "#outcomes").await;
     assert_eq!(text(c, "#would-create").await, "35");
     assert_eq!(text(c, "#invalid").await, "5");
     assert_eq!(customers(&sandbox).await, 0, "a plan sends nothing");
@@ -385,7 +389,7 @@ async fn a_person_plans_runs_stops_resumes_and_undoes_in_the_browser() {
 
     // Run, live; Stop once a few are created.
     click(c, "form#send button").await;
-    c.wait().for_element(Locator::Css("#live")).await.unwrap();
+    appears(c, "#live").await;
     until("a few created", || async {
         let n = c.find(Locator::Css("#n-created")).await;
         match n {
@@ -403,10 +407,7 @@ async fn a_person_plans_runs_stops_resumes_and_undoes_in_the_browser() {
     .await;
     screenshot(c, "7-run").await;
     click(c, "#stop").await;
-    c.wait()
-        .for_element(Locator::Css("form#resume"))
-        .await
-        .unwrap();
+    appears(c, "form#resume").await;
     assert!(text(c, "#stopped").await.contains("interrupted"));
     let created = customers(&sandbox).await;
     assert!(created > 0 && created < 35, "{created}");
@@ -414,10 +415,7 @@ async fn a_person_plans_runs_stops_resumes_and_undoes_in_the_browser() {
 
     // Resume: the rest, none twice.
     click(c, "form#resume button").await;
-    c.wait()
-        .for_element(Locator::Css("#done-ok"))
-        .await
-        .unwrap();
+    appears(c, "#done-ok").await;
     assert_eq!(customers(&sandbox).await, 35);
     assert!(c.find(Locator::Css("a#results")).await.is_ok());
     assert!(c.find(Locator::Css("a#failed")).await.is_ok());
@@ -426,23 +424,14 @@ async fn a_person_plans_runs_stops_resumes_and_undoes_in_the_browser() {
 
     // Backups: the account exported, verified, and compared with itself.
     click(c, "ol.steps a[href='/backups']").await;
-    c.wait()
-        .for_element(Locator::Css("form#export"))
-        .await
-        .unwrap();
+    appears(c, "form#export").await;
     click(c, "form#export button").await;
-    c.wait()
-        .for_element(Locator::Css("#task-done"))
-        .await
-        .unwrap();
+    appears(c, "#task-done").await;
     assert!(text(c, "#task-done").await.starts_with("35 records"));
     assert_eq!(text(c, "#backups td.verify").await, "OK");
     screenshot(c, "10-backups").await;
     click(c, "#backups td.do form:first-child button").await;
-    c.wait()
-        .for_element(Locator::Css("#diff-counts"))
-        .await
-        .unwrap();
+    appears(c, "#diff-counts").await;
     assert_eq!(text(c, "#unchanged").await, "35");
     screenshot(c, "11-diff").await;
     c.goto(run_page.as_str()).await.unwrap();
