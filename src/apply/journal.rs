@@ -20,11 +20,9 @@ use std::sync::Mutex;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::Outcome;
 use crate::api::Record;
-use crate::backup::hex;
 pub use claim::{numbered, Claim, Start};
 pub use lock::Lock;
 pub use resume::{InFlight, Lines, Resume};
@@ -105,25 +103,8 @@ pub struct Fingerprint {
 
 impl Fingerprint {
     pub fn of(path: &Path) -> anyhow::Result<Fingerprint> {
-        let mut file =
-            File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        let mut hasher = Sha256::new();
-        let mut buffer = vec![0; 1 << 16];
-        let mut size = 0;
-        loop {
-            let n = file
-                .read(&mut buffer)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            if n == 0 {
-                break;
-            }
-            size += n as u64;
-            hasher.update(&buffer[..n]);
-        }
-        Ok(Fingerprint {
-            size,
-            sha256: hex(&hasher.finalize()),
-        })
+        let (size, sha256) = crate::backup::digest(path)?;
+        Ok(Fingerprint { size, sha256 })
     }
 }
 
