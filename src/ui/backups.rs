@@ -1,9 +1,10 @@
 //! The Backups step: export the account (format, search) into the page's backups folder
 //! (`WORK/backups`, the only folder it lists, by names it made), each backup with its
 //! `verify` verdict; a diff of a backup with the account or with another backup, as a table of
-//! what was added, removed and changed, field by field; and a restore, its plan first. An
-//! export or restore under way stops as Ctrl-C stops the command. The engines are the
-//! commands': [`export::export`], [`backup::verify`], [`diff::compare`], [`restore`].
+//! what was added, removed and changed, field by field; and a restore, its plan first
+//! ([`super::restore`]). An export or restore under way stops as Ctrl-C stops the command. The
+//! engines are the commands': [`export::export`], [`backup::verify`], [`diff::compare`],
+//! [`restore`](crate::restore).
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -21,18 +22,17 @@ use tokio::sync::watch;
 use super::i18n::{Lang, W};
 use super::job::lock;
 use super::layout::{count, Step};
+use super::restore::Restoring;
 use super::run::progress;
 use super::server::{Api, Shared};
 use super::task::{drive, drive_heard, sse};
 use super::view::{Ask, Failure, Page};
-use crate::apply::{Session, Stop};
 use crate::backup::{self, Format};
+use crate::diff;
 use crate::events::{Reading, Tally};
 use crate::export::{self, Order};
-use crate::lookup::Keys;
 use crate::progress::Progress;
 use crate::side::{self, By};
-use crate::{diff, restore};
 
 /// Lines of a diff shown on the page; its report file has them all.
 const SHOWN: usize = 200;
@@ -43,7 +43,16 @@ pub struct Backups {
     /// The export or restore under way, or the last one.
     task: Option<Arc<Task>>,
     diff: Option<Arc<Diffed>>,
-    restore: Option<Arc<Restoring>>,
+    pub(super) restore: Option<Arc<Restoring>>,
+}
+
+impl Backups {
+    /// Whether the last task is a restore of `backup` that ended short (Stop, the breaker).
+    pub(super) fn ended_short(&self, backup: &str) -> bool {
+        self.task.as_ref().is_some_and(|t| {
+            t.backup.as_deref() == Some(backup) && matches!(*lock(&t.ended), Some(Err(_)))
+        })
+    }
 }
 
 /// An export or a restore in the background, heard through its events.
@@ -68,14 +77,9 @@ struct Diffed {
     lines: Vec<[String; 6]>,
 }
 
-/// A restore's plan, and the backup it restores.
-#[derive(Debug, Serialize)]
-struct Restoring {
-    backup: String,
-    outcomes: std::collections::BTreeMap<String, u64>,
-    /// What the engine warned of while planning (a backup without a manifest, records left out).
-    warnings: Vec<String>,
-}
+/// A task as the page shows it: what runs, how it stands, how it ended, and the backup a
+/// restore restores.
+type Shown = (&'static str, Reading, Said, Option<String>);
 
 /// One backup in the folder.
 #[derive(Debug, Serialize)]
@@ -92,8 +96,7 @@ struct BackupsPage {
     file: Option<String>,
     folder: String,
     api: Option<String>,
-    /// What runs, how it stands, how it ended, and the backup a restore restores.
-    task: Option<(&'static str, Reading, Said, Option<String>)>,
+    task: Option<Shown>,
     backups: Vec<Listed>,
     #[serde(serialize_with = "super::view::shared")]
     diff: Option<Arc<Diffed>>,
@@ -140,7 +143,7 @@ fn list(state: &Shared) -> Vec<Listed> {
 }
 
 /// The backup called `name` in the folder; any other text (a path, a guess) is refused.
-fn backup(state: &Shared, name: &str) -> Result<PathBuf, Failure> {
+pub(super) fn backup(state: &Shared, name: &str) -> Result<PathBuf, Failure> {
     list(state)
         .into_iter()
         .find(|b| b.name == name)
@@ -181,29 +184,8 @@ impl Page for BackupsPage {
                 " "
                 button type="submit" { (lang.t(W::Export)) }
             }
-            @if let Some((what, reading, ended, restored)) = &self.task {
-                h2 { (lang.t(if *what == "export" { W::Export } else { W::Restore })) }
-                @for w in &reading.warnings {
-                    p.failure.warning role="alert" { (w) }
-                }
-                @match ended {
-                    None => div #live data-events="/backups/events" {
-                        (progress(lang, reading))
-                        form #stop-form method="post" action="/backups/stop" {
-                            button #stop type="submit" { (lang.t(W::Stop)) }
-                            " " span.help { (lang.t(W::StopBackupHelp)) }
-                        }
-                    },
-                    Some(Ok(said)) => p #task-done { (said) },
-                    Some(Err(why)) => p.failure #task-failed role="alert" { (why) },
-                }
-                // A restore that ended short goes on from its journal, as `restore --resume`.
-                @if let (Some(backup), Some(Err(_))) = (restored, ended) {
-                    form #resume.busy method="post" action="/backups/restore/resume" {
-                        input type="hidden" name="backup" value=(backup);
-                        button type="submit" { (lang.t(W::Resume)) }
-                    }
-                }
+            @if let Some(task) = &self.task {
+                (task_view(lang, task))
             }
             @if !self.backups.is_empty() {
                 table #backups {
@@ -255,17 +237,37 @@ impl Page for BackupsPage {
                 }
             }
             @if let Some(r) = &self.restore {
-                h2 { (lang.t(W::RestorePlan)) ": " (r.backup) }
-                @for w in &r.warnings {
-                    p.failure.warning role="alert" { (w) }
+                (r.view(lang))
+            }
+        }
+    }
+}
+
+/// The export or restore under way (with Stop), or how the last one ended (with Resume for a
+/// restore that ended short).
+fn task_view(lang: Lang, task: &Shown) -> Markup {
+    let (what, reading, ended, restored) = task;
+    html! {
+        h2 { (lang.t(if *what == "export" { W::Export } else { W::Restore })) }
+        @for w in &reading.warnings {
+            p.failure.warning role="alert" { (w) }
+        }
+        @match ended {
+            None => div #live data-events="/backups/events" {
+                (progress(lang, reading))
+                form #stop-form method="post" action="/backups/stop" {
+                    button #stop type="submit" { (lang.t(W::Stop)) }
+                    " " span.help { (lang.t(W::StopBackupHelp)) }
                 }
-                table #restore-plan.counts {
-                    @for (o, n) in &r.outcomes { tr { th { (o) } td id={ "r-" (o) } { (count(lang, *n)) } } }
-                }
-                form #restore.busy method="post" action="/backups/restore" {
-                    input type="hidden" name="backup" value=(r.backup);
-                    button type="submit" { (lang.t(W::Restore)) }
-                }
+            },
+            Some(Ok(said)) => p #task-done { (said) },
+            Some(Err(why)) => p.failure #task-failed role="alert" { (why) },
+        }
+        // A restore that ended short goes on from its journal, as `restore --resume`.
+        @if let (Some(backup), Some(Err(_))) = (restored, ended) {
+            form #resume.busy method="post" action="/backups/restore/resume" {
+                input type="hidden" name="backup" value=(backup);
+                button type="submit" { (lang.t(W::Resume)) }
             }
         }
     }
@@ -296,7 +298,7 @@ pub async fn show(State(state): State<Shared>, ask: Ask) -> Result<Response, Fai
 
 /// Starts `work` in the background, unless an export or restore is under way; it hears Stop
 /// through the receiver it is given.
-fn start<F, Fut>(
+pub(super) fn start<F, Fut>(
     state: &Shared,
     what: &'static str,
     backup: Option<String>,
@@ -329,7 +331,7 @@ where
     Ok(())
 }
 
-fn api(state: &Shared) -> Result<Api, Failure> {
+pub(super) fn api(state: &Shared) -> Result<Api, Failure> {
     state.api.clone().map_err(Failure::failed)
 }
 
@@ -482,138 +484,4 @@ pub async fn compare(
     .map_err(|e| Failure::failed(format!("{e:#}")))?;
     lock(&state.backups).diff = Some(Arc::new(diffed));
     Ok(Redirect::to("/backups").into_response())
-}
-
-#[derive(Deserialize)]
-pub struct RestoreAsked {
-    backup: String,
-}
-
-/// A restore as the page runs it: by SIRET, without `--prune` (it deletes nothing).
-fn restore_options(path: PathBuf, api: &Api) -> restore::Options {
-    restore::Options {
-        backup: path,
-        plan: false,
-        prune: false,
-        match_on: "siret".parse::<Keys>().expect("a field"),
-        force: false,
-        update_with: None,
-        results: None,
-        journal: None,
-        run: super::plan::settings(api, false),
-        page_size: 100,
-    }
-}
-
-/// `POST /backups/restore/plan`: what `custbulk restore BACKUP --plan` says.
-pub async fn restore_plan(
-    State(state): State<Shared>,
-    Form(asked): Form<RestoreAsked>,
-) -> Result<Response, Failure> {
-    let api = api(&state)?;
-    let path = backup(&state, &asked.backup)?;
-    let heard = Arc::new(Tally::default());
-    let planned = drive_heard(heard.clone(), move || async move {
-        let options = restore::Options {
-            plan: true,
-            ..restore_options(path, &api)
-        };
-        let never = watch::channel(false).1;
-        let report = restore_with(options, &api, Progress::hidden(), never).await?;
-        anyhow::Ok(report.summary.outcomes)
-    })
-    .await
-    .map_err(Failure::failed)?
-    .map_err(|e| Failure::failed(format!("{e:#}")))?;
-    lock(&state.backups).restore = Some(Arc::new(Restoring {
-        backup: asked.backup,
-        outcomes: planned.iter().map(|(o, n)| (o.to_string(), *n)).collect(),
-        warnings: heard.reading().warnings,
-    }));
-    Ok(Redirect::to("/backups").into_response())
-}
-
-/// The restore engine, as the command runs it: planned, matched with the account, run; `stopped`
-/// closes its gate as Ctrl-C does.
-async fn restore_with(
-    options: restore::Options,
-    api: &Api,
-    progress: Progress,
-    mut stopped: watch::Receiver<bool>,
-) -> anyhow::Result<crate::apply::RunReport> {
-    let client = api.client.renewed();
-    let stop = Arc::new(Stop::new(client.throttle.gate.clone()));
-    let hearing = stop.clone();
-    let hear = tokio::spawn(async move {
-        if stopped.wait_for(|stop| *stop).await.is_ok() {
-            hearing.interrupt();
-        }
-    });
-    let restored = async {
-        let plan = restore::Plan::new(options)?.with_writes(api.writes.clone());
-        let matched = restore::match_live(plan, &client, &Progress::hidden()).await?;
-        restore::run(matched, &client, Session { stop, progress }).await
-    }
-    .await;
-    hear.abort();
-    restored
-}
-
-/// `POST /backups/restore`: the planned restore, run in the background (without `--prune`:
-/// it deletes nothing).
-pub async fn restore(
-    State(state): State<Shared>,
-    Form(asked): Form<RestoreAsked>,
-) -> Result<Response, Failure> {
-    let planned = lock(&state.backups).restore.clone();
-    if planned.is_none_or(|p| p.backup != asked.backup) {
-        return Err(Failure::bad("make the restore's plan first"));
-    }
-    run_restore(&state, asked.backup, false)?;
-    lock(&state.backups).restore = None;
-    Ok(Redirect::to("/backups").into_response())
-}
-
-/// `POST /backups/restore/resume`: the restore that ended short (Stop, the breaker) goes on
-/// from its journal, as `custbulk restore BACKUP --resume`: what it created is not created
-/// twice.
-pub async fn resume(
-    State(state): State<Shared>,
-    Form(asked): Form<RestoreAsked>,
-) -> Result<Response, Failure> {
-    let short = lock(&state.backups).task.as_ref().is_some_and(|t| {
-        t.backup.as_ref() == Some(&asked.backup) && matches!(*lock(&t.ended), Some(Err(_)))
-    });
-    if !short {
-        return Err(Failure::bad(
-            "there is no stopped restore of this backup to resume",
-        ));
-    }
-    run_restore(&state, asked.backup, true)?;
-    Ok(Redirect::to("/backups").into_response())
-}
-
-/// Starts the restore of `name` in the background, afresh or resumed.
-fn run_restore(state: &Shared, name: String, resume: bool) -> Result<(), Failure> {
-    let api = api(state)?;
-    let mut options = restore_options(backup(state, &name)?, &api);
-    options.run.resume = resume;
-    start(
-        state,
-        "restore",
-        Some(name),
-        move |progress, stopped| async move {
-            let report = restore_with(options, &api, progress, stopped).await?;
-            let said: Vec<String> = report
-                .summary
-                .outcomes
-                .iter()
-                .map(|(o, n)| format!("{o} {n}"))
-                .collect();
-            match report.stopped {
-                Some(e) => Err(e),
-                None => Ok(said.join(", ")),
-            }
-        },
-    )
 }

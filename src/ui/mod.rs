@@ -28,6 +28,7 @@ mod job;
 mod layout;
 mod plan;
 mod problems;
+mod restore;
 mod run;
 mod security;
 mod sent;

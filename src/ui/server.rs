@@ -13,7 +13,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::job::{Job, Jobs};
-use super::{assets, backups, columns, file, fixed, plan, problems, run, security, upload, view};
+use super::{
+    assets, backups, columns, file, fixed, plan, problems, restore, run, security, upload, view,
+};
 use crate::api::Client;
 use crate::apply::Writes;
 
@@ -234,9 +236,9 @@ fn router(state: Shared) -> Router {
         .route("/backups/events", get(backups::events))
         .route("/backups/stop", post(backups::stop))
         .route("/backups/diff", post(backups::compare))
-        .route("/backups/restore/plan", post(backups::restore_plan))
-        .route("/backups/restore", post(backups::restore))
-        .route("/backups/restore/resume", post(backups::resume))
+        .route("/backups/restore/plan", post(restore::restore_plan))
+        .route("/backups/restore", post(restore::restore))
+        .route("/backups/restore/resume", post(restore::resume))
         .route("/assets/{name}", get(assets::serve))
         .fallback(view::not_found)
         .layer(axum::middleware::from_fn(view::finish))
