@@ -27,6 +27,17 @@ async fn backups_until(s: &Served, what: &str, ready: impl Fn(&Value) -> bool) -
     }
 }
 
+/// Every stored customer's `field`, sorted.
+fn sorted(sandbox: &custbulk::sandbox::Running, field: &str) -> Vec<String> {
+    let mut values: Vec<String> = sandbox
+        .records()
+        .iter()
+        .map(|r| r[field].as_str().unwrap_or_default().to_string())
+        .collect();
+    values.sort();
+    values
+}
+
 fn task_ended(page: &Value) -> bool {
     !page["task"][2].is_null()
 }
@@ -144,13 +155,7 @@ async fn a_backup_is_exported_verified_compared_and_restored_from_the_page() {
     })
     .await;
     assert!(page["task"][2]["Ok"].is_string(), "{page}");
-    let mut cities: Vec<String> = sandbox
-        .records()
-        .iter()
-        .map(|r| r["city"].as_str().unwrap().to_string())
-        .collect();
-    cities.sort();
-    assert_eq!(cities, ["Lille", "Lyon", "Nantes"]);
+    assert_eq!(sorted(&sandbox, "city"), ["Lille", "Lyon", "Nantes"]);
     s.running.stop().await.unwrap();
 }
 
@@ -244,13 +249,11 @@ async fn an_export_or_a_restore_stops_from_the_page_and_a_stopped_restore_resume
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let page = backups_until(&s, "the resumed restore", task_ended).await;
     assert!(page["task"][2]["Ok"].is_string(), "{page}");
-    let mut names: Vec<String> = target
-        .records()
-        .iter()
-        .map(|r| r["name"].as_str().unwrap().to_string())
-        .collect();
-    names.sort();
     let expected: Vec<String> = (0..400).map(|i| format!("Client {i:04}")).collect();
-    assert_eq!(names, expected, "each customer once, none lost");
+    assert_eq!(
+        sorted(&target, "name"),
+        expected,
+        "each customer once, none lost"
+    );
     s.running.stop().await.unwrap();
 }
