@@ -229,6 +229,9 @@ struct Ids<'a> {
 
 /// The record's id as [`record_id`] reads it, from its JSON text.
 fn raw_id(text: &str) -> Option<String> {
+    if let Some(id) = leading_id(text) {
+        return Some(id.to_string());
+    }
     let Ok(ids) = serde_json::from_str::<Ids>(text) else {
         // A repeated key, say: the whole record decides, as it does for a parsed one.
         return record_id(&serde_json::from_str(text).ok()?);
@@ -240,6 +243,24 @@ fn raw_id(text: &str) -> Option<String> {
         }
     }
     record_id(&record)
+}
+
+/// The id of a record that opens with `"_id"` as a plain string (no escape), as Mongo-backed
+/// APIs write every record, read without a second pass over the rest; `None` for any other
+/// shape, or when `"_id"` appears again (a repeated key: the whole record decides).
+fn leading_id(text: &str) -> Option<&str> {
+    let value = text
+        .strip_prefix('{')?
+        .trim_start()
+        .strip_prefix("\"_id\"")?
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start()
+        .strip_prefix('"')?;
+    let end = value.find(['"', '\\'])?;
+    let (id, rest) = value.split_at(end);
+    let plain = !id.is_empty() && rest.starts_with('"') && !rest.contains("\"_id\"");
+    plain.then_some(id)
 }
 
 type InFlight = VecDeque<JoinHandle<Result<Fetched, ApiError>>>;

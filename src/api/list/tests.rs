@@ -52,14 +52,16 @@ fn raw_records_are_written_as_sent_one_line_each_with_the_same_ids() {
             {"id": 7, "name": "x"},
             {"_id": {"$oid": "b"}},
             {"name": "no id"},
-            {"_id": "c", "_id": "d"}
-        ], "totalDocs": 5, "hasNextPage": false}"#;
+            {"_id": "c", "_id": "d"},
+            {"_id": "e\"f"},
+            { "_id" : "", "id": 9}
+        ], "totalDocs": 7, "hasNextPage": false}"#;
     let page = crate::api::envelope::parse_raw_page(body, None).unwrap();
-    assert_eq!((page.total, page.has_next), (Some(5), Some(false)));
+    assert_eq!((page.total, page.has_next), (Some(7), Some(false)));
     let raw = Fetched::raw(page);
     let text = String::from_utf8(raw.lines.clone()).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 5, "{text}");
+    assert_eq!(lines.len(), 7, "{text}");
     assert_eq!(
         lines[0], r#"{"_id": "a", "name": "Caf\u00e9",              "n": 12345678901234567890123}"#,
         "the server's own text: escapes and digits kept"
@@ -75,6 +77,11 @@ fn raw_records_are_written_as_sent_one_line_each_with_the_same_ids() {
     assert_eq!(
         raw_prints[4], parsed_prints[4],
         "a repeated key: the last wins"
+    );
+    assert_eq!(
+        raw_prints[5..],
+        parsed_prints[5..],
+        "an escaped id, and an empty one beside an `id`"
     );
     assert!(!raw_prints[3].1, "no id");
     assert!(crate::api::envelope::parse_raw_page(br#"{"docs": [1, 2]}"#, None).is_err());
