@@ -249,8 +249,9 @@ fn raw_id(text: &str) -> Option<String> {
 /// APIs write every record, read without a second pass over the rest; `None` for any other
 /// shape, or when `"_id"` appears again (a repeated key: the whole record decides).
 fn leading_id(text: &str) -> Option<&str> {
+    // Past the brace that opens it: a page's items are objects (anything else is refused).
     let value = text
-        .strip_prefix('{')?
+        .get(1..)?
         .trim_start()
         .strip_prefix("\"_id\"")?
         .trim_start()
