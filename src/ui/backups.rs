@@ -53,6 +53,14 @@ impl Backups {
             t.backup.as_deref() == Some(backup) && matches!(*lock(&t.ended), Some(Err(_)))
         })
     }
+
+    /// The backup and journal of the last task when it is a restore that has ended, whole or
+    /// short: what Undo reverses.
+    pub(super) fn restored(&self) -> Option<(String, PathBuf)> {
+        let task = self.task.as_ref()?;
+        let journal = lock(&task.journal).clone()?;
+        Some((task.backup.clone()?, journal))
+    }
 }
 
 /// An export or a restore in the background, heard through its events.
@@ -64,10 +72,16 @@ struct Task {
     stop: watch::Sender<bool>,
     /// The backup a restore restores: one that ends short is resumed from it.
     backup: Option<String>,
+    /// The journal of what a restore changed, once it has ended: Undo reverses it.
+    journal: Mutex<Option<PathBuf>>,
 }
 
 /// What a task did, in the engine's words, or why it failed; `None` while it runs.
 type Said = Option<Result<String, String>>;
+
+/// What a task's work gives back: what it did in the engine's words, or why it failed, and the
+/// journal of what it changed (a restore's), which Undo reverses.
+pub(super) type Outcome = (anyhow::Result<String>, Option<PathBuf>);
 
 /// A diff as the page shows it.
 #[derive(Debug, Serialize)]
@@ -102,6 +116,9 @@ struct BackupsPage {
     diff: Option<Arc<Diffed>>,
     #[serde(serialize_with = "super::view::shared")]
     restore: Option<Arc<Restoring>>,
+    /// The customers an undo of the last restore would delete (it needs a yes), when it can be
+    /// undone.
+    undo_deletes: Option<u64>,
 }
 
 fn folder(state: &Shared) -> PathBuf {
@@ -185,7 +202,7 @@ impl Page for BackupsPage {
                 button type="submit" { (lang.t(W::Export)) }
             }
             @if let Some(task) = &self.task {
-                (task_view(lang, task))
+                (task_view(lang, task, self.undo_deletes))
             }
             @if !self.backups.is_empty() {
                 table #backups {
@@ -243,12 +260,17 @@ impl Page for BackupsPage {
     }
 }
 
-/// The export or restore under way (with Stop), or how the last one ended (with Resume for a
-/// restore that ended short).
-fn task_view(lang: Lang, task: &Shown) -> Markup {
+/// The export, restore or undo under way (with Stop), or how the last one ended (with Resume
+/// for a restore that ended short, and Undo for a restore that ended).
+fn task_view(lang: Lang, task: &Shown, undo_deletes: Option<u64>) -> Markup {
     let (what, reading, ended, restored) = task;
+    let title = match *what {
+        "export" => W::Export,
+        "restore" => W::Restore,
+        _ => W::UndoRestore,
+    };
     html! {
-        h2 { (lang.t(if *what == "export" { W::Export } else { W::Restore })) }
+        h2 { (lang.t(title)) }
         @for w in &reading.warnings {
             p.failure.warning role="alert" { (w) }
         }
@@ -270,15 +292,21 @@ fn task_view(lang: Lang, task: &Shown) -> Markup {
                 button type="submit" { (lang.t(W::Resume)) }
             }
         }
+        @if let (Some(backup), Some(deletes)) = (restored, undo_deletes) {
+            (super::restore::undo_view(lang, backup, deletes))
+        }
     }
 }
 
 /// `GET /backups`.
 pub async fn show(State(state): State<Shared>, ask: Ask) -> Result<Response, Failure> {
     let listing = state.clone();
-    let backups = tokio::task::spawn_blocking(move || list(&listing))
-        .await
-        .map_err(Failure::failed)?;
+    let (backups, undo_deletes) = tokio::task::spawn_blocking(move || {
+        let undo_deletes = super::restore::undo_deletes(&listing);
+        (list(&listing), undo_deletes)
+    })
+    .await
+    .map_err(Failure::failed)?;
     let held = lock(&state.backups);
     let page = BackupsPage {
         file: state.jobs.list().pop().map(|(id, ..)| id),
@@ -291,6 +319,7 @@ pub async fn show(State(state): State<Shared>, ask: Ask) -> Result<Response, Fai
         backups,
         diff: held.diff.clone(),
         restore: held.restore.clone(),
+        undo_deletes,
     };
     drop(held);
     Ok(ask.page(&page))
@@ -306,7 +335,7 @@ pub(super) fn start<F, Fut>(
 ) -> Result<(), Failure>
 where
     F: FnOnce(Progress, watch::Receiver<bool>) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = anyhow::Result<String>>,
+    Fut: std::future::Future<Output = Outcome>,
 {
     let mut held = lock(&state.backups);
     if held.task.as_ref().is_some_and(|t| lock(&t.ended).is_none()) {
@@ -322,10 +351,12 @@ where
         ended: Mutex::new(None),
         stop,
         backup,
+        journal: Mutex::new(None),
     });
     held.task = Some(task.clone());
     drive_heard(tally.clone(), move || async move {
-        let ended = work(Progress::hidden().with_events(tally), stopped).await;
+        let (ended, journal) = work(Progress::hidden().with_events(tally), stopped).await;
+        *lock(&task.journal) = journal;
         *lock(&task.ended) = Some(ended.map_err(|e| format!("{e:#}")));
     });
     Ok(())
@@ -377,9 +408,11 @@ pub async fn export(
             let client = api.client.renewed();
             let summary = export::export(&client, &job, &progress, stopped).await;
             progress.finish();
-            let summary = summary?;
-            summary.warn();
-            Ok(format!("{} records → {}", summary.records, summary.file))
+            let said = summary.map(|summary| {
+                summary.warn();
+                format!("{} records → {}", summary.records, summary.file)
+            });
+            (said, None)
         },
     )?;
     Ok(Redirect::to("/backups").into_response())

@@ -180,14 +180,15 @@ words! {
     Stop: "Stop", "Arrêter";
     StopHelp: "Requests in flight finish, the rest is skipped; Resume finishes it later.",
         "Les requêtes en cours se terminent, le reste est sauté ; Reprendre le termine plus tard.";
-    StopBackupHelp: "Requests in flight finish; a stopped export keeps no file, a stopped restore what it did (plan and restore again to finish it).",
-        "Les requêtes en cours se terminent ; un export arrêté ne garde aucun fichier, une restauration arrêtée ce qu'elle a fait (refaites le plan et restaurez pour la finir).";
+    StopBackupHelp: "Requests in flight finish; a stopped export keeps no file, a stopped restore what it did (Resume finishes it).",
+        "Les requêtes en cours se terminent ; un export arrêté ne garde aucun fichier, une restauration arrêtée ce qu'elle a fait (Reprendre la termine).";
     FromTerminal: "The same from a terminal", "La même chose depuis un terminal";
     RunDone: "The run is over.", "L'envoi est terminé.";
     Results: "The results file", "Le fichier de résultats";
     FailedRows: "The rows to fix and send again", "Les lignes à corriger et renvoyer";
     Resume: "Resume", "Reprendre";
     Undo: "Undo this import", "Annuler cet import";
+    UndoRestore: "Undo this restore", "Annuler cette restauration";
     ConfirmUndo: "Yes, delete the customers it created:", "Oui, supprimer les clients qu'il a créés :";
     PerSecond: "rows/s", "lignes/s";
     Concurrency: "concurrency", "concurrence";

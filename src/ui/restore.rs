@@ -1,7 +1,8 @@
 //! The Backups step's restore: its plan (`custbulk restore BACKUP --plan`), then the run in the
 //! background, by SIRET and without `--prune` (the page's restore deletes nothing), journaled
-//! beside the backup as the command journals it; Stop closes its gate as Ctrl-C does, and a
-//! restore that ended short is resumed from its journal.
+//! beside the backup as the command journals it; Stop closes its gate as Ctrl-C does, a
+//! restore that ended short is resumed from its journal, and one that ended is undone from it
+//! (`custbulk undo BACKUP.restore.journal`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,18 +14,20 @@ use maud::{html, Markup};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use super::backups::{api, backup, start};
+use super::backups::{api, backup, start, Outcome};
 use super::i18n::{Lang, W};
 use super::job::lock;
 use super::layout::count;
+use super::run::{deletes_confirmed, undo_options};
 use super::server::{Api, Shared};
 use super::task::drive_heard;
 use super::view::Failure;
-use crate::apply::{Session, Stop};
+use crate::api::Client;
+use crate::apply::{RunReport, Session, Stop};
 use crate::events::Tally;
 use crate::lookup::Keys;
 use crate::progress::Progress;
-use crate::restore;
+use crate::{restore, undo};
 
 /// A restore's plan, and the backup it restores.
 #[derive(Debug, Serialize)]
@@ -103,15 +106,18 @@ pub async fn restore_plan(
     Ok(Redirect::to("/backups").into_response())
 }
 
-/// The restore engine, as the command runs it: planned, matched with the account, run; `stopped`
-/// closes its gate as Ctrl-C does.
-async fn restore_with(
-    options: restore::Options,
-    api: &Api,
+/// Runs `work` with a session whose gate on `client` closes when `stopped` turns true (Stop),
+/// as Ctrl-C closes the command's.
+async fn stoppable<F, Fut>(
+    client: &Client,
     progress: Progress,
     mut stopped: watch::Receiver<bool>,
-) -> anyhow::Result<crate::apply::RunReport> {
-    let client = api.client.renewed();
+    work: F,
+) -> anyhow::Result<RunReport>
+where
+    F: FnOnce(Session) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<RunReport>>,
+{
     let stop = Arc::new(Stop::new(client.throttle.gate.clone()));
     let hearing = stop.clone();
     let hear = tokio::spawn(async move {
@@ -119,14 +125,47 @@ async fn restore_with(
             hearing.interrupt();
         }
     });
-    let restored = async {
+    let ran = work(Session { stop, progress }).await;
+    hear.abort();
+    ran
+}
+
+/// The restore engine, as the command runs it: planned, matched with the account, run; `stopped`
+/// closes its gate as Ctrl-C does.
+async fn restore_with(
+    options: restore::Options,
+    api: &Api,
+    progress: Progress,
+    stopped: watch::Receiver<bool>,
+) -> anyhow::Result<RunReport> {
+    let client = api.client.renewed();
+    stoppable(&client, progress, stopped, |session| async {
         let plan = restore::Plan::new(options)?.with_writes(api.writes.clone());
         let matched = restore::match_live(plan, &client, &Progress::hidden()).await?;
-        restore::run(matched, &client, Session { stop, progress }).await
-    }
-    .await;
-    hear.abort();
-    restored
+        restore::run(matched, &client, session).await
+    })
+    .await
+}
+
+/// What a run of changes did, as its outcomes counted (`created 3, updated 1`), or why it
+/// stopped; and its journal.
+fn outcome(ran: anyhow::Result<RunReport>) -> Outcome {
+    let report = match ran {
+        Ok(report) => report,
+        Err(e) => return (Err(e), None),
+    };
+    let journal = report.summary.journal.clone().map(Into::into);
+    let said: Vec<String> = report
+        .summary
+        .outcomes
+        .iter()
+        .map(|(o, n)| format!("{o} {n}"))
+        .collect();
+    let said = match report.stopped {
+        Some(e) => Err(e),
+        None => Ok(said.join(", ")),
+    };
+    (said, journal)
 }
 
 /// `POST /backups/restore`: the planned restore, run in the background (without `--prune`:
@@ -170,17 +209,72 @@ fn run_restore(state: &Shared, name: String, resume: bool) -> Result<(), Failure
         "restore",
         Some(name),
         move |progress, stopped| async move {
-            let report = restore_with(options, &api, progress, stopped).await?;
-            let said: Vec<String> = report
-                .summary
-                .outcomes
-                .iter()
-                .map(|(o, n)| format!("{o} {n}"))
-                .collect();
-            match report.stopped {
-                Some(e) => Err(e),
-                None => Ok(said.join(", ")),
-            }
+            outcome(restore_with(options, &api, progress, stopped).await)
         },
     )
+}
+
+/// The customers an undo of the last restore would delete, when a restore has ended with a
+/// journal (read from it: nothing is sent).
+pub(super) fn undo_deletes(state: &Shared) -> Option<u64> {
+    let (_, journal) = lock(&state.backups).restored()?;
+    undo::Plan::new(undo_options(&journal, None, true))
+        .and_then(|plan| plan.count_deletes())
+        .ok()
+}
+
+/// Undo for the restore of `backup` that ended, with the yes its deletes need.
+pub(super) fn undo_view(lang: Lang, backup: &str, deletes: u64) -> Markup {
+    html! {
+        form #undo.busy method="post" action="/backups/restore/undo" {
+            input type="hidden" name="backup" value=(backup);
+            @if deletes > 0 {
+                p { label {
+                    input #confirm-undo type="checkbox" name="confirm" value="yes" required;
+                    " " (lang.t(W::ConfirmUndo)) " " (count(lang, deletes))
+                } }
+            }
+            button type="submit" { (lang.t(W::UndoRestore)) }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct UndoAsked {
+    backup: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// `POST /backups/restore/undo`: the restore that ended undone from its journal, as `custbulk
+/// undo BACKUP.restore.journal` does: what it created is deleted (after a yes), what it
+/// changed is put back.
+pub async fn undo(
+    State(state): State<Shared>,
+    Form(asked): Form<UndoAsked>,
+) -> Result<Response, Failure> {
+    let api = api(&state)?;
+    let restored = lock(&state.backups).restored();
+    let Some((_, journal)) = restored.filter(|(b, _)| *b == asked.backup) else {
+        return Err(Failure::bad("there is no restore of this backup to undo"));
+    };
+    let counting = journal.clone();
+    let deletes = tokio::task::spawn_blocking(move || {
+        undo::Plan::new(undo_options(&counting, None, true))?.count_deletes()
+    })
+    .await
+    .map_err(Failure::failed)?
+    .map_err(|e| Failure::bad(format!("{e:#}")))?;
+    deletes_confirmed(deletes, asked.confirm == "yes", "undo")?;
+    start(&state, "undo", None, move |progress, stopped| async move {
+        let client = api.client.renewed();
+        let undone = stoppable(&client, progress, stopped, |session| async {
+            let plan = undo::Plan::new(undo_options(&journal, Some(&api), false))?;
+            undo::run(plan.with_writes(api.writes.clone()), &client, session).await
+        })
+        .await;
+        // Its own journal is not offered for undo: an undo is not undone from the page.
+        (outcome(undone).0, None)
+    })?;
+    Ok(Redirect::to("/backups").into_response())
 }

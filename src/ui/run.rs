@@ -349,7 +349,11 @@ fn import_journal(job: &Job) -> Option<PathBuf> {
         .find_map(|l| l.ended().and_then(|e| e.journal))
 }
 
-fn undo_options(journal: &std::path::Path, api: Option<&Api>, plan: bool) -> undo::Options {
+pub(super) fn undo_options(
+    journal: &std::path::Path,
+    api: Option<&Api>,
+    plan: bool,
+) -> undo::Options {
     undo::Options {
         journal: journal.to_path_buf(),
         plan,
@@ -407,8 +411,8 @@ fn idle(state: &Shared, id: &str) -> Result<(Arc<Mutex<Job>>, Api), Failure> {
 }
 
 /// Refuses a run that deletes without a yes, as the command does without `--yes`.
-fn deletes_confirmed(count: u64, confirm: &Confirm, what: &str) -> Result<(), Failure> {
-    if count > 0 && !confirm.given() {
+pub(super) fn deletes_confirmed(count: u64, given: bool, what: &str) -> Result<(), Failure> {
+    if count > 0 && !given {
         return Err(Failure::bad(format!(
             "this {what} deletes up to {count} customer(s): tick the box to confirm; nothing was sent"
         )));
@@ -439,7 +443,7 @@ pub async fn start(
         let count = plan
             .count_deletes()
             .map_err(|e| Failure::failed(format!("{e:#}")))?;
-        deletes_confirmed(count, &confirm, "import")?;
+        deletes_confirmed(count, confirm.given(), "import")?;
     }
     Ok(launch_import(&api, &job, Kind::Import, sent, (plan, said)))
 }
@@ -522,7 +526,7 @@ pub async fn undo(
     .await
     .map_err(Failure::failed)?;
     let (plan, count) = plan.map_err(|e| Failure::bad(format!("{e:#}")))?;
-    deletes_confirmed(count, &confirm, "undo")?;
+    deletes_confirmed(count, confirm.given(), "undo")?;
     let plan = plan.with_writes(api.writes.clone());
     Ok(launch(
         &api,

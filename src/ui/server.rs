@@ -239,6 +239,7 @@ fn router(state: Shared) -> Router {
         .route("/backups/restore/plan", post(restore::restore_plan))
         .route("/backups/restore", post(restore::restore))
         .route("/backups/restore/resume", post(restore::resume))
+        .route("/backups/restore/undo", post(restore::undo))
         .route("/assets/{name}", get(assets::serve))
         .fallback(view::not_found)
         .layer(axum::middleware::from_fn(view::finish))

@@ -156,6 +156,29 @@ async fn a_backup_is_exported_verified_compared_and_restored_from_the_page() {
     .await;
     assert!(page["task"][2]["Ok"].is_string(), "{page}");
     assert_eq!(sorted(&sandbox, "city"), ["Lille", "Lyon", "Nantes"]);
+
+    // Undo of the restore, from its journal: the customer it created needs a yes...
+    assert_eq!(page["undo_deletes"], 1, "{page}");
+    let r = s
+        .post_form("/backups/restore/undo", &[("backup", &name)])
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(sandbox.records().len(), 3, "nothing sent without the yes");
+    // ...then it is deleted, and the customer it changed is put back: the account is as it was.
+    let r = s
+        .post_form(
+            "/backups/restore/undo",
+            &[("backup", name.as_str()), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let page = backups_until(&s, "the undo", |p| p["task"][0] == "undo" && task_ended(p)).await;
+    assert!(page["task"][2]["Ok"].is_string(), "{page}");
+    assert_eq!(sorted(&sandbox, "city"), ["Brest", "Lille"]);
+    assert!(
+        page["undo_deletes"].is_null(),
+        "an undo is not offered twice"
+    );
     s.running.stop().await.unwrap();
 }
 

@@ -447,5 +447,22 @@ async fn a_person_plans_runs_stops_resumes_and_undoes_in_the_browser() {
     })
     .await;
     assert_eq!(customers(&sandbox).await, 0);
+
+    // The backup restored into the emptied account, its plan first; then the restore undone.
+    click(c, "ol.steps a[href='/backups']").await;
+    click(c, "form[action='/backups/restore/plan'] button").await;
+    appears(c, "#restore-plan").await;
+    assert_eq!(text(c, "#r-would-create").await, "35");
+    assert_eq!(customers(&sandbox).await, 0, "a plan sends nothing");
+    click(c, "form#restore button").await;
+    appears(c, "#confirm-undo").await;
+    assert_eq!(customers(&sandbox).await, 35);
+    screenshot(c, "12-restored").await;
+    click(c, "#confirm-undo").await;
+    click(c, "form#undo button").await;
+    until("the restore undone", || async {
+        customers(&sandbox).await == 0
+    })
+    .await;
     s.running.stop().await.unwrap();
 }
