@@ -88,6 +88,32 @@ fn completions_are_printed() {
     assert!(stdout(&out).contains("custbulk"));
 }
 
+/// Excel's "Encrypt with Password" stores an XLSX as an OLE container whose cells are encrypted
+/// (`tests/data/password-protected.xlsx` is `clients-libreoffice.xlsx` encrypted so by
+/// msoffcrypto-tool, password "secret"): the error says what it is and how to undo it, not that
+/// the file is damaged or an XLS in disguise.
+#[test]
+fn a_workbook_encrypted_with_a_password_is_said_to_be_one() {
+    let wd = Workdir::new();
+    let protected = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/password-protected.xlsx"
+    );
+    for args in [
+        &["validate", protected][..],
+        &["import", protected, "--sandbox"],
+    ] {
+        let out = wd.run(args);
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+        let err = stderr(&out);
+        assert!(
+            err.contains("password-protected.xlsx") && err.contains("protected by a password"),
+            "{err}"
+        );
+        assert!(!err.contains("damaged") && !err.contains("really"), "{err}");
+    }
+}
+
 /// calamine panics on some damaged XLS files; the user must see one clear error, not a
 /// "thread panicked" dump.
 #[test]

@@ -10,7 +10,9 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use calamine::{Cell, Data, DataRef, Ods, Range, Reader, SheetType, SheetVisible, Xls, Xlsb, Xlsx};
+use calamine::{
+    Cell, Data, DataRef, Ods, Range, Reader, SheetType, SheetVisible, Xls, XlsError, Xlsb, Xlsx,
+};
 
 use super::cell::{is_empty_ref, write_data, write_ref, ZeroPad};
 use super::limits::{self, MAX_CELL_BYTES, MAX_ROW_BYTES};
@@ -84,12 +86,10 @@ fn open_unguarded(
             Ok(opened(Source::Threaded(source), sheet, names, extent))
         }
         Format::Xls => {
-            let wb: Xls<Input> = Xls::new(input).map_err(|e| {
-                unreadable(
-                    path,
-                    format,
-                    &format!("{e}; a password-protected workbook is stored this way too"),
-                )
+            let wb: Xls<Input> = Xls::new(input).map_err(|e| match e {
+                XlsError::Password => protected(path),
+                _ if super::sniff::is_encrypted_package(path) => protected(path),
+                e => unreadable(path, format, &e),
             })?;
             range_source(path, wb, opts, super::xls::zero_padded)
         }
@@ -121,6 +121,17 @@ fn unreadable(path: &Path, format: Format, e: &dyn std::fmt::Display) -> ReadErr
             "it is not a readable {} workbook (damaged or truncated?): {e}",
             format.name()
         ),
+    }
+}
+
+/// A workbook encrypted with a password: its cells cannot be read without it.
+fn protected(path: &Path) -> ReadError {
+    ReadError::Unreadable {
+        file: path.to_path_buf(),
+        reason: "it is protected by a password (its cells are encrypted); open it in Excel or \
+                 LibreOffice with the password, remove the password (Excel: File > Info > Protect \
+                 Workbook > Encrypt with Password, then clear it) and save it, or save it as CSV"
+            .into(),
     }
 }
 

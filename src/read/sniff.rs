@@ -77,6 +77,36 @@ const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
 const ZIP_EMPTY_MAGIC: &[u8] = b"PK\x05\x06";
 const OLE_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 
+/// Whether an OLE container is a workbook encrypted with a password: Excel and LibreOffice store
+/// such an XLSX as an OLE container holding an `EncryptedPackage` stream (MS-OFFCRYPTO), whose
+/// name is in the container's directory, in UTF-16. Read only once a container has no workbook
+/// in it, so the directory can be anywhere in the file.
+pub(crate) fn is_encrypted_package(path: &Path) -> bool {
+    let name: Vec<u8> = "EncryptedPackage"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let finder = memchr::memmem::Finder::new(&name);
+    let Ok(mut file) = File::open(path) else {
+        return false;
+    };
+    // Chunks overlap by the name's length, so a name cut by a chunk's end is still found.
+    let mut chunk = vec![0; 1 << 20];
+    let mut kept = 0;
+    loop {
+        let n = match file.read(&mut chunk[kept..]) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => n,
+        };
+        let end = kept + n;
+        if finder.find(&chunk[..end]).is_some() {
+            return true;
+        }
+        kept = name.len().min(end);
+        chunk.copy_within(end - kept..end, 0);
+    }
+}
+
 pub(crate) fn sniff(path: &Path) -> Result<Sniffed, ReadError> {
     let file = open_file(path)?;
     let mut head = Vec::with_capacity(512);
