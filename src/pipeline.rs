@@ -152,12 +152,20 @@ impl Pipeline {
         amend: Option<Amend>,
     ) -> anyhow::Result<Pipeline> {
         let mapping = Mapping::infer(&table.headers, file);
-        let validator = Validator::new(&mapping, opts).with_context(|| {
-            format!(
-                "{}: the columns cannot be used as they are",
-                table.location()
-            )
-        })?;
+        let validator = Validator::new(&mapping, opts)
+            .with_context(|| {
+                format!(
+                    "{}: the columns cannot be used as they are",
+                    table.location()
+                )
+            })
+            .map_err(|e| match &table.sheet_with_header {
+                Some(other) => crate::error::usage(format!(
+                    "{e:#}. Sheet \"{other}\" has a row of headers that map to fields: give \
+                     --sheet \"{other}\" to read it"
+                )),
+                None => e,
+            })?;
         let mut pipeline = Pipeline {
             mapping,
             validator,

@@ -136,6 +136,12 @@ pub struct Table {
     pub headers: Vec<String>,
     /// Non-blank rows above the header (titles, notes) that were skipped.
     pub title_rows_skipped: u32,
+    /// Whether the header row was found as one (its headers map to fields) or asked for;
+    /// else it is the first row with text.
+    pub header_found: bool,
+    /// A workbook whose first sheet, read by default, has no header row found: the first
+    /// other visible sheet that has one, for the error of a mapping that fails to name.
+    pub sheet_with_header: Option<String>,
     /// CSV and JSON: the encoding used (detected or asked), e.g. `UTF-8`, `windows-1252`.
     pub encoding: Option<&'static str>,
     /// CSV: the delimiter used.
@@ -152,6 +158,8 @@ pub struct Table {
     /// The end was reached and its notes made.
     ended: bool,
     sheet_names: Vec<String>,
+    /// A workbook's visible worksheets, in order.
+    visible_sheets: Vec<String>,
     /// CSV records may be shorter than the header; sheet rows naturally omit trailing blanks.
     short_rows_are_ragged: bool,
     pending: VecDeque<Row>,
@@ -308,6 +316,7 @@ pub fn open(
             let opened = json::open(path, format)?;
             let mut t = Table::empty(path, format, opened.source);
             t.headers = opened.headers;
+            t.header_found = true;
             t.extent = opened.extent;
             t.encoding = Some("UTF-8");
             t
@@ -318,6 +327,7 @@ pub fn open(
             let mut t = Table::empty(path, format, opened.source);
             t.sheet = Some(opened.sheet);
             t.sheet_names = opened.sheet_names;
+            t.visible_sheets = opened.visible;
             t.tally = tally;
             t.extent = opened.extent;
             t
@@ -341,8 +351,47 @@ pub fn open(
         ));
     }
     table.notes = notes;
-    table.find_header(opts, is_header)?;
-    Ok(table)
+    let found = table.find_header(opts, is_header);
+    if opts.sheet.is_some() || opts.header_row.is_some() || table.header_found {
+        return found.map(|()| table);
+    }
+    or_another_sheet(table, found, path, opts, is_header)
+}
+
+/// A workbook's first sheet, read by default, has no header: another visible sheet may hold
+/// the list. When the first is empty, the first that has a header is read instead, and said;
+/// else the table is kept, naming that sheet for the error of its columns.
+fn or_another_sheet(
+    mut table: Table,
+    found: Result<(), ReadError>,
+    path: &Path,
+    opts: &ReadOptions,
+    is_header: &dyn Fn(&[String]) -> bool,
+) -> Result<Table, ReadError> {
+    let other = table.visible_sheets.iter().find_map(|name| {
+        let asked = ReadOptions {
+            sheet: Some(name.clone()),
+            ..opts.clone()
+        };
+        let other = (table.sheet.as_ref() != Some(name)).then(|| open(path, &asked, is_header));
+        other?.ok().filter(|t| t.header_found)
+    });
+    match (found, other) {
+        (Err(ReadError::Empty { .. }), Some(mut other)) => {
+            let note = format!(
+                "Sheet \"{}\" is empty: sheet \"{}\", the first whose headers map to fields, was \
+                 read instead (--sheet chooses).",
+                table.sheet.unwrap_or_default(),
+                other.sheet.clone().unwrap_or_default()
+            );
+            other.notes.push(note);
+            Ok(other)
+        }
+        (found, other) => {
+            table.sheet_with_header = other.and_then(|t| t.sheet);
+            found.map(|()| table)
+        }
+    }
 }
 
 /// Whether to tokenise CSV on a background thread: yes when there is a second core, unless
@@ -374,6 +423,8 @@ impl Table {
             header_row: 0,
             headers: Vec::new(),
             title_rows_skipped: 0,
+            header_found: false,
+            sheet_with_header: None,
             encoding: None,
             delimiter: None,
             format,
@@ -382,6 +433,7 @@ impl Table {
             extent: Extent::default(),
             ended: false,
             sheet_names: Vec::new(),
+            visible_sheets: Vec::new(),
             short_rows_are_ragged: false,
             pending: VecDeque::new(),
             source,
@@ -429,6 +481,7 @@ impl Table {
             if !blank {
                 if is_header(&row.cells.to_vec()) {
                     self.set_header(&row);
+                    self.header_found = true;
                     self.title_rows_skipped = non_blank;
                     return Ok(());
                 }
@@ -472,6 +525,7 @@ impl Table {
                 return Err(self.no_header(format!("header row {wanted} is blank")));
             }
             self.set_header(&row);
+            self.header_found = true;
             return Ok(());
         }
     }

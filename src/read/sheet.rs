@@ -28,6 +28,8 @@ pub(crate) struct Opened {
     pub source: Source,
     pub sheet: String,
     pub sheet_names: Vec<String>,
+    /// The visible worksheets, in the workbook's order.
+    pub visible: Vec<String>,
     /// The row reached, against the sheet's last row.
     pub extent: Extent,
 }
@@ -62,7 +64,8 @@ fn open_unguarded(
     match format {
         Format::Xlsx => {
             let wb: Xlsx<Input> = Xlsx::new(input).map_err(|e| bad(&e))?;
-            let (sheet, names) = pick_sheet(path, &wb, opts)?;
+            let picked = pick_sheet(path, &wb, opts)?;
+            let sheet = picked.0.clone();
             suspects.check_sheet(path, &sheet)?;
             let name = sheet.clone();
             let fail = failure(&file, &sheet);
@@ -71,11 +74,12 @@ fn open_unguarded(
             let source = threaded::spawn(fail, move |emit| {
                 stream_xlsx(wb, &name, &file, emit, &tally, &reached)
             });
-            Ok(opened(Source::Threaded(source), sheet, names, extent))
+            Ok(opened(Source::Threaded(source), picked, extent))
         }
         Format::Xlsb => {
             let wb: Xlsb<Input> = Xlsb::new(input).map_err(|e| bad(&e))?;
-            let (sheet, names) = pick_sheet(path, &wb, opts)?;
+            let picked = pick_sheet(path, &wb, opts)?;
+            let sheet = picked.0.clone();
             let name = sheet.clone();
             let fail = failure(&file, &sheet);
             let extent = Extent::default();
@@ -83,7 +87,7 @@ fn open_unguarded(
             let source = threaded::spawn(fail, move |emit| {
                 stream_xlsb(wb, &name, &file, emit, &reached)
             });
-            Ok(opened(Source::Threaded(source), sheet, names, extent))
+            Ok(opened(Source::Threaded(source), picked, extent))
         }
         Format::Xls => {
             let wb: Xls<Input> = Xls::new(input).map_err(|e| match e {
@@ -105,11 +109,12 @@ fn open_unguarded(
     }
 }
 
-fn opened(source: Source, sheet: String, sheet_names: Vec<String>, extent: Extent) -> Opened {
+fn opened(source: Source, (sheet, sheet_names, visible): Picked, extent: Extent) -> Opened {
     Opened {
         source,
         sheet,
         sheet_names,
+        visible,
         extent,
     }
 }
@@ -150,14 +155,23 @@ fn sheet_error(file: &Path, sheet: &str, row: Option<u32>, e: impl std::fmt::Dis
     }
 }
 
+/// The sheets of a workbook: the one to read, every name, and the visible worksheets.
+type Picked = (String, Vec<String>, Vec<String>);
+
 /// The sheet to read: by name (exact, then ignoring case), then by 1-based index; by default
 /// the first visible worksheet, the one the user sees on opening (chart sheets have no cells).
 fn pick_sheet<R: Reader<Input>>(
     path: &Path,
     wb: &R,
     opts: &ReadOptions,
-) -> Result<(String, Vec<String>), ReadError> {
+) -> Result<Picked, ReadError> {
     let names = wb.sheet_names();
+    let visible = wb
+        .sheets_metadata()
+        .iter()
+        .filter(|s| s.typ == SheetType::WorkSheet && s.visible == SheetVisible::Visible)
+        .map(|s| s.name.clone())
+        .collect();
     let chosen = match opts.sheet.as_deref() {
         None => {
             let sheets = wb.sheets_metadata();
@@ -185,7 +199,7 @@ fn pick_sheet<R: Reader<Input>>(
             .cloned(),
     };
     match chosen {
-        Some(sheet) => Ok((sheet, names)),
+        Some(sheet) => Ok((sheet, names, visible)),
         None if opts.sheet.is_none() => Err(ReadError::Empty {
             file: path.to_path_buf(),
             sheet: None,
@@ -420,7 +434,8 @@ fn range_source<R: Reader<Input>>(
 where
     R::Error: std::fmt::Display,
 {
-    let (sheet, names) = pick_sheet(path, &wb, opts)?;
+    let picked = pick_sheet(path, &wb, opts)?;
+    let sheet = picked.0.clone();
     let range = wb
         .worksheet_range(&sheet)
         .map_err(|e| sheet_error(path, &sheet, None, e))?;
@@ -436,7 +451,7 @@ where
         sheet: sheet.clone(),
         extent: extent.clone(),
     };
-    Ok(opened(Source::Range(source), sheet, names, extent))
+    Ok(opened(Source::Range(source), picked, extent))
 }
 
 /// The text number cells are read as, by 0-based (row, column) of the sheet, where calamine's

@@ -391,6 +391,62 @@ fn the_default_sheet_is_the_first_visible_one() {
     assert_eq!(t.sheet_names(), ["Listes", "Clients"]);
 }
 
+/// A workbook whose first sheet is `first` (empty, or instructions), then a hidden sheet of
+/// lists whose headers map, then the list itself on "Clients".
+fn workbook_with_the_list_on_a_later_sheet(path: &Path, first: &[&str]) {
+    let mut wb = Workbook::new();
+    let notes = wb.add_worksheet();
+    notes.set_name("Feuil1").unwrap();
+    for (r, line) in first.iter().enumerate() {
+        notes.write_string(r as u32, 0, *line).unwrap();
+    }
+    let lists = wb.add_worksheet();
+    lists.set_name("Listes").unwrap();
+    lists.write_row(0, 0, ["Ville", "Code postal"]).unwrap();
+    lists.set_hidden(true);
+    let clients = wb.add_worksheet();
+    clients.set_name("Clients").unwrap();
+    clients
+        .write_row(0, 0, ["Raison sociale", "Ville"])
+        .unwrap();
+    clients.write_row(1, 0, ["Épicerie Zoé", "Lyon"]).unwrap();
+    wb.save(path).unwrap();
+}
+
+/// An empty first sheet holds nothing to read: the first visible sheet whose headers map is
+/// read instead, and said; a hidden sheet of lists is never taken for it.
+#[test]
+fn an_empty_first_sheet_gives_way_to_the_sheet_that_holds_the_list() {
+    let wd = crate::util::Workdir::new();
+    let path = wd.path("clients.xlsx");
+    workbook_with_the_list_on_a_later_sheet(&path, &[]);
+    let out = wd.run(&["validate", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let (said, warned) = (crate::util::stdout(&out), crate::util::stderr(&out));
+    assert!(said.contains("sheet \"Clients\": 1 row checked"), "{said}");
+    assert!(
+        warned.contains("Sheet \"Feuil1\" is empty: sheet \"Clients\""),
+        "{warned}"
+    );
+    // Asked for, the empty sheet is what is read.
+    let out = wd.run(&["validate", path.to_str().unwrap(), "--sheet", "Feuil1"]);
+    assert_eq!(out.status.code(), Some(3));
+}
+
+/// A first sheet of instructions is not read as the list, and the error names the sheet that
+/// holds one.
+#[test]
+fn a_first_sheet_without_headers_names_the_sheet_that_has_them() {
+    let wd = crate::util::Workdir::new();
+    let path = wd.path("clients.xlsx");
+    workbook_with_the_list_on_a_later_sheet(&path, &["Remplissez l'onglet Clients", "Merci"]);
+    let out = wd.run(&["validate", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = crate::util::stderr(&out);
+    assert!(err.contains("sheet \"Feuil1\""), "{err}");
+    assert!(err.contains("give --sheet \"Clients\""), "{err}");
+}
+
 #[test]
 fn xlsx_formulas_read_as_their_cached_values() {
     use rust_xlsxwriter::Formula;
