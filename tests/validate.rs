@@ -460,3 +460,47 @@ fn a_short_row_is_counted_in_the_singular() {
         "the row has 1 cell but the header has 3 columns"
     );
 }
+
+/// A phone number typed in a number cell loses its leading 0 (`0612345678` reads `612345678`):
+/// a warning on its cell says so and gives the number back; numbers that keep their spaces,
+/// their `+` or their 0, and Tunisia's 8 digits, are left alone.
+#[test]
+fn a_phone_that_lost_its_leading_zero_in_a_number_cell_is_a_warning() {
+    let w = Workdir::new();
+    let path = w.path("contacts.xlsx");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    let header = ["Raison sociale", "Contact 1 Nom", "Contact 1 Téléphone"];
+    sheet.write_row(0, 0, header).unwrap();
+    sheet.write_row(1, 0, ["Acme", "Jean"]).unwrap();
+    sheet.write_number(1, 2, 612345678.0).unwrap();
+    for (r, phone) in ["06 12 34 56 78", "+33612345678", "0612345678"]
+        .iter()
+        .enumerate()
+    {
+        let r = r as u32 + 2;
+        sheet
+            .write_row(r, 0, [format!("Client {r}"), "Paul".into()])
+            .unwrap();
+        sheet.write_string(r, 2, *phone).unwrap();
+    }
+    sheet.write_row(5, 0, ["Tunis Import", "Ali"]).unwrap();
+    sheet.write_number(5, 2, 71234567.0).unwrap();
+    book.save(&path).unwrap();
+
+    let r = w.exec(&["validate", "contacts.xlsx", "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    let problems = v["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{v}");
+    let p = &problems[0];
+    assert_eq!(
+        (p["row"].as_u64(), p["column"].as_str()),
+        (Some(2), Some("C"))
+    );
+    assert_eq!(p["severity"], "warning");
+    assert!(
+        p["message"].as_str().unwrap().contains("\"0612345678\""),
+        "{p}"
+    );
+}

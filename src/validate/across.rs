@@ -10,6 +10,13 @@ use crate::read::Cells;
 /// The most characters one key of a contact (name, e-mail, phone, role) may hold.
 const CONTACT_CHARS: usize = 1_000;
 
+/// A phone number of 9 digits and no leading 0: what a number cell leaves of `0612345678`.
+/// Numbers in France, Morocco and Algeria have 10 digits from their 0 (Tunisia's have 8), and
+/// one typed by hand keeps its spaces or its `+`.
+fn lost_leading_zero(phone: &str) -> bool {
+    phone.len() == 9 && !phone.starts_with('0') && phone.bytes().all(|b| b.is_ascii_digit())
+}
+
 impl Validator {
     /// What reading found: a row longer or shorter than the header (a warning), and the
     /// row's [`RowIssue`](crate::read::RowIssue)s (a JSON record that is not an object, bytes
@@ -121,6 +128,23 @@ impl Validator {
                     Severity::Error,
                     msg,
                     cell_of(cells, g.cols[1]),
+                    &self.columns,
+                ));
+            }
+            let phone = &contact[2];
+            if !long && lost_leading_zero(phone) {
+                let msg = format!(
+                    "{phone:?} has 9 digits: a French, Moroccan or Algerian number has 10, so its \
+                     leading 0 was probably lost in a cell formatted as a number; write \"0{phone}\" \
+                     in a column formatted as text"
+                );
+                out.problems.push(problem(
+                    out.row,
+                    g.cols[2],
+                    "contacts",
+                    Severity::Warning,
+                    msg,
+                    cell_of(cells, g.cols[2]),
                     &self.columns,
                 ));
             }
