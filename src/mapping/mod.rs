@@ -437,7 +437,71 @@ pub fn auto_target(header: &str, norm: &mut String) -> Target {
     if let Some(t) = index().get(norm.as_str()) {
         return *t;
     }
-    contact_target(norm).unwrap_or(Target::Unmapped)
+    if let Some(t) = contact_target(norm) {
+        return t;
+    }
+    match without_hints(header) {
+        Some(bare) => auto_target(&bare, norm),
+        None => Target::Unmapped,
+    }
+}
+
+/// Words of a note in brackets that says how to fill a column, not what it holds: a currency,
+/// a unit, whether it is required. `Capital social (en euros)` and `Code postal [5 chiffres]`
+/// map as `Capital social` and `Code postal`; `Ville (arabe)` keeps its note, which names
+/// another field.
+const HINT_WORDS: &[&str] = &[
+    "en",
+    "eur",
+    "euro",
+    "euros",
+    "dh",
+    "mad",
+    "dzd",
+    "da",
+    "tnd",
+    "dt",
+    "ht",
+    "ttc",
+    "chiffres",
+    "digits",
+    "texte",
+    "text",
+    "optionnel",
+    "facultatif",
+    "obligatoire",
+    "requis",
+    "optional",
+    "required",
+];
+
+/// The header without its notes in brackets made of [`HINT_WORDS`], digits and signs; `None`
+/// when it has none.
+fn without_hints(header: &str) -> Option<String> {
+    let mut bare = String::with_capacity(header.len());
+    let mut rest = header;
+    while let Some(open) = rest.find(['(', '[']) {
+        let close = if rest[open..].starts_with('(') {
+            ')'
+        } else {
+            ']'
+        };
+        let Some(len) = rest[open..].find(close) else {
+            break;
+        };
+        let note = &rest[open + 1..open + len];
+        let hint = note
+            .split(|c: char| !c.is_alphabetic())
+            .filter(|w| !w.is_empty())
+            .all(|w| HINT_WORDS.contains(&w.to_lowercase().as_str()));
+        bare.push_str(&rest[..open]);
+        if !hint {
+            bare.push_str(&rest[open..=open + len]);
+        }
+        rest = &rest[open + len + 1..];
+    }
+    bare.push_str(rest);
+    (bare.len() < header.len()).then_some(bare)
 }
 
 /// Parses a target as a mapping file writes it: a field name, `id`, `ignore`, or a contact key

@@ -323,3 +323,17 @@ pattern = '^(?P<street1>.+?),?\s+(?P<zipCode>\d{5})\s+(?P<city>.+)$'
     let targets = |m: &Mapping| m.columns.iter().map(|c| c.target).collect::<Vec<_>>();
     assert_eq!(targets(&again), targets(&m));
 }
+
+#[test]
+fn a_note_in_brackets_on_how_to_fill_a_column_is_set_aside() {
+    assert_eq!(field_of("Capital social (en euros)"), Some("capital"));
+    assert_eq!(field_of("Capital social\n(en €)"), Some("capital"));
+    assert_eq!(field_of("Capital [MAD]"), Some("capital"));
+    assert_eq!(field_of("Code postal (5 chiffres)"), Some("zipCode"));
+    assert_eq!(field_of("Raison sociale (obligatoire)"), Some("name"));
+    // A note that names what the column holds stays: it is another field, or none.
+    assert_eq!(field_of("Nom (arabe)"), Some("name_ar"));
+    assert_eq!(field_of("Ville (arabe)"), None);
+    assert_eq!(field_of("Capital (prévisionnel)"), None);
+    assert_eq!(field_of("Ville (en"), None);
+}
