@@ -428,6 +428,12 @@ pub fn field(name: &str) -> Option<&'static Field> {
     FIELDS.iter().find(|f| f.name == name)
 }
 
+/// Whether a field holds Arabic text: its cells read right to left in a workbook, so that a
+/// number or a Latin word inside (`39 شارع جان جوريس`) stands where an Arabic reader expects it.
+pub fn is_right_to_left(name: &str) -> bool {
+    matches!(name, "name_ar" | "address_ar")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

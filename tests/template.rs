@@ -88,4 +88,17 @@ fn the_template_has_notes_a_yes_no_list_text_columns_and_a_frozen_bold_header() 
         "text format (@) for zipCode and siret"
     );
     assert!(styles.contains("<b/>"), "bold header");
+    // The Arabic fields' columns (E and F: name_ar, address_ar) read right to left.
+    let xfs = &styles[styles.find("<cellXfs").unwrap()..];
+    let rtl = xfs
+        .split("<xf ")
+        .skip(1)
+        .position(|xf| xf.contains("readingOrder=\"2\""))
+        .expect("a right-to-left style");
+    for col in [5, 6] {
+        let want = format!("<col min=\"{col}\" max=\"{col}\"");
+        let at = sheet.find(&want).expect("the column");
+        let declared = &sheet[at..at + sheet[at..].find('>').unwrap()];
+        assert!(declared.contains(&format!("style=\"{rtl}\"")), "{declared}");
+    }
 }

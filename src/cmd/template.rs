@@ -12,7 +12,7 @@ use rust_xlsxwriter::{DataValidation, Format, FormatAlign, Note, Workbook, Works
 use crate::cmd::Global;
 use crate::error::Exit;
 use crate::info;
-use crate::schema::{Field, Kind, CONTACT_KEYS, FIELDS};
+use crate::schema::{is_right_to_left, Field, Kind, CONTACT_KEYS, FIELDS};
 
 /// Rows the isCompany list and the text formats cover.
 const DATA_ROWS: u32 = 10_000;
@@ -90,6 +90,8 @@ struct Col {
     text: bool,
     yes_no: bool,
     number: bool,
+    /// An Arabic field: its cells read right to left.
+    right_to_left: bool,
 }
 
 fn columns(args: &Args) -> Vec<Col> {
@@ -108,6 +110,7 @@ fn columns(args: &Args) -> Vec<Col> {
             text: matches!(f.name, "zipCode" | "siret"),
             yes_no: f.kind == Kind::Boolean,
             number: f.kind == Kind::Integer,
+            right_to_left: is_right_to_left(f.name),
             example,
         });
     }
@@ -137,6 +140,7 @@ fn columns(args: &Args) -> Vec<Col> {
                 text: k.key == "phone",
                 yes_no: false,
                 number: false,
+                right_to_left: false,
             });
         }
     }
@@ -173,6 +177,7 @@ fn build(sheet: &mut Worksheet, args: &Args) -> Result<(), rust_xlsxwriter::Xlsx
         .set_background_color("#DDEBF7")
         .set_align(FormatAlign::Center);
     let text = Format::new().set_num_format_index(49); // built-in "@": Text
+    let right_to_left = Format::new().set_reading_direction(2);
     for (i, c) in columns(args).iter().enumerate() {
         let col = i as u16;
         sheet.write_string_with_format(0, col, &c.header, &bold)?;
@@ -187,6 +192,9 @@ fn build(sheet: &mut Worksheet, args: &Args) -> Result<(), rust_xlsxwriter::Xlsx
         sheet.set_column_width(col, c.width)?;
         if c.text {
             sheet.set_column_format(col, &text)?;
+        }
+        if c.right_to_left {
+            sheet.set_column_format(col, &right_to_left)?;
         }
         if c.yes_no {
             let list = DataValidation::new()

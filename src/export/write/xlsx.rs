@@ -2,7 +2,7 @@
 //! are written, so memory stays flat whatever the record count. A bold, frozen header with an
 //! autofilter; every string is a text cell (so `01000`, a SIRET or `=1+1` stay exactly as
 //! stored, never a number or a formula), booleans are boolean cells, numbers are number cells
-//! when a double holds them exactly. A sheet holds 1,048,575 records under its header; more
+//! when a double holds them exactly; the Arabic fields' cells read right to left. A sheet holds 1,048,575 records under its header; more
 //! continue on "Customers (2)", and so on.
 
 use std::path::{Path, PathBuf};
@@ -26,6 +26,8 @@ pub struct XlsxWriter {
     path: PathBuf,
     columns: Columns,
     header: Format,
+    /// The columns of Arabic fields: their cells read right to left.
+    right_to_left: Format,
     /// Rows per sheet, header included (a parameter so tests can fill a sheet quickly).
     sheet_rows: u32,
     sheet: usize,
@@ -61,6 +63,7 @@ impl XlsxWriter {
             path: path.to_path_buf(),
             columns,
             header: Format::new().set_bold(),
+            right_to_left: Format::new().set_reading_direction(2),
             sheet_rows: sheet_rows.max(2),
             sheet: 0,
             row: 0,
@@ -84,6 +87,9 @@ impl XlsxWriter {
         for (col, name) in self.columns.names().iter().enumerate() {
             let col = col as ColNum;
             sheet.set_column_width(col, width(name))?;
+            if schema::is_right_to_left(name) {
+                sheet.set_column_format(col, &self.right_to_left)?;
+            }
             sheet.write_string_with_format(0, col, name, &self.header)?;
         }
         self.sheet = index;
@@ -233,5 +239,36 @@ mod tests {
         let last = book.worksheet_range("Customers (3)").unwrap();
         assert_eq!(last.height(), 2);
         assert_eq!(last.get((1, 0)), Some(&Data::String("r4".into())));
+    }
+
+    /// The XML of one member of the workbook at `path`.
+    fn member(path: &Path, name: &str) -> String {
+        let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+        std::io::read_to_string(zip.by_name(name).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn arabic_fields_read_right_to_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.xlsx");
+        let columns = Columns::from_names(["name", "name_ar"].map(String::from).to_vec());
+        let mut writer = Box::new(XlsxWriter::create(&path, columns, dir.path()).unwrap());
+        let record = json!({"name": "Bijouterie Chaabane", "name_ar": "مجوهرات شعبان"});
+        writer.write(record.as_object().unwrap()).unwrap();
+        writer.finish().unwrap();
+        // The second style (after Excel's default and the bold header) reads right to left,
+        // and the name_ar cell (B2) has it; the name cell (A2) keeps the default.
+        let styles = member(&path, "xl/styles.xml");
+        let xfs = &styles[styles.find("<cellXfs").unwrap()..];
+        let rtl = xfs
+            .split("<xf ")
+            .skip(1)
+            .position(|xf| xf.contains("readingOrder=\"2\""));
+        let sheet = member(&path, "xl/worksheets/sheet1.xml");
+        assert!(
+            sheet.contains(&format!("<c r=\"B2\" s=\"{}\"", rtl.unwrap())),
+            "{sheet}"
+        );
+        assert!(!sheet.contains("<c r=\"A2\" s="), "{sheet}");
     }
 }
