@@ -475,8 +475,8 @@ const HINT_WORDS: &[&str] = &[
     "required",
 ];
 
-/// The header without its notes in brackets made of [`HINT_WORDS`], digits and signs; `None`
-/// when it has none.
+/// The header without its notes in brackets made of [`HINT_WORDS`] (with digits and signs),
+/// or of signs alone; `None` when it has none.
 fn without_hints(header: &str) -> Option<String> {
     let mut bare = String::with_capacity(header.len());
     let mut rest = header;
@@ -490,10 +490,14 @@ fn without_hints(header: &str) -> Option<String> {
             break;
         };
         let note = &rest[open + 1..open + len];
-        let hint = note
+        let mut words = note
             .split(|c: char| !c.is_alphabetic())
-            .filter(|w| !w.is_empty())
-            .all(|w| HINT_WORDS.contains(&w.to_lowercase().as_str()));
+            .filter(|w| !w.is_empty());
+        let hint = match words.clone().next() {
+            Some(_) => words.all(|w| HINT_WORDS.contains(&w.to_lowercase().as_str())),
+            // Signs alone (`(€)`, `(*)`) are a hint; a number (`Nom (2)`) tells columns apart.
+            None => !note.chars().any(char::is_numeric),
+        };
         bare.push_str(&rest[..open]);
         if !hint {
             bare.push_str(&rest[open..=open + len]);

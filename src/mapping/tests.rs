@@ -336,4 +336,7 @@ fn a_note_in_brackets_on_how_to_fill_a_column_is_set_aside() {
     assert_eq!(field_of("Ville (arabe)"), None);
     assert_eq!(field_of("Capital (prévisionnel)"), None);
     assert_eq!(field_of("Ville (en"), None);
+    assert_eq!(field_of("Raison sociale (*)"), Some("name"));
+    // A number tells two columns apart: neither is taken for the field.
+    assert_eq!(field_of("Nom (2)"), None);
 }
