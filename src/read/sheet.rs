@@ -11,7 +11,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use calamine::{
-    Cell, Data, DataRef, Ods, Range, Reader, SheetType, SheetVisible, Xls, XlsError, Xlsb, Xlsx,
+    Cell, Data, DataRef, Ods, OdsError, Range, Reader, SheetType, SheetVisible, Xls, XlsError,
+    Xlsb, Xlsx,
 };
 
 use super::cell::{is_empty_ref, write_data, write_ref, ZeroPad};
@@ -98,7 +99,10 @@ fn open_unguarded(
             range_source(path, wb, opts, super::xls::zero_padded)
         }
         Format::Ods => {
-            let wb: Ods<Input> = Ods::new(input).map_err(|e| bad(&e))?;
+            let wb: Ods<Input> = Ods::new(input).map_err(|e| match e {
+                OdsError::Password => protected(path),
+                e => bad(&e),
+            })?;
             range_source(path, wb, opts, super::ods::shown_numbers)
         }
         Format::Csv | Format::Json | Format::Ndjson => Err(unreadable(
@@ -133,9 +137,10 @@ fn unreadable(path: &Path, format: Format, e: &dyn std::fmt::Display) -> ReadErr
 fn protected(path: &Path) -> ReadError {
     ReadError::Unreadable {
         file: path.to_path_buf(),
-        reason: "it is protected by a password (its cells are encrypted); open it in Excel or \
-                 LibreOffice with the password, remove the password (Excel: File > Info > Protect \
-                 Workbook > Encrypt with Password, then clear it) and save it, or save it as CSV"
+        reason: "it is protected by a password (its cells are encrypted); open it with the \
+                 password, remove the password and save it (Excel: File > Info > Protect Workbook \
+                 > Encrypt with Password, then clear it; LibreOffice: File > Save As, without \
+                 \"Save with password\"), or save it as CSV"
             .into(),
     }
 }

@@ -644,3 +644,38 @@ fn ods_numbers_keep_their_leading_zeros() {
     let mut t = open_with(&path, &ReadOptions::default()).unwrap();
     assert_eq!(rows(&mut t), vec![(2, strings(&["X", "75001", "", ""]))]);
 }
+
+/// LibreOffice's "Save with password" keeps an ODS a zip package, but its `content.xml` is
+/// encrypted (AES), as its manifest's `encryption-data` says: the error says it is protected
+/// and how to remove the password, not that the file is damaged.
+#[test]
+fn an_ods_saved_with_a_password_is_said_to_be_protected() {
+    use std::io::Write as _;
+    let wd = crate::util::Workdir::new();
+    let path = wd.path("clients.ods");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    zip.start_file("mimetype", stored).unwrap();
+    zip.write_all(b"application/vnd.oasis.opendocument.spreadsheet")
+        .unwrap();
+    zip.start_file("META-INF/manifest.xml", stored).unwrap();
+    zip.write_all(
+        br#"<?xml version="1.0" encoding="UTF-8"?>
+<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml" manifest:size="3000"><manifest:encryption-data manifest:checksum-type="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0#sha256-1k" manifest:checksum="c2FsdA=="><manifest:algorithm manifest:algorithm-name="http://www.w3.org/2001/04/xmlenc#aes256-cbc" manifest:initialisation-vector="c2FsdA=="/><manifest:key-derivation manifest:key-derivation-name="PBKDF2" manifest:key-size="32" manifest:iteration-count="100000" manifest:salt="c2FsdA=="/></manifest:encryption-data></manifest:file-entry></manifest:manifest>"#,
+    )
+    .unwrap();
+    zip.start_file("content.xml", stored).unwrap();
+    let ciphertext: Vec<u8> = (0..3000u32).map(|i| (i * 7919 % 251) as u8).collect();
+    zip.write_all(&ciphertext).unwrap();
+    zip.finish().unwrap();
+
+    let out = wd.run(&["validate", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = crate::util::stderr(&out);
+    assert!(
+        err.contains("clients.ods") && err.contains("protected by a password"),
+        "{err}"
+    );
+    assert!(!err.contains("damaged"), "{err}");
+}
