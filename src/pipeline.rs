@@ -36,8 +36,6 @@
 use std::collections::VecDeque;
 use std::path::PathBuf;
 
-use anyhow::Context as _;
-
 use crate::mapping::{self, MapFile, Mapping};
 use crate::read::{self, Format, ReadError, ReadOptions, Row, Table};
 use crate::validate::mojibake::{self, Sample};
@@ -146,26 +144,25 @@ impl Pipeline {
     }
 
     fn build(
-        table: Table,
+        mut table: Table,
         file: Option<&MapFile>,
         opts: &ValidateOptions,
         amend: Option<Amend>,
     ) -> anyhow::Result<Pipeline> {
         let mapping = Mapping::infer(&table.headers, file);
-        let validator = Validator::new(&mapping, opts)
-            .with_context(|| {
-                format!(
+        let validator = match Validator::new(&mapping, opts) {
+            Ok(validator) => validator,
+            Err(e) => {
+                let e = e.context(format!(
                     "{}: the columns cannot be used as they are",
                     table.location()
-                )
-            })
-            .map_err(|e| match &table.sheet_with_header {
-                Some(other) => crate::error::usage(format!(
-                    "{e:#}. Sheet \"{other}\" has a row of headers that map to fields: give \
-                     --sheet \"{other}\" to read it"
-                )),
-                None => e,
-            })?;
+                ));
+                return Err(match hint(&mapping, &mut table) {
+                    Some(hint) => crate::error::usage(format!("{e:#}. {hint}")),
+                    None => e,
+                });
+            }
+        };
         let mut pipeline = Pipeline {
             mapping,
             validator,
@@ -291,6 +288,56 @@ impl Pipeline {
             c.invalid += 1;
         }
     }
+}
+
+/// What the error of columns that cannot be used adds, when the file says more than its
+/// headers: another sheet that holds the list, or a `Société` column of names.
+fn hint(mapping: &Mapping, table: &mut Table) -> Option<String> {
+    if let Some(other) = &table.sheet_with_header {
+        return Some(format!(
+            "Sheet \"{other}\" has a row of headers that map to fields: give --sheet \"{other}\" \
+             to read it"
+        ));
+    }
+    company_names(mapping, table)
+}
+
+/// Rows looked at to tell a column of names from one of yes/no values.
+const SAMPLED: usize = 20;
+
+/// With nothing mapped to name, the column read as isCompany when it holds names rather than
+/// yes/no values: `Société` is "is a company" to the schema, and the company's name in many
+/// contact lists. Said as the fix, never done silently: a column of legal forms (`SARL`) holds
+/// no names either.
+fn company_names(mapping: &Mapping, table: &mut Table) -> Option<String> {
+    if mapping.column_of_field("name").is_some() {
+        return None;
+    }
+    let column = mapping
+        .column_of_field("isCompany")
+        .filter(|c| !c.from_file)?;
+    let (mut seen, mut names, mut example) = (0, 0, None);
+    let mut row = Row::new();
+    while seen < SAMPLED && table.next_row(&mut row).ok()? {
+        let cell = row.cells.get(column.index).unwrap_or("").trim();
+        if cell.is_empty() {
+            continue;
+        }
+        seen += 1;
+        if crate::validate::coerce::parse_bool(cell).is_none() {
+            names += 1;
+            example.get_or_insert_with(|| cell.to_string());
+        }
+    }
+    let (letter, header) = (&column.letter, &column.header);
+    (names * 2 > seen).then(|| {
+        format!(
+            "Column {letter} ({header:?}) is read as isCompany (yes or no), but holds text such \
+             as {:?}: if it is the customers' names, say so in a mapping file ([columns] \
+             {header:?} = \"name\") and give it with --map",
+            example.unwrap_or_default()
+        )
+    })
 }
 
 #[cfg(test)]

@@ -128,6 +128,32 @@ fn two_columns_on_one_field_exit_2() {
 }
 
 #[test]
+fn a_societe_column_of_company_names_is_told_how_to_map_it() {
+    let w = Workdir::new();
+    w.write(
+        "c.csv",
+        "Société;Ville;Code postal\nBoulangerie Martin;Lyon;69001\nGarage du Centre;Oran;31000\n",
+    );
+    let r = w.exec(&["validate", "c.csv"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("[columns] \"Société\" = \"name\""),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("Boulangerie Martin"), "{}", r.stderr);
+    w.write("m.toml", "[columns]\n\"Société\" = \"name\"\n");
+    let r = w.exec(&["validate", "c.csv", "--map", "m.toml"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    // A Société column of yes and no is what the schema means: no hint about names.
+    w.write("yn.csv", "Société;Ville\noui;Lyon\nnon;Oran\n");
+    let r = w.exec(&["validate", "yn.csv"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(!r.stderr.contains("= \"name\""), "{}", r.stderr);
+}
+
+#[test]
 fn configuration_mistakes_exit_2() {
     let w = Workdir::new();
     w.write("c.csv", "Nom;Ville\nA;Paris\n");
