@@ -1,4 +1,7 @@
+use std::collections::HashMap;
+
 use super::*;
+use crate::schema::FIELDS;
 
 fn target(header: &str) -> Target {
     auto_target(header, &mut String::new())
