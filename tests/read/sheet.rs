@@ -551,6 +551,20 @@ fn rewrite_member(from: &Path, to: &Path, member: &str, change: impl Fn(&str) ->
 
 /// A minimal ODS package around the given tables (`<table:table>` elements).
 fn write_ods(path: &Path, tables: &str) {
+    let content = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body><office:spreadsheet>{tables}</office:spreadsheet></office:body></office:document-content>"#
+    );
+    write_ods_package(
+        path,
+        r#"<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>"#,
+        content.as_bytes(),
+    );
+}
+
+/// An ODS package: its mimetype, a manifest listing the package and `content_entry` (the
+/// manifest's entry of `content.xml`), and `content` as `content.xml`.
+fn write_ods_package(path: &Path, content_entry: &str, content: &[u8]) {
     use std::io::Write as _;
     let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
     let stored =
@@ -559,18 +573,14 @@ fn write_ods(path: &Path, tables: &str) {
     zip.write_all(b"application/vnd.oasis.opendocument.spreadsheet")
         .unwrap();
     zip.start_file("META-INF/manifest.xml", stored).unwrap();
-    zip.write_all(
-        br#"<?xml version="1.0" encoding="UTF-8"?>
-<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>"#,
-    )
-    .unwrap();
-    zip.start_file("content.xml", stored).unwrap();
     write!(
         zip,
         r#"<?xml version="1.0" encoding="UTF-8"?>
-<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body><office:spreadsheet>{tables}</office:spreadsheet></office:body></office:document-content>"#
+<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>{content_entry}</manifest:manifest>"#
     )
     .unwrap();
+    zip.start_file("content.xml", stored).unwrap();
+    zip.write_all(content).unwrap();
     zip.finish().unwrap();
 }
 
@@ -650,25 +660,14 @@ fn ods_numbers_keep_their_leading_zeros() {
 /// and how to remove the password, not that the file is damaged.
 #[test]
 fn an_ods_saved_with_a_password_is_said_to_be_protected() {
-    use std::io::Write as _;
     let wd = crate::util::Workdir::new();
     let path = wd.path("clients.ods");
-    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
-    let stored =
-        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-    zip.start_file("mimetype", stored).unwrap();
-    zip.write_all(b"application/vnd.oasis.opendocument.spreadsheet")
-        .unwrap();
-    zip.start_file("META-INF/manifest.xml", stored).unwrap();
-    zip.write_all(
-        br#"<?xml version="1.0" encoding="UTF-8"?>
-<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml" manifest:size="3000"><manifest:encryption-data manifest:checksum-type="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0#sha256-1k" manifest:checksum="c2FsdA=="><manifest:algorithm manifest:algorithm-name="http://www.w3.org/2001/04/xmlenc#aes256-cbc" manifest:initialisation-vector="c2FsdA=="/><manifest:key-derivation manifest:key-derivation-name="PBKDF2" manifest:key-size="32" manifest:iteration-count="100000" manifest:salt="c2FsdA=="/></manifest:encryption-data></manifest:file-entry></manifest:manifest>"#,
-    )
-    .unwrap();
-    zip.start_file("content.xml", stored).unwrap();
     let ciphertext: Vec<u8> = (0..3000u32).map(|i| (i * 7919 % 251) as u8).collect();
-    zip.write_all(&ciphertext).unwrap();
-    zip.finish().unwrap();
+    write_ods_package(
+        &path,
+        r#"<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml" manifest:size="3000"><manifest:encryption-data manifest:checksum-type="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0#sha256-1k" manifest:checksum="c2FsdA=="><manifest:algorithm manifest:algorithm-name="http://www.w3.org/2001/04/xmlenc#aes256-cbc" manifest:initialisation-vector="c2FsdA=="/><manifest:key-derivation manifest:key-derivation-name="PBKDF2" manifest:key-size="32" manifest:iteration-count="100000" manifest:salt="c2FsdA=="/></manifest:encryption-data></manifest:file-entry>"#,
+        &ciphertext,
+    );
 
     let out = wd.run(&["validate", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(3));
