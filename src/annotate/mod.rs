@@ -101,6 +101,14 @@ impl Annotator {
         }
     }
 
+    /// Shows the cells of `columns` (0-based input columns) right to left, Excel's reading
+    /// order for Arabic: [`crate::mapping::Mapping::right_to_left_columns`].
+    pub fn right_to_left(&mut self, columns: impl IntoIterator<Item = usize>) {
+        if let Some(w) = &mut self.writer {
+            w.right_to_left(columns);
+        }
+    }
+
     /// One input row, in input order: its row number, cells as read, problems, and for an
     /// import its outcome (`created`, `failed`, ...) and new id. A blank row stays blank.
     pub fn row(

@@ -35,6 +35,8 @@ pub(super) struct Writer {
     /// Output column of each input column; `None` for an input column written afresh (the
     /// `Problems` column of an earlier annotation).
     out_cols: Vec<Option<u16>>,
+    /// Per input column, whether its cells read right to left (an Arabic field's).
+    rtl: Vec<bool>,
     /// First output column for cells right of the last header (ragged rows), when they fit.
     extra_col: Option<u16>,
     /// The `_outcome` column, followed by `_new_id`.
@@ -94,6 +96,7 @@ impl Writer {
         Ok(Writer {
             book: Book::new(file, temp_base),
             rows: SheetXml::new(),
+            rtl: vec![false; out_cols.len()],
             out_cols,
             extra_col,
             outcome_col,
@@ -109,6 +112,15 @@ impl Writer {
             text: String::new(),
             note: String::new(),
         })
+    }
+
+    /// Marks input `columns` as read right to left.
+    pub fn right_to_left(&mut self, columns: impl IntoIterator<Item = usize>) {
+        for c in columns {
+            if let Some(rtl) = self.rtl.get_mut(c) {
+                *rtl = true;
+            }
+        }
     }
 
     /// Takes the input's sheet name (when Excel allows it) and header row; 0 for an input
@@ -212,6 +224,7 @@ impl Writer {
             book,
             rows,
             out_cols,
+            rtl,
             extra_col,
             outcome_col,
             summary,
@@ -254,14 +267,16 @@ impl Writer {
             while m < marks.len() && marks[m].0 == i {
                 m += 1;
             }
+            let rtl = rtl.get(i).copied().unwrap_or(false);
+            let styled = |style: Style| if rtl { style.right_to_left() } else { style };
             if start == m {
                 if !value.is_empty() {
-                    rows.text_cell(col, value, Style::Plain, plain);
+                    rows.text_cell(col, value, styled(Style::Plain), plain);
                 }
                 continue;
             }
             let flagged = marks[start..m].iter().map(|&(_, p)| &problems[p]);
-            let style = style_of(worst(flagged.clone()));
+            let style = styled(style_of(worst(flagged.clone())));
             if value.is_empty() {
                 rows.blank(col, style);
             } else {

@@ -63,6 +63,7 @@ fn annotator(args: &Args, pipeline: &Pipeline) -> anyhow::Result<Option<Annotato
     };
     let mut a = Annotator::create(path, pipeline.headers(), false)?;
     a.match_source(pipeline.source());
+    a.right_to_left(pipeline.mapping().right_to_left_columns());
     Ok(Some(a))
 }
 

@@ -321,6 +321,7 @@ fn results(options: &Options, paths: &Paths, source: &Source) -> anyhow::Result<
         Some(path) => {
             let mut annotated = Annotator::create(path, &source.headers, true)?;
             annotated.match_source(source.table());
+            annotated.right_to_left(source.mapping().right_to_left_columns());
             Some(Box::new(annotated) as Box<dyn RowSink>)
         }
         None => None,

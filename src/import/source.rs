@@ -131,6 +131,11 @@ impl Source {
         self.pipeline.source()
     }
 
+    /// How the columns map, for the annotated copy.
+    pub fn mapping(&self) -> &crate::mapping::Mapping {
+        self.pipeline.mapping()
+    }
+
     /// How many data rows, when the whole file fitted in the look-ahead.
     pub fn buffered_rows(&self) -> Option<u64> {
         self.ended

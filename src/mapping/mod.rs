@@ -295,6 +295,15 @@ impl Mapping {
         self.columns.iter().find(|c| c.target == target)
     }
 
+    /// The columns of the fields whose text reads right to left (`name_ar`, `address_ar`):
+    /// the annotated copy shows their cells so, as the export does.
+    pub fn right_to_left_columns(&self) -> impl Iterator<Item = usize> + '_ {
+        self.columns
+            .iter()
+            .filter(|c| matches!(c.target, Target::Field(f) if schema::is_right_to_left(f.name)))
+            .map(|c| c.index)
+    }
+
     /// The column feeding the field called `name` (`id` for the id column), or the column a
     /// transform making it reads (the first).
     pub fn column_of_field(&self, name: &str) -> Option<&Column> {

@@ -153,6 +153,7 @@ pub fn write_annotated(job: &Snapshot, dir: &Path) -> anyhow::Result<(PathBuf, W
         .map_err(|e| anyhow::anyhow!(job.say(format!("{e:#}"))))?;
     let mut out = Annotator::create(&path, pipeline.headers(), false)?;
     out.match_source(pipeline.source());
+    out.right_to_left(pipeline.mapping().right_to_left_columns());
     let mut row = Checked::new();
     while pipeline
         .next(&mut row)

@@ -107,6 +107,14 @@ fn each_problem_is_on_its_cell_with_a_note_and_a_fill() {
     assert_eq!(m.fills["F5"], AMBER);
     assert!(m.notes["F5"].starts_with("Warning: "));
     assert!(m.notes["D6"].contains("already appears on row 2"));
+    // The Arabic name's cells read right to left, as Excel shows Arabic, the flagged one with
+    // its fill; no other column does.
+    assert_eq!(
+        m.right_to_left,
+        ["F2", "F5", "F7"].map(String::from).into(),
+        "{:?}",
+        m.right_to_left
+    );
 
     assert_eq!(text(&got, 2, 0), "");
     assert!(text(&got, 3, 0).starts_with("ERROR N° SIRET: "));

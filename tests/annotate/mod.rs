@@ -105,6 +105,8 @@ pub struct Marks {
     pub fills: BTreeMap<String, String>,
     /// Cell reference → note text.
     pub notes: BTreeMap<String, String>,
+    /// The cells whose text reads right to left (Excel's reading order 2).
+    pub right_to_left: BTreeSet<String>,
 }
 
 pub fn marks(xlsx: &Path) -> Marks {
@@ -125,11 +127,17 @@ pub fn marks(xlsx: &Path) -> Marks {
             fill_colours[id].clone()
         })
         .collect();
+    let style_rtl: Vec<bool> = xfs
+        .split("<xf ")
+        .skip(1)
+        .map(|xf| attr(xf, "readingOrder").as_deref() == Some("2"))
+        .collect();
 
     // Cells name their place, or follow the previous cell of their row (`r` is optional).
     let sheet = part(xlsx, "xl/worksheets/sheet1.xml").expect("sheet1.xml");
     let data = &sheet[sheet.find("<sheetData>").unwrap()..sheet.find("</sheetData>").unwrap()];
     let mut fills = BTreeMap::new();
+    let mut right_to_left = BTreeSet::new();
     for row in data.split("<row ").skip(1) {
         let number = attr(&row[..row.find('>').unwrap()], "r").unwrap();
         let mut col = None;
@@ -141,8 +149,13 @@ pub fn marks(xlsx: &Path) -> Marks {
             };
             col = Some(here);
             if let Some(s) = attr(head, "s") {
-                if let Some(colour) = &style_fill[s.parse::<usize>().unwrap()] {
-                    fills.insert(format!("{}{number}", column_letter(here)), colour.clone());
+                let s = s.parse::<usize>().unwrap();
+                let at = format!("{}{number}", column_letter(here));
+                if style_rtl[s] {
+                    right_to_left.insert(at.clone());
+                }
+                if let Some(colour) = &style_fill[s] {
+                    fills.insert(at, colour.clone());
                 }
             }
         }
@@ -157,7 +170,11 @@ pub fn marks(xlsx: &Path) -> Marks {
             notes.insert(r, unescape(text));
         }
     }
-    Marks { fills, notes }
+    Marks {
+        fills,
+        notes,
+        right_to_left,
+    }
 }
 
 /// The value of `name="..."` in `xml`.

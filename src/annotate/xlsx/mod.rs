@@ -36,6 +36,23 @@ pub(super) enum Style {
     Bold = 1,
     Error = 2,
     Warning = 3,
+    /// The three of a cell's own text, read right to left (Excel's reading order): an Arabic
+    /// field's column.
+    PlainRtl = 4,
+    ErrorRtl = 5,
+    WarningRtl = 6,
+}
+
+impl Style {
+    /// This style, read right to left.
+    pub fn right_to_left(self) -> Style {
+        match self {
+            Style::Plain => Style::PlainRtl,
+            Style::Error => Style::ErrorRtl,
+            Style::Warning => Style::WarningRtl,
+            other => other,
+        }
+    }
 }
 
 /// Default row height in pixels (15 points).
