@@ -5,8 +5,9 @@
 //! rust_xlsxwriter's constant-memory worksheets stream cells, but keep every note in memory
 //! until the file is saved (about 12 kB per note at its peak, measured) and compress the whole
 //! sheet in one pass at the end; here both happen along the way. It writes what an annotated
-//! copy needs and nothing more: inline strings, four cell styles, frozen header, autofilter,
-//! column widths, notes, and a small second sheet. The parts mirror rust_xlsxwriter's output,
+//! copy needs and nothing more: inline strings, seven cell styles (three of them right to left,
+//! for Arabic columns), frozen header, autofilter, column widths, notes, and a small second
+//! sheet. The parts mirror rust_xlsxwriter's output,
 //! which Excel opens without repair; LibreOffice reads ours, notes, fills and filter included.
 //!
 //! `text` writes cells and escapes text, `notes` places notes and keeps them on disk until the
