@@ -37,28 +37,67 @@ const JOIN: char = '\u{1f}';
 /// (`S.A.R.L.`, `L'Atelier`), other punctuation a space, legal forms left out, one space
 /// between the words that remain.
 pub fn core_name_into(name: &str, out: &mut String) {
-    let start = out.len();
-    let mut word = out.len();
-    let mut folded = String::with_capacity(name.len());
-    fold::fold_into(name, &mut folded);
-    for c in folded.chars().chain([' ']) {
-        if c == '.' || c == '\'' {
-            continue;
+    let mut words = Words {
+        start: out.len(),
+        word: out.len(),
+        out,
+    };
+    words.out.reserve(name.len());
+    if name.is_ascii() {
+        for b in name.bytes() {
+            words.push(char::from(b.to_ascii_lowercase()));
         }
-        if c.is_alphanumeric() {
-            if word == out.len() && out.len() > start {
-                out.push(' ');
-                word = out.len();
-            }
-            out.push(c);
-            continue;
-        }
-        // The end of a word: drop it when it is a legal form.
-        if LEGAL_FORMS.contains(&&out[word..]) {
-            out.truncate(if word > start { word - 1 } else { start });
-        }
-        word = out.len();
+    } else {
+        fold::for_each_char(name, |c| match c {
+            fold::Char::Space => words.end_word(),
+            fold::Char::Other(c) => fold::push_folded(c, |c| words.push(c)),
+        });
     }
+    words.end_word();
+}
+
+/// A core name being written, a folded character at a time.
+struct Words<'a> {
+    out: &'a mut String,
+    start: usize,
+    /// Where the current word starts.
+    word: usize,
+}
+
+impl Words<'_> {
+    #[inline(always)]
+    fn push(&mut self, c: char) {
+        if c == '.' || c == '\'' {
+            return;
+        }
+        if !c.is_alphanumeric() {
+            return self.end_word();
+        }
+        let out = &mut *self.out;
+        if self.word == out.len() && out.len() > self.start {
+            out.push(' ');
+            self.word = out.len();
+        }
+        out.push(c);
+    }
+
+    /// The end of a word: drop it when it is a legal form.
+    fn end_word(&mut self) {
+        let out = &mut *self.out;
+        if is_legal_form(&out[self.word..]) {
+            out.truncate(if self.word > self.start {
+                self.word - 1
+            } else {
+                self.start
+            });
+        }
+        self.word = out.len();
+    }
+}
+
+/// Whether a folded word is one of [`LEGAL_FORMS`]; most words are longer than any.
+fn is_legal_form(word: &str) -> bool {
+    (2..=7).contains(&word.len()) && LEGAL_FORMS.contains(&word)
 }
 
 /// The name as duplicates compare it (see [`core_name_into`]).
@@ -104,6 +143,14 @@ impl Why {
     }
 }
 
+/// The fields a likeness is made of, with their parts, found once.
+static PARTS: std::sync::LazyLock<[(&str, Part); 4]> = std::sync::LazyLock::new(|| {
+    ["siret", "name", "zipCode", "city"].map(|name| {
+        let i = FIELDS.iter().position(|f| f.name == name);
+        (name, Part::Field(i.expect("a field of the schema")))
+    })
+});
+
 /// What two customers are compared on, each in its compared form; empty when absent.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Likeness {
@@ -133,20 +180,20 @@ impl Likeness {
 
     /// Refills from `get`, each field's value, reusing the buffers.
     pub fn fill<'a>(&mut self, get: impl Fn(&'static str) -> Option<Val<'a>>) {
-        let field = |name: &'static str, out: &mut String| {
+        let [siret, name, zip, city] = &*PARTS;
+        let field = |(name, part): (&'static str, Part), out: &mut String| {
             out.clear();
             if let Some(value) = get(name) {
-                let part = Part::Field(FIELDS.iter().position(|f| f.name == name).unwrap_or(0));
                 match (name, value) {
                     ("name", Val::Text(s)) => core_name_into(s, out),
                     _ => normalise_into(part, value, out),
                 }
             }
         };
-        field("siret", &mut self.siret);
-        field("name", &mut self.name);
-        field("zipCode", &mut self.zip);
-        field("city", &mut self.city);
+        field(*siret, &mut self.siret);
+        field(*name, &mut self.name);
+        field(*zip, &mut self.zip);
+        field(*city, &mut self.city);
     }
 
     /// The SIREN: the first 9 digits of a 14-digit SIRET.
@@ -358,8 +405,52 @@ pub fn decide(mut found: Vec<(Record, Why)>, choice: OnDuplicate) -> Result<Deci
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
+
+    use super::*;
+
+    /// The core name as plainly as it reads: the name folded, then cut into words.
+    fn core_name_plainly(name: &str) -> String {
+        let folded = fold::fold(name);
+        let mut words: Vec<String> = vec![String::new()];
+        for c in folded.chars() {
+            if c == '.' || c == '\'' {
+                continue;
+            }
+            if c.is_alphanumeric() {
+                words.last_mut().unwrap().push(c);
+            } else {
+                words.push(String::new());
+            }
+        }
+        words.retain(|w| !w.is_empty() && !LEGAL_FORMS.contains(&w.as_str()));
+        words.join(" ")
+    }
+
+    /// Names with legal forms among any text.
+    fn name() -> impl Strategy<Value = String> {
+        let forms = vec![
+            "S.A.R.L. Épicerie",
+            "Ltd",
+            "sas  SASU sa",
+            "L'Inc.",
+            "EURL-Zoé",
+            "Gmbh.",
+        ];
+        prop_oneof![
+            fold::tests::text(),
+            prop::sample::select(forms).prop_map(String::from),
+        ]
+    }
+
+    proptest! {
+        /// Folding and cutting in one pass gives the name the plain reading gives.
+        #[test]
+        fn core_name_in_one_pass_is_the_plain_one(name in name()) {
+            prop_assert_eq!(core_name(&name), core_name_plainly(&name));
+        }
+    }
 
     fn like(value: serde_json::Value) -> Likeness {
         Likeness::of_record(value.as_object().unwrap())

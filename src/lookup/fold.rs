@@ -21,47 +21,116 @@ pub fn fold(text: &str) -> String {
 
 /// Appends `text` folded to `out`.
 pub fn fold_into(text: &str, out: &mut String) {
+    // Most names and places are ASCII words with one space between them: copied and
+    // lower-cased at once.
+    let b = text.as_bytes();
+    let plain = b.first() != Some(&b' ')
+        && b.last() != Some(&b' ')
+        && b.iter()
+            .all(|&c| c.is_ascii() && (c == b' ' || !is_space(c)))
+        && !text.contains("  ");
+    if plain {
+        let start = out.len();
+        out.push_str(text);
+        out[start..].make_ascii_lowercase();
+        return;
+    }
     let mut space = false;
     let start = out.len();
-    for c in text.chars() {
-        if c.is_whitespace() {
-            space = out.len() > start;
-            continue;
+    for_each_char(text, |c| match c {
+        Char::Space => space = out.len() > start,
+        Char::Other(c) => {
+            if space {
+                out.push(' ');
+                space = false;
+            }
+            push_folded(c, |l| out.push(l));
         }
-        if space {
-            out.push(' ');
-            space = false;
-        }
-        if c.is_ascii() {
-            out.push(c.to_ascii_lowercase());
-        } else {
-            push_folded(c, out);
-        }
-    }
+    });
 }
 
 /// Appends `text` without any white space (SIRETs, postcodes: `552 120 222 00013`), folded.
 pub fn compact_into(text: &str, out: &mut String) {
-    for c in text.chars().filter(|c| !c.is_whitespace()) {
-        if c.is_ascii() {
-            out.push(c.to_ascii_lowercase());
-        } else {
-            push_folded(c, out);
+    // SIRETs and postcodes are digits: copied as they are.
+    if text.bytes().all(|c| c.is_ascii_digit()) {
+        return out.push_str(text);
+    }
+    for_each_char(text, |c| {
+        if let Char::Other(c) = c {
+            push_folded(c, |l| out.push(l));
         }
+    });
+}
+
+/// Whether an ASCII byte is white space as `char::is_whitespace` has it (`is_ascii_whitespace`
+/// leaves out the vertical tab).
+fn is_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r' | b' ')
+}
+
+/// One character of a text being folded.
+pub(crate) enum Char {
+    Space,
+    Other(char),
+}
+
+/// Calls `f` with each character of `text`, white space as [`Char::Space`].
+#[inline]
+pub(crate) fn for_each_char(text: &str, mut f: impl FnMut(Char)) {
+    for c in text.chars() {
+        f(if c.is_whitespace() {
+            Char::Space
+        } else {
+            Char::Other(c)
+        });
     }
 }
 
-/// One character that is not ASCII, folded.
-fn push_folded(c: char, out: &mut String) {
-    match c {
-        'œ' | 'Œ' => return out.push_str("oe"),
-        'æ' | 'Æ' => return out.push_str("ae"),
-        'ß' | 'ẞ' => return out.push_str("ss"),
-        '\u{2018}' | '\u{2019}' | '\u{02BC}' | '\u{2032}' => return out.push('\''),
-        '\u{2010}'..='\u{2015}' | '\u{2212}' => return out.push('-'),
-        _ => {}
+/// Calls `emit` with what `c` folds to, when it is not white space. ASCII is lower-cased,
+/// the Latin letters of European names (up to U+024F) looked up, the rest decomposed.
+#[inline]
+pub(crate) fn push_folded(c: char, mut emit: impl FnMut(char)) {
+    if c.is_ascii() {
+        return emit(c.to_ascii_lowercase());
     }
-    unmarked_lowercase(c, |l| out.push(l));
+    match LATIN.get(c as usize - 0x80) {
+        Some(&(a, b)) if a != '\0' => {
+            emit(a);
+            if b != '\0' {
+                emit(b);
+            }
+        }
+        _ => fold_slowly(c, emit),
+    }
+}
+
+/// What U+0080 to U+024F fold to, worked out once: one or two characters (`'\0'` where there
+/// is no second), or `'\0'` for the few that fold to something else (none, or more).
+static LATIN: std::sync::LazyLock<Vec<(char, char)>> = std::sync::LazyLock::new(|| {
+    ('\u{80}'..'\u{250}')
+        .map(|c| {
+            let mut chars = Vec::new();
+            fold_slowly(c, |l| chars.push(l));
+            match chars[..] {
+                [a] if a != '\0' => (a, '\0'),
+                [a, b] if a != '\0' && b != '\0' => (a, b),
+                _ => ('\0', '\0'),
+            }
+        })
+        .collect()
+});
+
+/// One character that is not ASCII, folded: ligatures written out, typographic apostrophes
+/// and dashes made plain, else [`unmarked_lowercase`].
+fn fold_slowly(c: char, mut emit: impl FnMut(char)) {
+    match c {
+        'œ' | 'Œ' => "oe".chars().for_each(emit),
+        'æ' | 'Æ' => "ae".chars().for_each(emit),
+        'ß' | 'ẞ' => "ss".chars().for_each(emit),
+        '\u{2018}' | '\u{2019}' | '\u{02BC}' | '\u{2032}' => emit('\''),
+        '\u{2010}'..='\u{2015}' | '\u{2212}' => emit('-'),
+        _ => unmarked_lowercase(c, &mut emit),
+    }
 }
 
 /// The core of every fold, this one and a header's ([`crate::mapping::normalize`]): `c`
@@ -79,8 +148,55 @@ pub fn unmarked_lowercase(c: char, mut emit: impl FnMut(char)) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    /// The fold as plainly as it reads, a character at a time, nothing looked up.
+    pub(crate) fn fold_plainly(text: &str) -> String {
+        let mut out = String::new();
+        let mut space = false;
+        for c in text.chars() {
+            if c.is_whitespace() {
+                space = !out.is_empty();
+                continue;
+            }
+            if space {
+                out.push(' ');
+                space = false;
+            }
+            fold_slowly(c, |l| out.push(l));
+        }
+        out
+    }
+
+    /// Text of the characters folding treats apart: ASCII, Latin letters with accents and
+    /// ligatures, spaces of every kind, marks, Arabic, Hangul (which decomposes into three),
+    /// and any character at all.
+    pub(crate) fn text() -> impl Strategy<Value = String> {
+        let chars = prop_oneof![
+            4 => prop::char::range(' ', '~'),
+            3 => prop::char::range('\u{80}', '\u{250}'),
+            1 => prop::sample::select(vec![
+                '\t', '\u{a0}', '\u{85}', '\u{2009}', '\u{301}', 'œ', 'ẞ', '’', '–', 'İ', 'ـ',
+                'أ', 'ة', '\u{64e}', '한', 'ﬁ',
+            ]),
+            1 => any::<char>(),
+        ];
+        prop::collection::vec(chars, 0..40).prop_map(|v| v.into_iter().collect())
+    }
+
+    proptest! {
+        /// The looked-up fast path folds every text as the plain fold does.
+        #[test]
+        fn looked_up_folding_is_plain_folding(text in text()) {
+            prop_assert_eq!(fold(&text), fold_plainly(&text));
+            let mut compact = String::new();
+            compact_into(&text, &mut compact);
+            prop_assert_eq!(compact, fold_plainly(&text).replace(' ', ""));
+        }
+    }
 
     #[test]
     fn case_accents_and_spaces_fold() {
