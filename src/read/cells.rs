@@ -8,12 +8,22 @@ use std::fmt;
 use std::ops::{Index, Range};
 
 /// The cells of one row, in column order. Cell `i` is `text()[span(i)]`.
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct Cells {
     text: String,
     /// Where each cell ends in `text`; cell `i` starts where cell `i - 1` ends.
     ends: Vec<usize>,
+    /// [`Cells::surely_nfc`], once worked out for the cells as they are.
+    nfc: Option<bool>,
 }
+
+impl PartialEq for Cells {
+    fn eq(&self, other: &Cells) -> bool {
+        self.text == other.text && self.ends == other.ends
+    }
+}
+
+impl Eq for Cells {}
 
 impl Cells {
     pub fn new() -> Cells {
@@ -44,6 +54,18 @@ impl Cells {
         &self.text
     }
 
+    /// Whether every cell is surely in NFC ([`surely_nfc`](super::surely_nfc)), as worked out
+    /// by [`Cells::find_nfc`] when the reader called it.
+    pub fn surely_nfc(&self) -> bool {
+        self.nfc.unwrap_or_else(|| super::surely_nfc(&self.text))
+    }
+
+    /// Works out [`Cells::surely_nfc`] now: the reading thread does, to spare the checking
+    /// one a pass over the row.
+    pub fn find_nfc(&mut self) {
+        self.nfc = Some(super::surely_nfc(&self.text));
+    }
+
     /// True when every cell is empty or white space: nearly always decided by the first byte.
     pub fn is_blank(&self) -> bool {
         match self.text.bytes().find(|b| !b.is_ascii_whitespace()) {
@@ -63,11 +85,13 @@ impl Cells {
 
     /// Removes every cell, keeping the buffers.
     pub fn clear(&mut self) {
+        self.nfc = None;
         self.text.clear();
         self.ends.clear();
     }
 
     pub fn push(&mut self, cell: &str) {
+        self.nfc = None;
         self.text.push_str(cell);
         self.ends.push(self.text.len());
     }
@@ -75,6 +99,7 @@ impl Cells {
     /// Keeps the first `n` cells.
     pub fn truncate(&mut self, n: usize) {
         if n < self.len() {
+            self.nfc = None;
             self.text
                 .truncate(if n == 0 { 0 } else { self.ends[n - 1] });
             self.ends.truncate(n);
@@ -92,6 +117,7 @@ impl Cells {
             *self = cells.iter().collect();
             return;
         }
+        self.nfc = None;
         while self.ends.len() < index {
             self.ends.push(self.text.len());
         }
@@ -103,6 +129,7 @@ impl Cells {
     /// where each ends (as a `csv::ByteRecord` keeps them). `text` must split into valid UTF-8
     /// at every end: the caller has checked it.
     pub(crate) fn assign(&mut self, text: &str, ends: impl Iterator<Item = usize>) {
+        self.nfc = None;
         self.text.clear();
         self.text.push_str(text);
         self.ends.clear();
@@ -227,6 +254,21 @@ mod tests {
         assert_eq!(format!("{c:?}"), r#"["a", "b", ""]"#);
         assert_eq!(&c[1], "b");
         assert_eq!(c.get(3), None);
+    }
+
+    #[test]
+    fn what_the_reader_found_of_nfc_is_forgotten_when_a_cell_changes() {
+        let mut c: Cells = ["Zoé", "الشركة"].into_iter().collect();
+        c.find_nfc();
+        assert!(c.surely_nfc());
+        // The page's edit of a cell: an accent typed as its own mark.
+        c.set(0, |s| s.push_str("Zoe\u{301}"));
+        assert!(!c.surely_nfc());
+        c.find_nfc();
+        assert!(!c.surely_nfc());
+        c.clear();
+        c.push("Zoé");
+        assert!(c.surely_nfc());
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod formulas;
 mod guard;
 mod json;
 mod limits;
+mod nfc;
 mod ods;
 mod sheet;
 mod sniff;
@@ -37,6 +38,7 @@ pub use cells::Cells;
 pub use error::ReadError;
 pub use extent::Extent;
 pub(crate) use json::records;
+pub use nfc::surely_nfc;
 pub(crate) use sniff::sniff;
 pub use sniff::Format;
 

@@ -268,59 +268,11 @@ pub fn clean_text(s: &str, out: &mut String) {
     }
 }
 
+pub use crate::read::surely_nfc;
+
 /// Whether `s` is already in Unicode NFC.
 pub fn is_nfc(s: &str) -> bool {
     surely_nfc(s) || is_nfc_quick(s.chars()) == IsNormalized::Yes
-}
-
-/// True when every character is one that NFC leaves alone whatever surrounds it: everything
-/// below the combining marks (U+0300), and the Arabic letters and digits (not the harakat).
-/// Checked on the UTF-8 bytes, before the full quick-check, because French and Arabic names
-/// are nearly all this; validation runs it once over a whole row.
-pub fn surely_nfc(s: &str) -> bool {
-    let b = s.as_bytes();
-    // 32 bytes (and the one after) at a time, a fixed size the compiler turns into vector
-    // code; the last window overlaps the one before, and text shorter than a window is checked
-    // pair by pair. The last byte of valid UTF-8 is never a lead byte, so the pairs
-    // cover every byte that matters.
-    const W: usize = 33;
-    if b.len() < W {
-        let next = b.get(1..).unwrap_or_default();
-        return b.iter().zip(next).all(|(&x, &y)| unsure(x, y) == 0);
-    }
-    let mut i = 0;
-    loop {
-        let at = i.min(b.len() - W);
-        if window_unsure(b[at..at + W].try_into().expect("a window")) {
-            return false;
-        }
-        if at == b.len() - W {
-            return true;
-        }
-        i += W - 1;
-    }
-}
-
-/// Whether any of the 32 pairs of a window is [`unsure`].
-#[inline(always)]
-fn window_unsure(w: &[u8; 33]) -> bool {
-    let mut acc = 0u8;
-    for k in 0..32 {
-        acc |= unsure(w[k], w[k + 1]);
-    }
-    acc != 0
-}
-
-/// 1 when the character whose UTF-8 starts with byte `x` (then `y`) may change under NFC: a
-/// lead byte from U+0300 up, apart from the Arabic block, or an Arabic mark. Continuation
-/// bytes are all below 0xCC. Branch-free, for vector code.
-#[inline(always)]
-fn unsure(x: u8, y: u8) -> u8 {
-    let other = (x >= 0xCC) & (x.wrapping_sub(0xD8) > 3);
-    // U+064B..U+065F and U+0670 (lead 0xD9), U+06D6..U+06ED (lead 0xDB).
-    let mark_d9 = (x == 0xD9) & ((y.wrapping_sub(0x8B) <= 0x9F - 0x8B) | (y == 0xB0));
-    let mark_db = (x == 0xDB) & (y.wrapping_sub(0x96) <= 0xAD - 0x96);
-    u8::from(other | mark_d9 | mark_db)
 }
 
 /// The SIREN of La Poste, whose establishments' SIRETs use their own checksum.
@@ -441,21 +393,24 @@ fn nine_digits(s: &str) -> Option<[u8; 9]> {
 
 /// A sane e-mail address: one `@`, something before it, a domain with a dot inside, no spaces.
 pub fn is_email(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else {
+    let b = s.as_bytes();
+    let Some(at) = b.iter().position(|&c| c == b'@') else {
         return false;
     };
+    let domain = &b[at + 1..];
+    if at == 0 || domain.first() == Some(&b'.') || domain.last() == Some(&b'.') {
+        return false;
+    }
+    // Counts and folds without an early exit, which the compiler makes vector code of.
+    let count = |byte: u8| domain.iter().filter(|&&c| c == byte).count();
+    let double_dot = domain.windows(2).fold(false, |seen, w| seen | (w == b".."));
     let spaces = if s.is_ascii() {
-        s.bytes().any(|b| b.is_ascii_whitespace())
+        b.iter()
+            .fold(false, |seen, c| seen | c.is_ascii_whitespace())
     } else {
         s.chars().any(char::is_whitespace)
     };
-    !local.is_empty()
-        && !domain.contains('@')
-        && !spaces
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !domain.contains("..")
+    count(b'@') == 0 && count(b'.') > 0 && !double_dot && !spaces
 }
 
 /// Whether the text holds at least one character of the Arabic script.

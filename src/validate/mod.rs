@@ -353,7 +353,7 @@ impl Validator {
             out.action = Some(Action::Done);
             return;
         }
-        out.cells_nfc = coerce::surely_nfc(out.cells.text());
+        out.cells_nfc = out.cells.surely_nfc();
         let cells = std::mem::take(&mut out.cells);
         if let Some(c) = self.id_col {
             coerce::clean_text(coerce::cell_text(cells.get(c).unwrap_or("")), &mut out.id);

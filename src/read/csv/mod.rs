@@ -223,6 +223,7 @@ impl Tokenizer {
             raw.row.begin(raw.number);
             if !raw.blank {
                 fill_row(&raw.record, &mut raw.row);
+                raw.row.cells.find_nfc();
             }
             raw.decoded = true;
             emit.commit();
