@@ -28,10 +28,11 @@
 //! code page without Arabic letters whose Arabic fields have none (`validate::mojibake`): the
 //! first rows are read ahead to tell, before any is handed on.
 //!
-//! Reading runs on a thread of its own (`read` tokenises and decodes CSV, and parses XLSX,
-//! there); the checks run on the caller's thread as rows arrive, each row one buffer of text
-//! (see [`Cells`](crate::read::Cells)) so that handing it over costs little. Two threads for two cores: a third,
-//! checking thread between them was measured slower, as each row then crossed cores twice.
+//! Reading runs on a thread of its own (`read` tokenises and decodes CSV, tells whether a row
+//! is surely NFC, and parses XLSX, there); the checks run on the caller's thread as rows
+//! arrive, each row one buffer of text (see [`Cells`](crate::read::Cells)) so that handing it
+//! over costs little. Two threads for two cores: a third, checking thread between them was
+//! measured slower, as each row then crossed cores twice.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
