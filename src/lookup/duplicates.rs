@@ -466,6 +466,9 @@ mod tests {
         assert_eq!(core_name("SARL"), "");
         // A legal form inside a word is part of the word.
         assert_eq!(core_name("Sasha Saint"), "sasha saint");
+        for form in LEGAL_FORMS {
+            assert_eq!(core_name(&format!("Zoé {}", form.to_uppercase())), "zoe");
+        }
     }
 
     #[test]
