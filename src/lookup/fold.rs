@@ -24,11 +24,17 @@ pub fn fold_into(text: &str, out: &mut String) {
     // Most names and places are ASCII words with one space between them: copied and
     // lower-cased at once.
     let b = text.as_bytes();
-    let plain = b.first() != Some(&b' ')
-        && b.last() != Some(&b' ')
-        && b.iter()
-            .all(|&c| c.is_ascii() && (c == b' ' || !is_space(c)))
-        && !text.contains("  ");
+    let mut after_space = true;
+    let plain = b.iter().all(|&c| {
+        let ok = c.is_ascii()
+            && if c == b' ' {
+                !after_space
+            } else {
+                !is_space(c)
+            };
+        after_space = c == b' ';
+        ok
+    }) && !after_space;
     if plain {
         let start = out.len();
         out.push_str(text);
