@@ -101,12 +101,23 @@ impl Gate {
     /// Accepts `Authorization: Bearer <token>`: the configured token, or any non-empty one.
     /// The error is the message of the 401 answer.
     fn authorize(&self, headers: &HeaderMap) -> Result<(), &'static str> {
-        let value = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let token = match value.split_once(' ') {
+        let Some(value) = headers.get(header::AUTHORIZATION) else {
+            return Err("Missing API key: send the header Authorization: Bearer <key>");
+        };
+        let Ok(value) = value.to_str() else {
+            return Err(
+                "Invalid API key: the Authorization header holds bytes that are not \
+                        text; send Authorization: Bearer <key>",
+            );
+        };
+        let token = match value.trim().split_once(' ') {
             Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+            _ if value.trim().eq_ignore_ascii_case("bearer") => "",
+            _ if !value.trim().is_empty() => {
+                return Err(
+                    "Unsupported authorization: send the header Authorization: Bearer <key>",
+                );
+            }
             _ => "",
         };
         if token.is_empty() {

@@ -32,6 +32,11 @@ async fn requests_without_a_bearer_token_get_401_json() {
             .header("Authorization", "Basic dXNlcjpwYXNz"),
         api.client.get(&url).header("Authorization", "Bearer "),
         api.client.post(&url).json(&json!({"name": "x"})),
+        // A key pasted from a file in another encoding: bytes that are not text.
+        api.client.get(&url).header(
+            "Authorization",
+            reqwest::header::HeaderValue::from_bytes(b"Bearer cl\xe9").unwrap(),
+        ),
     ] {
         let (status, body) = super::read(request.send().await.unwrap()).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -40,6 +45,24 @@ async fn requests_without_a_bearer_token_get_401_json() {
             "{body}"
         );
     }
+    let basic = api
+        .client
+        .get(&url)
+        .header("Authorization", "Basic dXNlcjpwYXNz");
+    let (_, body) = super::read(basic.send().await.unwrap()).await;
+    assert!(
+        body["message"].as_str().unwrap().starts_with("Unsupported"),
+        "{body}"
+    );
+    let not_text = api.client.get(&url).header(
+        "Authorization",
+        reqwest::header::HeaderValue::from_bytes(b"Bearer cl\xe9").unwrap(),
+    );
+    let (_, body) = super::read(not_text.send().await.unwrap()).await;
+    assert!(
+        body["message"].as_str().unwrap().contains("not text"),
+        "{body}"
+    );
     assert!(
         api.sandbox.records().is_empty(),
         "a refused POST stores nothing"
