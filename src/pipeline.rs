@@ -28,22 +28,33 @@
 //! code page without Arabic letters whose Arabic fields have none (`validate::mojibake`): the
 //! first rows are read ahead to tell, before any is handed on.
 //!
-//! Reading runs on a thread of its own (`read` tokenises and decodes CSV, tells whether a row
-//! is surely NFC, and parses XLSX, there); the checks run on the caller's thread as rows
-//! arrive, each row one buffer of text (see [`Cells`](crate::read::Cells)) so that handing it
-//! over costs little. Two threads for two cores: a third, checking thread between them was
+//! Two threads for two cores. Reading runs on a thread of its own: for CSV (and XLS, ODS) the
+//! pipeline's, which tokenises and decodes each row, tells whether it is surely NFC, and hands
+//! it over as one buffer of text (see [`Cells`](crate::read::Cells)); XLSX, XLSB and JSON are
+//! parsed on `read`'s. The checks that need every earlier row (a repeated key, a likely
+//! duplicate) run on the caller's thread, in row order, and so do the checks of a row alone
+//! unless the caller's thread falls behind: then the reading thread does those too, as long as
+//! it stays behind, so that neither core waits. A third, checking thread between the two was
 //! measured slower, as each row then crossed cores twice.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
 
 use crate::mapping::{self, MapFile, Mapping};
-use crate::read::{self, Format, ReadError, ReadOptions, Row, Table};
+use crate::read::threaded::{self, Receiver};
+use crate::read::{self, Format, ReadError, ReadOptions, Row, Rows, Table};
 use crate::validate::mojibake::{self, Sample};
 use crate::validate::{Checked, Severity, ValidateOptions, Validator};
 
 /// A change made to each row as read, before it is checked: the page's edits of cells.
 pub type Amend = Box<dyn FnMut(&mut Row) + Send>;
+
+/// Full batches of rows the caller's thread may have waiting before the reading thread checks
+/// the rows it reads itself (of the four the channel holds).
+const BEHIND: usize = 2;
+/// How many rows ahead of its checks across rows a row checked on the reading thread has its
+/// table slots fetched.
+const LOOKAHEAD: usize = 3;
 
 /// Where the rows come from: the file and how to read and map it.
 #[derive(Debug, Clone, Default)]
@@ -101,6 +112,8 @@ pub struct Pipeline {
     validator: Validator,
     table: Box<Table>,
     row: Row,
+    /// The reading thread, when the table's rows could be taken to it.
+    worker: Option<Receiver<Checked>>,
     /// Rows read ahead and checked, not handed on yet.
     ahead: VecDeque<Checked>,
     /// The table has given its last row.
@@ -170,11 +183,15 @@ impl Pipeline {
             notes_said: table.notes.len(),
             table: Box::new(table),
             row: Row::new(),
+            worker: None,
             ahead: VecDeque::new(),
             ended: false,
             counts: Counts::default(),
             amend,
         };
+        if let Some(rows) = pipeline.table.take_rows() {
+            pipeline.worker = Some(pipeline.start_worker(rows));
+        }
         pipeline.check_script()?;
         Ok(pipeline)
     }
@@ -249,23 +266,90 @@ impl Pipeline {
 
     /// Reads and checks the next row of the table into `out`.
     fn read(&mut self, out: &mut Checked) -> Result<bool, ReadError> {
-        if self.ended || !self.table.next_row(&mut self.row)? {
-            self.ended = true;
-            for note in &self.table.notes[self.notes_said..] {
-                crate::warn!("{note}");
-            }
-            self.notes_said = self.table.notes.len();
+        let more = !self.ended
+            && match &mut self.worker {
+                Some(worker) => {
+                    let more = worker.next(out)?;
+                    // The table slots of a row the reading thread checked alone are fetched a
+                    // few rows ahead of its turn (a row checked here has them fetched then).
+                    if let Some(ahead) = worker.upcoming(LOOKAHEAD).filter(|r| r.checked_alone) {
+                        self.validator.prefetch_across(ahead);
+                    }
+                    more
+                }
+                None => self.read_here(out)?,
+            };
+        if !more {
+            self.end()?;
+            return Ok(false);
+        }
+        if !out.checked_alone {
+            self.validator.check_alone(out);
+        }
+        self.validator.check_across(out);
+        Ok(true)
+    }
+
+    /// Reads the next row of the table into `out`, on this thread.
+    fn read_here(&mut self, out: &mut Checked) -> Result<bool, ReadError> {
+        if !self.table.next_row(&mut self.row)? {
             return Ok(false);
         }
         if let Some(amend) = &mut self.amend {
             amend(&mut self.row);
         }
-        out.row = self.row.number;
-        out.ragged = self.row.ragged;
-        std::mem::swap(&mut out.cells, &mut self.row.cells);
-        std::mem::swap(&mut out.issues, &mut self.row.issues);
-        self.validator.check(out);
+        hand_over(&mut self.row, out);
         Ok(true)
+    }
+
+    /// Reads the table's rows on a thread of its own, which checks each row alone too
+    /// whenever this thread has [`BEHIND`] batches waiting.
+    fn start_worker(&mut self, mut rows: Rows) -> Receiver<Checked> {
+        let mut amend = self.amend.take();
+        let mut alone = self.validator.apart();
+        let file = self.table.file.clone();
+        let fail = move |reason: &str| ReadError::Unreadable {
+            file: file.clone(),
+            reason: format!("the reader failed: {reason}"),
+        };
+        threaded::spawn(fail, move |emit| {
+            let mut row = Row::new();
+            loop {
+                if !rows.next_row(&mut row)? {
+                    return Ok(());
+                }
+                if let Some(amend) = &mut amend {
+                    amend(&mut row);
+                }
+                let behind = emit.backlog() >= BEHIND;
+                let Ok(out) = emit.slot() else {
+                    return Ok(());
+                };
+                hand_over(&mut row, out);
+                if behind {
+                    alone.check_alone(out);
+                    out.checked_alone = true;
+                } else {
+                    // The one pass over every byte the checks need: done here in any case.
+                    out.cells.find_nfc();
+                }
+                emit.commit();
+            }
+        })
+    }
+
+    /// The end of the rows: the table's notes of the whole file, said once.
+    fn end(&mut self) -> Result<(), ReadError> {
+        self.ended = true;
+        if self.worker.take().is_some() {
+            // The table's rows were taken: asked for one more, it ends, making those notes.
+            self.table.next_row(&mut self.row)?;
+        }
+        for note in &self.table.notes[self.notes_said..] {
+            crate::warn!("{note}");
+        }
+        self.notes_said = self.table.notes.len();
+        Ok(())
     }
 
     fn count(&mut self, out: &Checked) {
@@ -289,6 +373,15 @@ impl Pipeline {
             c.invalid += 1;
         }
     }
+}
+
+/// Moves a row as read into `out`, to be checked.
+fn hand_over(row: &mut Row, out: &mut Checked) {
+    out.row = row.number;
+    out.ragged = row.ragged;
+    out.checked_alone = false;
+    std::mem::swap(&mut out.cells, &mut row.cells);
+    std::mem::swap(&mut out.issues, &mut row.issues);
 }
 
 /// What the error of columns that cannot be used adds, when the file says more than its
@@ -344,6 +437,85 @@ fn company_names(mapping: &Mapping, table: &mut Table) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::validate::coerce::luhn_check_digit;
+
+    /// A list whose rows repeat earlier rows' SIRETs and names at every distance, with invalid
+    /// cells among them.
+    fn list_with_repeats(rows: u64) -> String {
+        let mut text = String::from("name;siret;zipCode;city;capital;email\n");
+        for i in 0..rows {
+            let payload = format!("{:013}", 4_100_000_000_000 + i * 7);
+            let mut siret = format!("{payload}{}", luhn_check_digit(&payload));
+            let mut name = format!("Épicerie n°{i}");
+            if i % 7 == 3 {
+                // The SIRET of a row a few rows up, or many: an error.
+                let j = i - 1 - (i * 13) % i.min(200);
+                let payload = format!("{:013}", 4_100_000_000_000 + j * 7);
+                siret = format!("{payload}{}", luhn_check_digit(&payload));
+            }
+            if i % 11 == 5 {
+                // The name of a row up, without a SIRET: a warning.
+                name = format!("ÉPICERIE N°{}", i - 1 - (i * 17) % i.min(300));
+                siret.clear();
+            }
+            let capital = if i % 13 == 0 { "beaucoup" } else { "1 000" };
+            text += &format!("{name};{siret};01000;Bourg;{capital};c{i}@exemple.fr\n");
+        }
+        text
+    }
+
+    #[test]
+    fn rows_checked_on_either_thread_get_the_problems_of_a_check_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("list.csv");
+        std::fs::write(&path, list_with_repeats(3000)).unwrap();
+        let opts = ValidateOptions::default();
+
+        // Every row checked here, in order, as `Validator::check` does.
+        let mut table = read::open(&path, &ReadOptions::default(), &mapping::is_header).unwrap();
+        let mut validator = Validator::new(&Mapping::infer(&table.headers, None), &opts).unwrap();
+        let (mut row, mut checked) = (Row::new(), Checked::new());
+        let mut expected = Vec::new();
+        while table.next_row(&mut row).unwrap() {
+            hand_over(&mut row, &mut checked);
+            validator.check(&mut checked);
+            expected.push((checked.row, checked.problems.clone()));
+        }
+
+        // The pipeline, slow at first, so that the reading thread checks rows too.
+        let mut pipeline = Pipeline::open(
+            &Input {
+                file: path,
+                ..Input::default()
+            },
+            &opts,
+        )
+        .unwrap();
+        let (mut seen, mut on_reader) = (Vec::new(), 0);
+        while pipeline.next(&mut checked).unwrap() {
+            if seen.is_empty() {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            on_reader += usize::from(checked.checked_alone);
+            seen.push((checked.row, checked.problems.clone()));
+        }
+        assert_eq!(seen.len(), expected.len());
+        for (seen, expected) in seen.iter().zip(&expected) {
+            assert_eq!(seen, expected);
+        }
+        let found = |words: &str| {
+            let problems = expected.iter().flat_map(|(_, p)| p);
+            problems.filter(|p| p.message.contains(words)).count()
+        };
+        assert!(found("already appears on row") > 300);
+        assert!(found("both would be created") > 150);
+        if std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
+            assert!(
+                on_reader > 0 && on_reader < seen.len(),
+                "{on_reader} rows checked on the reader"
+            );
+        }
+    }
 
     #[test]
     fn amended_rows_are_checked_as_if_the_file_held_them() {

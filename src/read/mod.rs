@@ -25,7 +25,7 @@ mod nfc;
 mod ods;
 mod sheet;
 mod sniff;
-mod threaded;
+pub(crate) mod threaded;
 mod xls;
 
 use std::collections::VecDeque;
@@ -162,10 +162,49 @@ pub struct Table {
     sheet_names: Vec<String>,
     /// A workbook's visible worksheets, in order.
     visible_sheets: Vec<String>,
-    /// CSV records may be shorter than the header; sheet rows naturally omit trailing blanks.
-    short_rows_are_ragged: bool,
+    /// Whether there is a second core to read on (see [`background`]).
+    background: bool,
+    rows: Rows,
+}
+
+/// The rows below a table's header, from its source and the rows read ahead of them; what
+/// [`Table::take_rows`] hands to another thread.
+pub struct Rows {
     pending: VecDeque<Row>,
     source: Source,
+    /// The header's width, when taken from the table.
+    width: usize,
+    /// CSV records may be shorter than the header; sheet rows naturally omit trailing blanks.
+    short_rows_are_ragged: bool,
+}
+
+impl Rows {
+    fn new(source: Source) -> Rows {
+        Rows {
+            pending: VecDeque::new(),
+            source,
+            width: 0,
+            short_rows_are_ragged: false,
+        }
+    }
+
+    /// Fills `row` with the next data row, as [`Table::next_row`] does; `Ok(false)` at the end.
+    pub fn next_row(&mut self, row: &mut Row) -> Result<bool, ReadError> {
+        self.next_shaped(row, self.width)
+    }
+
+    fn next_shaped(&mut self, row: &mut Row, width: usize) -> Result<bool, ReadError> {
+        if let Some(mut buffered) = self.pending.pop_front() {
+            std::mem::swap(row, &mut buffered);
+        } else {
+            self.source.start();
+            if !self.source.next(row)? {
+                return Ok(false);
+            }
+        }
+        shape(row, width, self.short_rows_are_ragged);
+        Ok(true)
+    }
 }
 
 impl fmt::Debug for Table {
@@ -189,6 +228,8 @@ enum Source {
     Csv(Box<csv::CsvSource>),
     Threaded(threaded::Receiver<Row>),
     Range(sheet::RangeSource),
+    /// Taken by [`Table::take_rows`]: no more rows here.
+    Taken,
 }
 
 impl Source {
@@ -197,6 +238,15 @@ impl Source {
             Source::Csv(s) => s.next(row),
             Source::Threaded(s) => s.next(row),
             Source::Range(s) => s.next(row),
+            Source::Taken => Ok(false),
+        }
+    }
+
+    /// The rows below the header are wanted: a CSV file is tokenised on a thread of its own
+    /// from now on, when it may be. The header's search reads before this, on the caller's.
+    fn start(&mut self) {
+        if let Source::Csv(s) = self {
+            s.start();
         }
     }
 }
@@ -208,14 +258,28 @@ impl Table {
     /// At the end, notes that needed every row (formula cells without a value) are added to
     /// [`Table::notes`].
     pub fn next_row(&mut self, row: &mut Row) -> Result<bool, ReadError> {
-        if let Some(mut buffered) = self.pending.pop_front() {
-            std::mem::swap(row, &mut buffered);
-        } else if !self.source.next(row)? {
+        let more = self.rows.next_shaped(row, self.headers.len())?;
+        if !more {
             self.end();
-            return Ok(false);
         }
-        self.shape(row);
-        Ok(true)
+        Ok(more)
+    }
+
+    /// The rows below the header, to be read on another thread (the pipeline reads and checks
+    /// them there). `None` when the table reads on a thread of its own already (XLSX, XLSB,
+    /// JSON), or there is no second core. The table has no more rows after this; its
+    /// [`Table::next_row`] ends it, with the notes of the end of the file, once the taken rows
+    /// are read.
+    pub fn take_rows(&mut self) -> Option<Rows> {
+        if !self.background || matches!(self.rows.source, Source::Threaded(_)) {
+            return None;
+        }
+        let mut rows = std::mem::replace(&mut self.rows, Rows::new(Source::Taken));
+        rows.width = self.headers.len();
+        if let Source::Csv(s) = &mut rows.source {
+            s.stay_here();
+        }
+        Some(rows)
     }
 
     /// Adds, once, the notes that only the whole file could give.
@@ -257,32 +321,27 @@ impl Table {
             None => self.file.display().to_string(),
         }
     }
+}
 
-    /// Pads or trims `row.cells` to the header width and marks ragged rows.
-    fn shape(&self, row: &mut Row) {
-        let width = self.headers.len();
-        let filled = row.cells.len();
-        if filled == width {
-            // The common case: a row exactly as wide as the header.
-            row.ragged = None;
-            return;
-        }
-        let used = row.used_width();
-        let keep = width.max(used);
-        row.cells.truncate(keep);
-        while row.cells.len() < keep {
-            row.cells.push("");
-        }
-        row.ragged = if used > width || (self.short_rows_are_ragged && filled < width && used > 0) {
-            Some(if self.short_rows_are_ragged {
-                filled
-            } else {
-                used
-            })
-        } else {
-            None
-        };
+/// Pads or trims `row.cells` to the header's `width` and marks ragged rows.
+fn shape(row: &mut Row, width: usize, short_rows_are_ragged: bool) {
+    let filled = row.cells.len();
+    if filled == width {
+        // The common case: a row exactly as wide as the header.
+        row.ragged = None;
+        return;
     }
+    let used = row.used_width();
+    let keep = width.max(used);
+    row.cells.truncate(keep);
+    while row.cells.len() < keep {
+        row.cells.push("");
+    }
+    row.ragged = if used > width || (short_rows_are_ragged && filled < width && used > 0) {
+        Some(if short_rows_are_ragged { filled } else { used })
+    } else {
+        None
+    };
 }
 
 /// Opens a CSV file or a spreadsheet and finds its header row.
@@ -311,7 +370,7 @@ pub fn open(
             t.extent = extent;
             t.encoding = Some(encoding);
             t.delimiter = Some(delimiter);
-            t.short_rows_are_ragged = true;
+            t.rows.short_rows_are_ragged = true;
             t
         }
         format @ (Format::Json | Format::Ndjson) => {
@@ -436,9 +495,8 @@ impl Table {
             ended: false,
             sheet_names: Vec::new(),
             visible_sheets: Vec::new(),
-            short_rows_are_ragged: false,
-            pending: VecDeque::new(),
-            source,
+            background: background(),
+            rows: Rows::new(source),
         }
     }
 
@@ -475,7 +533,7 @@ impl Table {
         let mut scanned = 0u32;
         loop {
             let mut row = Row::new();
-            if !self.source.next(&mut row)? {
+            if !self.rows.source.next(&mut row)? {
                 break;
             }
             scanned += 1;
@@ -502,7 +560,7 @@ impl Table {
         };
         self.set_header(&first);
         self.title_rows_skipped = 0;
-        self.pending = seen;
+        self.rows.pending = seen;
         Ok(())
     }
 
@@ -512,7 +570,7 @@ impl Table {
         }
         let mut row = Row::new();
         loop {
-            if !self.source.next(&mut row)? {
+            if !self.rows.source.next(&mut row)? {
                 return Err(self.no_header(format!(
                     "header row {wanted} is past the last row of the file"
                 )));

@@ -4,15 +4,18 @@
 //! nothing is allocated per row in steady state.
 //!
 //! XLSX/XLSB parsing (zip inflate + XML) and CSV tokenising are most of the cost of reading;
-//! doing them here lets the caller's mapping and validation use the second core.
+//! doing them here lets the caller's mapping and validation use the second core. The pipeline
+//! runs its reading and its checks of each row alone here too, and asks how far behind the
+//! consumer is ([`Emitter::backlog`]) to share the checks between the two cores.
 
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 
 use super::ReadError;
 
 /// Rows per batch: large enough that channel operations are rare, small enough to stay in cache.
-const BATCH_ROWS: usize = 256;
+const BATCH_ROWS: usize = 64;
 /// Full batches that may wait in the channel; bounds memory whatever the consumer's speed.
 const BATCHES_IN_FLIGHT: usize = 4;
 
@@ -40,6 +43,8 @@ pub(crate) struct Receiver<T: Send + 'static> {
     pos: usize,
     done: bool,
     worker: Option<JoinHandle<()>>,
+    /// Full batches sent and not yet taken.
+    waiting: Arc<AtomicUsize>,
 }
 
 /// The producing half, handed to the parsing closure.
@@ -47,6 +52,7 @@ pub(crate) struct Emitter<T> {
     full: mpsc::SyncSender<Message<T>>,
     empty: mpsc::Receiver<Batch<T>>,
     batch: Batch<T>,
+    waiting: Arc<AtomicUsize>,
 }
 
 /// The consumer hung up (the table was dropped): the producer should stop quietly.
@@ -78,6 +84,11 @@ impl<T: Default> Emitter<T> {
         }
     }
 
+    /// Full batches the consumer has not taken yet: how far behind the producer it is.
+    pub fn backlog(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
+    }
+
     /// Sends the rows committed so far.
     fn flush(&mut self) -> Result<(), Hangup> {
         if self.batch.len == 0 {
@@ -86,6 +97,7 @@ impl<T: Default> Emitter<T> {
         let next = self.empty.try_recv().unwrap_or_else(|_| Batch::new());
         let full = std::mem::replace(&mut self.batch, next);
         self.batch.len = 0;
+        self.waiting.fetch_add(1, Ordering::Relaxed);
         self.full.send(Ok(full)).map_err(|_| Hangup)
     }
 }
@@ -104,6 +116,8 @@ where
     let (empty_tx, empty_rx) = mpsc::channel();
     let fail_tx = full_tx.clone();
     let crash = fail.clone();
+    let waiting = Arc::new(AtomicUsize::new(0));
+    let counted = waiting.clone();
     let worker = std::thread::Builder::new()
         .name("custbulk-read".into())
         .spawn(move || {
@@ -111,6 +125,7 @@ where
                 full: full_tx,
                 empty: empty_rx,
                 batch: Batch::new(),
+                waiting: counted,
             };
             let outcome = super::guard::contain(|| produce(&mut emitter))
                 .unwrap_or_else(|| Err(crash("its structure is inconsistent")));
@@ -139,10 +154,18 @@ where
         pos: 0,
         done: false,
         worker,
+        waiting,
     }
 }
 
 impl<T: Send + 'static> Receiver<T> {
+    /// The item `k` places after the one [`Receiver::next`] gave last, when it has arrived
+    /// with it: for work on it ahead of its turn.
+    pub fn upcoming(&self, k: usize) -> Option<&T> {
+        let i = self.pos + k - 1;
+        (i < self.current.len).then(|| &self.current.rows[i])
+    }
+
     /// Swaps the next item into `row` (its old buffers go back to the producer).
     pub fn next(&mut self, row: &mut T) -> Result<bool, ReadError> {
         loop {
@@ -159,6 +182,7 @@ impl<T: Send + 'static> Receiver<T> {
             };
             match full.recv() {
                 Ok(Ok(batch)) => {
+                    self.waiting.fetch_sub(1, Ordering::Relaxed);
                     let used = std::mem::replace(&mut self.current, batch);
                     self.pos = 0;
                     if !used.rows.is_empty() {

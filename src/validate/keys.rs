@@ -47,6 +47,14 @@ pub struct KeySet {
 }
 
 impl KeySet {
+    /// The same hash, with no key seen: for checking rows alone on another thread.
+    pub fn apart(&self) -> KeySet {
+        KeySet {
+            hasher: self.hasher.clone(),
+            ..KeySet::default()
+        }
+    }
+
     pub fn hash(&self, key: &str) -> KeyHash {
         KeyHash(self.hasher.hash_one(key.as_bytes()) as u32)
     }

@@ -9,11 +9,13 @@ use crate::mapping::{Mapping, Transform};
 use crate::read::Cells;
 
 /// Every transform of a sheet's mapping, with the values it made of the current row.
+#[derive(Clone)]
 pub(crate) struct Made {
     transforms: Vec<(Transform, Values)>,
 }
 
 /// One transform's values of the current row, reused from row to row.
+#[derive(Clone)]
 struct Values {
     /// One per field it makes, in its order.
     texts: Vec<String>,

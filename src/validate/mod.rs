@@ -289,10 +289,47 @@ impl Validator {
 
     /// Checks the row in `out.row` / `out.cells` (and `out.ragged`), filling the rest of `out`.
     pub fn check(&mut self, out: &mut Checked) {
-        self.check_row(out);
-        out.alone = out.problems.len();
+        self.check_alone(out);
+        self.check_across(out);
+    }
+
+    /// The checks of [`Validator::check`] that [`Validator::check_alone`] leaves: a key seen
+    /// on an earlier row and a likely duplicate of one. Rows must come in file order.
+    pub fn check_across(&mut self, out: &mut Checked) {
         self.check_key(out);
         self.check_likely(out);
+    }
+
+    /// Asks the CPU to fetch the table slots [`Validator::check_across`] will read for `row`,
+    /// a row checked alone on another thread, a few rows ahead of it.
+    pub fn prefetch_across(&self, row: &Checked) {
+        if let Some(h) = row.key_hash {
+            self.keys.prefetch(h);
+        }
+        self.lookalikes.prefetch(&row.likely);
+    }
+
+    /// A validator for [`Validator::check_alone`] on another thread: the same plans, and the
+    /// same hashes of keys and likely duplicates, which [`Validator::check_across`] here then
+    /// looks up; none of the rows seen.
+    pub(crate) fn apart(&self) -> Validator {
+        Validator {
+            fields: self.fields.clone(),
+            made: self.made.clone(),
+            groups: self.groups.clone(),
+            id_col: self.id_col,
+            action_col: self.action_col,
+            outcome_col: self.outcome_col,
+            matching: self.matching.clone(),
+            mode: self.mode,
+            columns: self.columns.clone(),
+            keys: self.keys.apart(),
+            key_plans: self.key_plans.clone(),
+            scratch: String::new(),
+            key_scratch: String::new(),
+            lookalikes: self.lookalikes.apart(),
+            at: self.at,
+        }
     }
 
     /// The checks of [`Validator::check`] that need this row alone: all but a key seen on an
@@ -308,7 +345,6 @@ impl Validator {
     /// and its hash in `out` for [`Validator::check_key`], which must follow, in row order.
     fn check_row(&mut self, out: &mut Checked) {
         out.reset();
-        self.lookalikes.start_row();
         if out.cells.is_blank() {
             // A record that could not be read has no cells, and an error saying why.
             if out.issues.iter().any(|i| i.error) {

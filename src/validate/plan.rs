@@ -11,6 +11,7 @@ use crate::mapping::{Mapping, Target};
 use crate::schema::FIELDS;
 
 /// The keys rows are matched on, as the checks use them.
+#[derive(Clone)]
 pub(super) struct MatchKeys {
     pub keys: Keys,
     /// The column of each key's first field, where a repeat of the key is reported.

@@ -147,6 +147,11 @@ pub struct Checked {
     pub(crate) has_key: bool,
     /// The row's own action from an `_action` column, when it has one.
     pub action: Option<super::Action>,
+    /// The checks of the row alone are done (on the thread that read it): the checks across
+    /// rows are left to do ([`super::Validator::check_across`]).
+    pub(crate) checked_alone: bool,
+    /// Between `Validator::check_row` and `check_likely`: the row's likely-duplicate values.
+    pub(crate) likely: super::repeats::Probes,
     /// Between `Validator::check_row` and `check_key`: the key's state and hash.
     pub(crate) key_state: State,
     pub(crate) key_hash: Option<super::KeyHash>,
@@ -176,6 +181,8 @@ impl Checked {
             key_index: 0,
             has_key: false,
             action: None,
+            checked_alone: false,
+            likely: Default::default(),
             key_state: State::Absent,
             key_hash: None,
         }
@@ -270,6 +277,7 @@ impl Checked {
         self.key.clear();
         self.has_key = false;
         self.action = None;
+        self.likely.reset();
         self.key_state = State::Absent;
         self.key_hash = None;
     }

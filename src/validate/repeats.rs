@@ -21,19 +21,33 @@ use crate::lookup::key::{Part, Val};
 use crate::read::Cells;
 use crate::schema::{Kind, FIELDS};
 
-/// What the likely-duplicate check keeps between rows, and the current row's probes.
+/// What the likely-duplicate check keeps between rows.
 #[derive(Default)]
 pub(super) struct Lookalikes {
     seen: Seen,
     hasher: DefaultHashBuilder,
+    /// The current row's likeness, reused from row to row.
     like: Likeness,
-    /// Whether the probes below are the current row's.
+}
+
+/// One row's likely-duplicate values, worked out with its checks of the row alone (on the
+/// thread that did those) and looked up in row order by [`Validator::check_likely`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Probes {
+    /// Whether the lists below are the row's.
     ready: bool,
     /// The values the row is looked up by, strongest first, as `find` tries them: hashes of
     /// (entry, parts) with the reason each stands for.
-    probes: Vec<(u64, Why)>,
+    find: Vec<(u64, Why)>,
     /// The values the row is kept by, with the reason each stands for.
-    records: Vec<(u64, Why)>,
+    keep: Vec<(u64, Why)>,
+}
+
+impl Probes {
+    /// A new row: the probes are no longer its.
+    pub(crate) fn reset(&mut self) {
+        self.ready = false;
+    }
 }
 
 /// The kind of value an entry of [`Seen`] stands for, with the facts the rule needs of the row
@@ -165,13 +179,14 @@ impl Validator {
 
     /// Hashes the row's likely-duplicate values and prefetches their table slots, so that
     /// [`Validator::check_likely`], after the rest of the row's checks, finds them in cache.
-    pub(super) fn prepare_likely(&mut self, cells: &Cells, out: &Checked) {
+    pub(super) fn prepare_likely(&mut self, cells: &Cells, out: &mut Checked) {
         if !self.may_create(out) || !out.is_valid() {
             return;
         }
         let at = self.at;
         let siret_is_key = self.matching.as_ref().is_some_and(|m| m.siret_is_key);
         let look = &mut self.lookalikes;
+        let mut probes = std::mem::take(&mut out.likely);
         look.like.fill(|field| {
             let i = match field {
                 "siret" => at.siret,
@@ -182,7 +197,8 @@ impl Validator {
             };
             slot_value(out, cells, i)
         });
-        look.prepare(siret_is_key);
+        look.prepare(siret_is_key, &mut probes);
+        out.likely = probes;
     }
 
     /// Warns of a row that is likely the same customer as an earlier row: both would be
@@ -192,12 +208,14 @@ impl Validator {
         if !self.may_create(out) || !out.is_valid() {
             return;
         }
-        if !self.lookalikes.ready {
-            self.prepare_likely(&out.cells, out);
+        if !out.likely.ready {
+            let cells = std::mem::take(&mut out.cells);
+            self.prepare_likely(&cells, out);
+            out.cells = cells;
         }
         let look = &mut self.lookalikes;
-        let found = look.find();
-        look.record(out.row);
+        let found = look.find(&out.likely);
+        look.record(&out.likely, out.row);
         let Some((first, why)) = found else {
             return;
         };
@@ -257,18 +275,21 @@ fn shown_key(key: &crate::lookup::Key, out: &Checked) -> String {
 }
 
 impl Lookalikes {
-    /// A new row: the probes are no longer its.
-    pub(super) fn start_row(&mut self) {
-        self.ready = false;
+    /// The same hashes, with no row seen: for checking rows alone on another thread.
+    pub(super) fn apart(&self) -> Lookalikes {
+        Lookalikes {
+            hasher: self.hasher.clone(),
+            ..Lookalikes::default()
+        }
     }
 
     /// Lists the current likeness's probes and records, and prefetches their slots.
     /// A row with a SIRET resembles only earlier rows without one by name (two SIRETs are two
     /// establishments); a row with a postcode, by city only earlier rows without one.
-    fn prepare(&mut self, siret_is_key: bool) {
-        self.ready = true;
-        self.probes.clear();
-        self.records.clear();
+    fn prepare(&self, siret_is_key: bool, probes: &mut Probes) {
+        probes.ready = true;
+        probes.find.clear();
+        probes.keep.clear();
         let hash = |text: &str| (!text.is_empty()).then(|| self.hasher.hash_one(text));
         let like = &self.like;
         let (siret, name, zip, city) = (
@@ -281,47 +302,54 @@ impl Lookalikes {
         let entry = |entry: Entry, a: u64, b: u64| self.hasher.hash_one((entry, a, b));
         if let Some(siret) = siret.filter(|_| !siret_is_key) {
             let h = entry(Entry::Siret, siret, 0);
-            self.probes.push((h, Why::SameSiret));
-            self.records.push((h, Why::SameSiret));
+            probes.find.push((h, Why::SameSiret));
+            probes.keep.push((h, Why::SameSiret));
         }
         if let Some(name) = name {
             let theirs: &[bool] = if s { &[false] } else { &[false, true] };
             if let Some(zip) = zip {
                 for &siret in theirs {
                     let h = entry(Entry::NamePostcode { siret }, name, zip);
-                    self.probes.push((h, Why::SamePostcode));
+                    probes.find.push((h, Why::SamePostcode));
                 }
                 let kept = entry(Entry::NamePostcode { siret: s }, name, zip);
-                self.records.push((kept, Why::SamePostcode));
+                probes.keep.push((kept, Why::SamePostcode));
             }
             if let Some(city) = city {
                 let zips: &[bool] = if z { &[false] } else { &[false, true] };
                 for &siret in theirs {
                     for &zip in zips {
                         let h = entry(Entry::NameCity { siret, zip }, name, city);
-                        self.probes.push((h, Why::SameCity));
+                        probes.find.push((h, Why::SameCity));
                     }
                 }
                 let kept = Entry::NameCity { siret: s, zip: z };
-                self.records.push((entry(kept, name, city), Why::SameCity));
+                probes.keep.push((entry(kept, name, city), Why::SameCity));
             }
         }
-        for &(h, _) in self.probes.iter().chain(&self.records) {
-            self.seen.prefetch(h);
+        self.prefetch(probes);
+    }
+
+    /// Asks the CPU to fetch the slots of a row's probes, ahead of [`Lookalikes::find`].
+    pub(super) fn prefetch(&self, probes: &Probes) {
+        if probes.ready {
+            for &(h, _) in probes.find.iter().chain(&probes.keep) {
+                self.seen.prefetch(h);
+            }
         }
     }
 
-    /// The first earlier row the current likeness resembles, and why.
-    fn find(&self) -> Option<(u32, Why)> {
-        self.probes
+    /// The first earlier row a row of these probes resembles, and why.
+    fn find(&self, probes: &Probes) -> Option<(u32, Why)> {
+        probes
+            .find
             .iter()
             .find_map(|&(h, why)| Some((self.seen.get(h, kind(why))?, why)))
     }
 
-    /// Keeps the current likeness as seen on `row`.
-    fn record(&mut self, row: u32) {
-        self.ready = false;
-        for &(h, why) in &self.records {
+    /// Keeps the values of a row of these probes as seen on `row`.
+    fn record(&mut self, probes: &Probes, row: u32) {
+        for &(h, why) in &probes.keep {
             self.seen.insert(h, kind(why), row);
         }
     }
@@ -415,13 +443,13 @@ mod tests {
             siret_is_key in any::<bool>(),
         ) {
             let mut look = Lookalikes::default();
+            let mut probes = Probes::default();
             let mut found = Vec::new();
             for (i, like) in rows.iter().enumerate() {
-                look.start_row();
                 look.like = like.clone();
-                look.prepare(siret_is_key);
-                found.push(look.find());
-                look.record(i as u32 + 2);
+                look.prepare(siret_is_key, &mut probes);
+                found.push(look.find(&probes));
+                look.record(&probes, i as u32 + 2);
             }
             prop_assert_eq!(found, plainly(&rows, siret_is_key));
         }

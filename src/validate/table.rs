@@ -59,7 +59,7 @@ impl Shard {
     /// Grows the shard by half, re-placing each slot by its own top bits.
     fn grow(&mut self) {
         let size = (self.slots.len() / 2 * 3).clamp(FIRST_SIZE, 1 << PLACE_BITS);
-        let old = std::mem::replace(&mut self.slots, vec![0; size]);
+        let old = std::mem::replace(&mut self.slots, zeroed(size));
         for slot in old.into_iter().filter(|&s| s != 0) {
             let mut i = self.home(slot);
             while self.slots[i] != 0 {
@@ -68,6 +68,16 @@ impl Shard {
             self.slots[i] = slot;
         }
     }
+}
+
+/// `size` zero slots, written rather than allocated zeroed: memory the allocator maps zeroed
+/// is the kernel's one zero page until written, so the probes' reads would map it first and
+/// each write then fault again and flush both cores' TLBs; written now, each page faults once.
+#[allow(clippy::slow_vector_initialization)] // `vec![0; size]` is the allocation meant here.
+fn zeroed(size: usize) -> Vec<u64> {
+    let mut slots = Vec::with_capacity(size);
+    slots.resize(size, 0);
+    slots
 }
 
 impl Table {

@@ -67,6 +67,8 @@ pub(crate) struct RawRecord {
 /// CSV rows: records from the tokenizer (here or on its thread), decoded into text cells.
 pub(crate) struct CsvSource {
     input: Input,
+    /// The tokenizer is to move to a thread of its own when the rows are wanted ([`CsvSource::start`]).
+    background: bool,
     raw: RawRecord,
     encoding: &'static Encoding,
     delimiter: u8,
@@ -77,11 +79,13 @@ pub(crate) struct CsvSource {
 enum Input {
     Here(Box<Tokenizer>),
     Thread(threaded::Receiver<RawRecord>),
+    /// Moving from here to a thread.
+    Moving,
 }
 
 impl CsvSource {
-    /// Detects encoding and delimiter and starts tokenising, on a background thread when
-    /// `background` is true.
+    /// Detects encoding and delimiter, ready to tokenise; on a background thread once the
+    /// rows below the header are wanted ([`CsvSource::start`]) when `background` is true.
     pub fn open(path: &Path, opts: &ReadOptions, background: bool) -> Result<CsvSource, ReadError> {
         let mut file = open_file(path)?;
         let mut prefix = Vec::with_capacity(PREFIX);
@@ -157,13 +161,9 @@ impl CsvSource {
             held: false,
             extent: extent.clone(),
         };
-        let input = if background {
-            Input::Thread(tokenizer.spawn())
-        } else {
-            Input::Here(Box::new(tokenizer))
-        };
         Ok(CsvSource {
-            input,
+            input: Input::Here(Box::new(tokenizer)),
+            background,
             raw: RawRecord::default(),
             encoding,
             delimiter,
@@ -183,10 +183,26 @@ impl CsvSource {
         self.delimiter
     }
 
+    /// Moves the tokenizer to a thread of its own, when it is to go and has not gone yet.
+    pub fn start(&mut self) {
+        if !std::mem::take(&mut self.background) {
+            return;
+        }
+        if let Input::Here(tokenizer) = std::mem::replace(&mut self.input, Input::Moving) {
+            self.input = Input::Thread(tokenizer.spawn());
+        }
+    }
+
+    /// Keeps the tokenizer on the caller's thread: the caller is itself a reading thread.
+    pub fn stay_here(&mut self) {
+        self.background = false;
+    }
+
     pub fn next(&mut self, row: &mut Row) -> Result<bool, ReadError> {
         let more = match &mut self.input {
             Input::Here(tokenizer) => tokenizer.next(&mut self.raw)?,
             Input::Thread(receiver) => receiver.next(&mut self.raw)?,
+            Input::Moving => false,
         };
         if !more {
             return Ok(false);
