@@ -257,6 +257,44 @@ fn contacts_from_column_groups() {
     assert!(c.problems[0].message.contains("is not an e-mail address"));
 }
 
+/// The e-mail rule as plainly as it reads, for the one-pass [`coerce::is_email`].
+fn plainly_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && !if s.is_ascii() {
+            s.bytes().any(|c| c.is_ascii_whitespace())
+        } else {
+            s.chars().any(char::is_whitespace)
+        }
+}
+
+/// Pieces of addresses: mostly letters and dots, now and then a space of some kind or an `@`.
+fn email_part() -> impl proptest::strategy::Strategy<Value = &'static str> {
+    proptest::sample::select(vec![
+        "a", "bc", "d", "é", ".", ".", ".", " ", "\t", "\u{b}", "\u{a0}", "@",
+    ])
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+    #[test]
+    fn one_pass_email_is_the_plain_rule(
+        local in proptest::collection::vec(email_part(), 0..4),
+        at in proptest::sample::select(vec!["@", "", "@@"]),
+        domain in proptest::collection::vec(email_part(), 0..6),
+    ) {
+        let s = format!("{}{at}{}", local.concat(), domain.concat());
+        proptest::prop_assert_eq!(coerce::is_email(&s), plainly_email(&s), "{:?}", s);
+    }
+}
+
 #[test]
 fn email_rules() {
     for ok in ["a@b.fr", "jean.dupont+x@mail.example.com"] {
