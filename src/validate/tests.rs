@@ -275,6 +275,22 @@ fn plainly_email(s: &str) -> bool {
         }
 }
 
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+    /// Numbers with spaces take a fast path; it must read them as the general rule does.
+    #[test]
+    fn spaced_numbers_read_as_the_general_rule_reads_them(
+        s in proptest::prop_oneof![
+            "[0-9 ]{1,26}",
+            "[0-9]{1,4}( [0-9]{2,4}){0,7}",
+            "[1-9][0-9]{0,2}( [0-9]{3}){3,8}",
+        ],
+    ) {
+        let general = coerce::parse_int(&format!("+{s}"));
+        proptest::prop_assert_eq!(coerce::parse_int(&s), general, "{:?}", s);
+    }
+}
+
 /// Pieces of addresses: mostly letters and dots, now and then a space of some kind or an `@`.
 fn email_part() -> impl proptest::strategy::Strategy<Value = &'static str> {
     proptest::sample::select(vec![
