@@ -23,6 +23,7 @@ mod json;
 mod limits;
 mod nfc;
 mod ods;
+mod rows;
 mod sheet;
 mod sniff;
 pub(crate) mod threaded;
@@ -39,6 +40,7 @@ pub use error::ReadError;
 pub use extent::Extent;
 pub(crate) use json::records;
 pub use nfc::surely_nfc;
+pub use rows::Rows;
 pub(crate) use sniff::sniff;
 pub use sniff::Format;
 
@@ -167,46 +169,6 @@ pub struct Table {
     rows: Rows,
 }
 
-/// The rows below a table's header, from its source and the rows read ahead of them; what
-/// [`Table::take_rows`] hands to another thread.
-pub struct Rows {
-    pending: VecDeque<Row>,
-    source: Source,
-    /// The header's width, when taken from the table.
-    width: usize,
-    /// CSV records may be shorter than the header; sheet rows naturally omit trailing blanks.
-    short_rows_are_ragged: bool,
-}
-
-impl Rows {
-    fn new(source: Source) -> Rows {
-        Rows {
-            pending: VecDeque::new(),
-            source,
-            width: 0,
-            short_rows_are_ragged: false,
-        }
-    }
-
-    /// Fills `row` with the next data row, as [`Table::next_row`] does; `Ok(false)` at the end.
-    pub fn next_row(&mut self, row: &mut Row) -> Result<bool, ReadError> {
-        self.next_shaped(row, self.width)
-    }
-
-    fn next_shaped(&mut self, row: &mut Row, width: usize) -> Result<bool, ReadError> {
-        if let Some(mut buffered) = self.pending.pop_front() {
-            std::mem::swap(row, &mut buffered);
-        } else {
-            self.source.start();
-            if !self.source.next(row)? {
-                return Ok(false);
-            }
-        }
-        shape(row, width, self.short_rows_are_ragged);
-        Ok(true)
-    }
-}
-
 impl fmt::Debug for Table {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Table")
@@ -321,27 +283,6 @@ impl Table {
             None => self.file.display().to_string(),
         }
     }
-}
-
-/// Pads or trims `row.cells` to the header's `width` and marks ragged rows.
-fn shape(row: &mut Row, width: usize, short_rows_are_ragged: bool) {
-    let filled = row.cells.len();
-    if filled == width {
-        // The common case: a row exactly as wide as the header.
-        row.ragged = None;
-        return;
-    }
-    let used = row.used_width();
-    let keep = width.max(used);
-    row.cells.truncate(keep);
-    while row.cells.len() < keep {
-        row.cells.push("");
-    }
-    row.ragged = if used > width || (short_rows_are_ragged && filled < width && used > 0) {
-        Some(if short_rows_are_ragged { filled } else { used })
-    } else {
-        None
-    };
 }
 
 /// Opens a CSV file or a spreadsheet and finds its header row.
