@@ -125,15 +125,13 @@ impl Cells {
         self.ends.push(self.text.len());
     }
 
-    /// Replaces the cells with a record's: `text` holds every field end to end and `ends`
-    /// where each ends (as a `csv::ByteRecord` keeps them). `text` must split into valid UTF-8
-    /// at every end: the caller has checked it.
-    pub(crate) fn assign(&mut self, text: &str, ends: impl Iterator<Item = usize>) {
+    /// Takes a record's text (every field end to end) and field ends as the cells, and gives
+    /// back the cells' own buffers for the next record: no copy. `text` must split into valid
+    /// UTF-8 at every end: the caller has checked it.
+    pub(crate) fn swap(&mut self, text: &mut String, ends: &mut Vec<usize>) {
         self.nfc = None;
-        self.text.clear();
-        self.text.push_str(text);
-        self.ends.clear();
-        self.ends.extend(ends);
+        std::mem::swap(&mut self.text, text);
+        std::mem::swap(&mut self.ends, ends);
         debug_assert!(self.ends.iter().all(|&e| self.text.is_char_boundary(e)));
     }
 

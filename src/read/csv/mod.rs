@@ -18,9 +18,11 @@ use super::sniff::{io_error, open_file};
 use super::{threaded, Extent, ReadError, ReadOptions, Row, RowIssue};
 
 mod detect;
+mod records;
 mod transcode;
 
 use detect::{choose_encoding, detect_delimiter};
+use records::{Record, Records};
 use transcode::{RecordLimit, Transcoder};
 
 /// How much of the file detection looks at.
@@ -29,10 +31,10 @@ pub(crate) const PREFIX: usize = 64 * 1024;
 /// Tokenises the file into records and numbers them as the user's spreadsheet would; the
 /// half of CSV reading that may run on a background thread.
 pub(crate) struct Tokenizer {
-    reader: csv::Reader<Box<dyn Read + Send>>,
+    reader: Records,
     /// Where the last record ended, for [`RecordLimit`].
     record_end: Arc<AtomicU64>,
-    record: csv::ByteRecord,
+    record: Record,
     file: PathBuf,
     /// The file ends its lines with CRLF: a record's `\n` is consumed by the next read.
     crlf: bool,
@@ -58,7 +60,7 @@ pub(crate) struct RawRecord {
     number: u32,
     /// A blank line: `record` is stale.
     blank: bool,
-    record: csv::ByteRecord,
+    record: Record,
     /// The record decoded into cells, when the tokenizer's thread did it (`decoded`).
     row: Row,
     decoded: bool,
@@ -141,16 +143,11 @@ impl CsvSource {
                 record_end.clone(),
             ))
         };
-        let reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(delimiter)
-            .buffer_capacity(PREFIX)
-            .from_reader(input);
+        let reader = Records::new(input, delimiter);
         let tokenizer = Tokenizer {
             reader,
             record_end,
-            record: csv::ByteRecord::new(),
+            record: Record::default(),
             file: path.to_path_buf(),
             crlf,
             next_number: 1,
@@ -214,7 +211,7 @@ impl CsvSource {
         }
         row.begin(self.raw.number);
         if !self.raw.blank {
-            fill_row(&self.raw.record, row);
+            fill_row(&mut self.raw.record, row);
         }
         Ok(true)
     }
@@ -238,7 +235,7 @@ impl Tokenizer {
             // Decoding here too leaves the caller's core the checks, the larger half.
             raw.row.begin(raw.number);
             if !raw.blank {
-                fill_row(&raw.record, &mut raw.row);
+                fill_row(&mut raw.record, &mut raw.row);
                 raw.row.cells.find_nfc();
             }
             raw.decoded = true;
@@ -248,7 +245,7 @@ impl Tokenizer {
 
     fn next(&mut self, raw: &mut RawRecord) -> Result<bool, ReadError> {
         if !self.held {
-            match self.reader.read_byte_record(&mut self.record) {
+            match self.reader.read(&mut self.record) {
                 Ok(true) => {}
                 Ok(false) => return Ok(false),
                 Err(e) => {
@@ -260,8 +257,7 @@ impl Tokenizer {
                 }
             }
             self.records += 1;
-            self.record_end
-                .store(self.reader.position().byte(), Ordering::Relaxed);
+            self.record_end.store(self.reader.byte(), Ordering::Relaxed);
             self.blanks = self.blank_lines_before_record();
             self.held = true;
         }
@@ -284,38 +280,36 @@ impl Tokenizer {
     /// Blank lines the csv crate skipped before the record just read: the newlines it consumed,
     /// minus those inside quoted fields and the one ending a line of text.
     fn blank_lines_before_record(&mut self) -> u64 {
-        let line = self.reader.position().line();
+        let line = self.reader.line();
         let consumed = line.saturating_sub(self.last_line);
         self.last_line = line;
         let mut expected = if self.crlf {
             u64::from(self.records > 1)
         } else {
             // A last line without a line ending consumed no newline of its own.
-            u64::from(Some(self.reader.position().byte()) != self.unterminated_end)
+            u64::from(Some(self.reader.byte()) != self.unterminated_end)
         };
         if consumed <= expected {
             return 0;
         }
-        expected += self
-            .record
-            .as_slice()
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count() as u64;
+        expected += self.record.bytes.iter().filter(|&&b| b == b'\n').count() as u64;
         consumed.saturating_sub(expected)
     }
 }
 
-/// Copies the record into the row's cells: its bytes in one copy when they are UTF-8 (checked
-/// in one pass, then at each field end, which a stray byte could put inside a character), else
+/// Makes the record the row's cells: its bytes as they are when they are UTF-8 (checked in
+/// one pass, then at each field end, which a stray byte could put inside a character), else
 /// field by field, each decoded on its own; a field that is not UTF-8 is an issue of the row.
-fn fill_row(record: &csv::ByteRecord, row: &mut Row) {
-    if let Ok(text) = simdutf8::basic::from_utf8(record.as_slice()) {
-        let ends = (0..record.len()).map(|i| record.range(i).map_or(0, |r| r.end));
-        if ends.clone().all(|end| text.is_char_boundary(end)) {
-            row.cells.assign(text, ends);
-            return;
-        }
+fn fill_row(record: &mut Record, row: &mut Row) {
+    let bytes = &record.bytes;
+    // A character boundary is any byte but a continuation byte (0b10xx_xxxx).
+    let boundary = |end: usize| bytes.get(end).is_none_or(|&b| (b as i8) >= -0x40);
+    if simdutf8::basic::from_utf8(bytes).is_ok() && record.ends.iter().all(|&e| boundary(e)) {
+        // SAFETY: the bytes were just checked to be UTF-8.
+        let mut text = unsafe { String::from_utf8_unchecked(std::mem::take(&mut record.bytes)) };
+        row.cells.swap(&mut text, &mut record.ends);
+        record.bytes = text.into_bytes();
+        return;
     }
     row.cells.clear();
     for (i, field) in record.iter().enumerate() {
