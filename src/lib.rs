@@ -8,6 +8,7 @@ pub mod annotate;
 pub mod api;
 pub mod apply;
 pub mod backup;
+pub mod bytes;
 pub mod cli;
 pub mod cmd;
 pub mod compare;

@@ -11,6 +11,8 @@ use std::io::{self, Read};
 
 use csv_core::ReadRecordResult;
 
+use crate::bytes::Block;
+
 /// How many bytes are read from the stream at a time.
 const BUFFER: usize = 64 * 1024;
 
@@ -208,9 +210,12 @@ impl Records {
 fn split(b: &[u8], delimiter: u8, record: &mut Record) -> Split {
     let mut field = 0;
     let mut i = 0;
-    #[cfg(target_arch = "x86_64")]
     while let Some(block) = b.get(i..i + 16) {
-        let (delimiters, stops) = sse2::masks(block.try_into().expect("16 bytes"), delimiter);
+        let block = Block::load(block.try_into().expect("16 bytes"));
+        let (delimiters, stops) = (
+            block.eq(delimiter),
+            block.eq(b'"') | block.eq(b'\n') | block.eq(b'\r'),
+        );
         // Bit 16 stands for the next block: `stop` is 16 when no byte of this one stops.
         let stop = (stops | 1 << 16).trailing_zeros() as usize;
         let mut cuts = delimiters & ((1 << stop) - 1);
@@ -246,29 +251,6 @@ fn split(b: &[u8], delimiter: u8, record: &mut Record) -> Split {
     }
     record.push(&b[field..]);
     Split::Unfinished
-}
-
-#[cfg(target_arch = "x86_64")]
-mod sse2 {
-    use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
-    };
-
-    /// For each of 16 bytes, a bit: whether it is the delimiter, and whether it is a quote or
-    /// a line end.
-    #[inline(always)]
-    pub fn masks(block: &[u8; 16], delimiter: u8) -> (u32, u32) {
-        // SAFETY: SSE2 is part of x86-64; the load reads the 16 bytes of `block`, unaligned.
-        unsafe {
-            let x = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
-            let is = |c: u8| _mm_cmpeq_epi8(x, _mm_set1_epi8(c as i8));
-            let stops = _mm_or_si128(_mm_or_si128(is(b'"'), is(b'\n')), is(b'\r'));
-            (
-                _mm_movemask_epi8(is(delimiter)) as u32,
-                _mm_movemask_epi8(stops) as u32,
-            )
-        }
-    }
 }
 
 #[cfg(test)]
