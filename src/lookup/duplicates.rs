@@ -44,8 +44,23 @@ pub fn core_name_into(name: &str, out: &mut String) {
     };
     words.out.reserve(name.len());
     if name.is_ascii() {
-        for b in name.bytes() {
-            words.push(char::from(b.to_ascii_lowercase()));
+        // Word by word rather than a character at a time: the usual name.
+        let b = name.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            let (start, mut marks) = (i, false);
+            while let Some(&c) = b.get(i) {
+                match c {
+                    b'.' | b'\'' => marks = true,
+                    c if c.is_ascii_alphanumeric() => {}
+                    _ => break,
+                }
+                i += 1;
+            }
+            if i > start {
+                words.ascii_word(&name[start..i], marks);
+            }
+            i += 1;
         }
     } else {
         fold::for_each_char(name, |c| match c {
@@ -79,6 +94,30 @@ impl Words<'_> {
             self.word = out.len();
         }
         out.push(c);
+    }
+
+    /// An ASCII word as a whole: letters and digits, and dots and apostrophes (`marks`), which
+    /// are dropped.
+    fn ascii_word(&mut self, run: &str, marks: bool) {
+        let out = &mut *self.out;
+        let before = out.len();
+        if before > self.start {
+            out.push(' ');
+        }
+        self.word = out.len();
+        if marks {
+            out.extend(run.chars().filter(|&c| c != '.' && c != '\''));
+        } else {
+            out.push_str(run);
+        }
+        if out.len() == self.word {
+            // Nothing but dots and apostrophes: no word.
+            out.truncate(before);
+            self.word = before;
+            return;
+        }
+        out[self.word..].make_ascii_lowercase();
+        self.end_word();
     }
 
     /// The end of a word: drop it when it is a legal form.
@@ -438,9 +477,28 @@ mod tests {
             "EURL-Zoé",
             "Gmbh.",
         ];
+        let words = prop::sample::select(vec![
+            "SARL",
+            "S.A.R.L.",
+            "sas",
+            "Ltd",
+            "L'Atelier",
+            "Zoe",
+            "bois",
+            "...",
+            "'",
+            "a.b",
+            "X1",
+            "EURL",
+            "",
+        ]);
+        let gaps = prop::sample::select(vec![" ", "  ", "-", ", ", "(", ")", "&", ".", "\t"]);
+        let ascii = prop::collection::vec((words, gaps), 0..8)
+            .prop_map(|parts| parts.into_iter().flat_map(|(w, g)| [w, g]).collect());
         prop_oneof![
             fold::tests::text(),
             prop::sample::select(forms).prop_map(String::from),
+            ascii,
         ]
     }
 
