@@ -125,13 +125,15 @@ impl Cells {
         self.ends.push(self.text.len());
     }
 
-    /// Takes a record's text (every field end to end) and field ends as the cells, and gives
-    /// back the cells' own buffers for the next record: no copy. `text` must split into valid
-    /// UTF-8 at every end: the caller has checked it.
-    pub(crate) fn swap(&mut self, text: &mut String, ends: &mut Vec<usize>) {
+    /// Replaces the cells with a record's: `text` holds every field end to end and `ends`
+    /// where each ends. `text` must split into valid UTF-8 at every end: the caller has
+    /// checked it.
+    pub(crate) fn assign(&mut self, text: &str, ends: &[usize]) {
         self.nfc = None;
-        std::mem::swap(&mut self.text, text);
-        std::mem::swap(&mut self.ends, ends);
+        self.text.clear();
+        self.text.push_str(text);
+        self.ends.clear();
+        self.ends.extend_from_slice(ends);
         debug_assert!(self.ends.iter().all(|&e| self.text.is_char_boundary(e)));
     }
 

@@ -211,7 +211,7 @@ impl CsvSource {
         }
         row.begin(self.raw.number);
         if !self.raw.blank {
-            fill_row(&mut self.raw.record, row);
+            fill_row(&self.raw.record, row);
         }
         Ok(true)
     }
@@ -235,7 +235,7 @@ impl Tokenizer {
             // Decoding here too leaves the caller's core the checks, the larger half.
             raw.row.begin(raw.number);
             if !raw.blank {
-                fill_row(&mut raw.record, &mut raw.row);
+                fill_row(&raw.record, &mut raw.row);
                 raw.row.cells.find_nfc();
             }
             raw.decoded = true;
@@ -292,24 +292,25 @@ impl Tokenizer {
         if consumed <= expected {
             return 0;
         }
-        expected += self.record.bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+        expected += self
+            .record
+            .as_slice()
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
         consumed.saturating_sub(expected)
     }
 }
 
-/// Makes the record the row's cells: its bytes as they are when they are UTF-8 (checked in
-/// one pass, then at each field end, which a stray byte could put inside a character), else
+/// Copies the record into the row's cells: its bytes in one copy when they are UTF-8 (checked
+/// in one pass, then at each field end, which a stray byte could put inside a character), else
 /// field by field, each decoded on its own; a field that is not UTF-8 is an issue of the row.
-fn fill_row(record: &mut Record, row: &mut Row) {
-    let bytes = &record.bytes;
-    // A character boundary is any byte but a continuation byte (0b10xx_xxxx).
-    let boundary = |end: usize| bytes.get(end).is_none_or(|&b| (b as i8) >= -0x40);
-    if simdutf8::basic::from_utf8(bytes).is_ok() && record.ends.iter().all(|&e| boundary(e)) {
-        // SAFETY: the bytes were just checked to be UTF-8.
-        let mut text = unsafe { String::from_utf8_unchecked(std::mem::take(&mut record.bytes)) };
-        row.cells.swap(&mut text, &mut record.ends);
-        record.bytes = text.into_bytes();
-        return;
+fn fill_row(record: &Record, row: &mut Row) {
+    if let Ok(text) = simdutf8::basic::from_utf8(record.as_slice()) {
+        if record.ends().iter().all(|&end| text.is_char_boundary(end)) {
+            row.cells.assign(text, record.ends());
+            return;
+        }
     }
     row.cells.clear();
     for (i, field) in record.iter().enumerate() {

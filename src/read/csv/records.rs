@@ -19,11 +19,24 @@ const BUFFER: usize = 64 * 1024;
 /// One record: its fields' bytes end to end and where each field ends.
 #[derive(Default)]
 pub(crate) struct Record {
-    pub(super) bytes: Vec<u8>,
-    pub(super) ends: Vec<usize>,
+    /// The fields in `bytes[..len]`; after them, room for a whole block of 16 bytes, so that
+    /// a short field is copied as one block rather than by a call to `memcpy`.
+    bytes: Vec<u8>,
+    len: usize,
+    ends: Vec<usize>,
 }
 
 impl Record {
+    /// Every field's bytes, end to end.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    /// Where each field ends in [`Record::as_slice`].
+    pub fn ends(&self) -> &[usize] {
+        &self.ends
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
         let starts = std::iter::once(0).chain(self.ends.iter().copied());
         starts
@@ -32,13 +45,30 @@ impl Record {
     }
 
     fn clear(&mut self) {
-        self.bytes.clear();
+        self.len = 0;
         self.ends.clear();
     }
 
-    fn push(&mut self, field: &[u8]) {
-        self.bytes.extend_from_slice(field);
-        self.ends.push(self.bytes.len());
+    /// Makes room for `n` more bytes and a block after them.
+    fn room(&mut self, n: usize) {
+        let wanted = self.len + n + 16;
+        if self.bytes.len() < wanted {
+            self.bytes.resize(wanted.max(self.bytes.len() * 2), 0);
+        }
+    }
+
+    /// Appends `line[start..end]` as a field. A short field takes the 16 bytes from `start`
+    /// when `line` has them: the bytes past the field are overwritten by the next one.
+    #[inline(always)]
+    fn push(&mut self, line: &[u8], start: usize, end: usize) {
+        let n = end - start;
+        self.room(n);
+        match line.get(start..start + 16) {
+            Some(block) if n <= 16 => self.bytes[self.len..self.len + 16].copy_from_slice(block),
+            _ => self.bytes[self.len..self.len + n].copy_from_slice(&line[start..end]),
+        }
+        self.len += n;
+        self.ends.push(self.len);
     }
 }
 
@@ -155,7 +185,7 @@ impl Records {
     fn read_core(&mut self, record: &mut Record) -> io::Result<bool> {
         let line = self.core.line();
         let (mut out, mut ends) = (0, 0);
-        record.bytes.resize(record.bytes.capacity().max(1024), 0);
+        record.room(1024);
         record.ends.resize(record.ends.capacity().max(32), 0);
         loop {
             if self.start == self.end && !self.eof {
@@ -173,7 +203,7 @@ impl Records {
                 ReadRecordResult::OutputFull => record.bytes.resize(record.bytes.len() * 2, 0),
                 ReadRecordResult::OutputEndsFull => record.ends.resize(record.ends.len() * 2, 0),
                 ReadRecordResult::Record | ReadRecordResult::End => {
-                    record.bytes.truncate(out);
+                    record.len = out;
                     record.ends.truncate(ends);
                     self.line += self.core.line() - line;
                     return Ok(matches!(result, ReadRecordResult::Record));
@@ -221,7 +251,7 @@ fn split(b: &[u8], delimiter: u8, record: &mut Record) -> Split {
         let mut cuts = delimiters & ((1 << stop) - 1);
         while cuts != 0 {
             let at = i + cuts.trailing_zeros() as usize;
-            record.push(&b[field..at]);
+            record.push(b, field, at);
             field = at + 1;
             cuts &= cuts - 1;
         }
@@ -230,7 +260,7 @@ fn split(b: &[u8], delimiter: u8, record: &mut Record) -> Split {
             if b[at] == b'"' {
                 return Split::Quoted;
             }
-            record.push(&b[field..at]);
+            record.push(b, field, at);
             return Split::Line(at);
         }
         i += 16;
@@ -239,17 +269,17 @@ fn split(b: &[u8], delimiter: u8, record: &mut Record) -> Split {
         match c {
             b'"' => return Split::Quoted,
             b'\r' | b'\n' => {
-                record.push(&b[field..at]);
+                record.push(b, field, at);
                 return Split::Line(at);
             }
             c if c == delimiter => {
-                record.push(&b[field..at]);
+                record.push(b, field, at);
                 field = at + 1;
             }
             _ => {}
         }
     }
-    record.push(&b[field..]);
+    record.push(b, field, b.len());
     Split::Unfinished
 }
 
