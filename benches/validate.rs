@@ -11,8 +11,8 @@
 //! README's `[fields]` and `[split]`.
 //!
 //! `cargo bench --bench validate` (add `-- --rows N --xlsx-rows M` for other sizes, `--ndjson`
-//! for the NDJSON case alone, `--transforms` for the two CSV cases alone; `CUSTBULK_BIN=PATH`
-//! measures another build's `custbulk validate`). Files are generated once under
+//! for the NDJSON case alone, `--csv` for the first CSV case alone, `--transforms` for the two
+//! CSV cases alone; `CUSTBULK_BIN=PATH` measures another build's `custbulk validate`). Files are generated once under
 //! `target/bench-data/`, lists like real ones (`gen/mod.rs`: every name, SIRET and e-mail
 //! distinct).
 
@@ -290,7 +290,7 @@ fn main() {
     }
 
     let csv = gen::data_file("list", Format::Csv, rows);
-    let only_csv = std::env::args().any(|a| a == "--transforms");
+    let only_csv = std::env::args().any(|a| a == "--transforms" || a == "--csv");
     if std::env::args().any(|a| a == "--checks-only") {
         let _ = writeln!(
             out,
@@ -327,6 +327,9 @@ fn main() {
         100.0 * raw.as_secs_f64() / val.as_secs_f64(),
         csv_cmd.as_secs_f64(),
     );
+    if std::env::args().any(|a| a == "--csv") {
+        return;
+    }
     french.measure(rows, runs, &mut out);
     let (Some(xlsx), Some((xlsx_cmd, xlsx_rss)), Some(ndjson), Some(ndjson_cmd)) =
         (xlsx, xlsx_cmd, ndjson, ndjson_cmd)
