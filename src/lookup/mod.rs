@@ -16,6 +16,7 @@ pub mod duplicates;
 pub mod fold;
 mod index;
 pub mod key;
+mod name;
 mod search;
 
 use std::path::Path;
