@@ -40,7 +40,7 @@ pub(crate) struct Tokenizer {
     crlf: bool,
     /// Row number the next row gets.
     next_number: u32,
-    /// Line counter of the csv reader after the previous record.
+    /// Line counter of the record reader after the previous record.
     last_line: u64,
     records: u64,
     /// Blank lines still to hand out before `record`.
@@ -265,7 +265,8 @@ impl Tokenizer {
         self.extent.row(u64::from(raw.number));
         self.next_number = self.next_number.saturating_add(1);
         if self.blanks > 0 {
-            // The csv crate skips empty lines; the user's spreadsheet shows them as rows.
+            // The record reader skips empty lines, as the csv crate does; the user's
+            // spreadsheet shows them as rows.
             self.blanks -= 1;
             raw.blank = true;
         } else {
@@ -277,8 +278,8 @@ impl Tokenizer {
         Ok(true)
     }
 
-    /// Blank lines the csv crate skipped before the record just read: the newlines it consumed,
-    /// minus those inside quoted fields and the one ending a line of text.
+    /// Blank lines the record reader skipped before the record just read: the newlines it
+    /// consumed, minus those inside quoted fields and the one ending a line of text.
     fn blank_lines_before_record(&mut self) -> u64 {
         let line = self.reader.line();
         let consumed = line.saturating_sub(self.last_line);

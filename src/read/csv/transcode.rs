@@ -1,4 +1,4 @@
-//! Byte-stream adapters under the csv reader: transcoding other encodings to UTF-8 as the file
+//! Byte-stream adapters under the record reader: transcoding other encodings to UTF-8 as the file
 //! is read, and a limit on how far one record may run.
 
 use std::io::Read;
@@ -13,7 +13,7 @@ use super::PREFIX;
 /// means a quote that is never closed, which would otherwise swallow the rest of the file.
 const MAX_RECORD_BYTES: u64 = 32 << 20;
 
-/// Fails the read when the csv reader has gone [`MAX_RECORD_BYTES`] past the end of the last
+/// Fails the read when the record reader has gone [`MAX_RECORD_BYTES`] past the end of the last
 /// record, so a stray quote gives an error rather than one row holding the whole file in memory.
 pub(super) struct RecordLimit<R> {
     inner: R,
