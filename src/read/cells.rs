@@ -11,15 +11,18 @@ use std::ops::{Index, Range};
 #[derive(Clone, Default)]
 pub struct Cells {
     text: String,
-    /// Where each cell ends in `text`; cell `i` starts where cell `i - 1` ends.
+    /// Where each cell ends in `text`; cell `i` starts `gap` bytes after cell `i - 1` ends.
     ends: Vec<usize>,
+    /// Bytes between one cell and the next: 0, or 1 for a CSV line kept as read, with its
+    /// (ASCII) delimiters in place.
+    gap: usize,
     /// [`Cells::surely_nfc`], once worked out for the cells as they are.
     nfc: Option<bool>,
 }
 
 impl PartialEq for Cells {
     fn eq(&self, other: &Cells) -> bool {
-        self.text == other.text && self.ends == other.ends
+        self.len() == other.len() && self.iter().eq(other.iter())
     }
 }
 
@@ -45,11 +48,16 @@ impl Cells {
 
     /// Where cell `i` lies in [`Cells::text`]. Panics past the last cell.
     pub fn span(&self, i: usize) -> Range<usize> {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        let start = if i == 0 {
+            0
+        } else {
+            self.ends[i - 1] + self.gap
+        };
         start..self.ends[i]
     }
 
-    /// Every cell's text end to end: what whole-row checks (blank, NFC) scan in one pass.
+    /// Every cell's text, each after the one before (and a delimiter, for a CSV line kept as
+    /// read: always ASCII): what whole-row scans (NFC, escaping) read in one pass.
     pub fn text(&self) -> &str {
         &self.text
     }
@@ -68,10 +76,10 @@ impl Cells {
 
     /// True when every cell is empty or white space: nearly always decided by the first byte.
     pub fn is_blank(&self) -> bool {
-        match self.text.bytes().find(|b| !b.is_ascii_whitespace()) {
-            None => true,
-            Some(b) if b < 0x80 => false,
-            Some(_) => self.text.trim().is_empty(),
+        if self.gap == 0 {
+            is_blank(&self.text)
+        } else {
+            self.iter().all(is_blank)
         }
     }
 
@@ -88,9 +96,11 @@ impl Cells {
         self.nfc = None;
         self.text.clear();
         self.ends.clear();
+        self.gap = 0;
     }
 
     pub fn push(&mut self, cell: &str) {
+        self.close_gaps();
         self.nfc = None;
         self.text.push_str(cell);
         self.ends.push(self.text.len());
@@ -117,6 +127,7 @@ impl Cells {
             *self = cells.iter().collect();
             return;
         }
+        self.close_gaps();
         self.nfc = None;
         while self.ends.len() < index {
             self.ends.push(self.text.len());
@@ -125,16 +136,31 @@ impl Cells {
         self.ends.push(self.text.len());
     }
 
-    /// Replaces the cells with a record's: `text` holds every field end to end and `ends`
-    /// where each ends. `text` must split into valid UTF-8 at every end: the caller has
-    /// checked it.
-    pub(crate) fn assign(&mut self, text: &str, ends: &[usize]) {
+    /// Replaces the cells with a record's: `text` holds every field, each `gap` bytes (0, or 1
+    /// for an ASCII delimiter) after the one before, and `ends` where each ends. `text` must
+    /// split into valid UTF-8 at every end: the caller has checked it.
+    pub(crate) fn assign(&mut self, text: &str, ends: &[usize], gap: usize) {
         self.nfc = None;
         self.text.clear();
         self.text.push_str(text);
         self.ends.clear();
         self.ends.extend_from_slice(ends);
+        self.gap = gap;
         debug_assert!(self.ends.iter().all(|&e| self.text.is_char_boundary(e)));
+        debug_assert!(
+            gap == 0
+                || self
+                    .ends
+                    .iter()
+                    .all(|&e| e == text.len() || text.as_bytes()[e].is_ascii())
+        );
+    }
+
+    /// Rewrites the cells end to end, with nothing between them, before a cell is added.
+    fn close_gaps(&mut self) {
+        if self.gap > 0 {
+            *self = self.iter().collect();
+        }
     }
 
     pub fn to_vec(&self) -> Vec<String> {
@@ -150,6 +176,15 @@ impl Index<usize> for Cells {
             Some(cell) => cell,
             None => panic!("cell {i} of a row of {} cells", self.len()),
         }
+    }
+}
+
+/// True when `text` is empty or white space: nearly always decided by the first byte.
+fn is_blank(text: &str) -> bool {
+    match text.bytes().find(|b| !b.is_ascii_whitespace()) {
+        None => true,
+        Some(b) if b < 0x80 => false,
+        Some(_) => text.trim().is_empty(),
     }
 }
 
@@ -269,6 +304,22 @@ mod tests {
         c.clear();
         c.push("Zoé");
         assert!(c.surely_nfc());
+    }
+
+    #[test]
+    fn a_line_kept_with_its_delimiters_reads_as_its_cells() {
+        let mut c = Cells::new();
+        c.assign("a;;dé; ", &[1, 2, 6, 8], 1);
+        assert_eq!(c, ["a", "", "dé", " "]);
+        assert_eq!(c, ["a", "", "dé", " "].into_iter().collect::<Cells>());
+        assert!(!c.is_blank());
+        c.push("z");
+        assert_eq!(c, ["a", "", "dé", " ", "z"]);
+        // A line of delimiters is a blank row, as Excel saves the empty rows after a list.
+        c.assign(" ;;\t", &[1, 2, 4], 1);
+        assert!(c.is_blank());
+        c.truncate(2);
+        assert_eq!(c, [" ", ""]);
     }
 
     #[test]

@@ -304,12 +304,14 @@ impl Tokenizer {
 }
 
 /// Copies the record into the row's cells: its bytes in one copy when they are UTF-8 (checked
-/// in one pass, then at each field end, which a stray byte could put inside a character), else
-/// field by field, each decoded on its own; a field that is not UTF-8 is an issue of the row.
+/// in one pass, then at each field end, which a stray byte could put inside a character; a
+/// line kept with its ASCII delimiters has none there), else field by field, each decoded on
+/// its own; a field that is not UTF-8 is an issue of the row.
 fn fill_row(record: &Record, row: &mut Row) {
     if let Ok(text) = simdutf8::basic::from_utf8(record.as_slice()) {
-        if record.ends().iter().all(|&end| text.is_char_boundary(end)) {
-            row.cells.assign(text, record.ends());
+        let gap = record.gap();
+        if gap > 0 || record.ends().iter().all(|&end| text.is_char_boundary(end)) {
+            row.cells.assign(text, record.ends(), gap);
             return;
         }
     }

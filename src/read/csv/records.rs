@@ -1,8 +1,8 @@
 //! The records of a CSV byte stream, as the csv crate reads them, but faster on the lines
 //! nearly every file is made of.
 //!
-//! A line with no quote in it is cut at its delimiters sixteen bytes at a time; any other
-//! record goes through `csv_core`'s reader, the one under the csv crate, from the start of the
+//! A line with no quote in it is kept as read, its delimiters found sixteen bytes at a time;
+//! any other record goes through `csv_core`'s reader, the one under the csv crate, from the start of the
 //! record. The two agree on every record, line count and byte position: `csv_core` only ever
 //! starts at the beginning of a record, where its state is the same whoever read the record
 //! before, and a line without quotes is what it would cut at each delimiter.
@@ -16,18 +16,21 @@ use crate::bytes::Block;
 /// How many bytes are read from the stream at a time.
 const BUFFER: usize = 64 * 1024;
 
-/// One record: its fields' bytes end to end and where each field ends.
+/// One record: its fields' bytes and where each field ends.
 #[derive(Default)]
 pub(crate) struct Record {
-    /// The fields in `bytes[..len]`; after them, room for a whole block of 16 bytes, so that
-    /// a short field is copied as one block rather than by a call to `memcpy`.
+    /// The record in `bytes[..len]`; past it, room that [`Records::read_core`] fills.
     bytes: Vec<u8>,
     len: usize,
     ends: Vec<usize>,
+    /// Bytes between one field and the next: 1 for a line kept as read, its delimiters in
+    /// place (one copy of the line, not one per field); 0 for a record `csv_core` read, its
+    /// fields end to end.
+    gap: usize,
 }
 
 impl Record {
-    /// Every field's bytes, end to end.
+    /// Every field's bytes, each after the one before and [`Record::gap`] bytes between.
     pub fn as_slice(&self) -> &[u8] {
         &self.bytes[..self.len]
     }
@@ -37,8 +40,14 @@ impl Record {
         &self.ends
     }
 
+    /// Bytes between one field and the next in [`Record::as_slice`]: 0, or 1 for an ASCII
+    /// delimiter.
+    pub fn gap(&self) -> usize {
+        self.gap
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
-        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        let starts = std::iter::once(0).chain(self.ends.iter().map(|&end| end + self.gap));
         starts
             .zip(&self.ends)
             .map(|(start, &end)| &self.bytes[start..end])
@@ -47,28 +56,24 @@ impl Record {
     fn clear(&mut self) {
         self.len = 0;
         self.ends.clear();
+        self.gap = 0;
     }
 
-    /// Makes room for `n` more bytes and a block after them.
+    /// Makes room for `n` more bytes.
     fn room(&mut self, n: usize) {
-        let wanted = self.len + n + 16;
+        let wanted = self.len + n;
         if self.bytes.len() < wanted {
             self.bytes.resize(wanted.max(self.bytes.len() * 2), 0);
         }
     }
 
-    /// Appends `line[start..end]` as a field. A short field takes the 16 bytes from `start`
-    /// when `line` has them: the bytes past the field are overwritten by the next one.
-    #[inline(always)]
-    fn push(&mut self, line: &[u8], start: usize, end: usize) {
-        let n = end - start;
-        self.room(n);
-        match line.get(start..start + 16) {
-            Some(block) if n <= 16 => self.bytes[self.len..self.len + 16].copy_from_slice(block),
-            _ => self.bytes[self.len..self.len + n].copy_from_slice(&line[start..end]),
-        }
-        self.len += n;
-        self.ends.push(self.len);
+    /// Keeps `line` as the record, whose field ends are already in `ends`.
+    fn keep_line(&mut self, line: &[u8]) {
+        self.len = 0;
+        self.room(line.len());
+        self.bytes[..line.len()].copy_from_slice(line);
+        self.len = line.len();
+        self.gap = 1;
     }
 }
 
@@ -89,9 +94,9 @@ pub(crate) struct Records {
 
 /// How a line at the start of the buffer splits.
 enum Split {
-    /// Its fields are pushed; the line end is at this index.
+    /// Its field ends are found; the line end is at this index.
     Line(usize),
-    /// The buffer ends before the line does; the fields up to there are pushed.
+    /// The buffer ends before the line does; the field ends up to there are found.
     Unfinished,
     /// It holds a quote: `csv_core` reads it.
     Quoted,
@@ -154,13 +159,16 @@ impl Records {
                 self.fill()?;
                 continue;
             }
-            match split(&self.buf[self.start..self.end], self.delimiter, record) {
+            let line = &self.buf[self.start..self.end];
+            match split(line, self.delimiter, &mut record.ends) {
                 Split::Line(at) => {
-                    self.line += u64::from(self.buf[self.start + at] == b'\n');
+                    record.keep_line(&line[..at]);
+                    self.line += u64::from(line[at] == b'\n');
                     self.consume(at + 1);
                     return Ok(true);
                 }
                 Split::Unfinished if self.eof => {
+                    record.keep_line(line);
                     self.consume(self.end - self.start);
                     return Ok(true);
                 }
@@ -235,10 +243,13 @@ impl Records {
     }
 }
 
-/// Cuts the line at the start of `b` into fields at each delimiter, into `record`, up to its
-/// line end or the end of `b`, unless a quote comes first.
-fn split(b: &[u8], delimiter: u8, record: &mut Record) -> Split {
-    let mut field = 0;
+/// Finds where each field of the line at the start of `b` ends, up to its line end or the end
+/// of `b`, unless a quote comes first. A delimiter past ASCII always sends the line to
+/// `csv_core`, so that every field end is a character's end in UTF-8 text.
+fn split(b: &[u8], delimiter: u8, ends: &mut Vec<usize>) -> Split {
+    if !delimiter.is_ascii() {
+        return Split::Quoted;
+    }
     let mut i = 0;
     while let Some(block) = b.get(i..i + 16) {
         let block = Block::load(block.try_into().expect("16 bytes"));
@@ -250,9 +261,7 @@ fn split(b: &[u8], delimiter: u8, record: &mut Record) -> Split {
         let stop = (stops | 1 << 16).trailing_zeros() as usize;
         let mut cuts = delimiters & ((1 << stop) - 1);
         while cuts != 0 {
-            let at = i + cuts.trailing_zeros() as usize;
-            record.push(b, field, at);
-            field = at + 1;
+            ends.push(i + cuts.trailing_zeros() as usize);
             cuts &= cuts - 1;
         }
         if stop < 16 {
@@ -260,7 +269,7 @@ fn split(b: &[u8], delimiter: u8, record: &mut Record) -> Split {
             if b[at] == b'"' {
                 return Split::Quoted;
             }
-            record.push(b, field, at);
+            ends.push(at);
             return Split::Line(at);
         }
         i += 16;
@@ -269,17 +278,14 @@ fn split(b: &[u8], delimiter: u8, record: &mut Record) -> Split {
         match c {
             b'"' => return Split::Quoted,
             b'\r' | b'\n' => {
-                record.push(b, field, at);
+                ends.push(at);
                 return Split::Line(at);
             }
-            c if c == delimiter => {
-                record.push(b, field, at);
-                field = at + 1;
-            }
+            c if c == delimiter => ends.push(at),
             _ => {}
         }
     }
-    record.push(b, field, b.len());
+    ends.push(b.len());
     Split::Unfinished
 }
 
