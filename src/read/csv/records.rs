@@ -22,7 +22,7 @@ pub(crate) struct Record {
     /// The record in `bytes[..len]`; past it, room that [`Records::read_core`] fills.
     bytes: Vec<u8>,
     len: usize,
-    ends: Vec<usize>,
+    ends: Ends,
     /// Bytes between one field and the next: 1 for a line kept as read, its delimiters in
     /// place (one copy of the line, not one per field); 0 for a record `csv_core` read, its
     /// fields end to end.
@@ -37,7 +37,7 @@ impl Record {
 
     /// Where each field ends in [`Record::as_slice`].
     pub fn ends(&self) -> &[usize] {
-        &self.ends
+        self.ends.as_slice()
     }
 
     /// Bytes between one field and the next in [`Record::as_slice`]: 0, or 1 for an ASCII
@@ -47,15 +47,16 @@ impl Record {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
-        let starts = std::iter::once(0).chain(self.ends.iter().map(|&end| end + self.gap));
+        let ends = self.ends();
+        let starts = std::iter::once(0).chain(ends.iter().map(|&end| end + self.gap));
         starts
-            .zip(&self.ends)
+            .zip(ends)
             .map(|(start, &end)| &self.bytes[start..end])
     }
 
     fn clear(&mut self) {
         self.len = 0;
-        self.ends.clear();
+        self.ends.len = 0;
         self.gap = 0;
     }
 
@@ -74,6 +75,59 @@ impl Record {
         self.bytes[..line.len()].copy_from_slice(line);
         self.len = line.len();
         self.gap = 1;
+    }
+}
+
+/// Where each field of a record ends: `at[..len]`. `at` is kept longer than that, so that a
+/// block's delimiters are written with no check each.
+#[derive(Default)]
+struct Ends {
+    at: Vec<usize>,
+    len: usize,
+}
+
+impl Ends {
+    fn as_slice(&self) -> &[usize] {
+        &self.at[..self.len]
+    }
+
+    /// Makes room for `n` more ends.
+    fn room(&mut self, n: usize) {
+        if self.at.len() < self.len + n {
+            self.grow(n);
+        }
+    }
+
+    #[cold]
+    fn grow(&mut self, n: usize) {
+        self.at.resize((self.len + n).max(self.at.len() * 2), 0);
+    }
+
+    fn push(&mut self, end: usize) {
+        self.room(1);
+        self.at[self.len] = end;
+        self.len += 1;
+    }
+
+    /// Pushes `i` plus the place of each bit set in the low 16 bits of `bits`.
+    #[inline(always)]
+    fn push_bits(&mut self, i: usize, mut bits: u32) {
+        self.room(16);
+        let at = &mut self.at[self.len..self.len + 16];
+        // Four are written whatever the count, which differs from block to block: a branch on
+        // it would be mispredicted on most blocks. Those past the count lie past `len`.
+        let mut n = 0;
+        for end in &mut at[..4] {
+            *end = i + bits.trailing_zeros() as usize;
+            n += usize::from(bits != 0);
+            bits &= bits.wrapping_sub(1);
+        }
+        while bits != 0 {
+            at[n] = i + bits.trailing_zeros() as usize;
+            n += 1;
+            bits &= bits - 1;
+        }
+        self.len += n;
     }
 }
 
@@ -194,7 +248,7 @@ impl Records {
         let line = self.core.line();
         let (mut out, mut ends) = (0, 0);
         record.room(1024);
-        record.ends.resize(record.ends.capacity().max(32), 0);
+        record.ends.room(32);
         loop {
             if self.start == self.end && !self.eof {
                 self.fill()?;
@@ -202,17 +256,17 @@ impl Records {
             let input = &self.buf[self.start..self.end];
             let (result, nin, nout, nend) =
                 self.core
-                    .read_record(input, &mut record.bytes[out..], &mut record.ends[ends..]);
+                    .read_record(input, &mut record.bytes[out..], &mut record.ends.at[ends..]);
             self.consume(nin);
             out += nout;
             ends += nend;
             match result {
                 ReadRecordResult::InputEmpty => {}
                 ReadRecordResult::OutputFull => record.bytes.resize(record.bytes.len() * 2, 0),
-                ReadRecordResult::OutputEndsFull => record.ends.resize(record.ends.len() * 2, 0),
+                ReadRecordResult::OutputEndsFull => record.ends.room(record.ends.at.len()),
                 ReadRecordResult::Record | ReadRecordResult::End => {
                     record.len = out;
-                    record.ends.truncate(ends);
+                    record.ends.len = ends;
                     self.line += self.core.line() - line;
                     return Ok(matches!(result, ReadRecordResult::Record));
                 }
@@ -246,7 +300,7 @@ impl Records {
 /// Finds where each field of the line at the start of `b` ends, up to its line end or the end
 /// of `b`, unless a quote comes first. A delimiter past ASCII always sends the line to
 /// `csv_core`, so that every field end is a character's end in UTF-8 text.
-fn split(b: &[u8], delimiter: u8, ends: &mut Vec<usize>) -> Split {
+fn split(b: &[u8], delimiter: u8, ends: &mut Ends) -> Split {
     if !delimiter.is_ascii() {
         return Split::Quoted;
     }
@@ -259,11 +313,7 @@ fn split(b: &[u8], delimiter: u8, ends: &mut Vec<usize>) -> Split {
         );
         // Bit 16 stands for the next block: `stop` is 16 when no byte of this one stops.
         let stop = (stops | 1 << 16).trailing_zeros() as usize;
-        let mut cuts = delimiters & ((1 << stop) - 1);
-        while cuts != 0 {
-            ends.push(i + cuts.trailing_zeros() as usize);
-            cuts &= cuts - 1;
-        }
+        ends.push_bits(i, delimiters & ((1 << stop) - 1));
         if stop < 16 {
             let at = i + stop;
             if b[at] == b'"' {
