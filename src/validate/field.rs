@@ -96,6 +96,38 @@ pub(super) struct FieldPlan {
     pub(super) default: Option<String>,
     /// (lower-cased cell text, replacement).
     pub(super) values: Vec<(String, String)>,
+    /// Whether a cell in NFC, not too long and with no Arabic-Indic digit is the value as it
+    /// lies: a text field of its own column, with no translation and no rule but digits.
+    pub(super) plain: bool,
+}
+
+impl FieldPlan {
+    /// The plan of `field`, from column `col`, a transform's value `made` or a default.
+    pub(super) fn new(
+        field: &'static Field,
+        slot: usize,
+        col: Option<usize>,
+        made: Option<(usize, usize)>,
+        default: Option<String>,
+        values: Vec<(String, String)>,
+    ) -> FieldPlan {
+        let rule = Rule::of(field);
+        FieldPlan {
+            field,
+            rule,
+            max_chars: max_chars(field),
+            slot,
+            col,
+            made,
+            plain: field.kind == Kind::Text
+                && matches!(rule, Rule::None | Rule::Digits)
+                && col.is_some()
+                && made.is_none()
+                && values.is_empty(),
+            default,
+            values,
+        }
+    }
 }
 
 /// Case-insensitive comparison of `text` with an already lower-cased `lower`, without
@@ -115,7 +147,16 @@ pub(super) struct Input<'a> {
 
 /// Takes one field's cell, value made by a transform, or default, applies the mapping file's
 /// translation, and coerces it.
+#[inline(always)]
 pub(super) fn run_plan(plan: &FieldPlan, input: &Input, out: &mut Checked, scratch: &mut String) {
+    if !(plan.plain && out.cells_nfc && keep_plain(plan, input.cells, out)) {
+        run_whole_plan(plan, input, out, scratch);
+    }
+}
+
+/// [`run_plan`] for any value: its transform, translation, default and coercion.
+#[inline(never)]
+fn run_whole_plan(plan: &FieldPlan, input: &Input, out: &mut Checked, scratch: &mut String) {
     let (cell, from_cell) = match plan.made {
         Some(at) => match input.made.value(at) {
             Some(value) => (value, false),
@@ -166,6 +207,27 @@ pub(super) fn run_plan(plan: &FieldPlan, input: &Input, out: &mut Checked, scrat
                 .push_str(&format!(" (made by {})", input.made.name(t)));
         }
     }
+}
+
+/// Most cells of a row, in one step: a [plain](FieldPlan::plain) field's cell (in cells in NFC)
+/// kept where it lies, as [`coerce_field`] would keep it. False when it needs the whole path.
+#[inline(always)]
+fn keep_plain(plan: &FieldPlan, cells: &Cells, out: &mut Checked) -> bool {
+    let (Some(c), Some(cell)) = (plan.col, plan.col.and_then(|c| cells.get(c))) else {
+        return false;
+    };
+    let text = coerce::cell_text(cell);
+    if text.is_empty()
+        || text.len() > plan.max_chars
+        || (plan.rule == Rule::Digits && coerce::has_arabic_digits(text))
+    {
+        return false;
+    }
+    let start = text.as_ptr() as usize - cell.as_ptr() as usize;
+    let slot = &mut out.slots[plan.slot];
+    slot.state = State::Ok;
+    slot.cell = Some((c as u32, start as u32, (start + text.len()) as u32));
+    true
 }
 
 /// Coerces `text` (trimmed, translated, not blank) into the field's slot, with the checks of

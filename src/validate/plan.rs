@@ -2,7 +2,7 @@
 //! each column feeds (with its default and translations), the contact column groups, and the
 //! key rows are matched on. Every mistake found here is a usage error (exit 2).
 
-use super::field::{max_chars, FieldPlan, Rule};
+use super::field::FieldPlan;
 use super::record::CONTACT_KEYS;
 use super::{slot_of, GroupPlan, Mode, ValidateOptions};
 use crate::error;
@@ -47,16 +47,7 @@ pub(super) fn field_plans(mapping: &Mapping) -> Vec<FieldPlan> {
             })
             .collect();
         if col.is_some() || default.is_some() {
-            fields.push(FieldPlan {
-                field,
-                rule: Rule::of(field),
-                max_chars: max_chars(field),
-                slot,
-                col,
-                made,
-                default,
-                values,
-            });
+            fields.push(FieldPlan::new(field, slot, col, made, default, values));
         }
     }
     fields
