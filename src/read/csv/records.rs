@@ -2,8 +2,8 @@
 //! nearly every file is made of.
 //!
 //! A line with no quote in it is kept as read, its delimiters found sixteen bytes at a time;
-//! any other record goes through `csv_core`'s reader, the one under the csv crate, from the start of the
-//! record. The two agree on every record, line count and byte position: `csv_core` only ever
+//! any other record goes through `csv_core`'s reader, the one under the csv crate, from the
+//! start of the record. The two agree on every record, line count and byte position: `csv_core` only ever
 //! starts at the beginning of a record, where its state is the same whoever read the record
 //! before, and a line without quotes is what it would cut at each delimiter.
 
@@ -98,6 +98,7 @@ impl Ends {
         }
     }
 
+    /// Makes room for `n` more ends than `len`, and at least doubles.
     #[cold]
     fn grow(&mut self, n: usize) {
         self.at.resize((self.len + n).max(self.at.len() * 2), 0);
@@ -152,7 +153,7 @@ enum Split {
     Line(usize),
     /// The buffer ends before the line does; the field ends up to there are found.
     Unfinished,
-    /// It holds a quote: `csv_core` reads it.
+    /// It holds a quote (or the delimiter is past ASCII): `csv_core` reads it.
     Quoted,
 }
 
@@ -263,7 +264,7 @@ impl Records {
             match result {
                 ReadRecordResult::InputEmpty => {}
                 ReadRecordResult::OutputFull => record.bytes.resize(record.bytes.len() * 2, 0),
-                ReadRecordResult::OutputEndsFull => record.ends.room(record.ends.at.len()),
+                ReadRecordResult::OutputEndsFull => record.ends.grow(record.ends.at.len()),
                 ReadRecordResult::Record | ReadRecordResult::End => {
                     record.len = out;
                     record.ends.len = ends;
@@ -404,6 +405,17 @@ mod tests {
                 "buffer {buffer}"
             );
         }
+    }
+
+    #[test]
+    fn records_of_many_fields_read_whole_on_both_paths() {
+        let plain = vec!["x"; 300].join(";");
+        let quoted = vec!["\"a;b\""; 300].join(";");
+        let text = format!("{quoted}\n{plain}\n{quoted}\n");
+        assert_eq!(
+            with_records(text.as_bytes(), b';', 1024, 100),
+            with_csv_crate(text.as_bytes(), b';')
+        );
     }
 
     proptest! {
