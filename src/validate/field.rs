@@ -173,10 +173,7 @@ fn run_whole_plan(plan: &FieldPlan, input: &Input, out: &mut Checked, scratch: &
     };
     let mut text = coerce::cell_text(cell);
     // Where `text` lies in the cells, so a value equal to it need not be copied.
-    let mut origin = plan.col.filter(|_| from_cell).map(|c| {
-        let start = text.as_ptr() as usize - cell.as_ptr() as usize;
-        (c as u32, start as u32, (start + text.len()) as u32)
-    });
+    let mut origin = plan.col.filter(|_| from_cell).map(|c| place(c, cell, text));
     if !plan.values.is_empty() && !text.is_empty() {
         // Translations ignore case and surrounding spaces.
         if let Some((_, to)) = plan.values.iter().find(|(from, _)| eq_lower(text, from)) {
@@ -213,7 +210,7 @@ fn run_whole_plan(plan: &FieldPlan, input: &Input, out: &mut Checked, scratch: &
 /// kept where it lies, as [`coerce_field`] would keep it. False when it needs the whole path.
 #[inline(always)]
 fn keep_plain(plan: &FieldPlan, cells: &Cells, out: &mut Checked) -> bool {
-    let (Some(c), Some(cell)) = (plan.col, plan.col.and_then(|c| cells.get(c))) else {
+    let Some((c, cell)) = plan.col.and_then(|c| Some((c, cells.get(c)?))) else {
         return false;
     };
     let text = coerce::cell_text(cell);
@@ -223,11 +220,16 @@ fn keep_plain(plan: &FieldPlan, cells: &Cells, out: &mut Checked) -> bool {
     {
         return false;
     }
-    let start = text.as_ptr() as usize - cell.as_ptr() as usize;
     let slot = &mut out.slots[plan.slot];
     slot.state = State::Ok;
-    slot.cell = Some((c as u32, start as u32, (start + text.len()) as u32));
+    slot.cell = Some(place(c, cell, text));
     true
+}
+
+/// Where `text`, a part of column `col`'s `cell`, lies: what a slot keeps rather than a copy.
+fn place(col: usize, cell: &str, text: &str) -> (u32, u32, u32) {
+    let start = text.as_ptr() as usize - cell.as_ptr() as usize;
+    (col as u32, start as u32, (start + text.len()) as u32)
 }
 
 /// Coerces `text` (trimmed, translated, not blank) into the field's slot, with the checks of
