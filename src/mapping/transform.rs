@@ -246,6 +246,18 @@ impl Transform {
         }
     }
 
+    /// Whether its values are surely in NFC whenever the cells they come from are: a split's
+    /// are parts of its cell, and a template's add only its literal text.
+    pub fn keeps_nfc(&self) -> bool {
+        match self {
+            Transform::Fields { template, .. } => template.pieces.iter().all(|p| match p {
+                Piece::Text(text) => crate::read::surely_nfc(text),
+                Piece::Cell(_) => true,
+            }),
+            Transform::Split { .. } => true,
+        }
+    }
+
     /// The column its problems are shown on: the split's, or the template's first.
     pub fn column(&self) -> Option<usize> {
         self.columns().first().copied()

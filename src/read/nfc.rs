@@ -11,13 +11,21 @@ use crate::bytes::Block;
 pub fn surely_nfc(s: &str) -> bool {
     let b = s.as_bytes();
     // Sixteen bytes at a time, each with the byte after it: the last block overlaps the one
-    // before, and text shorter than a block and its next byte is checked pair by pair. The
-    // last byte of valid UTF-8 is never a lead byte, so the pairs cover every byte that
-    // matters.
+    // before, and text shorter than a block and its next byte is one block padded with
+    // zeros (a cell's value, as a transform makes it). The last byte of valid UTF-8 is never a
+    // lead byte, so the pairs cover every byte that matters, and a zero is never unsure.
     const W: usize = 17;
     if b.len() < W {
-        let next = b.get(1..).unwrap_or_default();
-        return b.iter().zip(next).all(|(&x, &y)| !unsure(x, y));
+        let mut padded = [0u8; W];
+        padded[..b.len()].copy_from_slice(b);
+        let x = Block::load(padded[..16].try_into().expect("16 bytes"));
+        let leads = x.at_least(0xCC);
+        return leads == 0
+            || block_unsure(
+                x,
+                Block::load(padded[1..].try_into().expect("16 bytes")),
+                leads,
+            ) == 0;
     }
     let mut i = 0;
     loop {
@@ -38,8 +46,9 @@ pub fn surely_nfc(s: &str) -> bool {
     }
 }
 
-/// [`unsure`] for sixteen pairs at once: `x` the bytes, `y` the bytes after them, `leads` the
-/// bytes of `x` from 0xCC. Bit `i` is set when pair `i` is unsure.
+/// Which of sixteen characters may change under NFC: `x` the bytes, `y` the bytes after them,
+/// `leads` the bytes of `x` from 0xCC. Bit `i` is set when pair `i` is unsure, as the tests'
+/// `unsure` says of one pair.
 #[inline(always)]
 fn block_unsure(x: Block, y: Block, leads: u32) -> u32 {
     let arabic = x.at_least(0xD8) & !x.at_least(0xDC);
@@ -49,17 +58,6 @@ fn block_unsure(x: Block, y: Block, leads: u32) -> u32 {
     (leads & !arabic) | mark_d9 | mark_db
 }
 
-/// Whether the character whose UTF-8 starts with byte `x` (then `y`) may change under NFC: a
-/// lead byte from U+0300 up, apart from the Arabic block, or an Arabic mark. Continuation
-/// bytes are all below 0xCC.
-fn unsure(x: u8, y: u8) -> bool {
-    let other = x >= 0xCC && !(0xD8..=0xDB).contains(&x);
-    // U+064B..U+065F and U+0670 (lead 0xD9), U+06D6..U+06ED (lead 0xDB).
-    let mark_d9 = x == 0xD9 && ((0x8B..=0x9F).contains(&y) || y == 0xB0);
-    let mark_db = x == 0xDB && (0x96..=0xAD).contains(&y);
-    other || mark_d9 || mark_db
-}
-
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -67,7 +65,18 @@ mod tests {
 
     use super::*;
 
-    /// The rule pair by pair, as the short text takes it.
+    /// Whether the character whose UTF-8 starts with byte `x` (then `y`) may change under NFC: a
+    /// lead byte from U+0300 up, apart from the Arabic block, or an Arabic mark. Continuation
+    /// bytes are all below 0xCC.
+    fn unsure(x: u8, y: u8) -> bool {
+        let other = x >= 0xCC && !(0xD8..=0xDB).contains(&x);
+        // U+064B..U+065F and U+0670 (lead 0xD9), U+06D6..U+06ED (lead 0xDB).
+        let mark_d9 = x == 0xD9 && ((0x8B..=0x9F).contains(&y) || y == 0xB0);
+        let mark_db = x == 0xDB && (0x96..=0xAD).contains(&y);
+        other || mark_d9 || mark_db
+    }
+
+    /// The rule pair by pair.
     fn plainly(s: &str) -> bool {
         let b = s.as_bytes();
         b.iter()

@@ -287,9 +287,15 @@ pub fn trim(s: &str) -> &str {
 /// Writes `s` trimmed and in Unicode NFC into `out`. ASCII and already-composed text (nearly
 /// every cell) is copied without running the normaliser.
 pub fn clean_text(s: &str, out: &mut String) {
+    let t = trim(s);
+    clean_known(t, is_nfc(t), out);
+}
+
+/// [`clean_text`] of text whose NFC is known already (`nfc`: in NFC), not checked again.
+pub fn clean_known(s: &str, nfc: bool, out: &mut String) {
     out.clear();
     let t = trim(s);
-    if is_nfc(t) {
+    if nfc {
         out.push_str(t);
     } else {
         out.extend(t.nfc());

@@ -157,9 +157,10 @@ pub(super) fn run_plan(plan: &FieldPlan, input: &Input, out: &mut Checked, scrat
 /// [`run_plan`] for any value: its transform, translation, default and coercion.
 #[inline(never)]
 fn run_whole_plan(plan: &FieldPlan, input: &Input, out: &mut Checked, scratch: &mut String) {
-    let (cell, from_cell) = match plan.made {
-        Some(at) => match input.made.value(at) {
-            Some(value) => (value, false),
+    // `nfc`: the value is surely in NFC, known without looking at it again.
+    let (cell, from_cell, mut nfc) = match plan.made {
+        Some(at) => match input.made.value(at, out.cells_nfc) {
+            Some((value, nfc)) => (value, false, nfc),
             None => {
                 // The split's pattern did not fit: its error is the row's already.
                 out.slots[plan.slot].state = State::Invalid;
@@ -169,6 +170,7 @@ fn run_whole_plan(plan: &FieldPlan, input: &Input, out: &mut Checked, scratch: &
         None => (
             plan.col.and_then(|c| input.cells.get(c)).unwrap_or(""),
             true,
+            out.cells_nfc,
         ),
     };
     let mut text = coerce::cell_text(cell);
@@ -178,6 +180,7 @@ fn run_whole_plan(plan: &FieldPlan, input: &Input, out: &mut Checked, scratch: &
         // Translations ignore case and surrounding spaces.
         if let Some((_, to)) = plan.values.iter().find(|(from, _)| eq_lower(text, from)) {
             origin = None;
+            nfc = false;
             text = to.as_str();
         }
     }
@@ -197,7 +200,16 @@ fn run_whole_plan(plan: &FieldPlan, input: &Input, out: &mut Checked, scratch: &
     let origin = if from_default { None } else { origin };
     let col = if from_default { None } else { plan.col };
     let before = out.problems.len();
-    coerce_field(plan, text, origin, col, input, out, scratch);
+    coerce_field(
+        plan,
+        text,
+        origin,
+        nfc && !from_default,
+        col,
+        input,
+        out,
+        scratch,
+    );
     if let (Some((t, _)), false) = (plan.made, from_default) {
         for p in &mut out.problems[before..] {
             p.message
@@ -232,12 +244,15 @@ fn place(col: usize, cell: &str, text: &str) -> (u32, u32, u32) {
     (col as u32, start as u32, (start + text.len()) as u32)
 }
 
-/// Coerces `text` (trimmed, translated, not blank) into the field's slot, with the checks of
-/// that field alone; problems are shown on column `col` (`None`: a mapping-file default).
+/// Coerces `text` (trimmed, translated, not blank; `nfc` when surely in NFC) into the field's
+/// slot, with the checks of that field alone; problems are shown on column `col` (`None`: a
+/// mapping-file default).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn coerce_field(
     plan: &FieldPlan,
     text: &str,
     origin: Option<(u32, u32, u32)>,
+    nfc: bool,
     col: Option<usize>,
     input: &Input,
     out: &mut Checked,
@@ -260,17 +275,14 @@ pub(super) fn coerce_field(
         return;
     }
     let Checked {
-        slots,
-        contacts,
-        cells_nfc,
-        ..
+        slots, contacts, ..
     } = out;
     let slot = &mut slots[plan.slot];
     slot.state = State::Ok;
     let found = match field.kind {
         Kind::Boolean => coerce_bool(text, slot),
         Kind::Integer => coerce_int(plan.rule, text, slot),
-        Kind::Text => coerce_text(plan.rule, text, origin, *cells_nfc, slot, scratch),
+        Kind::Text => coerce_text(plan.rule, text, origin, nfc, slot, scratch),
         Kind::Contacts => coerce_contacts(text, slot, contacts),
     };
     if let Some((severity, message)) = found {
@@ -324,20 +336,20 @@ fn coerce_text(
     rule: Rule,
     text: &str,
     origin: Option<(u32, u32, u32)>,
-    cells_nfc: bool,
+    nfc: bool,
     slot: &mut Slot,
     scratch: &mut String,
 ) -> Found {
     slot.cell = None;
-    let clean = (origin.is_some() && cells_nfc) || coerce::is_nfc(text);
+    let clean = nfc || coerce::is_nfc(text);
     if rule != Rule::Siret {
         if rule == Rule::Digits && coerce::has_arabic_digits(text) {
-            coerce::clean_text(text, scratch);
+            coerce::clean_known(text, clean, scratch);
             coerce::fold_digits(scratch, &mut slot.text);
         } else if clean && origin.is_some() {
             slot.cell = origin;
         } else {
-            coerce::clean_text(text, &mut slot.text);
+            coerce::clean_known(text, clean, &mut slot.text);
         }
         if rule == Rule::Arabic && !coerce::has_arabic(text) {
             return Some((Severity::Warning, format!("{text:?} has no Arabic letters")));
@@ -347,7 +359,7 @@ fn coerce_text(
     if clean && origin.is_some() && !text.bytes().any(|b| b.is_ascii_whitespace() || b >= 0x80) {
         slot.cell = origin;
     } else {
-        coerce::clean_text(text, scratch);
+        coerce::clean_known(text, clean, scratch);
         coerce::strip_spaces(scratch, &mut slot.text);
     }
     let value = if slot.cell.is_some() {

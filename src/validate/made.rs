@@ -25,6 +25,8 @@ struct Values {
     locations: Option<CaptureLocations>,
     /// How problems name it: `[fields] manager`.
     name: String,
+    /// [`Transform::keeps_nfc`]: a row's cells surely in NFC make values surely in NFC.
+    keeps_nfc: bool,
 }
 
 impl Made {
@@ -41,6 +43,7 @@ impl Made {
                         Transform::Fields { .. } => None,
                     },
                     name: t.name(),
+                    keeps_nfc: t.keeps_nfc(),
                 };
                 (t.clone(), values)
             })
@@ -96,10 +99,16 @@ impl Made {
     }
 
     /// The value made for field `place` of transform `t` in the current row (blank when its
-    /// cells are); `None` when the pattern did not fit.
-    pub(super) fn value(&self, (t, place): (usize, usize)) -> Option<&str> {
+    /// cells are), and whether it is surely in NFC given the row's cells are (`cells_nfc`);
+    /// `None` when the pattern did not fit.
+    pub(super) fn value(
+        &self,
+        (t, place): (usize, usize),
+        cells_nfc: bool,
+    ) -> Option<(&str, bool)> {
         let values = &self.transforms[t].1;
-        values.fit.then(|| values.texts[place].as_str())
+        let nfc = cells_nfc && values.keeps_nfc;
+        values.fit.then(|| (values.texts[place].as_str(), nfc))
     }
 
     /// Every value transform `t` made of the current row, in the order of its fields; `None`

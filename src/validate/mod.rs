@@ -262,7 +262,16 @@ impl Validator {
                 continue;
             };
             probe.reset();
-            coerce_field(plan, default, None, None, &input, &mut probe, &mut scratch);
+            coerce_field(
+                plan,
+                default,
+                None,
+                false,
+                None,
+                &input,
+                &mut probe,
+                &mut scratch,
+            );
             if let Some(p) = probe
                 .problems
                 .iter()

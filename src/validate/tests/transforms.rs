@@ -58,6 +58,41 @@ fn a_split_column_gives_its_fields_their_own_checks() {
     assert_eq!(blank, ["street1", "zipCode", "city"]);
 }
 
+/// A made value is composed as a cell is: a decomposed accent in a cell, or in a template's own
+/// text, is stored in NFC; a row already in NFC is kept as it is.
+#[test]
+fn made_values_are_stored_in_nfc() {
+    let headers = [
+        "Raison sociale",
+        "Prénom du gérant",
+        "Nom du gérant",
+        "Adresse complète",
+    ];
+    let file = format!("{GERANT}{ADRESSE}");
+    let mut s = Sheet::with(&headers, ValidateOptions::default(), Some(&file));
+    let c = s.check(&[
+        "Acme",
+        "Rene\u{301}",
+        "Martin",
+        "1 rue A, 01000 Cre\u{301}teil",
+    ]);
+    assert!(c.problems.is_empty(), "{:?}", c.problems);
+    let record = c.record();
+    assert_eq!(record["manager"], "Ren\u{e9} Martin");
+    assert_eq!(record["city"], "Cr\u{e9}teil");
+    let c = s.check(&[
+        "Acme 2",
+        "Ren\u{e9}",
+        "Martin",
+        "1 rue A, 01000 Cr\u{e9}teil",
+    ]);
+    assert_eq!(c.record()["manager"], "Ren\u{e9} Martin");
+    let accent = "[fields]\nmanager = \"{Nom du gérant} (ge\u{301}rant)\"\n";
+    let mut s = Sheet::with(&headers, ValidateOptions::default(), Some(accent));
+    let c = s.check(&["Acme", "", "Martin", ""]);
+    assert_eq!(c.record()["manager"], "Martin (g\u{e9}rant)");
+}
+
 /// A cell the pattern does not fit makes the row invalid, on the cell's row and column, with
 /// the value and the pattern: the customer is never created with blanks.
 #[test]
