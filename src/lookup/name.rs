@@ -2,6 +2,7 @@
 //! forms set aside, so that `SARL Épicerie Zoé` and `Epicerie Zoe` are one name.
 
 use super::fold;
+use crate::bytes::Block;
 
 /// Words set aside when names are compared for duplicates, folded and without dots
 /// (`S.A.R.L.` is `sarl`): French legal forms, and the usual English and German ones.
@@ -34,15 +35,9 @@ pub fn core_name_into(name: &str, out: &mut String) {
             }
             continue;
         }
-        let (start, mut marks) = (i, false);
-        while let Some(&c) = b.get(i) {
-            match c {
-                b'.' | b'\'' => marks = true,
-                c if c.is_ascii_alphanumeric() => {}
-                _ => break,
-            }
-            i += 1;
-        }
+        let start = i;
+        let marks;
+        (i, marks) = ascii_run(b, i);
         if i > start {
             words.extend_ascii(&name[start..i], marks);
         } else {
@@ -52,6 +47,33 @@ pub fn core_name_into(name: &str, out: &mut String) {
         }
     }
     words.end_word();
+}
+
+/// The end of the run of ASCII letters, digits, dots and apostrophes from `i`, sixteen bytes
+/// at a time, and whether it has dots or apostrophes.
+fn ascii_run(b: &[u8], mut i: usize) -> (usize, bool) {
+    let mut marks = 0;
+    loop {
+        let x = match b.get(i..i + 16) {
+            Some(block) => Block::load(block.try_into().expect("16 bytes")),
+            None => {
+                // The tail, padded with zeros, which end a run.
+                let mut tail = [0u8; 16];
+                tail[..b.len() - i].copy_from_slice(&b[i..]);
+                Block::load(&tail)
+            }
+        };
+        let within = |low: u8, high: u8| x.at_least(low) & !x.at_least(high + 1);
+        let mark = x.eq(b'.') | x.eq(b'\'');
+        let word = within(b'0', b'9') | within(b'A', b'Z') | within(b'a', b'z') | mark;
+        // At most 16: the mask has sixteen bits.
+        let n = (!word).trailing_zeros();
+        marks |= mark & ((1 << n) - 1);
+        i += n as usize;
+        if n < 16 {
+            return (i, marks != 0);
+        }
+    }
 }
 
 /// A core name being written, a folded character at a time.
@@ -117,9 +139,35 @@ impl Words<'_> {
     }
 }
 
-/// Whether a folded word is one of [`LEGAL_FORMS`]; most words are longer than any.
+/// Whether a folded word is one of [`LEGAL_FORMS`], as a match (a jump on the length, then
+/// a few compares) rather than a scan of the list: it runs on every word of every row.
 fn is_legal_form(word: &str) -> bool {
-    (2..=7).contains(&word.len()) && LEGAL_FORMS.contains(&word)
+    matches!(
+        word,
+        "sarl"
+            | "sarlu"
+            | "sas"
+            | "sasu"
+            | "sa"
+            | "snc"
+            | "sci"
+            | "scp"
+            | "scop"
+            | "sca"
+            | "selarl"
+            | "selas"
+            | "eurl"
+            | "ei"
+            | "eirl"
+            | "gie"
+            | "ltd"
+            | "limited"
+            | "llc"
+            | "inc"
+            | "corp"
+            | "plc"
+            | "gmbh"
+    )
 }
 
 /// The name as duplicates compare it (see [`core_name_into`]).
@@ -191,7 +239,8 @@ mod tests {
         let gaps = prop::sample::select(vec![
             " ", "  ", "-", ", ", "(", ")", "&", ".", "\t", "\u{a0}", "\u{2019}", "«", "\u{3000}",
         ]);
-        let joined = prop::collection::vec((words, gaps), 0..8)
+        // Up to twelve words: names past a block of sixteen bytes, and short ones.
+        let joined = prop::collection::vec((words, gaps), 0..12)
             .prop_map(|parts| parts.into_iter().flat_map(|(w, g)| [w, g]).collect());
         prop_oneof![
             fold::tests::text(),
