@@ -14,6 +14,7 @@
 
 use regex::{CaptureLocations, Regex};
 
+use crate::read::trim;
 use crate::schema::{self, Field, Kind};
 
 /// `[fields] FIELD = "... {Header} ..."`: a field made of literal text and cells.
@@ -172,7 +173,10 @@ impl Template {
         if !any {
             out.clear();
         }
-        out.truncate(out.trim_end().len());
+        // Most values end with a visible ASCII character, and need no trim.
+        if !out.as_bytes().last().is_some_and(u8::is_ascii_graphic) {
+            out.truncate(out.trim_end().len());
+        }
         any
     }
 }
@@ -222,7 +226,7 @@ impl Split {
         for (text, &(group, _)) in out.iter_mut().zip(&self.groups) {
             text.clear();
             if let Some((start, end)) = locations.get(group) {
-                text.push_str(cell[start..end].trim());
+                text.push_str(trim(&cell[start..end]));
             }
         }
         true

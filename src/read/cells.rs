@@ -179,6 +179,18 @@ impl Index<usize> for Cells {
     }
 }
 
+/// `str::trim` with a fast exit for the usual cell that starts and ends with a visible
+/// character (ASCII first, as bytes).
+#[inline]
+pub fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&a), Some(&b)) if a > b' ' && a < 0x80 && b > b' ' && b < 0x80 => s,
+        (None, _) => s,
+        _ if !s.starts_with(char::is_whitespace) && !s.ends_with(char::is_whitespace) => s,
+        _ => s.trim(),
+    }
+}
+
 /// True when `text` is empty or white space: nearly always decided by the first byte.
 fn is_blank(text: &str) -> bool {
     match text.bytes().find(|b| !b.is_ascii_whitespace()) {

@@ -35,7 +35,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-pub use cells::Cells;
+pub use cells::{trim, Cells};
 pub use error::ReadError;
 pub use extent::Extent;
 pub(crate) use json::records;

@@ -272,17 +272,7 @@ pub fn cell_text(s: &str) -> &str {
     }
 }
 
-/// `str::trim` with a fast exit for the usual cell that starts and ends with a visible
-/// character (ASCII first, as bytes).
-#[inline]
-pub fn trim(s: &str) -> &str {
-    match (s.as_bytes().first(), s.as_bytes().last()) {
-        (Some(&a), Some(&b)) if a > b' ' && a < 0x80 && b > b' ' && b < 0x80 => s,
-        (None, _) => s,
-        _ if !s.starts_with(char::is_whitespace) && !s.ends_with(char::is_whitespace) => s,
-        _ => s.trim(),
-    }
-}
+pub use crate::read::trim;
 
 /// Writes `s` trimmed and in Unicode NFC into `out`. ASCII and already-composed text (nearly
 /// every cell) is copied without running the normaliser.
