@@ -182,9 +182,14 @@ pub async fn run(_global: &Global, args: Args) -> anyhow::Result<Exit> {
     info!("  export ICLOUDREADY_API_KEY=anything   # or the value given to --token");
     info!("Press Ctrl-C to stop.");
     shutdown.await?;
-    let count = running.stop_for_exit().await?;
-    if let Some(path) = &data {
-        info!("Saved {count} customers to {}.", path.display());
+    let (count, saved) = running.stop_for_exit().await?;
+    match &data {
+        Some(path) if saved => info!("Saved {count} customers to {}.", path.display()),
+        Some(path) => info!(
+            "{} still holds the {count} customers: nothing changed, nothing to save.",
+            path.display()
+        ),
+        None => {}
     }
     Ok(Exit::Ok)
 }

@@ -126,6 +126,9 @@ pub struct Running {
     shutdown: watch::Sender<bool>,
     task: JoinHandle<()>,
     data: Option<PathBuf>,
+    /// The store's generation when `data` last held exactly the store (loaded whole, nothing
+    /// generated): stopping at that generation has nothing to save.
+    saved: Option<u64>,
 }
 
 impl Running {
@@ -155,38 +158,44 @@ impl Running {
     }
 
     /// Stops the server (requests in flight are answered first) and writes `data` back when
-    /// configured.
+    /// configured, unless the store is still as loaded from it.
     pub async fn stop(self) -> anyhow::Result<()> {
         self.stop_keeping_store().await.map(drop)
     }
 
     /// Stops and saves as [`Running::stop`] does, and hands the store back without freeing it,
     /// for a process about to exit: a million customers take seconds to free one by one, which
-    /// the exit does at once. Returns the number of customers.
-    pub async fn stop_for_exit(self) -> anyhow::Result<usize> {
-        let store = self.stop_keeping_store().await?;
+    /// the exit does at once. Returns the number of customers, and whether `data` was written
+    /// (not when the store is as loaded from it).
+    pub async fn stop_for_exit(self) -> anyhow::Result<(usize, bool)> {
+        let (store, saved) = self.stop_keeping_store().await?;
         let count = store.read().len();
         std::mem::forget(store);
-        Ok(count)
+        Ok((count, saved))
     }
 
-    async fn stop_keeping_store(self) -> anyhow::Result<Arc<Shared>> {
+    async fn stop_keeping_store(self) -> anyhow::Result<(Arc<Shared>, bool)> {
         let Running {
             shutdown,
             task,
             shared,
             data,
+            saved,
             ..
         } = self;
         let _ = shutdown.send(true);
         let _ = task.await;
-        if let Some(path) = data {
-            let saving = shared.clone();
-            tokio::task::spawn_blocking(move || save(&path, &saving.read()))
-                .await
-                .context("saving the sandbox data")??;
-        }
-        Ok(shared)
+        // A store unchanged since it was loaded is what the file holds: rewriting half a
+        // gigabyte would only make the exit wait for the disk.
+        let changed = saved != Some(shared.read().generation());
+        let Some(path) = data.filter(|_| changed) else {
+            return Ok((shared, false));
+        };
+        let saving = shared.clone();
+        tokio::task::spawn_blocking(move || save(&path, &saving.read()))
+            .await
+            .context("saving the sandbox data")??;
+        Ok((shared, true))
     }
 }
 
@@ -231,10 +240,13 @@ pub async fn start(options: Options) -> anyhow::Result<Running> {
         IdField::Id => "id",
     };
     let mut store = Store::new(id_key);
+    let mut saved = None;
     if let Some(path) = options.data.clone() {
-        store = tokio::task::spawn_blocking(move || load(&path, store))
+        let as_file;
+        (store, as_file) = tokio::task::spawn_blocking(move || load(&path, store))
             .await
             .context("loading the sandbox data")??;
+        saved = as_file.then(|| store.generation());
     }
     let shared = Arc::new(Shared {
         id_key,
@@ -262,22 +274,26 @@ pub async fn start(options: Options) -> anyhow::Result<Running> {
         shutdown,
         task,
         data: options.data,
+        saved,
     })
 }
 
-/// Reads a JSON array of customers; a missing or blank file is an empty store.
-fn load(path: &Path, mut store: Store) -> anyhow::Result<Store> {
+/// Reads a JSON array of customers; a missing or blank file is an empty store. True when the
+/// file holds the store as it is: every record kept as given (no id or time generated, no
+/// repeated id), so saving it unchanged would write the same customers again.
+fn load(path: &Path, mut store: Store) -> anyhow::Result<(Store, bool)> {
     let text = match std::fs::read(path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(store),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((store, false)),
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     };
     if text.iter().all(u8::is_ascii_whitespace) {
-        return Ok(store);
+        return Ok((store, false));
     }
+    let mut as_file = true;
     scan::each_in_array(&text, |position, record| match record {
         Value::Object(m) => {
-            store.import(m);
+            as_file &= store.import(m);
             Ok(())
         }
         _ => Err(format!("item {position} of the array is not a JSON object")),
@@ -288,7 +304,7 @@ fn load(path: &Path, mut store: Store) -> anyhow::Result<Store> {
             path.display()
         )
     })?;
-    Ok(store)
+    Ok((store, as_file))
 }
 
 /// Writes every record, oldest first, in place ([`crate::output::write_whole`]), so an

@@ -174,18 +174,23 @@ impl Store {
 
     /// Stores a record as found in a data file or given to `Running::insert`: its id (`_id` or
     /// `id`) and timestamps are kept, missing ones are generated. A record whose id is already
-    /// stored replaces it.
-    pub fn import(&mut self, mut doc: Map<String, Value>) {
+    /// stored replaces it. True when the record is stored as given: nothing generated, nothing
+    /// replaced.
+    pub fn import(&mut self, mut doc: Map<String, Value>) -> bool {
         let other = if self.id_key == "_id" { "id" } else { "_id" };
         let given = match doc.shift_remove(self.id_key) {
             Some(v) if !v.is_null() => Some(v),
             _ => doc.shift_remove(other).filter(|v| !v.is_null()),
         };
         let now = now_ms();
+        let mut as_given = true;
         let id = match given {
             Some(Value::String(s)) if !s.is_empty() => s,
             Some(Value::Number(n)) => n.to_string(),
-            _ => self.next_id(now),
+            _ => {
+                as_given = false;
+                self.next_id(now)
+            }
         };
         if let Ok(n) = u128::from_str_radix(&id, 16) {
             if id.len() == 24 {
@@ -194,6 +199,7 @@ impl Store {
         }
         let created = doc.shift_remove(CREATED_AT).filter(|v| !v.is_null());
         let updated = doc.shift_remove(UPDATED_AT).filter(|v| !v.is_null());
+        as_given &= created.is_some() && updated.is_some();
         let created_ms = created
             .as_ref()
             .and_then(Value::as_str)
@@ -203,10 +209,12 @@ impl Store {
         let updated = updated.unwrap_or_else(|| created.clone());
         if let Some(old) = self.ids.remove(&id) {
             self.records.remove(old.key);
+            as_given = false;
         }
         let key = self.next_key(created_ms);
         let doc = self.assemble(&id, doc, created, updated);
         self.put(Stored::new(id, key, &doc));
+        as_given
     }
 
     fn put(&mut self, record: Stored) -> Arc<Stored> {

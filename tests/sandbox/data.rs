@@ -89,3 +89,57 @@ async fn a_data_file_that_is_not_an_array_of_objects_is_refused_with_its_name() 
         assert!(format!("{err:#}").contains("bad.json"), "{err:#}");
     }
 }
+
+/// A store unchanged since it was loaded is not written back: the file keeps its own layout
+/// (and a million customers exit at once, not after half a gigabyte of disk). One change, and
+/// the whole store is written.
+#[tokio::test]
+async fn an_unchanged_store_leaves_its_file_as_it_was_and_a_changed_one_is_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("customers.json");
+    let kept = json!([{
+        "_id": "6000000000000000000000a1",
+        "name": "Épicerie Zoé",
+        "createdAt": "2026-01-05T09:00:00.000Z",
+        "updatedAt": "2026-01-05T09:00:00.000Z",
+    }]);
+    let written = serde_json::to_vec_pretty(&kept).unwrap();
+    std::fs::write(&path, &written).unwrap();
+
+    let api = Api::start(with_data(&path)).await;
+    let (status, _) = api.get("/customers").await;
+    assert_eq!(status, StatusCode::OK);
+    api.sandbox.stop().await.unwrap();
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        written,
+        "read only: the file is left as it was"
+    );
+
+    let api = Api::start(with_data(&path)).await;
+    let added = api.create(json!({"name": "Boulangerie Ben Ali"})).await;
+    api.sandbox.stop().await.unwrap();
+    let saved: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(
+        saved,
+        json!([kept[0], added]),
+        "one change: the store saved"
+    );
+}
+
+/// A record the file gave without an id or times gets them when loaded; they are saved even
+/// if nothing else changes, so that the customer keeps its id from one start to the next.
+#[tokio::test]
+async fn ids_given_at_load_are_saved_so_they_last() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("customers.json");
+    std::fs::write(&path, r#"[{"name": "Sans identifiant"}]"#).unwrap();
+    let first = sandbox::start(with_data(&path)).await.unwrap();
+    let id = first.records()[0]["_id"].clone();
+    assert!(id.is_string());
+    first.stop().await.unwrap();
+
+    let again = sandbox::start(with_data(&path)).await.unwrap();
+    assert_eq!(again.records()[0]["_id"], id, "the id given at load lasts");
+    assert_eq!(again.records()[0]["name"], "Sans identifiant");
+}
