@@ -13,12 +13,14 @@
 //! directory after, so that the rename lasts too.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
-use std::thread::JoinHandle;
 
 use anyhow::Context;
+
+mod writeback;
+
+pub use writeback::WriteBack;
 
 /// A file beside the target that is removed when dropped, unless it was renamed onto the target.
 /// Holding the guard, not the open file, means an error anywhere (or Ctrl-C) removes it.
@@ -53,13 +55,13 @@ impl TempFile {
     /// Creates the file, fills it with `write`, and syncs it to disk.
     pub fn write_synced(
         &self,
-        write: impl FnOnce(&mut BufWriter<Syncing>) -> io::Result<()>,
+        write: impl FnOnce(&mut BufWriter<WriteBack>) -> io::Result<()>,
     ) -> anyhow::Result<()> {
         let filled = || -> io::Result<()> {
-            let file = Syncing::new(File::create(&self.path)?);
+            let file = WriteBack::new(File::create(&self.path)?);
             let mut out = BufWriter::with_capacity(1 << 20, file);
             write(&mut out)?;
-            out.into_inner().map_err(|e| e.into_error())?.sync_all()
+            out.into_inner().map_err(|e| e.into_error())?.finish()
         };
         filled().with_context(|| format!("cannot write {}", self.path.display()))
     }
@@ -80,90 +82,11 @@ impl TempFile {
     }
 }
 
-/// Bytes written between two syncs of a [`Syncing`] file on its other thread (a few blocks in
-/// the unit tests, so that they run it).
-const WRITEBACK: u64 = if cfg!(test) { 1 << 14 } else { 64 << 20 };
-
-/// A file sent to disk while it is still being written: past every [`WRITEBACK`] bytes another
-/// thread syncs what is written so far, so that the final sync of a large file (the sandbox's
-/// half a gigabyte, on SIGTERM) waits for its tail rather than for all of it. A small file
-/// never starts that thread.
-pub struct Syncing {
-    file: File,
-    written: u64,
-    flusher: Option<Flusher>,
-}
-
-/// The thread syncing a [`Syncing`] file, asked through `ask`; it gives back the first error,
-/// which the final sync would not see again (the two share one open file).
-struct Flusher {
-    ask: mpsc::SyncSender<()>,
-    done: JoinHandle<io::Result<()>>,
-}
-
-impl Syncing {
-    fn new(file: File) -> Syncing {
-        Syncing {
-            file,
-            written: 0,
-            flusher: None,
-        }
-    }
-
-    /// Asks the other thread to sync, starting it the first time.
-    fn sync_behind(&mut self) -> io::Result<()> {
-        if self.flusher.is_none() {
-            let file = self.file.try_clone()?;
-            let (ask, asked) = mpsc::sync_channel::<()>(1);
-            let done = std::thread::Builder::new()
-                .name("custbulk-sync".into())
-                .spawn(move || {
-                    while asked.recv().is_ok() {
-                        file.sync_data()?;
-                    }
-                    Ok(())
-                })?;
-            self.flusher = Some(Flusher { ask, done });
-        }
-        if let Some(flusher) = &self.flusher {
-            // Full: a sync is already asked for, and covers these bytes too.
-            let _ = flusher.ask.try_send(());
-        }
-        Ok(())
-    }
-
-    /// Waits for the other thread's last sync (and its error), then syncs the whole file.
-    fn sync_all(mut self) -> io::Result<()> {
-        if let Some(Flusher { ask, done }) = self.flusher.take() {
-            drop(ask);
-            done.join()
-                .map_err(|_| io::Error::other("the thread syncing the file panicked"))??;
-        }
-        self.file.sync_all()
-    }
-}
-
-impl Write for Syncing {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.file.write(buf)?;
-        let before = self.written;
-        self.written += n as u64;
-        if before / WRITEBACK != self.written / WRITEBACK {
-            self.sync_behind()?;
-        }
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.file.flush()
-    }
-}
-
 /// Writes a whole small file in place (a profile, the sandbox's data): `write` fills a
 /// temporary file beside `target`, which is synced and then renamed onto it.
 pub fn write_whole(
     target: &Path,
-    write: impl FnOnce(&mut BufWriter<Syncing>) -> io::Result<()>,
+    write: impl FnOnce(&mut BufWriter<WriteBack>) -> io::Result<()>,
 ) -> anyhow::Result<()> {
     let temp = TempFile::beside(target, "tmp");
     release_cached(target);
@@ -418,6 +341,8 @@ impl CsvOutput {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write;
+
     use super::*;
 
     #[test]
@@ -460,31 +385,6 @@ mod tests {
         assert!(other_target.exists(), "another target's files are its own");
     }
 
-    /// A file larger than [`WRITEBACK`] is synced behind its writing on another thread, and
-    /// lands whole, in order, under its name.
-    #[test]
-    fn a_large_file_synced_as_it_is_written_lands_whole() {
-        let dir = tempfile::tempdir().unwrap();
-        let target = dir.path().join("data.json");
-        let line = |i: u64| format!("{{\"name\":\"Épicerie {i}\"}},\n");
-        let lines = 4 * WRITEBACK / line(0).len() as u64;
-        let mut started = false;
-        write_whole(&target, |out| {
-            for i in 0..lines {
-                out.write_all(line(i).as_bytes())?;
-            }
-            out.flush()?;
-            started = out.get_ref().flusher.is_some();
-            Ok(())
-        })
-        .unwrap();
-        assert!(started, "the syncing thread ran");
-        let expected: String = (0..lines).map(line).collect();
-        assert_eq!(std::fs::read_to_string(&target).unwrap(), expected);
-        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-        assert_eq!(names.len(), 1, "no temporary file left");
-    }
-
     /// The file replaced is looked at first (its cached pages let go): a FIFO planted under the
     /// name is not opened, which would wait for a writer, and is replaced like any file.
     #[cfg(target_os = "linux")]
@@ -498,22 +398,5 @@ mod tests {
         write_whole(&target, |out| out.write_all(b"[]\n")).unwrap();
         assert!(std::fs::metadata(&target).unwrap().is_file());
         assert_eq!(std::fs::read(&target).unwrap(), b"[]\n");
-    }
-
-    /// A small file never starts the thread.
-    #[test]
-    fn a_small_file_is_synced_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let target = dir.path().join("profile.toml");
-        let mut started = true;
-        write_whole(&target, |out| {
-            out.write_all(b"[api]\n")?;
-            out.flush()?;
-            started = out.get_ref().flusher.is_some();
-            Ok(())
-        })
-        .unwrap();
-        assert!(!started);
-        assert_eq!(std::fs::read(&target).unwrap(), b"[api]\n");
     }
 }

@@ -9,7 +9,6 @@
 mod columns;
 mod csv;
 mod json;
-mod writeback;
 mod xlsx;
 
 use std::fs::File;
@@ -25,8 +24,8 @@ pub use crate::output::{directory_of, TempFile};
 pub use self::csv::CsvWriter;
 pub use self::json::{JsonWriter, NdjsonWriter};
 pub use self::xlsx::{XlsxWriter, SHEET_ROWS};
+use crate::output::WriteBack;
 pub use columns::{Cell, Columns, KeyCollector};
-use writeback::WriteBack;
 
 /// Writes records, one at a time, in one format.
 pub trait RecordWriter: Send {

@@ -1,10 +1,10 @@
-//! A file that goes to disk while it is written, so the sync that completes a backup has only
-//! its tail left: each time another [`STEP`] bytes are written, a helper thread syncs the file
-//! so far (through its own handle) while the writer goes on. The final sync then waits for a
-//! megabyte at most instead of the whole export (2.5 ms for 200 pages of 100 here, seconds for
-//! a gigabyte on a slow disk). A failed sync in the helper is kept and returned by
-//! [`WriteBack::finish`]: after a failed fsync Linux marks the pages clean, so a later sync
-//! alone could report success for lost data.
+//! A file that goes to disk while it is written, so the sync that completes it (a backup, the
+//! sandbox's data saved on SIGTERM) has only its tail left: each time another [`STEP`] bytes are
+//! written, a helper thread syncs the file so far (through its own handle) while the writer goes
+//! on. The final sync then waits for a megabyte at most instead of the whole file (2.5 ms for an
+//! export of 200 pages of 100 here, seconds for a gigabyte on a slow disk). A failed sync in the
+//! helper is kept and returned by [`WriteBack::finish`]: after a failed fsync Linux marks the
+//! pages clean, so a later sync alone could report success for lost data.
 
 use std::fs::File;
 use std::io::{self, Write};
